@@ -18,7 +18,7 @@ CREATE TABLE inventory (
 -- One row per (saga, product). A CANCELLED row written before any reserve is a tombstone:
 -- it makes a late reserve for that saga fail with ReservationCancelled.
 CREATE TABLE inventory_reservations (
-    saga_id    VARCHAR(64)  NOT NULL,
+    saga_id    VARCHAR(128) NOT NULL,
     product_id BIGINT       NOT NULL,
     quantity   INT          NOT NULL,
     status     VARCHAR(16)  NOT NULL,

@@ -8,7 +8,7 @@ CREATE TABLE orders (
     quantity    INT          NOT NULL,
     amount      BIGINT       NOT NULL,
     status      VARCHAR(16)  NOT NULL,
-    saga_id     VARCHAR(64)  NOT NULL,
+    saga_id     VARCHAR(128) NOT NULL,
     version     INT          NOT NULL DEFAULT 0,
     created_at  TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
     updated_at  TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)

@@ -4,7 +4,7 @@
 CREATE TABLE payments (
     id             BIGINT       NOT NULL AUTO_INCREMENT,
     order_id       BIGINT       NOT NULL,
-    saga_id        VARCHAR(64)  NOT NULL,
+    saga_id        VARCHAR(128) NOT NULL,
     amount         BIGINT       NOT NULL,
     method         VARCHAR(32)  NOT NULL,
     status         VARCHAR(16)  NOT NULL,
