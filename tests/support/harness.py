@@ -1,0 +1,208 @@
+"""End-to-end test support: start daemons from the build tree, talk HTTP, read MySQL.
+
+Standard library only. Daemons run as child processes with the environment a test gives them;
+their output goes to <build>/test-logs/. Sanitizer reports in a daemon's log fail the test that
+stopped it.
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+BUILD_DIR = os.environ.get("SAGA_BUILD_DIR", os.path.join(os.getcwd(), "build"))
+SOURCE_DIR = os.environ.get("SAGA_SOURCE_DIR", os.getcwd())
+LOG_DIR = os.path.join(BUILD_DIR, "test-logs")
+
+MYSQL = {
+    "host": os.environ.get("MYSQL_HOST", "127.0.0.1"),
+    "port": os.environ.get("MYSQL_PORT", "21306"),
+    "user": os.environ.get("MYSQL_USER", "saga"),
+    "password": os.environ.get("MYSQL_PASSWORD", "saga"),
+}
+REDIS_PORT = os.environ.get("REDIS_PORT", "21379")
+TEMPORAL_ADDRESS = os.environ.get("TEMPORAL_ADDRESS", "127.0.0.1:21733")
+TEMPORAL_CLI = os.environ.get("SAGA_TEMPORAL_CLI", os.path.join(SOURCE_DIR, ".venv", "bin", "temporal"))
+
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                   "ERROR: UndefinedBehaviorSanitizer")
+
+
+def uid(prefix=""):
+    """A fresh unique id for saga ids, keys and names."""
+    return prefix + uuid.uuid4().hex[:16]
+
+
+def binary(name):
+    """Path of a daemon built from the folder `name` (e.g. "service-order")."""
+    return os.path.join(BUILD_DIR, name, name)
+
+
+def wait_until(check, timeout=30.0, interval=0.1, what="condition"):
+    """Polls check() until it returns a truthy value, which is returned; fails after timeout."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+            if last:
+                return last
+        except Exception as exc:  # a daemon still starting refuses connections
+            last = exc
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+def port_open(port, host="127.0.0.1"):
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def base_env(**extra):
+    """Environment for a daemon: shared MySQL/Redis/Temporal settings plus `extra`."""
+    env = dict(os.environ)
+    env.update({
+        "MYSQL_HOST": MYSQL["host"], "MYSQL_PORT": str(MYSQL["port"]),
+        "MYSQL_USER": MYSQL["user"], "MYSQL_PASSWORD": MYSQL["password"],
+        "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(REDIS_PORT),
+        "TEMPORAL_ADDRESS": TEMPORAL_ADDRESS,
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "info"),
+    })
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+class Daemon:
+    """One daemon process. start() waits for GET /health; stop() sends SIGTERM and expects exit 0."""
+
+    def __init__(self, name, port, env=None, args=(), log_name=None):
+        self.name = name
+        self.port = int(port)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = base_env(PORT=self.port, **(env or {}))
+        self.args = list(args)
+        self.proc = None
+        os.makedirs(LOG_DIR, exist_ok=True)
+        self.log_path = os.path.join(LOG_DIR, f"{log_name or name}-{self.port}.log")
+        self._log = None
+
+    def start(self, timeout=30.0):
+        if port_open(self.port):
+            raise AssertionError(f"port {self.port} is already in use before starting {self.name}")
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([binary(self.name)] + self.args, env=self.env,
+                                     stdout=self._log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+
+        def healthy():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"{self.name} exited with {self.proc.returncode}; see {self.log_path}")
+            return http("GET", self.url + "/health", timeout=2)[0] == 200
+
+        wait_until(healthy, timeout, what=f"{self.name} /health on {self.port}")
+        return self
+
+    def stop(self, timeout=30.0):
+        """SIGTERM, wait, and check a clean exit (0) and a sanitizer-clean log."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError(f"{self.name} did not exit within {timeout}s of SIGTERM")
+        code = self.proc.returncode
+        self.proc = None
+        self._close_log()
+        self.check_log()
+        if code != 0:
+            raise AssertionError(f"{self.name} exited with {code} after SIGTERM; see {self.log_path}")
+
+    def kill(self):
+        """SIGKILL: the crash a test wants to survive."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+        self._close_log()
+
+    def check_log(self):
+        with open(self.log_path, "r", errors="replace") as f:
+            text = f.read()
+        for mark in SANITIZER_MARKS:
+            if mark in text:
+                raise AssertionError(f"{self.name}: sanitizer report in {self.log_path}:\n"
+                                     + text[text.index(mark) - 200 if text.index(mark) > 200 else 0:][:4000])
+
+    def _close_log(self):
+        if self._log:
+            self._log.close()
+            self._log = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def http(method, url, body=None, headers=None, timeout=30.0, raw=None):
+    """Sends one request. body: a JSON-able value (sent as JSON) or None; raw: bytes sent as is.
+    Returns (status, headers dict with lower-case names, parsed JSON or text or None)."""
+    data = raw
+    hdrs = dict(headers or {})
+    if body is not None:
+        data = json.dumps(body).encode()
+        hdrs.setdefault("Content-Type", "application/json")
+    req = urllib.request.Request(url, data=data, method=method, headers=hdrs)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            status, rh, payload = resp.status, resp.headers, resp.read()
+    except urllib.error.HTTPError as err:
+        status, rh, payload = err.code, err.headers, err.read()
+    rh = {k.lower(): v for k, v in rh.items()}
+    ctype = rh.get("content-type", "")
+    if payload and "json" in ctype:
+        return status, rh, json.loads(payload)
+    return status, rh, (payload.decode(errors="replace") if payload else None)
+
+
+def sql(db, query):
+    """Runs SQL in database `db` with the mariadb client; returns rows as lists of strings
+    (NULL as None)."""
+    out = subprocess.run(
+        ["mariadb", "--no-defaults", "-h", MYSQL["host"], "-P", str(MYSQL["port"]),
+         "-u", MYSQL["user"], f"-p{MYSQL['password']}", "-N", "-B", db, "-e", query],
+        check=True, capture_output=True, text=True).stdout
+    rows = []
+    for line in out.splitlines():
+        rows.append([None if c == "NULL" else c for c in line.split("\t")])
+    return rows
+
+
+def sql_value(db, query):
+    """The first column of the first row, or None."""
+    rows = sql(db, query)
+    return rows[0][0] if rows else None
+
+
+def redis_cli(*args, port=None):
+    """Runs one redis-cli command; returns its stdout stripped."""
+    return subprocess.run(["redis-cli", "-p", str(port or REDIS_PORT)] + [str(a) for a in args],
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
+def temporal_cli(*args, timeout=120):
+    """Runs the temporal CLI against the test server; returns CompletedProcess (text)."""
+    return subprocess.run([TEMPORAL_CLI] + list(args) + ["--address", TEMPORAL_ADDRESS],
+                          capture_output=True, text=True, timeout=timeout)
