@@ -148,6 +148,9 @@ int saga_input_parse(const char *body, size_t len, saga_input_t *out, saga_error
  * idField is "sagaId" for orchestrator-pure and "workflowId" for orchestrator-temporal.
  * ------------------------------------------------------------------------------------------- */
 
+/* 1 if s is a usable saga id: 1..127 bytes of [A-Za-z0-9._:-] (goes into URLs and keys). */
+int saga_id_valid(const char *s);
+
 /* Returns a malloc'd JSON step context (caller frees), NULL on OOM. */
 char *saga_context_json(const char *saga_id, const saga_input_t *in, const saga_state_t *st);
 /* Parses a step context. saga_id_buf receives the sagaId (cap SAGA_ID_MAX). Returns 0 or

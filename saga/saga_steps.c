@@ -1,0 +1,443 @@
+/* saga_steps.c - the HTTP calls each saga step makes to order, inventory and payment services.
+ * One attempt per call, no retries and no saga state here: the orchestrators own both. */
+#include "saga.h"
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SAGA_URL_MAX 512
+#define SAGA_RESP_MAX (1024 * 1024) /* a service answer larger than this is a transport error */
+#define SAGA_POOL_MAX 256           /* idle curl handles kept for keep-alive reuse */
+
+struct saga_client {
+    char order_url[SAGA_URL_MAX / 2];
+    char inventory_url[SAGA_URL_MAX / 2];
+    char payment_url[SAGA_URL_MAX / 2];
+    long timeout_ms;
+    saga_transport_fn transport;
+    void *transport_ctx;
+    pthread_mutex_t pool_mu; /* guards pool / npool */
+    CURL *pool[SAGA_POOL_MAX];
+    int npool;
+};
+
+/* ---- built-in libcurl transport ------------------------------------------------------------ */
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static void curl_init_once(void)
+{
+    curl_global_init(CURL_GLOBAL_ALL);
+}
+
+typedef struct buf {
+    char *data;
+    size_t len;
+    int overflow;
+} buf_t;
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    buf_t *b = ud;
+    size_t n = size * nmemb;
+    if (b->len + n > SAGA_RESP_MAX) {
+        b->overflow = 1;
+        return 0;
+    }
+    char *p = realloc(b->data, b->len + n + 1);
+    if (p == NULL)
+        return 0;
+    memcpy(p + b->len, ptr, n);
+    b->len += n;
+    p[b->len] = '\0';
+    b->data = p;
+    return n;
+}
+
+static CURL *handle_get(struct saga_client *c)
+{
+    CURL *h = NULL;
+    pthread_mutex_lock(&c->pool_mu);
+    if (c->npool > 0)
+        h = c->pool[--c->npool];
+    pthread_mutex_unlock(&c->pool_mu);
+    if (h == NULL)
+        h = curl_easy_init();
+    else
+        curl_easy_reset(h); /* keeps the connection cache: keep-alive survives */
+    return h;
+}
+
+static void handle_put(struct saga_client *c, CURL *h)
+{
+    pthread_mutex_lock(&c->pool_mu);
+    if (c->npool < SAGA_POOL_MAX) {
+        c->pool[c->npool++] = h;
+        h = NULL;
+    }
+    pthread_mutex_unlock(&c->pool_mu);
+    if (h != NULL)
+        curl_easy_cleanup(h);
+}
+
+static int curl_transport(void *ctx, const char *method, const char *url, const char *idem_key,
+                          const char *body, long timeout_ms, int *status, char **resp_body)
+{
+    struct saga_client *c = ctx;
+    struct curl_slist *hdrs = NULL;
+    buf_t b = {0};
+    char hdr[SAGA_ID_MAX + 64];
+    int rc = -1;
+
+    *status = 0;
+    *resp_body = NULL;
+    CURL *h = handle_get(c);
+    if (h == NULL)
+        return -1;
+    hdrs = curl_slist_append(hdrs, "Accept: application/json");
+    if (idem_key != NULL) {
+        snprintf(hdr, sizeof hdr, "Idempotency-Key: %s", idem_key);
+        hdrs = curl_slist_append(hdrs, hdr);
+    }
+    if (body != NULL)
+        hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body != NULL ? body : "");
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)(body != NULL ? strlen(body) : 0));
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 2000 ? timeout_ms : 2000L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+    if (curl_easy_perform(h) == CURLE_OK && !b.overflow) {
+        long code = 0;
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+        *status = (int)code;
+        *resp_body = b.data;
+        b.data = NULL;
+        rc = 0;
+    }
+    free(b.data);
+    curl_slist_free_all(hdrs);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    handle_put(c, h);
+    return rc;
+}
+
+/* ---- client -------------------------------------------------------------------------------- */
+
+static int copy_url(char *dst, size_t cap, const char *src)
+{
+    if (src == NULL || src[0] == '\0')
+        return -1;
+    size_t n = strlen(src);
+    while (n > 0 && src[n - 1] == '/')
+        n--; /* "http://h:1/" and "http://h:1" mean the same base */
+    if (n == 0 || n >= cap)
+        return -1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+    return 0;
+}
+
+struct saga_client *saga_client_new(const saga_client_config_t *cfg)
+{
+    pthread_once(&curl_once, curl_init_once);
+    struct saga_client *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    if (copy_url(c->order_url, sizeof c->order_url, cfg->order_url) != 0 ||
+        copy_url(c->inventory_url, sizeof c->inventory_url, cfg->inventory_url) != 0 ||
+        copy_url(c->payment_url, sizeof c->payment_url, cfg->payment_url) != 0) {
+        free(c);
+        return NULL;
+    }
+    c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 10000;
+    c->transport = cfg->transport != NULL ? cfg->transport : curl_transport;
+    c->transport_ctx = cfg->transport != NULL ? cfg->transport_ctx : c;
+    pthread_mutex_init(&c->pool_mu, NULL);
+    return c;
+}
+
+static const char *env_or(const char *name, const char *dflt)
+{
+    const char *v = getenv(name);
+    return v != NULL && v[0] != '\0' ? v : dflt;
+}
+
+struct saga_client *saga_client_from_env(void)
+{
+    saga_client_config_t cfg = {
+        .order_url = env_or("ORDER_SERVICE_URL", "http://127.0.0.1:21082"),
+        .inventory_url = env_or("INVENTORY_SERVICE_URL", "http://127.0.0.1:21083"),
+        .payment_url = env_or("PAYMENT_SERVICE_URL", "http://127.0.0.1:21084"),
+        .timeout_ms = 10000,
+    };
+    return saga_client_new(&cfg);
+}
+
+void saga_client_free(struct saga_client *c)
+{
+    if (c == NULL)
+        return;
+    for (int i = 0; i < c->npool; i++)
+        curl_easy_cleanup(c->pool[i]);
+    pthread_mutex_destroy(&c->pool_mu);
+    free(c);
+}
+
+/* ---- one call ------------------------------------------------------------------------------ */
+
+/* Performs one call and classifies it. On SAGA_OK and when out_id_field is non-NULL, reads the
+ * id from the JSON answer (first of the two names present) into *out_id. */
+static int call(struct saga_client *c, saga_step_t step, const char *saga_id,
+                const char *method, const char *url, const char *body, const char *id_a,
+                const char *id_b, int64_t *out_id, saga_error_t *err)
+{
+    char key[SAGA_ID_MAX + 32];
+    char *resp = NULL;
+    int status = 0;
+    const char *code = NULL;
+    json_t *root = NULL;
+    int rc;
+
+    if (saga_idempotency_key(key, sizeof key, saga_id, step) != 0) {
+        snprintf(err->message, sizeof err->message, "saga id too long");
+        err->code = SAGA_ERR_INVALID;
+        return SAGA_ERR_INVALID;
+    }
+    if (c->transport(c->transport_ctx, method, url, key, body, c->timeout_ms, &status, &resp) !=
+        0)
+        status = 0;
+    if (resp != NULL)
+        root = json_loads(resp, 0, NULL);
+    if (json_is_object(root) && json_is_string(json_object_get(root, "code")))
+        code = json_string_value(json_object_get(root, "code"));
+    rc = saga_classify(status, code, err);
+    if (rc != SAGA_OK) {
+        const char *detail = json_is_object(root)
+                                 ? json_string_value(json_object_get(root, "detail"))
+                                 : NULL;
+        char base[64];
+        snprintf(base, sizeof base, "%s", err->message);
+        snprintf(err->message, sizeof err->message, "%s %s %s%s%.160s",
+                 saga_step_activity(step), method, base, detail != NULL ? ": " : "",
+                 detail != NULL ? detail : "");
+    } else if (out_id != NULL) {
+        json_t *v = json_is_object(root) ? json_object_get(root, id_a) : NULL;
+        if (!json_is_integer(v) && json_is_object(root))
+            v = json_object_get(root, id_b);
+        if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+            /* A 2xx without the id is a service bug; retrying may give a proper answer. */
+            rc = SAGA_ERR_RETRYABLE;
+            err->code = rc;
+            snprintf(err->type, sizeof err->type, "%s", SAGA_TYPE_RETRYABLE);
+            snprintf(err->message, sizeof err->message, "%s: answer without '%s'",
+                     saga_step_activity(step), id_a);
+        } else {
+            *out_id = (int64_t)json_integer_value(v);
+        }
+    }
+    json_decref(root);
+    free(resp);
+    return rc;
+}
+
+static int create_order(struct saga_client *c, const char *saga_id, const saga_input_t *in,
+                        saga_state_t *st, saga_error_t *err)
+{
+    char url[SAGA_URL_MAX];
+    snprintf(url, sizeof url, "%s/api/orders", c->order_url);
+    json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:s}", "customerId",
+                          (json_int_t)in->customer_id, "productId", (json_int_t)in->product_id,
+                          "quantity", (json_int_t)in->quantity, "amount", (json_int_t)in->amount,
+                          "sagaId", saga_id);
+    char *body = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (body == NULL)
+        return SAGA_ERR_NOMEM;
+    int rc = call(c, SAGA_STEP_CREATE_ORDER, saga_id, "POST", url, body, "orderId", "id",
+                  &st->order_id, err);
+    free(body);
+    return rc;
+}
+
+static int create_payment(struct saga_client *c, const char *saga_id, const saga_input_t *in,
+                          saga_state_t *st, saga_error_t *err)
+{
+    char url[SAGA_URL_MAX];
+    snprintf(url, sizeof url, "%s/api/payments", c->payment_url);
+    json_t *o = json_pack("{s:I, s:I, s:s, s:s}", "orderId", (json_int_t)st->order_id,
+                          "amount", (json_int_t)in->amount, "method", in->payment_method,
+                          "sagaId", saga_id);
+    char *body = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (body == NULL)
+        return SAGA_ERR_NOMEM;
+    int rc = call(c, SAGA_STEP_CREATE_PAYMENT, saga_id, "POST", url, body, "paymentId", "id",
+                  &st->payment_id, err);
+    free(body);
+    return rc;
+}
+
+static int need(int64_t id, const char *what, saga_step_t step, saga_error_t *err)
+{
+    if (id > 0)
+        return SAGA_OK;
+    err->code = SAGA_ERR_INVALID;
+    err->http_status = 0;
+    snprintf(err->type, sizeof err->type, "%s", SAGA_TYPE_INVALID_REQUEST);
+    snprintf(err->message, sizeof err->message, "%s needs %s", saga_step_activity(step), what);
+    return SAGA_ERR_INVALID;
+}
+
+/* A compensation's target is gone or already in the wanted state: nothing left to undo. */
+static int compensation_result(int rc, saga_error_t *err)
+{
+    if (rc == SAGA_ERR_BUSINESS && err->http_status == 404) {
+        err->code = SAGA_OK;
+        return SAGA_OK;
+    }
+    return rc;
+}
+
+static int inventory_call(struct saga_client *c, saga_step_t step, const char *saga_id,
+                          const char *action, const saga_input_t *in, saga_error_t *err)
+{
+    char url[SAGA_URL_MAX];
+    snprintf(url, sizeof url, "%s/api/inventory/%lld/%s?qty=%lld&sagaId=%s", c->inventory_url,
+             (long long)in->product_id, action, (long long)in->quantity, saga_id);
+    return call(c, step, saga_id, "POST", url, NULL, NULL, NULL, NULL, err);
+}
+
+static int id_call(struct saga_client *c, saga_step_t step, const char *saga_id,
+                   const char *method, const char *base, const char *path, int64_t id,
+                   const char *action, saga_error_t *err)
+{
+    char url[SAGA_URL_MAX];
+    snprintf(url, sizeof url, "%s/%s/%lld/%s", base, path, (long long)id, action);
+    return call(c, step, saga_id, method, url, NULL, NULL, NULL, NULL, err);
+}
+
+static int run_step(struct saga_client *c, saga_step_t step, const char *saga_id,
+                    const saga_input_t *in, saga_state_t *st, saga_error_t *err)
+{
+    int rc;
+    switch (step) {
+    case SAGA_STEP_CREATE_ORDER:
+        return create_order(c, saga_id, in, st, err);
+    case SAGA_STEP_RESERVE_STOCK:
+        return inventory_call(c, step, saga_id, "reserve", in, err);
+    case SAGA_STEP_CREATE_PAYMENT:
+        if ((rc = need(st->order_id, "orderId", step, err)) != 0)
+            return rc;
+        return create_payment(c, saga_id, in, st, err);
+    case SAGA_STEP_APPROVE_PAYMENT:
+        if ((rc = need(st->payment_id, "paymentId", step, err)) != 0)
+            return rc;
+        return id_call(c, step, saga_id, "POST", c->payment_url, "api/payments",
+                       st->payment_id, "approve", err);
+    case SAGA_STEP_CONFIRM_ORDER:
+        if ((rc = need(st->order_id, "orderId", step, err)) != 0)
+            return rc;
+        return id_call(c, step, saga_id, "PATCH", c->order_url, "api/orders", st->order_id,
+                       "confirm", err);
+    case SAGA_STEP_CONFIRM_RESERVATION:
+        return inventory_call(c, step, saga_id, "confirm", in, err);
+    case SAGA_STEP_CONFIRM_PAYMENT:
+        if ((rc = need(st->payment_id, "paymentId", step, err)) != 0)
+            return rc;
+        return id_call(c, step, saga_id, "POST", c->payment_url, "api/payments",
+                       st->payment_id, "confirm", err);
+    case SAGA_STEP_REFUND_PAYMENT:
+        if (st->payment_id <= 0) {
+            if (st->order_id <= 0)
+                return SAGA_OK; /* no order, so no payment can exist */
+            /* Learn the id by replaying CreatePayment under its own key (see saga.h). */
+            rc = create_payment(c, saga_id, in, st, err);
+            if (rc == SAGA_ERR_BUSINESS)
+                return SAGA_OK;
+            if (rc != SAGA_OK)
+                return rc;
+        }
+        rc = id_call(c, step, saga_id, "POST", c->payment_url, "api/payments", st->payment_id,
+                     "refund", err);
+        return compensation_result(rc, err);
+    case SAGA_STEP_CANCEL_RESERVATION:
+        return compensation_result(inventory_call(c, step, saga_id, "cancel", in, err), err);
+    case SAGA_STEP_CANCEL_ORDER:
+        if (st->order_id <= 0) {
+            rc = create_order(c, saga_id, in, st, err);
+            if (rc == SAGA_ERR_BUSINESS)
+                return SAGA_OK;
+            if (rc != SAGA_OK)
+                return rc;
+        }
+        rc = id_call(c, step, saga_id, "PATCH", c->order_url, "api/orders", st->order_id,
+                     "cancel", err);
+        return compensation_result(rc, err);
+    default:
+        break;
+    }
+    snprintf(err->message, sizeof err->message, "unknown step %d", (int)step);
+    err->code = SAGA_ERR_INVALID;
+    return SAGA_ERR_INVALID;
+}
+
+int saga_step_run(struct saga_client *c, saga_step_t step, const char *saga_id,
+                  const saga_input_t *in, saga_state_t *st, saga_error_t *err)
+{
+    saga_error_t local;
+    if (err == NULL)
+        err = &local;
+    memset(err, 0, sizeof *err);
+    if (c == NULL || in == NULL || st == NULL || !saga_id_valid(saga_id)) {
+        snprintf(err->message, sizeof err->message, "invalid arguments");
+        err->code = SAGA_ERR_INVALID;
+        return SAGA_ERR_INVALID;
+    }
+    int rc = run_step(c, step, saga_id, in, st, err);
+    err->code = rc;
+    return rc;
+}
+
+int saga_step_run_json(struct saga_client *c, const char *activity_or_key, const char *ctx_json,
+                       char **out_json, saga_error_t *err)
+{
+    char saga_id[SAGA_ID_MAX];
+    saga_input_t in;
+    saga_state_t st;
+    saga_error_t local;
+    if (err == NULL)
+        err = &local;
+    memset(err, 0, sizeof *err);
+    *out_json = NULL;
+    saga_step_t step = saga_step_from_name(activity_or_key);
+    if (step == SAGA_STEP_NONE) {
+        snprintf(err->message, sizeof err->message, "unknown step '%.64s'",
+                 activity_or_key != NULL ? activity_or_key : "(null)");
+        err->code = SAGA_ERR_INVALID;
+        snprintf(err->type, sizeof err->type, "%s", SAGA_TYPE_INVALID_REQUEST);
+        return SAGA_ERR_INVALID;
+    }
+    if (ctx_json == NULL)
+        ctx_json = "";
+    int rc = saga_context_parse(ctx_json, strlen(ctx_json), saga_id, &in, &st, err);
+    if (rc != SAGA_OK)
+        return rc;
+    rc = saga_step_run(c, step, saga_id, &in, &st, err);
+    if (rc != SAGA_OK)
+        return rc;
+    *out_json = saga_context_json(saga_id, &in, &st);
+    if (*out_json == NULL) {
+        err->code = SAGA_ERR_NOMEM;
+        return SAGA_ERR_NOMEM;
+    }
+    return SAGA_OK;
+}
