@@ -225,7 +225,7 @@ static int call(struct saga_client *c, saga_step_t step, const char *saga_id,
                                  ? json_string_value(json_object_get(root, "detail"))
                                  : NULL;
         char base[64];
-        snprintf(base, sizeof base, "%s", err->message);
+        snprintf(base, sizeof base, "%.60s", err->message);
         snprintf(err->message, sizeof err->message, "%s %s %s%s%.160s",
                  saga_step_activity(step), method, base, detail != NULL ? ": " : "",
                  detail != NULL ? detail : "");
