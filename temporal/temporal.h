@@ -1,0 +1,404 @@
+/* temporal.h - public API of the Temporal C bridge: client, worker, workflow runtime, payloads.
+ * Knows nothing about any application; every string in and out is UTF-8 JSON or a plain name. */
+#ifndef TEMPORAL_H
+#define TEMPORAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------------------------ */
+/* Errors                                                                                      */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Status codes: 0 is success, every error is negative. */
+typedef enum tc_code {
+    TC_OK = 0,
+    TC_ERR_INVALID = -1,          /* bad argument or option */
+    TC_ERR_NOMEM = -2,            /* allocation failed */
+    TC_ERR_UNAVAILABLE = -3,      /* server unreachable (after retries) */
+    TC_ERR_TIMEOUT = -4,          /* deadline exceeded */
+    TC_ERR_NOT_FOUND = -5,        /* workflow / run / task not found */
+    TC_ERR_ALREADY_STARTED = -6,  /* workflow id already running (conflict policy FAIL) */
+    TC_ERR_RPC = -7,              /* any other gRPC error; see tc_error.grpc_status */
+    TC_ERR_PROTOCOL = -8,         /* a reply we could not decode or did not expect */
+    TC_ERR_WORKFLOW_FAILED = -9,  /* the workflow closed without a result (see tc_outcome) */
+    TC_ERR_QUERY_FAILED = -10,    /* the worker answered the query with an error */
+    TC_ERR_CANCELLED = -11,       /* cancellation requested (activity) or call cancelled */
+    TC_ERR_IO = -12,              /* file read/write failed */
+    TC_ERR_STATE = -13,           /* call not allowed in the object's current state */
+} tc_code;
+
+/* Error detail written by every call that can fail. `text` is always NUL-terminated. */
+typedef struct tc_error {
+    int code;         /* a tc_code */
+    int grpc_status;  /* the gRPC status code when the error came from a call, else 0 */
+    char text[512];   /* human readable: what failed and why */
+} tc_error;
+
+/* Returns a static name for a tc_code ("TC_ERR_TIMEOUT"). Any thread. */
+const char *tc_code_name(int code);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Library lifetime                                                                            */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Reference-counted wrapper around grpc_init/grpc_shutdown. tc_client_new calls it for you;
+ * call it yourself only if you use other tc_ functions before any client exists. */
+void tc_global_init(void);
+void tc_global_shutdown(void);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Client                                                                                      */
+/* ------------------------------------------------------------------------------------------ */
+
+typedef struct tc_client tc_client;
+
+typedef struct tc_client_options {
+    const char *address;    /* host:port; NULL = $TEMPORAL_ADDRESS or "127.0.0.1:21733" */
+    const char *ns;         /* namespace; NULL = $TEMPORAL_NAMESPACE or "default" */
+    const char *identity;   /* NULL = "<pid>@<hostname>" */
+    int rpc_timeout_ms;     /* deadline of a non-poll call; 0 = 10000 */
+    int max_attempts;       /* attempts on UNAVAILABLE / RESOURCE_EXHAUSTED; 0 = 8 */
+} tc_client_options;
+
+/* Opens a gRPC channel (insecure) to the frontend and sends the client-name / client-version
+ * headers on every call. Does no network I/O: use tc_client_wait_ready to check the server.
+ * opts may be NULL. On success *out is owned by the caller (tc_client_free). A client is
+ * thread-safe: any number of threads may use it at once. */
+int tc_client_new(const tc_client_options *opts, tc_client **out, tc_error *err);
+
+/* Frees a client. No call on it may be in flight. NULL is allowed. */
+void tc_client_free(tc_client *c);
+
+/* Calls GetSystemInfo and DescribeNamespace until both answer or timeout_ms passes. */
+int tc_client_wait_ready(tc_client *c, int timeout_ms, tc_error *err);
+
+/* Borrowed strings valid for the client's life. */
+const char *tc_client_namespace(const tc_client *c);
+const char *tc_client_identity(const tc_client *c);
+
+typedef enum tc_id_reuse_policy {
+    TC_REUSE_UNSPECIFIED = 0,          /* server default (allow duplicate) */
+    TC_REUSE_ALLOW_DUPLICATE = 1,
+    TC_REUSE_ALLOW_DUPLICATE_FAILED_ONLY = 2,
+    TC_REUSE_REJECT_DUPLICATE = 3,
+    TC_REUSE_TERMINATE_IF_RUNNING = 4,
+} tc_id_reuse_policy;
+
+typedef enum tc_id_conflict_policy {
+    TC_CONFLICT_UNSPECIFIED = 0,       /* server default (fail) */
+    TC_CONFLICT_FAIL = 1,
+    TC_CONFLICT_USE_EXISTING = 2,      /* attach to the running run: *run_id is that run */
+    TC_CONFLICT_TERMINATE_EXISTING = 3,
+} tc_id_conflict_policy;
+
+typedef struct tc_start_options {
+    const char *workflow_id;           /* required */
+    const char *workflow_type;         /* required */
+    const char *task_queue;            /* required */
+    const char *input_json;            /* one JSON argument, or NULL for none */
+    const char *request_id;            /* idempotency of the start call; NULL = random UUID */
+    int64_t execution_timeout_ms;      /* 0 = unlimited */
+    int64_t run_timeout_ms;            /* 0 = unlimited */
+    int64_t task_timeout_ms;           /* workflow task timeout; 0 = server default (10 s) */
+    tc_id_reuse_policy id_reuse_policy;
+    tc_id_conflict_policy id_conflict_policy;
+} tc_start_options;
+
+/* Starts a workflow. On success writes the run id into run_id (NUL-terminated, at most
+ * run_id_cap bytes; 64 is enough) and *started (may be NULL) tells whether a new run began
+ * (false when USE_EXISTING attached to a running one). A running workflow with the same id and
+ * policy FAIL gives TC_ERR_ALREADY_STARTED. */
+int tc_workflow_start(tc_client *c, const tc_start_options *o, char *run_id, size_t run_id_cap,
+                      bool *started, tc_error *err);
+
+/* Final state of a run, as reported by its close event or DescribeWorkflowExecution. */
+typedef enum tc_wf_status {
+    TC_WF_UNKNOWN = 0,
+    TC_WF_RUNNING = 1,
+    TC_WF_COMPLETED = 2,
+    TC_WF_FAILED = 3,
+    TC_WF_CANCELED = 4,
+    TC_WF_TERMINATED = 5,
+    TC_WF_CONTINUED_AS_NEW = 6,
+    TC_WF_TIMED_OUT = 7,
+} tc_wf_status;
+
+/* Result of a closed run. Strings are owned by the struct: release with tc_outcome_clear. */
+typedef struct tc_outcome {
+    tc_wf_status status;
+    char *result_json;      /* COMPLETED: the first result payload as JSON ("null" if none) */
+    char *failure_type;     /* FAILED: ApplicationFailure type, or the failure kind */
+    char *failure_message;  /* FAILED / TERMINATED / TIMED_OUT: the server's message */
+    char run_id[64];        /* the run the outcome belongs to (after following continue-as-new) */
+} tc_outcome;
+
+void tc_outcome_clear(tc_outcome *o);
+
+/* Waits until the run closes by long-polling its close event, following continue-as-new.
+ * run_id NULL or "" = latest run. timeout_ms <= 0 waits forever. Returns TC_OK with
+ * out->status COMPLETED, TC_ERR_WORKFLOW_FAILED with out filled for any other close, or an
+ * error (TC_ERR_TIMEOUT when timeout_ms passed). out is always initialised. */
+int tc_workflow_result(tc_client *c, const char *workflow_id, const char *run_id, int timeout_ms,
+                       tc_outcome *out, tc_error *err);
+
+typedef struct tc_description {
+    tc_wf_status status;
+    char run_id[64];
+    char workflow_type[128];
+    char task_queue[128];
+    int64_t history_length;
+    int pending_activities;
+} tc_description;
+
+/* DescribeWorkflowExecution. */
+int tc_workflow_describe(tc_client *c, const char *workflow_id, const char *run_id,
+                         tc_description *out, tc_error *err);
+
+/* QueryWorkflow. args_json may be NULL. On success *result_json is malloc'd JSON owned by the
+ * caller ("null" when the handler returned nothing). A handler error is TC_ERR_QUERY_FAILED. */
+int tc_workflow_query(tc_client *c, const char *workflow_id, const char *run_id,
+                      const char *query_type, const char *args_json, char **result_json,
+                      tc_error *err);
+
+/* SignalWorkflowExecution with one JSON argument (or none when input_json is NULL). */
+int tc_workflow_signal(tc_client *c, const char *workflow_id, const char *run_id,
+                       const char *signal_name, const char *input_json, tc_error *err);
+
+/* TerminateWorkflowExecution. reason may be NULL. */
+int tc_workflow_terminate(tc_client *c, const char *workflow_id, const char *run_id,
+                          const char *reason, tc_error *err);
+
+/* ------------------------------------------------------------------------------------------ */
+/* History                                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+/* A run's event history (opaque; holds the decoded protobuf events). */
+typedef struct tc_history tc_history;
+
+/* Fetches the full history of a run, following every next_page_token. *out owned by caller. */
+int tc_workflow_history(tc_client *c, const char *workflow_id, const char *run_id,
+                        tc_history **out, tc_error *err);
+
+size_t tc_history_length(const tc_history *h);
+/* Event type of event i (the temporal.api.enums.v1.EventType number), 0 when out of range. */
+int tc_history_event_type(const tc_history *h, size_t i);
+/* Saves as a serialized temporal.api.history.v1.History (the format `temporal workflow show
+ * --output proto` tools understand); loads it back. */
+int tc_history_save(const tc_history *h, const char *path, tc_error *err);
+int tc_history_load(const char *path, tc_history **out, tc_error *err);
+void tc_history_free(tc_history *h);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Activities                                                                                  */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Passed to an activity function; valid only during that call, used by that thread only. */
+typedef struct tc_activity_ctx tc_activity_ctx;
+
+/* An activity implementation. It reports its outcome with exactly one of
+ * tc_activity_complete / tc_activity_fail / tc_activity_report_cancelled before returning;
+ * returning without one completes the activity with no result. Runs on an executor thread. */
+typedef void (*tc_activity_fn)(tc_activity_ctx *ctx, void *user);
+
+size_t tc_activity_input_count(const tc_activity_ctx *ctx);
+/* JSON of argument i (borrowed, valid during the call), NULL when out of range. */
+const char *tc_activity_input(const tc_activity_ctx *ctx, size_t i);
+const char *tc_activity_workflow_id(const tc_activity_ctx *ctx);
+const char *tc_activity_run_id(const tc_activity_ctx *ctx);
+const char *tc_activity_id(const tc_activity_ctx *ctx);
+const char *tc_activity_type(const tc_activity_ctx *ctx);
+int tc_activity_attempt(const tc_activity_ctx *ctx);  /* 1 on the first attempt */
+
+/* Records the result (JSON, or NULL for none). Copied. */
+int tc_activity_complete(tc_activity_ctx *ctx, const char *result_json);
+/* Records an ApplicationFailure{type, non_retryable} with a message. The server's retry policy
+ * retries it unless non_retryable or its type is listed in non_retryable_error_types. */
+int tc_activity_fail(tc_activity_ctx *ctx, const char *type, const char *message,
+                     bool non_retryable);
+/* Sends RecordActivityTaskHeartbeat now (details JSON may be NULL). Returns TC_ERR_CANCELLED
+ * when the server asked the activity to cancel (the function should then clean up and call
+ * tc_activity_report_cancelled), TC_ERR_NOT_FOUND when the activity is no longer known. */
+int tc_activity_heartbeat(tc_activity_ctx *ctx, const char *details_json, tc_error *err);
+/* True once a heartbeat reported cancellation, or the worker is shutting down hard. */
+bool tc_activity_cancel_requested(const tc_activity_ctx *ctx);
+/* Acknowledges a cancellation: RespondActivityTaskCanceled. */
+int tc_activity_report_cancelled(tc_activity_ctx *ctx);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Workflows                                                                                   */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Passed to a workflow function; valid only during that call. */
+typedef struct tc_wf_ctx tc_wf_ctx;
+
+/* A workflow implementation: a plain C function re-executed from its start on every workflow
+ * task against the run's history (re-execution replay). It must be deterministic: the same
+ * inputs and the same results from tc_wf_* calls must lead to the same sequence of tc_wf_*
+ * calls. No clocks, random numbers, I/O or globals; use activities for those.
+ *   - `state` is state_size zeroed bytes (given at registration), fresh on every execution;
+ *     query handlers read the state left by the latest execution.
+ *   - A tc_wf_* call returning TC_WF_PENDING means "not known yet": the function must return
+ *     soon (it may first schedule more independent work, which runs in parallel).
+ *   - Ending: tc_wf_complete / tc_wf_fail. Returning with nothing pending and neither called
+ *     completes the workflow with no result. */
+typedef void (*tc_workflow_fn)(tc_wf_ctx *ctx, void *state, void *user);
+
+/* Outcomes of tc_wf_activity / tc_wf_sleep / tc_wf_wait_signal. */
+typedef enum tc_wf_step {
+    TC_WF_DONE = 0,     /* completed; the result is available */
+    TC_WF_PENDING = 1,  /* not finished yet: return from the workflow function */
+    TC_WF_ERROR = 2,    /* finished unsuccessfully (activity failed / timed out / cancelled) */
+} tc_wf_step;
+
+typedef struct tc_retry_policy {
+    int64_t initial_interval_ms;        /* 0 = server default (1 s) */
+    double backoff_coefficient;         /* 0 = server default (2.0) */
+    int64_t maximum_interval_ms;        /* 0 = server default (100 x initial) */
+    int maximum_attempts;               /* 0 = unlimited */
+    const char *const *non_retryable_error_types;  /* NULL-terminated list, may be NULL */
+} tc_retry_policy;
+
+typedef struct tc_activity_options {
+    const char *activity_id;            /* NULL = the call's sequence number ("1", "2", ...) */
+    const char *task_queue;             /* NULL = the workflow's task queue */
+    int64_t schedule_to_close_ms;       /* at least one of these two must be > 0 */
+    int64_t start_to_close_ms;
+    int64_t schedule_to_start_ms;       /* 0 = unlimited */
+    int64_t heartbeat_timeout_ms;       /* 0 = none */
+    const tc_retry_policy *retry;       /* NULL = server default policy */
+} tc_activity_options;
+
+/* The outcome of an activity as recorded in history. Strings are borrowed: valid until the
+ * workflow function returns. */
+typedef struct tc_wf_result {
+    const char *result_json;     /* TC_WF_DONE: result JSON ("null" when none) */
+    const char *failure_type;    /* TC_WF_ERROR: ApplicationFailure type, or "TimeoutError",
+                                    "CanceledError" */
+    const char *failure_message; /* TC_WF_ERROR */
+    bool non_retryable;          /* TC_WF_ERROR: the failure said non_retryable */
+} tc_wf_result;
+
+/* Schedules (or, on replay, finds) an activity of activity_type with one JSON argument
+ * (input_json may be NULL for none). Returns TC_WF_DONE / TC_WF_ERROR with *out filled (out may
+ * be NULL), or TC_WF_PENDING. An invalid option also returns TC_WF_PENDING and fails the
+ * workflow task with the reason. */
+tc_wf_step tc_wf_activity(tc_wf_ctx *ctx, const char *activity_type, const char *input_json,
+                          const tc_activity_options *opts, tc_wf_result *out);
+
+/* Starts (or finds) a durable timer. TC_WF_DONE once it fired, else TC_WF_PENDING. */
+tc_wf_step tc_wf_sleep(tc_wf_ctx *ctx, int64_t duration_ms);
+
+/* Waits for the n-th (0-based) signal named name. TC_WF_DONE with *json_out (borrowed, may be
+ * NULL) once history holds it, else TC_WF_PENDING. */
+tc_wf_step tc_wf_wait_signal(tc_wf_ctx *ctx, const char *name, size_t n, const char **json_out);
+
+/* Completes the workflow with a JSON result (NULL = none). Call at most once, then return. */
+void tc_wf_complete(tc_wf_ctx *ctx, const char *result_json);
+/* Fails the workflow with an ApplicationFailure. Call at most once, then return. */
+void tc_wf_fail(tc_wf_ctx *ctx, const char *type, const char *message, bool non_retryable);
+
+size_t tc_wf_input_count(const tc_wf_ctx *ctx);
+const char *tc_wf_input(const tc_wf_ctx *ctx, size_t i);  /* borrowed JSON, NULL if absent */
+const char *tc_wf_workflow_id(const tc_wf_ctx *ctx);
+const char *tc_wf_run_id(const tc_wf_ctx *ctx);
+const char *tc_wf_workflow_type(const tc_wf_ctx *ctx);
+/* True while the call being made is already recorded in history (use to silence logs). */
+bool tc_wf_is_replaying(const tc_wf_ctx *ctx);
+
+/* A query handler: reads the workflow's state (after the latest execution) and writes a
+ * malloc'd JSON answer to *result_json (NULL = "null"). Return TC_OK, or an error code with
+ * err->text to answer the query as failed. Must not modify state. */
+typedef int (*tc_query_fn)(const void *state, const char *args_json, void *user,
+                           char **result_json, tc_error *err);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Worker                                                                                      */
+/* ------------------------------------------------------------------------------------------ */
+
+typedef struct tc_worker tc_worker;
+
+typedef struct tc_worker_options {
+    const char *task_queue;            /* required */
+    int workflow_pollers;              /* 0 = 2 (with sticky on: at least one per queue) */
+    int activity_pollers;              /* 0 = 2 */
+    int max_concurrent_activities;     /* executor threads; 0 = 8 */
+    int sticky_cache_size;             /* runs kept; 0 = 100; negative = sticky off */
+    int sticky_schedule_to_start_ms;   /* 0 = 10000 */
+    const char *identity;              /* NULL = the client's identity */
+} tc_worker_options;
+
+/* Creates a worker on the client (borrowed: must outlive the worker). Registration is allowed
+ * until tc_worker_start. */
+int tc_worker_new(tc_client *c, const tc_worker_options *o, tc_worker **out, tc_error *err);
+
+/* Registers a workflow type. state_size bytes of zeroed state are given to each execution. */
+int tc_worker_register_workflow(tc_worker *w, const char *workflow_type, tc_workflow_fn fn,
+                                size_t state_size, void *user, tc_error *err);
+/* Registers a query handler for a workflow type registered before. */
+int tc_worker_register_query(tc_worker *w, const char *workflow_type, const char *query_type,
+                             tc_query_fn fn, void *user, tc_error *err);
+/* Registers an activity type. */
+int tc_worker_register_activity(tc_worker *w, const char *activity_type, tc_activity_fn fn,
+                                void *user, tc_error *err);
+
+/* Starts the poller and executor threads and returns. Threads inherit the caller's signal
+ * mask. */
+int tc_worker_start(tc_worker *w, tc_error *err);
+
+/* Asks the worker to stop: no new polls. Async-signal-safe; any thread. */
+void tc_worker_request_stop(tc_worker *w);
+
+/* Graceful stop: stops polling (in-flight long polls are cancelled), lets tasks in flight
+ * finish and report, joins every thread, and sends ShutdownWorker for the sticky queue.
+ * Idempotent. Must not be called from a worker thread. */
+void tc_worker_stop(tc_worker *w);
+
+/* tc_worker_start, then blocks until SIGTERM or SIGINT arrives (the signals are blocked in the
+ * calling thread and its workers and consumed with sigwait), then tc_worker_stop. Call from the
+ * main thread before creating other threads. */
+int tc_worker_run(tc_worker *w, tc_error *err);
+
+/* Frees a stopped (or never started) worker; stops it first if needed. NULL allowed. */
+void tc_worker_free(tc_worker *w);
+
+/* Counters for tests and benchmarks (atomically read). */
+typedef struct tc_worker_stats {
+    uint64_t workflow_tasks;       /* workflow tasks completed or failed */
+    uint64_t activity_tasks;       /* activity tasks run */
+    uint64_t sticky_hits;          /* workflow tasks served from the cache */
+    uint64_t sticky_misses;        /* workflow tasks that needed a full history */
+    uint64_t nondeterminism;       /* tasks failed as NON_DETERMINISTIC */
+    int64_t first_poll_us;         /* microseconds from tc_worker_start to the first poll sent */
+} tc_worker_stats;
+
+void tc_worker_get_stats(const tc_worker *w, tc_worker_stats *out);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Replay (no server)                                                                          */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Replays a recorded history against a workflow function, as a worker would on a cache miss:
+ * returns TC_OK when the code produces exactly the commands the history recorded, or
+ * TC_ERR_STATE with err->text naming the first disagreement (non-determinism). state may be
+ * NULL; otherwise state_size bytes receive the final workflow state. */
+int tc_replay_history(const tc_history *h, tc_workflow_fn fn, void *state, size_t state_size,
+                      void *user, tc_error *err);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Payloads                                                                                    */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Encoding used for every payload we write: metadata "encoding" = "json/plain", data = the
+ * UTF-8 JSON text. Payloads we read may also be "binary/null" (decoded as "null"). */
+#define TC_ENCODING_JSON "json/plain"
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TEMPORAL_H */
