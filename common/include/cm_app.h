@@ -1,0 +1,66 @@
+/* cm_app.h — daemon bootstrap so each main.c stays short: config, logging, HTTP server with
+ * /health, /ready, /metrics, MySQL and Redis pools on demand, run until SIGTERM/SIGINT,
+ * drain in-flight requests, run stop hooks, exit 0.
+ *
+ *     int main(void) {
+ *         app *a;
+ *         if (app_new(&a, "service-order", 21082, "order_db")) return 1;
+ *         db_pool *db; rds_pool *rds;
+ *         if (app_db(a, &db) || app_redis(a, &rds)) { app_free(a); return 1; }
+ *         routes_register(app_server(a), ...);
+ *         ... start outbox relay, app_on_stop(a, stop_relay, relay);
+ *         int rc = app_run(a);
+ *         app_free(a);
+ *         return rc;
+ *     }
+ */
+#ifndef CM_APP_H
+#define CM_APP_H
+
+#include "cm_config.h"
+#include "cm_db.h"
+#include "cm_http.h"
+#include "cm_metrics.h"
+#include "cm_redis.h"
+
+typedef struct app app;
+
+/* Readiness check: return 0 when ready; otherwise write a short reason into detail. */
+typedef int (*app_ready_fn)(void *ctx, char *detail, size_t n);
+typedef void (*app_hook_fn)(void *ctx);
+
+/* Read config (cfg_load), init logging, block SIGTERM/SIGINT/SIGPIPE in the calling thread
+ * (so every thread started later inherits the mask and app_run can sigwait), init the
+ * HTTP client (httpc_global_init), create the server (not started) with
+ * GET /health, GET /ready, GET /metrics registered. MUST be called from main before any
+ * thread is created. Returns 0 or an error code (logged). */
+int app_new(app **out, const char *service, int default_port, const char *default_database);
+
+const cm_config *app_config(const app *a);
+http_server *app_server(app *a);
+metrics_registry *app_metrics(app *a);
+
+/* The MySQL / Redis pool built from config on first call (owned by the app, freed by
+ * app_free after the stop hooks). Once created, /ready pings it. 0 or an error code. */
+int app_db(app *a, db_pool **out);
+int app_redis(app *a, rds_pool **out);
+
+/* Extra readiness check run by GET /ready after the pool pings (any thread). */
+void app_set_ready(app *a, app_ready_fn fn, void *ctx);
+
+/* Hook run by app_run after the server has drained, in reverse registration order
+ * (stop relays and consumers, join threads). At most 16. */
+void app_on_stop(app *a, app_hook_fn fn, void *ctx);
+
+/* Start the server, log "listening", block until SIGTERM or SIGINT (or app_request_stop),
+ * stop accepting, drain in-flight requests (up to 10 s), run stop hooks. Returns 0 on a
+ * clean stop, non-zero if the server could not start. Main thread only. */
+int app_run(app *a);
+
+/* Make app_run return as if SIGTERM had arrived. Any thread, async-signal-safe. */
+void app_request_stop(app *a);
+
+/* Free pools, server, metrics; httpc_global_cleanup. NULL ok. */
+void app_free(app *a);
+
+#endif

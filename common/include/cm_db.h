@@ -1,0 +1,112 @@
+/* cm_db.h — MySQL/MariaDB connection pool (MariaDB Connector/C) with prepared-statement
+ * helpers, transactions, optimistic `version` updates and duplicate-key detection.
+ * A db_conn belongs to one thread between db_acquire and db_release. */
+#ifndef CM_DB_H
+#define CM_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef struct db_pool db_pool;
+typedef struct db_conn db_conn;
+typedef struct db_result db_result;
+
+typedef struct db_config {
+    const char *host;     /* "127.0.0.1" */
+    int port;             /* 21306 */
+    const char *user;
+    const char *password;
+    const char *database; /* NULL/"" -> no default database */
+    int pool_size;        /* >= 1 */
+    int connect_timeout_s;/* 0 -> 5 */
+    int rw_timeout_s;     /* read/write timeout, 0 -> 30 */
+} db_config;
+
+/* Create a pool of `pool_size` connections. Connections are opened lazily, so this
+ * succeeds while the database is down (readiness reports it). Strings are copied.
+ * Returns 0, CM_ERR_INVALID or CM_ERR_NOMEM. */
+int db_pool_new(const db_config *cfg, db_pool **out);
+
+/* Close every connection and free. All connections must have been released. NULL ok. */
+void db_pool_free(db_pool *pool);
+
+/* Borrow a connection, waiting while all are in use. The connection is connected (and
+ * reconnected if it was lost: `mysql_ping` after an error, new handle if needed).
+ * Returns 0 with *out set, or CM_ERR_IO (database unreachable; message in the log and
+ * in `err` when non-NULL, size errn). Any thread. */
+int db_acquire(db_pool *pool, db_conn **out, char *err, size_t errn);
+
+/* Give a connection back. An open transaction is rolled back first. NULL ok. */
+void db_release(db_pool *pool, db_conn *conn);
+
+/* Acquire + "SELECT 1" + release. 0 when the database answers. For /ready. */
+int db_ping(db_pool *pool);
+
+/* ---- bound values ---- */
+typedef enum { DB_T_NULL = 0, DB_T_INT, DB_T_STR } db_type;
+typedef struct db_val {
+    db_type type;
+    int64_t i;
+    const char *s; /* borrowed for the duration of the call */
+    size_t len;
+} db_val;
+#define DB_NULL ((db_val){.type = DB_T_NULL})
+#define DB_INT(x) ((db_val){.type = DB_T_INT, .i = (int64_t)(x)})
+/* NUL-terminated string; a NULL pointer binds SQL NULL. */
+static inline db_val db_str_val(const char *s)
+{
+    db_val v = {.type = DB_T_NULL};
+    if (s) {
+        v.type = DB_T_STR;
+        v.s = s;
+        v.len = strlen(s);
+    }
+    return v;
+}
+#define DB_STR(x) db_str_val(x)
+#define DB_STRN(x, n) ((db_val){.type = DB_T_STR, .s = (x), .len = (n)})
+
+/* ---- statements (server-side prepared; `?` placeholders; nparams must match) ---- */
+
+/* Run INSERT/UPDATE/DELETE/DDL. `affected` and `insert_id` may be NULL.
+ * Returns 0, CM_ERR_DUPLICATE (ER_DUP_ENTRY, 1062), CM_ERR_IO (connection lost; the
+ * connection is reconnected on its next acquire, an open transaction is gone),
+ * CM_ERR_TIMEOUT (lock wait timeout 1205 / deadlock 1213: retry the transaction) or CM_ERR_DB. */
+int db_exec(db_conn *c, const char *sql, const db_val *params, size_t nparams,
+            uint64_t *affected, uint64_t *insert_id);
+
+/* Run a SELECT and buffer the whole result (every column fetched as text).
+ * *out owned, free with db_result_free. Same error codes as db_exec. */
+int db_query(db_conn *c, const char *sql, const db_val *params, size_t nparams, db_result **out);
+
+size_t db_result_rows(const db_result *r);
+size_t db_result_cols(const db_result *r);
+/* Column index by name (as in the select list / AS alias), -1 if none. */
+int db_result_col(const db_result *r, const char *name);
+bool db_result_is_null(const db_result *r, size_t row, size_t col);
+/* Text of a cell (NUL-terminated, borrowed from r), NULL for SQL NULL or out of range. */
+const char *db_result_str(const db_result *r, size_t row, size_t col);
+/* Cell as int64 (strtoll); NULL or not a number -> def. */
+int64_t db_result_int(const db_result *r, size_t row, size_t col, int64_t def);
+void db_result_free(db_result *r);
+
+/* ---- transactions ---- */
+/* BEGIN / COMMIT / ROLLBACK. db_commit failing leaves no transaction open. */
+int db_begin(db_conn *c);
+int db_commit(db_conn *c);
+int db_rollback(db_conn *c);
+bool db_in_tx(const db_conn *c);
+
+/* Optimistic update: run `sql`, which must be written as
+ *   UPDATE t SET ..., version = version + 1 WHERE id = ? AND version = ?
+ * Returns 0 when exactly one row changed, CM_ERR_CONFLICT when none did (row gone or the
+ * version moved on: reload and decide), or db_exec's errors. */
+int db_update_versioned(db_conn *c, const char *sql, const db_val *params, size_t nparams);
+
+/* Last MySQL error on this connection (message / number) for logs. Borrowed. */
+const char *db_errmsg(const db_conn *c);
+unsigned db_errno(const db_conn *c);
+
+#endif

@@ -1,0 +1,39 @@
+/* cm_idem.h — Idempotency-Key handling for mutating handlers (DESIGN.md, Redis):
+ * key idempotency:{service}:{key}, fingerprint = SHA-256(method, path, query, body),
+ * states in-flight / completed (status + content type + body cached), TTL 24 h. */
+#ifndef CM_IDEM_H
+#define CM_IDEM_H
+
+#include "cm_http.h"
+#include "cm_redis.h"
+
+#define IDEM_TTL_S (24 * 3600)  /* completed answers are replayed for 24 h */
+#define IDEM_INFLIGHT_TTL_S 120 /* an in-flight marker of a crashed process expires after this */
+
+enum { IDEM_PROCEED = 0, IDEM_ANSWERED = 1 };
+
+/* Call first thing in a mutating handler:
+ *
+ *     if (idem_begin(req, app_redis_pool, "service-order") != IDEM_PROCEED) return;
+ *
+ * - no Idempotency-Key header: IDEM_PROCEED, nothing recorded.
+ * - key unseen: marks it in flight with SET NX (so of concurrent requests exactly one
+ *   proceeds) and returns IDEM_PROCEED; the answer the handler then gives is recorded when
+ *   it is sent: status < 500 -> completed (replayed for 24 h); status >= 500 -> the marker
+ *   is deleted so a retry runs again.
+ * - key completed, same fingerprint: the cached status/body are replayed with header
+ *   Idempotent-Replayed: true; returns IDEM_ANSWERED.
+ * - key known (in flight or completed), different fingerprint: 422 IdempotencyKeyReused.
+ * - key in flight, same fingerprint: 409 IdempotencyInFlight (retryable).
+ * - Redis unreachable: 503 Unavailable (retryable); returns IDEM_ANSWERED.
+ * `service` is borrowed for the call. Handler thread only. */
+int idem_begin(http_req *req, rds_pool *rds, const char *service);
+
+/* SHA-256 of "method\npath\nquery\n" + body as 64 hex chars + NUL into out. Pure. */
+void idem_fingerprint(const char *method, const char *path, const char *query,
+                      const char *body, size_t body_len, char out[65]);
+
+/* SHA-256 of `len` bytes as lowercase hex (65 bytes with NUL). Pure. */
+void cm_sha256_hex(const void *data, size_t len, char out[65]);
+
+#endif

@@ -1,0 +1,35 @@
+/* cm_log.h — JSON-lines logging to stderr: one object per line with
+ * ts, level, msg, service, and request_id / saga_id when the calling thread knows them. */
+#ifndef CM_LOG_H
+#define CM_LOG_H
+
+#include <stdarg.h>
+
+typedef enum { CM_LOG_DEBUG = 0, CM_LOG_INFO, CM_LOG_WARN, CM_LOG_ERROR } cm_log_level;
+
+/* Set the service name written in every line and the minimum level.
+ * Call once from main before threads start (the app bootstrap does it). */
+void log_init(const char *service, cm_log_level min_level);
+
+/* Parse "debug" | "info" | "warn" | "error" (case-insensitive); unknown -> CM_LOG_INFO. */
+cm_log_level log_level_parse(const char *s);
+
+/* Per-thread context added to every line this thread writes. Strings are copied
+ * (truncated to 127 bytes); NULL clears. The HTTP server sets the request id for the
+ * duration of a handler and clears both afterwards; a handler that learns the saga id
+ * calls log_set_saga_id(). */
+void log_set_request_id(const char *request_id);
+void log_set_saga_id(const char *saga_id);
+const char *log_request_id(void); /* this thread's current request id or NULL */
+
+/* printf-style; the message is JSON-escaped. Any thread; one write(2) per line so
+ * lines from different threads never interleave. */
+void log_msg(cm_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void log_vmsg(cm_log_level level, const char *fmt, va_list ap);
+
+#define log_debug(...) log_msg(CM_LOG_DEBUG, __VA_ARGS__)
+#define log_info(...) log_msg(CM_LOG_INFO, __VA_ARGS__)
+#define log_warn(...) log_msg(CM_LOG_WARN, __VA_ARGS__)
+#define log_error(...) log_msg(CM_LOG_ERROR, __VA_ARGS__)
+
+#endif

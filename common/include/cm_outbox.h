@@ -1,0 +1,56 @@
+/* cm_outbox.h — transactional outbox: write events in the same MySQL transaction as the
+ * state change (outbox_insert), and a relay thread that XADDs unpublished rows to the
+ * order-events stream and marks them published. Safe with several replicas: rows are
+ * claimed with SELECT ... FOR UPDATE SKIP LOCKED, so in normal operation each event is
+ * published once; after a crash between XADD and COMMIT it may be published again
+ * (at-least-once: consumers dedup by eventId). */
+#ifndef CM_OUTBOX_H
+#define CM_OUTBOX_H
+
+#include <jansson.h>
+
+#include "cm_db.h"
+#include "cm_redis.h"
+
+/* Table the relay reads (DESIGN.md):
+ *   outbox_events(id BIGINT AUTO_INCREMENT PK, aggregate_type VARCHAR, aggregate_id VARCHAR or
+ *   BIGINT, event_type VARCHAR, payload JSON/TEXT, created_at, published_at NULL)
+ * Stream entry fields: eventId = "<service>:<id>", eventType, aggregateType, aggregateId,
+ * payload (the JSON text), service. */
+
+typedef struct outbox_relay outbox_relay;
+
+typedef struct outbox_config {
+    db_pool *db;         /* borrowed; the service's database */
+    rds_pool *rds;       /* borrowed */
+    const char *service; /* "service-order"; copied */
+    const char *stream;  /* ORDER_EVENTS_STREAM; copied */
+    const char *table;   /* NULL -> "outbox_events"; copied; must be a plain identifier */
+    int poll_ms;         /* idle sleep between scans; 0 -> 200 */
+    int batch;           /* rows per transaction; 0 -> 100 */
+} outbox_config;
+
+/* Insert one event inside the caller's open transaction on `c` (payload serialized
+ * compactly; reference NOT stolen). aggregate_id is stored as text (MySQL converts for a
+ * BIGINT column). Returns db_exec's codes. */
+int outbox_insert(db_conn *c, const char *aggregate_type, const char *aggregate_id,
+                  const char *event_type, const json_t *payload);
+
+/* Same with a table name other than outbox_events. */
+int outbox_insert_table(db_conn *c, const char *table, const char *aggregate_type,
+                        const char *aggregate_id, const char *event_type, const json_t *payload);
+
+/* Start the relay thread. Returns 0, CM_ERR_INVALID or CM_ERR_NOMEM. */
+int outbox_relay_start(const outbox_config *cfg, outbox_relay **out);
+
+/* Ask the thread to scan now instead of after poll_ms (e.g. right after a commit). Any thread. */
+void outbox_relay_wake(outbox_relay *r);
+
+/* Stop the thread (finishes the current batch), join it and free. NULL ok. */
+void outbox_relay_stop(outbox_relay *r);
+
+/* One relay pass without a thread (tests, tools): publishes up to cfg->batch rows.
+ * *published (may be NULL) = rows published. 0 or an error code. */
+int outbox_relay_run_once(const outbox_config *cfg, int *published);
+
+#endif
