@@ -176,7 +176,8 @@ typedef struct saga_client_config {
     const char *inventory_url; /* copied */
     const char *payment_url;   /* copied */
     long timeout_ms;           /* per call; 0 -> 10000 */
-    saga_transport_fn transport; /* NULL -> built-in libcurl transport */
+    saga_transport_fn transport; /* NULL -> common's httpc_request (cm_httpc.h); the process
+                                    must have called httpc_global_init (app_new does) */
     void *transport_ctx;       /* borrowed */
 } saga_client_config_t;
 

@@ -2,16 +2,14 @@
  * One attempt per call, no retries and no saga state here: the orchestrators own both. */
 #include "saga.h"
 
-#include <curl/curl.h>
+#include "cm_httpc.h"
+
 #include <jansson.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define SAGA_URL_MAX 512
-#define SAGA_RESP_MAX (1024 * 1024) /* a service answer larger than this is a transport error */
-#define SAGA_POOL_MAX 256           /* idle curl handles kept for keep-alive reuse */
 
 struct saga_client {
     char order_url[SAGA_URL_MAX / 2];
@@ -20,114 +18,26 @@ struct saga_client {
     long timeout_ms;
     saga_transport_fn transport;
     void *transport_ctx;
-    pthread_mutex_t pool_mu; /* guards pool / npool */
-    CURL *pool[SAGA_POOL_MAX];
-    int npool;
 };
 
-/* ---- built-in libcurl transport ------------------------------------------------------------ */
+/* ---- default transport: common's HTTP client (per-thread keep-alive handles) ------------- */
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_init_once(void)
+static int httpc_transport(void *ctx, const char *method, const char *url, const char *idem_key,
+                           const char *body, long timeout_ms, int *status, char **resp_body)
 {
-    curl_global_init(CURL_GLOBAL_ALL);
-}
-
-typedef struct buf {
-    char *data;
-    size_t len;
-    int overflow;
-} buf_t;
-
-static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-    buf_t *b = ud;
-    size_t n = size * nmemb;
-    if (b->len + n > SAGA_RESP_MAX) {
-        b->overflow = 1;
-        return 0;
-    }
-    char *p = realloc(b->data, b->len + n + 1);
-    if (p == NULL)
-        return 0;
-    memcpy(p + b->len, ptr, n);
-    b->len += n;
-    p[b->len] = '\0';
-    b->data = p;
-    return n;
-}
-
-static CURL *handle_get(struct saga_client *c)
-{
-    CURL *h = NULL;
-    pthread_mutex_lock(&c->pool_mu);
-    if (c->npool > 0)
-        h = c->pool[--c->npool];
-    pthread_mutex_unlock(&c->pool_mu);
-    if (h == NULL)
-        h = curl_easy_init();
-    else
-        curl_easy_reset(h); /* keeps the connection cache: keep-alive survives */
-    return h;
-}
-
-static void handle_put(struct saga_client *c, CURL *h)
-{
-    pthread_mutex_lock(&c->pool_mu);
-    if (c->npool < SAGA_POOL_MAX) {
-        c->pool[c->npool++] = h;
-        h = NULL;
-    }
-    pthread_mutex_unlock(&c->pool_mu);
-    if (h != NULL)
-        curl_easy_cleanup(h);
-}
-
-static int curl_transport(void *ctx, const char *method, const char *url, const char *idem_key,
-                          const char *body, long timeout_ms, int *status, char **resp_body)
-{
-    struct saga_client *c = ctx;
-    struct curl_slist *hdrs = NULL;
-    buf_t b = {0};
-    char hdr[SAGA_ID_MAX + 64];
-    int rc = -1;
-
+    httpc_resp r = {0};
+    httpc_opts o = {.idempotency_key = idem_key, .timeout_ms = timeout_ms};
+    (void)ctx;
     *status = 0;
     *resp_body = NULL;
-    CURL *h = handle_get(c);
-    if (h == NULL)
-        return -1;
-    hdrs = curl_slist_append(hdrs, "Accept: application/json");
-    if (idem_key != NULL) {
-        snprintf(hdr, sizeof hdr, "Idempotency-Key: %s", idem_key);
-        hdrs = curl_slist_append(hdrs, hdr);
+    int rc = httpc_request(method, url, body, body != NULL ? strlen(body) : 0, &o, &r);
+    if (rc == 0) {
+        *status = (int)r.status;
+        *resp_body = r.body;
+        r.body = NULL;
     }
-    if (body != NULL)
-        hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body != NULL ? body : "");
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)(body != NULL ? strlen(body) : 0));
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 2000 ? timeout_ms : 2000L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
-    if (curl_easy_perform(h) == CURLE_OK && !b.overflow) {
-        long code = 0;
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-        *status = (int)code;
-        *resp_body = b.data;
-        b.data = NULL;
-        rc = 0;
-    }
-    free(b.data);
-    curl_slist_free_all(hdrs);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-    handle_put(c, h);
-    return rc;
+    httpc_resp_free(&r);
+    return rc == 0 ? 0 : -1;
 }
 
 /* ---- client -------------------------------------------------------------------------------- */
@@ -148,7 +58,6 @@ static int copy_url(char *dst, size_t cap, const char *src)
 
 struct saga_client *saga_client_new(const saga_client_config_t *cfg)
 {
-    pthread_once(&curl_once, curl_init_once);
     struct saga_client *c = calloc(1, sizeof *c);
     if (c == NULL)
         return NULL;
@@ -159,9 +68,8 @@ struct saga_client *saga_client_new(const saga_client_config_t *cfg)
         return NULL;
     }
     c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 10000;
-    c->transport = cfg->transport != NULL ? cfg->transport : curl_transport;
-    c->transport_ctx = cfg->transport != NULL ? cfg->transport_ctx : c;
-    pthread_mutex_init(&c->pool_mu, NULL);
+    c->transport = cfg->transport != NULL ? cfg->transport : httpc_transport;
+    c->transport_ctx = cfg->transport_ctx;
     return c;
 }
 
@@ -184,11 +92,6 @@ struct saga_client *saga_client_from_env(void)
 
 void saga_client_free(struct saga_client *c)
 {
-    if (c == NULL)
-        return;
-    for (int i = 0; i < c->npool; i++)
-        curl_easy_cleanup(c->pool[i]);
-    pthread_mutex_destroy(&c->pool_mu);
     free(c);
 }
 
