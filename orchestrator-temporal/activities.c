@@ -1,0 +1,60 @@
+/* activities.c - the ten saga activities: one attempt of one saga step per activity task,
+ * through saga/ (never a direct service call). Maps saga outcomes onto Temporal failures:
+ * business errors are non-retryable ApplicationFailures, everything else is retried by the server. */
+#include "ot.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cm_log.h"
+
+static void run_activity(tc_activity_ctx *ctx, void *user)
+{
+    struct saga_client *client = user;
+    const char *type = tc_activity_type(ctx);
+    const char *wid = tc_activity_workflow_id(ctx);
+    const char *input = tc_activity_input(ctx, 0);
+    char *out = NULL;
+    saga_error_t err;
+
+    log_set_saga_id(wid);
+    if (input == NULL) {
+        tc_activity_fail(ctx, SAGA_TYPE_INVALID_REQUEST, "activity input is missing", true);
+        goto out;
+    }
+    int rc = saga_step_run_json(client, type, input, &out, &err);
+    switch (rc) {
+    case SAGA_OK:
+        tc_activity_complete(ctx, out);
+        log_debug("activity %s ok (attempt %d)", type, tc_activity_attempt(ctx));
+        break;
+    case SAGA_ERR_BUSINESS:
+    case SAGA_ERR_INVALID:
+        /* Retrying cannot change the answer: non_retryable, and the workflow compensates. */
+        log_info("activity %s business failure %s: %s", type, err.type, err.message);
+        tc_activity_fail(ctx, err.type[0] ? err.type : SAGA_TYPE_INVALID_REQUEST, err.message,
+                         true);
+        break;
+    default:
+        log_warn("activity %s attempt %d failed (retryable, http %d): %s", type,
+                 tc_activity_attempt(ctx), err.http_status, err.message);
+        tc_activity_fail(ctx, SAGA_TYPE_RETRYABLE, err.message[0] ? err.message : "out of memory",
+                         false);
+        break;
+    }
+out:
+    free(out);
+    log_set_saga_id(NULL);
+}
+
+int ot_activities_register(tc_worker *w, struct saga_client *client, tc_error *err)
+{
+    for (int s = 0; s < SAGA_STEP_COUNT; s++) {
+        int rc = tc_worker_register_activity(w, saga_step_activity((saga_step_t)s), run_activity,
+                                             client, err);
+        if (rc != TC_OK)
+            return rc;
+    }
+    return TC_OK;
+}

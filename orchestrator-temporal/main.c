@@ -1,0 +1,132 @@
+/* main.c - orchestrator-temporal wiring: config, the saga client, the Temporal client and the
+ * embedded worker (OrderWorkflow + ten activities), the REST API, and an orderly stop.
+ * No saga logic and no HTTP handling here. */
+#include "ot.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cm_app.h"
+#include "cm_config.h"
+#include "cm_log.h"
+
+#define OT_DEFAULT_PORT 21081
+/* A synchronous POST holds an HTTP thread while its saga runs: more threads than the common
+ * default of 8 so 20+ concurrent orders do not queue behind each other. */
+#define OT_DEFAULT_HTTP_THREADS "32"
+
+static void load_config(ot_config *cfg)
+{
+    snprintf(cfg->task_queue, sizeof cfg->task_queue, "%s",
+             cfg_str("TEMPORAL_TASK_QUEUE", "order-task-queue"));
+    snprintf(cfg->ui_url, sizeof cfg->ui_url, "%s",
+             cfg_str("TEMPORAL_UI_URL", "http://127.0.0.1:21088"));
+    cfg->sync_timeout_ms = cfg_int("ORDER_SYNC_TIMEOUT_MS", 30000, 1, 3600000);
+    cfg->activity_timeout_ms = cfg_int("ACTIVITY_START_TO_CLOSE_MS", 30000, 1000, 3600000);
+    cfg->http_timeout_ms = cfg_int("SERVICE_CALL_TIMEOUT_MS", 10000, 100, 600000);
+}
+
+/* GET /ready: the Temporal frontend answers. */
+static int temporal_ready(void *ctx, char *detail, size_t n)
+{
+    tc_error err;
+    if (tc_client_wait_ready(ctx, 1000, &err) == TC_OK)
+        return 0;
+    snprintf(detail, n, "temporal: %s", err.text);
+    return -1;
+}
+
+static void stop_worker(void *ctx)
+{
+    tc_worker_stop(ctx);
+}
+
+static int make_worker(tc_client *tc, const ot_config *cfg, struct saga_client *sc,
+                       tc_worker **out)
+{
+    tc_error err;
+    tc_worker_options wo = {
+        .task_queue = cfg->task_queue,
+        .workflow_pollers = (int)cfg_int("WORKER_WORKFLOW_POLLERS", 0, 0, 64),
+        .activity_pollers = (int)cfg_int("WORKER_ACTIVITY_POLLERS", 0, 0, 64),
+        .max_concurrent_activities = (int)cfg_int("WORKER_MAX_ACTIVITIES", 16, 1, 256),
+        .sticky_cache_size = (int)cfg_int("WORKER_STICKY_CACHE", 100, -1, 100000),
+    };
+    if (wo.sticky_cache_size == 0)
+        wo.sticky_cache_size = -1; /* 0 means "off" here; the library's 0 means its default */
+    tc_worker *w = NULL;
+    int rc = tc_worker_new(tc, &wo, &w, &err);
+    if (rc == TC_OK)
+        rc = tc_worker_register_workflow(w, OT_WORKFLOW_TYPE, ot_order_workflow,
+                                         sizeof(ot_wf_state), NULL, &err);
+    if (rc == TC_OK)
+        rc = tc_worker_register_query(w, OT_WORKFLOW_TYPE, OT_QUERY_STATE, ot_query_state, NULL,
+                                      &err);
+    if (rc == TC_OK)
+        rc = ot_activities_register(w, sc, &err);
+    if (rc == TC_OK)
+        rc = tc_worker_start(w, &err);
+    if (rc != TC_OK) {
+        log_error("temporal worker on %s: %s", cfg->task_queue, err.text);
+        tc_worker_free(w);
+        return rc;
+    }
+    *out = w;
+    return TC_OK;
+}
+
+int main(void)
+{
+    app *a = NULL;
+    tc_client *tc = NULL;
+    tc_worker *w = NULL;
+    struct saga_client *sc = NULL;
+    ot_config cfg;
+    tc_error err;
+    int rc = 1;
+
+    setenv("HTTP_THREADS", OT_DEFAULT_HTTP_THREADS, 0); /* only when unset */
+    if (app_new(&a, "orchestrator-temporal", OT_DEFAULT_PORT, NULL) != 0)
+        return 1;
+    load_config(&cfg);
+    ot_workflow_configure(cfg.activity_timeout_ms);
+
+    saga_client_config_t scfg = {
+        .order_url = cfg_str("ORDER_SERVICE_URL", "http://127.0.0.1:21082"),
+        .inventory_url = cfg_str("INVENTORY_SERVICE_URL", "http://127.0.0.1:21083"),
+        .payment_url = cfg_str("PAYMENT_SERVICE_URL", "http://127.0.0.1:21084"),
+        .timeout_ms = (long)cfg.http_timeout_ms,
+    };
+    sc = saga_client_new(&scfg);
+    if (sc == NULL) {
+        log_error("saga client: bad service URLs or out of memory");
+        goto out;
+    }
+    if (tc_client_new(NULL, &tc, &err) != TC_OK) {
+        log_error("temporal client: %s", err.text);
+        goto out;
+    }
+    /* Not fatal: pollers retry, /ready reports the outage, requests answer 503 meanwhile. */
+    if (tc_client_wait_ready(tc, 10000, &err) != TC_OK)
+        log_warn("temporal not ready yet: %s", err.text);
+    if (make_worker(tc, &cfg, sc, &w) != TC_OK)
+        goto out;
+
+    ot_routes_ctx routes = {.tc = tc, .cfg = &cfg, .metrics = app_metrics(a)};
+    if (ot_routes_register(app_server(a), &routes) != 0) {
+        log_error("route registration failed");
+        goto out;
+    }
+    app_set_ready(a, temporal_ready, tc);
+    /* Hooks run after the HTTP server drained: no handler uses the client any more. */
+    app_on_stop(a, stop_worker, w);
+    log_info("worker polling task queue %s as %s", cfg.task_queue, tc_client_identity(tc));
+    rc = app_run(a);
+out:
+    tc_worker_free(w);
+    tc_client_free(tc);
+    saga_client_free(sc);
+    app_free(a);
+    return rc;
+}

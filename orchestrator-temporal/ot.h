@@ -1,0 +1,102 @@
+/* ot.h - orchestrator-temporal's internal interfaces: the OrderWorkflow, its activities, the
+ * REST routes and the small pure helpers they share. Not a library: one program uses it. */
+#ifndef OT_H
+#define OT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "saga.h"
+#include "temporal.h"
+
+#define OT_WORKFLOW_TYPE "OrderWorkflow"
+#define OT_QUERY_STATE "getState"
+#define OT_ID_FIELD "workflowId"
+#define OT_ERROR_MAX 384
+
+/* Settings read once in main from the environment (docs/orchestrator-temporal.md). */
+typedef struct ot_config {
+    char task_queue[128];      /* TEMPORAL_TASK_QUEUE, default order-task-queue */
+    char ui_url[256];          /* TEMPORAL_UI_URL, default http://127.0.0.1:21088 */
+    int64_t sync_timeout_ms;   /* ORDER_SYNC_TIMEOUT_MS, default 30000 */
+    int64_t activity_timeout_ms; /* ACTIVITY_START_TO_CLOSE_MS, default 30000 */
+    int64_t http_timeout_ms;   /* SERVICE_CALL_TIMEOUT_MS, default 10000 (one service call) */
+} ot_config;
+
+/* ---- workflow (workflow.c) ------------------------------------------------------------------ */
+
+/* Per-execution state of OrderWorkflow: plain bytes (the runtime zeroes it before each
+ * re-execution), read by the getState query after the latest execution. */
+typedef struct ot_wf_state {
+    saga_step_t step;                    /* step running now; SAGA_STEP_NONE when finished */
+    saga_step_t comp[SAGA_FORWARD_COUNT]; /* registered compensations, bottom first */
+    int ncomp;
+    int compensating;                    /* 1 once a forward step failed */
+    int finished;                        /* 1 once complete was called */
+    int success;
+    saga_state_t st;                     /* orderId / paymentId learned so far */
+    saga_input_t in;                     /* the validated order (valid when has_input) */
+    int has_input;
+    char error[OT_ERROR_MAX];            /* "<type>: <message>" of the failed forward step */
+} ot_wf_state;
+
+/* Options every OrderWorkflow execution uses; set once by main before the worker starts. */
+void ot_workflow_configure(int64_t activity_timeout_ms);
+
+/* The OrderWorkflow function (tc_workflow_fn). Deterministic: only the input and activity
+ * results drive it. */
+void ot_order_workflow(tc_wf_ctx *ctx, void *state, void *user);
+
+/* The getState query (tc_query_fn): {"step","phase","compensationStack","orderId",
+ * "paymentId","input"} (+ "error" once a forward step failed). */
+int ot_query_state(const void *state, const char *args_json, void *user, char **result_json,
+                   tc_error *err);
+
+/* ---- activities (activities.c) ---------------------------------------------------------- */
+
+/* Registers the ten saga activities on `w`, each running one attempt of its step through
+ * `client` (borrowed; must outlive the worker). Returns TC_OK or an error. */
+int ot_activities_register(tc_worker *w, struct saga_client *client, tc_error *err);
+
+/* ---- REST API (routes.c) ---------------------------------------------------------------- */
+
+struct http_server;
+struct metrics_registry;
+
+typedef struct ot_routes_ctx {
+    tc_client *tc;              /* borrowed, thread-safe */
+    const ot_config *cfg;       /* borrowed */
+    struct metrics_registry *metrics; /* borrowed */
+} ot_routes_ctx;
+
+/* Registers POST /api/temporal/orders, POST /api/temporal/orders/async and
+ * GET /api/temporal/orders/{workflowId}. ctx must outlive the server. Returns 0 or the
+ * http_route error. Main thread, before the server starts. */
+int ot_routes_register(struct http_server *srv, ot_routes_ctx *ctx);
+
+/* ---- pure helpers (ot_util.c) ----------------------------------------------------------- */
+
+/* Workflow result JSON, exactly the contract's fields:
+ *   {"success":true,"orderId":N,"paymentId":N,"workflowId":"..."}
+ *   {"success":false,"error":"...","workflowId":"..."}
+ * malloc'd; NULL on OOM. */
+char *ot_result_json(const char *workflow_id, int success, const saga_state_t *st,
+                     const char *error);
+
+/* Workflow input JSON for a validated order: exactly customerId, productId, quantity, amount,
+ * paymentMethod. malloc'd; NULL on OOM. */
+char *ot_input_json(const saga_input_t *in);
+
+/* Workflow id for a client's Idempotency-Key: "order-<key>" when the key is 1..64 bytes of
+ * [A-Za-z0-9._-], else "order-k" + 32 hex digits of a hash of the key (the same key always
+ * gives the same id). Returns 0, or -1 when key is empty / NULL. */
+int ot_workflow_id_from_key(const char *key, char *buf, size_t cap);
+
+/* A fresh workflow id "order-<uuid v4>". Returns 0 or -1 (no randomness available). */
+int ot_workflow_id_new(char *buf, size_t cap);
+
+/* Name of a tc_wf_status ("RUNNING", "COMPLETED", ...). */
+const char *ot_status_name(int status);
+
+#endif
