@@ -8,7 +8,6 @@ CREATE TABLE saga_instance (
     step           VARCHAR(32)  NOT NULL,
     last_forward   INT          NOT NULL DEFAULT -1,
     comp_index     INT          NOT NULL DEFAULT 0,
-    fingerprint    CHAR(64)     NOT NULL,
     customer_id    BIGINT       NOT NULL,
     product_id     BIGINT       NOT NULL,
     quantity       BIGINT       NOT NULL,

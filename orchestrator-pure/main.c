@@ -1,0 +1,80 @@
+/* main.c - orchestrator-pure: wiring, configuration and shutdown. The saga runs in
+ * orchestrator.c; this file only builds the parts and joins them. */
+#include <stdlib.h>
+
+#include "cm_app.h"
+#include "cm_config.h"
+#include "cm_error.h"
+#include "cm_log.h"
+#include "orchestrator.h"
+#include "routes.h"
+#include "saga.h"
+
+static void stop_orch(void *ctx)
+{
+    orch_stop(ctx);
+}
+
+/* A POST handler waits for its saga, so the pure orchestrator wants more HTTP threads and
+ * connections than the common defaults; explicit settings win. */
+static void default_env(const char *name, const char *value)
+{
+    const char *v = getenv(name);
+    if (v == NULL || v[0] == '\0')
+        setenv(name, value, 1);
+}
+
+int main(void)
+{
+    app *a = NULL;
+    db_pool *db = NULL;
+    struct saga_client *client = NULL;
+    orch_t *o = NULL;
+    int rc = 1;
+
+    default_env("HTTP_THREADS", "64");
+    default_env("MYSQL_POOL_SIZE", "32");
+    if (app_new(&a, "orchestrator-pure", 21080, "orchestrator_db") != 0)
+        return 1;
+    if (app_db(a, &db) != 0)
+        goto out;
+    if ((client = saga_client_from_env()) == NULL) {
+        log_error("bad ORDER_SERVICE_URL / INVENTORY_SERVICE_URL / PAYMENT_SERVICE_URL");
+        goto out;
+    }
+    orch_config_t oc = {
+        .db = db,
+        .client = client,
+        .metrics = app_metrics(a),
+        .workers = (int)cfg_int("SAGA_WORKERS", 64, 1, 1024),
+        .queue_max = (int)cfg_int("SAGA_QUEUE_MAX", 10000, 1, 1000000),
+        .forward_attempts = (int)cfg_int("SAGA_FORWARD_ATTEMPTS", 3, 1, 1000),
+        .retry_initial_ms = cfg_int("SAGA_RETRY_INITIAL_MS", 1000, 1, 600000),
+        .retry_max_ms = cfg_int("SAGA_RETRY_MAX_MS", 10000, 1, 3600000),
+    };
+    if (orch_start(&oc, &o) != 0) {
+        log_error("cannot start saga workers");
+        goto out;
+    }
+    /* Crash recovery: every saga not terminal goes back on the queue before we serve. */
+    if ((rc = orch_resume(o)) != 0) {
+        log_error("cannot read unfinished sagas: %s", cm_strerror(rc));
+        rc = 1;
+        goto out;
+    }
+    static routes_ctx_t rctx;
+    rctx.orch = o;
+    rctx.sync_timeout_ms = cfg_int("ORDER_SYNC_TIMEOUT_MS", 30000, 0, 3600000);
+    if (routes_register(app_server(a), &rctx) != 0) {
+        rc = 1;
+        goto out;
+    }
+    app_on_stop(a, stop_orch, o); /* runs after the HTTP drain: no handler waits any more */
+    o = NULL;
+    rc = app_run(a);
+out:
+    orch_stop(o); /* only when app_run was never reached */
+    app_free(a);
+    saga_client_free(client);
+    return rc;
+}

@@ -1,0 +1,45 @@
+/* orchestrator.h - the pure saga engine: a bounded worker pool that drives each saga through
+ * machine.c, committing every transition (repo.c) before the call it leads to. */
+#ifndef ORCH_ORCHESTRATOR_H
+#define ORCH_ORCHESTRATOR_H
+
+#include "cm_db.h"
+#include "cm_metrics.h"
+#include "repo.h"
+#include "saga.h"
+
+typedef struct orch orch_t;
+
+typedef struct orch_config {
+    db_pool *db;                 /* borrowed */
+    struct saga_client *client;  /* borrowed */
+    metrics_registry *metrics;   /* borrowed, may be NULL */
+    int workers;                 /* SAGA_WORKERS, threads running sagas */
+    int queue_max;               /* SAGA_QUEUE_MAX, sagas waiting for a worker */
+    int forward_attempts;        /* SAGA_FORWARD_ATTEMPTS: tries of a forward step (3) */
+    int64_t retry_initial_ms;    /* SAGA_RETRY_INITIAL_MS (1000) */
+    int64_t retry_max_ms;        /* SAGA_RETRY_MAX_MS (10000) */
+} orch_config_t;
+
+/* Starts the worker threads. 0 or CM_ERR_NOMEM / CM_ERR_INVALID. Main thread. */
+int orch_start(const orch_config_t *cfg, orch_t **out);
+
+/* Queues every saga that is not terminal (crash recovery). 0 or a db error. Main thread,
+ * before the HTTP server accepts requests. */
+int orch_resume(orch_t *o);
+
+/* Validated input -> a saga. Creates it (committed) and queues it, or finds the existing one
+ * with this id. Returns 0 (row filled with the saga as stored), CM_ERR_CONFLICT (the id exists
+ * with a different request), CM_ERR_BUSY (queue full; nothing persisted) or a db error. */
+int orch_submit(orch_t *o, const char *saga_id, const saga_input_t *in, saga_row_t *row);
+
+/* Waits up to timeout_ms for saga_id to be terminal. 0 with row filled when it is (or already
+ * was), CM_ERR_TIMEOUT with row filled with the latest state, CM_ERR_NOT_FOUND, or a db error.
+ * Any thread (HTTP handlers). */
+int orch_wait(orch_t *o, const char *saga_id, int64_t timeout_ms, saga_row_t *row);
+
+/* Stops the workers (a saga in the middle of a step finishes that call; its next transition is
+ * resumed on the next start), joins and frees. NULL ok. */
+void orch_stop(orch_t *o);
+
+#endif

@@ -1,0 +1,201 @@
+/* repo.c - SQL for saga_instance and saga_step_log (orchestrator_db).
+ * Each function is one transaction (or one statement); nothing here decides a transition. */
+#include "repo.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cm_error.h"
+#include "cm_log.h"
+
+static const char *step_name(saga_step_t s)
+{
+    const char *n = saga_step_activity(s);
+    return n != NULL ? n : "None";
+}
+
+static int insert_logs(db_conn *c, const char *saga_id, const step_log_t *logs, int n)
+{
+    for (int i = 0; i < n; i++) {
+        const saga_error_t *e = logs[i].err;
+        db_val p[] = {
+            DB_STR(saga_id),
+            DB_STR(step_name(logs[i].step)),
+            DB_STR(logs[i].event),
+            DB_INT(logs[i].attempt),
+            e != NULL && e->code != 0 ? DB_INT(e->http_status) : DB_NULL,
+            e != NULL && e->code != 0 ? DB_STR(e->type) : DB_NULL,
+            e != NULL && e->code != 0 ? DB_STR(e->message) : DB_NULL,
+        };
+        int rc = db_exec(c,
+                         "INSERT INTO saga_step_log (saga_id, step, event, attempt, http_status,"
+                         " error_type, message) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         p, 7, NULL, NULL);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int repo_create(db_pool *db, const saga_row_t *row)
+{
+    db_conn *c = NULL;
+    int rc = db_acquire(db, &c, NULL, 0);
+    if (rc != 0)
+        return rc;
+    db_val p[] = {
+        DB_STR(row->saga_id),
+        DB_STR(machine_status_name(row->pos.status)),
+        DB_STR(step_name(row->pos.step)),
+        DB_INT(row->pos.last_forward),
+        DB_INT(row->pos.comp_index),
+        DB_INT(row->in.customer_id),
+        DB_INT(row->in.product_id),
+        DB_INT(row->in.quantity),
+        DB_INT(row->in.amount),
+        DB_STR(row->in.payment_method),
+    };
+    step_log_t started = {row->pos.step, "STARTED", 0, NULL};
+    if ((rc = db_begin(c)) != 0)
+        goto out;
+    rc = db_exec(c,
+                 "INSERT INTO saga_instance (saga_id, status, step, last_forward, comp_index,"
+                 " customer_id, product_id, quantity, amount, payment_method)"
+                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 p, 10, NULL, NULL);
+    if (rc == 0)
+        rc = insert_logs(c, row->saga_id, &started, 1);
+    if (rc == 0)
+        rc = db_commit(c);
+    else
+        db_rollback(c);
+out:
+    db_release(db, c);
+    return rc;
+}
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+    snprintf(dst, cap, "%s", src != NULL ? src : "");
+}
+
+int repo_load(db_pool *db, const char *saga_id, saga_row_t *out)
+{
+    db_conn *c = NULL;
+    db_result *r = NULL;
+    int rc = db_acquire(db, &c, NULL, 0);
+    if (rc != 0)
+        return rc;
+    db_val p[] = {DB_STR(saga_id)};
+    rc = db_query(c,
+                  "SELECT status, step, last_forward, comp_index, customer_id, product_id,"
+                  " quantity, amount, payment_method, order_id, payment_id, error_type,"
+                  " error_message, version FROM saga_instance WHERE saga_id = ?",
+                  p, 1, &r);
+    if (rc != 0)
+        goto out;
+    if (db_result_rows(r) == 0) {
+        rc = CM_ERR_NOT_FOUND;
+        goto out;
+    }
+    memset(out, 0, sizeof *out);
+    copy_str(out->saga_id, sizeof out->saga_id, saga_id);
+    int st = machine_status_parse(db_result_str(r, 0, 0));
+    const char *step = db_result_str(r, 0, 1);
+    out->pos.status = st < 0 ? MS_RUNNING : (machine_status_t)st;
+    out->pos.step = saga_step_from_name(step);
+    out->pos.last_forward = (int)db_result_int(r, 0, 2, -1);
+    out->pos.comp_index = (int)db_result_int(r, 0, 3, 0);
+    out->in.customer_id = db_result_int(r, 0, 4, 0);
+    out->in.product_id = db_result_int(r, 0, 5, 0);
+    out->in.quantity = db_result_int(r, 0, 6, 0);
+    out->in.amount = db_result_int(r, 0, 7, 0);
+    copy_str(out->in.payment_method, sizeof out->in.payment_method, db_result_str(r, 0, 8));
+    out->st.order_id = db_result_int(r, 0, 9, 0);
+    out->st.payment_id = db_result_int(r, 0, 10, 0);
+    copy_str(out->error_type, sizeof out->error_type, db_result_str(r, 0, 11));
+    copy_str(out->error_message, sizeof out->error_message, db_result_str(r, 0, 12));
+    out->version = (int)db_result_int(r, 0, 13, 0);
+    if (st < 0) {
+        log_error("saga %s has unknown status %s", saga_id, db_result_str(r, 0, 0));
+        rc = CM_ERR_DB;
+    }
+out:
+    db_result_free(r);
+    db_release(db, c);
+    return rc;
+}
+
+int repo_transition(db_pool *db, saga_row_t *row, machine_pos_t next, const step_log_t *logs,
+                    int nlogs)
+{
+    db_conn *c = NULL;
+    int rc = db_acquire(db, &c, NULL, 0);
+    if (rc != 0)
+        return rc;
+    db_val p[] = {
+        DB_STR(machine_status_name(next.status)),
+        DB_STR(step_name(next.step)),
+        DB_INT(next.last_forward),
+        DB_INT(next.comp_index),
+        row->st.order_id > 0 ? DB_INT(row->st.order_id) : DB_NULL,
+        row->st.payment_id > 0 ? DB_INT(row->st.payment_id) : DB_NULL,
+        row->error_type[0] ? DB_STR(row->error_type) : DB_NULL,
+        row->error_message[0] ? DB_STR(row->error_message) : DB_NULL,
+        DB_STR(row->saga_id),
+        DB_INT(row->version),
+    };
+    if ((rc = db_begin(c)) != 0)
+        goto out;
+    rc = db_update_versioned(c,
+                             "UPDATE saga_instance SET status = ?, step = ?, last_forward = ?,"
+                             " comp_index = ?, order_id = ?, payment_id = ?, error_type = ?,"
+                             " error_message = ?, version = version + 1"
+                             " WHERE saga_id = ? AND version = ?",
+                             p, 10);
+    if (rc == 0)
+        rc = insert_logs(c, row->saga_id, logs, nlogs);
+    if (rc == 0)
+        rc = db_commit(c);
+    else
+        db_rollback(c);
+    if (rc == 0) {
+        row->pos = next;
+        row->version++;
+    }
+out:
+    db_release(db, c);
+    return rc;
+}
+
+int repo_log(db_pool *db, const char *saga_id, const step_log_t *log)
+{
+    db_conn *c = NULL;
+    int rc = db_acquire(db, &c, NULL, 0);
+    if (rc != 0)
+        return rc;
+    rc = insert_logs(c, saga_id, log, 1);
+    db_release(db, c);
+    return rc;
+}
+
+int repo_each_unfinished(db_pool *db, void (*fn)(const char *saga_id, void *ctx), void *ctx)
+{
+    db_conn *c = NULL;
+    db_result *r = NULL;
+    int rc = db_acquire(db, &c, NULL, 0);
+    if (rc != 0)
+        return rc;
+    rc = db_query(c,
+                  "SELECT saga_id FROM saga_instance WHERE status IN ('RUNNING', 'COMPENSATING')"
+                  " ORDER BY created_at, saga_id",
+                  NULL, 0, &r);
+    db_release(db, c);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < db_result_rows(r); i++)
+        fn(db_result_str(r, i, 0), ctx);
+    db_result_free(r);
+    return 0;
+}
