@@ -1,0 +1,80 @@
+/* inventory.c - reservation state machine and request validation.
+ * Knows nothing about storage or HTTP; routes.c maps verdicts to status codes. */
+#include "inventory.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const res_names[] = {"NONE", "RESERVED", "CONFIRMED", "CANCELLED"};
+
+const char *inv_res_status_name(inv_res_status_t s)
+{
+    if ((int)s < 0 || (size_t)s >= sizeof res_names / sizeof res_names[0])
+        return "UNKNOWN";
+    return res_names[s];
+}
+
+int inv_res_status_parse(const char *name, inv_res_status_t *out)
+{
+    for (size_t i = 1; name && i < sizeof res_names / sizeof res_names[0]; i++) {
+        if (strcmp(name, res_names[i]) == 0) {
+            *out = (inv_res_status_t)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+const char *inv_action_event(inv_action_t act)
+{
+    switch (act) {
+    case INV_ACT_RESERVE: return "StockReserved";
+    case INV_ACT_CONFIRM: return "StockReservationConfirmed";
+    case INV_ACT_CANCEL: return "StockReservationCancelled";
+    }
+    return "Unknown";
+}
+
+inv_verdict_t inv_decide(inv_res_status_t from, int64_t have_qty, inv_action_t act,
+                         int64_t want_qty)
+{
+    switch (act) {
+    case INV_ACT_RESERVE:
+        if (from == INV_RES_NONE)
+            return INV_APPLY;
+        if (from == INV_RES_CANCELLED)
+            return INV_REFUSE_CANCELLED;
+        return have_qty == want_qty ? INV_NOOP : INV_REFUSE_ILLEGAL;
+    case INV_ACT_CONFIRM:
+        if (from == INV_RES_RESERVED)
+            return INV_APPLY;
+        if (from == INV_RES_CONFIRMED)
+            return INV_NOOP;
+        return from == INV_RES_NONE ? INV_REFUSE_NOT_FOUND : INV_REFUSE_ILLEGAL;
+    case INV_ACT_CANCEL:
+        if (from == INV_RES_RESERVED)
+            return INV_APPLY;
+        if (from == INV_RES_NONE)
+            return INV_TOMBSTONE;
+        return from == INV_RES_CANCELLED ? INV_NOOP : INV_REFUSE_ILLEGAL;
+    }
+    return INV_REFUSE_ILLEGAL;
+}
+
+int inv_saga_id_valid(const char *s)
+{
+    size_t n = 0;
+    if (!s)
+        return 0;
+    for (; s[n]; n++) {
+        unsigned char c = (unsigned char)s[n];
+        if (c <= 0x20 || c >= 0x7f || n >= INV_SAGA_ID_MAX - 1)
+            return 0;
+    }
+    return n > 0;
+}
+
+const json_field inv_set_stock_fields[] = {
+    {"available", JF_INT, true, 0, INV_QTY_MAX},
+    {NULL, JF_ANY, false, 0, 0},
+};

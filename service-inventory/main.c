@@ -1,0 +1,45 @@
+/* main.c - service-inventory daemon: config, pools, routes, outbox relay, run until SIGTERM.
+ * Wiring only; the API is in routes.c, rules in inventory.c, SQL in repo.c. */
+#include "cm_app.h"
+#include "cm_log.h"
+#include "cm_outbox.h"
+#include "routes.h"
+
+#define SERVICE "service-inventory"
+
+static void stop_relay(void *relay)
+{
+    outbox_relay_stop(relay);
+}
+
+int main(void)
+{
+    app *a = NULL;
+    db_pool *db = NULL;
+    rds_pool *rds = NULL;
+    outbox_relay *relay = NULL;
+    static inv_routes_t routes;
+    int rc = 1;
+
+    if (app_new(&a, SERVICE, 21083, "inventory_db") != 0)
+        return 1;
+    if (app_db(a, &db) != 0 || app_redis(a, &rds) != 0)
+        goto out;
+    routes = (inv_routes_t){.db = db, .rds = rds, .service = SERVICE};
+    if (inv_routes_register(app_server(a), &routes) != 0) {
+        log_error("cannot register routes");
+        goto out;
+    }
+    outbox_config oc = {.db = db, .rds = rds, .service = SERVICE,
+                        .stream = app_config(a)->order_events_stream};
+    if (outbox_relay_start(&oc, &relay) != 0) {
+        log_error("cannot start the outbox relay");
+        goto out;
+    }
+    routes.relay = relay; /* handlers run only once app_run starts the server */
+    app_on_stop(a, stop_relay, relay);
+    rc = app_run(a);
+out:
+    app_free(a);
+    return rc;
+}
