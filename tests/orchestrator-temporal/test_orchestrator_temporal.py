@@ -1,0 +1,512 @@
+"""End-to-end tests of orchestrator-temporal: every process real (MariaDB, Redis, the Temporal dev
+server, service-order/inventory/payment and the orchestrator with its embedded worker).
+
+Ports 24080-24099 only; a task queue of our own per run; product ids of our own (> 100000).
+No timed assertions: waits poll for a state and fail only after a generous limit.
+"""
+import base64
+import http.server
+import json
+import random
+import socketserver
+import threading
+import unittest
+import urllib.error
+import urllib.request
+
+import harness
+from harness import Daemon, http, sql, sql_value, temporal_cli, uid, wait_until
+
+ORDER_PORT, INVENTORY_PORT, PAYMENT_PORT = 24082, 24083, 24084
+ORCH_PORT = 24081
+SLOW_PAYMENT_PORT, PROXY_PORT, FAULT_ORCH_PORT = 24085, 24090, 24086
+
+FORWARD = ["CreateOrder", "ReserveStock", "CreatePayment", "ApprovePayment", "ConfirmOrder",
+           "ConfirmReservation", "ConfirmPayment"]
+CONTEXT_FIELDS = {"sagaId", "customerId", "productId", "quantity", "amount", "paymentMethod",
+                  "orderId", "paymentId"}
+RUN = uid("otest-")
+SERVICES = {}
+
+
+def service_urls(payment_port=PAYMENT_PORT):
+    return {
+        "ORDER_SERVICE_URL": f"http://127.0.0.1:{ORDER_PORT}",
+        "INVENTORY_SERVICE_URL": f"http://127.0.0.1:{INVENTORY_PORT}",
+        "PAYMENT_SERVICE_URL": f"http://127.0.0.1:{payment_port}",
+    }
+
+
+def setUpModule():
+    started = []
+    try:
+        for name, port in (("service-order", ORDER_PORT), ("service-inventory", INVENTORY_PORT),
+                           ("service-payment", PAYMENT_PORT)):
+            d = Daemon(name, port, log_name=f"ot-{name}").start()
+            started.append(d)
+            SERVICES[name] = d
+    except Exception:
+        for d in started:
+            d.kill()
+        raise
+
+
+def tearDownModule():
+    for d in SERVICES.values():
+        d.stop()
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+
+def new_product(stock):
+    pid = random.randint(100001, 2_000_000_000)
+    st, _, body = http("PUT", f"http://127.0.0.1:{INVENTORY_PORT}/api/inventory/{pid}",
+                       {"available": stock})
+    assert st in (200, 201), (st, body)
+    return pid
+
+
+def stock(pid):
+    st, _, body = http("GET", f"http://127.0.0.1:{INVENTORY_PORT}/api/inventory/{pid}")
+    assert st == 200, (st, body)
+    return body["available"], body["reserved"]
+
+
+def order_body(pid, quantity=2, amount=20000):
+    return {"customerId": 1, "productId": pid, "quantity": quantity, "amount": amount,
+            "paymentMethod": "CARD"}
+
+
+def history(wid):
+    cp = temporal_cli("workflow", "show", "-w", wid, "-o", "json")
+    assert cp.returncode == 0, cp.stderr
+    return json.loads(cp.stdout)["events"]
+
+
+def decode_payload(p):
+    meta = {k: base64.b64decode(v).decode() for k, v in p.get("metadata", {}).items()}
+    return meta, json.loads(base64.b64decode(p["data"]))
+
+
+def scheduled_activities(events):
+    return [e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
+            for e in events if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"]
+
+
+def rows(db, query):
+    return sql(db, query)
+
+
+def saga_rows(wid):
+    """(order rows, payment rows, reservation rows) of one saga as lists of status strings."""
+    q = wid.replace("'", "''")
+    return ([r[0] for r in rows("order_db", f"SELECT status FROM orders WHERE saga_id='{q}'")],
+            [r[0] for r in rows("payment_db", f"SELECT status FROM payments WHERE saga_id='{q}'")],
+            [r[0] for r in rows("inventory_db",
+                                f"SELECT status FROM inventory_reservations WHERE saga_id='{q}'")])
+
+
+class OrchestratorMixin:
+    """Helpers bound to one orchestrator (self.orch)."""
+
+    def post(self, body, key=None, path="/api/temporal/orders", timeout=90):
+        headers = {"Idempotency-Key": key} if key else {}
+        return http("POST", self.orch.url + path, body, headers=headers, timeout=timeout)
+
+    def get(self, wid):
+        return http("GET", f"{self.orch.url}/api/temporal/orders/{wid}")
+
+    def wait_closed(self, wid, timeout=120):
+        def closed():
+            st, _, b = self.get(wid)
+            return b if st == 200 and b["status"] != "RUNNING" else None
+        return wait_until(closed, timeout, interval=0.2, what=f"{wid} to close")
+
+    def wait_state(self, wid, pred, what, timeout=60):
+        def check():
+            st, _, b = self.get(wid)
+            return b if st == 200 and pred(b) else None
+        return wait_until(check, timeout, interval=0.1, what=what)
+
+    def assert_confirmed(self, wid, result):
+        self.assertEqual(set(result), {"success", "orderId", "paymentId", "workflowId"}, result)
+        self.assertTrue(result["success"], result)
+        self.assertEqual(result["workflowId"], wid)
+        self.assertEqual(saga_rows(wid), (["CONFIRMED"], ["CONFIRMED"], ["CONFIRMED"]))
+        oid = sql_value("order_db", f"SELECT id FROM orders WHERE saga_id='{wid}'")
+        pay = sql_value("payment_db", f"SELECT id FROM payments WHERE saga_id='{wid}'")
+        self.assertEqual((int(oid), int(pay)), (result["orderId"], result["paymentId"]))
+
+
+def start_orchestrator(port, queue, **env):
+    e = dict(service_urls(), TEMPORAL_TASK_QUEUE=queue, ORDER_SYNC_TIMEOUT_MS=60000)
+    e.update(env)
+    return Daemon("orchestrator-temporal", port, env=e, log_name=f"ot-orchestrator-{port}")
+
+
+# ---- the saga on a healthy suite -------------------------------------------------------------
+
+class OrderSagaTest(OrchestratorMixin, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.queue = RUN + "-main"
+        cls.orch = start_orchestrator(ORCH_PORT, cls.queue).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.orch.stop()
+
+    def test_invalid_body_is_400_problem_and_starts_no_workflow(self):
+        pid = new_product(5)
+        for key, body, raw in ((uid("bad-"), order_body(pid, quantity=0), None),
+                               (uid("bad-"), {"customerId": 1, "productId": pid}, None),
+                               (uid("bad-"), None, b"{not json")):
+            headers = {"Idempotency-Key": key, "Content-Type": "application/json"}
+            st, h, b = http("POST", self.orch.url + "/api/temporal/orders", body,
+                            headers=headers, raw=raw)
+            self.assertEqual(st, 400, b)
+            self.assertIn("application/problem+json", h["content-type"])
+            self.assertEqual(b["code"], "ValidationFailed")
+            self.assertEqual(b["status"], 400)
+            desc = temporal_cli("workflow", "describe", "-w", "order-" + key)
+            self.assertNotEqual(desc.returncode, 0, "a workflow was started for a bad body")
+        self.assertEqual(stock(pid), (5, 0))
+
+    def test_happy_path_confirms_everything_and_history_shows_seven_activities(self):
+        pid = new_product(10)
+        st, _, res = self.post(order_body(pid))
+        self.assertEqual(st, 200, res)
+        wid = res["workflowId"]
+        self.assertTrue(wid.startswith("order-"))
+        self.assert_confirmed(wid, res)
+        self.assertEqual(stock(pid), (8, 0))
+        events = history(wid)
+        self.assertEqual(scheduled_activities(events), FORWARD)
+        last = events[-1]
+        self.assertEqual(last["eventType"], "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED")
+        meta, result = decode_payload(
+            last["workflowExecutionCompletedEventAttributes"]["result"]["payloads"][0])
+        self.assertEqual(meta["encoding"], "json/plain")
+        self.assertEqual(result, res)
+        # Every activity argument and result is one json/plain payload with the context fields.
+        for e in events:
+            attrs = (e.get("activityTaskScheduledEventAttributes", {}).get("input")
+                     or e.get("activityTaskCompletedEventAttributes", {}).get("result"))
+            if attrs:
+                self.assertEqual(len(attrs["payloads"]), 1)
+                meta, ctx = decode_payload(attrs["payloads"][0])
+                self.assertEqual(meta["encoding"], "json/plain")
+                self.assertLessEqual(set(ctx), CONTEXT_FIELDS)
+                self.assertEqual(ctx["sagaId"], wid)
+        # GET reports the closed run with its result.
+        st, _, view = self.get(wid)
+        self.assertEqual(st, 200)
+        self.assertEqual(view["status"], "COMPLETED")
+        self.assertEqual(view["result"], res)
+
+    def test_insufficient_balance_refunds_cancels_reservation_then_order(self):
+        pid = new_product(10)
+        st, _, res = self.post(order_body(pid, quantity=3, amount=2_000_000))
+        self.assertEqual(st, 200, res)
+        wid = res["workflowId"]
+        self.assertEqual(set(res), {"success", "error", "workflowId"}, res)
+        self.assertFalse(res["success"])
+        self.assertIn("InsufficientBalance", res["error"])
+        self.assertEqual(scheduled_activities(history(wid)),
+                         FORWARD[:4] + ["RefundPayment", "CancelReservation", "CancelOrder"])
+        orders, payments, reservations = saga_rows(wid)
+        self.assertEqual((orders, payments), (["CANCELLED"], ["REFUNDED"]))
+        self.assertEqual(reservations, ["CANCELLED"])
+        self.assertEqual(stock(pid), (10, 0))
+        # The failing activity was not retried: business failures are non-retryable.
+        started = [e for e in history(wid) if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_STARTED"]
+        self.assertTrue(all(e["activityTaskStartedEventAttributes"]["attempt"] == 1
+                            for e in started))
+
+    def test_out_of_stock_cancels_reservation_and_order(self):
+        pid = new_product(1)
+        st, _, res = self.post(order_body(pid, quantity=5))
+        self.assertEqual(st, 200, res)
+        wid = res["workflowId"]
+        self.assertFalse(res["success"])
+        self.assertIn("OutOfStock", res["error"])
+        self.assertEqual(scheduled_activities(history(wid)),
+                         ["CreateOrder", "ReserveStock", "CancelReservation", "CancelOrder"])
+        orders, payments, _ = saga_rows(wid)
+        self.assertEqual((orders, payments), (["CANCELLED"], []))
+        self.assertEqual(stock(pid), (1, 0))
+
+    def test_repeated_post_with_idempotency_key_returns_the_same_run(self):
+        pid = new_product(10)
+        key = uid("key-")
+        # While running (async start, then a synchronous POST attaches to that run) ...
+        st, h, first = self.post(order_body(pid), key=key, path="/api/temporal/orders/async")
+        self.assertEqual(st, 202, first)
+        wid = first["workflowId"]
+        self.assertEqual(wid, "order-" + key)
+        st, _, second = self.post(order_body(pid), key=key)
+        self.assertEqual(st, 200, second)
+        self.assertEqual(second["workflowId"], wid)
+        # ... and after it closed.
+        st, _, third = self.post(order_body(pid), key=key)
+        self.assertEqual((st, third), (200, second))
+        self.assert_confirmed(wid, second)
+        self.assertEqual(stock(pid), (8, 0))
+        runs = temporal_cli("workflow", "count", "--query", f"WorkflowId='{wid}'")
+        self.assertEqual(runs.returncode, 0, runs.stderr)
+        self.assertIn("Total: 1", runs.stdout)
+        # The same key for another order is refused.
+        st, h, b = self.post(order_body(pid, quantity=1), key=key)
+        self.assertEqual(st, 422, b)
+        self.assertEqual(b["code"], "IdempotencyKeyReused")
+        # An awkward key still maps to one stable, valid workflow id.
+        odd = "k/" + uid() + " ü"
+        st, _, a = self.post(order_body(pid), key=odd)
+        st2, _, b2 = self.post(order_body(pid), key=odd)
+        self.assertEqual((st, st2), (200, 200))
+        self.assertEqual(a, b2)
+        self.assertRegex(a["workflowId"], r"^order-k[0-9a-f]{32}$")
+
+    def test_async_post_answers_202_and_get_follows_the_run(self):
+        pid = new_product(10)
+        st, h, b = self.post(order_body(pid), path="/api/temporal/orders/async")
+        self.assertEqual(st, 202, b)
+        self.assertEqual(set(b), {"workflowId", "temporalUiUrl"})
+        wid = b["workflowId"]
+        self.assertEqual(h["location"], f"/api/temporal/orders/{wid}")
+        self.assertTrue(b["temporalUiUrl"].endswith(f"/namespaces/default/workflows/{wid}"))
+        view = self.wait_closed(wid)
+        self.assertEqual(view["status"], "COMPLETED")
+        self.assert_confirmed(wid, view["result"])
+        st, _, b = self.get("order-" + uid("missing-"))
+        self.assertEqual(st, 404, b)
+        st, _, b = self.get("bad%20id")
+        self.assertEqual(st, 400, b)
+
+    def test_sync_timeout_answers_202_with_location(self):
+        # ORDER_SYNC_TIMEOUT_MS=1 on a second orchestrator: the run outlives the wait.
+        orch = start_orchestrator(24087, self.queue + "-t", ORDER_SYNC_TIMEOUT_MS=1).start()
+        try:
+            pid = new_product(10)
+            st, h, b = http("POST", orch.url + "/api/temporal/orders", order_body(pid))
+            self.assertEqual(st, 202, b)
+            self.assertEqual(h["location"], f"/api/temporal/orders/{b['workflowId']}")
+            view = wait_until(lambda: (lambda r: r[2] if r[2]["status"] != "RUNNING" else None)(
+                http("GET", orch.url + h["location"])), 60, 0.2, "run to close")
+            self.assertTrue(view["result"]["success"], view)
+        finally:
+            orch.stop()
+
+    def test_workflow_started_from_the_cli_completes_on_our_worker(self):
+        pid = new_product(10)
+        wid = "order-" + uid("cli-")
+        inp = json.dumps(order_body(pid), separators=(",", ":"))
+        cp = temporal_cli("workflow", "execute", "--type", "OrderWorkflow", "--task-queue",
+                          self.queue, "--workflow-id", wid, "--input", inp, "-o", "json")
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        out = json.loads(cp.stdout)
+        self.assertEqual(out["status"], "COMPLETED", out)
+        self.assertEqual(out["result"], {"success": True, "orderId": out["result"]["orderId"],
+                                         "paymentId": out["result"]["paymentId"],
+                                         "workflowId": wid})
+        self.assert_confirmed(wid, out["result"])
+        q = temporal_cli("workflow", "query", "-w", wid, "--type", "getState", "-o", "json")
+        self.assertEqual(q.returncode, 0, q.stderr)
+        self.assertIn('"phase": "COMPLETED"', q.stdout.replace('":"', '": "'))
+
+    def test_get_state_query_reports_step_and_compensation_stack(self):
+        pid = new_product(10)
+        st, _, res = self.post(order_body(pid, amount=5_000_000))
+        self.assertFalse(res["success"])
+        q = temporal_cli("workflow", "query", "-w", res["workflowId"], "--type", "getState",
+                         "-o", "json")
+        self.assertEqual(q.returncode, 0, q.stderr)
+        state = json.loads(q.stdout)
+        state = state.get("queryResult", state)
+        if isinstance(state, list):
+            state = state[0]
+        self.assertEqual(state["phase"], "COMPENSATED")
+        self.assertEqual(state["compensationStack"], [])
+        self.assertIsInstance(state["orderId"], int)
+        self.assertIsInstance(state["paymentId"], int)
+        self.assertIn("InsufficientBalance", state["error"])
+
+    def test_twenty_concurrent_orders_all_end_consistent(self):
+        pid = new_product(100)
+        n = 20
+        results = [None] * n
+
+        def one(i):
+            amount = 2_000_000 if i % 5 == 0 else 10_000 + i  # every 5th is refused
+            results[i] = self.post(order_body(pid, quantity=2, amount=amount), timeout=120)
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        ok = 0
+        for i, (st, _, res) in enumerate(results):
+            self.assertEqual(st, 200, res)
+            wid = res["workflowId"]
+            if i % 5 == 0:
+                self.assertFalse(res["success"], res)
+                orders, payments, reservations = saga_rows(wid)
+                self.assertEqual((orders, payments, reservations),
+                                 (["CANCELLED"], ["REFUNDED"], ["CANCELLED"]))
+            else:
+                self.assert_confirmed(wid, res)
+                ok += 1
+        self.assertEqual(ok, 16)
+        self.assertEqual(stock(pid), (100 - 2 * ok, 0))
+        self.assertEqual(len({r[2]["workflowId"] for r in results}), n)
+
+    def test_compensation_is_retried_while_a_service_is_down(self):
+        inv = SERVICES["service-inventory"]
+        pid = new_product(10)
+        inv.stop()
+        try:
+            st, _, b = self.post(order_body(pid), path="/api/temporal/orders/async")
+            self.assertEqual(st, 202, b)
+            wid = b["workflowId"]
+            # ReserveStock fails 3 times (transport errors), then CancelReservation is retried
+            # without limit until inventory is back.
+            self.wait_state(wid, lambda v: v.get("phase") == "COMPENSATING"
+                            and v.get("step") == "CancelReservation",
+                            "compensation waiting for inventory")
+        finally:
+            inv.start()
+        view = self.wait_closed(wid)
+        self.assertEqual(view["status"], "COMPLETED")
+        res = view["result"]
+        self.assertFalse(res["success"])
+        orders, payments, reservations = saga_rows(wid)
+        self.assertEqual((orders, payments), (["CANCELLED"], []))
+        self.assertIn(reservations, ([], ["CANCELLED"]))
+        self.assertEqual(stock(pid), (10, 0))
+        events = history(wid)
+        self.assertEqual(scheduled_activities(events),
+                         ["CreateOrder", "ReserveStock", "CancelReservation", "CancelOrder"])
+        attempts = {e["activityTaskStartedEventAttributes"]["attempt"]
+                    for e in events if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_STARTED"}
+        self.assertGreater(max(attempts), 1)
+
+
+# ---- faults: a flaky link to payment, a slow gateway, a killed orchestrator ------------------
+
+class FlakyProxy(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    """Forwards to a payment service; drops the first `drop` approve calls without an answer
+    (the client sees a transport error, as when the service is down)."""
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, port, target):
+        super().__init__(("127.0.0.1", port), ProxyHandler)
+        self.target = target
+        self.lock = threading.Lock()
+        self.drop = 0
+        self.dropped = 0
+        self.approves = 0
+
+
+class ProxyHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def _forward(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n else None
+        srv = self.server
+        if self.path.endswith("/approve"):
+            with srv.lock:
+                srv.approves += 1
+                if srv.dropped < srv.drop:
+                    srv.dropped += 1
+                    self.close_connection = True
+                    return
+        req = urllib.request.Request(srv.target + self.path, data=body, method=self.command)
+        for k, v in self.headers.items():
+            if k.lower() not in ("host", "content-length", "connection"):
+                req.add_header(k, v)
+        try:
+            with urllib.request.urlopen(req, timeout=60) as r:
+                status, hdrs, data = r.status, r.headers, r.read()
+        except urllib.error.HTTPError as err:
+            status, hdrs, data = err.code, err.headers, err.read()
+        self.send_response(status)
+        for k, v in hdrs.items():
+            if k.lower() not in ("content-length", "connection", "transfer-encoding", "date",
+                                 "server"):
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PATCH = do_PUT = _forward
+
+
+class FaultTest(OrchestratorMixin, unittest.TestCase):
+    GATEWAY_MS = 3000
+
+    @classmethod
+    def setUpClass(cls):
+        cls.slow = Daemon("service-payment", SLOW_PAYMENT_PORT, log_name="ot-slow-payment",
+                          env={"FAKE_PG_LATENCY_MS": cls.GATEWAY_MS}).start()
+        cls.proxy = FlakyProxy(PROXY_PORT, cls.slow.url)
+        threading.Thread(target=cls.proxy.serve_forever, daemon=True).start()
+        cls.queue = RUN + "-fault"
+        cls.env = dict(PAYMENT_SERVICE_URL=f"http://127.0.0.1:{PROXY_PORT}",
+                       ACTIVITY_START_TO_CLOSE_MS=cls.GATEWAY_MS + 4000,
+                       WORKER_STICKY_TIMEOUT_MS=2000)
+        cls.orch = start_orchestrator(FAULT_ORCH_PORT, cls.queue, **cls.env).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            if cls.orch.proc is not None:
+                cls.orch.stop()
+        finally:
+            cls.proxy.shutdown()
+            cls.proxy.server_close()
+            cls.slow.stop()
+
+    def test_forward_step_completes_after_retries_when_payment_comes_back(self):
+        pid = new_product(10)
+        with self.proxy.lock:
+            self.proxy.drop, self.proxy.dropped = 2, 0
+        st, _, res = self.post(order_body(pid))
+        self.assertEqual(st, 200, res)
+        self.assertEqual(self.proxy.dropped, 2)
+        wid = res["workflowId"]
+        self.assert_confirmed(wid, res)
+        approve_attempts = [e["activityTaskStartedEventAttributes"]["attempt"]
+                            for e in history(wid)
+                            if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_STARTED"]
+        self.assertIn(3, approve_attempts)
+        self.assertEqual(stock(pid), (8, 0))
+
+    def test_orchestrator_killed_mid_saga_finishes_after_restart(self):
+        pid = new_product(10)
+        with self.proxy.lock:
+            self.proxy.drop = self.proxy.dropped = 0
+            seen = self.proxy.approves
+        st, _, b = self.post(order_body(pid), path="/api/temporal/orders/async")
+        self.assertEqual(st, 202, b)
+        wid = b["workflowId"]
+        # The gateway is charging (ApprovePayment in flight) when the orchestrator dies.
+        wait_until(lambda: self.proxy.approves > seen, 60, 0.05, "approve call to arrive")
+        self.orch.kill()
+        self.orch.start()
+        view = self.wait_closed(wid, timeout=180)
+        self.assertEqual(view["status"], "COMPLETED", view)
+        self.assert_confirmed(wid, view["result"])
+        self.assertEqual(stock(pid), (8, 0))
+        q = wid.replace("'", "''")
+        self.assertEqual(sql_value("order_db", f"SELECT COUNT(*) FROM orders WHERE saga_id='{q}'"), "1")
+        self.assertEqual(sql_value("payment_db", f"SELECT COUNT(*) FROM payments WHERE saga_id='{q}'"), "1")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
