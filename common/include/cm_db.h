@@ -70,7 +70,8 @@ static inline db_val db_str_val(const char *s)
 
 /* ---- statements (server-side prepared; `?` placeholders; nparams must match) ---- */
 
-/* Run INSERT/UPDATE/DELETE/DDL. `affected` and `insert_id` may be NULL.
+/* Run INSERT/UPDATE/DELETE/DDL. `affected` and `insert_id` may be NULL. `affected` is
+ * MySQL's default: rows actually changed (an UPDATE that sets the same values counts 0).
  * Returns 0, CM_ERR_DUPLICATE (ER_DUP_ENTRY, 1062), CM_ERR_IO (connection lost; the
  * connection is reconnected on its next acquire, an open transaction is gone),
  * CM_ERR_TIMEOUT (lock wait timeout 1205 / deadlock 1213: retry the transaction) or CM_ERR_DB. */

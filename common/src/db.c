@@ -1,0 +1,499 @@
+/* db.c — MySQL/MariaDB pool and prepared-statement helpers (MariaDB Connector/C).
+ * Must not share a MYSQL handle between threads: the pool hands each to one borrower. */
+#include <errmsg.h>
+#include <mysql.h>
+#include <mysqld_error.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cm_db.h"
+#include "cm_error.h"
+#include "cm_log.h"
+
+#define DB_MAX_PARAMS 64
+#define DB_FETCH_CHUNK 256
+
+struct db_conn {
+    struct db_pool *pool;
+    MYSQL *m;
+    bool busy;
+    bool broken;
+    bool in_tx;
+    unsigned errnum;
+    char err[512];
+};
+
+struct db_pool {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    char *host, *user, *password, *database;
+    int port, connect_timeout, rw_timeout;
+    int size;
+    db_conn *conns;
+};
+
+struct db_result {
+    size_t rows, cols;
+    char **names;
+    char **cells; /* rows * cols, NULL for SQL NULL */
+};
+
+static pthread_once_t g_lib_once = PTHREAD_ONCE_INIT;
+static void lib_init(void)
+{
+    mysql_library_init(0, NULL, NULL);
+}
+
+static char *dup_or_empty(const char *s)
+{
+    return strdup(s ? s : "");
+}
+
+int db_pool_new(const db_config *cfg, db_pool **out)
+{
+    *out = NULL;
+    if (!cfg || !cfg->host || cfg->pool_size < 1) return CM_ERR_INVALID;
+    pthread_once(&g_lib_once, lib_init);
+    db_pool *p = calloc(1, sizeof *p);
+    if (!p) return CM_ERR_NOMEM;
+    p->host = dup_or_empty(cfg->host);
+    p->user = dup_or_empty(cfg->user);
+    p->password = dup_or_empty(cfg->password);
+    p->database = dup_or_empty(cfg->database);
+    p->conns = calloc((size_t)cfg->pool_size, sizeof *p->conns);
+    if (!p->host || !p->user || !p->password || !p->database || !p->conns) {
+        free(p->host);
+        free(p->user);
+        free(p->password);
+        free(p->database);
+        free(p->conns);
+        free(p);
+        return CM_ERR_NOMEM;
+    }
+    for (int i = 0; i < cfg->pool_size; i++) p->conns[i].pool = p;
+    p->port = cfg->port;
+    p->size = cfg->pool_size;
+    p->connect_timeout = cfg->connect_timeout_s > 0 ? cfg->connect_timeout_s : 5;
+    p->rw_timeout = cfg->rw_timeout_s > 0 ? cfg->rw_timeout_s : 30;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    *out = p;
+    return 0;
+}
+
+void db_pool_free(db_pool *p)
+{
+    if (!p) return;
+    for (int i = 0; i < p->size; i++) {
+        if (p->conns[i].busy) log_error("db_pool_free: connection %d still borrowed", i);
+        if (p->conns[i].m) mysql_close(p->conns[i].m);
+    }
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p->host);
+    free(p->user);
+    free(p->password);
+    free(p->database);
+    free(p->conns);
+    free(p);
+}
+
+static void set_err(db_conn *c, unsigned num, const char *msg)
+{
+    c->errnum = num;
+    snprintf(c->err, sizeof c->err, "%s", msg ? msg : "");
+}
+
+static bool is_lost(unsigned e)
+{
+    return e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST || e == CR_SERVER_LOST_EXTENDED ||
+           e == CR_CONN_HOST_ERROR || e == CR_CONNECTION_ERROR;
+}
+
+/* Map a MySQL error number to our code; a lost connection marks the handle broken. */
+static int map_err(db_conn *c, unsigned e)
+{
+    if (e == ER_DUP_ENTRY) return CM_ERR_DUPLICATE;
+    if (e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT) return CM_ERR_TIMEOUT;
+    if (is_lost(e)) {
+        c->broken = true;
+        c->in_tx = false;
+        return CM_ERR_IO;
+    }
+    return CM_ERR_DB;
+}
+
+static int connect_conn(db_pool *p, db_conn *c)
+{
+    if (c->m) mysql_close(c->m);
+    c->m = mysql_init(NULL);
+    if (!c->m) {
+        set_err(c, 0, "mysql_init failed");
+        return CM_ERR_NOMEM;
+    }
+    unsigned ct = (unsigned)p->connect_timeout, rw = (unsigned)p->rw_timeout;
+    mysql_options(c->m, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
+    mysql_options(c->m, MYSQL_OPT_READ_TIMEOUT, &rw);
+    mysql_options(c->m, MYSQL_OPT_WRITE_TIMEOUT, &rw);
+    mysql_options(c->m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    if (!mysql_real_connect(c->m, p->host, p->user, p->password,
+                            p->database[0] ? p->database : NULL, (unsigned)p->port, NULL, 0)) {
+        set_err(c, mysql_errno(c->m), mysql_error(c->m));
+        mysql_close(c->m);
+        c->m = NULL;
+        return CM_ERR_IO;
+    }
+    c->broken = false;
+    c->in_tx = false;
+    return 0;
+}
+
+int db_acquire(db_pool *p, db_conn **out, char *err, size_t errn)
+{
+    *out = NULL;
+    pthread_mutex_lock(&p->mu);
+    db_conn *c = NULL;
+    for (;;) {
+        /* Prefer an open connection so a pool under light load keeps few sockets. */
+        for (int i = 0; i < p->size && !c; i++)
+            if (!p->conns[i].busy && p->conns[i].m && !p->conns[i].broken) c = &p->conns[i];
+        for (int i = 0; i < p->size && !c; i++)
+            if (!p->conns[i].busy) c = &p->conns[i];
+        if (c) break;
+        pthread_cond_wait(&p->cv, &p->mu);
+    }
+    c->busy = true;
+    pthread_mutex_unlock(&p->mu);
+    int rc = 0;
+    if (!c->m || c->broken) rc = connect_conn(p, c);
+    if (rc) {
+        log_warn("mysql %s:%d unreachable: %s", p->host, p->port, c->err);
+        if (err && errn) snprintf(err, errn, "%s", c->err);
+        db_release(p, c);
+        return CM_ERR_IO;
+    }
+    c->errnum = 0;
+    c->err[0] = '\0';
+    *out = c;
+    return 0;
+}
+
+void db_release(db_pool *p, db_conn *c)
+{
+    if (!c) return;
+    if (c->in_tx) db_rollback(c);
+    pthread_mutex_lock(&p->mu);
+    c->busy = false;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+int db_ping(db_pool *p)
+{
+    db_conn *c;
+    int rc = db_acquire(p, &c, NULL, 0);
+    if (rc) return rc;
+    db_result *r = NULL;
+    rc = db_query(c, "SELECT 1", NULL, 0, &r);
+    db_result_free(r);
+    db_release(p, c);
+    return rc;
+}
+
+/* ---- statements ---- */
+
+/* Prepare `sql`, bind and execute. A connection that went away while idle (the server's
+ * wait_timeout) is reopened once, but only outside a transaction and only before execute,
+ * so a statement never runs twice. *out is the executed statement. */
+static int prepare_exec(db_conn *c, const char *sql, const db_val *params, size_t n,
+                        MYSQL_STMT **out)
+{
+    *out = NULL;
+    if (n > DB_MAX_PARAMS || (n && !params)) {
+        set_err(c, 0, "too many parameters");
+        return CM_ERR_INVALID;
+    }
+    MYSQL_STMT *st = NULL;
+    for (int attempt = 0;; attempt++) {
+        if (c->broken || !c->m) {
+            set_err(c, CR_SERVER_GONE_ERROR, "connection lost");
+            return CM_ERR_IO;
+        }
+        st = mysql_stmt_init(c->m);
+        if (!st) {
+            set_err(c, 0, "mysql_stmt_init failed");
+            return CM_ERR_NOMEM;
+        }
+        if (mysql_stmt_prepare(st, sql, strlen(sql)) == 0) break;
+        unsigned e = mysql_stmt_errno(st);
+        set_err(c, e, mysql_stmt_error(st));
+        mysql_stmt_close(st);
+        if (is_lost(e) && !c->in_tx && attempt == 0 && connect_conn(c->pool, c) == 0) continue;
+        return map_err(c, e);
+    }
+    if (mysql_stmt_param_count(st) != n) {
+        set_err(c, 0, "parameter count does not match the statement");
+        mysql_stmt_close(st);
+        return CM_ERR_INVALID;
+    }
+    MYSQL_BIND b[DB_MAX_PARAMS];
+    int64_t ints[DB_MAX_PARAMS];
+    memset(b, 0, sizeof(MYSQL_BIND) * (n ? n : 1));
+    for (size_t i = 0; i < n; i++) {
+        switch (params[i].type) {
+        case DB_T_INT:
+            ints[i] = params[i].i;
+            b[i].buffer_type = MYSQL_TYPE_LONGLONG;
+            b[i].buffer = &ints[i];
+            break;
+        case DB_T_STR:
+            b[i].buffer_type = MYSQL_TYPE_STRING;
+            b[i].buffer = (void *)params[i].s;
+            b[i].buffer_length = (unsigned long)params[i].len;
+            break;
+        default:
+            b[i].buffer_type = MYSQL_TYPE_NULL;
+            break;
+        }
+    }
+    if ((n && mysql_stmt_bind_param(st, b)) || mysql_stmt_execute(st)) {
+        unsigned e = mysql_stmt_errno(st);
+        set_err(c, e, mysql_stmt_error(st));
+        mysql_stmt_close(st);
+        return map_err(c, e);
+    }
+    *out = st;
+    return 0;
+}
+
+int db_exec(db_conn *c, const char *sql, const db_val *params, size_t nparams,
+            uint64_t *affected, uint64_t *insert_id)
+{
+    MYSQL_STMT *st;
+    int rc = prepare_exec(c, sql, params, nparams, &st);
+    if (rc) return rc;
+    if (affected) *affected = (uint64_t)mysql_stmt_affected_rows(st);
+    if (insert_id) *insert_id = (uint64_t)mysql_stmt_insert_id(st);
+    mysql_stmt_close(st);
+    return 0;
+}
+
+void db_result_free(db_result *r)
+{
+    if (!r) return;
+    for (size_t i = 0; i < r->rows * r->cols; i++) free(r->cells[i]);
+    for (size_t i = 0; i < r->cols; i++) free(r->names[i]);
+    free(r->cells);
+    free(r->names);
+    free(r);
+}
+
+/* Fetch every row as text; long values are fetched again with the right buffer size. */
+static int fetch_all(db_conn *c, MYSQL_STMT *st, db_result *r)
+{
+    size_t cols = r->cols;
+    MYSQL_BIND *b = calloc(cols, sizeof *b);
+    char *bufs = malloc(cols * DB_FETCH_CHUNK);
+    unsigned long *lens = calloc(cols, sizeof *lens);
+    my_bool *nulls = calloc(cols, sizeof *nulls);
+    my_bool *errs = calloc(cols, sizeof *errs);
+    size_t cap = 0;
+    int rc = CM_ERR_NOMEM;
+    if (!b || !bufs || !lens || !nulls || !errs) goto out;
+    for (size_t i = 0; i < cols; i++) {
+        b[i].buffer_type = MYSQL_TYPE_STRING;
+        b[i].buffer = bufs + i * DB_FETCH_CHUNK;
+        b[i].buffer_length = DB_FETCH_CHUNK;
+        b[i].length = &lens[i];
+        b[i].is_null = &nulls[i];
+        b[i].error = &errs[i];
+    }
+    if (mysql_stmt_bind_result(st, b)) {
+        set_err(c, mysql_stmt_errno(st), mysql_stmt_error(st));
+        rc = map_err(c, mysql_stmt_errno(st));
+        goto out;
+    }
+    for (;;) {
+        int f = mysql_stmt_fetch(st);
+        if (f == MYSQL_NO_DATA) break;
+        if (f == 1) {
+            set_err(c, mysql_stmt_errno(st), mysql_stmt_error(st));
+            rc = map_err(c, mysql_stmt_errno(st));
+            goto out;
+        }
+        if (r->rows == cap) {
+            cap = cap ? cap * 2 : 16;
+            char **nc = realloc(r->cells, cap * cols * sizeof *nc);
+            if (!nc) goto out;
+            r->cells = nc;
+        }
+        char **row = r->cells + r->rows * cols;
+        for (size_t i = 0; i < cols; i++) row[i] = NULL;
+        r->rows++;
+        for (size_t i = 0; i < cols; i++) {
+            if (nulls[i]) continue;
+            char *cell = malloc(lens[i] + 1);
+            if (!cell) goto out;
+            if (lens[i] <= DB_FETCH_CHUNK) {
+                memcpy(cell, bufs + i * DB_FETCH_CHUNK, lens[i]);
+            } else {
+                MYSQL_BIND one;
+                memset(&one, 0, sizeof one);
+                one.buffer_type = MYSQL_TYPE_STRING;
+                one.buffer = cell;
+                one.buffer_length = lens[i] + 1;
+                unsigned long got = 0;
+                one.length = &got;
+                if (mysql_stmt_fetch_column(st, &one, (unsigned)i, 0)) {
+                    free(cell);
+                    set_err(c, mysql_stmt_errno(st), mysql_stmt_error(st));
+                    rc = CM_ERR_DB;
+                    goto out;
+                }
+            }
+            cell[lens[i]] = '\0';
+            row[i] = cell;
+        }
+    }
+    rc = 0;
+out:
+    free(b);
+    free(bufs);
+    free(lens);
+    free(nulls);
+    free(errs);
+    return rc;
+}
+
+int db_query(db_conn *c, const char *sql, const db_val *params, size_t nparams, db_result **out)
+{
+    *out = NULL;
+    MYSQL_STMT *st;
+    int rc = prepare_exec(c, sql, params, nparams, &st);
+    if (rc) return rc;
+    db_result *r = calloc(1, sizeof *r);
+    MYSQL_RES *meta = mysql_stmt_result_metadata(st);
+    if (!r) {
+        rc = CM_ERR_NOMEM;
+        goto out;
+    }
+    if (!meta) { /* not a SELECT: empty result */
+        *out = r;
+        r = NULL;
+        goto out;
+    }
+    r->cols = mysql_num_fields(meta);
+    r->names = calloc(r->cols ? r->cols : 1, sizeof *r->names);
+    if (!r->names) {
+        rc = CM_ERR_NOMEM;
+        goto out;
+    }
+    MYSQL_FIELD *fields = mysql_fetch_fields(meta);
+    for (size_t i = 0; i < r->cols; i++) {
+        r->names[i] = strdup(fields[i].name ? fields[i].name : "");
+        if (!r->names[i]) {
+            rc = CM_ERR_NOMEM;
+            goto out;
+        }
+    }
+    if (mysql_stmt_store_result(st)) {
+        set_err(c, mysql_stmt_errno(st), mysql_stmt_error(st));
+        rc = map_err(c, mysql_stmt_errno(st));
+        goto out;
+    }
+    rc = fetch_all(c, st, r);
+    if (rc == 0) {
+        *out = r;
+        r = NULL;
+    }
+out:
+    if (meta) mysql_free_result(meta);
+    db_result_free(r);
+    mysql_stmt_close(st);
+    return rc;
+}
+
+size_t db_result_rows(const db_result *r) { return r ? r->rows : 0; }
+size_t db_result_cols(const db_result *r) { return r ? r->cols : 0; }
+
+int db_result_col(const db_result *r, const char *name)
+{
+    for (size_t i = 0; r && i < r->cols; i++)
+        if (!strcasecmp(r->names[i], name)) return (int)i;
+    return -1;
+}
+
+bool db_result_is_null(const db_result *r, size_t row, size_t col)
+{
+    return db_result_str(r, row, col) == NULL;
+}
+
+const char *db_result_str(const db_result *r, size_t row, size_t col)
+{
+    if (!r || row >= r->rows || col >= r->cols) return NULL;
+    return r->cells[row * r->cols + col];
+}
+
+int64_t db_result_int(const db_result *r, size_t row, size_t col, int64_t def)
+{
+    const char *s = db_result_str(r, row, col);
+    if (!s || !*s) return def;
+    char *end = NULL;
+    long long v = strtoll(s, &end, 10);
+    return (*end == '\0') ? (int64_t)v : def;
+}
+
+/* ---- transactions ---- */
+
+static int simple_query(db_conn *c, const char *q)
+{
+    if (c->broken || !c->m) {
+        set_err(c, CR_SERVER_GONE_ERROR, "connection lost");
+        return CM_ERR_IO;
+    }
+    if (mysql_real_query(c->m, q, strlen(q))) {
+        unsigned e = mysql_errno(c->m);
+        set_err(c, e, mysql_error(c->m));
+        return map_err(c, e);
+    }
+    return 0;
+}
+
+int db_begin(db_conn *c)
+{
+    if (c->in_tx) return CM_ERR_STATE;
+    int rc = simple_query(c, "START TRANSACTION");
+    if (rc == 0) c->in_tx = true;
+    return rc;
+}
+
+int db_commit(db_conn *c)
+{
+    if (!c->in_tx) return CM_ERR_STATE;
+    int rc = simple_query(c, "COMMIT");
+    c->in_tx = false;
+    return rc;
+}
+
+int db_rollback(db_conn *c)
+{
+    if (!c->in_tx) return 0;
+    int rc = simple_query(c, "ROLLBACK");
+    c->in_tx = false;
+    return rc;
+}
+
+bool db_in_tx(const db_conn *c) { return c->in_tx; }
+
+int db_update_versioned(db_conn *c, const char *sql, const db_val *params, size_t nparams)
+{
+    uint64_t affected = 0;
+    int rc = db_exec(c, sql, params, nparams, &affected, NULL);
+    if (rc) return rc;
+    return affected == 1 ? 0 : CM_ERR_CONFLICT;
+}
+
+const char *db_errmsg(const db_conn *c) { return c->err; }
+unsigned db_errno(const db_conn *c) { return c->errnum; }

@@ -1,0 +1,343 @@
+/* http_server.c — libmicrohttpd glue: request lifecycle, body limit, routing, metrics,
+ * drain on stop. Must not buffer more than max_body bytes of any request. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "cm_error.h"
+#include "cm_log.h"
+#include "http_internal.h"
+
+struct http_server {
+    http_server_config cfg;
+    char bind_addr[64];
+    router routes;
+    struct MHD_Daemon *daemon;
+    metrics_registry *metrics;
+    bool own_metrics;
+    atomic_int inflight;
+    bool stopped;
+};
+
+int http_server_new(const http_server_config *cfg, http_server **out)
+{
+    *out = NULL;
+    if (!cfg || cfg->port <= 0 || cfg->port > 65535 || cfg->threads < 1) return CM_ERR_INVALID;
+    http_server *s = calloc(1, sizeof *s);
+    if (!s) return CM_ERR_NOMEM;
+    s->cfg = *cfg;
+    if (!s->cfg.max_body) s->cfg.max_body = HTTP_MAX_BODY;
+    snprintf(s->bind_addr, sizeof s->bind_addr, "%s", cfg->bind_addr ? cfg->bind_addr : "127.0.0.1");
+    s->metrics = cfg->metrics;
+    if (!s->metrics) {
+        s->metrics = metrics_new();
+        s->own_metrics = true;
+        if (!s->metrics) {
+            free(s);
+            return CM_ERR_NOMEM;
+        }
+    }
+    atomic_init(&s->inflight, 0);
+    *out = s;
+    return 0;
+}
+
+int http_route(http_server *srv, const char *method, const char *pattern, http_handler_fn handler,
+               void *ctx)
+{
+    if (!srv || srv->daemon) return CM_ERR_INVALID;
+    int rc = router_add(&srv->routes, method, pattern, handler, ctx);
+    if (rc) log_error("http_route %s %s refused (bad pattern, duplicate or table full)",
+                      method ? method : "?", pattern ? pattern : "?");
+    return rc;
+}
+
+metrics_registry *http_server_metrics(http_server *srv)
+{
+    return srv->metrics;
+}
+
+int http_server_inflight(http_server *srv)
+{
+    return atomic_load(&srv->inflight);
+}
+
+/* ---- request lifecycle ---- */
+
+static bool sane_request_id(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++) {
+        unsigned char c = (unsigned char)s[n];
+        if (n >= 64 || !(isalnum(c) || c == '.' || c == '_' || c == ':' || c == '-')) return false;
+    }
+    return n > 0;
+}
+
+static void req_free(http_req *r)
+{
+    if (!r) return;
+    free(r->path);
+    free(r->body);
+    free(r->resp_body);
+    for (int i = 0; i < r->nhdrs; i++) {
+        free(r->hdrs[i].name);
+        free(r->hdrs[i].value);
+    }
+    free(r);
+}
+
+static bool quiet_route(const http_req *r)
+{
+    const char *p = r->path;
+    return !strcmp(p, "/health") || !strcmp(p, "/ready") || !strcmp(p, "/metrics");
+}
+
+/* Give the answer to MHD; record metrics and the access log line. */
+static enum MHD_Result finish(http_req *r)
+{
+    if (!r->responded)
+        http_respond_problem(r, 500, HTTP_CODE_INTERNAL, "handler produced no response");
+    if (r->finish_hook) {
+        http_finish_hook h = r->finish_hook;
+        r->finish_hook = NULL;
+        h(r, r->finish_ctx);
+    }
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        r->resp_len, r->resp_body ? r->resp_body : (void *)"", MHD_RESPMEM_MUST_COPY);
+    if (!resp) return MHD_NO;
+    if (r->resp_ctype[0]) MHD_add_response_header(resp, "Content-Type", r->resp_ctype);
+    MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+    for (int i = 0; i < r->nhdrs; i++)
+        MHD_add_response_header(resp, r->hdrs[i].name, r->hdrs[i].value);
+    enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    r->queued = true;
+
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double secs = (double)(now.tv_sec - r->start.tv_sec) + (double)(now.tv_nsec - r->start.tv_nsec) / 1e9;
+    const char *route = r->match.route ? r->match.route->pattern : "unmatched";
+    char esc[256], labels[400];
+    metrics_escape_label(route, esc, sizeof esc);
+    snprintf(labels, sizeof labels, "method=\"%s\",route=\"%s\",status=\"%d\"", r->method, esc,
+             r->status);
+    metrics_counter_add(r->srv->metrics, "http_requests_total", "HTTP requests by route and status",
+                        labels, 1);
+    metrics_histogram_observe(r->srv->metrics, "http_request_duration_seconds",
+                              "HTTP request latency by route and status", labels, secs);
+    log_msg(quiet_route(r) ? CM_LOG_DEBUG : CM_LOG_INFO, "%s %s -> %d in %.1f ms", r->method,
+            r->path, r->status, secs * 1000.0);
+    return ret;
+}
+
+static bool is_json_type(const char *ct)
+{
+    if (!ct) return false;
+    while (*ct == ' ') ct++;
+    static const char want[] = "application/json";
+    size_t n = sizeof want - 1;
+    if (strncasecmp(ct, want, n)) return false;
+    return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
+}
+
+/* First call for a request: route it and refuse what can be refused before any body byte
+ * is read (404, 405, 413 by Content-Length, 415). Returns true when an answer was given. */
+static bool on_headers(http_req *r)
+{
+    http_server *s = r->srv;
+    router_match_path(&s->routes, r->method, r->path, &r->match);
+    if (r->match.status == 404) {
+        http_respond_problem(r, 404, HTTP_CODE_NOT_FOUND, "no route for %s %.200s", r->method,
+                             r->path);
+        return true;
+    }
+    if (r->match.status == 405) {
+        http_resp_header(r, "Allow", r->match.allow);
+        http_respond_problem(r, 405, HTTP_CODE_METHOD, "%s is not allowed on %.200s (allowed: %s)",
+                             r->method, r->path, r->match.allow);
+        return true;
+    }
+    const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
+    const char *te = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Transfer-Encoding");
+    bool has_body = te != NULL;
+    if (cl) {
+        char *end = NULL;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if (n > s->cfg.max_body) {
+            r->too_large = true;
+            http_resp_header(r, "Connection", "close");
+            http_respond_problem(r, 413, HTTP_CODE_TOO_LARGE,
+                                 "request body is larger than %zu bytes", s->cfg.max_body);
+            return true;
+        }
+        if (n > 0) has_body = true;
+    }
+    if (has_body && !is_json_type(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                              "Content-Type"))) {
+        http_resp_header(r, "Connection", "close");
+        http_respond_problem(r, 415, HTTP_CODE_MEDIA_TYPE,
+                             "request body must be application/json");
+        return true;
+    }
+    return false;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    http_server *s = cls;
+    http_req *r = *con_cls;
+    if (!r) {
+        r = calloc(1, sizeof *r);
+        if (!r) return MHD_NO;
+        r->srv = s;
+        r->conn = conn;
+        clock_gettime(CLOCK_MONOTONIC, &r->start);
+        snprintf(r->method, sizeof r->method, "%s", method);
+        r->path = strdup(url ? url : "/");
+        if (!r->path) {
+            free(r);
+            return MHD_NO;
+        }
+        const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
+        if (rid && sane_request_id(rid)) snprintf(r->request_id, sizeof r->request_id, "%s", rid);
+        else cm_random_hex(r->request_id, 16);
+        *con_cls = r;
+        atomic_fetch_add(&s->inflight, 1);
+        log_set_request_id(r->request_id);
+        enum MHD_Result ret = on_headers(r) ? finish(r) : MHD_YES;
+        log_set_request_id(NULL);
+        return ret;
+    }
+    if (r->queued) {
+        /* Answer already given (413/415 on headers): swallow whatever MHD still hands us. */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (r->too_large) return MHD_YES; /* discard: chunked body over the limit */
+        if (r->body_len + n > s->cfg.max_body) {
+            r->too_large = true;
+            free(r->body);
+            r->body = NULL;
+            r->body_len = r->body_cap = 0;
+            return MHD_YES;
+        }
+        if (r->body_len + n + 1 > r->body_cap) {
+            size_t cap = r->body_cap ? r->body_cap : 1024;
+            while (cap < r->body_len + n + 1) cap *= 2;
+            if (cap > s->cfg.max_body + 1) cap = s->cfg.max_body + 1;
+            char *nb = realloc(r->body, cap);
+            if (!nb) return MHD_NO;
+            r->body = nb;
+            r->body_cap = cap;
+        }
+        memcpy(r->body + r->body_len, upload_data, n);
+        r->body_len += n;
+        r->body[r->body_len] = '\0';
+        return MHD_YES;
+    }
+    log_set_request_id(r->request_id);
+    if (r->too_large) {
+        http_resp_header(r, "Connection", "close");
+        http_respond_problem(r, 413, HTTP_CODE_TOO_LARGE, "request body is larger than %zu bytes",
+                             s->cfg.max_body);
+    } else {
+        r->match.route->fn(r, r->match.route->ctx);
+    }
+    enum MHD_Result ret = finish(r);
+    log_set_request_id(NULL);
+    log_set_saga_id(NULL);
+    return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    (void)toe;
+    http_server *s = cls;
+    http_req *r = *con_cls;
+    if (!r) return;
+    *con_cls = NULL;
+    if (r->finish_hook) {
+        /* Connection died before an answer was produced: let the hook clean up (the
+         * idempotency marker must not stay in flight). */
+        r->status = 500;
+        http_finish_hook h = r->finish_hook;
+        r->finish_hook = NULL;
+        h(r, r->finish_ctx);
+    }
+    req_free(r);
+    atomic_fetch_sub(&s->inflight, 1);
+}
+
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char buf[512];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    size_t n = strlen(buf);
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) buf[--n] = '\0';
+    log_warn("microhttpd: %s", buf);
+}
+
+int http_server_start(http_server *s)
+{
+    if (!s || s->daemon) return CM_ERR_STATE;
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)s->cfg.port);
+    if (inet_pton(AF_INET, s->bind_addr, &addr.sin_addr) != 1) return CM_ERR_INVALID;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    s->daemon = MHD_start_daemon(
+        flags, (uint16_t)s->cfg.port, NULL, NULL, on_request, s,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg.threads,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
+        MHD_OPTION_END);
+    if (!s->daemon) {
+        log_error("cannot listen on %s:%d", s->bind_addr, s->cfg.port);
+        return CM_ERR_IO;
+    }
+    s->stopped = false;
+    return 0;
+}
+
+void http_server_stop(http_server *s, int drain_ms)
+{
+    if (!s || !s->daemon) return;
+    MHD_socket fd = MHD_quiesce_daemon(s->daemon);
+    if (fd != MHD_INVALID_SOCKET) close(fd);
+    /* Requests already accepted finish; new connections are refused. */
+    for (int waited = 0; atomic_load(&s->inflight) > 0 && waited < drain_ms; waited += 5)
+        usleep(5000);
+    MHD_stop_daemon(s->daemon);
+    s->daemon = NULL;
+    s->stopped = true;
+}
+
+void http_server_free(http_server *s)
+{
+    if (!s) return;
+    http_server_stop(s, 0);
+    router_clear(&s->routes);
+    if (s->own_metrics) metrics_free(s->metrics);
+    free(s);
+}

@@ -1,0 +1,494 @@
+/* redis.c — hiredis connection pool, owner-token lock, expiring counting semaphore.
+ * Must not hand one redisContext to two threads; a context that failed is never reused. */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cm_error.h"
+#include "cm_log.h"
+#include "cm_redis.h"
+#include "util.h"
+
+struct rds_conn {
+    redisContext *c;
+    bool busy;
+    bool broken;
+};
+
+struct rds_pool {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    char *host;
+    int port;
+    int timeout_ms;
+    int size;
+    rds_conn *conns;
+};
+
+int rds_pool_new(const char *host, int port, int size, int timeout_ms, rds_pool **out)
+{
+    *out = NULL;
+    if (!host || port <= 0 || size < 1) return CM_ERR_INVALID;
+    rds_pool *p = calloc(1, sizeof *p);
+    if (!p) return CM_ERR_NOMEM;
+    p->host = strdup(host);
+    p->conns = calloc((size_t)size, sizeof *p->conns);
+    if (!p->host || !p->conns) {
+        free(p->host);
+        free(p->conns);
+        free(p);
+        return CM_ERR_NOMEM;
+    }
+    p->port = port;
+    p->size = size;
+    p->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    *out = p;
+    return 0;
+}
+
+void rds_pool_free(rds_pool *p)
+{
+    if (!p) return;
+    for (int i = 0; i < p->size; i++) {
+        if (p->conns[i].busy) log_error("rds_pool_free: connection %d still borrowed", i);
+        if (p->conns[i].c) redisFree(p->conns[i].c);
+    }
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p->host);
+    free(p->conns);
+    free(p);
+}
+
+static int connect_conn(rds_pool *p, rds_conn *c)
+{
+    if (c->c) redisFree(c->c);
+    struct timeval tv = {p->timeout_ms / 1000, (p->timeout_ms % 1000) * 1000};
+    c->c = redisConnectWithTimeout(p->host, p->port, tv);
+    if (!c->c || c->c->err) {
+        log_warn("redis %s:%d unreachable: %s", p->host, p->port,
+                 c->c ? c->c->errstr : "out of memory");
+        if (c->c) redisFree(c->c);
+        c->c = NULL;
+        return CM_ERR_IO;
+    }
+    redisSetTimeout(c->c, tv);
+    c->broken = false;
+    return 0;
+}
+
+int rds_acquire(rds_pool *p, rds_conn **out)
+{
+    *out = NULL;
+    pthread_mutex_lock(&p->mu);
+    rds_conn *c = NULL;
+    for (;;) {
+        for (int i = 0; i < p->size && !c; i++)
+            if (!p->conns[i].busy && p->conns[i].c && !p->conns[i].broken) c = &p->conns[i];
+        for (int i = 0; i < p->size && !c; i++)
+            if (!p->conns[i].busy) c = &p->conns[i];
+        if (c) break;
+        pthread_cond_wait(&p->cv, &p->mu);
+    }
+    c->busy = true;
+    pthread_mutex_unlock(&p->mu);
+    if ((!c->c || c->broken || c->c->err) && connect_conn(p, c)) {
+        rds_release(p, c);
+        return CM_ERR_IO;
+    }
+    *out = c;
+    return 0;
+}
+
+void rds_release(rds_pool *p, rds_conn *c)
+{
+    if (!c) return;
+    pthread_mutex_lock(&p->mu);
+    c->busy = false;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+redisContext *rds_ctx(rds_conn *c) { return c->c; }
+
+redisReply *rds_command(rds_conn *c, const char *fmt, ...)
+{
+    if (!c->c || c->broken) return NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c->c, fmt, ap);
+    va_end(ap);
+    if (!r) {
+        log_warn("redis command failed: %s", c->c->errstr);
+        c->broken = true;
+    }
+    return r;
+}
+
+redisReply *rds_command_argv(rds_conn *c, int argc, const char **argv, const size_t *argvlen)
+{
+    if (!c->c || c->broken) return NULL;
+    redisReply *r = redisCommandArgv(c->c, argc, argv, argvlen);
+    if (!r) {
+        log_warn("redis command failed: %s", c->c->errstr);
+        c->broken = true;
+    }
+    return r;
+}
+
+int rds_ping(rds_pool *p)
+{
+    rds_conn *c;
+    if (rds_acquire(p, &c)) return CM_ERR_IO;
+    redisReply *r = rds_command(c, "PING");
+    int rc = (r && r->type == REDIS_REPLY_STATUS && !strcmp(r->str, "PONG")) ? 0 : CM_ERR_IO;
+    if (r) freeReplyObject(r);
+    rds_release(p, c);
+    return rc;
+}
+
+void rds_random_token(char tok[RDS_TOKEN_LEN])
+{
+    cm_random_hex(tok, RDS_TOKEN_LEN - 1);
+}
+
+/* ---- helpers ---- */
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sleep a short random while (5..25 ms) so waiters do not retry in lockstep. */
+static void backoff(void)
+{
+    char h[3];
+    cm_random_hex(h, 2);
+    usleep((useconds_t)(5000 + (strtol(h, NULL, 16) % 20) * 1000));
+}
+
+/* Run a command through the pool; returns the reply or NULL (transport error). */
+static redisReply *pool_cmd(rds_pool *p, const char *fmt, ...)
+{
+    rds_conn *c;
+    if (rds_acquire(p, &c)) return NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c->c, fmt, ap);
+    va_end(ap);
+    if (!r) {
+        log_warn("redis command failed: %s", c->c->errstr);
+        c->broken = true;
+    }
+    rds_release(p, c);
+    return r;
+}
+
+static redisReply *pool_argv(rds_pool *p, int argc, const char **argv, const size_t *lens)
+{
+    rds_conn *c;
+    if (rds_acquire(p, &c)) return NULL;
+    redisReply *r = rds_command_argv(c, argc, argv, lens);
+    rds_release(p, c);
+    return r;
+}
+
+/* Integer reply value, or an error code for error / transport failure. */
+static int reply_int(redisReply *r, long long *out)
+{
+    if (!r) return CM_ERR_IO;
+    int rc = 0;
+    if (r->type == REDIS_REPLY_INTEGER) *out = r->integer;
+    else {
+        if (r->type == REDIS_REPLY_ERROR) log_warn("redis error: %s", r->str);
+        rc = CM_ERR_REDIS;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+/* ---- lock ---- */
+
+static const char k_unlock_lua[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end "
+    "return 0";
+static const char k_extend_lua[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+    "return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
+
+int rds_lock_acquire(rds_pool *p, const char *key, int lease_ms, int wait_ms,
+                     char token[RDS_TOKEN_LEN])
+{
+    if (lease_ms <= 0) return CM_ERR_INVALID;
+    char tok[RDS_TOKEN_LEN];
+    rds_random_token(tok);
+    long long deadline = now_ms() + (wait_ms > 0 ? wait_ms : 0);
+    for (;;) {
+        redisReply *r = pool_cmd(p, "SET %s %s NX PX %d", key, tok, lease_ms);
+        if (!r) return CM_ERR_IO;
+        bool ok = r->type == REDIS_REPLY_STATUS && !strcmp(r->str, "OK");
+        bool err = r->type == REDIS_REPLY_ERROR;
+        freeReplyObject(r);
+        if (ok) {
+            memcpy(token, tok, RDS_TOKEN_LEN);
+            return 0;
+        }
+        if (err) return CM_ERR_REDIS;
+        if (now_ms() >= deadline) return CM_ERR_BUSY;
+        backoff();
+    }
+}
+
+int rds_lock_release(rds_pool *p, const char *key, const char *token)
+{
+    long long n = 0;
+    int rc = reply_int(pool_cmd(p, "EVAL %s 1 %s %s", k_unlock_lua, key, token), &n);
+    if (rc) return rc;
+    return n == 1 ? 0 : CM_ERR_NOT_FOUND;
+}
+
+int rds_lock_extend(rds_pool *p, const char *key, const char *token, int lease_ms)
+{
+    long long n = 0;
+    int rc = reply_int(pool_cmd(p, "EVAL %s 1 %s %s %d", k_extend_lua, key, token, lease_ms), &n);
+    if (rc) return rc;
+    return n == 1 ? 0 : CM_ERR_NOT_FOUND;
+}
+
+/* ---- semaphore ---- */
+
+/* Server time keeps every client on one clock; scripts may call TIME since Redis 5
+ * (effects replication). The key lives as long as its longest lease. */
+static const char k_sem_acquire_lua[] =
+    "local t = redis.call('TIME') "
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) "
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now) "
+    "if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then "
+    "  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3]) "
+    "  local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES') "
+    "  redis.call('PEXPIRE', KEYS[1], math.max(1, tonumber(top[2]) - now + 1000)) "
+    "  return 1 "
+    "end "
+    "return 0";
+static const char k_sem_count_lua[] =
+    "local t = redis.call('TIME') "
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) "
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now) "
+    "return redis.call('ZCARD', KEYS[1])";
+
+int rds_sem_acquire(rds_pool *p, const char *key, int limit, int lease_ms, int wait_ms,
+                    char token[RDS_TOKEN_LEN])
+{
+    if (limit < 1 || lease_ms <= 0) return CM_ERR_INVALID;
+    char tok[RDS_TOKEN_LEN];
+    rds_random_token(tok);
+    long long deadline = now_ms() + (wait_ms > 0 ? wait_ms : 0);
+    for (;;) {
+        long long got = 0;
+        int rc = reply_int(pool_cmd(p, "EVAL %s 1 %s %d %d %s", k_sem_acquire_lua, key, limit,
+                                    lease_ms, tok),
+                           &got);
+        if (rc) return rc;
+        if (got == 1) {
+            memcpy(token, tok, RDS_TOKEN_LEN);
+            return 0;
+        }
+        if (now_ms() >= deadline) return CM_ERR_BUSY;
+        backoff();
+    }
+}
+
+int rds_sem_release(rds_pool *p, const char *key, const char *token)
+{
+    long long n = 0;
+    int rc = reply_int(pool_cmd(p, "ZREM %s %s", key, token), &n);
+    if (rc) return rc;
+    return n == 1 ? 0 : CM_ERR_NOT_FOUND;
+}
+
+int rds_sem_count(rds_pool *p, const char *key, int *out)
+{
+    long long n = 0;
+    int rc = reply_int(pool_cmd(p, "EVAL %s 1 %s", k_sem_count_lua, key), &n);
+    if (rc == 0) *out = (int)n;
+    return rc;
+}
+
+/* ---- streams ---- */
+
+const char *rds_entry_get(const rds_stream_entry *e, const char *field)
+{
+    for (size_t i = 0; i < e->nfields; i++)
+        if (!strcmp(e->fields[i], field)) return e->values[i];
+    return NULL;
+}
+
+void rds_stream_batch_free(rds_stream_batch *b)
+{
+    if (!b) return;
+    for (size_t i = 0; i < b->n; i++) {
+        for (size_t j = 0; j < b->entries[i].nfields; j++) {
+            free(b->entries[i].fields[j]);
+            free(b->entries[i].values[j]);
+        }
+        free(b->entries[i].fields);
+        free(b->entries[i].values);
+    }
+    free(b->entries);
+    b->entries = NULL;
+    b->n = 0;
+}
+
+/* Append the entries of an array reply [[id, [f, v, ...]], ...] to b. */
+static int parse_entries(const redisReply *arr, rds_stream_batch *b)
+{
+    if (!arr || arr->type != REDIS_REPLY_ARRAY) return 0;
+    if (arr->elements == 0) return 0;
+    rds_stream_entry *ne = realloc(b->entries, (b->n + arr->elements) * sizeof *ne);
+    if (!ne) return CM_ERR_NOMEM;
+    b->entries = ne;
+    for (size_t i = 0; i < arr->elements; i++) {
+        const redisReply *it = arr->element[i];
+        if (!it || it->type != REDIS_REPLY_ARRAY || it->elements < 2) continue;
+        const redisReply *id = it->element[0], *kv = it->element[1];
+        rds_stream_entry *e = &b->entries[b->n];
+        memset(e, 0, sizeof *e);
+        if (id->type != REDIS_REPLY_STRING) continue;
+        snprintf(e->id, sizeof e->id, "%s", id->str);
+        size_t nf = (kv && kv->type == REDIS_REPLY_ARRAY) ? kv->elements / 2 : 0;
+        if (nf) {
+            e->fields = calloc(nf, sizeof *e->fields);
+            e->values = calloc(nf, sizeof *e->values);
+            if (!e->fields || !e->values) {
+                free(e->fields);
+                free(e->values);
+                return CM_ERR_NOMEM;
+            }
+        }
+        b->n++; /* counted now so rds_stream_batch_free releases partial fields */
+        for (size_t j = 0; j < nf; j++) {
+            const redisReply *f = kv->element[2 * j], *v = kv->element[2 * j + 1];
+            e->fields[j] = strndup(f->str ? f->str : "", f->str ? f->len : 0);
+            e->values[j] = strndup(v->str ? v->str : "", v->str ? v->len : 0);
+            e->nfields = j + 1;
+            if (!e->fields[j] || !e->values[j]) return CM_ERR_NOMEM;
+        }
+    }
+    return 0;
+}
+
+int rds_xadd(rds_pool *p, const char *stream, size_t nfields, const char *const *fields,
+             const char *const *values, char *id_out, size_t idn)
+{
+    if (nfields == 0 || nfields > 64) return CM_ERR_INVALID;
+    const char *argv[3 + 2 * 64];
+    size_t lens[3 + 2 * 64];
+    int argc = 0;
+    argv[argc] = "XADD";
+    lens[argc++] = 4;
+    argv[argc] = stream;
+    lens[argc++] = strlen(stream);
+    argv[argc] = "*";
+    lens[argc++] = 1;
+    for (size_t i = 0; i < nfields; i++) {
+        argv[argc] = fields[i];
+        lens[argc++] = strlen(fields[i]);
+        argv[argc] = values[i] ? values[i] : "";
+        lens[argc] = strlen(argv[argc]);
+        argc++;
+    }
+    redisReply *r = pool_argv(p, argc, argv, lens);
+    if (!r) return CM_ERR_IO;
+    int rc = 0;
+    if (r->type == REDIS_REPLY_STRING) {
+        if (id_out && idn) snprintf(id_out, idn, "%s", r->str);
+    } else {
+        log_warn("XADD %s: %s", stream, r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+        rc = CM_ERR_REDIS;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+int rds_xgroup_create(rds_pool *p, const char *stream, const char *group, const char *start_id)
+{
+    redisReply *r = pool_cmd(p, "XGROUP CREATE %s %s %s MKSTREAM", stream, group,
+                             start_id ? start_id : "$");
+    if (!r) return CM_ERR_IO;
+    int rc = 0;
+    if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "BUSYGROUP", 9)) {
+        log_warn("XGROUP CREATE %s %s: %s", stream, group, r->str);
+        rc = CM_ERR_REDIS;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+int rds_xreadgroup(rds_pool *p, const char *stream, const char *group, const char *consumer,
+                   const char *id, int count, int block_ms, rds_stream_batch *out)
+{
+    memset(out, 0, sizeof *out);
+    redisReply *r;
+    if (count < 1) count = 1;
+    if (block_ms >= 0)
+        r = pool_cmd(p, "XREADGROUP GROUP %s %s COUNT %d BLOCK %d STREAMS %s %s", group, consumer,
+                     count, block_ms, stream, id);
+    else
+        r = pool_cmd(p, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s %s", group, consumer, count,
+                     stream, id);
+    if (!r) return CM_ERR_IO;
+    int rc = 0;
+    if (r->type == REDIS_REPLY_ERROR) {
+        log_warn("XREADGROUP %s: %s", stream, r->str);
+        rc = CM_ERR_REDIS;
+    } else if (r->type == REDIS_REPLY_ARRAY) {
+        for (size_t i = 0; i < r->elements && rc == 0; i++) {
+            const redisReply *s = r->element[i];
+            if (s->type == REDIS_REPLY_ARRAY && s->elements == 2)
+                rc = parse_entries(s->element[1], out);
+        }
+    }
+    freeReplyObject(r);
+    if (rc) rds_stream_batch_free(out);
+    return rc;
+}
+
+int rds_xack(rds_pool *p, const char *stream, const char *group, const char *id)
+{
+    long long n = 0;
+    return reply_int(pool_cmd(p, "XACK %s %s %s", stream, group, id), &n);
+}
+
+int rds_xautoclaim(rds_pool *p, const char *stream, const char *group, const char *consumer,
+                   long long min_idle_ms, const char *start, int count, rds_stream_batch *out,
+                   char *next_start, size_t nn)
+{
+    memset(out, 0, sizeof *out);
+    if (count < 1) count = 1;
+    redisReply *r = pool_cmd(p, "XAUTOCLAIM %s %s %s %lld %s COUNT %d", stream, group, consumer,
+                             min_idle_ms, start ? start : "0-0", count);
+    if (!r) return CM_ERR_IO;
+    int rc = 0;
+    if (r->type == REDIS_REPLY_ERROR) {
+        log_warn("XAUTOCLAIM %s: %s", stream, r->str);
+        rc = CM_ERR_REDIS;
+    } else if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2) {
+        if (next_start && nn)
+            snprintf(next_start, nn, "%s", r->element[0]->str ? r->element[0]->str : "0-0");
+        rc = parse_entries(r->element[1], out);
+    } else {
+        rc = CM_ERR_REDIS;
+    }
+    freeReplyObject(r);
+    if (rc) rds_stream_batch_free(out);
+    return rc;
+}
