@@ -1,0 +1,58 @@
+/* main.c - service-notification: wiring, configuration and shutdown. The consumer rules are
+ * in notification.c; this file only builds the parts and joins them. */
+#include <stdio.h>
+#include <unistd.h>
+
+#include "cm_app.h"
+#include "cm_config.h"
+#include "cm_log.h"
+#include "notification.h"
+#include "routes.h"
+
+static void stop_consumer(void *ctx)
+{
+    notif_stop(ctx);
+}
+
+int main(void)
+{
+    app *a = NULL;
+    db_pool *db = NULL;
+    rds_pool *rds = NULL;
+    notif_consumer_t *c = NULL;
+    int rc = 1;
+    char host[128] = "host", consumer[CFG_STR_MAX];
+
+    if (app_new(&a, "service-notification", 21085, "notification_db") != 0)
+        return 1;
+    if (app_db(a, &db) != 0 || app_redis(a, &rds) != 0)
+        goto out;
+    /* A fresh name per process: entries a dead process left pending are taken over by
+     * XAUTOCLAIM once idle for NOTIFICATION_CLAIM_IDLE_MS. */
+    gethostname(host, sizeof host - 1);
+    snprintf(consumer, sizeof consumer, "%.100s-%ld", host, (long)getpid());
+    const cm_config *cfg = app_config(a);
+    notif_config_t nc = {
+        .db = db,
+        .rds = rds,
+        .metrics = app_metrics(a),
+        .stream = cfg->order_events_stream,
+        .group = cfg_str("NOTIFICATION_GROUP", "notification-service"),
+        .consumer = cfg_str("NOTIFICATION_CONSUMER", consumer),
+        .batch = (int)cfg_int("NOTIFICATION_BATCH", 100, 1, 10000),
+        .block_ms = (int)cfg_int("NOTIFICATION_BLOCK_MS", 1000, 1, 60000),
+        .claim_idle_ms = cfg_int("NOTIFICATION_CLAIM_IDLE_MS", 30000, 1, 86400000),
+        .claim_every_ms = cfg_int("NOTIFICATION_CLAIM_EVERY_MS", 5000, 1, 86400000),
+    };
+    if (routes_register(app_server(a), db) != 0)
+        goto out;
+    if (notif_start(&nc, &c) != 0) {
+        log_error("cannot start the stream consumer");
+        goto out;
+    }
+    app_on_stop(a, stop_consumer, c);
+    rc = app_run(a);
+out:
+    app_free(a);
+    return rc;
+}
