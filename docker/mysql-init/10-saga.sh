@@ -38,11 +38,12 @@ mysql_root -e "FLUSH PRIVILEGES"
 
 for db in "${databases[@]}"; do
   [[ -d $sql_dir/$db ]] || continue
-  while IFS= read -r f; do
+  mapfile -t files < <(find "$sql_dir/$db" -maxdepth 1 -name '*.sql' -type f | LC_ALL=C sort)
+  for f in "${files[@]}"; do
     file=$(basename "$f")
     echo "[saga-init] migrating $db: $file"
     mysql_root "$db" <"$f"
-    mysql_root "$db" -e "INSERT INTO schema_migrations(version) VALUES ('$file')"
-  done < <(find "$sql_dir/$db" -maxdepth 1 -name '*.sql' -type f | LC_ALL=C sort)
+    mysql_root "$db" -e "INSERT INTO schema_migrations(version) VALUES ('$file')" </dev/null
+  done
 done
 echo "[saga-init] done"

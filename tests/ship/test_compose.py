@@ -1,0 +1,197 @@
+"""docker-compose.yml: accepted by docker-compose, and every daemon, port and setting of
+DESIGN.md / docs/development.md is in it, wired to the containers by name. Also runs the MySQL
+init script of docker/ against a recording stand-in for the mysql client."""
+import os
+import re
+import subprocess
+import tempfile
+import unittest
+from urllib.parse import urlparse
+
+import yaml
+
+import shiplib as S
+
+DAEMON_VARS = {"PORT", "HTTP_THREADS", "LOG_LEVEL", "REDIS_HOST", "REDIS_PORT"}
+MYSQL_VARS = {"MYSQL_HOST", "MYSQL_PORT", "MYSQL_USER", "MYSQL_PASSWORD", "MYSQL_DATABASE",
+              "MYSQL_POOL_SIZE"}
+URL_VARS = {"ORDER_SERVICE_URL": "service-order", "INVENTORY_SERVICE_URL": "service-inventory",
+            "PAYMENT_SERVICE_URL": "service-payment"}
+
+
+def published(svc):
+    """{published: target} of a service's ports (docker-compose config normal form)."""
+    out = {}
+    for p in svc.get("ports", []):
+        if isinstance(p, dict):
+            out[int(p["published"])] = int(p["target"])
+        else:
+            parts = str(p).split(":")
+            out[int(parts[-2])] = int(parts[-1].split("/")[0])
+    return out
+
+
+class ComposeFile(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        exe = S.tool("docker-compose", "DOCKER_COMPOSE")
+        if not exe:
+            raise AssertionError("docker-compose not found (Debian package docker-compose)")
+        res = subprocess.run([exe, "-f", S.src("docker-compose.yml"), "config"],
+                             cwd=S.SOURCE_DIR, capture_output=True, text=True, timeout=120)
+        if res.returncode != 0:
+            raise AssertionError(f"docker-compose config refused the file:\n{res.stderr}")
+        cls.cfg = yaml.safe_load(res.stdout)
+        cls.services = cls.cfg["services"]
+
+    def env(self, name):
+        return {k: str(v) for k, v in (self.services[name].get("environment") or {}).items()}
+
+    def test_every_daemon_has_its_port_health_and_image(self):
+        images = set()
+        for name, port in S.DAEMONS.items():
+            with self.subTest(daemon=name):
+                self.assertIn(name, self.services)
+                svc = self.services[name]
+                self.assertEqual(published(svc), {port: port})
+                self.assertEqual(self.env(name).get("PORT"), str(port))
+                self.assertEqual(svc.get("command"), [name])
+                hc = svc.get("healthcheck") or {}
+                self.assertTrue(hc.get("test"), "no healthcheck")
+                self.assertIn("build", svc)
+                self.assertEqual(os.path.normpath(svc["build"]["context"]),
+                                 os.path.normpath(S.SOURCE_DIR))
+                images.add(svc.get("image"))
+                self.assertEqual(self.env(name).get("BIND_ADDRESS"), "0.0.0.0",
+                                 "a daemon in a container must listen on all interfaces")
+        self.assertEqual(len(images), 1, f"one image for all daemons, got {images}")
+
+    def test_infrastructure_images_and_ports(self):
+        want = {"mysql": ("mysql:8.0", 3306), "redis": ("redis:7", 6379),
+                "postgresql": ("postgres:15", 5432), "temporal": ("temporalio/auto-setup:", 7233),
+                "temporal-ui": ("temporalio/ui:", 8080)}
+        for name, (image, target) in want.items():
+            with self.subTest(service=name):
+                svc = self.services[name]
+                self.assertTrue(svc["image"].startswith(image), svc["image"])
+                self.assertEqual(published(svc), {S.INFRA_PORTS[name]: target})
+
+    def test_depends_on_waits_for_healthy(self):
+        for name, svc in self.services.items():
+            deps = svc.get("depends_on") or {}
+            for dep, cond in (deps.items() if isinstance(deps, dict) else []):
+                with self.subTest(service=name, dependency=dep):
+                    self.assertEqual(cond.get("condition"), "service_healthy")
+                    self.assertTrue(self.services[dep].get("healthcheck", {}).get("test"),
+                                    f"{dep} has no healthcheck to wait for")
+        needs = {d: {"mysql", "redis"} for d in S.DATABASES}
+        needs["orchestrator-temporal"] = {"temporal", "redis"}
+        for orch in ("orchestrator-pure", "orchestrator-temporal"):
+            needs[orch] |= {"service-order", "service-inventory", "service-payment"}
+        needs["temporal"] = {"postgresql"}
+        needs["temporal-ui"] = {"temporal"}
+        for name, deps in needs.items():
+            with self.subTest(service=name):
+                self.assertTrue(deps <= set(self.services[name].get("depends_on") or {}),
+                                f"{name} must wait for {sorted(deps)}")
+
+    def test_every_setting_of_the_configuration_table_is_set(self):
+        table = S.config_table()
+        self.assertGreater(len(table), 15, "configuration table of docs/development.md not found")
+        seen = set()
+        for name in S.DAEMONS:
+            seen |= set(self.env(name))
+        missing = sorted(set(table) - seen)
+        self.assertFalse(missing, f"settings of docs/development.md missing from compose: {missing}")
+
+    def test_settings_point_at_the_containers(self):
+        for name in S.DAEMONS:
+            env = self.env(name)
+            with self.subTest(daemon=name):
+                self.assertTrue(DAEMON_VARS <= set(env), sorted(DAEMON_VARS - set(env)))
+                self.assertEqual(env["REDIS_HOST"], "redis")
+                self.assertEqual(env["REDIS_PORT"], "6379")
+                if name in S.DATABASES:
+                    self.assertTrue(MYSQL_VARS <= set(env), sorted(MYSQL_VARS - set(env)))
+                    self.assertEqual(env["MYSQL_HOST"], "mysql")
+                    self.assertEqual(env["MYSQL_PORT"], "3306")
+                    self.assertEqual(env["MYSQL_DATABASE"], S.DATABASES[name])
+        for orch in ("orchestrator-pure", "orchestrator-temporal"):
+            env = self.env(orch)
+            for var, target in URL_VARS.items():
+                with self.subTest(daemon=orch, var=var):
+                    u = urlparse(env[var])
+                    self.assertEqual(u.hostname, target)
+                    self.assertEqual(u.port, S.DAEMONS[target])
+        t = self.env("orchestrator-temporal")
+        self.assertEqual(t["TEMPORAL_ADDRESS"], "temporal:7233")
+        self.assertEqual(t["TEMPORAL_NAMESPACE"], "default")
+        self.assertEqual(t["TEMPORAL_TASK_QUEUE"], "order-task-queue")
+        self.assertEqual(urlparse(t["TEMPORAL_UI_URL"]).port, S.INFRA_PORTS["temporal-ui"])
+        self.assertEqual(self.env("temporal-ui")["TEMPORAL_ADDRESS"], "temporal:7233")
+        tmp = self.env("temporal")
+        self.assertEqual(tmp["POSTGRES_SEEDS"], "postgresql")
+
+    def test_mysql_gets_sql_and_init_script(self):
+        vols = self.services["mysql"].get("volumes", [])
+        norm = []
+        for v in vols:
+            if isinstance(v, dict):
+                norm.append((v.get("source", ""), v["target"]))
+            else:
+                parts = v.split(":")
+                norm.append((parts[0], parts[1]))
+        targets = {t: os.path.normpath(s) for s, t in norm}
+        self.assertEqual(targets.get("/docker-entrypoint-initdb.d"),
+                         os.path.normpath(S.src("docker", "mysql-init")))
+        sql_target = self.env("mysql").get("SAGA_SQL_DIR", "/saga-sql")
+        self.assertEqual(targets.get(sql_target), os.path.normpath(S.src("sql")))
+
+
+class MysqlInitScript(unittest.TestCase):
+    """Runs docker/mysql-init/*.sh with a stand-in `mysql` that records every call, and checks
+    it creates each database and the user, and applies every sql/ file in order, once."""
+
+    def test_applies_every_migration_in_order(self):
+        scripts = sorted(f for f in os.listdir(S.src("docker", "mysql-init")) if f.endswith(".sh"))
+        self.assertTrue(scripts)
+        with tempfile.TemporaryDirectory() as tmp:
+            log = os.path.join(tmp, "calls.log")
+            stub = os.path.join(tmp, "mysql")
+            with open(stub, "w") as f:
+                f.write('#!/bin/bash\n{ printf "CALL %s\\n" "$*"; '
+                        'if [ ! -t 0 ]; then cat; fi; echo; } >>"$MYSQL_STUB_LOG"\n')
+            os.chmod(stub, 0o755)
+            env = dict(os.environ, PATH=tmp + os.pathsep + os.environ["PATH"],
+                       MYSQL_STUB_LOG=log, MYSQL_ROOT_PASSWORD="root-pw",
+                       SAGA_SQL_DIR=S.src("sql"), SAGA_DB_USER="saga", SAGA_DB_PASSWORD="saga")
+            for sc in scripts:
+                res = subprocess.run(["bash", S.src("docker", "mysql-init", sc)], env=env,
+                                     capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                                     timeout=60)
+                self.assertEqual(res.returncode, 0, res.stderr)
+            with open(log) as fh:
+                calls = fh.read()
+        for db in set(S.DATABASES.values()):
+            self.assertIn(f"CREATE DATABASE IF NOT EXISTS `{db}`", calls)
+        self.assertRegex(calls, r"CREATE USER IF NOT EXISTS 'saga'@'%' IDENTIFIED WITH "
+                                r"mysql_native_password BY 'saga'")
+        pos = -1
+        for db in sorted(os.listdir(S.src("sql"))):
+            files = sorted(f for f in os.listdir(S.src("sql", db)) if f.endswith(".sql"))
+            last = -1
+            for f in files:
+                with open(S.src("sql", db, f), encoding="utf-8") as fh:
+                    body = fh.read().strip()
+                i = calls.find(body)
+                self.assertGreaterEqual(i, 0, f"{db}/{f} not applied")
+                self.assertGreater(i, last, f"{db}/{f} applied out of order")
+                self.assertEqual(calls.count(body), 1, f"{db}/{f} applied more than once")
+                self.assertIn(f"INSERT INTO schema_migrations(version) VALUES ('{f}')", calls)
+                last = i
+            pos = max(pos, last)
+        self.assertGreater(pos, 0, "no migration found in sql/")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
