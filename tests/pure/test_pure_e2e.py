@@ -1,0 +1,343 @@
+"""End-to-end tests of orchestrator-pure against real MariaDB, Redis and the three domain
+services (started here on ports 23080-23083 and 23093-23097)."""
+import concurrent.futures
+import random
+import time
+import unittest
+
+import harness as h
+
+ORCH_PORT, ORDER_PORT, INV_PORT, PAY_PORT = 23080, 23081, 23082, 23083
+SLOW_ORCH, SLOW_ORDER, SLOW_INV, SLOW_PAY = 23093, 23094, 23095, 23096
+PG_LIMIT = 1000000
+
+
+def services(stream, order_port, inv_port, pay_port, **pay_env):
+    common = {"ORDER_EVENTS_STREAM": stream}
+    return [h.Daemon("service-order", order_port, dict(common)),
+            h.Daemon("service-inventory", inv_port, dict(common)),
+            h.Daemon("service-payment", pay_port,
+                     dict(common, FAKE_PG_LIMIT=PG_LIMIT, **pay_env))]
+
+
+def orch_env(order_port, inv_port, pay_port, **extra):
+    env = {"ORDER_SERVICE_URL": f"http://127.0.0.1:{order_port}",
+           "INVENTORY_SERVICE_URL": f"http://127.0.0.1:{inv_port}",
+           "PAYMENT_SERVICE_URL": f"http://127.0.0.1:{pay_port}",
+           "SAGA_RETRY_INITIAL_MS": 100, "SAGA_RETRY_MAX_MS": 1000}
+    env.update(extra)
+    return env
+
+
+def new_product(inv_url, available):
+    pid = random.randint(10**8, 10**12)
+    st, _, body = h.http("PUT", f"{inv_url}/api/inventory/{pid}", {"available": available})
+    assert st == 200, (st, body)
+    return pid
+
+
+def order_body(pid, quantity=2, amount=20000, **extra):
+    b = {"customerId": 1, "productId": pid, "quantity": quantity, "amount": amount}
+    b.update(extra)
+    return b
+
+
+def saga_rows(saga_id):
+    return (h.sql_value("order_db", f"SELECT COUNT(*) FROM orders WHERE saga_id='{saga_id}'"),
+            h.sql_value("payment_db", f"SELECT COUNT(*) FROM payments WHERE saga_id='{saga_id}'"))
+
+
+def step_log(saga_id):
+    return h.sql("orchestrator_db",
+                 f"SELECT step, event FROM saga_step_log WHERE saga_id='{saga_id}' ORDER BY id")
+
+
+class PureSagaTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.stream = h.uid("stream:test-pure-")
+        cls.daemons = services(cls.stream, ORDER_PORT, INV_PORT, PAY_PORT)
+        cls.daemons.append(h.Daemon("orchestrator-pure", ORCH_PORT,
+                                    orch_env(ORDER_PORT, INV_PORT, PAY_PORT)))
+        started = []
+        try:
+            for d in cls.daemons:
+                d.start()
+                started.append(d)
+        except Exception:
+            for d in reversed(started):
+                d.kill()
+            raise
+        cls.orch = cls.daemons[-1].url
+        cls.inv = cls.daemons[1].url
+
+    @classmethod
+    def tearDownClass(cls):
+        errors = []
+        for d in reversed(cls.daemons):
+            try:
+                d.stop()
+            except AssertionError as e:
+                errors.append(e)
+        h.redis_cli("DEL", cls.stream)
+        if errors:
+            raise errors[0]
+
+    def post(self, body, key=None, path="/api/pure/orders"):
+        headers = {"Idempotency-Key": key} if key else None
+        return h.http("POST", self.orch + path, body, headers=headers)
+
+    def stock(self, pid):
+        _, _, b = h.http("GET", f"{self.inv}/api/inventory/{pid}")
+        return b["available"], b["reserved"]
+
+    def test_happy_path_confirms_order_reservation_and_payment(self):
+        pid = new_product(self.inv, 10)
+        st, _, r = self.post(order_body(pid))
+        self.assertEqual(st, 200, r)
+        self.assertTrue(r["success"], r)
+        self.assertTrue(r["sagaId"].startswith("pure-"))
+        self.assertEqual(h.sql_value("order_db", f"SELECT status FROM orders WHERE id={r['orderId']}"),
+                         "CONFIRMED")
+        self.assertEqual(h.sql_value("payment_db",
+                                     f"SELECT status FROM payments WHERE id={r['paymentId']}"),
+                         "CONFIRMED")
+        self.assertEqual(h.sql_value("inventory_db",
+                                     "SELECT status FROM inventory_reservations WHERE "
+                                     f"saga_id='{r['sagaId']}'"), "CONFIRMED")
+        self.assertEqual(self.stock(pid), (8, 0))
+        self.assertEqual(saga_rows(r["sagaId"]), ("1", "1"))
+        succeeded = [s for s, e in step_log(r["sagaId"]) if e == "SUCCEEDED"]
+        self.assertEqual(succeeded, ["CreateOrder", "ReserveStock", "CreatePayment",
+                                     "ApprovePayment", "ConfirmOrder", "ConfirmReservation",
+                                     "ConfirmPayment"])
+        st, _, g = h.http("GET", f"{self.orch}/api/pure/orders/{r['sagaId']}")
+        self.assertEqual(st, 200)
+        self.assertEqual(g["status"], "COMPLETED")
+        self.assertEqual(g["result"], r)
+
+    def test_original_path_is_an_alias(self):
+        pid = new_product(self.inv, 10)
+        st, _, r = self.post(order_body(pid, paymentMethod="BANK"), path="/api/saga/order")
+        self.assertEqual(st, 200, r)
+        self.assertTrue(r["success"], r)
+        self.assertEqual(h.sql_value("payment_db",
+                                     f"SELECT method FROM payments WHERE id={r['paymentId']}"),
+                         "BANK")
+
+    def test_insufficient_balance_compensates_in_lifo_order(self):
+        pid = new_product(self.inv, 10)
+        st, _, r = self.post(order_body(pid, amount=PG_LIMIT + 1))
+        self.assertEqual(st, 200, r)
+        self.assertFalse(r["success"])
+        self.assertEqual(r["errorType"], "InsufficientBalance")
+        self.assertIn("InsufficientBalance", r["error"])
+        sid = r["sagaId"]
+        self.assertEqual(h.sql_value("order_db", f"SELECT status FROM orders WHERE saga_id='{sid}'"),
+                         "CANCELLED")
+        self.assertEqual(h.sql_value("payment_db",
+                                     f"SELECT status FROM payments WHERE saga_id='{sid}'"),
+                         "REFUNDED")
+        self.assertEqual(self.stock(pid), (10, 0))
+        comp = [s for s, e in step_log(sid) if e == "SUCCEEDED"][3:]
+        self.assertEqual(comp, ["RefundPayment", "CancelReservation", "CancelOrder"])
+        self.assertEqual(h.sql_value("orchestrator_db",
+                                     f"SELECT status FROM saga_instance WHERE saga_id='{sid}'"),
+                         "COMPENSATED")
+
+    def test_out_of_stock_cancels_order_and_leaves_stock(self):
+        pid = new_product(self.inv, 1)
+        st, _, r = self.post(order_body(pid, quantity=2))
+        self.assertEqual(st, 200, r)
+        self.assertFalse(r["success"])
+        self.assertEqual(r["errorType"], "OutOfStock")
+        sid = r["sagaId"]
+        self.assertEqual(h.sql_value("order_db", f"SELECT status FROM orders WHERE saga_id='{sid}'"),
+                         "CANCELLED")
+        self.assertEqual(saga_rows(sid), ("1", "0"))
+        self.assertEqual(self.stock(pid), (1, 0))
+        comp = [s for s, e in step_log(sid) if e == "SUCCEEDED"][1:]
+        self.assertEqual(comp, ["CancelReservation", "CancelOrder"])
+
+    def test_bad_input_is_400_problem_and_nothing_is_persisted(self):
+        bad = [b"", b"{", b"[]", b'{"customerId":1}',
+               b'{"customerId":1,"productId":1,"quantity":0,"amount":5}',
+               b'{"customerId":1,"productId":1,"quantity":2,"amount":-5}',
+               b'{"customerId":"1","productId":1,"quantity":2,"amount":5}',
+               b'{"customerId":1,"productId":1,"quantity":2.5,"amount":5}',
+               b'{"customerId":1,"productId":1,"quantity":2,"amount":5,"paymentMethod":3}']
+        for raw in bad:
+            key = h.uid("bad-")
+            st, hdrs, body = h.http("POST", self.orch + "/api/pure/orders", raw=raw,
+                                    headers={"Content-Type": "application/json",
+                                             "Idempotency-Key": key})
+            self.assertEqual(st, 400, raw)
+            self.assertIn("application/problem+json", hdrs["content-type"])
+            self.assertEqual(body["code"], "ValidationFailed")
+            self.assertEqual(h.sql_value("orchestrator_db", "SELECT COUNT(*) FROM saga_instance "
+                                         f"WHERE saga_id='pure-{key}'"), "0")
+        st, _, body = self.post(order_body(1), key="bad key/")
+        self.assertEqual(st, 400)
+
+    def test_repeated_post_with_same_key_attaches_to_the_same_saga(self):
+        pid = new_product(self.inv, 10)
+        key = h.uid("k-")
+        st1, _, r1 = self.post(order_body(pid), key=key)
+        st2, _, r2 = self.post(order_body(pid), key=key)
+        self.assertEqual((st1, st2), (200, 200))
+        self.assertEqual(r1, r2)
+        self.assertEqual(r1["sagaId"], "pure-" + key)
+        self.assertEqual(saga_rows(r1["sagaId"]), ("1", "1"))
+        self.assertEqual(self.stock(pid), (8, 0))
+        st, _, p = self.post(order_body(pid, quantity=3), key=key)
+        self.assertEqual(st, 422)
+        self.assertEqual(p["code"], "IdempotencyKeyReused")
+
+    def test_concurrent_duplicates_run_one_saga(self):
+        pid = new_product(self.inv, 10)
+        key = h.uid("c-")
+        with concurrent.futures.ThreadPoolExecutor(8) as ex:
+            results = list(ex.map(lambda _: self.post(order_body(pid), key=key), range(8)))
+        self.assertTrue(all(st == 200 for st, _, _ in results), results)
+        self.assertEqual(len({str(r) for _, _, r in results}), 1)
+        self.assertEqual(saga_rows("pure-" + key), ("1", "1"))
+        self.assertEqual(self.stock(pid), (8, 0))
+
+    def test_many_concurrent_sagas_all_complete(self):
+        pid = new_product(self.inv, 100)
+        with concurrent.futures.ThreadPoolExecutor(16) as ex:
+            results = list(ex.map(lambda _: self.post(order_body(pid, quantity=1)), range(40)))
+        self.assertTrue(all(st == 200 and r["success"] for st, _, r in results), results)
+        self.assertEqual(self.stock(pid), (60, 0))
+
+    def test_unknown_saga_is_404(self):
+        st, _, b = h.http("GET", f"{self.orch}/api/pure/orders/pure-nope{h.uid()}")
+        self.assertEqual(st, 404)
+        self.assertEqual(b["code"], "NotFound")
+
+
+class PureCrashTest(unittest.TestCase):
+    """Slow payment gateway so a saga can be caught mid-flight, then SIGKILL."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.stream = h.uid("stream:test-pure-")
+        cls.services = services(cls.stream, SLOW_ORDER, SLOW_INV, SLOW_PAY, FAKE_PG_LATENCY_MS=1500)
+        started = []
+        try:
+            for d in cls.services:
+                d.start()
+                started.append(d)
+        except Exception:
+            for d in reversed(started):
+                d.kill()
+            raise
+        cls.inv = cls.services[1].url
+
+    @classmethod
+    def tearDownClass(cls):
+        for d in reversed(cls.services):
+            d.stop()
+        h.redis_cli("DEL", cls.stream)
+
+    def orchestrator(self):
+        return h.Daemon("orchestrator-pure", SLOW_ORCH,
+                        orch_env(SLOW_ORDER, SLOW_INV, SLOW_PAY, ORDER_SYNC_TIMEOUT_MS=100))
+
+    def wait_step(self, sid, step):
+        h.wait_until(lambda: h.sql_value("orchestrator_db", "SELECT step FROM saga_instance "
+                                         f"WHERE saga_id='{sid}'") == step,
+                     timeout=30, what=f"saga at {step}")
+
+    def wait_terminal(self, url, sid):
+        def done():
+            st, _, b = h.http("GET", f"{url}/api/pure/orders/{sid}")
+            return b if st == 200 and b["status"] in ("COMPLETED", "COMPENSATED") else None
+        return h.wait_until(done, timeout=60, what="saga to finish")
+
+    def test_slow_saga_answers_202_with_location(self):
+        orch = self.orchestrator().start()
+        try:
+            pid = new_product(self.inv, 10)
+            st, hdrs, b = h.http("POST", orch.url + "/api/pure/orders", order_body(pid))
+            self.assertEqual(st, 202, b)
+            self.assertEqual(hdrs["location"], f"/api/pure/orders/{b['sagaId']}")
+            self.assertEqual(b["status"], "RUNNING")
+            final = self.wait_terminal(orch.url, b["sagaId"])
+            self.assertTrue(final["result"]["success"])
+        finally:
+            orch.stop()
+
+    def test_sigkill_mid_saga_then_restart_finishes_with_one_order_and_payment(self):
+        orch = self.orchestrator().start()
+        pid = new_product(self.inv, 10)
+        st, _, b = h.http("POST", orch.url + "/api/pure/orders", order_body(pid))
+        self.assertEqual(st, 202, b)
+        sid = b["sagaId"]
+        self.wait_step(sid, "ApprovePayment")
+        orch.kill()
+        orch = self.orchestrator().start()
+        try:
+            final = self.wait_terminal(orch.url, sid)
+            self.assertEqual(final["status"], "COMPLETED", final)
+            self.assertEqual(saga_rows(sid), ("1", "1"))
+            self.assertEqual(h.sql_value("order_db",
+                                         f"SELECT status FROM orders WHERE saga_id='{sid}'"),
+                             "CONFIRMED")
+            self.assertEqual(h.sql_value("payment_db",
+                                         f"SELECT status FROM payments WHERE saga_id='{sid}'"),
+                             "CONFIRMED")
+            _, _, inv = h.http("GET", f"{self.inv}/api/inventory/{pid}")
+            self.assertEqual((inv["available"], inv["reserved"]), (8, 0))
+        finally:
+            orch.stop()
+
+    def test_sigkill_during_failing_step_then_restart_compensates(self):
+        orch = self.orchestrator().start()
+        pid = new_product(self.inv, 10)
+        st, _, b = h.http("POST", orch.url + "/api/pure/orders",
+                          order_body(pid, amount=PG_LIMIT + 5))
+        sid = b["sagaId"]
+        self.wait_step(sid, "ApprovePayment")
+        orch.kill()
+        orch = self.orchestrator().start()
+        try:
+            final = self.wait_terminal(orch.url, sid)
+            self.assertEqual(final["status"], "COMPENSATED", final)
+            self.assertEqual(final["result"]["errorType"], "InsufficientBalance")
+            self.assertEqual(saga_rows(sid), ("1", "1"))
+            self.assertEqual(h.sql_value("payment_db",
+                                         f"SELECT status FROM payments WHERE saga_id='{sid}'"),
+                             "REFUNDED")
+            self.assertEqual(h.sql_value("order_db",
+                                         f"SELECT status FROM orders WHERE saga_id='{sid}'"),
+                             "CANCELLED")
+            _, _, inv = h.http("GET", f"{self.inv}/api/inventory/{pid}")
+            self.assertEqual((inv["available"], inv["reserved"]), (10, 0))
+        finally:
+            orch.stop()
+
+    def test_sigkill_at_random_points_repeats_no_effect(self):
+        pid = new_product(self.inv, 50)
+        orch = self.orchestrator().start()
+        sids = []
+        for _ in range(5):
+            st, _, b = h.http("POST", orch.url + "/api/pure/orders", order_body(pid, quantity=1))
+            sids.append(b["sagaId"])
+        for delay in (0.05, 0.3, 0.7, 1.1):
+            time.sleep(delay)
+            orch.kill()
+            orch = self.orchestrator().start()
+        try:
+            for sid in sids:
+                final = self.wait_terminal(orch.url, sid)
+                self.assertEqual(final["status"], "COMPLETED", final)
+                self.assertEqual(saga_rows(sid), ("1", "1"))
+            _, _, inv = h.http("GET", f"{self.inv}/api/inventory/{pid}")
+            self.assertEqual((inv["available"], inv["reserved"]), (45, 0))
+        finally:
+            orch.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()
