@@ -22,6 +22,7 @@ typedef struct cm_config {
     char service[64];         /* e.g. "service-order" (not from env) */
     int port;                 /* PORT, default: the daemon's port */
     int http_threads;         /* HTTP_THREADS, default 8 */
+    char bind_addr[64];       /* BIND_ADDR, default 127.0.0.1 (0.0.0.0 in containers) */
     char log_level[16];       /* LOG_LEVEL, default "info" */
     char mysql_host[CFG_STR_MAX];  /* MYSQL_HOST 127.0.0.1 */
     int mysql_port;                /* MYSQL_PORT 21306 */

@@ -54,6 +54,7 @@ void cfg_load(cm_config *cfg, const char *service, int default_port, const char 
     copy(cfg->service, sizeof cfg->service, service);
     cfg->port = (int)cfg_int("PORT", default_port, 1, 65535);
     cfg->http_threads = (int)cfg_int("HTTP_THREADS", 8, 1, 256);
+    copy(cfg->bind_addr, sizeof cfg->bind_addr, cfg_str("BIND_ADDR", "127.0.0.1"));
     copy(cfg->log_level, sizeof cfg->log_level, cfg_str("LOG_LEVEL", "info"));
     copy(cfg->mysql_host, sizeof cfg->mysql_host, cfg_str("MYSQL_HOST", "127.0.0.1"));
     cfg->mysql_port = (int)cfg_int("MYSQL_PORT", 21306, 1, 65535);

@@ -1,0 +1,180 @@
+/* app.c — daemon bootstrap: config, logging, server with /health /ready /metrics, signal
+ * wait, drain, stop hooks. Must be entered from main before any other thread exists. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cm_app.h"
+#include "cm_error.h"
+#include "cm_httpc.h"
+#include "cm_log.h"
+
+#define APP_MAX_HOOKS 16
+#define APP_DRAIN_MS 10000
+
+struct app {
+    cm_config cfg;
+    metrics_registry *metrics;
+    http_server *srv;
+    db_pool *db;
+    rds_pool *rds;
+    app_ready_fn ready_fn;
+    void *ready_ctx;
+    app_hook_fn hooks[APP_MAX_HOOKS];
+    void *hook_ctx[APP_MAX_HOOKS];
+    int nhooks;
+    sigset_t sigs;
+};
+
+static void on_health(http_req *req, void *ctx)
+{
+    (void)ctx;
+    http_respond_json(req, 200, json_pack("{s:s}", "status", "UP"));
+}
+
+static void on_ready(http_req *req, void *ctx)
+{
+    app *a = ctx;
+    char detail[256] = "";
+    if (a->db && db_ping(a->db)) snprintf(detail, sizeof detail, "mysql unreachable");
+    else if (a->rds && rds_ping(a->rds)) snprintf(detail, sizeof detail, "redis unreachable");
+    else if (a->ready_fn && a->ready_fn(a->ready_ctx, detail, sizeof detail) && !detail[0])
+        snprintf(detail, sizeof detail, "not ready");
+    if (detail[0]) {
+        http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE, "%s", detail);
+        return;
+    }
+    http_respond_json(req, 200, json_pack("{s:s}", "status", "READY"));
+}
+
+static void on_metrics(http_req *req, void *ctx)
+{
+    app *a = ctx;
+    char *text = NULL;
+    size_t len = 0;
+    if (metrics_render(a->metrics, &text, &len)) {
+        http_respond_problem(req, 500, HTTP_CODE_INTERNAL, "cannot render metrics");
+        return;
+    }
+    http_respond_raw(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+    free(text);
+}
+
+int app_new(app **out, const char *service, int default_port, const char *default_database)
+{
+    *out = NULL;
+    app *a = calloc(1, sizeof *a);
+    if (!a) return CM_ERR_NOMEM;
+    cfg_load(&a->cfg, service, default_port, default_database);
+    log_init(service, log_level_parse(a->cfg.log_level));
+    /* Block before any thread exists so every thread inherits the mask and only app_run's
+     * sigwait sees SIGTERM/SIGINT. */
+    sigemptyset(&a->sigs);
+    sigaddset(&a->sigs, SIGTERM);
+    sigaddset(&a->sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &a->sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    int rc = httpc_global_init();
+    if (rc) goto fail;
+    rc = CM_ERR_NOMEM;
+    a->metrics = metrics_new();
+    if (!a->metrics) goto fail;
+    http_server_config sc = {.port = a->cfg.port,
+                             .bind_addr = a->cfg.bind_addr,
+                             .threads = a->cfg.http_threads,
+                             .service = a->cfg.service,
+                             .metrics = a->metrics};
+    rc = http_server_new(&sc, &a->srv);
+    if (rc) goto fail;
+    if ((rc = http_route(a->srv, "GET", "/health", on_health, a)) ||
+        (rc = http_route(a->srv, "GET", "/ready", on_ready, a)) ||
+        (rc = http_route(a->srv, "GET", "/metrics", on_metrics, a)))
+        goto fail;
+    *out = a;
+    return 0;
+fail:
+    log_error("startup failed: %s", cm_strerror(rc));
+    app_free(a);
+    return rc;
+}
+
+const cm_config *app_config(const app *a) { return &a->cfg; }
+http_server *app_server(app *a) { return a->srv; }
+metrics_registry *app_metrics(app *a) { return a->metrics; }
+
+int app_db(app *a, db_pool **out)
+{
+    if (!a->db) {
+        db_config dc = {.host = a->cfg.mysql_host,
+                        .port = a->cfg.mysql_port,
+                        .user = a->cfg.mysql_user,
+                        .password = a->cfg.mysql_password,
+                        .database = a->cfg.mysql_database,
+                        .pool_size = a->cfg.mysql_pool_size};
+        int rc = db_pool_new(&dc, &a->db);
+        if (rc) return rc;
+    }
+    *out = a->db;
+    return 0;
+}
+
+int app_redis(app *a, rds_pool **out)
+{
+    if (!a->rds) {
+        int rc = rds_pool_new(a->cfg.redis_host, a->cfg.redis_port, a->cfg.redis_pool_size, 0,
+                              &a->rds);
+        if (rc) return rc;
+    }
+    *out = a->rds;
+    return 0;
+}
+
+void app_set_ready(app *a, app_ready_fn fn, void *ctx)
+{
+    a->ready_fn = fn;
+    a->ready_ctx = ctx;
+}
+
+void app_on_stop(app *a, app_hook_fn fn, void *ctx)
+{
+    if (a->nhooks >= APP_MAX_HOOKS) {
+        log_error("app_on_stop: more than %d hooks", APP_MAX_HOOKS);
+        return;
+    }
+    a->hooks[a->nhooks] = fn;
+    a->hook_ctx[a->nhooks] = ctx;
+    a->nhooks++;
+}
+
+void app_request_stop(app *a)
+{
+    (void)a;
+    kill(getpid(), SIGTERM);
+}
+
+int app_run(app *a)
+{
+    if (http_server_start(a->srv)) return 1;
+    log_info("listening on %s:%d", a->cfg.bind_addr, a->cfg.port);
+    int sig = 0;
+    while (sigwait(&a->sigs, &sig) != 0) {
+    }
+    log_info("signal %d: draining", sig);
+    http_server_stop(a->srv, APP_DRAIN_MS);
+    for (int i = a->nhooks - 1; i >= 0; i--) a->hooks[i](a->hook_ctx[i]);
+    log_info("stopped");
+    return 0;
+}
+
+void app_free(app *a)
+{
+    if (!a) return;
+    http_server_free(a->srv);
+    db_pool_free(a->db);
+    rds_pool_free(a->rds);
+    metrics_free(a->metrics);
+    httpc_global_cleanup();
+    free(a);
+}

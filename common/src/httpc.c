@@ -1,0 +1,188 @@
+/* httpc.c — libcurl client with one easy handle per thread (keep-alive reuse).
+ * Must not share a CURL handle between threads; handles are freed at thread exit. */
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cm_error.h"
+#include "cm_httpc.h"
+#include "cm_json.h"
+#include "cm_log.h"
+
+static pthread_key_t g_key;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static void handle_free(void *h)
+{
+    if (h) curl_easy_cleanup(h);
+}
+
+static void key_init(void)
+{
+    pthread_key_create(&g_key, handle_free);
+}
+
+int httpc_global_init(void)
+{
+    pthread_once(&g_once, key_init);
+    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : CM_ERR_IO;
+}
+
+void httpc_global_cleanup(void)
+{
+    /* The calling thread's handle would otherwise outlive curl_global_cleanup. */
+    pthread_once(&g_once, key_init);
+    CURL *h = pthread_getspecific(g_key);
+    if (h) {
+        curl_easy_cleanup(h);
+        pthread_setspecific(g_key, NULL);
+    }
+    curl_global_cleanup();
+}
+
+static CURL *thread_handle(void)
+{
+    pthread_once(&g_once, key_init);
+    CURL *h = pthread_getspecific(g_key);
+    if (!h) {
+        h = curl_easy_init();
+        if (h) pthread_setspecific(g_key, h);
+    } else {
+        curl_easy_reset(h); /* keeps the connection cache, drops per-request options */
+    }
+    return h;
+}
+
+typedef struct acc {
+    char *p;
+    size_t len, cap;
+    bool overflow;
+} acc;
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
+{
+    acc *a = ud;
+    size_t n = size * nmemb;
+    if (a->len + n > HTTPC_MAX_RESPONSE) {
+        a->overflow = true;
+        return 0; /* aborts the transfer */
+    }
+    if (a->len + n + 1 > a->cap) {
+        size_t cap = a->cap ? a->cap : 4096;
+        while (cap < a->len + n + 1) cap *= 2;
+        char *np = realloc(a->p, cap);
+        if (!np) return 0;
+        a->p = np;
+        a->cap = cap;
+    }
+    memcpy(a->p + a->len, data, n);
+    a->len += n;
+    a->p[a->len] = '\0';
+    return n;
+}
+
+int httpc_request(const char *method, const char *url, const char *body, size_t len,
+                  const httpc_opts *opts, httpc_resp *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!method || !url) return CM_ERR_INVALID;
+    httpc_opts o = {0};
+    if (opts) o = *opts;
+    CURL *h = thread_handle();
+    if (!h) {
+        snprintf(out->error, sizeof out->error, "curl_easy_init failed");
+        return CM_ERR_NOMEM;
+    }
+    struct curl_slist *hdrs = NULL;
+    char line[512];
+    if (body) {
+        snprintf(line, sizeof line, "Content-Type: %s",
+                 o.content_type ? o.content_type : "application/json");
+        hdrs = curl_slist_append(hdrs, line);
+    }
+    hdrs = curl_slist_append(hdrs, "Accept: application/json, application/problem+json");
+    hdrs = curl_slist_append(hdrs, "Expect:"); /* no 100-continue round trip */
+    if (o.idempotency_key) {
+        snprintf(line, sizeof line, "Idempotency-Key: %s", o.idempotency_key);
+        hdrs = curl_slist_append(hdrs, line);
+    }
+    const char *rid = o.request_id ? o.request_id : log_request_id();
+    if (rid) {
+        snprintf(line, sizeof line, "X-Request-Id: %s", rid);
+        hdrs = curl_slist_append(hdrs, line);
+    }
+    acc a = {0};
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    if (!strcmp(method, "HEAD")) curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    if (body) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    } else if (strcmp(method, "GET") && strcmp(method, "HEAD") && strcmp(method, "DELETE")) {
+        /* POST/PATCH/PUT without a body: send Content-Length: 0, not a chunked upload. */
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+    }
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &a);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, o.connect_timeout_ms > 0 ? o.connect_timeout_ms : 2000L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, o.timeout_ms > 0 ? o.timeout_ms : 10000L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    char errbuf[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+
+    CURLcode cc = curl_easy_perform(h);
+    curl_slist_free_all(hdrs);
+    int rc = 0;
+    if (cc != CURLE_OK) {
+        snprintf(out->error, sizeof out->error, "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
+        if (a.overflow) snprintf(out->error, sizeof out->error, "response larger than %d bytes",
+                                 HTTPC_MAX_RESPONSE);
+        free(a.p);
+        return cc == CURLE_OPERATION_TIMEDOUT ? CM_ERR_TIMEOUT : CM_ERR_IO;
+    }
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
+    char *ct = NULL;
+    if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
+        snprintf(out->content_type, sizeof out->content_type, "%s", ct);
+    if (!a.p) {
+        a.p = strdup("");
+        if (!a.p) return CM_ERR_NOMEM;
+    }
+    out->body = a.p;
+    out->len = a.len;
+    return rc;
+}
+
+int httpc_request_json(const char *method, const char *url, const json_t *json,
+                       const httpc_opts *opts, httpc_resp *out)
+{
+    if (!json) return httpc_request(method, url, NULL, 0, opts, out);
+    char *s = json_dump_compact(json);
+    if (!s) {
+        memset(out, 0, sizeof *out);
+        return CM_ERR_NOMEM;
+    }
+    int rc = httpc_request(method, url, s, strlen(s), opts, out);
+    free(s);
+    return rc;
+}
+
+json_t *httpc_resp_json(const httpc_resp *r)
+{
+    if (!r->body || r->len == 0) return NULL;
+    return json_loadb(r->body, r->len, 0, NULL);
+}
+
+void httpc_resp_free(httpc_resp *r)
+{
+    if (!r) return;
+    free(r->body);
+    r->body = NULL;
+    r->len = 0;
+}

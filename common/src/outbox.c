@@ -1,0 +1,209 @@
+/* outbox.c — transactional outbox insert and the relay thread that moves rows to the
+ * event stream. Must not mark a row published unless its XADD succeeded. */
+#include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cm_error.h"
+#include "cm_json.h"
+#include "cm_log.h"
+#include "cm_outbox.h"
+
+#define OUTBOX_SQL_MAX 512
+
+struct outbox_relay {
+    outbox_config cfg;
+    char service[128];
+    char stream[256];
+    char table[64];
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+    bool wake;
+};
+
+static bool plain_identifier(const char *s)
+{
+    if (!s || !*s || strlen(s) >= 64) return false;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '_') return false;
+    return true;
+}
+
+int outbox_insert_table(db_conn *c, const char *table, const char *aggregate_type,
+                        const char *aggregate_id, const char *event_type, const json_t *payload)
+{
+    if (!plain_identifier(table) || !aggregate_type || !aggregate_id || !event_type)
+        return CM_ERR_INVALID;
+    char *text = payload ? json_dump_compact(payload) : strdup("{}");
+    if (!text) return CM_ERR_NOMEM;
+    char sql[OUTBOX_SQL_MAX];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO %s (aggregate_type, aggregate_id, event_type, payload) "
+             "VALUES (?, ?, ?, ?)",
+             table);
+    db_val p[4] = {DB_STR(aggregate_type), DB_STR(aggregate_id), DB_STR(event_type), DB_STR(text)};
+    int rc = db_exec(c, sql, p, 4, NULL, NULL);
+    if (rc) log_warn("outbox insert %s failed: %s", event_type, db_errmsg(c));
+    free(text);
+    return rc;
+}
+
+int outbox_insert(db_conn *c, const char *aggregate_type, const char *aggregate_id,
+                  const char *event_type, const json_t *payload)
+{
+    return outbox_insert_table(c, "outbox_events", aggregate_type, aggregate_id, event_type,
+                               payload);
+}
+
+/* Publish one batch. Rows are claimed with FOR UPDATE SKIP LOCKED inside a transaction, so
+ * a second relay skips them; they are marked published in the same transaction, so a crash
+ * before COMMIT only re-publishes (at-least-once), never loses. */
+static int relay_pass(const outbox_config *cfg, const char *table, int *published)
+{
+    int batch = cfg->batch > 0 ? cfg->batch : 100;
+    *published = 0;
+    db_conn *c;
+    int rc = db_acquire(cfg->db, &c, NULL, 0);
+    if (rc) return rc;
+    db_result *res = NULL;
+    char sql[OUTBOX_SQL_MAX], upd[OUTBOX_SQL_MAX];
+    snprintf(sql, sizeof sql,
+             "SELECT id, aggregate_type, aggregate_id, event_type, payload FROM %s "
+             "WHERE published_at IS NULL ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED",
+             table);
+    snprintf(upd, sizeof upd, "UPDATE %s SET published_at = CURRENT_TIMESTAMP(6) WHERE id = ?",
+             table);
+    if ((rc = db_begin(c))) goto out;
+    db_val lim = DB_INT(batch);
+    if ((rc = db_query(c, sql, &lim, 1, &res))) {
+        log_warn("outbox scan of %s failed: %s", table, db_errmsg(c));
+        goto out;
+    }
+    for (size_t i = 0; i < db_result_rows(res); i++) {
+        const char *id = db_result_str(res, i, 0);
+        char event_id[192];
+        snprintf(event_id, sizeof event_id, "%s:%s", cfg->service, id ? id : "");
+        const char *fields[6] = {"eventId", "eventType", "aggregateType", "aggregateId",
+                                 "payload", "service"};
+        const char *values[6] = {event_id, db_result_str(res, i, 3), db_result_str(res, i, 1),
+                                 db_result_str(res, i, 2), db_result_str(res, i, 4), cfg->service};
+        for (int k = 0; k < 6; k++)
+            if (!values[k]) values[k] = "";
+        rc = rds_xadd(cfg->rds, cfg->stream, 6, fields, values, NULL, 0);
+        if (rc) break; /* keep what was published; the rest stays for the next pass */
+        db_val pid = DB_INT(db_result_int(res, i, 0, 0));
+        if ((rc = db_exec(c, upd, &pid, 1, NULL, NULL))) {
+            log_warn("outbox mark of %s failed: %s", event_id, db_errmsg(c));
+            goto out;
+        }
+        (*published)++;
+    }
+    int crc = db_commit(c);
+    if (crc) {
+        log_warn("outbox commit failed: %s (events may be published again)", db_errmsg(c));
+        *published = 0;
+        rc = crc;
+    }
+out:
+    db_result_free(res);
+    db_release(cfg->db, c); /* rolls back if still open */
+    return rc;
+}
+
+int outbox_relay_run_once(const outbox_config *cfg, int *published)
+{
+    const char *table = cfg->table ? cfg->table : "outbox_events";
+    int dummy;
+    if (!published) published = &dummy;
+    if (!cfg->db || !cfg->rds || !cfg->service || !cfg->stream || !plain_identifier(table))
+        return CM_ERR_INVALID;
+    return relay_pass(cfg, table, published);
+}
+
+static void *relay_main(void *arg)
+{
+    outbox_relay *r = arg;
+    int poll_ms = r->cfg.poll_ms > 0 ? r->cfg.poll_ms : 200;
+    int batch = r->cfg.batch > 0 ? r->cfg.batch : 100;
+    int failures = 0;
+    for (;;) {
+        pthread_mutex_lock(&r->mu);
+        bool stop = r->stop;
+        r->wake = false;
+        pthread_mutex_unlock(&r->mu);
+        if (stop) break;
+        int n = 0;
+        int rc = relay_pass(&r->cfg, r->table, &n);
+        if (rc) {
+            if (failures++ % 50 == 0) log_warn("outbox relay pass failed: %s", cm_strerror(rc));
+        } else {
+            failures = 0;
+        }
+        if (rc == 0 && n >= batch) continue; /* more waiting: no sleep */
+        pthread_mutex_lock(&r->mu);
+        if (!r->stop && !r->wake) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            long long ns = ts.tv_nsec + (long long)poll_ms * 1000000LL;
+            ts.tv_sec += (time_t)(ns / 1000000000LL);
+            ts.tv_nsec = (long)(ns % 1000000000LL);
+            pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+        }
+        pthread_mutex_unlock(&r->mu);
+    }
+    return NULL;
+}
+
+int outbox_relay_start(const outbox_config *cfg, outbox_relay **out)
+{
+    *out = NULL;
+    const char *table = cfg->table ? cfg->table : "outbox_events";
+    if (!cfg->db || !cfg->rds || !cfg->service || !cfg->stream || !plain_identifier(table))
+        return CM_ERR_INVALID;
+    outbox_relay *r = calloc(1, sizeof *r);
+    if (!r) return CM_ERR_NOMEM;
+    snprintf(r->service, sizeof r->service, "%s", cfg->service);
+    snprintf(r->stream, sizeof r->stream, "%s", cfg->stream);
+    snprintf(r->table, sizeof r->table, "%s", table);
+    r->cfg = *cfg;
+    r->cfg.service = r->service;
+    r->cfg.stream = r->stream;
+    r->cfg.table = r->table;
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    if (pthread_create(&r->thread, NULL, relay_main, r)) {
+        pthread_mutex_destroy(&r->mu);
+        pthread_cond_destroy(&r->cv);
+        free(r);
+        return CM_ERR_NOMEM;
+    }
+    *out = r;
+    return 0;
+}
+
+void outbox_relay_wake(outbox_relay *r)
+{
+    if (!r) return;
+    pthread_mutex_lock(&r->mu);
+    r->wake = true;
+    pthread_cond_signal(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+}
+
+void outbox_relay_stop(outbox_relay *r)
+{
+    if (!r) return;
+    pthread_mutex_lock(&r->mu);
+    r->stop = true;
+    pthread_cond_signal(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    pthread_join(r->thread, NULL);
+    pthread_mutex_destroy(&r->mu);
+    pthread_cond_destroy(&r->cv);
+    free(r);
+}
