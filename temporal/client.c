@@ -1,0 +1,424 @@
+/* client.c - the WorkflowService client calls: start, result, describe, query, signal,
+ * terminate, history. Must not hold state between calls beyond the tc_client. */
+#include "temporal_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define WS(name) temporal__api__workflowservice__v1__##name
+typedef Temporal__Api__Common__V1__WorkflowExecution tc_pb_exec;
+
+static void exec_init(tc_pb_exec *e, const char *wid, const char *rid) {
+    temporal__api__common__v1__workflow_execution__init(e);
+    e->workflow_id = (char *)wid;
+    e->run_id = (char *)(rid ? rid : "");
+}
+
+static void copy_str(char *dst, size_t cap, const char *src) {
+    if (cap == 0)
+        return;
+    snprintf(dst, cap, "%s", src ? src : "");
+}
+
+int tc_client_wait_ready(tc_client *c, int timeout_ms, tc_error *err) {
+    int64_t end = tc_now_us() + (int64_t)timeout_ms * 1000;
+    int rc;
+    for (;;) {
+        ProtobufCMessage *resp = NULL;
+        Temporal__Api__Workflowservice__V1__GetSystemInfoRequest si =
+            TEMPORAL__API__WORKFLOWSERVICE__V1__GET_SYSTEM_INFO_REQUEST__INIT;
+        rc = tc_rpc(c, "GetSystemInfo", TC_RPC_MSG(si), &WS(get_system_info_response__descriptor),
+                    &resp, 2000, TC_RPC_NO_RETRY, NULL, err);
+        if (resp)
+            protobuf_c_message_free_unpacked(resp, NULL);
+        if (rc == TC_OK) {
+            /* "namespace default is not found" can appear just after a server starts. */
+            Temporal__Api__Workflowservice__V1__DescribeNamespaceRequest dn =
+                TEMPORAL__API__WORKFLOWSERVICE__V1__DESCRIBE_NAMESPACE_REQUEST__INIT;
+            dn.namespace_ = c->ns;
+            rc = tc_rpc(c, "DescribeNamespace", TC_RPC_MSG(dn),
+                        &WS(describe_namespace_response__descriptor), &resp, 2000,
+                        TC_RPC_NO_RETRY, NULL, err);
+            if (resp)
+                protobuf_c_message_free_unpacked(resp, NULL);
+            if (rc == TC_OK)
+                return TC_OK;
+        }
+        if (tc_now_us() >= end)
+            return rc;
+        struct timespec ts = {0, 200 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+int tc_workflow_start(tc_client *c, const tc_start_options *o, char *run_id, size_t run_id_cap,
+                      bool *started, tc_error *err) {
+    if (!o || !o->workflow_id || !o->workflow_type || !o->task_queue || !*o->workflow_id)
+        return tc_seterr(err, TC_ERR_INVALID, "workflow_id, workflow_type, task_queue required");
+    Temporal__Api__Workflowservice__V1__StartWorkflowExecutionRequest rq =
+        TEMPORAL__API__WORKFLOWSERVICE__V1__START_WORKFLOW_EXECUTION_REQUEST__INIT;
+    Temporal__Api__Common__V1__WorkflowType wt = TEMPORAL__API__COMMON__V1__WORKFLOW_TYPE__INIT;
+    Temporal__Api__Taskqueue__V1__TaskQueue tq = TEMPORAL__API__TASKQUEUE__V1__TASK_QUEUE__INIT;
+    tc_pb_duration d_exec, d_run, d_task;
+    tc_pl1 in;
+    char uuid[37];
+    wt.name = (char *)o->workflow_type;
+    tq.name = (char *)o->task_queue;
+    tq.kind = TEMPORAL__API__ENUMS__V1__TASK_QUEUE_KIND__TASK_QUEUE_KIND_NORMAL;
+    rq.namespace_ = c->ns;
+    rq.workflow_id = (char *)o->workflow_id;
+    rq.workflow_type = &wt;
+    rq.task_queue = &tq;
+    rq.input = tc_pl1_init(&in, o->input_json);
+    if (o->execution_timeout_ms > 0) {
+        tc_duration_ms(&d_exec, o->execution_timeout_ms);
+        rq.workflow_execution_timeout = &d_exec;
+    }
+    if (o->run_timeout_ms > 0) {
+        tc_duration_ms(&d_run, o->run_timeout_ms);
+        rq.workflow_run_timeout = &d_run;
+    }
+    if (o->task_timeout_ms > 0) {
+        tc_duration_ms(&d_task, o->task_timeout_ms);
+        rq.workflow_task_timeout = &d_task;
+    }
+    rq.identity = c->identity;
+    if (o->request_id && *o->request_id) {
+        rq.request_id = (char *)o->request_id;
+    } else {
+        tc_uuid(uuid);
+        rq.request_id = uuid;
+    }
+    rq.workflow_id_reuse_policy = (Temporal__Api__Enums__V1__WorkflowIdReusePolicy)o->id_reuse_policy;
+    rq.workflow_id_conflict_policy =
+        (Temporal__Api__Enums__V1__WorkflowIdConflictPolicy)o->id_conflict_policy;
+    ProtobufCMessage *m = NULL;
+    int rc = tc_rpc(c, "StartWorkflowExecution", TC_RPC_MSG(rq),
+                    &WS(start_workflow_execution_response__descriptor), &m, 0, 0, NULL, err);
+    if (rc != TC_OK)
+        return rc;
+    Temporal__Api__Workflowservice__V1__StartWorkflowExecutionResponse *r = (void *)m;
+    if (run_id)
+        copy_str(run_id, run_id_cap, r->run_id);
+    if (started)
+        *started = r->started;
+    protobuf_c_message_free_unpacked(m, NULL);
+    return TC_OK;
+}
+
+void tc_outcome_clear(tc_outcome *o) {
+    if (!o)
+        return;
+    free(o->result_json);
+    free(o->failure_type);
+    free(o->failure_message);
+    memset(o, 0, sizeof *o);
+}
+
+/* Fills out from a close event. Returns 1 when the run continued as new (next_rid set). */
+static int outcome_from_close(const tc_pb_event *ev, tc_outcome *out, char *next_rid,
+                              size_t cap) {
+    const char *t, *m;
+    bool nr;
+    switch (ev->event_type) {
+    case TC_ET(WORKFLOW_EXECUTION_COMPLETED): {
+        const Temporal__Api__History__V1__WorkflowExecutionCompletedEventAttributes *a =
+            ev->workflow_execution_completed_event_attributes;
+        if (a && a->new_execution_run_id && *a->new_execution_run_id) {
+            copy_str(next_rid, cap, a->new_execution_run_id);  /* cron / retry chain */
+            return 1;
+        }
+        out->status = TC_WF_COMPLETED;
+        out->result_json = tc_payloads_first_json(a ? a->result : NULL);
+        return 0;
+    }
+    case TC_ET(WORKFLOW_EXECUTION_FAILED): {
+        const Temporal__Api__History__V1__WorkflowExecutionFailedEventAttributes *a =
+            ev->workflow_execution_failed_event_attributes;
+        if (a && a->new_execution_run_id && *a->new_execution_run_id) {
+            copy_str(next_rid, cap, a->new_execution_run_id);
+            return 1;
+        }
+        tc_failure_describe(a ? a->failure : NULL, &t, &m, &nr);
+        out->status = TC_WF_FAILED;
+        out->failure_type = tc_strdup(t);
+        out->failure_message = tc_strdup(m);
+        return 0;
+    }
+    case TC_ET(WORKFLOW_EXECUTION_TIMED_OUT): {
+        const Temporal__Api__History__V1__WorkflowExecutionTimedOutEventAttributes *a =
+            ev->workflow_execution_timed_out_event_attributes;
+        if (a && a->new_execution_run_id && *a->new_execution_run_id) {
+            copy_str(next_rid, cap, a->new_execution_run_id);
+            return 1;
+        }
+        out->status = TC_WF_TIMED_OUT;
+        out->failure_type = tc_strdup("TimeoutError");
+        out->failure_message = tc_strdup("workflow timed out");
+        return 0;
+    }
+    case TC_ET(WORKFLOW_EXECUTION_CONTINUED_AS_NEW):
+        copy_str(next_rid, cap,
+                 ev->workflow_execution_continued_as_new_event_attributes->new_execution_run_id);
+        return 1;
+    case TC_ET(WORKFLOW_EXECUTION_TERMINATED): {
+        const Temporal__Api__History__V1__WorkflowExecutionTerminatedEventAttributes *a =
+            ev->workflow_execution_terminated_event_attributes;
+        out->status = TC_WF_TERMINATED;
+        out->failure_type = tc_strdup("TerminatedError");
+        out->failure_message = tc_strdup(a && a->reason ? a->reason : "terminated");
+        return 0;
+    }
+    case TC_ET(WORKFLOW_EXECUTION_CANCELED):
+        out->status = TC_WF_CANCELED;
+        out->failure_type = tc_strdup("CanceledError");
+        out->failure_message = tc_strdup("workflow canceled");
+        return 0;
+    default:
+        out->status = TC_WF_UNKNOWN;
+        return 0;
+    }
+}
+
+int tc_workflow_result(tc_client *c, const char *workflow_id, const char *run_id, int timeout_ms,
+                       tc_outcome *out, tc_error *err) {
+    memset(out, 0, sizeof *out);
+    if (!workflow_id)
+        return tc_seterr(err, TC_ERR_INVALID, "workflow_id required");
+    char rid[64];
+    copy_str(rid, sizeof rid, run_id);
+    int64_t end = timeout_ms > 0 ? tc_now_us() + (int64_t)timeout_ms * 1000 : INT64_MAX;
+    ProtobufCBinaryData token = {0, NULL};
+    uint8_t *token_buf = NULL;
+    int rc;
+    for (;;) {
+        if (tc_now_us() >= end) {
+            rc = tc_seterr(err, TC_ERR_TIMEOUT, "workflow %s did not close within %d ms",
+                           workflow_id, timeout_ms);
+            break;
+        }
+        int64_t left_ms = (end - tc_now_us()) / 1000;
+        int call_ms = left_ms < TC_RESULT_POLL_MS ? (int)(left_ms < 2000 ? 2000 : left_ms)
+                                                   : TC_RESULT_POLL_MS;
+        Temporal__Api__Workflowservice__V1__GetWorkflowExecutionHistoryRequest rq =
+            TEMPORAL__API__WORKFLOWSERVICE__V1__GET_WORKFLOW_EXECUTION_HISTORY_REQUEST__INIT;
+        tc_pb_exec ex;
+        exec_init(&ex, workflow_id, rid);
+        rq.namespace_ = c->ns;
+        rq.execution = &ex;
+        rq.wait_new_event = true;
+        rq.history_event_filter_type =
+            TEMPORAL__API__ENUMS__V1__HISTORY_EVENT_FILTER_TYPE__HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT;
+        rq.next_page_token = token;
+        ProtobufCMessage *m = NULL;
+        rc = tc_rpc(c, "GetWorkflowExecutionHistory", TC_RPC_MSG(rq),
+                    &WS(get_workflow_execution_history_response__descriptor), &m, call_ms, 0,
+                    NULL, err);
+        if (rc == TC_ERR_TIMEOUT && tc_now_us() < end)
+            continue;  /* the long poll expired on our side: ask again */
+        if (rc != TC_OK)
+            break;
+        Temporal__Api__Workflowservice__V1__GetWorkflowExecutionHistoryResponse *r = (void *)m;
+        const tc_pb_event *close = NULL;
+        if (r->history)
+            for (size_t i = 0; i < r->history->n_events; i++)
+                close = r->history->events[i];
+        if (close) {
+            char next[64] = "";
+            if (outcome_from_close(close, out, next, sizeof next)) {
+                copy_str(rid, sizeof rid, next);
+                free(token_buf);
+                token_buf = NULL;
+                token.len = 0;
+                token.data = NULL;
+                protobuf_c_message_free_unpacked(m, NULL);
+                continue;
+            }
+            copy_str(out->run_id, sizeof out->run_id, rid);
+            protobuf_c_message_free_unpacked(m, NULL);
+            if (out->status == TC_WF_COMPLETED) {
+                rc = out->result_json ? TC_OK : tc_seterr(err, TC_ERR_NOMEM, "out of memory");
+            } else {
+                rc = tc_seterr(err, TC_ERR_WORKFLOW_FAILED, "workflow %s closed: %s: %s",
+                               workflow_id, out->failure_type ? out->failure_type : "?",
+                               out->failure_message ? out->failure_message : "");
+            }
+            break;
+        }
+        /* No close yet: the server answers about every 20 s with a token to continue. */
+        free(token_buf);
+        token_buf = NULL;
+        token.len = 0;
+        token.data = NULL;
+        if (r->next_page_token.len) {
+            token_buf = malloc(r->next_page_token.len);
+            if (!token_buf) {
+                protobuf_c_message_free_unpacked(m, NULL);
+                rc = tc_seterr(err, TC_ERR_NOMEM, "out of memory");
+                break;
+            }
+            memcpy(token_buf, r->next_page_token.data, r->next_page_token.len);
+            token.data = token_buf;
+            token.len = r->next_page_token.len;
+        }
+        protobuf_c_message_free_unpacked(m, NULL);
+    }
+    free(token_buf);
+    return rc;
+}
+
+int tc_workflow_describe(tc_client *c, const char *workflow_id, const char *run_id,
+                         tc_description *out, tc_error *err) {
+    memset(out, 0, sizeof *out);
+    Temporal__Api__Workflowservice__V1__DescribeWorkflowExecutionRequest rq =
+        TEMPORAL__API__WORKFLOWSERVICE__V1__DESCRIBE_WORKFLOW_EXECUTION_REQUEST__INIT;
+    tc_pb_exec ex;
+    exec_init(&ex, workflow_id, run_id);
+    rq.namespace_ = c->ns;
+    rq.execution = &ex;
+    ProtobufCMessage *m = NULL;
+    int rc = tc_rpc(c, "DescribeWorkflowExecution", TC_RPC_MSG(rq),
+                    &WS(describe_workflow_execution_response__descriptor), &m, 0, 0, NULL, err);
+    if (rc != TC_OK)
+        return rc;
+    Temporal__Api__Workflowservice__V1__DescribeWorkflowExecutionResponse *r = (void *)m;
+    const Temporal__Api__Workflow__V1__WorkflowExecutionInfo *i = r->workflow_execution_info;
+    if (i) {
+        out->status = (tc_wf_status)i->status;
+        out->history_length = i->history_length;
+        if (i->execution)
+            copy_str(out->run_id, sizeof out->run_id, i->execution->run_id);
+        if (i->type)
+            copy_str(out->workflow_type, sizeof out->workflow_type, i->type->name);
+        copy_str(out->task_queue, sizeof out->task_queue, i->task_queue);
+    }
+    out->pending_activities = (int)r->n_pending_activities;
+    protobuf_c_message_free_unpacked(m, NULL);
+    return TC_OK;
+}
+
+int tc_workflow_query(tc_client *c, const char *workflow_id, const char *run_id,
+                      const char *query_type, const char *args_json, char **result_json,
+                      tc_error *err) {
+    *result_json = NULL;
+    Temporal__Api__Workflowservice__V1__QueryWorkflowRequest rq =
+        TEMPORAL__API__WORKFLOWSERVICE__V1__QUERY_WORKFLOW_REQUEST__INIT;
+    Temporal__Api__Query__V1__WorkflowQuery q = TEMPORAL__API__QUERY__V1__WORKFLOW_QUERY__INIT;
+    tc_pb_exec ex;
+    tc_pl1 args;
+    exec_init(&ex, workflow_id, run_id);
+    q.query_type = (char *)query_type;
+    q.query_args = tc_pl1_init(&args, args_json);
+    rq.namespace_ = c->ns;
+    rq.execution = &ex;
+    rq.query = &q;
+    ProtobufCMessage *m = NULL;
+    int rc = tc_rpc(c, "QueryWorkflow", TC_RPC_MSG(rq), &WS(query_workflow_response__descriptor),
+                    &m, 0, 0, NULL, err);
+    if (rc != TC_OK) {
+        /* A handler error arrives as a failed call; say so with its own code. */
+        if (err && err->grpc_status == 3 /* INVALID_ARGUMENT */ && strstr(err->text, "query"))
+            err->code = rc = TC_ERR_QUERY_FAILED;
+        return rc;
+    }
+    Temporal__Api__Workflowservice__V1__QueryWorkflowResponse *r = (void *)m;
+    if (r->query_rejected) {
+        rc = tc_seterr(err, TC_ERR_QUERY_FAILED, "query rejected (workflow status %d)",
+                       (int)r->query_rejected->status);
+    } else {
+        *result_json = tc_payloads_first_json(r->query_result);
+        if (!*result_json)
+            rc = tc_seterr(err, TC_ERR_NOMEM, "out of memory");
+    }
+    protobuf_c_message_free_unpacked(m, NULL);
+    return rc;
+}
+
+int tc_workflow_signal(tc_client *c, const char *workflow_id, const char *run_id,
+                       const char *signal_name, const char *input_json, tc_error *err) {
+    Temporal__Api__Workflowservice__V1__SignalWorkflowExecutionRequest rq =
+        TEMPORAL__API__WORKFLOWSERVICE__V1__SIGNAL_WORKFLOW_EXECUTION_REQUEST__INIT;
+    tc_pb_exec ex;
+    tc_pl1 in;
+    char uuid[37];
+    tc_uuid(uuid);
+    exec_init(&ex, workflow_id, run_id);
+    rq.namespace_ = c->ns;
+    rq.workflow_execution = &ex;
+    rq.signal_name = (char *)signal_name;
+    rq.input = tc_pl1_init(&in, input_json);
+    rq.identity = c->identity;
+    rq.request_id = uuid;  /* makes a retried signal land once */
+    ProtobufCMessage *m = NULL;
+    int rc = tc_rpc(c, "SignalWorkflowExecution", TC_RPC_MSG(rq),
+                    &WS(signal_workflow_execution_response__descriptor), &m, 0, 0, NULL, err);
+    if (m)
+        protobuf_c_message_free_unpacked(m, NULL);
+    return rc;
+}
+
+int tc_workflow_terminate(tc_client *c, const char *workflow_id, const char *run_id,
+                          const char *reason, tc_error *err) {
+    Temporal__Api__Workflowservice__V1__TerminateWorkflowExecutionRequest rq =
+        TEMPORAL__API__WORKFLOWSERVICE__V1__TERMINATE_WORKFLOW_EXECUTION_REQUEST__INIT;
+    tc_pb_exec ex;
+    exec_init(&ex, workflow_id, run_id);
+    rq.namespace_ = c->ns;
+    rq.workflow_execution = &ex;
+    rq.reason = (char *)(reason ? reason : "");
+    rq.identity = c->identity;
+    ProtobufCMessage *m = NULL;
+    int rc = tc_rpc(c, "TerminateWorkflowExecution", TC_RPC_MSG(rq),
+                    &WS(terminate_workflow_execution_response__descriptor), &m, 0, 0, NULL, err);
+    if (m)
+        protobuf_c_message_free_unpacked(m, NULL);
+    return rc;
+}
+
+int tc_fetch_history(tc_client *c, const char *wid, const char *rid, tc_history *h,
+                     tc_error *err) {
+    ProtobufCBinaryData token = {0, NULL};
+    int rc = TC_OK;
+    for (int page = 0; page < TC_HISTORY_MAX_PAGES; page++) {
+        Temporal__Api__Workflowservice__V1__GetWorkflowExecutionHistoryRequest rq =
+            TEMPORAL__API__WORKFLOWSERVICE__V1__GET_WORKFLOW_EXECUTION_HISTORY_REQUEST__INIT;
+        tc_pb_exec ex;
+        exec_init(&ex, wid, rid);
+        rq.namespace_ = c->ns;
+        rq.execution = &ex;
+        rq.next_page_token = token;
+        ProtobufCMessage *m = NULL;
+        rc = tc_rpc(c, "GetWorkflowExecutionHistory", TC_RPC_MSG(rq),
+                    &WS(get_workflow_execution_history_response__descriptor), &m, 0, 0, NULL,
+                    err);
+        if (rc != TC_OK)
+            return rc;
+        Temporal__Api__Workflowservice__V1__GetWorkflowExecutionHistoryResponse *r = (void *)m;
+        /* The page owns the token bytes we use for the next request: keep the page alive. */
+        rc = tc_history_add_page(h, m, r->history ? r->history->events : NULL,
+                                 r->history ? r->history->n_events : 0, err);
+        if (rc != TC_OK)
+            return rc;
+        if (r->next_page_token.len == 0)
+            return TC_OK;
+        token = r->next_page_token;
+    }
+    return tc_seterr(err, TC_ERR_PROTOCOL, "history of %s has too many pages", wid);
+}
+
+int tc_workflow_history(tc_client *c, const char *workflow_id, const char *run_id,
+                        tc_history **out, tc_error *err) {
+    *out = NULL;
+    tc_history *h = calloc(1, sizeof *h);
+    if (!h)
+        return tc_seterr(err, TC_ERR_NOMEM, "out of memory");
+    int rc = tc_fetch_history(c, workflow_id, run_id, h, err);
+    if (rc != TC_OK) {
+        tc_history_free(h);
+        return rc;
+    }
+    *out = h;
+    return TC_OK;
+}

@@ -1,0 +1,226 @@
+/* payload.c - json/plain payloads, ApplicationFailure, durations and history containers.
+ * Interoperable with the official SDKs' default data converter; must not do any I/O but files. */
+#include "temporal_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char k_encoding[] = "encoding";
+static const char k_json[] = TC_ENCODING_JSON;
+
+tc_pb_payloads *tc_pl1_init(tc_pl1 *b, const char *json) {
+    if (!json)
+        return NULL;
+    temporal__api__common__v1__payloads__init(&b->ps);
+    temporal__api__common__v1__payload__init(&b->p);
+    temporal__api__common__v1__payload__metadata_entry__init(&b->me);
+    b->me.key = (char *)k_encoding;
+    b->me.value.data = (uint8_t *)k_json;
+    b->me.value.len = sizeof k_json - 1;
+    b->mep[0] = &b->me;
+    b->p.n_metadata = 1;
+    b->p.metadata = b->mep;
+    b->p.data.data = (uint8_t *)json;
+    b->p.data.len = strlen(json);
+    b->pp[0] = &b->p;
+    b->ps.n_payloads = 1;
+    b->ps.payloads = b->pp;
+    return &b->ps;
+}
+
+char *tc_payload_json(const tc_pb_payload *p) {
+    if (!p)
+        return tc_strdup("null");
+    const ProtobufCBinaryData *enc = NULL;
+    for (size_t i = 0; i < p->n_metadata; i++)
+        if (p->metadata[i]->key && strcmp(p->metadata[i]->key, k_encoding) == 0)
+            enc = &p->metadata[i]->value;
+    if (enc && enc->len == 11 && memcmp(enc->data, "binary/null", 11) == 0)
+        return tc_strdup("null");
+    if (p->data.len == 0)
+        return tc_strdup("null");
+    /* json/plain (and, leniently, anything else) is handed over as its bytes. */
+    char *s = malloc(p->data.len + 1);
+    if (!s)
+        return NULL;
+    memcpy(s, p->data.data, p->data.len);
+    s[p->data.len] = '\0';
+    return s;
+}
+
+char *tc_payloads_first_json(const tc_pb_payloads *ps) {
+    return tc_payload_json(ps && ps->n_payloads ? ps->payloads[0] : NULL);
+}
+
+void tc_duration_ms(tc_pb_duration *d, int64_t ms) {
+    google__protobuf__duration__init(d);
+    d->seconds = ms / 1000;
+    d->nanos = (int32_t)((ms % 1000) * 1000000);
+}
+
+tc_pb_failure *tc_appfail_init(tc_appfail *b, const char *type, const char *message,
+                               bool non_retryable) {
+    temporal__api__failure__v1__failure__init(&b->f);
+    temporal__api__failure__v1__application_failure_info__init(&b->info);
+    b->info.type = (char *)(type ? type : "Error");
+    b->info.non_retryable = non_retryable;
+    b->f.message = (char *)(message ? message : "");
+    b->f.source = (char *)"CSDK";
+    b->f.failure_info_case = TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_APPLICATION_FAILURE_INFO;
+    b->f.application_failure_info = &b->info;
+    return &b->f;
+}
+
+void tc_failure_describe(const tc_pb_failure *f, const char **type, const char **message,
+                         bool *non_retryable) {
+    *type = "Failure";
+    *message = "";
+    *non_retryable = false;
+    if (!f)
+        return;
+    *message = f->message ? f->message : "";
+    switch (f->failure_info_case) {
+    case TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_APPLICATION_FAILURE_INFO:
+        *type = (f->application_failure_info->type && *f->application_failure_info->type)
+                    ? f->application_failure_info->type
+                    : "Error";
+        *non_retryable = f->application_failure_info->non_retryable;
+        return;
+    case TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_TIMEOUT_FAILURE_INFO:
+        *type = "TimeoutError";
+        return;
+    case TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_CANCELED_FAILURE_INFO:
+        *type = "CanceledError";
+        return;
+    case TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_TERMINATED_FAILURE_INFO:
+        *type = "TerminatedError";
+        return;
+    case TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_SERVER_FAILURE_INFO:
+        *type = "ServerError";
+        *non_retryable = f->server_failure_info->non_retryable;
+        return;
+    case TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_ACTIVITY_FAILURE_INFO:
+        if (f->cause) {
+            tc_failure_describe(f->cause, type, message, non_retryable);
+            return;
+        }
+        *type = "ActivityError";
+        return;
+    default:
+        return;
+    }
+}
+
+/* ---- history container ---- */
+
+int tc_history_add_page(tc_history *h, ProtobufCMessage *msg, tc_pb_event **events, size_t n,
+                        tc_error *err) {
+    if (h->n_pages == h->cap_pages) {
+        size_t nc = h->cap_pages ? h->cap_pages * 2 : 4;
+        ProtobufCMessage **p = realloc(h->pages, nc * sizeof *p);
+        if (!p) {
+            protobuf_c_message_free_unpacked(msg, NULL);
+            return tc_seterr(err, TC_ERR_NOMEM, "out of memory");
+        }
+        h->pages = p;
+        h->cap_pages = nc;
+    }
+    h->pages[h->n_pages++] = msg;
+    if (h->n + n > h->cap) {
+        size_t nc = h->cap ? h->cap : 64;
+        while (nc < h->n + n)
+            nc *= 2;
+        tc_pb_event **e = realloc(h->events, nc * sizeof *e);
+        if (!e)
+            return tc_seterr(err, TC_ERR_NOMEM, "out of memory");
+        h->events = e;
+        h->cap = nc;
+    }
+    memcpy(h->events + h->n, events, n * sizeof *events);
+    h->n += n;
+    return TC_OK;
+}
+
+void tc_history_clear(tc_history *h) {
+    for (size_t i = 0; i < h->n_pages; i++)
+        protobuf_c_message_free_unpacked(h->pages[i], NULL);
+    free(h->pages);
+    free(h->events);
+    memset(h, 0, sizeof *h);
+}
+
+void tc_history_free(tc_history *h) {
+    if (!h)
+        return;
+    tc_history_clear(h);
+    free(h);
+}
+
+size_t tc_history_length(const tc_history *h) { return h ? h->n : 0; }
+
+int tc_history_event_type(const tc_history *h, size_t i) {
+    return (h && i < h->n) ? (int)h->events[i]->event_type : 0;
+}
+
+int tc_history_save(const tc_history *h, const char *path, tc_error *err) {
+    Temporal__Api__History__V1__History hist = TEMPORAL__API__HISTORY__V1__HISTORY__INIT;
+    hist.n_events = h->n;
+    hist.events = h->events;
+    size_t len = temporal__api__history__v1__history__get_packed_size(&hist);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (!buf)
+        return tc_seterr(err, TC_ERR_NOMEM, "out of memory");
+    temporal__api__history__v1__history__pack(&hist, buf);
+    int rc = TC_OK;
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(buf, 1, len, f) != len)
+        rc = tc_seterr(err, TC_ERR_IO, "cannot write %s", path);
+    if (f && fclose(f) != 0 && rc == TC_OK)
+        rc = tc_seterr(err, TC_ERR_IO, "cannot write %s", path);
+    free(buf);
+    return rc;
+}
+
+int tc_history_load(const char *path, tc_history **out, tc_error *err) {
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return tc_seterr(err, TC_ERR_IO, "cannot open %s", path);
+    uint8_t *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len == cap) {
+            cap = cap ? cap * 2 : 65536;
+            uint8_t *nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return tc_seterr(err, TC_ERR_NOMEM, "out of memory");
+            }
+            buf = nb;
+        }
+        size_t r = fread(buf + len, 1, cap - len, f);
+        if (r == 0)
+            break;
+        len += r;
+    }
+    fclose(f);
+    Temporal__Api__History__V1__History *hist =
+        temporal__api__history__v1__history__unpack(NULL, len, buf);
+    free(buf);
+    if (!hist)
+        return tc_seterr(err, TC_ERR_PROTOCOL, "%s is not a serialized History", path);
+    tc_history *h = calloc(1, sizeof *h);
+    if (!h) {
+        temporal__api__history__v1__history__free_unpacked(hist, NULL);
+        return tc_seterr(err, TC_ERR_NOMEM, "out of memory");
+    }
+    int rc = tc_history_add_page(h, &hist->base, hist->events, hist->n_events, err);
+    if (rc != TC_OK) {
+        tc_history_free(h);
+        return rc;
+    }
+    *out = h;
+    return TC_OK;
+}

@@ -1,0 +1,369 @@
+/* rpc.c - gRPC C core transport: channel setup, one unary WorkflowService call per batch,
+ * retry with backoff, gRPC status -> tc_code. Must not know about workflows or payloads. */
+#include "temporal_internal.h"
+
+#include <errno.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc_security.h>
+#include <grpc/support/alloc.h>
+#include <grpc/support/time.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TC_SERVICE_PREFIX "/temporal.api.workflowservice.v1.WorkflowService/"
+
+static pthread_mutex_t g_init_mu = PTHREAD_MUTEX_INITIALIZER;
+static int g_init_refs;
+
+void tc_global_init(void) {
+    pthread_mutex_lock(&g_init_mu);
+    if (g_init_refs++ == 0)
+        grpc_init();
+    pthread_mutex_unlock(&g_init_mu);
+}
+
+void tc_global_shutdown(void) {
+    pthread_mutex_lock(&g_init_mu);
+    if (g_init_refs > 0 && --g_init_refs == 0)
+        grpc_shutdown();
+    pthread_mutex_unlock(&g_init_mu);
+}
+
+int tc_seterr(tc_error *err, int code, const char *fmt, ...) {
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        err->code = code;
+        err->grpc_status = 0;
+        vsnprintf(err->text, sizeof err->text, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+const char *tc_code_name(int code) {
+    switch (code) {
+    case TC_OK: return "TC_OK";
+    case TC_ERR_INVALID: return "TC_ERR_INVALID";
+    case TC_ERR_NOMEM: return "TC_ERR_NOMEM";
+    case TC_ERR_UNAVAILABLE: return "TC_ERR_UNAVAILABLE";
+    case TC_ERR_TIMEOUT: return "TC_ERR_TIMEOUT";
+    case TC_ERR_NOT_FOUND: return "TC_ERR_NOT_FOUND";
+    case TC_ERR_ALREADY_STARTED: return "TC_ERR_ALREADY_STARTED";
+    case TC_ERR_RPC: return "TC_ERR_RPC";
+    case TC_ERR_PROTOCOL: return "TC_ERR_PROTOCOL";
+    case TC_ERR_WORKFLOW_FAILED: return "TC_ERR_WORKFLOW_FAILED";
+    case TC_ERR_QUERY_FAILED: return "TC_ERR_QUERY_FAILED";
+    case TC_ERR_CANCELLED: return "TC_ERR_CANCELLED";
+    case TC_ERR_IO: return "TC_ERR_IO";
+    case TC_ERR_STATE: return "TC_ERR_STATE";
+    default: return "TC_ERR_UNKNOWN";
+    }
+}
+
+char *tc_strdup(const char *s) {
+    if (!s)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+int64_t tc_now_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void tc_uuid(char out[37]) {
+    unsigned char b[16];
+    FILE *f = fopen("/dev/urandom", "rb");
+    if (!f || fread(b, 1, sizeof b, f) != sizeof b) {
+        /* Fallback keeps ids unique enough inside one process. */
+        uint64_t t = (uint64_t)tc_now_us() ^ ((uint64_t)getpid() << 32);
+        for (int i = 0; i < 16; i++)
+            b[i] = (unsigned char)(t >> ((i % 8) * 8)) ^ (unsigned char)(rand() & 0xff);
+    }
+    if (f)
+        fclose(f);
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
+}
+
+void tc_cancel_init(tc_cancel *k) {
+    pthread_mutex_init(&k->mu, NULL);
+    k->call = NULL;
+    k->cancelled = false;
+}
+
+void tc_cancel_destroy(tc_cancel *k) { pthread_mutex_destroy(&k->mu); }
+
+void tc_cancel_fire(tc_cancel *k) {
+    pthread_mutex_lock(&k->mu);
+    k->cancelled = true;
+    if (k->call)
+        grpc_call_cancel(k->call, NULL);
+    pthread_mutex_unlock(&k->mu);
+}
+
+static const char *env_or(const char *name, const char *def) {
+    const char *v = getenv(name);
+    return (v && *v) ? v : def;
+}
+
+int tc_client_new(const tc_client_options *o, tc_client **out, tc_error *err) {
+    tc_client_options d = {0};
+    if (!o)
+        o = &d;
+    if (!out)
+        return tc_seterr(err, TC_ERR_INVALID, "out is NULL");
+    *out = NULL;
+    tc_client *c = calloc(1, sizeof *c);
+    if (!c)
+        return tc_seterr(err, TC_ERR_NOMEM, "out of memory");
+    char ident[256];
+    if (!o->identity) {
+        char host[128] = "localhost";
+        gethostname(host, sizeof host - 1);
+        snprintf(ident, sizeof ident, "%ld@%s", (long)getpid(), host);
+    }
+    c->address = tc_strdup(o->address ? o->address : env_or("TEMPORAL_ADDRESS", "127.0.0.1:21733"));
+    c->ns = tc_strdup(o->ns ? o->ns : env_or("TEMPORAL_NAMESPACE", "default"));
+    c->identity = tc_strdup(o->identity ? o->identity : ident);
+    c->rpc_timeout_ms = o->rpc_timeout_ms > 0 ? o->rpc_timeout_ms : 10000;
+    c->max_attempts = o->max_attempts > 0 ? o->max_attempts : 8;
+    if (!c->address || !c->ns || !c->identity) {
+        free(c->address);
+        free(c->ns);
+        free(c->identity);
+        free(c);
+        return tc_seterr(err, TC_ERR_NOMEM, "out of memory");
+    }
+    tc_global_init();
+    grpc_arg args[4];
+    args[0].type = GRPC_ARG_INTEGER;
+    args[0].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+    args[0].value.integer = TC_MAX_RECV_BYTES;
+    args[1].type = GRPC_ARG_INTEGER;
+    args[1].key = (char *)GRPC_ARG_KEEPALIVE_TIME_MS;
+    args[1].value.integer = 30000;
+    args[2].type = GRPC_ARG_INTEGER;
+    args[2].key = (char *)GRPC_ARG_KEEPALIVE_TIMEOUT_MS;
+    args[2].value.integer = 15000;
+    args[3].type = GRPC_ARG_INTEGER;
+    args[3].key = (char *)GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS;
+    args[3].value.integer = 1;
+    grpc_channel_args ca = {4, args};
+    grpc_channel_credentials *cred = grpc_insecure_credentials_create();
+    c->channel = grpc_channel_create(c->address, cred, &ca);
+    grpc_channel_credentials_release(cred);
+    if (!c->channel) {
+        tc_client_free(c);
+        return tc_seterr(err, TC_ERR_UNAVAILABLE, "cannot create channel to %s", o->address);
+    }
+    *out = c;
+    return TC_OK;
+}
+
+void tc_client_free(tc_client *c) {
+    if (!c)
+        return;
+    if (c->channel) {
+        grpc_channel_destroy(c->channel);
+        tc_global_shutdown();
+    }
+    free(c->address);
+    free(c->ns);
+    free(c->identity);
+    free(c);
+}
+
+const char *tc_client_namespace(const tc_client *c) { return c->ns; }
+const char *tc_client_identity(const tc_client *c) { return c->identity; }
+
+static int map_status(grpc_status_code st) {
+    switch (st) {
+    case GRPC_STATUS_OK: return TC_OK;
+    case GRPC_STATUS_UNAVAILABLE: return TC_ERR_UNAVAILABLE;
+    case GRPC_STATUS_RESOURCE_EXHAUSTED: return TC_ERR_UNAVAILABLE;
+    case GRPC_STATUS_DEADLINE_EXCEEDED: return TC_ERR_TIMEOUT;
+    case GRPC_STATUS_NOT_FOUND: return TC_ERR_NOT_FOUND;
+    case GRPC_STATUS_ALREADY_EXISTS: return TC_ERR_ALREADY_STARTED;
+    case GRPC_STATUS_INVALID_ARGUMENT: return TC_ERR_INVALID;
+    case GRPC_STATUS_CANCELLED: return TC_ERR_CANCELLED;
+    default: return TC_ERR_RPC;
+    }
+}
+
+static const char *status_name(grpc_status_code st) {
+    static const char *names[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT",
+                                  "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
+                                  "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+                                  "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+                                  "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
+                                  "UNAUTHENTICATED"};
+    return (st >= 0 && st <= 16) ? names[st] : "?";
+}
+
+/* One attempt: a single batch with all six ops, plucked from a private completion queue. */
+static int rpc_once(tc_client *c, const char *path, const uint8_t *buf, size_t len,
+                    const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
+                    int timeout_ms, tc_cancel *cancel, tc_error *err) {
+    int rc = TC_OK;
+    grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
+    gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                                         gpr_time_from_millis(timeout_ms, GPR_TIMESPAN));
+    grpc_slice method = grpc_slice_from_static_string(path);
+    grpc_call *call = grpc_channel_create_call(c->channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
+                                               method, NULL, deadline, NULL);
+    grpc_slice req_slice = grpc_slice_from_copied_buffer((const char *)buf, len);
+    grpc_byte_buffer *req_bb = grpc_raw_byte_buffer_create(&req_slice, 1);
+    grpc_slice_unref(req_slice);
+    grpc_byte_buffer *resp_bb = NULL;
+    grpc_metadata_array md_in, trailing;
+    grpc_metadata_array_init(&md_in);
+    grpc_metadata_array_init(&trailing);
+    grpc_status_code status = GRPC_STATUS_UNKNOWN;
+    grpc_slice details = grpc_empty_slice();
+
+    grpc_metadata md[3];
+    memset(md, 0, sizeof md);
+    md[0].key = grpc_slice_from_static_string("client-name");
+    md[0].value = grpc_slice_from_static_string(TC_CLIENT_NAME);
+    md[1].key = grpc_slice_from_static_string("client-version");
+    md[1].value = grpc_slice_from_static_string(TC_CLIENT_VERSION);
+    md[2].key = grpc_slice_from_static_string("supported-server-versions");
+    md[2].value = grpc_slice_from_static_string(">=1.0.0 <2.0.0");
+
+    grpc_op ops[6];
+    memset(ops, 0, sizeof ops);
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[0].data.send_initial_metadata.count = 3;
+    ops[0].data.send_initial_metadata.metadata = md;
+    ops[1].op = GRPC_OP_SEND_MESSAGE;
+    ops[1].data.send_message.send_message = req_bb;
+    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+    ops[3].data.recv_initial_metadata.recv_initial_metadata = &md_in;
+    ops[4].op = GRPC_OP_RECV_MESSAGE;
+    ops[4].data.recv_message.recv_message = &resp_bb;
+    ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+    ops[5].data.recv_status_on_client.trailing_metadata = &trailing;
+    ops[5].data.recv_status_on_client.status = &status;
+    ops[5].data.recv_status_on_client.status_details = &details;
+
+    bool skipped = false;
+    if (cancel) {
+        pthread_mutex_lock(&cancel->mu);
+        if (cancel->cancelled)
+            skipped = true;
+        else
+            cancel->call = call;
+        pthread_mutex_unlock(&cancel->mu);
+    }
+    if (skipped) {
+        rc = tc_seterr(err, TC_ERR_CANCELLED, "%s: cancelled before start", path);
+        goto out;
+    }
+    grpc_call_error ce = grpc_call_start_batch(call, ops, 6, (void *)1, NULL);
+    if (ce != GRPC_CALL_OK) {
+        rc = tc_seterr(err, TC_ERR_RPC, "%s: start_batch failed (%d)", path, (int)ce);
+    } else {
+        grpc_event ev = grpc_completion_queue_pluck(cq, (void *)1,
+                                                    gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        if (ev.type != GRPC_OP_COMPLETE || !ev.success)
+            rc = tc_seterr(err, TC_ERR_RPC, "%s: batch did not complete", path);
+    }
+    if (cancel) {
+        pthread_mutex_lock(&cancel->mu);
+        cancel->call = NULL;
+        pthread_mutex_unlock(&cancel->mu);
+    }
+    if (rc != TC_OK)
+        goto out;
+    if (status != GRPC_STATUS_OK) {
+        char *msg = grpc_slice_to_c_string(details);
+        rc = tc_seterr(err, map_status(status), "%s: %s: %s", path + strlen(TC_SERVICE_PREFIX),
+                       status_name(status), msg ? msg : "");
+        if (err)
+            err->grpc_status = (int)status;
+        gpr_free(msg);
+        goto out;
+    }
+    if (!resp_bb) {
+        rc = tc_seterr(err, TC_ERR_PROTOCOL, "%s: no reply message", path);
+        goto out;
+    }
+    {
+        grpc_byte_buffer_reader rd;
+        if (!grpc_byte_buffer_reader_init(&rd, resp_bb)) {
+            rc = tc_seterr(err, TC_ERR_PROTOCOL, "%s: unreadable reply", path);
+            goto out;
+        }
+        grpc_slice all = grpc_byte_buffer_reader_readall(&rd);
+        grpc_byte_buffer_reader_destroy(&rd);
+        *resp = protobuf_c_message_unpack(resp_desc, NULL, GRPC_SLICE_LENGTH(all),
+                                          GRPC_SLICE_START_PTR(all));
+        grpc_slice_unref(all);
+        if (!*resp)
+            rc = tc_seterr(err, TC_ERR_PROTOCOL, "%s: cannot decode reply", path);
+    }
+out:
+    grpc_slice_unref(details);
+    grpc_metadata_array_destroy(&md_in);
+    grpc_metadata_array_destroy(&trailing);
+    if (resp_bb)
+        grpc_byte_buffer_destroy(resp_bb);
+    grpc_byte_buffer_destroy(req_bb);
+    grpc_call_unref(call);
+    grpc_completion_queue_shutdown(cq);
+    while (grpc_completion_queue_pluck(cq, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+           GRPC_QUEUE_SHUTDOWN) {
+    }
+    grpc_completion_queue_destroy(cq);
+    return rc;
+}
+
+int tc_rpc(tc_client *c, const char *rpc, const ProtobufCMessage *req,
+           const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp, int timeout_ms,
+           unsigned flags, tc_cancel *cancel, tc_error *err) {
+    char path[160];
+    snprintf(path, sizeof path, TC_SERVICE_PREFIX "%s", rpc);
+    *resp = NULL;
+    size_t len = protobuf_c_message_get_packed_size(req);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (!buf)
+        return tc_seterr(err, TC_ERR_NOMEM, "out of memory");
+    protobuf_c_message_pack(req, buf);
+    int attempts = (flags & TC_RPC_NO_RETRY) ? 1 : c->max_attempts;
+    int64_t backoff_ms = 100;
+    int rc = TC_OK;
+    for (int i = 0; i < attempts; i++) {
+        rc = rpc_once(c, path, buf, len, resp_desc, resp,
+                      timeout_ms > 0 ? timeout_ms : c->rpc_timeout_ms, cancel, err);
+        /* Only transient server states are retried: the call had no effect or may be redone
+         * (every mutating call we make carries a request id or task token). */
+        if (rc != TC_ERR_UNAVAILABLE || i + 1 == attempts)
+            break;
+        if (cancel) {
+            pthread_mutex_lock(&cancel->mu);
+            bool stop = cancel->cancelled;
+            pthread_mutex_unlock(&cancel->mu);
+            if (stop)
+                break;
+        }
+        struct timespec ts = {backoff_ms / 1000, (backoff_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        backoff_ms = backoff_ms * 2 > 5000 ? 5000 : backoff_ms * 2;
+    }
+    free(buf);
+    return rc;
+}

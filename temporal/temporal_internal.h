@@ -1,0 +1,169 @@
+/* temporal_internal.h - shared internals of the Temporal C bridge (not installed, not public).
+ * Holds the client struct, the unary RPC helper, payload/failure helpers and the run model. */
+#ifndef TEMPORAL_INTERNAL_H
+#define TEMPORAL_INTERNAL_H
+
+#include "temporal.h"
+
+#include <grpc/grpc.h>
+#include <pthread.h>
+#include <stdarg.h>
+
+#include "temporal/api/workflowservice/v1/request_response.pb-c.h"
+
+#define TC_CLIENT_NAME "temporal-c"
+#define TC_CLIENT_VERSION "0.1.0"
+#define TC_POLL_TIMEOUT_MS 70000     /* server holds a poll 60 s; SDKs use 70 s */
+#define TC_RESULT_POLL_MS 65000      /* long poll for the close event */
+#define TC_MAX_RECV_BYTES (128 * 1024 * 1024)
+#define TC_HISTORY_MAX_PAGES 100000
+
+#define TC_ET(x) TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_##x
+#define TC_CT(x) TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_##x
+#define TC_RPC_MSG(m) (&(m).base)
+
+typedef Temporal__Api__Common__V1__Payloads tc_pb_payloads;
+typedef Temporal__Api__Common__V1__Payload tc_pb_payload;
+typedef Temporal__Api__Failure__V1__Failure tc_pb_failure;
+typedef Temporal__Api__History__V1__HistoryEvent tc_pb_event;
+typedef Google__Protobuf__Duration tc_pb_duration;
+
+struct tc_client {
+    grpc_channel *channel;
+    char *address;
+    char *ns;
+    char *identity;
+    int rpc_timeout_ms;
+    int max_attempts;
+};
+
+/* Writes code + formatted text into err (err may be NULL). Returns code. */
+int tc_seterr(tc_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Lets another thread cancel a call in flight (used for long polls on shutdown). */
+typedef struct tc_cancel {
+    pthread_mutex_t mu;
+    grpc_call *call;
+    bool cancelled;
+} tc_cancel;
+void tc_cancel_init(tc_cancel *k);
+void tc_cancel_destroy(tc_cancel *k);
+void tc_cancel_fire(tc_cancel *k);
+
+#define TC_RPC_NO_RETRY 1u
+
+/* Unary call of WorkflowService/<rpc>: packs req, waits up to timeout_ms (0 = client default),
+ * retries UNAVAILABLE / RESOURCE_EXHAUSTED with backoff unless TC_RPC_NO_RETRY, unpacks the
+ * reply with resp_desc into *resp (caller frees with protobuf_c_message_free_unpacked).
+ * cancel may be NULL. Any thread. */
+int tc_rpc(tc_client *c, const char *rpc, const ProtobufCMessage *req,
+           const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp, int timeout_ms,
+           unsigned flags, tc_cancel *cancel, tc_error *err);
+
+/* Payloads on the stack: one json/plain payload pointing at caller memory (no allocation). */
+typedef struct tc_pl1 {
+    tc_pb_payloads ps;
+    tc_pb_payload *pp[1];
+    tc_pb_payload p;
+    Temporal__Api__Common__V1__Payload__MetadataEntry me;
+    Temporal__Api__Common__V1__Payload__MetadataEntry *mep[1];
+} tc_pl1;
+/* Returns &b->ps describing json (NULL json -> NULL: no payloads at all). */
+tc_pb_payloads *tc_pl1_init(tc_pl1 *b, const char *json);
+
+/* Decodes a payload to a malloc'd NUL-terminated JSON string ("null" for binary/null or an
+ * absent payload). Returns NULL only on allocation failure. */
+char *tc_payload_json(const tc_pb_payload *p);
+/* First payload of ps as JSON ("null" if none). */
+char *tc_payloads_first_json(const tc_pb_payloads *ps);
+
+void tc_duration_ms(tc_pb_duration *d, int64_t ms);
+
+/* ApplicationFailure on the stack. */
+typedef struct tc_appfail {
+    tc_pb_failure f;
+    Temporal__Api__Failure__V1__ApplicationFailureInfo info;
+} tc_appfail;
+tc_pb_failure *tc_appfail_init(tc_appfail *b, const char *type, const char *message,
+                               bool non_retryable);
+/* Classifies a failure read from history: type (application type, or "TimeoutError",
+ * "CanceledError", "TerminatedError", "ServerError", "Failure"), following `cause` for
+ * activity/timeout wrappers; message; non_retryable. Pointers are borrowed from f. */
+void tc_failure_describe(const tc_pb_failure *f, const char **type, const char **message,
+                         bool *non_retryable);
+
+char *tc_strdup(const char *s);
+void tc_uuid(char out[37]);
+int64_t tc_now_us(void);
+
+/* ---- run model (run.c): a workflow run's state derived from its history events ---- */
+
+typedef enum rc_kind { RC_ACTIVITY = 1, RC_TIMER, RC_COMPLETE, RC_FAIL, RC_OTHER } rc_kind;
+
+typedef struct rc_cmd {
+    rc_kind kind;
+    int64_t event_id;        /* the event that recorded the command */
+    char *id;                /* activity id / timer id */
+    char *type;              /* activity type / other: event type number */
+    int status;              /* tc_wf_step: PENDING until a result event arrives */
+    char *result;            /* DONE: JSON */
+    char *ftype, *fmsg;      /* ERROR */
+    bool non_retryable;
+} rc_cmd;
+
+typedef struct rc_signal {
+    char *name;
+    char *json;
+} rc_signal;
+
+typedef struct tc_run {
+    char *workflow_id, *run_id, *workflow_type, *task_queue;
+    char **inputs;
+    size_t n_inputs;
+    rc_cmd *cmds;
+    size_t n_cmds, cap_cmds;
+    rc_signal *sigs;
+    size_t n_sigs, cap_sigs;
+    int64_t last_event_id;
+    bool closed;
+    /* worker cache bookkeeping */
+    void *state;
+    size_t state_size;
+    uint64_t lru;
+} tc_run;
+
+tc_run *tc_run_new(const char *workflow_id, const char *run_id);
+void tc_run_free(tc_run *r);
+/* Applies one event (must be r->last_event_id + 1). */
+int tc_run_apply(tc_run *r, const tc_pb_event *ev, tc_error *err);
+
+/* Result of executing the workflow function once against a run. */
+typedef struct tc_exec {
+    ProtobufCBinaryData *cmds;   /* new commands, each a packed temporal.api.command.v1.Command */
+    size_t n_cmds, cap_cmds;
+    bool nondeterministic;       /* code and history disagree: text in fail_text */
+    bool task_failure;           /* bad usage (invalid options): text in fail_text */
+    char fail_text[512];
+} tc_exec;
+
+void tc_exec_clear(tc_exec *x);
+/* Runs fn once from its start against r; state (state_size bytes) is zeroed first. */
+int tc_run_execute(tc_run *r, tc_workflow_fn fn, void *state, size_t state_size, void *user,
+                   tc_exec *x);
+
+struct tc_history {
+    ProtobufCMessage **pages;   /* owned unpacked messages the events point into */
+    size_t n_pages, cap_pages;
+    tc_pb_event **events;       /* borrowed from pages */
+    size_t n, cap;
+};
+/* Takes ownership of msg (freed with the history) and appends its n events. */
+int tc_history_add_page(tc_history *h, ProtobufCMessage *msg, tc_pb_event **events, size_t n,
+                        tc_error *err);
+void tc_history_clear(tc_history *h);
+
+/* Fetches all events of a run from its first (pages followed) into h. */
+int tc_fetch_history(tc_client *c, const char *wid, const char *rid, tc_history *h,
+                     tc_error *err);
+
+#endif

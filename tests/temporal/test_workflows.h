@@ -1,0 +1,30 @@
+/* test_workflows.h - workflows and activities shared by the temporal bridge tests, the replay
+ * unit tests and the test worker program. Test code only. */
+#ifndef TEST_WORKFLOWS_H
+#define TEST_WORKFLOWS_H
+
+#include "temporal.h"
+
+/* Greet: input "name" -> activity Hello -> "Hello, name!" */
+void wf_greet(tc_wf_ctx *ctx, void *state, void *user);
+/* Greet changed: calls Hi instead of Hello (non-determinism against Greet histories). */
+void wf_greet_changed(tc_wf_ctx *ctx, void *state, void *user);
+void act_hello(tc_activity_ctx *ctx, void *user);
+
+/* Chain: input {"n":N} -> N sequential Inc activities -> {"sum":N}. state: chain_state. */
+typedef struct chain_state {
+    int done;
+} chain_state;
+void wf_chain(tc_wf_ctx *ctx, void *state, void *user);
+void act_inc(tc_activity_ctx *ctx, void *user);
+int q_chain_progress(const void *state, const char *args, void *user, char **out, tc_error *err);
+
+/* Steps: input {"dir":"...","n":N} -> N activities Step, each creating <dir>/step-<i> once
+ * (O_EXCL) and appending to <dir>/attempts; result {"steps":N}. */
+void wf_steps(tc_wf_ctx *ctx, void *state, void *user);
+void act_step(tc_activity_ctx *ctx, void *user);
+
+/* Register everything above on w (Greet, Chain, Steps + their activities). */
+int tw_register_all(tc_worker *w, tc_error *err);
+
+#endif
