@@ -1,0 +1,133 @@
+/* Problem rendering, config from env, SHA-256 fingerprints, error names. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cm_config.h"
+#include "cm_error.h"
+#include "cm_http.h"
+#include "cm_idem.h"
+
+static void problem_has_rfc9457_members_and_code(void **s)
+{
+    (void)s;
+    json_t *p = http_problem_new(409, HTTP_CODE_OUT_OF_STOCK, "only 1 left", "/api/x");
+    assert_string_equal(json_string_value(json_object_get(p, "type")), "/problems/OutOfStock");
+    assert_string_equal(json_string_value(json_object_get(p, "title")), "Conflict");
+    assert_int_equal(json_integer_value(json_object_get(p, "status")), 409);
+    assert_string_equal(json_string_value(json_object_get(p, "detail")), "only 1 left");
+    assert_string_equal(json_string_value(json_object_get(p, "code")), "OutOfStock");
+    assert_string_equal(json_string_value(json_object_get(p, "instance")), "/api/x");
+    json_decref(p);
+}
+
+static void problem_survives_invalid_utf8(void **s)
+{
+    (void)s;
+    json_t *p = http_problem_new(404, HTTP_CODE_NOT_FOUND, "no route for \xff\xfe", "/\xc3");
+    assert_non_null(p);
+    assert_string_equal(json_string_value(json_object_get(p, "detail")), "no route for ??");
+    json_decref(p);
+    p = http_problem_new(500, NULL, "x", NULL);
+    assert_string_equal(json_string_value(json_object_get(p, "type")), "about:blank");
+    assert_null(json_object_get(p, "code"));
+    json_decref(p);
+}
+
+static void status_titles(void **s)
+{
+    (void)s;
+    assert_string_equal(http_status_title(404), "Not Found");
+    assert_string_equal(http_status_title(413), "Content Too Large");
+    assert_string_equal(http_status_title(422), "Unprocessable Content");
+    assert_string_equal(http_status_title(799), "Unknown");
+}
+
+static void config_defaults_and_overrides(void **s)
+{
+    (void)s;
+    unsetenv("PORT");
+    unsetenv("MYSQL_DATABASE");
+    setenv("HTTP_THREADS", "3", 1);
+    setenv("MYSQL_POOL_SIZE", "banana", 1);
+    setenv("REDIS_PORT", "99999", 1);
+    setenv("ORDER_EVENTS_STREAM", "stream:test", 1);
+    cm_config c;
+    cfg_load(&c, "service-order", 21082, "order_db");
+    assert_int_equal(c.port, 21082);
+    assert_int_equal(c.http_threads, 3);
+    assert_int_equal(c.mysql_pool_size, 8); /* malformed -> default */
+    assert_int_equal(c.redis_port, 21379); /* out of range -> default */
+    assert_string_equal(c.mysql_database, "order_db");
+    assert_string_equal(c.mysql_host, "127.0.0.1");
+    assert_string_equal(c.order_events_stream, "stream:test");
+    assert_string_equal(c.service, "service-order");
+    setenv("PORT", "22081", 1);
+    setenv("MYSQL_DATABASE", "other_db", 1);
+    cfg_load(&c, "service-order", 21082, "order_db");
+    assert_int_equal(c.port, 22081);
+    assert_string_equal(c.mysql_database, "other_db");
+    setenv("FAKE_PG_FAILURE_RATE", "0.25", 1);
+    assert_true(cfg_double("FAKE_PG_FAILURE_RATE", 0, 0, 1) == 0.25);
+    setenv("FAKE_PG_FAILURE_RATE", "2", 1);
+    assert_true(cfg_double("FAKE_PG_FAILURE_RATE", 0, 0, 1) == 0);
+    assert_int_equal(cfg_int("NOPE_NOT_SET", 17, 0, 100), 17);
+    setenv("EMPTY_VAR", "", 1);
+    assert_string_equal(cfg_str("EMPTY_VAR", "dflt"), "dflt");
+}
+
+static void sha256_known_vectors(void **s)
+{
+    (void)s;
+    char h[65];
+    cm_sha256_hex("", 0, h);
+    assert_string_equal(h, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    cm_sha256_hex("abc", 3, h);
+    assert_string_equal(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    const char *m = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    cm_sha256_hex(m, strlen(m), h);
+    assert_string_equal(h, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
+
+static void fingerprint_depends_on_every_part(void **s)
+{
+    (void)s;
+    char a[65], b[65];
+    idem_fingerprint("POST", "/api/orders", "", "{}", 2, a);
+    idem_fingerprint("POST", "/api/orders", "", "{}", 2, b);
+    assert_string_equal(a, b);
+    idem_fingerprint("PUT", "/api/orders", "", "{}", 2, b);
+    assert_string_not_equal(a, b);
+    idem_fingerprint("POST", "/api/orders/1", "", "{}", 2, b);
+    assert_string_not_equal(a, b);
+    idem_fingerprint("POST", "/api/orders", "qty=1", "{}", 2, b);
+    assert_string_not_equal(a, b);
+    idem_fingerprint("POST", "/api/orders", "", "{ }", 3, b);
+    assert_string_not_equal(a, b);
+}
+
+static void error_names(void **s)
+{
+    (void)s;
+    assert_string_equal(cm_strerror(CM_ERR_DUPLICATE), "CM_ERR_DUPLICATE");
+    assert_string_equal(cm_strerror(-999), "CM_ERR_UNKNOWN");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(problem_has_rfc9457_members_and_code),
+        cmocka_unit_test(problem_survives_invalid_utf8),
+        cmocka_unit_test(status_titles),
+        cmocka_unit_test(config_defaults_and_overrides),
+        cmocka_unit_test(sha256_known_vectors),
+        cmocka_unit_test(fingerprint_depends_on_every_part),
+        cmocka_unit_test(error_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
