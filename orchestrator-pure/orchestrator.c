@@ -13,6 +13,10 @@
 #include "cm_error.h"
 #include "cm_log.h"
 
+/* How many 409 IdempotencyInFlight answers a step may wait through before they count as
+ * failures (the twin call sent before a crash is still running in the service). */
+#define SAGA_IN_FLIGHT_WAITS 30
+
 typedef struct job {
     struct job *next;
     char saga_id[SAGA_ID_MAX];
@@ -154,6 +158,7 @@ static int run_step(orch_t *o, saga_row_t *row, machine_outcome_t *outcome, int 
 {
     saga_step_t step = row->pos.step;
     int forward = saga_step_is_forward(step);
+    int failures = 0; /* retryable failures; waiting on an in-flight twin does not count */
     for (int attempt = 1;; attempt++) {
         saga_state_t st = row->st;
         int rc = saga_step_run(o->cfg.client, step, row->saga_id, &row->in, &st, err);
@@ -176,12 +181,16 @@ static int run_step(orch_t *o, saga_row_t *row, machine_outcome_t *outcome, int 
                      saga_step_activity(step));
         log_warn("saga %s: %s attempt %d failed: %s", row->saga_id, saga_step_activity(step),
                  attempt, err->message);
-        if (forward && attempt >= o->cfg.forward_attempts) {
+        if (!saga_error_in_flight(err) || attempt > SAGA_IN_FLIGHT_WAITS)
+            failures++;
+        if (forward && failures >= o->cfg.forward_attempts) {
             snprintf(err->type, sizeof err->type, "RetriesExhausted");
             *outcome = MO_FAILED;
             return 0;
         }
         int64_t d = saga_backoff_ms(attempt, o->cfg.retry_initial_ms, o->cfg.retry_max_ms);
+        if (saga_error_in_flight(err) && d > 1000)
+            d = 1000; /* the twin finishes soon; poll it rather than back off to the max */
         if (sleep_or_stop(o, d))
             return 1;
     }

@@ -67,7 +67,8 @@ static void respond_accepted(http_req *req, const saga_row_t *row)
  * "pure-<32 random hex>". Returns 0, or answers 400 and returns -1. */
 static int saga_id_for(http_req *req, char *out, size_t cap)
 {
-    const char *key = http_req_idempotency_key(req);
+    /* The raw header: a key common's parser rejects must be refused, not silently dropped. */
+    const char *key = http_req_header(req, "Idempotency-Key");
     if (key == NULL) {
         char tok[RDS_TOKEN_LEN];
         rds_random_token(tok);

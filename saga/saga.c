@@ -133,6 +133,11 @@ int saga_classify(int http_status, const char *problem_code, saga_error_t *err)
     return fill(err, SAGA_ERR_BUSINESS, http_status, SAGA_TYPE_INVALID_REQUEST, msg);
 }
 
+int saga_error_in_flight(const saga_error_t *err)
+{
+    return err != NULL && err->code == SAGA_ERR_RETRYABLE && err->http_status == 409;
+}
+
 int64_t saga_backoff_ms(int attempt, int64_t initial_ms, int64_t max_ms)
 {
     int64_t d = initial_ms;

@@ -122,6 +122,10 @@ int saga_idempotency_key(char *buf, size_t cap, const char *saga_id, saga_step_t
  * (may be NULL). Fills err (may be NULL) and returns the code. Pure; any thread. */
 int saga_classify(int http_status, const char *problem_code, saga_error_t *err);
 
+/* 1 when err is the retryable "409 IdempotencyInFlight": the same call is still being processed
+ * (e.g. sent before a crash). Waiting for it is not a failed attempt. */
+int saga_error_in_flight(const saga_error_t *err);
+
 /* Retry delay before attempt n (1-based; attempt 1 is the first retry): initial * 2^(n-1),
  * capped at max_ms. DESIGN: initial 1000, max 10000. */
 int64_t saga_backoff_ms(int attempt, int64_t initial_ms, int64_t max_ms);

@@ -111,6 +111,18 @@ static void classify_follows_the_error_code_table(void **state)
     }
 }
 
+static void in_flight_twin_is_told_apart_from_other_retryable_errors(void **state)
+{
+    (void)state;
+    saga_error_t e;
+    saga_classify(409, "IdempotencyInFlight", &e);
+    assert_true(saga_error_in_flight(&e));
+    saga_classify(503, "Unavailable", &e);
+    assert_false(saga_error_in_flight(&e));
+    saga_classify(409, "OutOfStock", &e);
+    assert_false(saga_error_in_flight(&e));
+}
+
 static void backoff_doubles_up_to_the_cap(void **state)
 {
     (void)state;
@@ -487,6 +499,7 @@ int main(void)
         cmocka_unit_test(compensation_plan_is_lifo),
         cmocka_unit_test(idempotency_key_is_saga_id_colon_step),
         cmocka_unit_test(classify_follows_the_error_code_table),
+        cmocka_unit_test(in_flight_twin_is_told_apart_from_other_retryable_errors),
         cmocka_unit_test(backoff_doubles_up_to_the_cap),
         cmocka_unit_test(valid_body_parses_with_card_default),
         cmocka_unit_test(invalid_bodies_are_refused_naming_the_field),
