@@ -23,6 +23,7 @@ typedef struct httpc_resp {
     size_t len;
     char content_type[128];
     char error[256];    /* transport error text ("Connection refused", "Timeout ...") */
+    char *headers;      /* raw response header lines, malloc'd; use httpc_resp_header */
 } httpc_resp;
 
 /* Call once from main before threads start (curl_global_init); httpc_global_cleanup at exit
@@ -44,6 +45,10 @@ int httpc_request_json(const char *method, const char *url, const json_t *json,
 
 /* Parse the response body as JSON; NULL when empty or malformed. New reference. */
 json_t *httpc_resp_json(const httpc_resp *r);
+
+/* Value of response header `name` (case-insensitive) copied into out (size n, trimmed).
+ * Returns out, or NULL when the header is absent. */
+const char *httpc_resp_header(const httpc_resp *r, const char *name, char *out, size_t n);
 
 void httpc_resp_free(httpc_resp *r);
 

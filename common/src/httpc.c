@@ -84,6 +84,14 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
+{
+    size_t n = size * nmemb;
+    /* A redirect or 100-continue starts a new header block: keep only the last one. */
+    if (n >= 5 && !strncmp(data, "HTTP/", 5)) ((acc *)ud)->len = 0;
+    return on_body(data, size, nmemb, ud);
+}
+
 int httpc_request(const char *method, const char *url, const char *body, size_t len,
                   const httpc_opts *opts, httpc_resp *out)
 {
@@ -114,8 +122,10 @@ int httpc_request(const char *method, const char *url, const char *body, size_t 
         snprintf(line, sizeof line, "X-Request-Id: %s", rid);
         hdrs = curl_slist_append(hdrs, line);
     }
-    acc a = {0};
+    acc a = {0}, hd = {0};
     curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &hd);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     if (!strcmp(method, "HEAD")) curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
     if (body) {
@@ -144,12 +154,14 @@ int httpc_request(const char *method, const char *url, const char *body, size_t 
         if (a.overflow) snprintf(out->error, sizeof out->error, "response larger than %d bytes",
                                  HTTPC_MAX_RESPONSE);
         free(a.p);
+        free(hd.p);
         return cc == CURLE_OPERATION_TIMEDOUT ? CM_ERR_TIMEOUT : CM_ERR_IO;
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
     char *ct = NULL;
     if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
         snprintf(out->content_type, sizeof out->content_type, "%s", ct);
+    out->headers = hd.p;
     if (!a.p) {
         a.p = strdup("");
         if (!a.p) return CM_ERR_NOMEM;
@@ -179,9 +191,31 @@ json_t *httpc_resp_json(const httpc_resp *r)
     return json_loadb(r->body, r->len, 0, NULL);
 }
 
+const char *httpc_resp_header(const httpc_resp *r, const char *name, char *out, size_t n)
+{
+    if (!r->headers || !n) return NULL;
+    size_t nl = strlen(name);
+    for (const char *line = r->headers; line && *line;) {
+        const char *eol = strchr(line, '\n');
+        size_t ll = eol ? (size_t)(eol - line) : strlen(line);
+        if (ll > nl && line[nl] == ':' && !strncasecmp(line, name, nl)) {
+            const char *v = line + nl + 1;
+            const char *end = line + ll;
+            while (v < end && (*v == ' ' || *v == '\t')) v++;
+            while (end > v && (end[-1] == '\r' || end[-1] == ' ')) end--;
+            snprintf(out, n, "%.*s", (int)(end - v), v);
+            return out;
+        }
+        line = eol ? eol + 1 : NULL;
+    }
+    return NULL;
+}
+
 void httpc_resp_free(httpc_resp *r)
 {
     if (!r) return;
+    free(r->headers);
+    r->headers = NULL;
     free(r->body);
     r->body = NULL;
     r->len = 0;
