@@ -36,8 +36,8 @@ static void respond_repo_error(http_req *req, int rc)
 static void respond_insufficient(http_req *req, const payment_t *p)
 {
     http_respond_problem_ext(req, 402, HTTP_CODE_INSUFFICIENT_BALANCE,
-                             json_pack("{s:I, s:s}", "paymentId", (json_int_t)p->id, "status",
-                                       pay_status_name(p->status)),
+                             json_pack("{s:I, s:s}", "paymentId", (json_int_t)p->id,
+                                       "paymentStatus", pay_status_name(p->status)),
                              "payment %lld was refused: %s", (long long)p->id,
                              p->failure_reason[0] ? p->failure_reason : "insufficient balance");
 }
