@@ -100,7 +100,7 @@ static int read_request(http_req *req, ot_routes_ctx *c, saga_input_t *in, char 
     if (raw_key != NULL && key == NULL) {
         count(c, "invalid");
         http_respond_problem(req, 400, HTTP_CODE_VALIDATION,
-                             "Idempotency-Key must be 1..255 printable ASCII characters");
+                             "Idempotency-Key must be 1..255 visible ASCII characters (no spaces)");
         return -1;
     }
     int rc = key != NULL ? ot_workflow_id_from_key(key, wid, cap) : ot_workflow_id_new(wid, cap);
