@@ -1,0 +1,346 @@
+/* MySQL pool against the real MariaDB: statements, NULLs, long values, duplicate keys,
+ * optimistic conflicts, transactions, pool under threads, reconnect after a killed session. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+static db_pool *g_pool;
+static char g_table[64];
+static char g_sql[512];
+
+static db_config cfg(int size, const char *database)
+{
+    db_config c = {.host = cfg_str("MYSQL_HOST", "127.0.0.1"),
+                   .port = (int)cfg_int("MYSQL_PORT", 21306, 1, 65535),
+                   .user = cfg_str("MYSQL_USER", "saga"),
+                   .password = cfg_str("MYSQL_PASSWORD", "saga"),
+                   .database = database,
+                   .pool_size = size};
+    return c;
+}
+
+static const char *sql(const char *fmt)
+{
+    snprintf(g_sql, sizeof g_sql, fmt, g_table, g_table);
+    return g_sql;
+}
+
+static int setup(void **s)
+{
+    (void)s;
+    db_pool *boot;
+    db_config c = cfg(1, NULL);
+    assert_int_equal(db_pool_new(&c, &boot), 0);
+    db_conn *conn;
+    assert_int_equal(db_acquire(boot, &conn, NULL, 0), 0);
+    assert_int_equal(db_exec(conn, "CREATE DATABASE IF NOT EXISTS common_test", NULL, 0, NULL, NULL), 0);
+    db_release(boot, conn);
+    db_pool_free(boot);
+
+    c = cfg(4, "common_test");
+    assert_int_equal(db_pool_new(&c, &g_pool), 0);
+    char tok[RDS_TOKEN_LEN];
+    rds_random_token(tok);
+    snprintf(g_table, sizeof g_table, "t_%.12s", tok);
+    assert_int_equal(db_acquire(g_pool, &conn, NULL, 0), 0);
+    assert_int_equal(db_exec(conn, sql("CREATE TABLE %s (id BIGINT PRIMARY KEY AUTO_INCREMENT, "
+                                       "name VARCHAR(64) UNIQUE, note TEXT NULL, "
+                                       "counter BIGINT NOT NULL DEFAULT 0, "
+                                       "version BIGINT NOT NULL DEFAULT 0) ENGINE=InnoDB"),
+                             NULL, 0, NULL, NULL),
+                     0);
+    db_release(g_pool, conn);
+    return 0;
+}
+
+static int teardown(void **s)
+{
+    (void)s;
+    db_conn *conn;
+    if (db_acquire(g_pool, &conn, NULL, 0) == 0) {
+        db_exec(conn, sql("DROP TABLE IF EXISTS %s"), NULL, 0, NULL, NULL);
+        db_release(g_pool, conn);
+    }
+    db_pool_free(g_pool);
+    return 0;
+}
+
+static int64_t insert(db_conn *c, const char *name, const char *note)
+{
+    db_val p[2] = {DB_STR(name), DB_STR(note)};
+    uint64_t id = 0, affected = 0;
+    assert_int_equal(db_exec(c, sql("INSERT INTO %s (name, note) VALUES (?, ?)"), p, 2, &affected, &id), 0);
+    assert_int_equal(affected, 1);
+    return (int64_t)id;
+}
+
+static void insert_and_select_round_trip_with_null(void **s)
+{
+    (void)s;
+    db_conn *c;
+    assert_int_equal(db_acquire(g_pool, &c, NULL, 0), 0);
+    int64_t id = insert(c, "alpha", NULL);
+    assert_true(id > 0);
+    db_result *r;
+    db_val p = DB_INT(id);
+    assert_int_equal(db_query(c, sql("SELECT id, name, note, counter AS cnt FROM %s WHERE id = ?"),
+                              &p, 1, &r),
+                     0);
+    assert_int_equal(db_result_rows(r), 1);
+    assert_int_equal(db_result_cols(r), 4);
+    assert_int_equal(db_result_int(r, 0, 0, -1), id);
+    assert_string_equal(db_result_str(r, 0, 1), "alpha");
+    assert_true(db_result_is_null(r, 0, 2));
+    assert_int_equal(db_result_col(r, "cnt"), 3);
+    assert_int_equal(db_result_col(r, "missing"), -1);
+    assert_int_equal(db_result_int(r, 0, 3, -1), 0);
+    assert_null(db_result_str(r, 5, 0));
+    db_result_free(r);
+    /* empty result */
+    p = DB_INT(-1);
+    assert_int_equal(db_query(c, sql("SELECT id FROM %s WHERE id = ?"), &p, 1, &r), 0);
+    assert_int_equal(db_result_rows(r), 0);
+    db_result_free(r);
+    /* wrong parameter count is refused before execution */
+    assert_int_equal(db_query(c, sql("SELECT id FROM %s WHERE id = ?"), NULL, 0, &r), CM_ERR_INVALID);
+    db_release(g_pool, c);
+}
+
+static void long_values_are_fetched_whole(void **s)
+{
+    (void)s;
+    db_conn *c;
+    assert_int_equal(db_acquire(g_pool, &c, NULL, 0), 0);
+    size_t n = 60000; /* TEXT holds 65535 bytes */
+    char *big = malloc(n + 1);
+    for (size_t i = 0; i < n; i++) big[i] = (char)('a' + i % 26);
+    big[n] = '\0';
+    int64_t id = insert(c, "long", big);
+    db_result *r;
+    db_val p = DB_INT(id);
+    assert_int_equal(db_query(c, sql("SELECT note, name FROM %s WHERE id = ?"), &p, 1, &r), 0);
+    assert_string_equal(db_result_str(r, 0, 0), big);
+    assert_string_equal(db_result_str(r, 0, 1), "long");
+    db_result_free(r);
+    free(big);
+    db_release(g_pool, c);
+}
+
+static void duplicate_key_is_distinct_error(void **s)
+{
+    (void)s;
+    db_conn *c;
+    assert_int_equal(db_acquire(g_pool, &c, NULL, 0), 0);
+    insert(c, "dup", NULL);
+    db_val p[2] = {DB_STR("dup"), DB_NULL};
+    assert_int_equal(db_exec(c, sql("INSERT INTO %s (name, note) VALUES (?, ?)"), p, 2, NULL, NULL),
+                     CM_ERR_DUPLICATE);
+    assert_int_equal(db_errno(c), 1062);
+    assert_true(strlen(db_errmsg(c)) > 0);
+    /* a syntax error is a plain DB error */
+    assert_int_equal(db_exec(c, "SELEC nonsense", NULL, 0, NULL, NULL), CM_ERR_DB);
+    db_release(g_pool, c);
+}
+
+static void optimistic_update_detects_stale_version(void **s)
+{
+    (void)s;
+    db_conn *c;
+    assert_int_equal(db_acquire(g_pool, &c, NULL, 0), 0);
+    int64_t id = insert(c, "opt", NULL);
+    const char *upd = sql("UPDATE %s SET counter = counter + 1, version = version + 1 "
+                          "WHERE id = ? AND version = ?");
+    char u[512];
+    snprintf(u, sizeof u, "%s", upd);
+    db_val p[2] = {DB_INT(id), DB_INT(0)};
+    assert_int_equal(db_update_versioned(c, u, p, 2), 0);
+    /* a second writer that read version 0 loses */
+    assert_int_equal(db_update_versioned(c, u, p, 2), CM_ERR_CONFLICT);
+    p[1] = DB_INT(1);
+    assert_int_equal(db_update_versioned(c, u, p, 2), 0);
+    p[0] = DB_INT(999999999);
+    assert_int_equal(db_update_versioned(c, u, p, 2), CM_ERR_CONFLICT);
+    db_release(g_pool, c);
+}
+
+static int64_t count_named(db_conn *c, const char *name)
+{
+    db_result *r;
+    db_val p = DB_STR(name);
+    assert_int_equal(db_query(c, sql("SELECT COUNT(*) FROM %s WHERE name = ?"), &p, 1, &r), 0);
+    int64_t n = db_result_int(r, 0, 0, -1);
+    db_result_free(r);
+    return n;
+}
+
+static void transactions_commit_and_rollback(void **s)
+{
+    (void)s;
+    db_conn *c;
+    assert_int_equal(db_acquire(g_pool, &c, NULL, 0), 0);
+    assert_int_equal(db_begin(c), 0);
+    assert_true(db_in_tx(c));
+    assert_int_equal(db_begin(c), CM_ERR_STATE);
+    insert(c, "rolled", NULL);
+    assert_int_equal(db_rollback(c), 0);
+    assert_false(db_in_tx(c));
+    assert_int_equal(count_named(c, "rolled"), 0);
+    assert_int_equal(db_begin(c), 0);
+    insert(c, "committed", NULL);
+    assert_int_equal(db_commit(c), 0);
+    assert_int_equal(count_named(c, "committed"), 1);
+    /* releasing with an open transaction rolls it back */
+    assert_int_equal(db_begin(c), 0);
+    insert(c, "abandoned", NULL);
+    db_release(g_pool, c);
+    assert_int_equal(db_acquire(g_pool, &c, NULL, 0), 0);
+    assert_false(db_in_tx(c));
+    assert_int_equal(count_named(c, "abandoned"), 0);
+    db_release(g_pool, c);
+}
+
+#define NTHREADS 16
+#define NITER 25
+static int64_t g_counter_id;
+static atomic_int g_holders[4];
+static db_conn *g_seen[4];
+static pthread_mutex_t g_seen_mu = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int g_overlap;
+
+static int slot_of(db_conn *c)
+{
+    pthread_mutex_lock(&g_seen_mu);
+    int slot = -1;
+    for (int i = 0; i < 4 && slot < 0; i++)
+        if (g_seen[i] == c) slot = i;
+    for (int i = 0; i < 4 && slot < 0; i++)
+        if (!g_seen[i]) {
+            g_seen[i] = c;
+            slot = i;
+        }
+    pthread_mutex_unlock(&g_seen_mu);
+    return slot;
+}
+
+static void *worker(void *arg)
+{
+    (void)arg;
+    char upd[512], sel[512];
+    snprintf(upd, sizeof upd, "UPDATE %s SET counter = counter + 1, version = version + 1 "
+             "WHERE id = ? AND version = ?", g_table);
+    snprintf(sel, sizeof sel, "SELECT version FROM %s WHERE id = ?", g_table);
+    for (int i = 0; i < NITER; i++) {
+        for (;;) { /* optimistic retry loop */
+            db_conn *c;
+            if (db_acquire(g_pool, &c, NULL, 0)) continue;
+            int slot = slot_of(c);
+            if (slot < 0 || atomic_fetch_add(&g_holders[slot], 1) != 0) atomic_fetch_add(&g_overlap, 1);
+            db_result *r = NULL;
+            db_val p = DB_INT(g_counter_id);
+            int rc = db_query(c, sel, &p, 1, &r);
+            int64_t v = rc ? -1 : db_result_int(r, 0, 0, -1);
+            db_result_free(r);
+            db_val up[2] = {DB_INT(g_counter_id), DB_INT(v)};
+            rc = rc ? rc : db_update_versioned(c, upd, up, 2);
+            if (slot >= 0) atomic_fetch_sub(&g_holders[slot], 1);
+            db_release(g_pool, c);
+            if (rc == 0) break;
+            if (rc != CM_ERR_CONFLICT) return (void *)1;
+        }
+    }
+    return NULL;
+}
+
+static void pool_under_threads_serializes_connections(void **s)
+{
+    (void)s;
+    db_conn *c;
+    assert_int_equal(db_acquire(g_pool, &c, NULL, 0), 0);
+    g_counter_id = insert(c, "counter", NULL);
+    db_release(g_pool, c);
+    pthread_t t[NTHREADS];
+    for (int i = 0; i < NTHREADS; i++) pthread_create(&t[i], NULL, worker, NULL);
+    for (int i = 0; i < NTHREADS; i++) {
+        void *ret;
+        pthread_join(t[i], &ret);
+        assert_null(ret);
+    }
+    assert_int_equal(atomic_load(&g_overlap), 0);
+    assert_int_equal(db_acquire(g_pool, &c, NULL, 0), 0);
+    db_result *r;
+    db_val p = DB_INT(g_counter_id);
+    assert_int_equal(db_query(c, sql("SELECT counter FROM %s WHERE id = ?"), &p, 1, &r), 0);
+    assert_int_equal(db_result_int(r, 0, 0, -1), NTHREADS * NITER);
+    db_result_free(r);
+    db_release(g_pool, c);
+}
+
+static void reconnects_after_session_is_killed(void **s)
+{
+    (void)s;
+    db_config c1 = cfg(1, "common_test");
+    db_pool *one;
+    assert_int_equal(db_pool_new(&c1, &one), 0);
+    db_conn *c;
+    assert_int_equal(db_acquire(one, &c, NULL, 0), 0);
+    db_result *r;
+    assert_int_equal(db_query(c, "SELECT CONNECTION_ID()", NULL, 0, &r), 0);
+    int64_t victim = db_result_int(r, 0, 0, -1);
+    db_result_free(r);
+    db_release(one, c);
+
+    db_conn *killer;
+    assert_int_equal(db_acquire(g_pool, &killer, NULL, 0), 0);
+    db_val p = DB_INT(victim);
+    assert_int_equal(db_exec(killer, "KILL CONNECTION ?", &p, 1, NULL, NULL), 0);
+    db_release(g_pool, killer);
+
+    assert_int_equal(db_acquire(one, &c, NULL, 0), 0);
+    assert_int_equal(db_query(c, "SELECT CONNECTION_ID()", NULL, 0, &r), 0);
+    assert_int_not_equal(db_result_int(r, 0, 0, -1), victim);
+    db_result_free(r);
+    db_release(one, c);
+    assert_int_equal(db_ping(one), 0);
+    db_pool_free(one);
+}
+
+static void unreachable_database_is_io_error(void **s)
+{
+    (void)s;
+    db_config c = cfg(1, "common_test");
+    c.port = 26078;
+    c.connect_timeout_s = 2;
+    db_pool *p;
+    assert_int_equal(db_pool_new(&c, &p), 0);
+    db_conn *conn;
+    char err[256] = "";
+    assert_int_equal(db_acquire(p, &conn, err, sizeof err), CM_ERR_IO);
+    assert_true(strlen(err) > 0);
+    assert_int_not_equal(db_ping(p), 0);
+    db_pool_free(p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(insert_and_select_round_trip_with_null),
+        cmocka_unit_test(long_values_are_fetched_whole),
+        cmocka_unit_test(duplicate_key_is_distinct_error),
+        cmocka_unit_test(optimistic_update_detects_stale_version),
+        cmocka_unit_test(transactions_commit_and_rollback),
+        cmocka_unit_test(pool_under_threads_serializes_connections),
+        cmocka_unit_test(reconnects_after_session_is_killed),
+        cmocka_unit_test(unreachable_database_is_io_error),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
