@@ -1,0 +1,407 @@
+/* test_temporal_stack.c - the bridge against a real dev server: client-started workflows on an
+ * in-process worker, paging, retries, queries, signals, non-determinism, policies. Also records
+ * the replay fixtures (histories) into $TC_FIXTURE_DIR when set. */
+#include "tc_test_util.h"
+#include "test_workflows.h"
+
+#include <stdatomic.h>
+
+static tc_client *g_client;
+static tc_worker *g_worker;
+static char g_queue[128];
+
+/* ---- workflows and activities only these tests use ---- */
+
+static atomic_int n_flaky, n_refuse, n_fatal, n_always;
+
+static void act_flaky(tc_activity_ctx *ctx, void *user) {
+    (void)user;
+    atomic_fetch_add(&n_flaky, 1);
+    if (tc_activity_attempt(ctx) < 3) {
+        tc_activity_fail(ctx, "Transient", "try again", false);
+        return;
+    }
+    char out[16];
+    snprintf(out, sizeof out, "%d", tc_activity_attempt(ctx));
+    tc_activity_complete(ctx, out);
+}
+
+static void act_refuse(tc_activity_ctx *ctx, void *user) {
+    (void)user;
+    atomic_fetch_add(&n_refuse, 1);
+    tc_activity_fail(ctx, "OutOfStock", "no stock left", true);
+}
+
+static void act_fatal(tc_activity_ctx *ctx, void *user) {
+    (void)user;
+    atomic_fetch_add(&n_fatal, 1);
+    tc_activity_fail(ctx, "Fatal", "listed as non-retryable by the policy", false);
+}
+
+static void act_always(tc_activity_ctx *ctx, void *user) {
+    (void)user;
+    atomic_fetch_add(&n_always, 1);
+    tc_activity_fail(ctx, "Transient", "always fails", false);
+}
+
+/* Failures: input is the activity type; result {"ok":..,"type":..,"nr":..,"result":..} */
+static void wf_failures(tc_wf_ctx *ctx, void *state, void *user) {
+    (void)state;
+    (void)user;
+    static const char *const listed[] = {"Fatal", NULL};
+    tc_retry_policy rp = {.initial_interval_ms = 100, .backoff_coefficient = 1.0,
+                          .maximum_interval_ms = 100, .maximum_attempts = 5,
+                          .non_retryable_error_types = listed};
+    const char *in = tc_wf_input(ctx, 0);
+    const char *type = "Flaky";
+    if (in && strstr(in, "Refuse")) type = "Refuse";
+    if (in && strstr(in, "Fatal")) type = "Fatal";
+    if (in && strstr(in, "Always")) {
+        type = "Always";
+        rp.maximum_attempts = 2;
+    }
+    tc_activity_options o = {.start_to_close_ms = 5000, .retry = &rp};
+    tc_wf_result r;
+    tc_wf_step s = tc_wf_activity(ctx, type, NULL, &o, &r);
+    if (s == TC_WF_PENDING)
+        return;
+    char out[512];
+    if (s == TC_WF_DONE)
+        snprintf(out, sizeof out, "{\"ok\":true,\"result\":%s}", r.result_json);
+    else
+        snprintf(out, sizeof out, "{\"ok\":false,\"type\":\"%s\",\"nr\":%s}", r.failure_type,
+                 r.non_retryable ? "true" : "false");
+    tc_wf_complete(ctx, out);
+}
+
+/* Waiter: Inc once, wait for signal "finish", sleep 100 ms, complete with the signal. */
+static void wf_waiter(tc_wf_ctx *ctx, void *state, void *user) {
+    (void)user;
+    chain_state *st = state;
+    tc_activity_options o = {.start_to_close_ms = 5000};
+    tc_wf_result r;
+    if (tc_wf_activity(ctx, "Inc", "0", &o, &r) != TC_WF_DONE)
+        return;
+    st->done = atoi(r.result_json);
+    const char *sig = NULL;
+    if (tc_wf_wait_signal(ctx, "finish", 0, &sig) != TC_WF_DONE)
+        return;
+    if (tc_wf_sleep(ctx, 100) != TC_WF_DONE)
+        return;
+    char out[256];
+    snprintf(out, sizeof out, "{\"done\":%d,\"signal\":%s}", st->done, sig);
+    tc_wf_complete(ctx, out);
+}
+
+/* Versioned v1: Hello, then wait for "go". v2 (changed code): Inc first. */
+static void wf_versioned_v1(tc_wf_ctx *ctx, void *state, void *user) {
+    (void)state;
+    (void)user;
+    tc_activity_options o = {.start_to_close_ms = 5000};
+    if (tc_wf_activity(ctx, "Hello", "\"v1\"", &o, NULL) != TC_WF_DONE)
+        return;
+    if (tc_wf_wait_signal(ctx, "go", 0, NULL) != TC_WF_DONE)
+        return;
+    tc_wf_complete(ctx, "\"v1 done\"");
+}
+
+static void wf_versioned_v2(tc_wf_ctx *ctx, void *state, void *user) {
+    (void)state;
+    (void)user;
+    tc_activity_options o = {.start_to_close_ms = 5000};
+    if (tc_wf_activity(ctx, "Inc", "1", &o, NULL) != TC_WF_DONE)
+        return;
+    if (tc_wf_wait_signal(ctx, "go", 0, NULL) != TC_WF_DONE)
+        return;
+    tc_wf_complete(ctx, "\"v2 done\"");
+}
+
+static tc_worker *start_worker(const char *queue, int sticky, tc_workflow_fn versioned) {
+    tc_worker *w = NULL;
+    tc_error err = {0};
+    tc_worker_options o = {.task_queue = queue, .sticky_cache_size = sticky,
+                           .sticky_schedule_to_start_ms = 2000};
+    if (tc_worker_new(g_client, &o, &w, &err) || tw_register_all(w, &err) ||
+        tc_worker_register_workflow(w, "Failures", wf_failures, 0, NULL, &err) ||
+        tc_worker_register_workflow(w, "Waiter", wf_waiter, sizeof(chain_state), NULL, &err) ||
+        tc_worker_register_query(w, "Waiter", "progress", q_chain_progress, NULL, &err) ||
+        (versioned &&
+         tc_worker_register_workflow(w, "Versioned", versioned, 0, NULL, &err)) ||
+        tc_worker_register_activity(w, "Flaky", act_flaky, NULL, &err) ||
+        tc_worker_register_activity(w, "Refuse", act_refuse, NULL, &err) ||
+        tc_worker_register_activity(w, "Fatal", act_fatal, NULL, &err) ||
+        tc_worker_register_activity(w, "Always", act_always, NULL, &err) ||
+        tc_worker_start(w, &err))
+        fail_msg("worker: %s", err.text);
+    return w;
+}
+
+static int setup(void **s) {
+    (void)s;
+    g_client = tt_client();
+    tt_unique(g_queue, sizeof g_queue, "tc-stack");
+    g_worker = start_worker(g_queue, 0, NULL);
+    return 0;
+}
+
+static int teardown(void **s) {
+    (void)s;
+    tc_worker_free(g_worker);
+    tc_client_free(g_client);
+    return 0;
+}
+
+static void start(const char *queue, const char *type, const char *input, char *wid,
+                  size_t cap, char *rid) {
+    tc_error err = {0};
+    tt_unique(wid, cap, type);
+    tc_start_options o = {.workflow_id = wid, .workflow_type = type, .task_queue = queue,
+                          .input_json = input, .task_timeout_ms = 5000};
+    if (tc_workflow_start(g_client, &o, rid, 64, NULL, &err) != TC_OK)
+        fail_msg("start %s: %s", type, err.text);
+}
+
+static char *result_of(const char *wid, const char *rid) {
+    tc_outcome out;
+    tc_error err = {0};
+    int rc = tc_workflow_result(g_client, wid, rid, 60000, &out, &err);
+    if (rc != TC_OK)
+        fail_msg("result of %s: %s (%s)", wid, tc_code_name(rc), err.text);
+    char *s = out.result_json;
+    out.result_json = NULL;
+    tc_outcome_clear(&out);
+    return s;
+}
+
+static void record_fixture(const char *wid, const char *name) {
+    const char *dir = getenv("TC_FIXTURE_DIR");
+    if (!dir || !*dir)
+        return;
+    tc_history *h = NULL;
+    tc_error err = {0};
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s.history.pb", dir, name);
+    if (tc_workflow_history(g_client, wid, NULL, &h, &err) != TC_OK ||
+        tc_history_save(h, path, &err) != TC_OK)
+        fail_msg("fixture %s: %s", name, err.text);
+    tc_history_free(h);
+}
+
+static void client_started_workflow_returns_activity_result(void **s) {
+    (void)s;
+    char wid[128], rid[64];
+    start(g_queue, "Greet", "\"C\"", wid, sizeof wid, rid);
+    char *res = result_of(wid, rid);
+    assert_string_equal(res, "\"Hello, C!\"");
+    free(res);
+    record_fixture(wid, "greet");
+}
+
+static void sticky_worker_reuses_cached_runs(void **s) {
+    (void)s;
+    char wid[128], rid[64];
+    tc_worker_stats before, after;
+    tc_worker_get_stats(g_worker, &before);
+    start(g_queue, "Chain", "{\"n\":5}", wid, sizeof wid, rid);
+    char *res = result_of(wid, rid);
+    assert_string_equal(res, "{\"sum\":5}");
+    free(res);
+    tc_worker_get_stats(g_worker, &after);
+    /* 6 workflow tasks: the first builds the run, the next 5 must come from the cache. */
+    assert_true(after.sticky_hits - before.sticky_hits >= 5);
+    record_fixture(wid, "chain5");
+}
+
+static void long_workflow_follows_history_pages(void **s) {
+    (void)s;
+    /* Sticky off: every task carries the full history, paged by the server (256 events). */
+    char queue[128], wid[128], rid[64];
+    tt_unique(queue, sizeof queue, "tc-paging");
+    tc_worker *w = start_worker(queue, -1, NULL);
+    start(queue, "Chain", "{\"n\":60}", wid, sizeof wid, rid);
+    char *res = result_of(wid, rid);
+    assert_string_equal(res, "{\"sum\":60}");
+    free(res);
+    tc_history *h = NULL;
+    TT_OK(tc_workflow_history(g_client, wid, rid, &h, &e_));
+    assert_true(tc_history_length(h) > 256);
+    tc_history_free(h);
+    tc_worker_stats st;
+    tc_worker_get_stats(w, &st);
+    assert_int_equal(st.sticky_hits, 0);
+    tc_worker_free(w);
+}
+
+static void retryable_failure_is_retried_until_success(void **s) {
+    (void)s;
+    char wid[128], rid[64];
+    atomic_store(&n_flaky, 0);
+    start(g_queue, "Failures", "\"Flaky\"", wid, sizeof wid, rid);
+    char *res = result_of(wid, rid);
+    assert_string_equal(res, "{\"ok\":true,\"result\":3}");
+    assert_int_equal(atomic_load(&n_flaky), 3);
+    free(res);
+}
+
+static void non_retryable_failure_is_not_retried(void **s) {
+    (void)s;
+    char wid[128], rid[64];
+    atomic_store(&n_refuse, 0);
+    start(g_queue, "Failures", "\"Refuse\"", wid, sizeof wid, rid);
+    char *res = result_of(wid, rid);
+    assert_string_equal(res, "{\"ok\":false,\"type\":\"OutOfStock\",\"nr\":true}");
+    assert_int_equal(atomic_load(&n_refuse), 1);
+    free(res);
+}
+
+static void policy_listed_type_is_not_retried(void **s) {
+    (void)s;
+    char wid[128], rid[64];
+    atomic_store(&n_fatal, 0);
+    start(g_queue, "Failures", "\"Fatal\"", wid, sizeof wid, rid);
+    char *res = result_of(wid, rid);
+    assert_string_equal(res, "{\"ok\":false,\"type\":\"Fatal\",\"nr\":false}");
+    assert_int_equal(atomic_load(&n_fatal), 1);
+    free(res);
+}
+
+static void retries_stop_at_maximum_attempts(void **s) {
+    (void)s;
+    char wid[128], rid[64];
+    atomic_store(&n_always, 0);
+    start(g_queue, "Failures", "\"Always\"", wid, sizeof wid, rid);
+    char *res = result_of(wid, rid);
+    assert_string_equal(res, "{\"ok\":false,\"type\":\"Transient\",\"nr\":false}");
+    assert_int_equal(atomic_load(&n_always), 2);
+    free(res);
+}
+
+static void query_is_answered_and_signal_resumes(void **s) {
+    (void)s;
+    char wid[128], rid[64];
+    start(g_queue, "Waiter", NULL, wid, sizeof wid, rid);
+    char *ans = NULL;
+    /* Bounded wait (not a timing assertion): until the first activity is reflected. */
+    for (int i = 0; i < 200; i++) {
+        tc_error err = {0};
+        free(ans);
+        ans = NULL;
+        if (tc_workflow_query(g_client, wid, rid, "progress", NULL, &ans, &err) == TC_OK &&
+            strcmp(ans, "{\"done\":1}") == 0)
+            break;
+        tt_sleep_ms(100);
+    }
+    assert_non_null(ans);
+    assert_string_equal(ans, "{\"done\":1}");
+    free(ans);
+    tc_error err = {0};
+    assert_int_equal(tc_workflow_query(g_client, wid, rid, "nope", NULL, &ans, &err),
+                     TC_ERR_QUERY_FAILED);
+    tc_description d;
+    TT_OK(tc_workflow_describe(g_client, wid, rid, &d, &e_));
+    assert_int_equal(d.status, TC_WF_RUNNING);
+    assert_string_equal(d.workflow_type, "Waiter");
+    TT_OK(tc_workflow_signal(g_client, wid, rid, "finish", "\"bye\"", &e_));
+    char *res = result_of(wid, rid);
+    assert_string_equal(res, "{\"done\":1,\"signal\":\"bye\"}");
+    free(res);
+    TT_OK(tc_workflow_describe(g_client, wid, rid, &d, &e_));
+    assert_int_equal(d.status, TC_WF_COMPLETED);
+}
+
+static void terminate_closes_the_run(void **s) {
+    (void)s;
+    char wid[128], rid[64];
+    start(g_queue, "Waiter", NULL, wid, sizeof wid, rid);
+    TT_OK(tc_workflow_terminate(g_client, wid, rid, "test says stop", &e_));
+    tc_outcome out;
+    tc_error err = {0};
+    assert_int_equal(tc_workflow_result(g_client, wid, rid, 30000, &out, &err),
+                     TC_ERR_WORKFLOW_FAILED);
+    assert_int_equal(out.status, TC_WF_TERMINATED);
+    assert_string_equal(out.failure_message, "test says stop");
+    tc_outcome_clear(&out);
+}
+
+static void id_conflict_policies(void **s) {
+    (void)s;
+    char wid[128], rid[64], rid2[64];
+    start(g_queue, "Waiter", NULL, wid, sizeof wid, rid);
+    tc_start_options o = {.workflow_id = wid, .workflow_type = "Waiter", .task_queue = g_queue};
+    tc_error err = {0};
+    assert_int_equal(tc_workflow_start(g_client, &o, rid2, sizeof rid2, NULL, &err),
+                     TC_ERR_ALREADY_STARTED);
+    bool started = true;
+    o.id_conflict_policy = TC_CONFLICT_USE_EXISTING;
+    TT_OK(tc_workflow_start(g_client, &o, rid2, sizeof rid2, &started, &e_));
+    assert_false(started);
+    assert_string_equal(rid, rid2);
+    /* Same request id twice is one start (idempotent retry of the call). */
+    char wid2[128], ra[64], rb[64];
+    tt_unique(wid2, sizeof wid2, "reqid");
+    tc_start_options p = {.workflow_id = wid2, .workflow_type = "Waiter", .task_queue = g_queue,
+                          .request_id = "7f1d2c7e-0000-4000-8000-000000000001"};
+    TT_OK(tc_workflow_start(g_client, &p, ra, sizeof ra, NULL, &e_));
+    TT_OK(tc_workflow_start(g_client, &p, rb, sizeof rb, NULL, &e_));
+    assert_string_equal(ra, rb);
+    TT_OK(tc_workflow_terminate(g_client, wid, rid, NULL, &e_));
+    TT_OK(tc_workflow_terminate(g_client, wid2, ra, NULL, &e_));
+}
+
+static void changed_workflow_code_is_non_determinism(void **s) {
+    (void)s;
+    char queue[128], wid[128], rid[64];
+    tt_unique(queue, sizeof queue, "tc-nondet");
+    tc_worker *v1 = start_worker(queue, 0, wf_versioned_v1);
+    start(queue, "Versioned", NULL, wid, sizeof wid, rid);
+    /* Wait until v1 recorded its activity and is blocked on the signal. */
+    bool ready = false;
+    for (int i = 0; i < 300 && !ready; i++) {
+        tc_history *h = NULL;
+        TT_OK(tc_workflow_history(g_client, wid, rid, &h, &e_));
+        long a = tt_find_event(h, TT_EV_ACTIVITY_TASK_COMPLETED, 0);
+        ready = a >= 0 && tt_find_event(h, TT_EV_WORKFLOW_TASK_COMPLETED, (size_t)a) >= 0;
+        tc_history_free(h);
+        if (!ready)
+            tt_sleep_ms(100);
+    }
+    assert_true(ready);
+    tc_worker_free(v1);
+    tc_worker *v2 = start_worker(queue, 0, wf_versioned_v2);
+    TT_OK(tc_workflow_signal(g_client, wid, rid, "go", NULL, &e_));
+    bool failed = false;
+    for (int i = 0; i < 300 && !failed; i++) {
+        tc_history *h = NULL;
+        TT_OK(tc_workflow_history(g_client, wid, rid, &h, &e_));
+        failed = tt_find_event(h, TT_EV_WORKFLOW_TASK_FAILED, 0) >= 0;
+        tc_history_free(h);
+        if (!failed)
+            tt_sleep_ms(100);
+    }
+    assert_true(failed);
+    tc_worker_stats st;
+    tc_worker_get_stats(v2, &st);
+    assert_true(st.nondeterminism >= 1);
+    tc_description d;
+    TT_OK(tc_workflow_describe(g_client, wid, rid, &d, &e_));
+    assert_int_equal(d.status, TC_WF_RUNNING);  /* the run is not closed, only its task failed */
+    TT_OK(tc_workflow_terminate(g_client, wid, rid, "non-determinism test", &e_));
+    tc_worker_free(v2);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(client_started_workflow_returns_activity_result),
+        cmocka_unit_test(sticky_worker_reuses_cached_runs),
+        cmocka_unit_test(long_workflow_follows_history_pages),
+        cmocka_unit_test(retryable_failure_is_retried_until_success),
+        cmocka_unit_test(non_retryable_failure_is_not_retried),
+        cmocka_unit_test(policy_listed_type_is_not_retried),
+        cmocka_unit_test(retries_stop_at_maximum_attempts),
+        cmocka_unit_test(query_is_answered_and_signal_resumes),
+        cmocka_unit_test(terminate_closes_the_run),
+        cmocka_unit_test(id_conflict_policies),
+        cmocka_unit_test(changed_workflow_code_is_non_determinism),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
