@@ -465,7 +465,9 @@ class FaultTest(OrchestratorMixin, unittest.TestCase):
         cls.queue = RUN + "-fault"
         cls.env = dict(PAYMENT_SERVICE_URL=f"http://127.0.0.1:{PROXY_PORT}",
                        ACTIVITY_START_TO_CLOSE_MS=cls.GATEWAY_MS + 4000,
-                       WORKER_STICKY_TIMEOUT_MS=2000)
+                       WORKER_STICKY_TIMEOUT_MS=2000,
+                       # No sticky cache: every workflow task replays the full history.
+                       WORKER_STICKY_CACHE=0)
         cls.orch = start_orchestrator(FAULT_ORCH_PORT, cls.queue, **cls.env).start()
 
     @classmethod
@@ -503,6 +505,15 @@ class FaultTest(OrchestratorMixin, unittest.TestCase):
         wid = b["workflowId"]
         # The gateway is charging (ApprovePayment in flight) when the orchestrator dies.
         wait_until(lambda: self.proxy.approves > seen, 60, 0.05, "approve call to arrive")
+        # Meanwhile GET shows the step in flight and the compensations registered so far.
+        view = self.wait_state(wid, lambda v: v.get("step") == "ApprovePayment",
+                               "getState to report ApprovePayment")
+        self.assertEqual(view["status"], "RUNNING")
+        self.assertEqual(view["phase"], "RUNNING")
+        self.assertEqual(view["compensationStack"],
+                         ["RefundPayment", "CancelReservation", "CancelOrder"])
+        self.assertIsInstance(view["orderId"], int)
+        self.assertIsInstance(view["paymentId"], int)
         self.orch.kill()
         self.orch.start()
         view = self.wait_closed(wid, timeout=180)
@@ -512,6 +523,11 @@ class FaultTest(OrchestratorMixin, unittest.TestCase):
         q = wid.replace("'", "''")
         self.assertEqual(sql_value("order_db", f"SELECT COUNT(*) FROM orders WHERE saga_id='{q}'"), "1")
         self.assertEqual(sql_value("payment_db", f"SELECT COUNT(*) FROM payments WHERE saga_id='{q}'"), "1")
+        # The killed worker's ApprovePayment attempt timed out and a second attempt finished it.
+        approve = [e["activityTaskStartedEventAttributes"] for e in history(wid)
+                   if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_STARTED"][3]
+        self.assertGreaterEqual(approve["attempt"], 2)
+        self.assertEqual(scheduled_activities(history(wid)), FORWARD)
 
 
 if __name__ == "__main__":
