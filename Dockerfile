@@ -46,7 +46,7 @@ RUN apt-get update \
 COPY --from=build /out/bin/ /usr/local/bin/
 COPY docker/healthcheck.sh /usr/local/bin/saga-healthcheck
 # Inside a container the daemons must listen on every interface (the default is 127.0.0.1).
-ENV BIND_ADDRESS=0.0.0.0 \
+ENV BIND_ADDR=0.0.0.0 \
     LOG_LEVEL=info
 USER 10001:10001
 EXPOSE 21080 21081 21082 21083 21084 21085

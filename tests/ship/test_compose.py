@@ -62,7 +62,7 @@ class ComposeFile(unittest.TestCase):
                 self.assertEqual(os.path.normpath(svc["build"]["context"]),
                                  os.path.normpath(S.SOURCE_DIR))
                 images.add(svc.get("image"))
-                self.assertEqual(self.env(name).get("BIND_ADDRESS"), "0.0.0.0",
+                self.assertEqual(self.env(name).get("BIND_ADDR"), "0.0.0.0",
                                  "a daemon in a container must listen on all interfaces")
         self.assertEqual(len(images), 1, f"one image for all daemons, got {images}")
 
