@@ -218,7 +218,7 @@ static void transition(http_req *req, pay_routes_t *ctx, pay_action_t act)
     if (rc == CM_ERR_NOT_FOUND && act == PAY_ACT_REFUND) {
         /* DESIGN: refunding an unknown payment succeeds without effect. */
         http_respond_json(req, 200, json_pack("{s:I, s:n, s:b}", "paymentId", (json_int_t)id,
-                                              "status", "found", 0));
+                                              "status", "noop", 1));
         return;
     }
     if (rc != 0) {

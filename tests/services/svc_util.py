@@ -1,8 +1,10 @@
 """Helpers shared by the service end-to-end tests: daemons on the services' test ports, raw
 HTTP for inputs urllib refuses to send (huge bodies, odd methods), problem+json checks."""
+import glob
 import http.client
 import json
 import os
+import subprocess
 import socket
 import threading
 import unittest
@@ -14,7 +16,8 @@ PORTS = {
     "order": 22082, "inventory": 22083, "payment": 22084,
     "payment-semaphore": 22085, "payment-faults": 22086,
     "order-bad": 22087, "inventory-bad": 22088, "payment-bad": 22089,
-    "inventory-nolock": 22090,
+    "inventory-nolock": 22090, "order-relay-a": 22091, "order-relay-b": 22092,
+    "inventory-relay": 22093, "payment-relay": 22094,
 }
 
 
@@ -37,6 +40,46 @@ class Service(harness.Daemon):
         if key:
             hdrs["Idempotency-Key"] = key
         return harness.http(method, self.url + path, body=body, headers=hdrs)
+
+
+def _mariadb(args, stdin=None):
+    m = harness.MYSQL
+    subprocess.run(["mariadb", "--no-defaults", "-h", m["host"], "-P", str(m["port"]),
+                    "-u", m["user"], f"-p{m['password']}"] + args,
+                   check=True, stdin=stdin, capture_output=True)
+
+
+def private_database(schema):
+    """A fresh database with the migrations of sql/<schema>/ applied, for tests that must not
+    share outbox rows with other daemons (every relay on a database publishes all of its
+    rows). Returns its name; drop it with drop_database."""
+    name = harness.uid(f"t_{schema}_")
+    _mariadb(["-e", f"CREATE DATABASE `{name}`"])
+    for path in sorted(glob.glob(os.path.join(harness.SOURCE_DIR, "sql", schema, "*.sql"))):
+        with open(path, "rb") as f:
+            _mariadb([name], stdin=f)
+    return name
+
+
+def drop_database(name):
+    _mariadb(["-e", f"DROP DATABASE IF EXISTS `{name}`"])
+
+
+def relayed_events(svc, db, aggregate_type, aggregate_id, count):
+    """Waits until the outbox rows of one aggregate are published, then returns the stream
+    entries (field dicts) the daemon's relay wrote for it, oldest first."""
+    def published():
+        return harness.sql_value(
+            db, "SELECT COUNT(*) FROM outbox_events WHERE aggregate_type = "
+                f"'{aggregate_type}' AND aggregate_id = '{aggregate_id}' "
+                "AND published_at IS NULL") == "0"
+
+    harness.wait_until(published, 30, what=f"{aggregate_type} {aggregate_id} published")
+    entries = [f for _, f in stream_events(svc.stream)
+               if f.get("aggregateType") == aggregate_type
+               and f.get("aggregateId") == str(aggregate_id)]
+    assert len(entries) == count, entries
+    return entries
 
 
 def raw_request(port, method, path, body=b"", headers=None, timeout=30):

@@ -1,12 +1,14 @@
 """service-inventory end to end: stock reads and PUT, reserve / confirm / cancel with every
 legal and illegal transition, tombstones, Idempotency-Key, and concurrent reserves that never
 oversell, with and without the Redis lock."""
+import json
 import random
 import threading
 import unittest
 
 import harness
-from svc_util import PORTS, Service, ServiceCase, concurrently
+from svc_util import (PORTS, Service, ServiceCase, concurrently, drop_database,
+                      private_database, relayed_events)
 
 DB = "inventory_db"
 
@@ -250,10 +252,35 @@ class InventoryWithoutLockTest(InventoryServiceTest):
         self.assertEqual(harness.redis_cli("GET", f"lock:inventory:{pid}"), "stranger")
 
 
+class InventoryRelayTest(ServiceCase):
+    """The daemon's outbox relay publishes its events (on a database of the test's own, so no
+    other suite's relay can take them)."""
+
+    def test_stock_events_reach_the_stream(self):
+        db = private_database("inventory_db")
+        self.addCleanup(drop_database, db)
+        svc = Service("service-inventory", PORTS["inventory-relay"],
+                      env={"MYSQL_DATABASE": db}).start()
+        self.addCleanup(svc.stop)
+        pid, saga = new_product(), harness.uid("saga-")
+        self.assertOk(svc.call("PUT", f"/api/inventory/{pid}", {"available": 4}))
+        self.assertOk(svc.call("POST", f"/api/inventory/{pid}/reserve?qty=3&sagaId={saga}"))
+        self.assertOk(svc.call("POST", f"/api/inventory/{pid}/cancel?qty=3&sagaId={saga}"))
+        events = relayed_events(svc, db, "Inventory", pid, 3)
+        self.assertEqual([e["eventType"] for e in events],
+                         ["StockSet", "StockReserved", "StockReservationCancelled"])
+        for e in events:
+            self.assertTrue(e["eventId"].startswith("service-inventory:"), e)
+        payload = json.loads(events[1]["payload"])
+        self.assertEqual((payload["sagaId"], payload["productId"], payload["quantity"]),
+                         (saga, pid, 3))
+
+
 def load_tests(loader, tests, pattern):
     # The unlocked variant only reruns the concurrency cases (each request waits 2 s).
     suite = unittest.TestSuite()
     suite.addTests(loader.loadTestsFromTestCase(InventoryServiceTest))
+    suite.addTests(loader.loadTestsFromTestCase(InventoryRelayTest))
     for name in ("test_fifty_concurrent_reserves_of_one_on_a_stock_of_ten",
                  "test_stock_is_conserved_under_concurrent_mixed_operations"):
         suite.addTest(InventoryWithoutLockTest(name))

@@ -4,7 +4,8 @@ import json
 import unittest
 
 import harness
-from svc_util import PORTS, Service, ServiceCase, concurrently, stream_events
+from svc_util import (PORTS, Service, ServiceCase, concurrently, drop_database,
+                      private_database, stream_events)
 
 DB = "order_db"
 
@@ -167,18 +168,36 @@ class OrderServiceTest(ServiceCase):
         self.assertProblem(self.svc.call("PATCH", f"/api/orders/{oid}/cancel", key=key), 422,
                            "IdempotencyKeyReused")
 
+
+class OrderRelayTest(ServiceCase):
+    """The outbox relay, on a database of the test's own: any daemon's relay publishes every
+    row of its database, so on the shared order_db another suite's daemon could take ours."""
+
+    def setUp(self):
+        self.db = private_database("order_db")
+        self.addCleanup(drop_database, self.db)
+
+    def daemon(self, port_key, stream=None):
+        return Service("service-order", PORTS[port_key], stream=stream,
+                       env={"MYSQL_DATABASE": self.db})
+
+    def rows(self, saga):
+        return harness.sql(self.db, f"SELECT id FROM orders WHERE saga_id = '{saga}'")
+
     def test_relay_publishes_each_event_once_and_marks_it(self):
         saga = harness.uid("saga-")
-        oid = self.assertOk(self.create(saga), 201)["orderId"]
-        self.assertOk(self.svc.call("PATCH", f"/api/orders/{oid}/cancel"))
+        svc = self.daemon("order-relay-a").start()
+        self.addCleanup(svc.stop)
+        oid = self.assertOk(svc.call("POST", "/api/orders", order_body(saga)), 201)["orderId"]
+        self.assertOk(svc.call("PATCH", f"/api/orders/{oid}/cancel"))
 
         def published():
-            rows = harness.sql(DB, "SELECT COUNT(*) FROM outbox_events WHERE aggregate_id = "
-                                   f"'{oid}' AND aggregate_type = 'Order' AND published_at IS NULL")
-            return rows[0][0] == "0"
+            return harness.sql_value(
+                self.db, "SELECT COUNT(*) FROM outbox_events WHERE aggregate_type = 'Order' "
+                         f"AND aggregate_id = '{oid}' AND published_at IS NULL") == "0"
 
         harness.wait_until(published, 30, what="outbox rows published")
-        mine = [f for _, f in stream_events(self.svc.stream)
+        mine = [f for _, f in stream_events(svc.stream)
                 if f.get("aggregateType") == "Order" and f.get("aggregateId") == str(oid)]
         self.assertEqual([f["eventType"] for f in mine], ["OrderCreated", "OrderCancelled"])
         self.assertEqual(len({f["eventId"] for f in mine}), 2)
@@ -187,6 +206,36 @@ class OrderServiceTest(ServiceCase):
             payload = json.loads(f["payload"])
             self.assertEqual(payload["sagaId"], saga)
             self.assertEqual(payload["orderId"], oid)
+
+    def test_two_relays_publish_each_event_once(self):
+        """Two replicas share the database and one stream: each row is published once."""
+        stream = harness.uid("test:svc-events:")
+        a = self.daemon("order-relay-a", stream).start()
+        try:
+            b = self.daemon("order-relay-b", stream).start()
+            try:
+                sagas = [harness.uid("saga-") for _ in range(40)]
+                svcs = [a, b]
+                results = concurrently(40, lambda i: svcs[i % 2].call(
+                    "POST", "/api/orders", order_body(sagas[i])))
+                ids = {str(r[2]["orderId"]) for r in results}
+                self.assertEqual(len(ids), 40)
+                in_list = ",".join(f"'{i}'" for i in ids)
+
+                def all_published():
+                    return harness.sql_value(
+                        self.db, "SELECT COUNT(*) FROM outbox_events WHERE aggregate_type = "
+                                 f"'Order' AND aggregate_id IN ({in_list}) "
+                                 "AND published_at IS NULL") == "0"
+
+                harness.wait_until(all_published, 30, what="both relays publishing")
+            finally:
+                b.stop()
+        finally:
+            a.stop()
+        mine = [f for _, f in stream_events(stream) if f.get("aggregateId") in ids]
+        self.assertEqual(len(mine), 40)
+        self.assertEqual(len({f["eventId"] for f in mine}), 40)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,14 @@
 """service-payment end to end: create, approve through semaphore:pg and the fake gateway,
 confirm, refund, every legal and illegal transition, InsufficientBalance, transient gateway
 failures, Idempotency-Key, and the semaphore's limit measured inside the gateway."""
+import json
 import random
 import re
 import unittest
 
 import harness
-from svc_util import PORTS, Service, ServiceCase, concurrently
+from svc_util import (PORTS, Service, ServiceCase, concurrently, drop_database,
+                      private_database, relayed_events)
 
 DB = "payment_db"
 
@@ -141,7 +143,8 @@ class PaymentServiceTest(PaymentCase):
     def test_refund_of_an_unknown_payment_succeeds_without_effect(self):
         before = harness.sql_value(DB, "SELECT COUNT(*) FROM payments WHERE id = 987654321")
         body = self.assertOk(self.do(987654321, "refund"))
-        self.assertEqual((body["paymentId"], body["found"]), (987654321, False))
+        self.assertEqual((body["paymentId"], body["status"], body["noop"]),
+                         (987654321, None, True))
         self.assertEqual(harness.sql_value(DB, "SELECT COUNT(*) FROM payments WHERE "
                                                "id = 987654321"), before)
         self.assertEqual(self.events(987654321), [])
@@ -240,6 +243,27 @@ class PaymentGatewayFaultTest(PaymentCase):
         self.assertEqual(self.status(pid), "CREATED")
         self.assertEqual(self.events(pid), ["PaymentCreated"])
         self.assertEqual(self.assertOk(self.do(pid, "refund"))["status"], "REFUNDED")
+
+
+class PaymentRelayTest(PaymentCase):
+    """The daemon's outbox relay publishes its events (on a database of the test's own)."""
+
+    def test_payment_events_reach_the_stream(self):
+        db = private_database("payment_db")
+        self.addCleanup(drop_database, db)
+        self.svc = Service("service-payment", PORTS["payment-relay"],
+                           env={"MYSQL_DATABASE": db}).start()
+        self.addCleanup(self.svc.stop)
+        saga = harness.uid("saga-")
+        pid = self.new_payment(saga=saga, amount=2_000_000)
+        self.assertProblem(self.do(pid, "approve"), 402, "InsufficientBalance")
+        self.assertOk(self.do(pid, "refund"))
+        events = relayed_events(self.svc, db, "Payment", pid, 3)
+        self.assertEqual([e["eventType"] for e in events],
+                         ["PaymentCreated", "PaymentFailed", "PaymentRefunded"])
+        payload = json.loads(events[2]["payload"])
+        self.assertEqual((payload["sagaId"], payload["paymentId"], payload["previousStatus"]),
+                         (saga, pid, "FAILED"))
 
 
 if __name__ == "__main__":
