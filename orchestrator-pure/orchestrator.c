@@ -27,6 +27,7 @@ typedef struct waiter {
     char saga_id[SAGA_ID_MAX];
     int refs;
     int done;
+    saga_row_t row; /* the final state once done */
     pthread_cond_t cv;
 } waiter_t;
 
@@ -99,13 +100,14 @@ static int enqueue_locked(orch_t *o, const char *saga_id)
     return 0;
 }
 
-/* Wakes the waiters of a saga that reached a terminal state. */
-static void notify_done(orch_t *o, const char *saga_id)
+/* Hands the final state to the waiters of a saga that reached a terminal state. */
+static void notify_done(orch_t *o, const saga_row_t *row)
 {
     pthread_mutex_lock(&o->mu);
     for (waiter_t *w = o->waiters; w != NULL; w = w->next)
-        if (strcmp(w->saga_id, saga_id) == 0) {
+        if (strcmp(w->saga_id, row->saga_id) == 0) {
             w->done = 1;
+            w->row = *row;
             pthread_cond_broadcast(&w->cv);
         }
     pthread_mutex_unlock(&o->mu);
@@ -261,7 +263,7 @@ static void run_saga(orch_t *o, const char *saga_id)
     }
     count(o, "saga_finished_total", "Sagas that reached a terminal state",
           row.pos.status == MS_COMPLETED ? "status=\"COMPLETED\"" : "status=\"COMPENSATED\"");
-    notify_done(o, saga_id);
+    notify_done(o, &row);
 out:
     log_set_saga_id(NULL);
 }
@@ -342,8 +344,31 @@ static int same_input(const saga_input_t *a, const saga_input_t *b)
            strcmp(a->payment_method, b->payment_method) == 0;
 }
 
-int orch_submit(orch_t *o, const char *saga_id, const saga_input_t *in, saga_row_t *row)
+/* Waits on w until done, stop or the deadline. Returns 0 (row = the final state) or
+ * CM_ERR_TIMEOUT. */
+static int wait_done(orch_t *o, waiter_t *w, int64_t timeout_ms, saga_row_t *row)
 {
+    struct timespec until = deadline_after(timeout_ms);
+    int rc = CM_ERR_TIMEOUT;
+    pthread_mutex_lock(&o->mu);
+    while (!w->done && !o->stopping)
+        if (pthread_cond_timedwait(&w->cv, &o->mu, &until) != 0)
+            break;
+    if (w->done) {
+        *row = w->row;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&o->mu);
+    return rc;
+}
+
+int orch_submit_wait(orch_t *o, const char *saga_id, const saga_input_t *in, int64_t timeout_ms,
+                     saga_row_t *row)
+{
+    /* The waiter is registered before the saga can run, so its end is never missed. */
+    waiter_t *w = waiter_get(o, saga_id);
+    if (w == NULL)
+        return CM_ERR_NOMEM;
     pthread_mutex_lock(&o->mu);
     int full = o->queued >= o->cfg.queue_max;
     pthread_mutex_unlock(&o->mu);
@@ -357,43 +382,31 @@ int orch_submit(orch_t *o, const char *saga_id, const saga_input_t *in, saga_row
     if (rc == 0) {
         count(o, "saga_started_total", "Sagas created", NULL);
         pthread_mutex_lock(&o->mu);
-        rc = enqueue_locked(o, saga_id);
+        rc = enqueue_locked(o, saga_id); /* NOMEM: persisted, resumes on the next start */
         pthread_mutex_unlock(&o->mu);
-        return rc; /* on NOMEM the saga is persisted and resumes on the next start */
+    } else if (rc == CM_ERR_DUPLICATE) {
+        /* A repeated POST with the same key - or a full queue. */
+        rc = repo_load(o->cfg.db, saga_id, row);
+        if (rc == CM_ERR_NOT_FOUND)
+            rc = full ? CM_ERR_BUSY : CM_ERR_DB;
+        else if (rc == 0 && !same_input(&row->in, in))
+            rc = CM_ERR_CONFLICT;
+        else if (rc == 0 && machine_is_terminal(row->pos.status))
+            goto out;
     }
-    if (rc != CM_ERR_DUPLICATE)
-        return rc;
-    /* Existing saga (a repeated POST with the same key) - or a full queue. */
-    rc = repo_load(o->cfg.db, saga_id, row);
-    if (rc == CM_ERR_NOT_FOUND)
-        return full ? CM_ERR_BUSY : CM_ERR_DB;
     if (rc != 0)
-        return rc;
-    return same_input(&row->in, in) ? 0 : CM_ERR_CONFLICT;
-}
-
-int orch_wait(orch_t *o, const char *saga_id, int64_t timeout_ms, saga_row_t *row)
-{
-    /* Register first, then read: either the read sees the terminal state or the worker's
-     * notify (after its commit) finds this waiter. */
-    waiter_t *w = waiter_get(o, saga_id);
-    if (w == NULL)
-        return CM_ERR_NOMEM;
-    int rc = repo_load(o->cfg.db, saga_id, row);
-    if (rc != 0 || machine_is_terminal(row->pos.status))
         goto out;
-    struct timespec until = deadline_after(timeout_ms);
-    pthread_mutex_lock(&o->mu);
-    while (!w->done && !o->stopping)
-        if (pthread_cond_timedwait(&w->cv, &o->mu, &until) != 0)
-            break;
-    pthread_mutex_unlock(&o->mu);
-    rc = repo_load(o->cfg.db, saga_id, row);
-    if (rc == 0 && !machine_is_terminal(row->pos.status))
-        rc = CM_ERR_TIMEOUT;
+    if ((rc = wait_done(o, w, timeout_ms, row)) == CM_ERR_TIMEOUT &&
+        repo_load(o->cfg.db, saga_id, row) == 0 && machine_is_terminal(row->pos.status))
+        rc = 0; /* finished just now */
 out:
     waiter_put(o, w);
     return rc;
+}
+
+int orch_get(orch_t *o, const char *saga_id, saga_row_t *row)
+{
+    return repo_load(o->cfg.db, saga_id, row);
 }
 
 void orch_stop(orch_t *o)

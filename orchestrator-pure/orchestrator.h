@@ -28,15 +28,16 @@ int orch_start(const orch_config_t *cfg, orch_t **out);
  * before the HTTP server accepts requests. */
 int orch_resume(orch_t *o);
 
-/* Validated input -> a saga. Creates it (committed) and queues it, or finds the existing one
- * with this id. Returns 0 (row filled with the saga as stored), CM_ERR_CONFLICT (the id exists
- * with a different request), CM_ERR_BUSY (queue full; nothing persisted) or a db error. */
-int orch_submit(orch_t *o, const char *saga_id, const saga_input_t *in, saga_row_t *row);
+/* Validated input -> a saga, then waits up to timeout_ms for its end. Creates the saga
+ * (committed) and queues it, or attaches to the existing one with this id (a repeated POST).
+ * Returns 0 with row = the final state, CM_ERR_TIMEOUT with row = the latest known state,
+ * CM_ERR_CONFLICT (the id exists with a different request), CM_ERR_BUSY (queue full; nothing
+ * persisted) or a db error. Any thread (HTTP handlers). */
+int orch_submit_wait(orch_t *o, const char *saga_id, const saga_input_t *in, int64_t timeout_ms,
+                     saga_row_t *row);
 
-/* Waits up to timeout_ms for saga_id to be terminal. 0 with row filled when it is (or already
- * was), CM_ERR_TIMEOUT with row filled with the latest state, CM_ERR_NOT_FOUND, or a db error.
- * Any thread (HTTP handlers). */
-int orch_wait(orch_t *o, const char *saga_id, int64_t timeout_ms, saga_row_t *row);
+/* Current state of a saga: 0, CM_ERR_NOT_FOUND or a db error. Any thread. */
+int orch_get(orch_t *o, const char *saga_id, saga_row_t *row);
 
 /* Stops the workers (a saga in the middle of a step finishes that call; its next transition is
  * resumed on the next start), joins and frees. NULL ok. */

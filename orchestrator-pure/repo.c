@@ -15,27 +15,35 @@ static const char *step_name(saga_step_t s)
     return n != NULL ? n : "None";
 }
 
+#define LOG_COLS 7
+#define LOG_MAX_ROWS 2
+
+/* Inserts up to LOG_MAX_ROWS log rows with one statement (one round trip fewer per
+ * transition than a statement per row). */
 static int insert_logs(db_conn *c, const char *saga_id, const step_log_t *logs, int n)
 {
+    static const char *const SQL[LOG_MAX_ROWS] = {
+        "INSERT INTO saga_step_log (saga_id, step, event, attempt, http_status, error_type,"
+        " message) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO saga_step_log (saga_id, step, event, attempt, http_status, error_type,"
+        " message) VALUES (?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?)",
+    };
+    db_val p[LOG_COLS * LOG_MAX_ROWS];
+    if (n < 1 || n > LOG_MAX_ROWS)
+        return n == 0 ? 0 : CM_ERR_INVALID;
     for (int i = 0; i < n; i++) {
         const saga_error_t *e = logs[i].err;
-        db_val p[] = {
-            DB_STR(saga_id),
-            DB_STR(step_name(logs[i].step)),
-            DB_STR(logs[i].event),
-            DB_INT(logs[i].attempt),
-            e != NULL && e->code != 0 ? DB_INT(e->http_status) : DB_NULL,
-            e != NULL && e->code != 0 ? DB_STR(e->type) : DB_NULL,
-            e != NULL && e->code != 0 ? DB_STR(e->message) : DB_NULL,
-        };
-        int rc = db_exec(c,
-                         "INSERT INTO saga_step_log (saga_id, step, event, attempt, http_status,"
-                         " error_type, message) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         p, 7, NULL, NULL);
-        if (rc != 0)
-            return rc;
+        int failed = e != NULL && e->code != 0;
+        db_val *v = &p[i * LOG_COLS];
+        v[0] = DB_STR(saga_id);
+        v[1] = DB_STR(step_name(logs[i].step));
+        v[2] = DB_STR(logs[i].event);
+        v[3] = DB_INT(logs[i].attempt);
+        v[4] = failed ? DB_INT(e->http_status) : DB_NULL;
+        v[5] = failed ? DB_STR(e->type) : DB_NULL;
+        v[6] = failed ? DB_STR(e->message) : DB_NULL;
     }
-    return 0;
+    return db_exec(c, SQL[n - 1], p, (size_t)(LOG_COLS * n), NULL, NULL);
 }
 
 int repo_create(db_pool *db, const saga_row_t *row)

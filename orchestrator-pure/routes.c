@@ -102,7 +102,7 @@ static void post_order(http_req *req, void *vctx)
     if (saga_id_for(req, saga_id, sizeof saga_id) != 0)
         return;
     http_req_set_saga_id(req, saga_id);
-    int rc = orch_submit(ctx->orch, saga_id, &in, &row);
+    int rc = orch_submit_wait(ctx->orch, saga_id, &in, ctx->sync_timeout_ms, &row);
     if (rc == CM_ERR_CONFLICT) {
         http_respond_problem(req, 422, HTTP_CODE_IDEM_REUSED,
                              "Idempotency-Key was already used for a different order");
@@ -113,12 +113,6 @@ static void post_order(http_req *req, void *vctx)
         http_respond_problem(req, 429, HTTP_CODE_BUSY, "too many sagas waiting; retry later");
         return;
     }
-    if (rc != 0) {
-        http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE, "saga store unavailable: %s",
-                             cm_strerror(rc));
-        return;
-    }
-    rc = orch_wait(ctx->orch, saga_id, ctx->sync_timeout_ms, &row);
     if (rc == 0)
         respond_result(req, &row);
     else if (rc == CM_ERR_TIMEOUT)
@@ -139,12 +133,12 @@ static void get_order(http_req *req, void *vctx)
         return;
     }
     http_req_set_saga_id(req, id);
-    int rc = orch_wait(ctx->orch, id, 0, &row);
+    int rc = orch_get(ctx->orch, id, &row);
     if (rc == CM_ERR_NOT_FOUND) {
         http_respond_problem(req, 404, HTTP_CODE_NOT_FOUND, "no saga %s", id);
         return;
     }
-    if (rc != 0 && rc != CM_ERR_TIMEOUT) {
+    if (rc != 0) {
         http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE, "saga store unavailable: %s",
                              cm_strerror(rc));
         return;
