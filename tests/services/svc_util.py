@@ -17,7 +17,7 @@ PORTS = {
     "payment-semaphore": 22085, "payment-faults": 22086,
     "order-bad": 22087, "inventory-bad": 22088, "payment-bad": 22089,
     "inventory-nolock": 22090, "order-relay-a": 22091, "order-relay-b": 22092,
-    "inventory-relay": 22093, "payment-relay": 22094,
+    "inventory-relay": 22093, "payment-relay": 22094, "payment-drain": 22095,
 }
 
 

@@ -114,6 +114,14 @@ class OrderServiceTest(ServiceCase):
                 self.assertEqual((st, body["code"]), (409, "IllegalTransition"), body)
         self.assertEqual(len(self.events(oid)), 2)
 
+    def test_operations_endpoints_answer(self):
+        self.assertEqual(self.svc.get("/health")[0], 200)
+        self.assertEqual(self.svc.get("/ready")[0], 200)
+        self.assertOk(self.create(), 201)
+        st, _, text = self.svc.get("/metrics")
+        self.assertEqual(st, 200)
+        self.assertIn('route="/api/orders"', text)
+
     def test_unknown_order_is_404(self):
         for method, path in (("GET", "/api/orders/999999999"),
                              ("PATCH", "/api/orders/999999999/confirm"),

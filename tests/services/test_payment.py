@@ -4,6 +4,8 @@ failures, Idempotency-Key, and the semaphore's limit measured inside the gateway
 import json
 import random
 import re
+import signal
+import threading
 import unittest
 
 import harness
@@ -243,6 +245,30 @@ class PaymentGatewayFaultTest(PaymentCase):
         self.assertEqual(self.status(pid), "CREATED")
         self.assertEqual(self.events(pid), ["PaymentCreated"])
         self.assertEqual(self.assertOk(self.do(pid, "refund"))["status"], "REFUNDED")
+
+
+class PaymentDrainTest(PaymentCase):
+    """SIGTERM while an approval is inside the gateway: the request finishes and is answered,
+    its result is committed, and the daemon exits 0."""
+
+    def test_sigterm_drains_an_approval_in_flight(self):
+        self.svc = Service("service-payment", PORTS["payment-drain"],
+                           env={"FAKE_PG_LATENCY_MS": 1500}).start()
+        try:
+            pid = self.new_payment()
+            box = {}
+            worker = threading.Thread(target=lambda: box.update(r=self.do(pid, "approve")))
+            worker.start()
+            harness.wait_until(lambda: gauge(self.svc, "fake_pg_inflight") == 1, 30,
+                               what="approval inside the gateway")
+            self.svc.proc.send_signal(signal.SIGTERM)
+            worker.join()
+        finally:
+            self.svc.stop()
+        st, _, body = box["r"]
+        self.assertEqual((st, body["status"]), (200, "APPROVED"), body)
+        self.assertEqual(harness.sql_value(DB, f"SELECT status FROM payments WHERE id = {pid}"),
+                         "APPROVED")
 
 
 class PaymentRelayTest(PaymentCase):
