@@ -1,4 +1,4 @@
-/* cm_http.h — HTTP server on libmicrohttpd: thread pool, router with {path} parameters,
+/* cm_http.h — HTTP server on libmicrohttpd: handler thread pool, router with {path} parameters,
  * body limit, JSON bodies with strict validation, JSON and problem+json (RFC 9457) answers.
  * Handlers run on the server's pool threads and must not block forever. */
 #ifndef CM_HTTP_H
@@ -44,7 +44,8 @@ typedef void (*http_handler_fn)(http_req *req, void *ctx);
 typedef struct http_server_config {
     int port;                /* TCP port; 0 is refused */
     const char *bind_addr;   /* NULL -> "127.0.0.1"; "0.0.0.0" for all interfaces */
-    int threads;             /* pool size, >= 1 (HTTP_THREADS) */
+    int threads;             /* handler worker pool size, >= 1 (HTTP_THREADS); socket I/O
+                              * runs on min(threads, 4) libmicrohttpd threads */
     size_t max_body;         /* 0 -> HTTP_MAX_BODY */
     const char *service;     /* for logs; borrowed, must outlive the server */
     metrics_registry *metrics; /* borrowed; NULL -> the server makes its own */

@@ -47,6 +47,10 @@ struct http_req {
     char request_id[72];
     char saga_id[128];
 
+    bool dispatched; /* queued to a handler worker, connection suspended */
+    bool handled;    /* handler done, connection resumed */
+    http_req *qnext;
+
     http_finish_hook finish_hook;
     void *finish_ctx;
 };

@@ -1,8 +1,15 @@
 /* http_server.c — libmicrohttpd glue: request lifecycle, body limit, routing, metrics,
- * drain on stop. Must not buffer more than max_body bytes of any request. */
+ * drain on stop. Must not buffer more than max_body bytes of any request.
+ *
+ * Threads: MHD's own small pool does socket I/O only. A complete request is suspended
+ * (MHD_suspend_connection) and queued to our pool of `threads` handler workers; the worker
+ * runs the handler and resumes the connection, and MHD sends the answer. So a handler that
+ * blocks (lock wait, slow gateway) holds one worker, never the other connections that MHD
+ * multiplexes on the same I/O thread. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +30,13 @@ struct http_server {
     bool own_metrics;
     atomic_int inflight;
     bool stopped;
+    /* handler pool */
+    pthread_t *workers;
+    int nworkers;
+    pthread_mutex_t qmu;
+    pthread_cond_t qcv;
+    http_req *qhead, *qtail;
+    bool qstop;
 };
 
 int http_server_new(const http_server_config *cfg, http_server **out)
@@ -44,6 +58,8 @@ int http_server_new(const http_server_config *cfg, http_server **out)
         }
     }
     atomic_init(&s->inflight, 0);
+    pthread_mutex_init(&s->qmu, NULL);
+    pthread_cond_init(&s->qcv, NULL);
     *out = s;
     return 0;
 }
@@ -99,8 +115,9 @@ static bool quiet_route(const http_req *r)
     return !strcmp(p, "/health") || !strcmp(p, "/ready") || !strcmp(p, "/metrics");
 }
 
-/* Give the answer to MHD; record metrics and the access log line. */
-static enum MHD_Result finish(http_req *r)
+/* Make the answer final: 500 if the handler gave none, then the finish hook (idempotency
+ * recording) on the calling thread. */
+static void complete_answer(http_req *r)
 {
     if (!r->responded)
         http_respond_problem(r, 500, HTTP_CODE_INTERNAL, "handler produced no response");
@@ -109,6 +126,12 @@ static enum MHD_Result finish(http_req *r)
         r->finish_hook = NULL;
         h(r, r->finish_ctx);
     }
+}
+
+/* Give the answer to MHD; record metrics and the access log line. MHD thread. */
+static enum MHD_Result finish(http_req *r)
+{
+    complete_answer(r);
     struct MHD_Response *resp = MHD_create_response_from_buffer(
         r->resp_len, r->resp_body ? r->resp_body : (void *)"", MHD_RESPMEM_MUST_COPY);
     if (!resp) return MHD_NO;
@@ -248,18 +271,66 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->body[r->body_len] = '\0';
         return MHD_YES;
     }
-    log_set_request_id(r->request_id);
+    if (r->handled) /* resumed after the worker ran the handler */
+        return finish(r);
+    if (r->dispatched) return MHD_YES;
     if (r->too_large) {
+        log_set_request_id(r->request_id);
         http_resp_header(r, "Connection", "close");
         http_respond_problem(r, 413, HTTP_CODE_TOO_LARGE, "request body is larger than %zu bytes",
                              s->cfg.max_body);
-    } else {
-        r->match.route->fn(r, r->match.route->ctx);
+        enum MHD_Result ret = finish(r);
+        log_set_request_id(NULL);
+        return ret;
     }
-    enum MHD_Result ret = finish(r);
-    log_set_request_id(NULL);
-    log_set_saga_id(NULL);
-    return ret;
+    r->dispatched = true;
+    MHD_suspend_connection(conn);
+    pthread_mutex_lock(&s->qmu);
+    r->qnext = NULL;
+    if (s->qtail) s->qtail->qnext = r;
+    else s->qhead = r;
+    s->qtail = r;
+    pthread_cond_signal(&s->qcv);
+    pthread_mutex_unlock(&s->qmu);
+    return MHD_YES;
+}
+
+/* Handler worker: run queued requests until asked to stop and the queue is empty. */
+static void *worker_main(void *arg)
+{
+    http_server *s = arg;
+    for (;;) {
+        pthread_mutex_lock(&s->qmu);
+        while (!s->qhead && !s->qstop) pthread_cond_wait(&s->qcv, &s->qmu);
+        http_req *r = s->qhead;
+        if (r) {
+            s->qhead = r->qnext;
+            if (!s->qhead) s->qtail = NULL;
+        }
+        pthread_mutex_unlock(&s->qmu);
+        if (!r) break; /* stop requested and nothing left */
+        log_set_request_id(r->request_id);
+        r->match.route->fn(r, r->match.route->ctx);
+        complete_answer(r);
+        log_set_request_id(NULL);
+        log_set_saga_id(NULL);
+        r->handled = true;
+        MHD_resume_connection(r->conn); /* MHD's lock orders our writes before its read */
+    }
+    return NULL;
+}
+
+static void workers_stop(http_server *s)
+{
+    if (!s->workers) return;
+    pthread_mutex_lock(&s->qmu);
+    s->qstop = true;
+    pthread_cond_broadcast(&s->qcv);
+    pthread_mutex_unlock(&s->qmu);
+    for (int i = 0; i < s->nworkers; i++) pthread_join(s->workers[i], NULL);
+    free(s->workers);
+    s->workers = NULL;
+    s->nworkers = 0;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -301,11 +372,23 @@ int http_server_start(http_server *s)
     addr.sin_family = AF_INET;
     addr.sin_port = htons((uint16_t)s->cfg.port);
     if (inet_pton(AF_INET, s->bind_addr, &addr.sin_addr) != 1) return CM_ERR_INVALID;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME;
+    s->workers = calloc((size_t)s->cfg.threads, sizeof *s->workers);
+    if (!s->workers) return CM_ERR_NOMEM;
+    s->qstop = false;
+    for (int i = 0; i < s->cfg.threads; i++) {
+        if (pthread_create(&s->workers[i], NULL, worker_main, s)) {
+            workers_stop(s);
+            return CM_ERR_NOMEM;
+        }
+        s->nworkers++;
+    }
+    unsigned io_threads = s->cfg.threads < 4 ? (unsigned)s->cfg.threads : 4u;
     s->daemon = MHD_start_daemon(
         flags, (uint16_t)s->cfg.port, NULL, NULL, on_request, s,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg.threads,
+        MHD_OPTION_THREAD_POOL_SIZE, io_threads,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
         MHD_OPTION_CONNECTION_TIMEOUT, 30u,
@@ -314,6 +397,7 @@ int http_server_start(http_server *s)
         MHD_OPTION_END);
     if (!s->daemon) {
         log_error("cannot listen on %s:%d", s->bind_addr, s->cfg.port);
+        workers_stop(s);
         return CM_ERR_IO;
     }
     s->stopped = false;
@@ -328,6 +412,9 @@ void http_server_stop(http_server *s, int drain_ms)
     /* Requests already accepted finish; new connections are refused. */
     for (int waited = 0; atomic_load(&s->inflight) > 0 && waited < drain_ms; waited += 5)
         usleep(5000);
+    /* Workers finish every queued handler and resume its connection before MHD goes away:
+     * MHD must not be stopped with suspended connections. */
+    workers_stop(s);
     MHD_stop_daemon(s->daemon);
     s->daemon = NULL;
     s->stopped = true;
@@ -338,6 +425,8 @@ void http_server_free(http_server *s)
     if (!s) return;
     http_server_stop(s, 0);
     router_clear(&s->routes);
+    pthread_mutex_destroy(&s->qmu);
+    pthread_cond_destroy(&s->qcv);
     if (s->own_metrics) metrics_free(s->metrics);
     free(s);
 }

@@ -112,7 +112,8 @@ int httpc_request(const char *method, const char *url, const char *body, size_t 
         hdrs = curl_slist_append(hdrs, line);
     }
     hdrs = curl_slist_append(hdrs, "Accept: application/json, application/problem+json");
-    hdrs = curl_slist_append(hdrs, "Expect:"); /* no 100-continue round trip */
+    /* curl's own Expect: 100-continue (bodies over 1 MiB) stays: it lets a server refuse an
+     * oversize body with 413 before the upload instead of resetting the connection mid-way. */
     if (o.idempotency_key) {
         snprintf(line, sizeof line, "Idempotency-Key: %s", o.idempotency_key);
         hdrs = curl_slist_append(hdrs, line);
