@@ -81,10 +81,13 @@ static json_t *reservation_event(const inv_reservation_t *res, int tombstone)
                      "status", inv_res_status_name(res->status), "tombstone", tombstone);
 }
 
-/* Random 0..2 ms pause so colliding retries spread out. */
+/* Random 0..2 ms pause so colliding retries spread out (per-thread generator). */
 static void backoff(void)
 {
-    struct timespec ts = {0, (long)(rand() % 2000) * 1000L};
+    static _Thread_local unsigned seed;
+    if (seed == 0)
+        seed = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)&seed;
+    struct timespec ts = {0, (long)(rand_r(&seed) % 2000) * 1000L};
     nanosleep(&ts, NULL);
 }
 

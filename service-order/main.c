@@ -39,6 +39,8 @@ int main(void)
     routes.relay = relay; /* handlers run only once app_run starts the server */
     app_on_stop(a, stop_relay, relay);
     rc = app_run(a);
+    if (rc != 0)
+        outbox_relay_stop(relay); /* the server never started, so the stop hooks did not run */
 out:
     app_free(a);
     return rc;

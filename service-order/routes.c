@@ -62,7 +62,7 @@ static void h_create(http_req *req, void *vctx)
     http_req_set_saga_id(req, in.saga_id);
     rc = order_repo_create(ctx->db, &in, &out, &created);
     if (rc != 0) {
-        respond_repo_error(req, rc == CM_ERR_NOT_FOUND ? CM_ERR_CONFLICT : rc);
+        respond_repo_error(req, rc);
         return;
     }
     if (created) {

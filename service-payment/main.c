@@ -55,6 +55,8 @@ int main(void)
     log_info("fake gateway: limit %lld, latency %d ms, failure rate %.3f; PG_CONCURRENCY %d",
              (long long)pg.limit, pg.latency_ms, pg.failure_rate, routes.pg_concurrency);
     rc = app_run(a);
+    if (rc != 0)
+        outbox_relay_stop(relay); /* the server never started, so the stop hooks did not run */
 out:
     app_free(a);
     fpg_destroy(&pg);

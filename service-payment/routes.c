@@ -75,7 +75,7 @@ static void h_create(http_req *req, void *vctx)
     http_req_set_saga_id(req, in.saga_id);
     rc = pay_repo_create(ctx->db, &in, &out, &created);
     if (rc != 0) {
-        respond_repo_error(req, rc == CM_ERR_NOT_FOUND ? CM_ERR_CONFLICT : rc);
+        respond_repo_error(req, rc);
         return;
     }
     if (created) {
@@ -112,7 +112,7 @@ static void respond_verdict(http_req *req, pay_routes_t *ctx, pay_verdict_t v,
     case PAY_APPLY:
         log_info("payment %lld %s", (long long)p->id, pay_status_name(p->status));
         wake(ctx);
-        http_respond_json(req, p->status == PAY_FAILED ? 402 : 200, payment_json(p));
+        http_respond_json(req, 200, payment_json(p));
         return;
     case PAY_NOOP:
         http_respond_json(req, 200, payment_json(p));

@@ -3,6 +3,8 @@ negative quantities and amounts, ids that are not numbers, a 10 MB body, unknown
 wrong methods are answered 4xx application/problem+json, and the database is unchanged."""
 import json
 import random
+import socket
+import subprocess
 import unittest
 
 import harness
@@ -222,6 +224,27 @@ class PaymentBadInputTest(BadInputCase):
                                                    f"WHERE id = {pid}"), [["CREATED", "0"]])
         self.assertEqual(harness.sql_value("payment_db", "SELECT COUNT(*) FROM outbox_events "
                                            f"WHERE aggregate_id = '{pid}'"), "1")
+
+
+class StartupFailureTest(unittest.TestCase):
+    """A daemon whose port is taken exits non-zero at once, cleanly (no sanitizer report:
+    the relay thread started before the server is stopped before the pools are freed)."""
+
+    def test_port_in_use_exits_nonzero_cleanly(self):
+        port = PORTS["busy-port"]
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", port))
+            sock.listen()
+            for name in ("service-order", "service-inventory", "service-payment"):
+                with self.subTest(name):
+                    run = subprocess.run([harness.binary(name)],
+                                         env=harness.base_env(PORT=port),
+                                         capture_output=True, text=True, timeout=60)
+                    self.assertNotEqual(run.returncode, 0)
+                    self.assertIn("cannot listen", run.stderr)
+                    for mark in harness.SANITIZER_MARKS:
+                        self.assertNotIn(mark, run.stderr)
 
 
 if __name__ == "__main__":
