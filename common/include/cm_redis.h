@@ -94,8 +94,9 @@ int rds_xadd(rds_pool *pool, const char *stream, size_t nfields, const char *con
 int rds_xgroup_create(rds_pool *pool, const char *stream, const char *group, const char *start_id);
 
 /* XREADGROUP GROUP group consumer COUNT count [BLOCK block_ms] STREAMS stream id.
- * id ">" reads new entries, "0" re-reads this consumer's pending ones. block_ms < 0: no
- * BLOCK. Fills *out (empty when nothing arrived). 0, CM_ERR_REDIS or CM_ERR_IO. */
+ * id ">" reads new entries, "0" re-reads this consumer's pending ones. block_ms <= 0: no
+ * BLOCK (never Redis' "BLOCK 0" = forever). While blocking, the connection's socket timeout is
+ * raised to block_ms + the pool timeout, so a quiet stream is not mistaken for a dead link. Fills *out (empty when nothing arrived). 0, CM_ERR_REDIS or CM_ERR_IO. */
 int rds_xreadgroup(rds_pool *pool, const char *stream, const char *group, const char *consumer,
                    const char *id, int count, int block_ms, rds_stream_batch *out);
 

@@ -115,6 +115,15 @@ static bool quiet_route(const http_req *r)
     return !strcmp(p, "/health") || !strcmp(p, "/ready") || !strcmp(p, "/metrics");
 }
 
+/* Method label for metrics: a client must not be able to mint new series at will. */
+static const char *metric_method(const char *m)
+{
+    static const char *const known[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"};
+    for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+        if (!strcmp(m, known[i])) return known[i];
+    return "OTHER";
+}
+
 /* Make the answer final: 500 if the handler gave none, then the finish hook (idempotency
  * recording) on the calling thread. */
 static void complete_answer(http_req *r)
@@ -149,8 +158,8 @@ static enum MHD_Result finish(http_req *r)
     const char *route = r->match.route ? r->match.route->pattern : "unmatched";
     char esc[256], labels[400];
     metrics_escape_label(route, esc, sizeof esc);
-    snprintf(labels, sizeof labels, "method=\"%s\",route=\"%s\",status=\"%d\"", r->method, esc,
-             r->status);
+    snprintf(labels, sizeof labels, "method=\"%s\",route=\"%s\",status=\"%d\"",
+             metric_method(r->method), esc, r->status);
     metrics_counter_add(r->srv->metrics, "http_requests_total", "HTTP requests by route and status",
                         labels, 1);
     metrics_histogram_observe(r->srv->metrics, "http_request_duration_seconds",

@@ -439,12 +439,23 @@ int rds_xreadgroup(rds_pool *p, const char *stream, const char *group, const cha
     memset(out, 0, sizeof *out);
     redisReply *r;
     if (count < 1) count = 1;
-    if (block_ms >= 0)
-        r = pool_cmd(p, "XREADGROUP GROUP %s %s COUNT %d BLOCK %d STREAMS %s %s", group, consumer,
-                     count, block_ms, stream, id);
-    else
-        r = pool_cmd(p, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s %s", group, consumer, count,
-                     stream, id);
+    rds_conn *c;
+    if (rds_acquire(p, &c)) return CM_ERR_IO;
+    if (block_ms > 0) {
+        /* The socket timeout must outlast the server-side BLOCK, or a quiet stream would look
+         * like a dead connection. */
+        long long t = (long long)block_ms + p->timeout_ms;
+        struct timeval tv = {(time_t)(t / 1000), (suseconds_t)((t % 1000) * 1000)};
+        redisSetTimeout(c->c, tv);
+        r = rds_command(c, "XREADGROUP GROUP %s %s COUNT %d BLOCK %d STREAMS %s %s", group,
+                        consumer, count, block_ms, stream, id);
+        struct timeval dflt = {p->timeout_ms / 1000, (p->timeout_ms % 1000) * 1000};
+        if (r) redisSetTimeout(c->c, dflt);
+    } else {
+        r = rds_command(c, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s %s", group, consumer, count,
+                        stream, id);
+    }
+    rds_release(p, c);
     if (!r) return CM_ERR_IO;
     int rc = 0;
     if (r->type == REDIS_REPLY_ERROR) {

@@ -184,6 +184,23 @@ static void streams_group_read_ack_and_autoclaim(void **s)
     rds_stream_batch_free(&b);
 }
 
+static void blocking_read_longer_than_socket_timeout_is_not_an_error(void **s)
+{
+    (void)s;
+    char k[128];
+    key("stream", k, sizeof k);
+    rds_pool *quick;
+    assert_int_equal(rds_pool_new("127.0.0.1", g_port, 1, 200, &quick), 0);
+    assert_int_equal(rds_xgroup_create(quick, k, "g2", "$"), 0);
+    rds_stream_batch b;
+    assert_int_equal(rds_xreadgroup(quick, k, "g2", "c1", ">", 10, 500, &b), 0);
+    assert_int_equal(b.n, 0);
+    rds_stream_batch_free(&b);
+    /* and the connection is still healthy with the normal timeout */
+    assert_int_equal(rds_ping(quick), 0);
+    rds_pool_free(quick);
+}
+
 static void pool_reconnects_after_connection_is_killed(void **s)
 {
     (void)s;
@@ -230,6 +247,7 @@ int main(void)
         cmocka_unit_test(semaphore_never_exceeds_limit_under_32_threads),
         cmocka_unit_test(expired_permit_is_reclaimed),
         cmocka_unit_test(streams_group_read_ack_and_autoclaim),
+        cmocka_unit_test(blocking_read_longer_than_socket_timeout_is_not_an_error),
         cmocka_unit_test(pool_reconnects_after_connection_is_killed),
         cmocka_unit_test(unreachable_redis_is_io_error),
     };
