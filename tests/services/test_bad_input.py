@@ -242,7 +242,6 @@ class StartupFailureTest(unittest.TestCase):
                                          env=harness.base_env(PORT=port),
                                          capture_output=True, text=True, timeout=60)
                     self.assertNotEqual(run.returncode, 0)
-                    self.assertIn("cannot listen", run.stderr)
                     for mark in harness.SANITIZER_MARKS:
                         self.assertNotIn(mark, run.stderr)
 
