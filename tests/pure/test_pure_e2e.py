@@ -338,6 +338,67 @@ class PureCrashTest(unittest.TestCase):
         finally:
             orch.stop()
 
+    def restart_inventory(self):
+        self.services[1] = h.Daemon("service-inventory", SLOW_INV,
+                                    {"ORDER_EVENTS_STREAM": self.stream})
+        self.services[1].start()
+
+    def test_compensation_is_retried_until_the_service_is_back(self):
+        orch = self.orchestrator().start()
+        try:
+            pid = new_product(self.inv, 10)
+            st, _, b = h.http("POST", orch.url + "/api/pure/orders",
+                              order_body(pid, amount=PG_LIMIT + 7))
+            sid = b["sagaId"]
+            self.wait_step(sid, "ApprovePayment")
+            self.services[1].kill()  # inventory down while the saga compensates
+            h.wait_until(lambda: h.sql_value(
+                "orchestrator_db", "SELECT COUNT(*) FROM saga_step_log WHERE "
+                f"saga_id='{sid}' AND step='CancelReservation' AND event='RETRY'") >= "3",
+                timeout=30, what="CancelReservation retried")
+            self.assertEqual(h.sql_value("orchestrator_db", "SELECT status FROM saga_instance "
+                                         f"WHERE saga_id='{sid}'"), "COMPENSATING")
+            self.restart_inventory()
+            final = self.wait_terminal(orch.url, sid)
+            self.assertEqual(final["status"], "COMPENSATED")
+            self.assertEqual(final["result"]["errorType"], "InsufficientBalance")
+            _, _, inv = h.http("GET", f"{self.inv}/api/inventory/{pid}")
+            self.assertEqual((inv["available"], inv["reserved"]), (10, 0))
+            self.assertEqual(h.sql_value("order_db",
+                                         f"SELECT status FROM orders WHERE saga_id='{sid}'"),
+                             "CANCELLED")
+        finally:
+            orch.stop()
+            if self.services[1].proc is None:
+                self.restart_inventory()
+
+    def test_forward_step_out_of_retries_compensates(self):
+        pid = new_product(self.inv, 10)
+        orch = self.orchestrator().start()
+        self.services[1].kill()
+        try:
+            st, _, b = h.http("POST", orch.url + "/api/pure/orders", order_body(pid))
+            sid = b["sagaId"]
+            # CreateOrder ran; ReserveStock fails 3 times; CancelReservation then waits for the
+            # inventory, so bring it back once the forward step has given up.
+            h.wait_until(lambda: h.sql_value(
+                "orchestrator_db", "SELECT COUNT(*) FROM saga_step_log WHERE "
+                f"saga_id='{sid}' AND step='ReserveStock' AND event='FAILED'") == "1",
+                timeout=30, what="ReserveStock out of attempts")
+            self.restart_inventory()
+            final = self.wait_terminal(orch.url, sid)
+            self.assertEqual(final["status"], "COMPENSATED")
+            self.assertEqual(final["result"]["errorType"], "RetriesExhausted")
+            self.assertEqual(h.sql_value("order_db",
+                                         f"SELECT status FROM orders WHERE saga_id='{sid}'"),
+                             "CANCELLED")
+            _, _, inv = h.http("GET", f"{self.inv}/api/inventory/{pid}")
+            self.assertEqual((inv["available"], inv["reserved"]), (10, 0))
+        finally:
+            orch.stop()
+            if self.services[1].proc is None:
+                self.restart_inventory()
+
 
 if __name__ == "__main__":
     unittest.main()
