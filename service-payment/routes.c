@@ -151,15 +151,50 @@ static int charge(http_req *req, pay_routes_t *ctx, const payment_t *p, fpg_outc
     return 0;
 }
 
-/* POST /api/payments/{id}/approve: T3-2. The gateway is called outside any transaction; the
- * result is then written with an optimistic update, so a concurrent refund wins cleanly. */
+/* Charges a payment read as CREATED and records the outcome; answers in every case.
+ * Runs with lock:payment:{id} held. */
+static void approve_created(http_req *req, pay_routes_t *ctx, payment_t *p)
+{
+    fpg_outcome_t outcome;
+    pay_verdict_t v;
+    char buf[PAY_REASON_MAX];
+    const char *reason = NULL;
+    if (charge(req, ctx, p, &outcome) != 0)
+        return;
+    if (outcome == FPG_TRANSIENT) {
+        http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE,
+                             "payment gateway failed transiently; retry");
+        return;
+    }
+    if (outcome == FPG_INSUFFICIENT_BALANCE) {
+        snprintf(buf, sizeof buf, "InsufficientBalance: amount %lld exceeds the limit %lld",
+                 (long long)p->amount, (long long)ctx->pg->limit);
+        reason = buf;
+    }
+    int rc = pay_repo_transition(ctx->db, p->id, PAY_ACT_APPROVE, reason, p, &v);
+    if (rc != 0) {
+        respond_repo_error(req, rc);
+        return;
+    }
+    if (v == PAY_APPLY && p->status == PAY_FAILED) {
+        log_info("payment %lld FAILED: %s", (long long)p->id, p->failure_reason);
+        wake(ctx);
+        respond_insufficient(req, p);
+        return;
+    }
+    respond_verdict(req, ctx, v, p, "approve");
+}
+
+/* POST /api/payments/{id}/approve: T3-2. Concurrent approvals of one payment queue on
+ * lock:payment:{id} and re-read, so the gateway is asked once; if the lock is lost anyway the
+ * gateway's idempotency (payment id) and the optimistic update keep the state right. The
+ * gateway is called outside any transaction, so a concurrent refund still wins cleanly. */
 static void h_approve(http_req *req, void *vctx)
 {
     pay_routes_t *ctx = vctx;
     int64_t id;
     payment_t p;
-    pay_verdict_t v;
-    fpg_outcome_t outcome;
+    char key[64], token[RDS_TOKEN_LEN];
     if (idem_begin(req, ctx->rds, ctx->service) != IDEM_PROCEED)
         return;
     if (http_req_param_id(req, "id", &id) != 0)
@@ -170,37 +205,30 @@ static void h_approve(http_req *req, void *vctx)
         return;
     }
     http_req_set_saga_id(req, p.saga_id);
-    v = pay_decide(p.status, PAY_ACT_APPROVE);
+    pay_verdict_t v = pay_decide(p.status, PAY_ACT_APPROVE);
     if (v != PAY_APPLY) {
         respond_verdict(req, ctx, v, &p, "approve");
         return;
     }
-    if (charge(req, ctx, &p, &outcome) != 0)
-        return;
-    if (outcome == FPG_TRANSIENT) {
-        http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE,
-                             "payment gateway failed transiently; retry");
-        return;
-    }
-    const char *reason = NULL;
-    char buf[PAY_REASON_MAX];
-    if (outcome == FPG_INSUFFICIENT_BALANCE) {
-        snprintf(buf, sizeof buf, "InsufficientBalance: amount %lld exceeds the limit %lld",
-                 (long long)p.amount, (long long)ctx->pg->limit);
-        reason = buf;
-    }
-    rc = pay_repo_transition(ctx->db, id, PAY_ACT_APPROVE, reason, &p, &v);
+    snprintf(key, sizeof key, "lock:payment:%lld", (long long)id);
+    rc = rds_lock_acquire(ctx->rds, key, ctx->pg_lease_ms,
+                          ctx->pg_wait_ms + ctx->pg->latency_ms + 1000, token);
     if (rc != 0) {
+        http_respond_problem(req, rc == CM_ERR_BUSY ? 429 : 503,
+                             rc == CM_ERR_BUSY ? HTTP_CODE_BUSY : HTTP_CODE_UNAVAILABLE,
+                             "payment %lld is being approved by another request (%s)",
+                             (long long)id, cm_strerror(rc));
+        return;
+    }
+    rc = pay_repo_get(ctx->db, id, &p); /* whoever held the lock may have approved it */
+    if (rc != 0)
         respond_repo_error(req, rc);
-        return;
-    }
-    if (v == PAY_APPLY && p.status == PAY_FAILED) {
-        log_info("payment %lld FAILED: %s", (long long)id, p.failure_reason);
-        wake(ctx);
-        respond_insufficient(req, &p);
-        return;
-    }
-    respond_verdict(req, ctx, v, &p, "approve");
+    else if ((v = pay_decide(p.status, PAY_ACT_APPROVE)) != PAY_APPLY)
+        respond_verdict(req, ctx, v, &p, "approve");
+    else
+        approve_created(req, ctx, &p);
+    if (rds_lock_release(ctx->rds, key, token) != 0)
+        log_warn("%s expired before release", key);
 }
 
 /* POST /api/payments/{id}/confirm (T6) and /refund (C3). */

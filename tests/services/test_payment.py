@@ -22,10 +22,14 @@ def pay_body(saga, amount=20000, **over):
     return body
 
 
-def gauge(svc, name):
+def gauge(svc, name, labels=""):
+    """Value of one series in /metrics (0 when a labelled series does not exist yet)."""
     st, _, text = svc.get("/metrics")
     assert st == 200, text
-    m = re.search(rf"^{name}(?:{{}})? ([0-9.e+-]+)$", text, re.M)
+    sel = re.escape("{" + labels + "}") if labels else r"(?:\{\})?"
+    m = re.search(rf"^{name}{sel} ([0-9.e+-]+)$", text, re.M)
+    if not m and labels:
+        return 0.0
     assert m, f"{name} missing from /metrics:\n{text}"
     return float(m.group(1))
 
@@ -210,7 +214,6 @@ class PaymentSemaphoreTest(PaymentCase):
         cls.svc.stop()
 
     def test_peak_concurrency_in_the_gateway_never_exceeds_the_limit(self):
-        self.assertEqual(gauge(self.svc, "fake_pg_inflight_peak"), 0)
         pids = [self.new_payment() for _ in range(20)]
         results = concurrently(20, lambda i: self.do(pids[i], "approve"))
         for st, _, body in results:
@@ -220,6 +223,16 @@ class PaymentSemaphoreTest(PaymentCase):
         self.assertLessEqual(peak, self.LIMIT)
         for pid in pids:
             self.assertEqual(self.status(pid), "APPROVED")
+
+    def test_racing_approvals_of_one_payment_charge_once(self):
+        approved = 'outcome="approved"'
+        pid = self.new_payment()
+        before = gauge(self.svc, "fake_pg_charges_total", approved)
+        results = concurrently(8, lambda i: self.do(pid, "approve"))
+        for st, _, body in results:
+            self.assertEqual((st, body["status"]), (200, "APPROVED"), body)
+        self.assertEqual(gauge(self.svc, "fake_pg_charges_total", approved) - before, 1)
+        self.assertEqual(self.events(pid), ["PaymentCreated", "PaymentApproved"])
 
 
 class PaymentGatewayFaultTest(PaymentCase):
