@@ -29,6 +29,7 @@ struct http_server {
     metrics_registry *metrics;
     bool own_metrics;
     atomic_int inflight;
+    atomic_bool draining; /* stop has begun: tell keep-alive clients to go away */
     bool stopped;
     /* handler pool */
     pthread_t *workers;
@@ -58,6 +59,7 @@ int http_server_new(const http_server_config *cfg, http_server **out)
         }
     }
     atomic_init(&s->inflight, 0);
+    atomic_init(&s->draining, false);
     pthread_mutex_init(&s->qmu, NULL);
     pthread_cond_init(&s->qcv, NULL);
     *out = s;
@@ -145,6 +147,7 @@ static enum MHD_Result finish(http_req *r)
         r->resp_len, r->resp_body ? r->resp_body : (void *)"", MHD_RESPMEM_MUST_COPY);
     if (!resp) return MHD_NO;
     if (r->resp_ctype[0]) MHD_add_response_header(resp, "Content-Type", r->resp_ctype);
+    if (atomic_load(&r->srv->draining)) MHD_add_response_header(resp, "Connection", "close");
     MHD_add_response_header(resp, "X-Request-Id", r->request_id);
     for (int i = 0; i < r->nhdrs; i++)
         MHD_add_response_header(resp, r->hdrs[i].name, r->hdrs[i].value);
@@ -292,9 +295,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         log_set_request_id(NULL);
         return ret;
     }
+    pthread_mutex_lock(&s->qmu);
+    if (s->qstop) {
+        /* Workers are gone (final stage of stop): answer here instead of suspending a
+         * connection nobody would resume. */
+        pthread_mutex_unlock(&s->qmu);
+        http_respond_problem(r, 503, HTTP_CODE_UNAVAILABLE, "server is shutting down");
+        return finish(r);
+    }
     r->dispatched = true;
     MHD_suspend_connection(conn);
-    pthread_mutex_lock(&s->qmu);
     r->qnext = NULL;
     if (s->qtail) s->qtail->qnext = r;
     else s->qhead = r;
@@ -386,6 +396,7 @@ int http_server_start(http_server *s)
     s->workers = calloc((size_t)s->cfg.threads, sizeof *s->workers);
     if (!s->workers) return CM_ERR_NOMEM;
     s->qstop = false;
+    atomic_store(&s->draining, false);
     for (int i = 0; i < s->cfg.threads; i++) {
         if (pthread_create(&s->workers[i], NULL, worker_main, s)) {
             workers_stop(s);
@@ -416,6 +427,7 @@ int http_server_start(http_server *s)
 void http_server_stop(http_server *s, int drain_ms)
 {
     if (!s || !s->daemon) return;
+    atomic_store(&s->draining, true);
     MHD_socket fd = MHD_quiesce_daemon(s->daemon);
     if (fd != MHD_INVALID_SOCKET) close(fd);
     /* Requests already accepted finish; new connections are refused. */
