@@ -138,6 +138,22 @@ class InventoryServiceTest(ServiceCase):
         self.assertOk(self.act(pid, "cancel", saga, 1))
         self.assertEqual(self.reservation(pid, saga), [["CANCELLED", "1"]])
 
+    def test_cancel_racing_its_reserve_always_ends_cancelled_with_stock_back(self):
+        pid = self.product(10)
+        sagas = [harness.uid("saga-") for _ in range(10)]
+        ops = [(a, s) for s in sagas for a in ("reserve", "cancel")]
+        random.shuffle(ops)
+        results = concurrently(len(ops), lambda i: self.act(pid, ops[i][0], ops[i][1], 1))
+        for (action, _), (st, _, body) in zip(ops, results):
+            if action == "cancel":
+                self.assertEqual(st, 200, body)
+            elif st != 200:
+                self.assertEqual((st, body["code"]), (409, "ReservationCancelled"), body)
+        rows = harness.sql(DB, "SELECT status, COUNT(*) FROM inventory_reservations "
+                               f"WHERE product_id = {pid} GROUP BY status")
+        self.assertEqual(rows, [["CANCELLED", "10"]])
+        self.assertStock(pid, 10, 0, 0)
+
     def test_reserve_of_an_unknown_product_is_404(self):
         pid, saga = new_product(), harness.uid("saga-")
         self.assertProblem(self.act(pid, "reserve", saga, 1), 404, "NotFound")
@@ -277,12 +293,14 @@ class InventoryRelayTest(ServiceCase):
 
 
 def load_tests(loader, tests, pattern):
-    # The unlocked variant only reruns the concurrency cases (each request waits 2 s).
+    # The unlocked variant only reruns the concurrency cases (each request waits 2 s for the
+    # stranger's lock).
     suite = unittest.TestSuite()
     suite.addTests(loader.loadTestsFromTestCase(InventoryServiceTest))
     suite.addTests(loader.loadTestsFromTestCase(InventoryRelayTest))
     for name in ("test_fifty_concurrent_reserves_of_one_on_a_stock_of_ten",
-                 "test_stock_is_conserved_under_concurrent_mixed_operations"):
+                 "test_stock_is_conserved_under_concurrent_mixed_operations",
+                 "test_cancel_racing_its_reserve_always_ends_cancelled_with_stock_back"):
         suite.addTest(InventoryWithoutLockTest(name))
     return suite
 
