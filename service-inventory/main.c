@@ -1,6 +1,7 @@
 /* main.c - service-inventory daemon: config, pools, routes, outbox relay, run until SIGTERM.
  * Wiring only; the API is in routes.c, rules in inventory.c, SQL in repo.c. */
 #include "cm_app.h"
+#include "cm_config.h"
 #include "cm_log.h"
 #include "cm_outbox.h"
 #include "routes.h"
@@ -25,7 +26,12 @@ int main(void)
         return 1;
     if (app_db(a, &db) != 0 || app_redis(a, &rds) != 0)
         goto out;
-    routes = (inv_routes_t){.db = db, .rds = rds, .service = SERVICE};
+    routes = (inv_routes_t){
+        .db = db,
+        .rds = rds,
+        .service = SERVICE,
+        .lock_wait_ms = (int)cfg_int("INVENTORY_LOCK_WAIT_MS", INV_LOCK_WAIT_MS, 0, 60000),
+    };
     if (inv_routes_register(app_server(a), &routes) != 0) {
         log_error("cannot register routes");
         goto out;

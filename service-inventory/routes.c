@@ -37,7 +37,7 @@ static int lock_product(inv_routes_t *ctx, int64_t product_id, char *key, size_t
                         char token[RDS_TOKEN_LEN])
 {
     snprintf(key, keyn, "lock:inventory:%lld", (long long)product_id);
-    int rc = rds_lock_acquire(ctx->rds, key, INV_LOCK_LEASE_MS, INV_LOCK_WAIT_MS, token);
+    int rc = rds_lock_acquire(ctx->rds, key, INV_LOCK_LEASE_MS, ctx->lock_wait_ms, token);
     if (rc != 0)
         log_warn("%s not taken (%s); relying on MySQL alone", key, cm_strerror(rc));
     return rc == 0;
