@@ -105,6 +105,31 @@ static void h_order(http_req *req, void *ctx)
     http_respond_json(req, 201, json_pack("{s:i}", "run", n));
 }
 
+static rds_pool *g_dead_rds;
+
+static void h_dead_idem(http_req *req, void *ctx)
+{
+    (void)ctx;
+    if (idem_begin(req, g_dead_rds, g_service) != IDEM_PROCEED) return;
+    http_respond_json(req, 201, json_object());
+}
+
+static void h_search(http_req *req, void *ctx)
+{
+    (void)ctx;
+    const char *q;
+    if (http_req_query_str(req, "q", true, 8, &q)) return;
+    http_respond_json(req, 200, json_pack("{s:s}", "q", q));
+}
+
+static void h_stock(http_req *req, void *ctx)
+{
+    (void)ctx;
+    http_respond_problem_ext(req, 409, HTTP_CODE_OUT_OF_STOCK,
+                             json_pack("{s:i, s:s}", "available", 1, "status", "ignored"),
+                             "only %d left", 1);
+}
+
 static int setup(void **s)
 {
     (void)s;
@@ -126,6 +151,10 @@ static int setup(void **s)
     assert_int_equal(http_route(g_srv, "GET", "/metrics", h_metrics, NULL), 0);
     assert_int_equal(http_route(g_srv, "GET", "/slow", h_slow, NULL), 0);
     assert_int_equal(http_route(g_srv, "POST", "/api/orders", h_order, NULL), 0);
+    assert_int_equal(http_route(g_srv, "POST", "/api/dead", h_dead_idem, NULL), 0);
+    assert_int_equal(http_route(g_srv, "GET", "/api/search", h_search, NULL), 0);
+    assert_int_equal(http_route(g_srv, "GET", "/api/stock", h_stock, NULL), 0);
+    assert_int_equal(rds_pool_new("127.0.0.1", 26075, 1, 300, &g_dead_rds), 0);
     assert_int_equal(http_server_start(g_srv), 0);
     return 0;
 }
@@ -144,6 +173,7 @@ static int teardown(void **s)
         rds_release(g_rds, c);
     }
     rds_pool_free(g_rds);
+    rds_pool_free(g_dead_rds);
     httpc_global_cleanup();
     sem_destroy(&g_entered);
     sem_destroy(&g_release);
@@ -389,7 +419,43 @@ static void client_reports_transport_errors(void **s)
     sem_post(&g_release);
 }
 
+static void query_string_helper_and_problem_extras(void **s)
+{
+    (void)s;
+    httpc_resp r;
+    req("GET", "/api/search?q=abc", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    httpc_resp_free(&r);
+    req("GET", "/api/search", NULL, NULL, &r);
+    expect_problem(&r, 400, "ValidationFailed", "q is required");
+    httpc_resp_free(&r);
+    req("GET", "/api/search?q=123456789", NULL, NULL, &r);
+    expect_problem(&r, 400, "ValidationFailed", "q must be at most 8 characters");
+    httpc_resp_free(&r);
+    req("GET", "/api/stock", NULL, NULL, &r);
+    expect_problem(&r, 409, "OutOfStock", "only 1 left");
+    json_t *j = httpc_resp_json(&r);
+    assert_int_equal(json_integer_value(json_object_get(j, "available")), 1);
+    assert_int_equal(json_integer_value(json_object_get(j, "status")), 409); /* not overridden */
+    assert_string_equal(json_string_value(json_object_get(j, "instance")), "/api/stock");
+    json_decref(j);
+    httpc_resp_free(&r);
+}
+
 /* ---- idempotency ---- */
+
+static void idempotency_store_down_is_503_and_no_key_still_runs(void **s)
+{
+    (void)s;
+    httpc_resp r;
+    httpc_opts o = {.idempotency_key = "k-dead"};
+    req("POST", "/api/dead", "{}", &o, &r);
+    expect_problem(&r, 503, "Unavailable", NULL);
+    httpc_resp_free(&r);
+    req("POST", "/api/dead", "{}", NULL, &r);
+    assert_int_equal(r.status, 201);
+    httpc_resp_free(&r);
+}
 
 static void post_order(const char *key, const char *body, httpc_resp *r)
 {
@@ -562,6 +628,8 @@ int main(void)
         cmocka_unit_test(handler_without_answer_is_500),
         cmocka_unit_test(metrics_count_requests_by_route_and_status),
         cmocka_unit_test(client_reports_transport_errors),
+        cmocka_unit_test(query_string_helper_and_problem_extras),
+        cmocka_unit_test(idempotency_store_down_is_503_and_no_key_still_runs),
         cmocka_unit_test(same_key_same_request_replays_answer),
         cmocka_unit_test(same_key_different_body_is_422),
         cmocka_unit_test(same_key_while_in_flight_is_409),

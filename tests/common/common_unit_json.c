@@ -120,6 +120,35 @@ static void unknown_fields_rejected_when_asked(void **s)
     assert_string_equal(d, "unknown field bogus");
 }
 
+static void other_types_have_exact_checks(void **s)
+{
+    (void)s;
+    static const json_field f[] = {
+        {"flag", JF_BOOL, true, 0, 0},   {"ratio", JF_NUMBER, true, 0, 0},
+        {"meta", JF_OBJECT, true, 0, 0}, {"items", JF_ARRAY, true, 0, 0},
+        {"any", JF_ANY, false, 0, 0},    {"delta", JF_INT, false, -5, 5},
+        {NULL, 0, false, 0, 0},
+    };
+    char d[256];
+    json_t *o = NULL;
+    const char *ok = "{\"flag\":true,\"ratio\":0.5,\"meta\":{},\"items\":[],\"any\":null,\"delta\":-5}";
+    assert_int_equal(json_parse_object(ok, strlen(ok), f, 0, &o, d, sizeof d), 0);
+    json_decref(o);
+    struct { const char *body, *msg; } bad[] = {
+        {"{\"flag\":1,\"ratio\":1,\"meta\":{},\"items\":[]}", "flag must be a boolean"},
+        {"{\"flag\":false,\"ratio\":\"1\",\"meta\":{},\"items\":[]}", "ratio must be a number"},
+        {"{\"flag\":false,\"ratio\":1,\"meta\":[],\"items\":[]}", "meta must be an object"},
+        {"{\"flag\":false,\"ratio\":1,\"meta\":{},\"items\":{}}", "items must be an array"},
+        {"{\"flag\":false,\"ratio\":1,\"meta\":{},\"items\":[],\"delta\":6}",
+         "delta must be an integer between -5 and 5"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(json_parse_object(bad[i].body, strlen(bad[i].body), f, 0, &o, d, sizeof d),
+                         CM_ERR_INVALID);
+        assert_string_equal(d, bad[i].msg);
+    }
+}
+
 static void getters_return_defaults(void **s)
 {
     (void)s;
@@ -142,6 +171,7 @@ int main(void)
         cmocka_unit_test(string_length_and_type),
         cmocka_unit_test(malformed_and_non_object_bodies),
         cmocka_unit_test(unknown_fields_rejected_when_asked),
+        cmocka_unit_test(other_types_have_exact_checks),
         cmocka_unit_test(getters_return_defaults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,6 +12,9 @@
 #include "cm_error.h"
 #include "cm_http.h"
 #include "cm_idem.h"
+#include "cm_log.h"
+
+#include <unistd.h>
 
 static void problem_has_rfc9457_members_and_code(void **s)
 {
@@ -111,6 +114,65 @@ static void fingerprint_depends_on_every_part(void **s)
     assert_string_not_equal(a, b);
 }
 
+/* Capture what log_* writes to stderr. */
+static char *capture(void (*fn)(void))
+{
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    int saved = dup(2);
+    dup2(p[1], 2);
+    fn();
+    dup2(saved, 2);
+    close(saved);
+    close(p[1]);
+    static char buf[8192];
+    ssize_t n = read(p[0], buf, sizeof buf - 1);
+    close(p[0]);
+    buf[n > 0 ? n : 0] = '\0';
+    return buf;
+}
+
+static void log_some(void)
+{
+    log_init("svc-x", CM_LOG_INFO);
+    log_debug("hidden %d", 1);
+    log_set_request_id("rid-1");
+    log_set_saga_id("saga-9");
+    log_info("quote \" and newline\n done");
+    log_set_request_id(NULL);
+    log_set_saga_id(NULL);
+    log_error("plain");
+}
+
+static void log_lines_are_json_with_context(void **s)
+{
+    (void)s;
+    char *out = capture(log_some);
+    char *nl = strchr(out, '\n');
+    assert_non_null(nl);
+    *nl = '\0';
+    json_error_t e;
+    json_t *a = json_loads(out, 0, &e);
+    assert_non_null(a);
+    assert_string_equal(json_string_value(json_object_get(a, "level")), "info");
+    assert_string_equal(json_string_value(json_object_get(a, "service")), "svc-x");
+    assert_string_equal(json_string_value(json_object_get(a, "request_id")), "rid-1");
+    assert_string_equal(json_string_value(json_object_get(a, "saga_id")), "saga-9");
+    assert_string_equal(json_string_value(json_object_get(a, "msg")), "quote \" and newline\n done");
+    assert_non_null(json_object_get(a, "ts"));
+    json_decref(a);
+    json_t *b = json_loads(nl + 1, JSON_DISABLE_EOF_CHECK, &e);
+    assert_non_null(b);
+    assert_string_equal(json_string_value(json_object_get(b, "level")), "error");
+    assert_null(json_object_get(b, "request_id"));
+    assert_null(json_object_get(b, "saga_id"));
+    json_decref(b);
+    assert_null(strstr(out + strlen(out) + 1, "hidden"));
+    assert_int_equal(log_level_parse("DEBUG"), CM_LOG_DEBUG);
+    assert_int_equal(log_level_parse("warn"), CM_LOG_WARN);
+    assert_int_equal(log_level_parse("bogus"), CM_LOG_INFO);
+}
+
 static void error_names(void **s)
 {
     (void)s;
@@ -127,6 +189,7 @@ int main(void)
         cmocka_unit_test(config_defaults_and_overrides),
         cmocka_unit_test(sha256_known_vectors),
         cmocka_unit_test(fingerprint_depends_on_every_part),
+        cmocka_unit_test(log_lines_are_json_with_context),
         cmocka_unit_test(error_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
