@@ -167,8 +167,13 @@ static enum MHD_Result finish(http_req *r)
                         labels, 1);
     metrics_histogram_observe(r->srv->metrics, "http_request_duration_seconds",
                               "HTTP request latency by route and status", labels, secs);
+    /* The handler ran on a worker; the access line carries its context here too. */
+    log_set_request_id(r->request_id);
+    log_set_saga_id(r->saga_id[0] ? r->saga_id : NULL);
     log_msg(quiet_route(r) ? CM_LOG_DEBUG : CM_LOG_INFO, "%s %s -> %d in %.1f ms", r->method,
             r->path, r->status, secs * 1000.0);
+    log_set_request_id(NULL);
+    log_set_saga_id(NULL);
     return ret;
 }
 
@@ -248,10 +253,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         else cm_random_hex(r->request_id, 16);
         *con_cls = r;
         atomic_fetch_add(&s->inflight, 1);
-        log_set_request_id(r->request_id);
-        enum MHD_Result ret = on_headers(r) ? finish(r) : MHD_YES;
-        log_set_request_id(NULL);
-        return ret;
+        return on_headers(r) ? finish(r) : MHD_YES;
     }
     if (r->queued) {
         /* Answer already given (413/415 on headers): swallow whatever MHD still hands us. */
@@ -287,13 +289,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return finish(r);
     if (r->dispatched) return MHD_YES;
     if (r->too_large) {
-        log_set_request_id(r->request_id);
         http_resp_header(r, "Connection", "close");
         http_respond_problem(r, 413, HTTP_CODE_TOO_LARGE, "request body is larger than %zu bytes",
                              s->cfg.max_body);
-        enum MHD_Result ret = finish(r);
-        log_set_request_id(NULL);
-        return ret;
+        return finish(r);
     }
     pthread_mutex_lock(&s->qmu);
     if (s->qstop) {
@@ -392,7 +391,7 @@ int http_server_start(http_server *s)
     addr.sin_port = htons((uint16_t)s->cfg.port);
     if (inet_pton(AF_INET, s->bind_addr, &addr.sin_addr) != 1) return CM_ERR_INVALID;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
-                     MHD_ALLOW_SUSPEND_RESUME;
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_AUTO;
     s->workers = calloc((size_t)s->cfg.threads, sizeof *s->workers);
     if (!s->workers) return CM_ERR_NOMEM;
     s->qstop = false;

@@ -575,6 +575,35 @@ static void concurrent_same_key_executes_once(void **s)
     assert_true(created >= 1);
 }
 
+#define LOAD_THREADS 32
+#define LOAD_REQS 40
+static void *load_worker(void *arg)
+{
+    atomic_int *ok = arg;
+    for (int i = 0; i < LOAD_REQS; i++) {
+        httpc_resp r;
+        char url[128];
+        snprintf(url, sizeof url, BASE "/api/things/%d?limit=%d", i + 1, i % 100 + 1);
+        if (httpc_request("GET", url, NULL, 0, NULL, &r) == 0 && r.status == 200) {
+            json_t *j = httpc_resp_json(&r);
+            if (json_integer_value(json_object_get(j, "id")) == i + 1) atomic_fetch_add(ok, 1);
+            json_decref(j);
+        }
+        httpc_resp_free(&r);
+    }
+    return NULL;
+}
+
+static void many_concurrent_keepalive_clients_all_answered(void **s)
+{
+    (void)s;
+    atomic_int ok = 0;
+    pthread_t t[LOAD_THREADS];
+    for (int i = 0; i < LOAD_THREADS; i++) pthread_create(&t[i], NULL, load_worker, &ok);
+    for (int i = 0; i < LOAD_THREADS; i++) pthread_join(t[i], NULL);
+    assert_int_equal(atomic_load(&ok), LOAD_THREADS * LOAD_REQS);
+}
+
 /* ---- drain (last: stops the server) ---- */
 
 static void *slow_in_thread(void *arg)
@@ -635,6 +664,7 @@ int main(void)
         cmocka_unit_test(same_key_while_in_flight_is_409),
         cmocka_unit_test(failed_5xx_request_can_be_retried),
         cmocka_unit_test(concurrent_same_key_executes_once),
+        cmocka_unit_test(many_concurrent_keepalive_clients_all_answered),
         cmocka_unit_test(stop_drains_in_flight_request),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
