@@ -32,7 +32,8 @@ int db_pool_new(const db_config *cfg, db_pool **out);
 /* Close every connection and free. All connections must have been released. NULL ok. */
 void db_pool_free(db_pool *pool);
 
-/* Borrow a connection, waiting while all are in use. The connection is connected (and
+/* Borrow a connection, waiting while all are in use (never hold two from one pool in one
+ * thread: with a small pool that can wait forever). The connection is connected (and
  * reconnected if it was lost: `mysql_ping` after an error, new handle if needed).
  * Returns 0 with *out set, or CM_ERR_IO (database unreachable; message in the log and
  * in `err` when non-NULL, size errn). Any thread. */
@@ -68,7 +69,12 @@ static inline db_val db_str_val(const char *s)
 #define DB_STR(x) db_str_val(x)
 #define DB_STRN(x, n) ((db_val){.type = DB_T_STR, .s = (x), .len = (n)})
 
-/* ---- statements (server-side prepared; `?` placeholders; nparams must match) ---- */
+/* ---- statements (server-side prepared; `?` placeholders; nparams must match) ----
+ * Each connection caches its last 32 prepared statements by SQL text, so pass the same
+ * text for the same statement and put values in parameters, not in the SQL.
+ * Lost connections: preparing, BEGIN and reads outside a transaction are retried once on a
+ * fresh connection (they have no effect yet); a write whose link dies returns CM_ERR_IO
+ * because it may have run. A connection idle >= 10 s is pinged before it is handed out. */
 
 /* Run INSERT/UPDATE/DELETE/DDL. `affected` and `insert_id` may be NULL. `affected` is
  * MySQL's default: rows actually changed (an UPDATE that sets the same values counts 0).

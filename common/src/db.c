@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cm_db.h"
 #include "cm_error.h"
@@ -14,6 +15,16 @@
 
 #define DB_MAX_PARAMS 64
 #define DB_FETCH_CHUNK 256
+#define DB_STMT_CACHE 32      /* prepared statements kept per connection (LRU) */
+#define DB_IDLE_PING_S 10     /* a connection idle this long is pinged before use */
+
+/* A prepared statement kept for reuse: prepare costs a round trip (and close another), so
+ * a cached statement turns three round trips into one. */
+typedef struct stmt_ent {
+    char *sql;
+    MYSQL_STMT *st;
+    uint64_t used;
+} stmt_ent;
 
 struct db_conn {
     struct db_pool *pool;
@@ -23,6 +34,9 @@ struct db_conn {
     bool in_tx;
     unsigned errnum;
     char err[512];
+    stmt_ent cache[DB_STMT_CACHE];
+    uint64_t tick;
+    time_t last_used; /* CLOCK_MONOTONIC seconds */
 };
 
 struct db_pool {
@@ -39,6 +53,8 @@ struct db_result {
     char **names;
     char **cells; /* rows * cols, NULL for SQL NULL */
 };
+
+static void cache_clear(db_conn *c);
 
 static pthread_once_t g_lib_once = PTHREAD_ONCE_INIT;
 static void lib_init(void)
@@ -88,6 +104,7 @@ void db_pool_free(db_pool *p)
     if (!p) return;
     for (int i = 0; i < p->size; i++) {
         if (p->conns[i].busy) log_error("db_pool_free: connection %d still borrowed", i);
+        cache_clear(&p->conns[i]);
         if (p->conns[i].m) mysql_close(p->conns[i].m);
     }
     pthread_mutex_destroy(&p->mu);
@@ -125,8 +142,26 @@ static int map_err(db_conn *c, unsigned e)
     return CM_ERR_DB;
 }
 
+/* Close every cached statement (before its MYSQL handle goes away). */
+static void cache_clear(db_conn *c)
+{
+    for (int i = 0; i < DB_STMT_CACHE; i++) {
+        if (c->cache[i].st) mysql_stmt_close(c->cache[i].st);
+        free(c->cache[i].sql);
+        c->cache[i] = (stmt_ent){0};
+    }
+}
+
+static time_t mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
+
 static int connect_conn(db_pool *p, db_conn *c)
 {
+    cache_clear(c);
     if (c->m) mysql_close(c->m);
     c->m = mysql_init(NULL);
     if (!c->m) {
@@ -167,6 +202,10 @@ int db_acquire(db_pool *p, db_conn **out, char *err, size_t errn)
     c->busy = true;
     pthread_mutex_unlock(&p->mu);
     int rc = 0;
+    /* A connection idle for a while may have been dropped by the server (wait_timeout, a
+     * restart): one ping now is cheaper than failing the caller's first statement. */
+    if (c->m && !c->broken && mono_s() - c->last_used >= DB_IDLE_PING_S && mysql_ping(c->m))
+        c->broken = true;
     if (!c->m || c->broken) rc = connect_conn(p, c);
     if (rc) {
         log_warn("mysql %s:%d unreachable: %s", p->host, p->port, c->err);
@@ -184,6 +223,7 @@ void db_release(db_pool *p, db_conn *c)
 {
     if (!c) return;
     if (c->in_tx) db_rollback(c);
+    c->last_used = mono_s();
     pthread_mutex_lock(&p->mu);
     c->busy = false;
     pthread_cond_signal(&p->cv);
@@ -204,16 +244,19 @@ int db_ping(db_pool *p)
 
 /* ---- statements ---- */
 
-/* Prepare `sql`, bind and execute. A connection that went away while idle (the server's
- * wait_timeout) is reopened once, but only outside a transaction and only before execute,
- * so a statement never runs twice. *out is the executed statement. */
-static int prepare_exec(db_conn *c, const char *sql, const db_val *params, size_t n,
-                        MYSQL_STMT **out)
+/* The cached statement for `sql`, preparing (and caching) it when new. A connection that
+ * went away is reopened once here, outside a transaction: preparing has no side effect. */
+static int get_stmt(db_conn *c, const char *sql, MYSQL_STMT **out)
 {
     *out = NULL;
-    if (n > DB_MAX_PARAMS || (n && !params)) {
-        set_err(c, 0, "too many parameters");
-        return CM_ERR_INVALID;
+    int lru = 0;
+    for (int i = 0; i < DB_STMT_CACHE; i++) {
+        if (c->cache[i].st && !strcmp(c->cache[i].sql, sql)) {
+            c->cache[i].used = ++c->tick;
+            *out = c->cache[i].st;
+            return 0;
+        }
+        if (c->cache[i].used < c->cache[lru].used) lru = i;
     }
     MYSQL_STMT *st = NULL;
     for (int attempt = 0;; attempt++) {
@@ -230,12 +273,47 @@ static int prepare_exec(db_conn *c, const char *sql, const db_val *params, size_
         unsigned e = mysql_stmt_errno(st);
         set_err(c, e, mysql_stmt_error(st));
         mysql_stmt_close(st);
-        if (is_lost(e) && !c->in_tx && attempt == 0 && connect_conn(c->pool, c) == 0) continue;
+        if (is_lost(e) && !c->in_tx && attempt == 0 && connect_conn(c->pool, c) == 0) {
+            lru = 0; /* the cache was emptied */
+            continue;
+        }
         return map_err(c, e);
     }
-    if (mysql_stmt_param_count(st) != n) {
-        set_err(c, 0, "parameter count does not match the statement");
+    char *copy = strdup(sql);
+    if (!copy) {
         mysql_stmt_close(st);
+        return CM_ERR_NOMEM;
+    }
+    stmt_ent *e = &c->cache[lru];
+    if (e->st) mysql_stmt_close(e->st);
+    free(e->sql);
+    *e = (stmt_ent){.sql = copy, .st = st, .used = ++c->tick};
+    *out = st;
+    return 0;
+}
+
+/* Close and forget a statement that failed: its state is not worth trusting. */
+static void drop_stmt(db_conn *c, MYSQL_STMT *st)
+{
+    for (int i = 0; i < DB_STMT_CACHE; i++)
+        if (c->cache[i].st == st) {
+            mysql_stmt_close(st);
+            free(c->cache[i].sql);
+            c->cache[i] = (stmt_ent){0};
+            return;
+        }
+}
+
+/* Bind and execute `sql`. *out is the executed (cached) statement, owned by the cache.
+ * When the connection turns out dead on execute, a result-producing statement (a read) is
+ * retried once on a fresh connection outside a transaction; a write is not, since it may
+ * have run. */
+static int prepare_exec(db_conn *c, const char *sql, const db_val *params, size_t n,
+                        MYSQL_STMT **out)
+{
+    *out = NULL;
+    if (n > DB_MAX_PARAMS || (n && !params)) {
+        set_err(c, 0, "too many parameters");
         return CM_ERR_INVALID;
     }
     MYSQL_BIND b[DB_MAX_PARAMS];
@@ -258,14 +336,26 @@ static int prepare_exec(db_conn *c, const char *sql, const db_val *params, size_
             break;
         }
     }
-    if ((n && mysql_stmt_bind_param(st, b)) || mysql_stmt_execute(st)) {
+    for (int attempt = 0;; attempt++) {
+        MYSQL_STMT *st;
+        int rc = get_stmt(c, sql, &st);
+        if (rc) return rc;
+        if (mysql_stmt_param_count(st) != n) {
+            set_err(c, 0, "parameter count does not match the statement");
+            return CM_ERR_INVALID;
+        }
+        if ((!n || !mysql_stmt_bind_param(st, b)) && !mysql_stmt_execute(st)) {
+            *out = st;
+            return 0;
+        }
         unsigned e = mysql_stmt_errno(st);
         set_err(c, e, mysql_stmt_error(st));
-        mysql_stmt_close(st);
+        bool reads = mysql_stmt_field_count(st) > 0;
+        drop_stmt(c, st);
+        if (is_lost(e) && reads && !c->in_tx && attempt == 0 && connect_conn(c->pool, c) == 0)
+            continue;
         return map_err(c, e);
     }
-    *out = st;
-    return 0;
 }
 
 int db_exec(db_conn *c, const char *sql, const db_val *params, size_t nparams,
@@ -276,7 +366,15 @@ int db_exec(db_conn *c, const char *sql, const db_val *params, size_t nparams,
     if (rc) return rc;
     if (affected) *affected = (uint64_t)mysql_stmt_affected_rows(st);
     if (insert_id) *insert_id = (uint64_t)mysql_stmt_insert_id(st);
-    mysql_stmt_close(st);
+    if (mysql_stmt_field_count(st) > 0) { /* a SELECT through db_exec: drain its rows */
+        if (mysql_stmt_store_result(st)) {
+            unsigned e = mysql_stmt_errno(st);
+            set_err(c, e, mysql_stmt_error(st));
+            drop_stmt(c, st);
+            return map_err(c, e);
+        }
+        mysql_stmt_free_result(st);
+    }
     return 0;
 }
 
@@ -411,7 +509,8 @@ int db_query(db_conn *c, const char *sql, const db_val *params, size_t nparams, 
 out:
     if (meta) mysql_free_result(meta);
     db_result_free(r);
-    mysql_stmt_close(st);
+    if (rc) drop_stmt(c, st); /* never reuse a statement left mid-result */
+    else mysql_stmt_free_result(st);
     return rc;
 }
 
@@ -465,6 +564,8 @@ int db_begin(db_conn *c)
 {
     if (c->in_tx) return CM_ERR_STATE;
     int rc = simple_query(c, "START TRANSACTION");
+    /* Nothing has run in the transaction yet, so a dead connection can be replaced. */
+    if (rc == CM_ERR_IO && connect_conn(c->pool, c) == 0) rc = simple_query(c, "START TRANSACTION");
     if (rc == 0) c->in_tx = true;
     return rc;
 }

@@ -314,6 +314,121 @@ static void reconnects_after_session_is_killed(void **s)
     db_pool_free(one);
 }
 
+/* Open a 1-connection pool and kill its session from outside; returns the pool. */
+static db_pool *pool_with_killed_session(void)
+{
+    db_config c1 = cfg(1, "common_test");
+    db_pool *one;
+    assert_int_equal(db_pool_new(&c1, &one), 0);
+    db_conn *c;
+    assert_int_equal(db_acquire(one, &c, NULL, 0), 0);
+    db_result *r;
+    assert_int_equal(db_query(c, "SELECT CONNECTION_ID()", NULL, 0, &r), 0);
+    int64_t victim = db_result_int(r, 0, 0, -1);
+    db_result_free(r);
+    db_release(one, c);
+    db_conn *killer;
+    assert_int_equal(db_acquire(g_pool, &killer, NULL, 0), 0);
+    db_val p = DB_INT(victim);
+    assert_int_equal(db_exec(killer, "KILL CONNECTION ?", &p, 1, NULL, NULL), 0);
+    db_release(g_pool, killer);
+    return one;
+}
+
+static void transaction_begins_on_fresh_connection_after_kill(void **s)
+{
+    (void)s;
+    db_pool *one = pool_with_killed_session();
+    db_conn *c;
+    assert_int_equal(db_acquire(one, &c, NULL, 0), 0);
+    assert_int_equal(db_begin(c), 0);
+    db_val p[2] = {DB_STR("after-kill-tx"), DB_NULL};
+    assert_int_equal(db_exec(c, sql("INSERT INTO %s (name, note) VALUES (?, ?)"), p, 2, NULL, NULL), 0);
+    assert_int_equal(db_commit(c), 0);
+    assert_int_equal(count_named(c, "after-kill-tx"), 1);
+    db_release(one, c);
+    db_pool_free(one);
+}
+
+static void new_statement_after_kill_is_prepared_on_fresh_connection(void **s)
+{
+    (void)s;
+    db_pool *one = pool_with_killed_session();
+    db_conn *c;
+    assert_int_equal(db_acquire(one, &c, NULL, 0), 0);
+    /* preparing has no side effect, so it is retried on a fresh connection */
+    db_val p[2] = {DB_STR("after-kill"), DB_NULL};
+    assert_int_equal(db_exec(c, sql("INSERT INTO %s (name, note) VALUES (?, ?)"), p, 2, NULL, NULL), 0);
+    db_release(one, c);
+    db_pool_free(one);
+}
+
+static void cached_write_after_kill_fails_once_then_recovers(void **s)
+{
+    (void)s;
+    db_config c1 = cfg(1, "common_test");
+    db_pool *one;
+    assert_int_equal(db_pool_new(&c1, &one), 0);
+    db_conn *c;
+    char ins[512];
+    snprintf(ins, sizeof ins, "INSERT INTO %s (name, note) VALUES (?, ?)", g_table);
+    assert_int_equal(db_acquire(one, &c, NULL, 0), 0);
+    db_val p[2] = {DB_STR("cw-1"), DB_NULL};
+    assert_int_equal(db_exec(c, ins, p, 2, NULL, NULL), 0); /* now cached */
+    db_result *r;
+    assert_int_equal(db_query(c, "SELECT CONNECTION_ID()", NULL, 0, &r), 0);
+    db_val victim = DB_INT(db_result_int(r, 0, 0, -1));
+    db_result_free(r);
+    db_release(one, c);
+    db_conn *killer;
+    assert_int_equal(db_acquire(g_pool, &killer, NULL, 0), 0);
+    assert_int_equal(db_exec(killer, "KILL CONNECTION ?", &victim, 1, NULL, NULL), 0);
+    db_release(g_pool, killer);
+    /* a write may have run when the link died, so it is not retried blindly */
+    assert_int_equal(db_acquire(one, &c, NULL, 0), 0);
+    p[0] = DB_STR("cw-2");
+    assert_int_equal(db_exec(c, ins, p, 2, NULL, NULL), CM_ERR_IO);
+    db_release(one, c);
+    assert_int_equal(db_acquire(one, &c, NULL, 0), 0);
+    assert_int_equal(db_exec(c, ins, p, 2, NULL, NULL), 0);
+    db_release(one, c);
+    db_pool_free(one);
+}
+
+static void statement_cache_evicts_and_reuses_correctly(void **s)
+{
+    (void)s;
+    db_conn *c;
+    assert_int_equal(db_acquire(g_pool, &c, NULL, 0), 0);
+    /* more distinct statements than the cache holds, twice over, each checked */
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < 80; i++) {
+            char q[128];
+            snprintf(q, sizeof q, "SELECT %d + ?", i);
+            db_val p = DB_INT(round);
+            db_result *r;
+            assert_int_equal(db_query(c, q, &p, 1, &r), 0);
+            assert_int_equal(db_result_int(r, 0, 0, -1), i + round);
+            db_result_free(r);
+        }
+    /* a SELECT run through db_exec leaves the connection usable */
+    assert_int_equal(db_exec(c, "SELECT 1 UNION SELECT 2", NULL, 0, NULL, NULL), 0);
+    db_result *r;
+    assert_int_equal(db_query(c, "SELECT 3", NULL, 0, &r), 0);
+    assert_int_equal(db_result_int(r, 0, 0, -1), 3);
+    db_result_free(r);
+    /* a statement that failed (duplicate) is usable again */
+    insert(c, "cache-dup", NULL);
+    db_val p[2] = {DB_STR("cache-dup"), DB_NULL};
+    const char *ins = sql("INSERT INTO %s (name, note) VALUES (?, ?)");
+    char insq[512];
+    snprintf(insq, sizeof insq, "%s", ins);
+    assert_int_equal(db_exec(c, insq, p, 2, NULL, NULL), CM_ERR_DUPLICATE);
+    p[0] = DB_STR("cache-dup-2");
+    assert_int_equal(db_exec(c, insq, p, 2, NULL, NULL), 0);
+    db_release(g_pool, c);
+}
+
 static void unreachable_database_is_io_error(void **s)
 {
     (void)s;
@@ -340,6 +455,10 @@ int main(void)
         cmocka_unit_test(transactions_commit_and_rollback),
         cmocka_unit_test(pool_under_threads_serializes_connections),
         cmocka_unit_test(reconnects_after_session_is_killed),
+        cmocka_unit_test(transaction_begins_on_fresh_connection_after_kill),
+        cmocka_unit_test(new_statement_after_kill_is_prepared_on_fresh_connection),
+        cmocka_unit_test(cached_write_after_kill_fails_once_then_recovers),
+        cmocka_unit_test(statement_cache_evicts_and_reuses_correctly),
         cmocka_unit_test(unreachable_database_is_io_error),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
