@@ -135,14 +135,23 @@ out:
     return rc;
 }
 
+/* MariaDB / MySQL errno of SIGNAL SQLSTATE '45000' (saga_transition's stale version). */
+#define REPO_ERRNO_SIGNAL 1644
+
 int repo_transition(db_pool *db, saga_row_t *row, machine_pos_t next, const step_log_t *logs,
                     int nlogs)
 {
     db_conn *c = NULL;
+    if (nlogs < 1 || nlogs > 2)
+        return CM_ERR_INVALID;
     int rc = db_acquire(db, &c, NULL, 0);
     if (rc != 0)
         return rc;
+    const saga_error_t *e = logs[0].err;
+    int failed = e != NULL && e->code != 0;
     db_val p[] = {
+        DB_STR(row->saga_id),
+        DB_INT(row->version),
         DB_STR(machine_status_name(next.status)),
         DB_STR(step_name(next.step)),
         DB_INT(next.last_forward),
@@ -151,28 +160,27 @@ int repo_transition(db_pool *db, saga_row_t *row, machine_pos_t next, const step
         row->st.payment_id > 0 ? DB_INT(row->st.payment_id) : DB_NULL,
         row->error_type[0] ? DB_STR(row->error_type) : DB_NULL,
         row->error_message[0] ? DB_STR(row->error_message) : DB_NULL,
-        DB_STR(row->saga_id),
-        DB_INT(row->version),
+        DB_STR(step_name(logs[0].step)),
+        DB_STR(logs[0].event),
+        DB_INT(logs[0].attempt),
+        failed ? DB_INT(e->http_status) : DB_NULL,
+        failed ? DB_STR(e->type) : DB_NULL,
+        failed ? DB_STR(e->message) : DB_NULL,
+        nlogs > 1 ? DB_STR(step_name(logs[1].step)) : DB_NULL,
+        nlogs > 1 ? DB_STR(logs[1].event) : DB_NULL,
     };
-    if ((rc = db_begin(c)) != 0)
-        goto out;
-    rc = db_update_versioned(c,
-                             "UPDATE saga_instance SET status = ?, step = ?, last_forward = ?,"
-                             " comp_index = ?, order_id = ?, payment_id = ?, error_type = ?,"
-                             " error_message = ?, version = version + 1"
-                             " WHERE saga_id = ? AND version = ?",
-                             p, 10);
-    if (rc == 0)
-        rc = insert_logs(c, row->saga_id, logs, nlogs);
-    if (rc == 0)
-        rc = db_commit(c);
-    else
-        db_rollback(c);
+    /* One CALL = one transaction (sql/orchestrator_db/002_saga_transition.sql). */
+    rc = db_exec(c, "CALL saga_transition(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 p, sizeof p / sizeof p[0], NULL, NULL);
+    if (rc == CM_ERR_DB && db_errno(c) == REPO_ERRNO_SIGNAL)
+        rc = CM_ERR_CONFLICT;
+    else if (rc != 0)
+        log_warn("saga_transition for %s failed: %u %s", row->saga_id, db_errno(c),
+                 db_errmsg(c));
     if (rc == 0) {
         row->pos = next;
         row->version++;
     }
-out:
     db_release(db, c);
     return rc;
 }

@@ -1,6 +1,8 @@
 -- orchestrator_db: the pure orchestrator's saga state machine (docs/saga.md).
 -- saga_instance holds the current state; every transition is committed before the call it
 -- leads to, so a restarted orchestrator resumes from here. saga_step_log is the audit trail.
+-- No explicit charset: tables take the database default (utf8mb4, see scripts/stack), as the
+-- parameters of saga_transition (002) do, so their string comparisons share one collation.
 
 CREATE TABLE saga_instance (
     saga_id        VARCHAR(128) NOT NULL,
@@ -25,7 +27,7 @@ CREATE TABLE saga_instance (
     KEY ix_saga_instance_status (status),
     CONSTRAINT ck_saga_instance_status
         CHECK (status IN ('RUNNING', 'COMPENSATING', 'COMPLETED', 'COMPENSATED'))
-) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4;
+) ENGINE = InnoDB;
 
 CREATE TABLE saga_step_log (
     id          BIGINT       NOT NULL AUTO_INCREMENT,
@@ -39,4 +41,4 @@ CREATE TABLE saga_step_log (
     created_at  TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
     PRIMARY KEY (id),
     KEY ix_saga_step_log_saga (saga_id, id)
-) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4;
+) ENGINE = InnoDB;

@@ -210,6 +210,23 @@ class PureSagaTest(unittest.TestCase):
         self.assertTrue(all(st == 200 and r["success"] for st, _, r in results), results)
         self.assertEqual(self.stock(pid), (60, 0))
 
+    def test_stale_transition_is_refused_and_rolled_back(self):
+        pid = new_product(self.inv, 10)
+        st, _, r = self.post(order_body(pid))
+        sid = r["sagaId"]
+        version, logs = h.sql("orchestrator_db", "SELECT version, (SELECT COUNT(*) FROM "
+                              f"saga_step_log WHERE saga_id='{sid}') FROM saga_instance "
+                              f"WHERE saga_id='{sid}'")[0]
+        call = (f"CALL saga_transition('{sid}', {int(version) - 1}, 'RUNNING', 'CreateOrder', 0, "
+                "0, NULL, NULL, NULL, NULL, 'CreateOrder', 'SUCCEEDED', 1, NULL, NULL, NULL, "
+                "'ReserveStock', 'STARTED')")
+        with self.assertRaises(Exception) as ctx:
+            h.sql("orchestrator_db", call)
+        self.assertIn("stale version", str(ctx.exception.stderr))
+        self.assertEqual(h.sql("orchestrator_db", "SELECT status, version, (SELECT COUNT(*) FROM "
+                               f"saga_step_log WHERE saga_id='{sid}') FROM saga_instance "
+                               f"WHERE saga_id='{sid}'")[0], ["COMPLETED", version, logs])
+
     def test_unknown_saga_is_404(self):
         st, _, b = h.http("GET", f"{self.orch}/api/pure/orders/pure-nope{h.uid()}")
         self.assertEqual(st, 404)
