@@ -147,6 +147,7 @@ int tc_client_new(const tc_client_options *o, tc_client **out, tc_error *err) {
         free(c);
         return tc_seterr(err, TC_ERR_NOMEM, "out of memory");
     }
+    pthread_mutex_init(&c->cq_mu, NULL);
     tc_global_init();
     grpc_arg args[4];
     args[0].type = GRPC_ARG_INTEGER;
@@ -176,10 +177,19 @@ int tc_client_new(const tc_client_options *o, tc_client **out, tc_error *err) {
 void tc_client_free(tc_client *c) {
     if (!c)
         return;
+    for (size_t i = 0; i < c->n_cq_pool; i++) {
+        grpc_completion_queue_shutdown(c->cq_pool[i]);
+        while (grpc_completion_queue_pluck(c->cq_pool[i], NULL, gpr_inf_future(GPR_CLOCK_REALTIME),
+                                           NULL).type != GRPC_QUEUE_SHUTDOWN) {
+        }
+        grpc_completion_queue_destroy(c->cq_pool[i]);
+    }
+    free(c->cq_pool);
     if (c->channel) {
         grpc_channel_destroy(c->channel);
         tc_global_shutdown();
     }
+    pthread_mutex_destroy(&c->cq_mu);
     free(c->address);
     free(c->ns);
     free(c->identity);
@@ -213,17 +223,76 @@ static const char *status_name(grpc_status_code st) {
     return (st >= 0 && st <= 16) ? names[st] : "?";
 }
 
+static grpc_completion_queue *cq_get(tc_client *c) {
+    grpc_completion_queue *cq = NULL;
+    pthread_mutex_lock(&c->cq_mu);
+    if (c->n_cq_pool)
+        cq = c->cq_pool[--c->n_cq_pool];
+    pthread_mutex_unlock(&c->cq_mu);
+    return cq ? cq : grpc_completion_queue_create_for_pluck(NULL);
+}
+
+static void cq_put(tc_client *c, grpc_completion_queue *cq) {
+    pthread_mutex_lock(&c->cq_mu);
+    if (c->n_cq_pool == c->cap_cq_pool) {
+        size_t nc = c->cap_cq_pool ? c->cap_cq_pool * 2 : 16;
+        grpc_completion_queue **p = realloc(c->cq_pool, nc * sizeof *p);
+        if (p) {
+            c->cq_pool = p;
+            c->cap_cq_pool = nc;
+        }
+    }
+    if (c->n_cq_pool < c->cap_cq_pool) {
+        c->cq_pool[c->n_cq_pool++] = cq;
+        cq = NULL;
+    }
+    pthread_mutex_unlock(&c->cq_mu);
+    if (cq) {
+        grpc_completion_queue_shutdown(cq);
+        while (grpc_completion_queue_pluck(cq, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
+                   .type != GRPC_QUEUE_SHUTDOWN) {
+        }
+        grpc_completion_queue_destroy(cq);
+    }
+}
+
+/* Returns the registered-call handle of WorkflowService/<rpc>, registering it on first use.
+ * NULL when the table is full (the call then goes by path). */
+static void *method_handle(tc_client *c, const char *rpc, const char *path) {
+    void *h = NULL;
+    pthread_mutex_lock(&c->cq_mu);
+    for (size_t i = 0; i < c->n_methods; i++)
+        if (strcmp(c->methods[i].name, rpc) == 0)
+            h = c->methods[i].handle;
+    if (!h && c->n_methods < sizeof c->methods / sizeof c->methods[0] &&
+        strlen(rpc) < sizeof c->methods[0].name) {
+        h = grpc_channel_register_call(c->channel, path, NULL, NULL);
+        snprintf(c->methods[c->n_methods].name, sizeof c->methods[0].name, "%s", rpc);
+        c->methods[c->n_methods++].handle = h;
+    }
+    pthread_mutex_unlock(&c->cq_mu);
+    return h;
+}
+
 /* One attempt: a single batch with all six ops, plucked from a private completion queue. */
 static int rpc_once(tc_client *c, const char *path, const uint8_t *buf, size_t len,
                     const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
                     int timeout_ms, tc_cancel *cancel, tc_error *err) {
     int rc = TC_OK;
-    grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
+    grpc_completion_queue *cq = cq_get(c);
     gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
                                          gpr_time_from_millis(timeout_ms, GPR_TIMESPAN));
-    grpc_slice method = grpc_slice_from_static_string(path);
-    grpc_call *call = grpc_channel_create_call(c->channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
-                                               method, NULL, deadline, NULL);
+    void *mh = method_handle(c, path + strlen(TC_SERVICE_PREFIX), path);
+    grpc_call *call;
+    if (mh) {
+        call = grpc_channel_create_registered_call(c->channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
+                                                   mh, deadline, NULL);
+    } else {
+        grpc_slice method = grpc_slice_from_copied_string(path);
+        call = grpc_channel_create_call(c->channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq, method,
+                                        NULL, deadline, NULL);
+        grpc_slice_unref(method);
+    }
     grpc_slice req_slice = grpc_slice_from_copied_buffer((const char *)buf, len);
     grpc_byte_buffer *req_bb = grpc_raw_byte_buffer_create(&req_slice, 1);
     grpc_slice_unref(req_slice);
@@ -324,11 +393,8 @@ out:
         grpc_byte_buffer_destroy(resp_bb);
     grpc_byte_buffer_destroy(req_bb);
     grpc_call_unref(call);
-    grpc_completion_queue_shutdown(cq);
-    while (grpc_completion_queue_pluck(cq, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
-           GRPC_QUEUE_SHUTDOWN) {
-    }
-    grpc_completion_queue_destroy(cq);
+    /* The batch's only tag has been plucked (or never queued), so the queue is empty. */
+    cq_put(c, cq);
     return rc;
 }
 

@@ -35,6 +35,17 @@ struct tc_client {
     char *identity;
     int rpc_timeout_ms;
     int max_attempts;
+    /* Idle pluck completion queues, reused across calls: creating and destroying one per call
+     * costs more CPU than the call's own work. */
+    pthread_mutex_t cq_mu;
+    /* Methods registered with the channel once (gRPC's fast path: no per-call path parsing). */
+    struct {
+        char name[64];
+        void *handle;
+    } methods[48];
+    size_t n_methods;
+    grpc_completion_queue **cq_pool;
+    size_t n_cq_pool, cap_cq_pool;
 };
 
 /* Writes code + formatted text into err (err may be NULL). Returns code. */
