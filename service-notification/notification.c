@@ -174,6 +174,51 @@ static int claim_stale(notif_consumer_t *c)
     return 0;
 }
 
+/* Field `name` of one XINFO CONSUMERS entry (a flat name/value array). */
+static const redisReply *info_field(const redisReply *e, const char *name)
+{
+    for (size_t i = 0; e->type == REDIS_REPLY_ARRAY && i + 1 < e->elements; i += 2)
+        if (e->element[i]->type == REDIS_REPLY_STATUS || e->element[i]->type == REDIS_REPLY_STRING)
+            if (strcmp(e->element[i]->str, name) == 0)
+                return e->element[i + 1];
+    return NULL;
+}
+
+/* Removes consumers that hold nothing and have been idle longer than claim_idle_ms (every
+ * restart leaves a consumer name behind). Harmless for a live one: XREADGROUP re-creates it.
+ * Best effort. */
+static void forget_dead_consumers(notif_consumer_t *c)
+{
+    char dead[16][NOTIF_NAME_MAX];
+    int n = 0;
+    rds_conn *conn = NULL;
+    if (rds_acquire(c->cfg.rds, &conn) != 0)
+        return;
+    redisReply *r = rds_command(conn, "XINFO CONSUMERS %s %s", c->stream, c->group);
+    for (size_t i = 0; r != NULL && r->type == REDIS_REPLY_ARRAY && i < r->elements && n < 16;
+         i++) {
+        const redisReply *name = info_field(r->element[i], "name");
+        const redisReply *pend = info_field(r->element[i], "pending");
+        const redisReply *idle = info_field(r->element[i], "idle");
+        if (name == NULL || name->type != REDIS_REPLY_STRING || pend == NULL ||
+            pend->type != REDIS_REPLY_INTEGER || idle == NULL || idle->type != REDIS_REPLY_INTEGER)
+            continue;
+        if (pend->integer == 0 && idle->integer > c->cfg.claim_idle_ms &&
+            strcmp(name->str, c->consumer) != 0)
+            snprintf(dead[n++], NOTIF_NAME_MAX, "%s", name->str);
+    }
+    if (r != NULL)
+        freeReplyObject(r);
+    for (int i = 0; i < n; i++) {
+        r = rds_command(conn, "XGROUP DELCONSUMER %s %s %s", c->stream, c->group, dead[i]);
+        if (r == NULL)
+            break;
+        freeReplyObject(r);
+        log_info("removed idle consumer %s", dead[i]);
+    }
+    rds_release(c->cfg.rds, conn);
+}
+
 static int64_t now_ms(void)
 {
     struct timespec ts;
@@ -195,6 +240,8 @@ static void *consumer_main(void *arg)
             need_group = 0;
         if (rc == 0 && now_ms() >= next_claim) {
             rc = claim_stale(c);
+            if (rc == 0)
+                forget_dead_consumers(c);
             next_claim = now_ms() + c->cfg.claim_every_ms;
         }
         if (rc == 0) {

@@ -107,9 +107,12 @@ class StreamConsumerTest(unittest.TestCase):
         h.wait_until(lambda: stored(self.db) >= 200, what="some notifications")
         d.kill()
         self.assertLess(stored(self.db), total, "consumer finished before it could be killed")
-        with self.daemon() as d2:
+        with self.daemon():
             h.wait_until(lambda: stored(self.db) == total and pending(self.stream) == 0,
                          timeout=60, what="every event stored, nothing pending")
+            # The dead consumer's name is removed from the group once it holds nothing.
+            h.wait_until(lambda: h.redis_cli("XINFO", "CONSUMERS", self.stream, GROUP)
+                         .splitlines().count("name") == 1, what="only the live consumer left")
         self.assertEqual(int(h.sql_value(self.db, "SELECT COUNT(DISTINCT event_id) FROM "
                                          "notifications")), total)
 
