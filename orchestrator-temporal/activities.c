@@ -8,10 +8,29 @@
 #include <string.h>
 
 #include "cm_log.h"
+#include "cm_metrics.h"
+
+/* What every activity execution needs; one per worker, read-only after registration. */
+static struct ot_activity_env {
+    struct saga_client *client;
+    metrics_registry *metrics;
+} g_env;
+
+static void count(const char *type, const char *outcome)
+{
+    char labels[128];
+    if (g_env.metrics == NULL)
+        return;
+    snprintf(labels, sizeof labels, "activity=\"%s\",outcome=\"%s\"", type, outcome);
+    metrics_counter_add(g_env.metrics, "saga_activities_total",
+                        "Saga activity attempts by activity type and outcome (ok, business, "
+                        "retryable)",
+                        labels, 1);
+}
 
 static void run_activity(tc_activity_ctx *ctx, void *user)
 {
-    struct saga_client *client = user;
+    const struct ot_activity_env *env = user;
     const char *type = tc_activity_type(ctx);
     const char *wid = tc_activity_workflow_id(ctx);
     const char *input = tc_activity_input(ctx, 0);
@@ -23,10 +42,11 @@ static void run_activity(tc_activity_ctx *ctx, void *user)
         tc_activity_fail(ctx, SAGA_TYPE_INVALID_REQUEST, "activity input is missing", true);
         goto out;
     }
-    int rc = saga_step_run_json(client, type, input, &out, &err);
+    int rc = saga_step_run_json(env->client, type, input, &out, &err);
     switch (rc) {
     case SAGA_OK:
         tc_activity_complete(ctx, out);
+        count(type, "ok");
         log_debug("activity %s ok (attempt %d)", type, tc_activity_attempt(ctx));
         break;
     case SAGA_ERR_BUSINESS:
@@ -35,12 +55,14 @@ static void run_activity(tc_activity_ctx *ctx, void *user)
         log_info("activity %s business failure %s: %s", type, err.type, err.message);
         tc_activity_fail(ctx, err.type[0] ? err.type : SAGA_TYPE_INVALID_REQUEST, err.message,
                          true);
+        count(type, "business");
         break;
     default:
         log_warn("activity %s attempt %d failed (retryable, http %d): %s", type,
                  tc_activity_attempt(ctx), err.http_status, err.message);
         tc_activity_fail(ctx, SAGA_TYPE_RETRYABLE, err.message[0] ? err.message : "out of memory",
                          false);
+        count(type, "retryable");
         break;
     }
 out:
@@ -48,11 +70,14 @@ out:
     log_set_saga_id(NULL);
 }
 
-int ot_activities_register(tc_worker *w, struct saga_client *client, tc_error *err)
+int ot_activities_register(tc_worker *w, struct saga_client *client,
+                           struct metrics_registry *metrics, tc_error *err)
 {
+    g_env.client = client;
+    g_env.metrics = metrics;
     for (int s = 0; s < SAGA_STEP_COUNT; s++) {
         int rc = tc_worker_register_activity(w, saga_step_activity((saga_step_t)s), run_activity,
-                                             client, err);
+                                             &g_env, err);
         if (rc != TC_OK)
             return rc;
     }

@@ -55,14 +55,18 @@ int ot_query_state(const void *state, const char *args_json, void *user, char **
 
 /* ---- activities (activities.c) ---------------------------------------------------------- */
 
+struct metrics_registry;
+
 /* Registers the ten saga activities on `w`, each running one attempt of its step through
- * `client` (borrowed; must outlive the worker). Returns TC_OK or an error. */
-int ot_activities_register(tc_worker *w, struct saga_client *client, tc_error *err);
+ * `client` and counting saga_activities_total{activity,outcome} in `metrics` (both borrowed,
+ * must outlive the worker; metrics may be NULL). Main thread, once, before the worker starts.
+ * Returns TC_OK or an error. */
+int ot_activities_register(tc_worker *w, struct saga_client *client,
+                           struct metrics_registry *metrics, tc_error *err);
 
 /* ---- REST API (routes.c) ---------------------------------------------------------------- */
 
 struct http_server;
-struct metrics_registry;
 
 typedef struct ot_routes_ctx {
     tc_client *tc;              /* borrowed, thread-safe */

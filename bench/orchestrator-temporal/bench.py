@@ -115,6 +115,8 @@ def main():
             "build": harness.BUILD_DIR,
         }
         print(json.dumps(result, indent=2))
+        for st, res in bad[:5]:
+            print("failure:", st, json.dumps(res)[:300], file=sys.stderr)
         return 1 if bad else 0
     finally:
         for d in reversed(daemons):

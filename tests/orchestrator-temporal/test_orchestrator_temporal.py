@@ -198,6 +198,11 @@ class OrderSagaTest(OrchestratorMixin, unittest.TestCase):
                 self.assertEqual(meta["encoding"], "json/plain")
                 self.assertLessEqual(set(ctx), CONTEXT_FIELDS)
                 self.assertEqual(ctx["sagaId"], wid)
+        # /metrics counts the answered order and the activity attempts.
+        st, _, text = http("GET", self.orch.url + "/metrics")
+        self.assertEqual(st, 200)
+        self.assertIn('orders_total{outcome="success"}', text)
+        self.assertIn('saga_activities_total{activity="ConfirmPayment",outcome="ok"}', text)
         # GET reports the closed run with its result.
         st, _, view = self.get(wid)
         self.assertEqual(st, 200)
@@ -285,20 +290,6 @@ class OrderSagaTest(OrchestratorMixin, unittest.TestCase):
         self.assertEqual(st, 404, b)
         st, _, b = self.get("bad%20id")
         self.assertEqual(st, 400, b)
-
-    def test_sync_timeout_answers_202_with_location(self):
-        # ORDER_SYNC_TIMEOUT_MS=1 on a second orchestrator: the run outlives the wait.
-        orch = start_orchestrator(24087, self.queue + "-t", ORDER_SYNC_TIMEOUT_MS=1).start()
-        try:
-            pid = new_product(10)
-            st, h, b = http("POST", orch.url + "/api/temporal/orders", order_body(pid))
-            self.assertEqual(st, 202, b)
-            self.assertEqual(h["location"], f"/api/temporal/orders/{b['workflowId']}")
-            view = wait_until(lambda: (lambda r: r[2] if r[2]["status"] != "RUNNING" else None)(
-                http("GET", orch.url + h["location"])), 60, 0.2, "run to close")
-            self.assertTrue(view["result"]["success"], view)
-        finally:
-            orch.stop()
 
     def test_workflow_started_from_the_cli_completes_on_our_worker(self):
         pid = new_product(10)
@@ -479,6 +470,23 @@ class FaultTest(OrchestratorMixin, unittest.TestCase):
             cls.proxy.shutdown()
             cls.proxy.server_close()
             cls.slow.stop()
+
+    def test_sync_timeout_answers_202_with_location(self):
+        # The gateway takes GATEWAY_MS; this orchestrator waits at most 1 s (the client rounds a
+        # result wait up to 2 s), so the run outlives the wait and POST answers 202.
+        env = dict(self.env, ORDER_SYNC_TIMEOUT_MS=1000)
+        orch = start_orchestrator(24087, self.queue + "-t", **env).start()
+        try:
+            pid = new_product(10)
+            st, h, b = http("POST", orch.url + "/api/temporal/orders", order_body(pid))
+            self.assertEqual(st, 202, b)
+            self.assertEqual(set(b), {"workflowId", "temporalUiUrl"})
+            self.assertEqual(h["location"], f"/api/temporal/orders/{b['workflowId']}")
+            view = wait_until(lambda: (lambda r: r[2] if r[2]["status"] != "RUNNING" else None)(
+                http("GET", orch.url + h["location"])), 60, 0.2, "run to close")
+            self.assert_confirmed(b["workflowId"], view["result"])
+        finally:
+            orch.stop()
 
     def test_forward_step_completes_after_retries_when_payment_comes_back(self):
         pid = new_product(10)
