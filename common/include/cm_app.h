@@ -54,7 +54,8 @@ void app_on_stop(app *a, app_hook_fn fn, void *ctx);
 
 /* Start the server, log "listening", block until SIGTERM or SIGINT (or app_request_stop),
  * stop accepting, drain in-flight requests (up to 10 s), run stop hooks. Returns 0 on a
- * clean stop, non-zero if the server could not start. Main thread only. */
+ * clean stop, non-zero if the server could not start (port in use; the stop hooks have run
+ * then too). Main thread only. */
 int app_run(app *a);
 
 /* Make app_run return as if SIGTERM had arrived. Any thread, async-signal-safe. */

@@ -156,7 +156,11 @@ void app_request_stop(app *a)
 
 int app_run(app *a)
 {
-    if (http_server_start(a->srv)) return 1;
+    if (http_server_start(a->srv)) {
+        /* Background threads the daemon started must still be joined before app_free. */
+        for (int i = a->nhooks - 1; i >= 0; i--) a->hooks[i](a->hook_ctx[i]);
+        return 1;
+    }
     log_info("listening on %s:%d", a->cfg.bind_addr, a->cfg.port);
     int sig = 0;
     while (sigwait(&a->sigs, &sig) != 0) {

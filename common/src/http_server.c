@@ -412,7 +412,6 @@ int http_server_start(http_server *s)
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
         MHD_OPTION_CONNECTION_TIMEOUT, 30u,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
         MHD_OPTION_END);
     if (!s->daemon) {
         log_error("cannot listen on %s:%d", s->bind_addr, s->cfg.port);

@@ -18,7 +18,17 @@ struct rds_conn {
     redisContext *c;
     bool busy;
     bool broken;
+    time_t last_used; /* CLOCK_MONOTONIC seconds */
 };
+
+#define RDS_IDLE_PING_S 10 /* a connection idle this long is pinged before use */
+
+static time_t mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
 
 struct rds_pool {
     pthread_mutex_t mu;
@@ -99,6 +109,13 @@ int rds_acquire(rds_pool *p, rds_conn **out)
     }
     c->busy = true;
     pthread_mutex_unlock(&p->mu);
+    /* A link idle for a while may be dead (server restart, idle kill): find out now rather
+     * than failing the caller's command. */
+    if (c->c && !c->broken && !c->c->err && mono_s() - c->last_used >= RDS_IDLE_PING_S) {
+        redisReply *r = redisCommand(c->c, "PING");
+        if (!r || r->type == REDIS_REPLY_ERROR) c->broken = true;
+        if (r) freeReplyObject(r);
+    }
     if ((!c->c || c->broken || c->c->err) && connect_conn(p, c)) {
         rds_release(p, c);
         return CM_ERR_IO;
@@ -110,6 +127,7 @@ int rds_acquire(rds_pool *p, rds_conn **out)
 void rds_release(rds_pool *p, rds_conn *c)
 {
     if (!c) return;
+    c->last_used = mono_s();
     pthread_mutex_lock(&p->mu);
     c->busy = false;
     pthread_cond_signal(&p->cv);

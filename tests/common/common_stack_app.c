@@ -6,7 +6,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,12 +128,33 @@ static void ready_is_503_when_redis_is_down(void **s)
     close(g_pipe[0]);
 }
 
+static void port_in_use_returns_error_after_stop_hooks(void **s)
+{
+    (void)s;
+    int port = 26023;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(fd, 1), 0);
+    pid_t pid = spawn(port, (int)cfg_int("REDIS_PORT", 21379, 1, 65535));
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+    char c = 0;
+    assert_int_equal(read(g_pipe[0], &c, 1), 1); /* hooks ran even though start failed */
+    close(g_pipe[0]);
+    close(fd);
+}
+
 int main(void)
 {
     httpc_global_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(health_ready_metrics_and_clean_sigterm),
         cmocka_unit_test(ready_is_503_when_redis_is_down),
+        cmocka_unit_test(port_in_use_returns_error_after_stop_hooks),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     httpc_global_cleanup();
