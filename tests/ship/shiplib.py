@@ -85,9 +85,12 @@ def spec_operations(spec):
 ROUTE_RE = re.compile(r'http_route\s*\(\s*[^,]+,\s*"([A-Z]+)"\s*,\s*"([^"]+)"')
 
 
+_TOKEN_RE = re.compile(r'("(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\')|(/\*.*?\*/|//[^\n]*)', re.S)
+
+
 def _strip_comments(code):
-    code = re.sub(r"/\*.*?\*/", "", code, flags=re.S)
-    return re.sub(r"//[^\n]*", "", code)
+    """C source without comments; string and char literals kept as they are."""
+    return _TOKEN_RE.sub(lambda m: m.group(1) if m.group(1) is not None else " ", code)
 
 
 def registered_routes(folder):
