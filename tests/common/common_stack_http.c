@@ -212,6 +212,17 @@ static void req(const char *method, const char *path, const char *body, const ht
 
 /* ---- server answers ---- */
 
+static void second_server_on_same_port_fails_to_start(void **s)
+{
+    (void)s;
+    http_server *other;
+    http_server_config c = {.port = PORT, .threads = 1};
+    assert_int_equal(http_server_new(&c, &other), 0);
+    assert_int_equal(http_route(other, "GET", "/x", h_silent, NULL), 0);
+    assert_int_equal(http_server_start(other), CM_ERR_IO);
+    http_server_free(other);
+}
+
 static void unknown_route_is_404_problem(void **s)
 {
     (void)s;
@@ -646,6 +657,7 @@ static void stop_drains_in_flight_request(void **s)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(second_server_on_same_port_fails_to_start),
         cmocka_unit_test(unknown_route_is_404_problem),
         cmocka_unit_test(wrong_method_is_405_with_allow),
         cmocka_unit_test(path_and_query_params),
