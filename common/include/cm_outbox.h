@@ -24,7 +24,7 @@ typedef struct outbox_config {
     db_pool *db;         /* borrowed; the service's database */
     rds_pool *rds;       /* borrowed */
     const char *service; /* "service-order"; copied */
-    const char *stream;  /* ORDER_EVENTS_STREAM; copied */
+    const char *stream;  /* copied; NULL -> env ORDER_EVENTS_STREAM or "stream:order-events" */
     const char *table;   /* NULL -> "outbox_events"; copied; must be a plain identifier */
     int poll_ms;         /* idle sleep between scans; 0 -> 200 */
     int batch;           /* rows per transaction; 0 -> 100 */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cm_config.h"
 #include "cm_error.h"
 #include "cm_json.h"
 #include "cm_log.h"
@@ -115,14 +116,20 @@ out:
     return rc;
 }
 
+static const char *default_stream(void)
+{
+    return cfg_str("ORDER_EVENTS_STREAM", "stream:order-events");
+}
+
 int outbox_relay_run_once(const outbox_config *cfg, int *published)
 {
     const char *table = cfg->table ? cfg->table : "outbox_events";
     int dummy;
     if (!published) published = &dummy;
-    if (!cfg->db || !cfg->rds || !cfg->service || !cfg->stream || !plain_identifier(table))
-        return CM_ERR_INVALID;
-    return relay_pass(cfg, table, published);
+    if (!cfg->db || !cfg->rds || !cfg->service || !plain_identifier(table)) return CM_ERR_INVALID;
+    outbox_config c = *cfg;
+    if (!c.stream) c.stream = default_stream();
+    return relay_pass(&c, table, published);
 }
 
 static void *relay_main(void *arg)
@@ -163,12 +170,11 @@ int outbox_relay_start(const outbox_config *cfg, outbox_relay **out)
 {
     *out = NULL;
     const char *table = cfg->table ? cfg->table : "outbox_events";
-    if (!cfg->db || !cfg->rds || !cfg->service || !cfg->stream || !plain_identifier(table))
-        return CM_ERR_INVALID;
+    if (!cfg->db || !cfg->rds || !cfg->service || !plain_identifier(table)) return CM_ERR_INVALID;
     outbox_relay *r = calloc(1, sizeof *r);
     if (!r) return CM_ERR_NOMEM;
     snprintf(r->service, sizeof r->service, "%s", cfg->service);
-    snprintf(r->stream, sizeof r->stream, "%s", cfg->stream);
+    snprintf(r->stream, sizeof r->stream, "%s", cfg->stream ? cfg->stream : default_stream());
     snprintf(r->table, sizeof r->table, "%s", table);
     r->cfg = *cfg;
     r->cfg.service = r->service;

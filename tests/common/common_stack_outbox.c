@@ -202,8 +202,16 @@ static void failed_xadd_leaves_rows_pending(void **s)
     assert_int_equal(scalar("SELECT COUNT(*) FROM %s WHERE published_at IS NULL"), 3);
     rds_pool_free(dead);
     oc.rds = g_rds;
+    oc.stream = NULL; /* -> ORDER_EVENTS_STREAM */
+    setenv("ORDER_EVENTS_STREAM", g_stream, 1);
+    rds_stream_batch before;
+    size_t n_before = read_stream(&before);
+    rds_stream_batch_free(&before);
     assert_int_equal(outbox_relay_run_once(&oc, &n), 0);
     assert_int_equal(n, 3);
+    rds_stream_batch after;
+    assert_int_equal(read_stream(&after), n_before + 3);
+    rds_stream_batch_free(&after);
     assert_int_equal(outbox_relay_run_once(&oc, &n), 0);
     assert_int_equal(n, 0);
 }
@@ -216,7 +224,7 @@ static void bad_config_is_refused(void **s)
     outbox_relay *r;
     assert_int_equal(outbox_relay_start(&oc, &r), CM_ERR_INVALID);
     oc.table = NULL;
-    oc.stream = NULL;
+    oc.db = NULL;
     assert_int_equal(outbox_relay_start(&oc, &r), CM_ERR_INVALID);
 }
 
