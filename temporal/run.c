@@ -204,6 +204,11 @@ int tc_run_apply(tc_run *r, const tc_pb_event *ev, tc_error *err) {
         if (c)
             rc = set_failure(c, NULL, "CanceledError");
         break;
+    case TC_ET(ACTIVITY_TASK_CANCEL_REQUESTED):
+        c = find_cmd(r, ev->activity_task_cancel_requested_event_attributes->scheduled_event_id);
+        if (!push_cmd(r, RC_CANCEL_ACTIVITY, ev->event_id, c ? c->id : "?", ""))
+            rc = TC_ERR_NOMEM;
+        break;
     case TC_ET(TIMER_STARTED):
         if (!push_cmd(r, RC_TIMER, ev->event_id, ev->timer_started_event_attributes->timer_id,
                       ""))
@@ -239,7 +244,6 @@ int tc_run_apply(tc_run *r, const tc_pb_event *ev, tc_error *err) {
         /* fallthrough */
     case TC_ET(MARKER_RECORDED):
     case TC_ET(TIMER_CANCELED):
-    case TC_ET(ACTIVITY_TASK_CANCEL_REQUESTED):
     case TC_ET(START_CHILD_WORKFLOW_EXECUTION_INITIATED):
     case TC_ET(SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED):
     case TC_ET(REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED):
@@ -277,6 +281,7 @@ static const char *kind_name(rc_kind k) {
     case RC_TIMER: return "StartTimer";
     case RC_COMPLETE: return "CompleteWorkflowExecution";
     case RC_FAIL: return "FailWorkflowExecution";
+    case RC_CANCEL_ACTIVITY: return "RequestCancelActivityTask";
     default: return "Other";
     }
 }
@@ -436,6 +441,46 @@ tc_wf_step tc_wf_activity(tc_wf_ctx *ctx, const char *activity_type, const char 
         out->non_retryable = h->non_retryable;
     }
     return (tc_wf_step)h->status;
+}
+
+tc_wf_step tc_wf_cancel_activity(tc_wf_ctx *ctx, const char *activity_id) {
+    if (stopped(ctx) || ctx->ended || !activity_id)
+        return TC_WF_PENDING;
+    tc_run *r = ctx->run;
+    /* A request already recorded at this point of history is matched first, whatever the
+     * activity's state is now (it may have been cancelled since). */
+    if (ctx->cursor < r->n_cmds && r->cmds[ctx->cursor].kind == RC_CANCEL_ACTIVITY) {
+        rc_cmd *h = NULL;
+        return match(ctx, RC_CANCEL_ACTIVITY, activity_id, NULL, &h) < 0 ? TC_WF_PENDING
+                                                                        : TC_WF_DONE;
+    }
+    const rc_cmd *a = NULL;
+    for (size_t i = 0; i < r->n_cmds; i++)
+        if (r->cmds[i].kind == RC_ACTIVITY && strcmp(r->cmds[i].id, activity_id) == 0)
+            a = &r->cmds[i];
+    if (!a) {
+        /* Scheduled in this very task (or never): no event id to name yet. */
+        ctx->blocked = true;
+        return TC_WF_PENDING;
+    }
+    if (a->status != TC_WF_PENDING)
+        return TC_WF_DONE;  /* finished already: nothing to cancel */
+    if (ctx->cursor < r->n_cmds) {
+        /* History continues with another command: the code changed. */
+        rc_cmd *h = NULL;
+        match(ctx, RC_CANCEL_ACTIVITY, activity_id, NULL, &h);
+        return TC_WF_PENDING;
+    }
+    Temporal__Api__Command__V1__Command cmd = TEMPORAL__API__COMMAND__V1__COMMAND__INIT;
+    Temporal__Api__Command__V1__RequestCancelActivityTaskCommandAttributes at =
+        TEMPORAL__API__COMMAND__V1__REQUEST_CANCEL_ACTIVITY_TASK_COMMAND_ATTRIBUTES__INIT;
+    at.scheduled_event_id = a->event_id;
+    cmd.command_type = TC_CT(REQUEST_CANCEL_ACTIVITY_TASK);
+    cmd.attributes_case =
+        TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_REQUEST_CANCEL_ACTIVITY_TASK_COMMAND_ATTRIBUTES;
+    cmd.request_cancel_activity_task_command_attributes = &at;
+    push_packed(ctx, &cmd);
+    return TC_WF_DONE;
 }
 
 tc_wf_step tc_wf_sleep(tc_wf_ctx *ctx, int64_t duration_ms) {

@@ -291,6 +291,16 @@ typedef struct tc_wf_result {
 tc_wf_step tc_wf_activity(tc_wf_ctx *ctx, const char *activity_type, const char *input_json,
                           const tc_activity_options *opts, tc_wf_result *out);
 
+/* Requests cancellation of an activity this run scheduled earlier (activity_id as given in its
+ * options, or its default sequence number "1", "2", ...). Returns TC_WF_DONE once the request
+ * is made or recorded, or when the activity had already finished (no request then); its
+ * tc_wf_activity call later reports TC_WF_ERROR "CanceledError" if the activity acknowledged
+ * (see tc_activity_heartbeat). Returns TC_WF_PENDING when the activity is not in history yet
+ * (scheduled by this same task): return, the request is made on the next task.
+ * Determinism: call it only after a blocking call (a timer, a signal), never because an
+ * activity was still pending. */
+tc_wf_step tc_wf_cancel_activity(tc_wf_ctx *ctx, const char *activity_id);
+
 /* Starts (or finds) a durable timer. TC_WF_DONE once it fired, else TC_WF_PENDING. */
 tc_wf_step tc_wf_sleep(tc_wf_ctx *ctx, int64_t duration_ms);
 

@@ -109,7 +109,14 @@ int64_t tc_now_us(void);
 
 /* ---- run model (run.c): a workflow run's state derived from its history events ---- */
 
-typedef enum rc_kind { RC_ACTIVITY = 1, RC_TIMER, RC_COMPLETE, RC_FAIL, RC_OTHER } rc_kind;
+typedef enum rc_kind {
+    RC_ACTIVITY = 1,
+    RC_TIMER,
+    RC_COMPLETE,
+    RC_FAIL,
+    RC_CANCEL_ACTIVITY,  /* id: the activity id whose cancellation was requested */
+    RC_OTHER
+} rc_kind;
 
 typedef struct rc_cmd {
     rc_kind kind;

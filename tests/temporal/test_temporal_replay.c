@@ -110,6 +110,35 @@ static void chain_history_rejects_changed_activity_id(void **s) {
     tc_history_free(h);
 }
 
+static void cancel_history_replays_cleanly(void **s) {
+    (void)s;
+    tc_history *h = load("cancel");
+    TT_OK(tc_replay_history(h, wf_cancel, NULL, 0, NULL, &e_));
+    tc_history_free(h);
+}
+
+/* Same as Cancel but never asks for the cancellation the history recorded. */
+static void wf_cancel_forgotten(tc_wf_ctx *ctx, void *state, void *user) {
+    (void)state;
+    (void)user;
+    tc_activity_options o = {.start_to_close_ms = 60000, .heartbeat_timeout_ms = 1000};
+    tc_wf_result r;
+    tc_wf_step st = tc_wf_activity(ctx, "LongBeat", NULL, &o, &r);
+    if (tc_wf_sleep(ctx, 1500) != TC_WF_DONE || st == TC_WF_PENDING)
+        return;
+    tc_wf_complete(ctx, "{}");
+}
+
+static void cancel_history_rejects_missing_cancel(void **s) {
+    (void)s;
+    tc_history *h = load("cancel");
+    tc_error err = {0};
+    assert_int_equal(tc_replay_history(h, wf_cancel_forgotten, NULL, 0, NULL, &err),
+                     TC_ERR_STATE);
+    assert_non_null(strstr(err.text, "RequestCancelActivityTask"));
+    tc_history_free(h);
+}
+
 static void history_survives_save_and_load(void **s) {
     (void)s;
     tc_history *h = load("chain5"), *h2 = NULL;
@@ -154,6 +183,8 @@ int main(int argc, char **argv) {
         cmocka_unit_test(chain_history_replays_to_final_state),
         cmocka_unit_test(chain_history_rejects_shorter_chain),
         cmocka_unit_test(chain_history_rejects_changed_activity_id),
+        cmocka_unit_test(cancel_history_replays_cleanly),
+        cmocka_unit_test(cancel_history_rejects_missing_cancel),
         cmocka_unit_test(history_survives_save_and_load),
         cmocka_unit_test(garbage_file_is_not_a_history),
     };

@@ -44,6 +44,31 @@ static void act_always(tc_activity_ctx *ctx, void *user) {
     tc_activity_fail(ctx, "Transient", "always fails", false);
 }
 
+static atomic_int n_beats, n_acked;
+
+/* Heartbeats every 200 ms until the server relays a cancellation, then acknowledges it. */
+static void act_long_beat(tc_activity_ctx *ctx, void *user) {
+    (void)user;
+    for (int i = 0; i < 150; i++) {
+        tc_error err = {0};
+        int rc = tc_activity_heartbeat(ctx, "{\"beat\":1}", &err);
+        atomic_fetch_add(&n_beats, 1);
+        if (rc == TC_ERR_CANCELLED) {
+            assert_true(tc_activity_cancel_requested(ctx));
+            atomic_fetch_add(&n_acked, 1);
+            tc_activity_report_cancelled(ctx);
+            return;
+        }
+        if (rc != TC_OK) {
+            tc_activity_fail(ctx, "Heartbeat", err.text, false);
+            return;
+        }
+        struct timespec ts = {0, 200 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    tc_activity_complete(ctx, "\"not cancelled\"");
+}
+
 /* Failures: input is the activity type; result {"ok":..,"type":..,"nr":..,"result":..} */
 static void wf_failures(tc_wf_ctx *ctx, void *state, void *user) {
     (void)state;
@@ -131,6 +156,8 @@ static tc_worker *start_worker(const char *queue, int sticky, tc_workflow_fn ver
         tc_worker_register_activity(w, "Refuse", act_refuse, NULL, &err) ||
         tc_worker_register_activity(w, "Fatal", act_fatal, NULL, &err) ||
         tc_worker_register_activity(w, "Always", act_always, NULL, &err) ||
+        tc_worker_register_activity(w, "LongBeat", act_long_beat, NULL, &err) ||
+        tc_worker_register_workflow(w, "Cancel", wf_cancel, 0, NULL, &err) ||
         tc_worker_start(w, &err))
         fail_msg("worker: %s", err.text);
     return w;
@@ -276,6 +303,21 @@ static void retries_stop_at_maximum_attempts(void **s) {
     free(res);
 }
 
+static void heartbeating_activity_is_cancelled_by_workflow(void **s) {
+    (void)s;
+    char wid[128], rid[64];
+    atomic_store(&n_beats, 0);
+    atomic_store(&n_acked, 0);
+    start(g_queue, "Cancel", NULL, wid, sizeof wid, rid);
+    char *res = result_of(wid, rid);
+    assert_string_equal(res, "{\"ok\":false,\"type\":\"CanceledError\"}");
+    free(res);
+    assert_int_equal(atomic_load(&n_acked), 1);
+    record_fixture(wid, "cancel");
+    /* It outlived its 1 s heartbeat timeout only because it heartbeat. */
+    assert_true(atomic_load(&n_beats) >= 5);
+}
+
 static void query_is_answered_and_signal_resumes(void **s) {
     (void)s;
     char wid[128], rid[64];
@@ -398,6 +440,7 @@ int main(void) {
         cmocka_unit_test(non_retryable_failure_is_not_retried),
         cmocka_unit_test(policy_listed_type_is_not_retried),
         cmocka_unit_test(retries_stop_at_maximum_attempts),
+        cmocka_unit_test(heartbeating_activity_is_cancelled_by_workflow),
         cmocka_unit_test(query_is_answered_and_signal_resumes),
         cmocka_unit_test(terminate_closes_the_run),
         cmocka_unit_test(id_conflict_policies),

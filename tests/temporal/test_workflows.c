@@ -149,6 +149,27 @@ void act_step(tc_activity_ctx *ctx, void *user) {
     tc_activity_complete(ctx, NULL);
 }
 
+/* Cancel: start LongBeat (heartbeat timeout 1 s), sleep 1.5 s, cancel it, report its outcome. */
+void wf_cancel(tc_wf_ctx *ctx, void *state, void *user) {
+    (void)state;
+    (void)user;
+    tc_retry_policy rp = {.maximum_attempts = 1};
+    tc_activity_options o = {.start_to_close_ms = 60000, .heartbeat_timeout_ms = 1000,
+                             .retry = &rp};
+    tc_wf_result r;
+    tc_wf_step s = tc_wf_activity(ctx, "LongBeat", NULL, &o, &r);
+    if (tc_wf_sleep(ctx, 1500) != TC_WF_DONE)
+        return;
+    if (tc_wf_cancel_activity(ctx, "1") != TC_WF_DONE)
+        return;
+    if (s == TC_WF_PENDING)
+        return;
+    char out[256];
+    snprintf(out, sizeof out, "{\"ok\":%s,\"type\":\"%s\"}", s == TC_WF_DONE ? "true" : "false",
+             s == TC_WF_DONE ? "" : r.failure_type);
+    tc_wf_complete(ctx, out);
+}
+
 int tw_register_all(tc_worker *w, tc_error *err) {
     int rc = tc_worker_register_workflow(w, "Greet", wf_greet, 0, NULL, err);
     if (!rc) rc = tc_worker_register_workflow(w, "Chain", wf_chain, sizeof(chain_state), NULL, err);

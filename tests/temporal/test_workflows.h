@@ -24,6 +24,10 @@ int q_chain_progress(const void *state, const char *args, void *user, char **out
 void wf_steps(tc_wf_ctx *ctx, void *state, void *user);
 void act_step(tc_activity_ctx *ctx, void *user);
 
+/* Cancel: LongBeat activity (heartbeat timeout 1 s), 1.5 s timer, cancel the activity, complete
+ * with {"ok":false,"type":"CanceledError"} (the LongBeat activity lives in the stack test). */
+void wf_cancel(tc_wf_ctx *ctx, void *state, void *user);
+
 /* Register everything above on w (Greet, Chain, Steps + their activities). */
 int tw_register_all(tc_worker *w, tc_error *err);
 
