@@ -7,8 +7,10 @@ No timed assertions: waits poll for a state and fail only after a generous limit
 import base64
 import http.server as httpserver
 import json
+import os
 import random
 import socketserver
+import subprocess
 import threading
 import unittest
 import urllib.error
@@ -91,6 +93,13 @@ def decode_payload(p):
 def scheduled_activities(events):
     return [e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
             for e in events if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"]
+
+
+def replay(wid):
+    """Replays the run's history against OrderWorkflow (tests/orchestrator-temporal/ot_replay)."""
+    exe = os.path.join(harness.BUILD_DIR, "tests", "orchestrator-temporal", "ot_replay")
+    return subprocess.run([exe, wid], capture_output=True, text=True, timeout=60,
+                          env=harness.base_env())
 
 
 def rows(db, query):
@@ -198,6 +207,9 @@ class OrderSagaTest(OrchestratorMixin, unittest.TestCase):
                 self.assertEqual(meta["encoding"], "json/plain")
                 self.assertLessEqual(set(ctx), CONTEXT_FIELDS)
                 self.assertEqual(ctx["sagaId"], wid)
+        # The history replays deterministically against the workflow code.
+        rp = replay(wid)
+        self.assertEqual(rp.returncode, 0, rp.stdout + rp.stderr)
         # /metrics counts the answered order and the activity attempts.
         st, _, text = http("GET", self.orch.url + "/metrics")
         self.assertEqual(st, 200)
@@ -223,6 +235,8 @@ class OrderSagaTest(OrchestratorMixin, unittest.TestCase):
         self.assertEqual((orders, payments), (["CANCELLED"], ["REFUNDED"]))
         self.assertEqual(reservations, ["CANCELLED"])
         self.assertEqual(stock(pid), (10, 0))
+        rp = replay(wid)
+        self.assertEqual(rp.returncode, 0, rp.stdout + rp.stderr)
         # The failing activity was not retried: business failures are non-retryable.
         started = [e for e in history(wid) if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_STARTED"]
         self.assertTrue(all(e["activityTaskStartedEventAttributes"]["attempt"] == 1
@@ -536,6 +550,8 @@ class FaultTest(OrchestratorMixin, unittest.TestCase):
                    if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_STARTED"][3]
         self.assertGreaterEqual(approve["attempt"], 2)
         self.assertEqual(scheduled_activities(history(wid)), FORWARD)
+        rp = replay(wid)
+        self.assertEqual(rp.returncode, 0, rp.stdout + rp.stderr)
 
 
 if __name__ == "__main__":
