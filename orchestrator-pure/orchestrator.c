@@ -20,6 +20,8 @@
 typedef struct job {
     struct job *next;
     char saga_id[SAGA_ID_MAX];
+    int have_row; /* a saga just created: row is what was committed, no need to load it */
+    saga_row_t row;
 } job_t;
 
 typedef struct waiter {
@@ -83,13 +85,17 @@ static int sleep_or_stop(orch_t *o, int64_t ms)
 
 /* ---- queue and waiters ------------------------------------------------------------------------ */
 
-/* Caller holds o->mu. */
-static int enqueue_locked(orch_t *o, const char *saga_id)
+/* Caller holds o->mu. row (may be NULL) is the saga as just committed. */
+static int enqueue_locked(orch_t *o, const char *saga_id, const saga_row_t *row)
 {
     job_t *j = calloc(1, sizeof *j);
     if (j == NULL)
         return CM_ERR_NOMEM;
     snprintf(j->saga_id, sizeof j->saga_id, "%s", saga_id);
+    if (row != NULL) {
+        j->have_row = 1;
+        j->row = *row;
+    }
     if (o->tail != NULL)
         o->tail->next = j;
     else
@@ -226,12 +232,14 @@ static int persist(orch_t *o, saga_row_t *row, machine_outcome_t outcome, int at
     }
 }
 
-static void run_saga(orch_t *o, const char *saga_id)
+static void run_saga(orch_t *o, const job_t *job)
 {
-    saga_row_t row;
+    const char *saga_id = job->saga_id;
+    saga_row_t row = job->row;
     int rc;
     log_set_saga_id(saga_id);
-    for (int attempt = 1; (rc = repo_load(o->cfg.db, saga_id, &row)) != 0; attempt++) {
+    for (int attempt = 1; !job->have_row && (rc = repo_load(o->cfg.db, saga_id, &row)) != 0;
+         attempt++) {
         if (rc == CM_ERR_NOT_FOUND) {
             log_error("saga %s vanished from saga_instance", saga_id);
             goto out;
@@ -283,7 +291,7 @@ static void *worker(void *arg)
             o->tail = NULL;
         o->queued--;
         pthread_mutex_unlock(&o->mu);
-        run_saga(o, j->saga_id);
+        run_saga(o, j);
         free(j);
         pthread_mutex_lock(&o->mu);
     }
@@ -326,7 +334,7 @@ static void resume_one(const char *saga_id, void *ctx)
 {
     orch_t *o = ctx;
     pthread_mutex_lock(&o->mu);
-    if (enqueue_locked(o, saga_id) != 0)
+    if (enqueue_locked(o, saga_id, NULL) != 0)
         log_error("saga %s: out of memory while resuming", saga_id);
     pthread_mutex_unlock(&o->mu);
     log_info("resuming saga %s", saga_id);
@@ -382,7 +390,7 @@ int orch_submit_wait(orch_t *o, const char *saga_id, const saga_input_t *in, int
     if (rc == 0) {
         count(o, "saga_started_total", "Sagas created", NULL);
         pthread_mutex_lock(&o->mu);
-        rc = enqueue_locked(o, saga_id); /* NOMEM: persisted, resumes on the next start */
+        rc = enqueue_locked(o, saga_id, row); /* NOMEM: persisted, resumes on next start */
         pthread_mutex_unlock(&o->mu);
     } else if (rc == CM_ERR_DUPLICATE) {
         /* A repeated POST with the same key - or a full queue. */

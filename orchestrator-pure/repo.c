@@ -64,21 +64,9 @@ int repo_create(db_pool *db, const saga_row_t *row)
         DB_INT(row->in.amount),
         DB_STR(row->in.payment_method),
     };
-    step_log_t started = {row->pos.step, "STARTED", 0, NULL};
-    if ((rc = db_begin(c)) != 0)
-        goto out;
-    rc = db_exec(c,
-                 "INSERT INTO saga_instance (saga_id, status, step, last_forward, comp_index,"
-                 " customer_id, product_id, quantity, amount, payment_method)"
-                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                 p, 10, NULL, NULL);
-    if (rc == 0)
-        rc = insert_logs(c, row->saga_id, &started, 1);
-    if (rc == 0)
-        rc = db_commit(c);
-    else
-        db_rollback(c);
-out:
+    /* One CALL = one transaction (sql/orchestrator_db/003_saga_create.sql); a duplicate id
+     * comes back as CM_ERR_DUPLICATE with nothing written. */
+    rc = db_exec(c, "CALL saga_create(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", p, 10, NULL, NULL);
     db_release(db, c);
     return rc;
 }
