@@ -384,6 +384,8 @@ typedef struct tc_worker_stats {
     uint64_t sticky_hits;          /* workflow tasks served from the cache */
     uint64_t sticky_misses;        /* workflow tasks that needed a full history */
     uint64_t nondeterminism;       /* tasks failed as NON_DETERMINISTIC */
+    uint64_t history_refetches;    /* partial-history tasks whose run was rebuilt by fetching
+                                      the full history (cache miss on a sticky task) */
     int64_t first_poll_us;         /* microseconds from tc_worker_start to the first poll sent */
 } tc_worker_stats;
 

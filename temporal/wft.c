@@ -101,6 +101,7 @@ static tc_run *load_run(struct tc_worker *w, const wft_resp *t, tc_error *err) {
     } else {
         /* Partial history (a sticky task after eviction, or a query): fetch from the start. */
         tc_history h = {0};
+        atomic_fetch_add(&w->st_refetch, 1);
         rc = tc_fetch_history(w->c, wid, rid, &h, err);
         if (rc == TC_OK)
             rc = apply_events(r, h.events, h.n, upto, err);

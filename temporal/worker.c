@@ -561,5 +561,6 @@ void tc_worker_get_stats(const tc_worker *w, tc_worker_stats *out) {
     out->sticky_hits = atomic_load(&w->st_hit);
     out->sticky_misses = atomic_load(&w->st_miss);
     out->nondeterminism = atomic_load(&w->st_nondet);
+    out->history_refetches = atomic_load(&w->st_refetch);
     out->first_poll_us = atomic_load(&w->st_first_poll_us);
 }

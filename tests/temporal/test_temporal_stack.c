@@ -239,6 +239,45 @@ static void sticky_worker_reuses_cached_runs(void **s) {
     record_fixture(wid, "chain5");
 }
 
+/* Waits (bounded) until the run has recorded an activity result and a later workflow task. */
+static void wait_blocked_after_activity(const char *wid, const char *rid) {
+    bool ready = false;
+    for (int i = 0; i < 300 && !ready; i++) {
+        tc_history *h = NULL;
+        TT_OK(tc_workflow_history(g_client, wid, rid, &h, &e_));
+        long a = tt_find_event(h, TT_EV_ACTIVITY_TASK_COMPLETED, 0);
+        ready = a >= 0 && tt_find_event(h, TT_EV_WORKFLOW_TASK_COMPLETED, (size_t)a) >= 0;
+        tc_history_free(h);
+        if (!ready)
+            tt_sleep_ms(100);
+    }
+    assert_true(ready);
+}
+
+static void evicted_run_is_rebuilt_from_full_history(void **s) {
+    (void)s;
+    /* Cache of one run: B's task evicts A, so A's next sticky task (only its newest events)
+     * must be served by fetching A's full history. */
+    char queue[128], wa[128], ra[64], wb[128], rb[64];
+    tt_unique(queue, sizeof queue, "tc-evict");
+    tc_worker *w = start_worker(queue, 1, NULL);
+    start(queue, "Waiter", NULL, wa, sizeof wa, ra);
+    wait_blocked_after_activity(wa, ra);
+    start(queue, "Waiter", NULL, wb, sizeof wb, rb);
+    wait_blocked_after_activity(wb, rb);
+    tc_worker_stats before, after;
+    tc_worker_get_stats(w, &before);
+    TT_OK(tc_workflow_signal(g_client, wa, ra, "finish", "\"a\"", &e_));
+    char *res = result_of(wa, ra);
+    assert_string_equal(res, "{\"done\":1,\"signal\":\"a\"}");
+    free(res);
+    tc_worker_get_stats(w, &after);
+    assert_true(after.history_refetches > before.history_refetches);
+    assert_int_equal(after.nondeterminism, 0);
+    TT_OK(tc_workflow_terminate(g_client, wb, rb, NULL, &e_));
+    tc_worker_free(w);
+}
+
 static void long_workflow_follows_history_pages(void **s) {
     (void)s;
     /* Sticky off: every task carries the full history, paged by the server (256 events). */
@@ -397,17 +436,7 @@ static void changed_workflow_code_is_non_determinism(void **s) {
     tc_worker *v1 = start_worker(queue, 0, wf_versioned_v1);
     start(queue, "Versioned", NULL, wid, sizeof wid, rid);
     /* Wait until v1 recorded its activity and is blocked on the signal. */
-    bool ready = false;
-    for (int i = 0; i < 300 && !ready; i++) {
-        tc_history *h = NULL;
-        TT_OK(tc_workflow_history(g_client, wid, rid, &h, &e_));
-        long a = tt_find_event(h, TT_EV_ACTIVITY_TASK_COMPLETED, 0);
-        ready = a >= 0 && tt_find_event(h, TT_EV_WORKFLOW_TASK_COMPLETED, (size_t)a) >= 0;
-        tc_history_free(h);
-        if (!ready)
-            tt_sleep_ms(100);
-    }
-    assert_true(ready);
+    wait_blocked_after_activity(wid, rid);
     tc_worker_free(v1);
     tc_worker *v2 = start_worker(queue, 0, wf_versioned_v2);
     TT_OK(tc_workflow_signal(g_client, wid, rid, "go", NULL, &e_));
@@ -436,6 +465,7 @@ int main(void) {
         cmocka_unit_test(client_started_workflow_returns_activity_result),
         cmocka_unit_test(sticky_worker_reuses_cached_runs),
         cmocka_unit_test(long_workflow_follows_history_pages),
+        cmocka_unit_test(evicted_run_is_rebuilt_from_full_history),
         cmocka_unit_test(retryable_failure_is_retried_until_success),
         cmocka_unit_test(non_retryable_failure_is_not_retried),
         cmocka_unit_test(policy_listed_type_is_not_retried),
