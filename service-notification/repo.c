@@ -15,6 +15,23 @@ static db_val bounded(const char *s, size_t max)
     return DB_STRN(s, n < max ? n : max);
 }
 
+/* The order of a saga, from a notification already stored (events of inventory carry only the
+ * saga id). 0 when none is known yet. */
+static int64_t order_of_saga(db_conn *c, const char *saga_id)
+{
+    db_result *r = NULL;
+    db_val p[] = {DB_STR(saga_id)};
+    int64_t id = 0;
+    if (db_query(c,
+                 "SELECT order_id FROM notifications WHERE saga_id = ? AND order_id IS NOT NULL"
+                 " LIMIT 1",
+                 p, 1, &r) == 0 &&
+        db_result_rows(r) > 0)
+        id = db_result_int(r, 0, 0, 0);
+    db_result_free(r);
+    return id;
+}
+
 int repo_store_batch(db_pool *db, const notif_record_t *recs, const notif_event_t *evs, size_t n,
                      int *inserted)
 {
@@ -28,6 +45,9 @@ int repo_store_batch(db_pool *db, const notif_record_t *recs, const notif_event_
     for (size_t i = 0; i < n && rc == 0; i++) {
         const notif_record_t *r = &recs[i];
         const notif_event_t *e = &evs[i];
+        int64_t order_id = r->order_id;
+        if (order_id <= 0 && r->saga_id[0])
+            order_id = order_of_saga(c, r->saga_id);
         db_val p[] = {
             DB_STR(r->event_id),
             bounded(e->stream_id, 64),
@@ -35,7 +55,7 @@ int repo_store_batch(db_pool *db, const notif_record_t *recs, const notif_event_
             bounded(e->aggregate_type, 32),
             bounded(e->aggregate_id, 64),
             bounded(e->service, 64),
-            r->order_id > 0 ? DB_INT(r->order_id) : DB_NULL,
+            order_id > 0 ? DB_INT(order_id) : DB_NULL,
             r->saga_id[0] ? DB_STR(r->saga_id) : DB_NULL,
             DB_STR(r->message),
             DB_STR(e->payload != NULL ? e->payload : "null"),
@@ -51,6 +71,15 @@ int repo_store_batch(db_pool *db, const notif_record_t *recs, const notif_event_
                      p, 10, &affected, NULL);
         if (rc == 0 && affected == 1)
             (*inserted)++;
+        /* Events of the saga stored before its order was known now get the order id, so
+         * ?orderId= finds every event of the order whatever the arrival order. */
+        if (rc == 0 && affected == 1 && r->order_id > 0 && r->saga_id[0]) {
+            db_val u[] = {DB_INT(r->order_id), DB_STR(r->saga_id)};
+            rc = db_exec(c,
+                         "UPDATE notifications SET order_id = ? WHERE saga_id = ?"
+                         " AND order_id IS NULL",
+                         u, 2, NULL, NULL);
+        }
     }
     if (rc == 0)
         rc = db_commit(c);

@@ -289,6 +289,12 @@ class SagaEventsTest(unittest.TestCase):
         per_saga = [n["eventId"] for n in body]
         self.assertEqual(len(per_saga), len(set(per_saga)))
         self.assertGreaterEqual(len(per_saga), 4)
+        # ?orderId= finds the same events, inventory's (which carry only the saga id) included.
+        order_id = h.sql_value(self.dbs["orchestrator"], "SELECT order_id FROM saga_instance "
+                               f"WHERE saga_id='{sid}'")
+        st, _, by_order = h.http("GET", f"{self.notif.url}/api/notifications?orderId={order_id}")
+        self.assertEqual(sorted(n["eventId"] for n in by_order), sorted(per_saga))
+        self.assertIn("service-inventory", {n["service"] for n in by_order})
 
 
 if __name__ == "__main__":
