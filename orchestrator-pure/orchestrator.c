@@ -223,6 +223,17 @@ static int persist(orch_t *o, saga_row_t *row, machine_outcome_t outcome, int at
         logs[n++] = (step_log_t){next.step, "STARTED", 0, NULL};
     for (int attempt = 1;; attempt++) {
         int rc = repo_transition(o->cfg.db, row, next, logs, n);
+        if (rc == CM_ERR_CONFLICT && attempt > 1) {
+            /* The connection may have died after an earlier attempt's COMMIT went through:
+             * then the stored saga is exactly where that attempt put it. */
+            saga_row_t now;
+            if (repo_load(o->cfg.db, row->saga_id, &now) == 0 &&
+                now.version == row->version + 1 && now.pos.status == next.status &&
+                now.pos.step == next.step && now.pos.comp_index == next.comp_index) {
+                *row = now;
+                return 0;
+            }
+        }
         if (rc == 0 || rc == CM_ERR_CONFLICT)
             return rc;
         log_warn("saga %s: could not commit transition (%s), retrying", row->saga_id,
