@@ -16,6 +16,7 @@
 #define HTTP_MAX_PARAMS 8           /* path parameters per route */
 #define HTTP_MAX_ROUTES 128
 #define HTTP_MAX_SEGMENTS 16        /* path segments per route pattern */
+#define HTTP_MAX_QUEUE 1024         /* requests waiting for a worker; more -> 503 Unavailable */
 
 /* problem+json `code` values (docs/development.md, "Error codes"). */
 #define HTTP_CODE_VALIDATION "ValidationFailed"          /* 400 */
@@ -47,6 +48,7 @@ typedef struct http_server_config {
     int threads;             /* handler worker pool size, >= 1 (HTTP_THREADS); socket I/O
                               * runs on min(threads, 4) libmicrohttpd threads */
     size_t max_body;         /* 0 -> HTTP_MAX_BODY */
+    int max_queue;           /* requests waiting for a worker; 0 -> HTTP_MAX_QUEUE */
     const char *service;     /* for logs; borrowed, must outlive the server */
     metrics_registry *metrics; /* borrowed; NULL -> the server makes its own */
 } http_server_config;

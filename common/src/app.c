@@ -54,6 +54,8 @@ static void on_metrics(http_req *req, void *ctx)
     app *a = ctx;
     char *text = NULL;
     size_t len = 0;
+    metrics_gauge_set(a->metrics, "http_requests_in_flight", "HTTP requests being handled", NULL,
+                      (double)http_server_inflight(a->srv));
     if (metrics_render(a->metrics, &text, &len)) {
         http_respond_problem(req, 500, HTTP_CODE_INTERNAL, "cannot render metrics");
         return;

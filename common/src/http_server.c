@@ -37,6 +37,7 @@ struct http_server {
     pthread_mutex_t qmu;
     pthread_cond_t qcv;
     http_req *qhead, *qtail;
+    int qlen;
     bool qstop;
 };
 
@@ -48,6 +49,7 @@ int http_server_new(const http_server_config *cfg, http_server **out)
     if (!s) return CM_ERR_NOMEM;
     s->cfg = *cfg;
     if (!s->cfg.max_body) s->cfg.max_body = HTTP_MAX_BODY;
+    if (s->cfg.max_queue <= 0) s->cfg.max_queue = HTTP_MAX_QUEUE;
     snprintf(s->bind_addr, sizeof s->bind_addr, "%s", cfg->bind_addr ? cfg->bind_addr : "127.0.0.1");
     s->metrics = cfg->metrics;
     if (!s->metrics) {
@@ -302,6 +304,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         http_respond_problem(r, 503, HTTP_CODE_UNAVAILABLE, "server is shutting down");
         return finish(r);
     }
+    if (s->qlen >= s->cfg.max_queue) {
+        /* Every worker busy and a long line behind them: shed load instead of queueing
+         * without bound (the client retries 503 Busy). */
+        pthread_mutex_unlock(&s->qmu);
+        http_resp_header(r, "Retry-After", "1");
+        http_respond_problem(r, 503, HTTP_CODE_UNAVAILABLE, "server busy, retry later");
+        return finish(r);
+    }
+    s->qlen++;
     r->dispatched = true;
     MHD_suspend_connection(conn);
     r->qnext = NULL;
@@ -324,6 +335,7 @@ static void *worker_main(void *arg)
         if (r) {
             s->qhead = r->qnext;
             if (!s->qhead) s->qtail = NULL;
+            s->qlen--;
         }
         pthread_mutex_unlock(&s->qmu);
         if (!r) break; /* stop requested and nothing left */

@@ -95,6 +95,7 @@ static void health_ready_metrics_and_clean_sigterm(void **s)
     assert_non_null(strstr(r.content_type, "text/plain"));
     assert_non_null(strstr(r.body, "http_requests_total{method=\"GET\",route=\"/hello\",status=\"200\"} 1"));
     assert_non_null(strstr(r.body, "http_request_duration_seconds_count{method=\"GET\",route=\"/hello\""));
+    assert_non_null(strstr(r.body, "http_requests_in_flight 1\n")); /* the /metrics request */
     httpc_resp_free(&r);
     assert_int_equal(kill(pid, SIGTERM), 0);
     int status = 0;

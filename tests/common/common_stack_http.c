@@ -615,6 +615,46 @@ static void many_concurrent_keepalive_clients_all_answered(void **s)
     assert_int_equal(atomic_load(&ok), LOAD_THREADS * LOAD_REQS);
 }
 
+static atomic_int g_small_done;
+static void *get_slow_on(void *arg)
+{
+    httpc_resp *r = arg;
+    httpc_opts o = {.timeout_ms = 30000};
+    if (httpc_request("GET", "http://127.0.0.1:26012/slow", NULL, 0, &o, r)) r->status = -1;
+    atomic_fetch_add(&g_small_done, 1);
+    return NULL;
+}
+
+static void full_queue_sheds_load_with_503(void **s)
+{
+    (void)s;
+    http_server *small;
+    http_server_config c = {.port = 26012, .threads = 1, .max_queue = 1};
+    assert_int_equal(http_server_new(&c, &small), 0);
+    assert_int_equal(http_route(small, "GET", "/slow", h_slow, NULL), 0);
+    assert_int_equal(http_server_start(small), 0);
+    atomic_store(&g_block, 1);
+    pthread_t ta, tb, tc;
+    httpc_resp a, b, c3;
+    pthread_create(&ta, NULL, get_slow_on, &a);
+    sem_wait(&g_entered); /* the only worker is busy */
+    atomic_store(&g_block, 0);
+    /* two more: one fills the queue, the other finds it full and is answered at once */
+    pthread_create(&tb, NULL, get_slow_on, &b);
+    pthread_create(&tc, NULL, get_slow_on, &c3);
+    while (atomic_load(&g_small_done) < 1) usleep(1000);
+    sem_post(&g_release);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    pthread_join(tc, NULL);
+    assert_int_equal(a.status, 200);
+    assert_true((b.status == 200 && c3.status == 503) || (b.status == 503 && c3.status == 200));
+    httpc_resp_free(&a);
+    httpc_resp_free(&b);
+    httpc_resp_free(&c3);
+    http_server_free(small);
+}
+
 /* ---- drain (last: stops the server) ---- */
 
 static void *slow_in_thread(void *arg)
@@ -677,6 +717,7 @@ int main(void)
         cmocka_unit_test(failed_5xx_request_can_be_retried),
         cmocka_unit_test(concurrent_same_key_executes_once),
         cmocka_unit_test(many_concurrent_keepalive_clients_all_answered),
+        cmocka_unit_test(full_queue_sheds_load_with_503),
         cmocka_unit_test(stop_drains_in_flight_request),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
