@@ -3,6 +3,7 @@
  * No saga logic and no HTTP handling here. */
 #include "ot.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "cm_log.h"
 
 #define OT_DEFAULT_PORT 21081
+#define OT_DRAIN_MS 10000 /* HTTP drain on SIGTERM, as common's app_run */
 /* A synchronous POST holds an HTTP thread while its saga runs: more threads than the common
  * default of 8 so 20+ concurrent orders do not queue behind each other. */
 #define OT_DEFAULT_HTTP_THREADS "32"
@@ -85,6 +87,32 @@ static int make_worker(tc_client *tc, const ot_config *cfg, struct saga_client *
     return TC_OK;
 }
 
+/* app_run's sequence plus the step it lacks: between the signal and the HTTP drain, tell
+ * synchronous POSTs to stop waiting (they answer 202 at their next slice) so a stop never waits
+ * out ORDER_SYNC_TIMEOUT_MS. Then drain HTTP, then stop the worker (in-flight tasks finish and
+ * report). app_new blocked SIGTERM/SIGINT in every thread, so sigwait here receives them. */
+static int run_until_signal(app *a, ot_routes_ctx *routes, tc_worker *w)
+{
+    sigset_t set;
+    int sig = 0;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    if (http_server_start(app_server(a)) != 0) {
+        log_error("cannot listen on port %d", app_config(a)->port);
+        return 1;
+    }
+    log_info("listening on port %d", app_config(a)->port);
+    while (sigwait(&set, &sig) != 0) {
+    }
+    log_info("signal %d: draining", sig);
+    atomic_store(&routes->stopping, 1);
+    http_server_stop(app_server(a), OT_DRAIN_MS);
+    stop_worker(w);
+    log_info("stopped");
+    return 0;
+}
+
 int main(void)
 {
     app *a = NULL;
@@ -123,15 +151,14 @@ int main(void)
         goto out;
 
     ot_routes_ctx routes = {.tc = tc, .cfg = &cfg, .metrics = app_metrics(a)};
+    atomic_init(&routes.stopping, 0);
     if (ot_routes_register(app_server(a), &routes) != 0) {
         log_error("route registration failed");
         goto out;
     }
     app_set_ready(a, temporal_ready, tc);
-    /* Hooks run after the HTTP server drained: no handler uses the client any more. */
-    app_on_stop(a, stop_worker, w);
     log_info("worker polling task queue %s as %s", cfg.task_queue, tc_client_identity(tc));
-    rc = app_run(a);
+    rc = run_until_signal(a, &routes, w);
 out:
     tc_worker_free(w);
     tc_client_free(tc);

@@ -3,6 +3,7 @@
 #ifndef OT_H
 #define OT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -69,6 +70,7 @@ int ot_activities_register(tc_worker *w, struct saga_client *client,
 struct http_server;
 
 typedef struct ot_routes_ctx {
+    atomic_int stopping;        /* set by main on SIGTERM: synchronous waits answer 202 */
     tc_client *tc;              /* borrowed, thread-safe */
     const ot_config *cfg;       /* borrowed */
     struct metrics_registry *metrics; /* borrowed */

@@ -13,6 +13,7 @@
 
 #define OT_RUN_ID_MAX 64
 #define OT_RESULT_PEEK_MS 5000 /* GET waits this long for a closed run's result */
+#define OT_RESULT_SLICE_MS 2000 /* a sync POST re-checks `stopping` this often */
 
 static void count(ot_routes_ctx *c, const char *outcome)
 {
@@ -139,6 +140,23 @@ static int input_differs(ot_routes_ctx *c, const char *wid, const saga_input_t *
     return differs;
 }
 
+/* Waits up to ORDER_SYNC_TIMEOUT_MS for the run's result, in slices so that a SIGTERM (which
+ * sets c->stopping) ends the wait early: the answer becomes 202 and the run goes on in Temporal,
+ * so a stop never waits out the sync timeout. Returns tc_workflow_result's code. */
+static int wait_result(ot_routes_ctx *c, const char *wid, const char *run_id, tc_outcome *out,
+                       tc_error *err)
+{
+    int64_t left = c->cfg->sync_timeout_ms;
+    for (;;) {
+        int slice = (int)(left < OT_RESULT_SLICE_MS ? left : OT_RESULT_SLICE_MS);
+        int rc = tc_workflow_result(c->tc, wid, run_id, slice, out, err);
+        left -= slice;
+        if (rc != TC_ERR_TIMEOUT || left <= 0 || atomic_load(&c->stopping))
+            return rc;
+        tc_outcome_clear(out);
+    }
+}
+
 static void post_order(http_req *req, ot_routes_ctx *c, int async)
 {
     saga_input_t in;
@@ -193,8 +211,7 @@ static void post_order(http_req *req, ot_routes_ctx *c, int async)
         return;
     }
     tc_outcome out;
-    rc = tc_workflow_result(c->tc, wid, run_id[0] ? run_id : NULL,
-                            (int)c->cfg->sync_timeout_ms, &out, &err);
+    rc = wait_result(c, wid, run_id[0] ? run_id : NULL, &out, &err);
     respond_outcome(req, c, wid, rc, &out, &err);
     tc_outcome_clear(&out);
 }

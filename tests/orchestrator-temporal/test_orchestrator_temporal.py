@@ -520,6 +520,32 @@ class FaultTest(OrchestratorMixin, unittest.TestCase):
         self.assertIn(3, approve_attempts)
         self.assertEqual(stock(pid), (8, 0))
 
+    def test_sigterm_mid_saga_answers_202_exits_0_and_the_run_finishes_after_restart(self):
+        pid = new_product(10)
+        with self.proxy.lock:
+            self.proxy.drop = self.proxy.dropped = 0
+            seen = self.proxy.approves
+        answer = {}
+
+        def post():
+            answer["r"] = self.post(order_body(pid), timeout=120)
+
+        t = threading.Thread(target=post)
+        t.start()
+        wait_until(lambda: self.proxy.approves > seen, 60, 0.05, "approve call to arrive")
+        # The synchronous POST is waiting (ORDER_SYNC_TIMEOUT_MS is 60 s); SIGTERM makes it
+        # answer 202 instead of holding the shutdown, and the process exits 0 (stop() checks).
+        self.orch.stop()
+        t.join()
+        st, h, b = answer["r"]
+        self.assertEqual(st, 202, b)
+        wid = b["workflowId"]
+        self.assertEqual(h["location"], f"/api/temporal/orders/{wid}")
+        self.orch.start()
+        view = self.wait_closed(wid, timeout=180)
+        self.assert_confirmed(wid, view["result"])
+        self.assertEqual(stock(pid), (8, 0))
+
     def test_orchestrator_killed_mid_saga_finishes_after_restart(self):
         pid = new_product(10)
         with self.proxy.lock:
