@@ -178,6 +178,13 @@ class PureSagaTest(unittest.TestCase):
                                          f"WHERE saga_id='pure-{key}'"), "0")
         st, _, body = self.post(order_body(1), key="bad key/")
         self.assertEqual(st, 400)
+        key = h.uid("txt-")
+        st, _, body = h.http("POST", self.orch + "/api/pure/orders",
+                             raw=b'{"customerId":1,"productId":1,"quantity":1,"amount":5}',
+                             headers={"Content-Type": "text/plain", "Idempotency-Key": key})
+        self.assertEqual(st, 415)
+        self.assertEqual(h.sql_value("orchestrator_db", "SELECT COUNT(*) FROM saga_instance "
+                                     f"WHERE saga_id='pure-{key}'"), "0")
 
     def test_repeated_post_with_same_key_attaches_to_the_same_saga(self):
         pid = new_product(self.inv, 10)
