@@ -22,6 +22,7 @@ typedef struct job {
     char saga_id[SAGA_ID_MAX];
     int have_row; /* a saga just created: row is what was committed, no need to load it */
     saga_row_t row;
+    struct timespec created; /* when this process queued it (for saga_duration_seconds) */
 } job_t;
 
 typedef struct waiter {
@@ -92,6 +93,7 @@ static int enqueue_locked(orch_t *o, const char *saga_id, const saga_row_t *row)
     if (j == NULL)
         return CM_ERR_NOMEM;
     snprintf(j->saga_id, sizeof j->saga_id, "%s", saga_id);
+    clock_gettime(CLOCK_MONOTONIC, &j->created);
     if (row != NULL) {
         j->have_row = 1;
         j->row = *row;
@@ -280,8 +282,18 @@ static void run_saga(orch_t *o, const job_t *job)
         if (rc != 0)
             goto out;
     }
-    count(o, "saga_finished_total", "Sagas that reached a terminal state",
-          row.pos.status == MS_COMPLETED ? "status=\"COMPLETED\"" : "status=\"COMPENSATED\"");
+    const char *label =
+        row.pos.status == MS_COMPLETED ? "status=\"COMPLETED\"" : "status=\"COMPENSATED\"";
+    count(o, "saga_finished_total", "Sagas that reached a terminal state", label);
+    if (o->cfg.metrics != NULL && job->have_row) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double secs = (double)(now.tv_sec - job->created.tv_sec) +
+                      (double)(now.tv_nsec - job->created.tv_nsec) / 1e9;
+        metrics_histogram_observe(o->cfg.metrics, "saga_duration_seconds",
+                                  "Queue to terminal state of sagas created by this process",
+                                  label, secs);
+    }
     notify_done(o, &row);
 out:
     log_set_saga_id(NULL);

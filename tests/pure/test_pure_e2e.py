@@ -115,6 +115,9 @@ class PureSagaTest(unittest.TestCase):
         self.assertEqual(st, 200)
         self.assertEqual(g["status"], "COMPLETED")
         self.assertEqual(g["result"], r)
+        _, _, metrics = h.http("GET", f"{self.orch}/metrics")
+        self.assertIn('saga_finished_total{status="COMPLETED"}', metrics)
+        self.assertIn('saga_duration_seconds_count{status="COMPLETED"}', metrics)
 
     def test_original_path_is_an_alias(self):
         pid = new_product(self.inv, 10)
