@@ -38,7 +38,7 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       ca-certificates=20250419* curl=7.88.* tini=0.19.* \
-      libmicrohttpd12=0.9.75* libgrpc29=1.51.* libprotobuf-c1=1.4.* libmariadb3=1:10.11.* libhiredis0.14=0.14.* libjansson4=2.14* libcurl4=7.88.* \
+      libatomic1=12.* libmicrohttpd12=0.9.75* libgrpc29=1.51.* libprotobuf-c1=1.4.* libmariadb3=1:10.11.* libhiredis0.14=0.14.* libjansson4=2.14* libcurl4=7.88.* \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 saga \
  && useradd --system --uid 10001 --gid saga --home-dir /nonexistent --no-create-home \

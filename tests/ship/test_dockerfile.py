@@ -94,16 +94,20 @@ class Dockerfile(unittest.TestCase):
         with open("/etc/os-release") as f:
             if 'VERSION_ID="12"' not in f.read():
                 self.skipTest("not Debian 12: pins are for Debian 12")
-        for stage, body in stages(dockerfile()):
-            for name, glob in apt_packages(body):
-                with self.subTest(stage=stage, package=name):
-                    self.assertIsNotNone(glob, f"{name} is not pinned")
-                    out = subprocess.run(["apt-cache", "madison", name], capture_output=True,
-                                         text=True).stdout
-                    versions = [l.split("|")[1].strip() for l in out.splitlines() if "|" in l]
-                    self.assertTrue(versions, f"{name}: unknown to apt")
-                    self.assertTrue(any(fnmatch.fnmatchcase(v, glob) for v in versions),
-                                    f"{name}={glob} matches none of {versions}")
+        pins = [(stage, n, g) for stage, body in stages(dockerfile()) for n, g in apt_packages(body)]
+        out = subprocess.run(["apt-cache", "madison", *sorted({n for _, n, _ in pins})],
+                             capture_output=True, text=True).stdout
+        versions = {}
+        for line in out.splitlines():
+            parts = [p.strip() for p in line.split("|")]
+            if len(parts) >= 2:
+                versions.setdefault(parts[0], []).append(parts[1])
+        for stage, name, glob in pins:
+            with self.subTest(stage=stage, package=name):
+                self.assertIsNotNone(glob, f"{name} is not pinned")
+                self.assertTrue(versions.get(name), f"{name}: unknown to apt")
+                self.assertTrue(any(fnmatch.fnmatchcase(v, glob) for v in versions[name]),
+                                f"{name}={glob} matches none of {versions[name]}")
 
     def test_runtime_stage_has_every_shared_library(self):
         built = {d: os.path.join(S.BUILD_DIR, d, d) for d in S.DAEMONS if S.daemon_exists(d)}
@@ -123,21 +127,29 @@ class Dockerfile(unittest.TestCase):
                 closure.add(m.group(1).split(":")[0])
             elif line and not line.startswith(" "):
                 closure.add(line.strip().split(":")[0])
+        needs = {}  # library path -> daemons
         for d, path in built.items():
             libs = subprocess.run(["ldd", path], capture_output=True, text=True).stdout
             for m in re.finditer(r"=>\s+(/\S+)", libs):
                 lib = m.group(1)
                 if re.search(r"lib(asan|ubsan|lsan|tsan)\.so", lib):
                     continue  # sanitizer runtime of a test build; release images have none
-                owner = subprocess.run(["dpkg", "-S", os.path.realpath(lib)],
-                                       capture_output=True, text=True)
-                if owner.returncode != 0:
-                    owner = subprocess.run(["dpkg", "-S", lib], capture_output=True, text=True)
-                self.assertEqual(owner.returncode, 0, f"{d}: {lib} belongs to no package")
-                pkg = owner.stdout.split(":")[0]
-                with self.subTest(daemon=d, library=os.path.basename(lib)):
-                    self.assertIn(pkg, closure,
-                                  f"{d} needs {lib} from {pkg}, which the runtime stage lacks")
+                needs.setdefault(os.path.realpath(lib), set()).add(d)
+        self.assertTrue(needs, "ldd found no shared library")
+        owners = {}
+        queries = set(needs) | {l.replace("/usr/lib/", "/lib/", 1) for l in needs}
+        res = subprocess.run(["dpkg", "-S", *sorted(queries)], capture_output=True, text=True)
+        for line in res.stdout.splitlines():
+            pkg, _, path = line.partition(": ")
+            for p in path.split(", "):
+                owners[p.strip()] = pkg.split(":")[0]
+        for lib, daemons in sorted(needs.items()):
+            with self.subTest(library=os.path.basename(lib)):
+                # /lib and /usr/lib are one directory on Debian 12 (merged /usr)
+                pkg = owners.get(lib) or owners.get(lib.replace("/usr/lib/", "/lib/", 1))
+                self.assertIsNotNone(pkg, f"{lib} (needed by {sorted(daemons)}) belongs to no package")
+                self.assertIn(pkg, closure, f"{sorted(daemons)} need {lib} from {pkg}, which "
+                                            "the runtime stage does not install")
 
 
 if __name__ == "__main__":

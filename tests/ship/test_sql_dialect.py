@@ -3,6 +3,9 @@
 What this proves and what it does not (docs/docker.md, "SQL for MySQL 8 and MariaDB"):
 - sqlglot parses every statement with its MySQL grammar, in strict mode, into a known statement
   (no fallback to an opaque Command): the file is MySQL syntax as far as sqlglot knows it.
+  Stored routines (between DELIMITER lines, which both command-line clients understand) are
+  split: parameter types must be shared, SQL statements in the body are parsed the same way,
+  and procedural statements must be of the kinds both servers have.
 - sqlglot is lenient (it also accepts some MariaDB extensions), so the parsed tree is walked for
   constructs one of the two servers lacks: MariaDB-only (CREATE OR REPLACE, IF [NOT] EXISTS on
   ALTER columns, SEQUENCE, RETURNING, system versioning, INET4/INET6/UUID types, uca1400
@@ -42,7 +45,8 @@ KEYWORDS = [  # (regex on comment-stripped SQL, why)
     (r"_0900_", "utf8mb4_0900_* collations are MySQL-8-only"),
     (r"\bNOT\s+ENFORCED\b", "NOT ENFORCED checks are MySQL-only"),
     (r"\bINVISIBLE\b|\bIGNORED\b", "invisible / ignored indexes differ between the two"),
-    (r"\bDELIMITER\b", "DELIMITER is a client command; keep migrations to plain statements"),
+    (r"\bFOR\s+\w+\s+IN\b", "FOR ... IN loops are MariaDB-only"),
+    (r"\bCREATE\s+(DEFINER\s*=\s*\S+\s+)?PACKAGE\b", "packages are MariaDB-only"),
     (r"(ADD|DROP|MODIFY|CHANGE)\s+(COLUMN\s+)?IF\s+(NOT\s+)?EXISTS",
      "IF [NOT] EXISTS on ALTER columns is MariaDB-only"),
 ]
@@ -54,6 +58,64 @@ def strip_comments(sql):
     return re.sub(r"#[^\n]*", " ", sql)
 
 
+ROUTINE_RE = re.compile(r"^\s*CREATE\s+(?:DEFINER\s*=\s*\S+\s+)?(PROCEDURE|FUNCTION|TRIGGER)\s+"
+                        r"`?(\w+)`?", re.I)
+PROCEDURAL = ("DECLARE", "BEGIN", "END", "IF", "ELSEIF", "ELSE", "SIGNAL", "RESIGNAL", "START",
+              "COMMIT", "ROLLBACK", "LEAVE", "ITERATE", "WHILE", "REPEAT", "LOOP", "SET", "CALL",
+              "RETURN", "UNTIL", "OPEN", "CLOSE", "FETCH")
+DML = ("SELECT", "INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+def client_statements(text):
+    """Statements as the mysql / mariadb command-line clients send them: DELIMITER (a client
+    command both clients share, used around stored routines) changes the terminator."""
+    delim, buf, out = ";", [], []
+    for line in strip_comments(text).splitlines():
+        m = re.match(r"^\s*DELIMITER\s+(\S+)\s*$", line, re.I)
+        if m:
+            delim = m.group(1)
+            continue
+        buf.append(line)
+        joined = "\n".join(buf).rstrip()
+        if joined.endswith(delim):
+            stmt = joined[: -len(delim)].strip()
+            if stmt:
+                out.append(stmt)
+            buf = []
+    rest = "\n".join(buf).strip()
+    if rest:
+        out.append(rest)
+    return out
+
+
+def routine_problems(stmt):
+    """A stored routine: its parameter types and the SQL statements of its body are checked;
+    the procedural statements must be of the kind both servers share."""
+    out = []
+    head, _, body = stmt.partition("BEGIN") if "BEGIN" in stmt else (stmt, "", "")
+    for t in re.findall(r"\b(?:IN|OUT|INOUT)\s+\w+\s+([A-Za-z]+)", head, re.I):
+        if t.upper() not in SHARED_TYPES:
+            out.append(f"routine parameter type {t} is not in the shared subset")
+    if not body:
+        return out + ["routine without a BEGIN ... END body"]
+    for piece in body.split(";"):
+        p = piece.strip()
+        while True:  # peel leading control-flow words to reach a statement
+            m = re.match(r"^(BEGIN|END\s+IF|END\s+WHILE|END\s+LOOP|END|ELSE|"
+                         r"(?:IF|ELSEIF|WHILE)\b.*?\b(?:THEN|DO))\s*", p, re.I | re.S)
+            if not m or not m.group(0):
+                break
+            p = p[m.end():]
+        if not p:
+            continue
+        word = re.match(r"^(\w+)", p).group(1).upper()
+        if word in DML:
+            out += [f"in routine: {x}" for x in problems(p)]
+        elif word not in PROCEDURAL:
+            out.append(f"routine statement {word} is not in the shared procedural subset")
+    return out
+
+
 def problems(sql_text):
     """List of reasons `sql_text` is not in the MySQL 8 / MariaDB common subset ([] if fine)."""
     out = []
@@ -61,6 +123,13 @@ def problems(sql_text):
     for rx, why in KEYWORDS:
         if re.search(rx, code, re.I):
             out.append(why)
+    if re.search(r"^\s*DELIMITER\s", code, re.I | re.M) or ROUTINE_RE.match(code):
+        for stmt in client_statements(sql_text):
+            if ROUTINE_RE.match(stmt):
+                out += routine_problems(stmt)
+            else:
+                out += [x for x in problems(stmt) if x not in out]
+        return out
     try:
         stmts = sqlglot.parse(sql_text, read="mysql", error_level=sqlglot.ErrorLevel.RAISE)
     except Exception as err:  # sqlglot.errors.ParseError, TokenError
@@ -114,6 +183,10 @@ class SqlDialect(unittest.TestCase):
             "CREATE TABLE t (a INT, KEY k (a) INVISIBLE)",
             "CREATE TABLE t (a INT) WITH SYSTEM VERSIONING",
             "CREATE TABEL t (a INT)",
+            "DELIMITER //\nCREATE PROCEDURE p(IN a UUID)\nBEGIN\n  SELECT 1;\nEND//\nDELIMITER ;",
+            "DELIMITER //\nCREATE PROCEDURE p()\nBEGIN\n  FOR i IN 1..3 DO SELECT i; END FOR;\nEND//\nDELIMITER ;",
+            "DELIMITER //\nCREATE PROCEDURE p()\nBEGIN\n  INSERT INTO t (a) VALUES (1) RETURNING a;\nEND//\nDELIMITER ;",
+            "DELIMITER //\nCREATE OR REPLACE PROCEDURE p()\nBEGIN\n  SELECT 1;\nEND//\nDELIMITER ;",
             "SELEC 1",
         ]
         for sql in bad:
@@ -124,6 +197,12 @@ class SqlDialect(unittest.TestCase):
                 "CURRENT_TIMESTAMP(3), d JSON DEFAULT (JSON_OBJECT()), PRIMARY KEY (a), "
                 "CONSTRAINT ck CHECK (a > 0)) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4")
         self.assertEqual(problems(good), [])
+        routine = ("DROP PROCEDURE IF EXISTS p;\nDELIMITER //\nCREATE PROCEDURE p(IN a BIGINT, "
+                   "IN b VARCHAR(16))\nBEGIN\n  DECLARE EXIT HANDLER FOR SQLEXCEPTION\n  BEGIN\n"
+                   "    ROLLBACK;\n    RESIGNAL;\n  END;\n  START TRANSACTION;\n  UPDATE t SET b = b "
+                   "WHERE a = a;\n  IF ROW_COUNT() <> 1 THEN\n    SIGNAL SQLSTATE '45000' SET "
+                   "MESSAGE_TEXT = 'x';\n  END IF;\n  COMMIT;\nEND//\nDELIMITER ;")
+        self.assertEqual(problems(routine), [])
 
     def test_every_migration_is_in_the_shared_subset(self):
         files = sorted(glob.glob(S.src("sql", "*", "*.sql")))
