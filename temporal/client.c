@@ -319,7 +319,7 @@ int tc_workflow_query(tc_client *c, const char *workflow_id, const char *run_id,
                     &m, 0, 0, NULL, err);
     if (rc != TC_OK) {
         /* A handler error arrives as a failed call; say so with its own code. */
-        if (err && err->grpc_status == 3 /* INVALID_ARGUMENT */ && strstr(err->text, "query"))
+        if (err && err->grpc_status == 3 /* INVALID_ARGUMENT: the handler's error */)
             err->code = rc = TC_ERR_QUERY_FAILED;
         return rc;
     }

@@ -149,7 +149,7 @@ int tc_client_new(const tc_client_options *o, tc_client **out, tc_error *err) {
     }
     pthread_mutex_init(&c->cq_mu, NULL);
     tc_global_init();
-    grpc_arg args[4];
+    grpc_arg args[5];
     args[0].type = GRPC_ARG_INTEGER;
     args[0].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
     args[0].value.integer = TC_MAX_RECV_BYTES;
@@ -162,7 +162,12 @@ int tc_client_new(const tc_client_options *o, tc_client **out, tc_error *err) {
     args[3].type = GRPC_ARG_INTEGER;
     args[3].key = (char *)GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS;
     args[3].value.integer = 1;
-    grpc_channel_args ca = {4, args};
+    /* We retry ourselves (tc_rpc), so gRPC's retry filter, which buffers every message of
+     * every call, only costs CPU. */
+    args[4].type = GRPC_ARG_INTEGER;
+    args[4].key = (char *)GRPC_ARG_ENABLE_RETRIES;
+    args[4].value.integer = 0;
+    grpc_channel_args ca = {5, args};
     grpc_channel_credentials *cred = grpc_insecure_credentials_create();
     c->channel = grpc_channel_create(c->address, cred, &ca);
     grpc_channel_credentials_release(cred);

@@ -335,7 +335,9 @@ typedef struct tc_worker tc_worker;
 
 typedef struct tc_worker_options {
     const char *task_queue;            /* required */
-    int workflow_pollers;              /* 0 = 2 (with sticky on: at least one per queue) */
+    int workflow_pollers;              /* 0 = 4; with sticky on, half poll the sticky queue
+                                          (at least one per queue). Each handles one task at
+                                          a time, so this bounds concurrent workflow tasks. */
     int activity_pollers;              /* 0 = 2 */
     int max_concurrent_activities;     /* executor threads; 0 = 8 */
     int sticky_cache_size;             /* runs kept; 0 = 100; negative = sticky off */

@@ -41,7 +41,7 @@ int tc_worker_new(tc_client *c, const tc_worker_options *o, tc_worker **out, tc_
     w->sticky_cap = o->sticky_cache_size == 0 ? 100 : o->sticky_cache_size;
     w->sticky_s2s_ms = o->sticky_schedule_to_start_ms > 0 ? o->sticky_schedule_to_start_ms : 10000;
     w->max_acts = o->max_concurrent_activities > 0 ? o->max_concurrent_activities : 8;
-    int wfp = o->workflow_pollers > 0 ? o->workflow_pollers : 2;
+    int wfp = o->workflow_pollers > 0 ? o->workflow_pollers : 4;
     int afp = o->activity_pollers > 0 ? o->activity_pollers : 2;
     if (w->sticky_cap > 0) {
         /* The sticky queue is unique to this worker, so a restarted worker never inherits it. */
@@ -172,6 +172,21 @@ void tc_cache_put(tc_worker *w, tc_run *r) {
     tc_run *evict = NULL;
     pthread_mutex_lock(&w->cmu);
     r->lru = ++w->lru_clock;
+    /* A query task may have rebuilt a run while a workflow task held it: keep one entry per
+     * run, the one that has seen more history. */
+    for (size_t i = 0; i < w->n_cache; i++) {
+        if (strcmp(w->cache[i]->run_id, r->run_id) != 0)
+            continue;
+        if (w->cache[i]->last_event_id > r->last_event_id) {
+            evict = r;
+        } else {
+            evict = w->cache[i];
+            w->cache[i] = r;
+        }
+        pthread_mutex_unlock(&w->cmu);
+        tc_run_free(evict);
+        return;
+    }
     if (w->n_cache == (size_t)w->sticky_cap) {
         size_t old = 0;
         for (size_t i = 1; i < w->n_cache; i++)

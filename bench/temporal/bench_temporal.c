@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,7 @@ static void act_noop(tc_activity_ctx *ctx, void *user) {
         snprintf(url, sizeof url, "http://127.0.0.1:%d/", g.http_port);
         curl_easy_setopt(t_curl, CURLOPT_URL, url);
         curl_easy_setopt(t_curl, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(t_curl, CURLOPT_TIMEOUT_MS, 5000L);
         if (curl_easy_perform(t_curl) != CURLE_OK) {
             tc_activity_fail(ctx, "Http", "request failed", false);
             return;
@@ -65,21 +67,32 @@ static void wf_bench(tc_wf_ctx *ctx, void *state, void *user) {
     tc_wf_complete(ctx, "\"ok\"");
 }
 
-static void *http_server(void *arg) {
-    int lfd = *(int *)arg;
+/* One thread per connection: curl keeps one keep-alive connection per executor thread. */
+static void *http_conn(void *arg) {
+    int fd = (int)(intptr_t)arg;
     static const char resp[] =
         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+    char buf[4096];
+    ssize_t r;
+    /* Each read is one small GET (no body): answer it, until the client closes. */
+    while ((r = read(fd, buf, sizeof buf)) > 0)
+        if (write(fd, resp, sizeof resp - 1) < 0)
+            break;
+    close(fd);
+    return NULL;
+}
+
+static void *http_server(void *arg) {
+    int lfd = *(int *)arg;
     for (;;) {
         int fd = accept(lfd, NULL, NULL);
         if (fd < 0)
             return NULL;
-        char buf[4096];
-        ssize_t r;
-        /* Keep-alive: answer each request (ends with a blank line, no body) until close. */
-        while ((r = read(fd, buf, sizeof buf)) > 0)
-            if (write(fd, resp, sizeof resp - 1) < 0)
-                break;
-        close(fd);
+        pthread_t th;
+        if (pthread_create(&th, NULL, http_conn, (void *)(intptr_t)fd) == 0)
+            pthread_detach(th);
+        else
+            close(fd);
     }
 }
 
