@@ -76,7 +76,7 @@ static int saga_id_for(http_req *req, char *out, size_t cap)
         return 0;
     }
     snprintf(out, cap, "pure-%s", key);
-    if (strlen(key) > SAGA_KEY_MAX || !saga_id_valid(out)) {
+    if (key[0] == '\0' || strlen(key) > SAGA_KEY_MAX || !saga_id_valid(out)) {
         http_respond_problem(req, 400, HTTP_CODE_VALIDATION,
                              "Idempotency-Key must be 1..%d characters of [A-Za-z0-9._:-]",
                              SAGA_KEY_MAX);
