@@ -61,19 +61,6 @@ inv_verdict_t inv_decide(inv_res_status_t from, int64_t have_qty, inv_action_t a
     return INV_REFUSE_ILLEGAL;
 }
 
-int inv_saga_id_valid(const char *s)
-{
-    size_t n = 0;
-    if (!s)
-        return 0;
-    for (; s[n]; n++) {
-        unsigned char c = (unsigned char)s[n];
-        if (c <= 0x20 || c >= 0x7f || n >= INV_SAGA_ID_MAX - 1)
-            return 0;
-    }
-    return n > 0;
-}
-
 const json_field inv_set_stock_fields[] = {
     {"available", JF_INT, true, 0, INV_QTY_MAX},
     {NULL, JF_ANY, false, 0, 0},

@@ -6,9 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cm_id.h"
 #include "cm_json.h"
 
-#define INV_SAGA_ID_MAX 128 /* buffer size: saga ids are 1..127 printable ASCII bytes */
+#define INV_SAGA_ID_MAX CM_SAGA_ID_MAX /* buffer size; the rule is cm_saga_id_valid */
 #define INV_QTY_MAX 1000000000 /* stock and quantities fit an INT column with headroom */
 #define INV_ERR_MAX 160
 
@@ -71,9 +72,6 @@ const char *inv_action_event(inv_action_t act);
  * `have_qty` is the stored quantity (ignored for NONE), `want_qty` the requested one. */
 inv_verdict_t inv_decide(inv_res_status_t from, int64_t have_qty, inv_action_t act,
                          int64_t want_qty);
-
-/* 1 if `s` is a valid saga id (1..127 bytes of printable ASCII without space), else 0. */
-int inv_saga_id_valid(const char *s);
 
 /* Field table for a PUT /api/inventory/{id} body {"available": N}, N an integer
  * 0..INV_QTY_MAX (for http_req_json / json_parse_object). */

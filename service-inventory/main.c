@@ -3,15 +3,9 @@
 #include "cm_app.h"
 #include "cm_config.h"
 #include "cm_log.h"
-#include "cm_outbox.h"
 #include "routes.h"
 
 #define SERVICE "service-inventory"
-
-static void stop_relay(void *relay)
-{
-    outbox_relay_stop(relay);
-}
 
 int main(void)
 {
@@ -36,17 +30,12 @@ int main(void)
         log_error("cannot register routes");
         goto out;
     }
-    outbox_config oc = {.db = db, .rds = rds, .service = SERVICE,
-                        .stream = app_config(a)->order_events_stream};
-    if (outbox_relay_start(&oc, &relay) != 0) {
-        log_error("cannot start the outbox relay");
+    /* Stopped by app_run (also when the port is taken); handlers run only once it starts
+     * the server, so setting routes.relay here is race-free. */
+    if (app_start_relay(a, &relay) != 0)
         goto out;
-    }
-    routes.relay = relay; /* handlers run only once app_run starts the server */
-    app_on_stop(a, stop_relay, relay);
+    routes.relay = relay;
     rc = app_run(a);
-    if (rc != 0)
-        outbox_relay_stop(relay); /* the server never started, so the stop hooks did not run */
 out:
     app_free(a);
     return rc;

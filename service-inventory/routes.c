@@ -161,9 +161,8 @@ static void reservation(http_req *req, inv_routes_t *ctx, inv_action_t act)
         http_req_query_int(req, "qty", true, 0, 1, INV_QTY_MAX, &qty) != 0 ||
         http_req_query_str(req, "sagaId", true, INV_SAGA_ID_MAX - 1, &saga) != 0)
         return;
-    if (!inv_saga_id_valid(saga)) {
-        http_respond_problem(req, 400, HTTP_CODE_VALIDATION,
-                             "sagaId must be 1..127 printable characters without spaces");
+    if (!cm_saga_id_valid(saga)) {
+        http_respond_problem(req, 400, HTTP_CODE_VALIDATION, "%s", CM_SAGA_ID_RULE);
         return;
     }
     http_req_set_saga_id(req, saga);

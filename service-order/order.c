@@ -45,19 +45,6 @@ order_verdict_t order_decide(order_status_t from, order_action_t act)
     return ORDER_REFUSE;
 }
 
-int order_saga_id_valid(const char *s)
-{
-    size_t n = 0;
-    if (!s)
-        return 0;
-    for (; s[n]; n++) {
-        unsigned char c = (unsigned char)s[n];
-        if (c <= 0x20 || c >= 0x7f || n >= ORDER_SAGA_ID_MAX - 1)
-            return 0;
-    }
-    return n > 0;
-}
-
 const json_field order_create_fields[] = {
     {"customerId", JF_POS_INT, true, 0, 0},
     {"productId", JF_POS_INT, true, 0, 0},
@@ -71,8 +58,8 @@ int order_from_json(const json_t *body, order_t *out, char *err, size_t err_cap)
 {
     memset(out, 0, sizeof *out);
     const char *saga = json_get_str(body, "sagaId", NULL);
-    if (!order_saga_id_valid(saga)) {
-        snprintf(err, err_cap, "sagaId must be 1..127 printable characters without spaces");
+    if (!cm_saga_id_valid(saga)) {
+        snprintf(err, err_cap, "%s", CM_SAGA_ID_RULE);
         return -1;
     }
     out->customer_id = json_get_int(body, "customerId", 0);

@@ -6,9 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cm_id.h"
 #include "cm_json.h"
 
-#define ORDER_SAGA_ID_MAX 128 /* buffer size: saga ids are 1..127 printable ASCII bytes */
+#define ORDER_SAGA_ID_MAX CM_SAGA_ID_MAX /* buffer size; the rule is cm_saga_id_valid */
 #define ORDER_ERR_MAX 160
 
 typedef enum order_status {
@@ -53,9 +54,6 @@ const char *order_action_event(order_action_t act);
  * cancelling a CANCELLED order is a no-op; everything else (confirm CANCELLED, cancel
  * CONFIRMED) is refused. */
 order_verdict_t order_decide(order_status_t from, order_action_t act);
-
-/* 1 if `s` is a valid saga id (1..127 bytes of printable ASCII without space), else 0. */
-int order_saga_id_valid(const char *s);
 
 /* Field table for a POST /api/orders body (for http_req_json / json_parse_object):
  * customerId, productId, amount positive integers, quantity 1..INT32_MAX, sagaId a string of

@@ -3,16 +3,10 @@
 #include "cm_app.h"
 #include "cm_config.h"
 #include "cm_log.h"
-#include "cm_outbox.h"
 #include "gateway.h"
 #include "routes.h"
 
 #define SERVICE "service-payment"
-
-static void stop_relay(void *relay)
-{
-    outbox_relay_stop(relay);
-}
 
 int main(void)
 {
@@ -44,19 +38,14 @@ int main(void)
         log_error("cannot register routes");
         goto out;
     }
-    outbox_config oc = {.db = db, .rds = rds, .service = SERVICE,
-                        .stream = app_config(a)->order_events_stream};
-    if (outbox_relay_start(&oc, &relay) != 0) {
-        log_error("cannot start the outbox relay");
+    /* Stopped by app_run (also when the port is taken); handlers run only once it starts
+     * the server, so setting routes.relay here is race-free. */
+    if (app_start_relay(a, &relay) != 0)
         goto out;
-    }
-    routes.relay = relay; /* handlers run only once app_run starts the server */
-    app_on_stop(a, stop_relay, relay);
+    routes.relay = relay;
     log_info("fake gateway: limit %lld, latency %d ms, failure rate %.3f; PG_CONCURRENCY %d",
              (long long)pg.limit, pg.latency_ms, pg.failure_rate, routes.pg_concurrency);
     rc = app_run(a);
-    if (rc != 0)
-        outbox_relay_stop(relay); /* the server never started, so the stop hooks did not run */
 out:
     app_free(a);
     fpg_destroy(&pg);

@@ -65,19 +65,6 @@ pay_verdict_t pay_decide(pay_status_t from, pay_action_t act)
     return PAY_REFUSE_ILLEGAL;
 }
 
-int pay_saga_id_valid(const char *s)
-{
-    size_t n = 0;
-    if (!s)
-        return 0;
-    for (; s[n]; n++) {
-        unsigned char c = (unsigned char)s[n];
-        if (c <= 0x20 || c >= 0x7f || n >= PAY_SAGA_ID_MAX - 1)
-            return 0;
-    }
-    return n > 0;
-}
-
 static int method_valid(const char *m)
 {
     size_t n = 0;
@@ -102,8 +89,8 @@ int pay_from_json(const json_t *body, payment_t *out, char *err, size_t err_cap)
     memset(out, 0, sizeof *out);
     const char *saga = json_get_str(body, "sagaId", NULL);
     const char *method = json_get_str(body, "method", "CARD");
-    if (!pay_saga_id_valid(saga)) {
-        snprintf(err, err_cap, "sagaId must be 1..127 printable characters without spaces");
+    if (!cm_saga_id_valid(saga)) {
+        snprintf(err, err_cap, "%s", CM_SAGA_ID_RULE);
         return -1;
     }
     if (!method_valid(method)) {

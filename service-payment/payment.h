@@ -6,9 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cm_id.h"
 #include "cm_json.h"
 
-#define PAY_SAGA_ID_MAX 128 /* buffer size: saga ids are 1..127 printable ASCII bytes */
+#define PAY_SAGA_ID_MAX CM_SAGA_ID_MAX /* buffer size; the rule is cm_saga_id_valid */
 #define PAY_METHOD_MAX 32   /* buffer size: methods are 1..31 bytes */
 #define PAY_REASON_MAX 256
 #define PAY_ERR_MAX 160
@@ -60,9 +61,6 @@ const char *pay_action_event(pay_action_t act);
  *   refund:  CREATED, APPROVED, FAILED, CONFIRMED -> APPLY; REFUNDED -> NOOP.
  * (Refunding an unknown payment is a no-op success; that is decided before a row exists.) */
 pay_verdict_t pay_decide(pay_status_t from, pay_action_t act);
-
-/* 1 if `s` is a valid saga id (1..127 bytes of printable ASCII without space), else 0. */
-int pay_saga_id_valid(const char *s);
 
 /* Field table for a POST /api/payments body (for http_req_json / json_parse_object):
  * orderId, amount positive integers, method optional string of 1..31 bytes, sagaId a string

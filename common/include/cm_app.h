@@ -8,7 +8,8 @@
  *         db_pool *db; rds_pool *rds;
  *         if (app_db(a, &db) || app_redis(a, &rds)) { app_free(a); return 1; }
  *         routes_register(app_server(a), ...);
- *         ... start outbox relay, app_on_stop(a, stop_relay, relay);
+ *         outbox_relay *relay;
+ *         if (app_start_relay(a, &relay)) { app_free(a); return 1; }
  *         int rc = app_run(a);
  *         app_free(a);
  *         return rc;
@@ -21,6 +22,7 @@
 #include "cm_db.h"
 #include "cm_http.h"
 #include "cm_metrics.h"
+#include "cm_outbox.h"
 #include "cm_redis.h"
 
 typedef struct app app;
@@ -48,9 +50,17 @@ int app_redis(app *a, rds_pool **out);
 /* Extra readiness check run by GET /ready after the pool pings (any thread). */
 void app_set_ready(app *a, app_ready_fn fn, void *ctx);
 
-/* Hook run by app_run after the server has drained, in reverse registration order
- * (stop relays and consumers, join threads). At most 16. */
-void app_on_stop(app *a, app_hook_fn fn, void *ctx);
+/* Hook run by app_run after the server has drained (or when it could not start), in
+ * reverse registration order (stop relays and consumers, join threads). At most 16:
+ * returns 0, or CM_ERR_INVALID (logged) when the table is full and the hook will not run. */
+int app_on_stop(app *a, app_hook_fn fn, void *ctx);
+
+/* Start common's outbox relay for this daemon (its MySQL and Redis pools, the service name
+ * given to app_new, stream ORDER_EVENTS_STREAM from config) and register its stop as a stop
+ * hook, so app_run stops it after the drain, or at once if the server cannot start. *out is
+ * borrowed (for outbox_relay_wake) and valid until app_run returns; never stop it yourself.
+ * Returns 0 or an error code (logged); on error nothing is left running. Main thread only. */
+int app_start_relay(app *a, outbox_relay **out);
 
 /* Start the server, log "listening", block until SIGTERM or SIGINT (or app_request_stop),
  * stop accepting, drain in-flight requests (up to 10 s), run stop hooks. Returns 0 on a

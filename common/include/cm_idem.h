@@ -1,6 +1,6 @@
 /* cm_idem.h — Idempotency-Key handling for mutating handlers (DESIGN.md, Redis):
  * key idempotency:{service}:{key}, fingerprint = SHA-256(method, path, query, body),
- * states in-flight / completed (status + content type + body cached), TTL 24 h. */
+ * states in-flight / completed (status + content type + body + headers cached), TTL 24 h. */
 #ifndef CM_IDEM_H
 #define CM_IDEM_H
 
@@ -19,10 +19,11 @@ enum { IDEM_PROCEED = 0, IDEM_ANSWERED = 1 };
  * - no Idempotency-Key header: IDEM_PROCEED, nothing recorded.
  * - key unseen: marks it in flight with SET NX (so of concurrent requests exactly one
  *   proceeds) and returns IDEM_PROCEED; the answer the handler then gives is recorded when
- *   it is sent: status < 500 -> completed (replayed for 24 h); status >= 500 -> the marker
- *   is deleted so a retry runs again.
- * - key completed, same fingerprint: the cached status/body are replayed with header
- *   Idempotent-Replayed: true; returns IDEM_ANSWERED.
+ *   it is sent: status < 500 other than 429 -> completed (replayed for 24 h); 5xx and 429
+ *   (both retryable by contract) -> the marker is deleted so a retry runs again.
+ * - key completed, same fingerprint: the cached status, body and the headers the handler
+ *   set (Location, ...; not Connection) are replayed with header Idempotent-Replayed: true;
+ *   returns IDEM_ANSWERED.
  * - key known (in flight or completed), different fingerprint: 422 IdempotencyKeyReused.
  * - key in flight, same fingerprint: 409 IdempotencyInFlight (retryable).
  * - Redis unreachable: 503 Unavailable (retryable); returns IDEM_ANSWERED.

@@ -8,6 +8,7 @@
 #include "cm_error.h"
 #include "cm_http.h"
 #include "cm_httpc.h"
+#include "cm_id.h"
 #include "cm_idem.h"
 #include "cm_json.h"
 #include "cm_log.h"

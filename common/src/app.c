@@ -10,6 +10,7 @@
 #include "cm_error.h"
 #include "cm_httpc.h"
 #include "cm_log.h"
+#include "cm_outbox.h"
 
 #define APP_MAX_HOOKS 16
 #define APP_DRAIN_MS 10000
@@ -139,15 +140,43 @@ void app_set_ready(app *a, app_ready_fn fn, void *ctx)
     a->ready_ctx = ctx;
 }
 
-void app_on_stop(app *a, app_hook_fn fn, void *ctx)
+int app_on_stop(app *a, app_hook_fn fn, void *ctx)
 {
-    if (a->nhooks >= APP_MAX_HOOKS) {
-        log_error("app_on_stop: more than %d hooks", APP_MAX_HOOKS);
-        return;
+    if (a->nhooks >= APP_MAX_HOOKS || !fn) {
+        log_error("app_on_stop: hook refused (at most %d)", APP_MAX_HOOKS);
+        return CM_ERR_INVALID;
     }
     a->hooks[a->nhooks] = fn;
     a->hook_ctx[a->nhooks] = ctx;
     a->nhooks++;
+    return 0;
+}
+
+static void stop_relay(void *relay)
+{
+    outbox_relay_stop(relay);
+}
+
+int app_start_relay(app *a, outbox_relay **out)
+{
+    *out = NULL;
+    db_pool *db;
+    rds_pool *rds;
+    int rc = app_db(a, &db);
+    if (rc == 0) rc = app_redis(a, &rds);
+    if (rc == 0) {
+        outbox_config oc = {.db = db,
+                            .rds = rds,
+                            .service = a->cfg.service,
+                            .stream = a->cfg.order_events_stream};
+        rc = outbox_relay_start(&oc, out);
+    }
+    if (rc == 0 && (rc = app_on_stop(a, stop_relay, *out)) != 0) {
+        outbox_relay_stop(*out);
+        *out = NULL;
+    }
+    if (rc) log_error("cannot start the outbox relay: %s", cm_strerror(rc));
+    return rc;
 }
 
 void app_request_stop(app *a)

@@ -56,7 +56,8 @@ struct http_req {
 };
 
 
-/* Query string rebuilt in arrival order ("a=1&b=2") into out (size n). */
-void http_req_query_string(const http_req *req, char *out, size_t n);
+/* The whole query string rebuilt in arrival order ("a=1&b=2"), malloc'd (caller frees);
+ * NULL when out of memory. Never truncated: idempotency fingerprints cover all of it. */
+char *http_req_query_string(const http_req *req);
 
 #endif

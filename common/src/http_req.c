@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cm_error.h"
+#include "cm_id.h"
 #include "cm_log.h"
 #include "http_internal.h"
 
@@ -39,12 +40,7 @@ const char *http_req_header(const http_req *r, const char *name)
 const char *http_req_idempotency_key(const http_req *r)
 {
     const char *k = http_req_header(r, "Idempotency-Key");
-    if (!k) return NULL;
-    size_t n = strlen(k);
-    if (n == 0 || n > 255) return NULL;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)k[i] < 0x21 || (unsigned char)k[i] > 0x7e) return NULL;
-    return k;
+    return cm_id_valid(k, 255) ? k : NULL;
 }
 
 const char *http_req_body(const http_req *r, size_t *len)
@@ -60,29 +56,53 @@ void http_req_set_saga_id(http_req *r, const char *saga_id)
 }
 
 typedef struct qs_acc {
-    char *out;
-    size_t n, len;
+    char *out;  /* NULL while measuring */
+    size_t cap; /* bytes out can take, without the NUL */
+    size_t len; /* bytes written (or needed) so far */
+    bool overflow; /* the values grew between the passes: result unusable */
 } qs_acc;
+
+static void qs_put(qs_acc *a, const char *s)
+{
+    size_t n = strlen(s);
+    if (a->out && !a->overflow) {
+        if (n > a->cap - a->len) a->overflow = true; /* len <= cap holds until now */
+        else memcpy(a->out + a->len, s, n);
+    }
+    a->len += n;
+}
 
 static enum MHD_Result qs_iter(void *cls, enum MHD_ValueKind kind, const char *key,
                                const char *value)
 {
     (void)kind;
     qs_acc *a = cls;
-    if (a->len >= a->n) return MHD_NO;
-    int k = snprintf(a->out + a->len, a->n - a->len, "%s%s%s%s", a->len ? "&" : "", key,
-                     value ? "=" : "", value ? value : "");
-    if (k > 0) a->len += (size_t)k;
-    if (a->len >= a->n) a->len = a->n - 1;
+    if (a->len) qs_put(a, "&");
+    qs_put(a, key ? key : "");
+    if (value) {
+        qs_put(a, "=");
+        qs_put(a, value);
+    }
     return MHD_YES;
 }
 
-void http_req_query_string(const http_req *r, char *out, size_t n)
+char *http_req_query_string(const http_req *r)
 {
-    if (n == 0) return;
-    out[0] = '\0';
-    qs_acc a = {out, n, 0};
+    /* Two passes over the same connection values: measure, then copy. MHD keeps them
+     * unchanged for the life of the request, so both passes see the same data. */
+    qs_acc a = {NULL, 0, 0, false};
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, qs_iter, &a);
+    char *out = malloc(a.len + 1);
+    if (!out) return NULL;
+    size_t need = a.len;
+    a = (qs_acc){out, need, 0, false};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, qs_iter, &a);
+    if (a.overflow || a.len != need) { /* cannot happen (see above) */
+        free(out);
+        return NULL;
+    }
+    out[a.len] = '\0';
+    return out;
 }
 
 /* ---- input helpers ---- */

@@ -416,6 +416,9 @@ int http_server_start(http_server *s)
         s->nworkers++;
     }
     unsigned io_threads = s->cfg.threads < 4 ? (unsigned)s->cfg.threads : 4u;
+    /* The logger must be the FIRST option: libmicrohttpd logs with its default logger until
+     * it has parsed this one, and warns "MHD_OPTION_EXTERNAL_LOGGER is not the first option"
+     * at every start otherwise (tests/common: second_server_on_same_port_fails_to_start). */
     s->daemon = MHD_start_daemon(
         flags, (uint16_t)s->cfg.port, NULL, NULL, on_request, s,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cm_error.h"
 #include "cm_idem.h"
@@ -28,7 +29,7 @@ void idem_fingerprint(const char *method, const char *path, const char *query, c
  * one sees 0 (the same guarantee as SET NX). Returns 0 when claimed, otherwise the stored
  * {state, fp, status, ctype, body}. */
 static const char k_claim_lua[] =
-    "local cur = redis.call('HMGET', KEYS[1], 'state', 'fp', 'status', 'ctype', 'body') "
+    "local cur = redis.call('HMGET', KEYS[1], 'state', 'fp', 'status', 'ctype', 'body', 'hdrs') "
     "if cur[1] then return cur end "
     "redis.call('HSET', KEYS[1], 'state', 'in_flight', 'fp', ARGV[1], 'token', ARGV[2]) "
     "redis.call('EXPIRE', KEYS[1], ARGV[3]) "
@@ -36,12 +37,14 @@ static const char k_claim_lua[] =
 static const char k_complete_lua[] =
     "if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end "
     "redis.call('HSET', KEYS[1], 'state', 'completed', 'status', ARGV[2], 'ctype', ARGV[3], "
-    "'body', ARGV[4]) "
+    "'body', ARGV[4], 'hdrs', ARGV[6]) "
     "redis.call('EXPIRE', KEYS[1], ARGV[5]) "
     "return 1";
 static const char k_abort_lua[] =
     "if redis.call('HGET', KEYS[1], 'token') == ARGV[1] then return redis.call('DEL', KEYS[1]) end "
     "return 0";
+
+#define IDEM_MAX_HEADERS_LEN 2048 /* recorded "Name: value\n" lines of one answer */
 
 typedef struct idem_claim {
     rds_pool *rds;
@@ -49,20 +52,70 @@ typedef struct idem_claim {
     char token[RDS_TOKEN_LEN];
 } idem_claim;
 
+/* Headers a handler set that are part of the answer (Location, ...), as "Name: value\n"
+ * lines for the record. Connection handling is per connection, never replayed. */
+static void headers_record(const http_req *req, char *out, size_t n)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (int i = 0; i < req->nhdrs; i++) {
+        const char *name = req->hdrs[i].name, *value = req->hdrs[i].value;
+        if (!strcasecmp(name, "Connection") || strpbrk(name, ":\r\n") || strpbrk(value, "\r\n"))
+            continue;
+        int k = snprintf(out + len, n - len, "%s: %s\n", name, value);
+        if (k < 0 || (size_t)k >= n - len) { /* does not fit: drop this one whole */
+            out[len] = '\0';
+            log_warn("idempotency record: header %s not stored (too long)", name);
+            continue;
+        }
+        len += (size_t)k;
+    }
+}
+
+/* Adds the recorded headers to the replayed answer. */
+static void headers_replay(http_req *req, const char *rec, size_t len)
+{
+    char line[IDEM_MAX_HEADERS_LEN];
+    const char *p = rec, *end = rec + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        if (n < sizeof line) {
+            memcpy(line, p, n);
+            line[n] = '\0';
+            char *colon = strstr(line, ": ");
+            if (colon) {
+                *colon = '\0';
+                http_resp_header(req, line, colon + 2);
+            }
+        }
+        p += n + 1;
+    }
+}
+
+/* Answers a retry must not see again: 5xx (our failure) and 429 (busy right now) are
+ * retryable by contract (docs/development.md), so the marker is dropped and the retry runs. */
+static bool idem_retryable_status(int status)
+{
+    return status >= 500 || status < 100 || status == 429;
+}
+
 static void on_finish(http_req *req, void *ctx)
 {
     idem_claim *cl = ctx;
     rds_conn *c;
     if (rds_acquire(cl->rds, &c) == 0) {
         redisReply *r;
-        if (req->status >= 500 || req->status < 100) {
+        if (idem_retryable_status(req->status)) {
             r = rds_command(c, "EVAL %s 1 %s %s", k_abort_lua, cl->key, cl->token);
         } else {
-            char st[16];
+            char st[16], hdrs[IDEM_MAX_HEADERS_LEN];
             snprintf(st, sizeof st, "%d", req->status);
-            r = rds_command(c, "EVAL %s 1 %s %s %s %s %b %d", k_complete_lua, cl->key, cl->token, st,
-                            req->resp_ctype, req->resp_body ? req->resp_body : "",
-                            req->resp_len, IDEM_TTL_S);
+            headers_record(req, hdrs, sizeof hdrs);
+            r = rds_command(c, "EVAL %s 1 %s %s %s %s %b %d %s", k_complete_lua, cl->key,
+                            cl->token, st, req->resp_ctype,
+                            req->resp_body ? req->resp_body : "", req->resp_len, IDEM_TTL_S,
+                            hdrs);
         }
         if (!r || r->type == REDIS_REPLY_ERROR)
             log_warn("idempotency record for %s failed: %s", cl->key,
@@ -86,11 +139,13 @@ int idem_begin(http_req *req, rds_pool *rds, const char *service)
 {
     const char *key = http_req_idempotency_key(req);
     if (!key) return IDEM_PROCEED;
-    char query[2048], fp[65];
-    http_req_query_string(req, query, sizeof query);
-    idem_fingerprint(req->method, req->path, query, req->body, req->body_len, fp);
+    char fp[65];
+    char *query = http_req_query_string(req);
+    bool have_fp = query != NULL;
+    if (have_fp) idem_fingerprint(req->method, req->path, query, req->body, req->body_len, fp);
+    free(query);
 
-    idem_claim *cl = calloc(1, sizeof *cl);
+    idem_claim *cl = have_fp ? calloc(1, sizeof *cl) : NULL;
     if (!cl) {
         http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE, "out of memory");
         return IDEM_ANSWERED;
@@ -130,10 +185,11 @@ int idem_begin(http_req *req, rds_pool *rds, const char *service)
         http_respond_problem(req, 409, HTTP_CODE_IDEM_IN_FLIGHT,
                              "a request with Idempotency-Key %.100s is still being processed", key);
     } else {
-        size_t blen = 0;
+        size_t blen = 0, hlen = 0;
         const char *st = elem_str(r, 2, NULL), *ct = elem_str(r, 3, NULL),
-                   *body = elem_str(r, 4, &blen);
+                   *body = elem_str(r, 4, &blen), *hdrs = elem_str(r, 5, &hlen);
         int status = st ? atoi(st) : 200;
+        if (hdrs) headers_replay(req, hdrs, hlen); /* records made before headers were kept have none */
         http_resp_header(req, "Idempotent-Replayed", "true");
         http_respond_raw(req, status, ct && *ct ? ct : NULL, body, body ? blen : 0);
     }

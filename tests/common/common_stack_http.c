@@ -105,6 +105,27 @@ static void h_order(http_req *req, void *ctx)
     http_respond_json(req, 201, json_pack("{s:i}", "run", n));
 }
 
+/* Mutating handler that sets headers (Location, X-Thing); body {"busy":true} answers 429
+ * Busy with Retry-After on its first run. */
+static void h_located(http_req *req, void *ctx)
+{
+    (void)ctx;
+    if (idem_begin(req, g_rds, g_service) != IDEM_PROCEED) return;
+    int n = atomic_fetch_add(&g_runs, 1) + 1;
+    size_t len;
+    const char *b = http_req_body(req, &len);
+    if (strstr(b, "\"busy\"") && n == 1) {
+        http_resp_header(req, "Retry-After", "1");
+        http_respond_problem(req, 429, HTTP_CODE_BUSY, "busy, retry");
+        return;
+    }
+    char loc[64];
+    snprintf(loc, sizeof loc, "/api/things/%d", n);
+    http_resp_header(req, "Location", loc);
+    http_resp_header(req, "X-Thing", "thing value");
+    http_respond_json(req, 201, json_pack("{s:i}", "run", n));
+}
+
 static rds_pool *g_dead_rds;
 
 static void h_dead_idem(http_req *req, void *ctx)
@@ -151,6 +172,7 @@ static int setup(void **s)
     assert_int_equal(http_route(g_srv, "GET", "/metrics", h_metrics, NULL), 0);
     assert_int_equal(http_route(g_srv, "GET", "/slow", h_slow, NULL), 0);
     assert_int_equal(http_route(g_srv, "POST", "/api/orders", h_order, NULL), 0);
+    assert_int_equal(http_route(g_srv, "POST", "/api/located", h_located, NULL), 0);
     assert_int_equal(http_route(g_srv, "POST", "/api/dead", h_dead_idem, NULL), 0);
     assert_int_equal(http_route(g_srv, "GET", "/api/search", h_search, NULL), 0);
     assert_int_equal(http_route(g_srv, "GET", "/api/stock", h_stock, NULL), 0);
@@ -165,7 +187,8 @@ static int teardown(void **s)
     http_server_free(g_srv);
     rds_conn *c;
     if (rds_acquire(g_rds, &c) == 0) {
-        const char *keys[] = {"k-replay", "k-reuse", "k-inflight", "k-fail", "k-concurrent"};
+        const char *keys[] = {"k-replay", "k-reuse",   "k-inflight", "k-fail",
+                              "k-concurrent", "k-located", "k-busy",   "k-longq"};
         for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
             redisReply *r = rds_command(c, "DEL idempotency:%s:%s", g_service, keys[i]);
             if (r) freeReplyObject(r);
@@ -212,6 +235,9 @@ static void req(const char *method, const char *path, const char *body, const ht
 
 /* ---- server answers ---- */
 
+/* libmicrohttpd reports through our logger only if MHD_OPTION_EXTERNAL_LOGGER is the first
+ * option; otherwise it warns "... is not the first option ..." at every start and may print
+ * early messages (like a failed bind) itself, outside the JSON log. */
 static void second_server_on_same_port_fails_to_start(void **s)
 {
     (void)s;
@@ -219,8 +245,27 @@ static void second_server_on_same_port_fails_to_start(void **s)
     http_server_config c = {.port = PORT, .threads = 1};
     assert_int_equal(http_server_new(&c, &other), 0);
     assert_int_equal(http_route(other, "GET", "/x", h_silent, NULL), 0);
-    assert_int_equal(http_server_start(other), CM_ERR_IO);
+    char path[] = "/tmp/common-http-log-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    unlink(path);
+    int saved = dup(STDERR_FILENO);
+    assert_true(saved >= 0);
+    fflush(stderr);
+    dup2(fd, STDERR_FILENO);
+    int rc = http_server_start(other);
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    assert_int_equal(rc, CM_ERR_IO);
     http_server_free(other);
+    char log[8192];
+    ssize_t n = pread(fd, log, sizeof log - 1, 0);
+    close(fd);
+    assert_true(n > 0);
+    log[n] = '\0';
+    assert_non_null(strstr(log, "\"msg\":\"microhttpd: Failed to bind"));
+    assert_null(strstr(log, "not the first option"));
 }
 
 static void unknown_route_is_404_problem(void **s)
@@ -499,6 +544,68 @@ static void same_key_same_request_replays_answer(void **s)
     httpc_resp_free(&b);
 }
 
+static void replay_carries_the_headers_the_handler_set(void **s)
+{
+    (void)s;
+    atomic_store(&g_runs, 0);
+    httpc_opts o = {.idempotency_key = "k-located"};
+    httpc_resp a, b;
+    req("POST", "/api/located", "{}", &o, &a);
+    req("POST", "/api/located", "{}", &o, &b);
+    assert_int_equal(a.status, 201);
+    assert_int_equal(b.status, 201);
+    assert_int_equal(atomic_load(&g_runs), 1);
+    char va[64], vb[64];
+    assert_string_equal(httpc_resp_header(&a, "Location", va, sizeof va), "/api/things/1");
+    assert_non_null(httpc_resp_header(&b, "Location", vb, sizeof vb));
+    assert_string_equal(vb, va);
+    assert_non_null(httpc_resp_header(&b, "X-Thing", vb, sizeof vb));
+    assert_string_equal(vb, "thing value");
+    assert_non_null(httpc_resp_header(&b, "Idempotent-Replayed", vb, sizeof vb));
+    httpc_resp_free(&a);
+    httpc_resp_free(&b);
+}
+
+/* 429 is retryable by contract: the retry with the same key must run, not replay the 429. */
+static void busy_429_is_not_recorded(void **s)
+{
+    (void)s;
+    atomic_store(&g_runs, 0);
+    httpc_opts o = {.idempotency_key = "k-busy"};
+    httpc_resp a, b, c;
+    req("POST", "/api/located", "{\"busy\":true}", &o, &a);
+    expect_problem(&a, 429, "Busy", NULL);
+    req("POST", "/api/located", "{\"busy\":true}", &o, &b);
+    assert_int_equal(b.status, 201);
+    req("POST", "/api/located", "{\"busy\":true}", &o, &c);
+    assert_int_equal(c.status, 201);
+    assert_string_equal(c.body, b.body);
+    assert_int_equal(atomic_load(&g_runs), 2);
+    httpc_resp_free(&a);
+    httpc_resp_free(&b);
+    httpc_resp_free(&c);
+}
+
+/* The fingerprint covers the whole query, however long: requests that differ only past the
+ * first few KiB are different requests. */
+static void long_queries_differing_at_the_end_are_different_requests(void **s)
+{
+    (void)s;
+    static char url[8192];
+    int n = snprintf(url, sizeof url, BASE "/api/orders?pad=");
+    memset(url + n, 'a', 6000);
+    snprintf(url + n + 6000, sizeof url - (size_t)n - 6000, "&v=1");
+    httpc_opts o = {.idempotency_key = "k-longq"};
+    httpc_resp a, b;
+    assert_int_equal(httpc_request("POST", url, "{}", 2, &o, &a), 0);
+    assert_int_equal(a.status, 201);
+    url[strlen(url) - 1] = '2';
+    assert_int_equal(httpc_request("POST", url, "{}", 2, &o, &b), 0);
+    expect_problem(&b, 422, "IdempotencyKeyReused", NULL);
+    httpc_resp_free(&a);
+    httpc_resp_free(&b);
+}
+
 static void same_key_different_body_is_422(void **s)
 {
     (void)s;
@@ -713,6 +820,9 @@ int main(void)
         cmocka_unit_test(idempotency_store_down_is_503_and_no_key_still_runs),
         cmocka_unit_test(same_key_same_request_replays_answer),
         cmocka_unit_test(same_key_different_body_is_422),
+        cmocka_unit_test(replay_carries_the_headers_the_handler_set),
+        cmocka_unit_test(busy_429_is_not_recorded),
+        cmocka_unit_test(long_queries_differing_at_the_end_are_different_requests),
         cmocka_unit_test(same_key_while_in_flight_is_409),
         cmocka_unit_test(failed_5xx_request_can_be_retried),
         cmocka_unit_test(concurrent_same_key_executes_once),

@@ -11,6 +11,7 @@
 #include "cm_config.h"
 #include "cm_error.h"
 #include "cm_http.h"
+#include "cm_id.h"
 #include "cm_idem.h"
 #include "cm_log.h"
 
@@ -180,6 +181,29 @@ static void error_names(void **s)
     assert_string_equal(cm_strerror(-999), "CM_ERR_UNKNOWN");
 }
 
+static void ids_are_bounded_printable_ascii_without_spaces(void **s)
+{
+    (void)s;
+    char longest[CM_SAGA_ID_MAX], too_long[CM_SAGA_ID_MAX + 1];
+    memset(longest, 'a', sizeof longest - 1);
+    longest[sizeof longest - 1] = '\0';
+    memset(too_long, 'a', sizeof too_long - 1);
+    too_long[sizeof too_long - 1] = '\0';
+    assert_true(cm_saga_id_valid("order-3f2a:createOrder"));
+    assert_true(cm_saga_id_valid("!~"));
+    assert_true(cm_saga_id_valid(longest));
+    assert_false(cm_saga_id_valid(too_long));
+    assert_false(cm_saga_id_valid(""));
+    assert_false(cm_saga_id_valid(NULL));
+    assert_false(cm_saga_id_valid("with space"));
+    assert_false(cm_saga_id_valid("tab\there"));
+    assert_false(cm_saga_id_valid("del\x7f"));
+    assert_false(cm_saga_id_valid("caf\xc3\xa9"));
+    assert_true(cm_id_valid("abc", 3));
+    assert_false(cm_id_valid("abcd", 3));
+    assert_false(cm_id_valid("a", 0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -191,6 +215,7 @@ int main(void)
         cmocka_unit_test(fingerprint_depends_on_every_part),
         cmocka_unit_test(log_lines_are_json_with_context),
         cmocka_unit_test(error_names),
+        cmocka_unit_test(ids_are_bounded_printable_ascii_without_spaces),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
