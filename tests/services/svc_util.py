@@ -18,7 +18,7 @@ PORTS = {
     "order-bad": 22087, "inventory-bad": 22088, "payment-bad": 22089,
     "inventory-nolock": 22090, "order-relay-a": 22091, "order-relay-b": 22092,
     "inventory-relay": 22093, "payment-relay": 22094, "payment-drain": 22095,
-    "busy-port": 22096,
+    "busy-port": 22096, "payment-busy": 22097,
 }
 
 

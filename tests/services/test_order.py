@@ -135,6 +135,8 @@ class OrderServiceTest(ServiceCase):
         self.assertEqual((st1, st2), (201, 201))
         self.assertEqual(first, second)
         self.assertEqual(headers.get("idempotent-replayed"), "true")
+        # The replay is the whole answer: a client following Location gets there again.
+        self.assertEqual(headers.get("location"), f"/api/orders/{first['orderId']}")
         self.assertEqual(len(self.rows(saga)), 1)
 
     def test_same_idempotency_key_with_another_body_is_422(self):

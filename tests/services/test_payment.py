@@ -179,6 +179,7 @@ class PaymentServiceTest(PaymentCase):
         self.assertEqual((st1, st2), (201, 201))
         self.assertEqual(first, again)
         self.assertEqual(headers.get("idempotent-replayed"), "true")
+        self.assertEqual(headers.get("location"), f"/api/payments/{first['paymentId']}")
         self.assertProblem(self.svc.call("POST", "/api/payments", dict(body, amount=11), key=key),
                            422, "IdempotencyKeyReused")
         pid = first["paymentId"]
@@ -258,6 +259,37 @@ class PaymentGatewayFaultTest(PaymentCase):
         self.assertEqual(self.status(pid), "CREATED")
         self.assertEqual(self.events(pid), ["PaymentCreated"])
         self.assertEqual(self.assertOk(self.do(pid, "refund"))["status"], "REFUNDED")
+
+
+class PaymentBusyTest(PaymentCase):
+    """429 Busy is retryable: an Idempotency-Key must not pin it. The payment's approval lock
+    is held by a stranger, so approve answers 429; once it is gone the retry with the same
+    key runs and approves (it is not a replay of the 429)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.svc = Service("service-payment", PORTS["payment-busy"],
+                          env={"PG_WAIT_MS": 0}).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.svc.stop()
+
+    def test_busy_answer_is_not_replayed_to_the_retry(self):
+        pid = self.new_payment()
+        lock, key = f"lock:payment:{pid}", harness.uid("key-")
+        harness.redis_cli("SET", lock, "stranger", "PX", "600000")
+        self.addCleanup(harness.redis_cli, "DEL", lock)
+        st, headers, body = self.do(pid, "approve", key=key)
+        self.assertProblem((st, headers, body), 429, "Busy")
+        self.assertEqual(self.status(pid), "CREATED")
+        harness.redis_cli("DEL", lock)
+        st, headers, body = self.do(pid, "approve", key=key)
+        self.assertEqual((st, body.get("status")), (200, "APPROVED"), body)
+        self.assertNotEqual(headers.get("idempotent-replayed"), "true")
+        st, headers, again = self.do(pid, "approve", key=key)
+        self.assertEqual((st, again), (200, body))
+        self.assertEqual(headers.get("idempotent-replayed"), "true")
 
 
 class PaymentDrainTest(PaymentCase):
