@@ -89,24 +89,21 @@ static void saga_ids_are_bounded_printable_ascii(void **state)
 {
     (void)state;
     char longest[128], too_long[129], detail[ORDER_ERR_MAX];
+    order_t o;
+    payment_t p;
     memset(longest, 'a', 127);
     longest[127] = '\0';
+    json_t *ok = json_pack("{s:i, s:i, s:s}", "orderId", 1, "amount", 1, "sagaId", longest);
+    assert_int_equal(pay_from_json(ok, &p, detail, sizeof detail), 0);
+    assert_string_equal(p.saga_id, longest);
+    json_decref(ok);
     memset(too_long, 'a', 128);
     too_long[128] = '\0';
     assert_int_equal(ORDER_SAGA_ID_MAX, CM_SAGA_ID_MAX);
     assert_int_equal(INV_SAGA_ID_MAX, CM_SAGA_ID_MAX);
     assert_int_equal(PAY_SAGA_ID_MAX, CM_SAGA_ID_MAX);
-    assert_true(cm_saga_id_valid("order-3f2a:createOrder"));
-    assert_true(cm_saga_id_valid(longest));
-    assert_false(cm_saga_id_valid(too_long));
-    assert_false(cm_saga_id_valid(""));
-    assert_false(cm_saga_id_valid(NULL));
-    assert_false(cm_saga_id_valid("tab\there"));
-    assert_false(cm_saga_id_valid("caf\xc3\xa9"));
     const char *bad[] = {"with space", "caf\xc3\xa9", too_long};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        order_t o;
-        payment_t p;
         json_t *ob = json_pack("{s:i, s:i, s:i, s:i, s:s}", "customerId", 1, "productId", 1,
                                "quantity", 1, "amount", 1, "sagaId", bad[i]);
         json_t *pb = json_pack("{s:i, s:i, s:s}", "orderId", 1, "amount", 1, "sagaId", bad[i]);
