@@ -83,10 +83,15 @@ async function checkRun(page, wid, activities, shot, viaList) {
   // The workflow result, decoded.
   if (!blocks.some(b => b.workflowId === wid && typeof b.success === 'boolean'))
     fail(`${wid}: workflow result is not readable JSON`);
-  // Picture: the expanded CreateOrder activity with its input and result.
-  await page.mouse.move(800, 700);
-  await page.mouse.wheel(0, 700);
+  // Picture: the last activity checked (ConfirmPayment, or CancelOrder after a compensation)
+  // expanded, with its input and result.
+  await first.click();
   await page.waitForTimeout(300);
+  const last = page.locator('tr', { hasText: 'Activity Task Scheduled' })
+    .filter({ hasText: activities[activities.length - 1] }).first();
+  await last.click();
+  await last.scrollIntoViewIfNeeded();
+  await page.waitForTimeout(500);
   await page.screenshot({ path: shot, fullPage: false });
   return { workflowId: wid, activities: seen, screenshot: shot };
 }
