@@ -182,8 +182,8 @@ static int run_step(orch_t *o, saga_row_t *row, machine_outcome_t *outcome, int 
             *outcome = MO_FAILED;
             return 0;
         }
-        /* Retryable: back off; forward steps give up after forward_attempts and compensate,
-         * compensations never give up. */
+        /* Retryable: back off. Forward steps up to the pivot give up after forward_attempts
+         * and compensate; steps after the pivot and compensations never give up. */
         count(o, "saga_step_retries_total", "Retried saga step calls", NULL);
         step_log_t l = {step, "RETRY", attempt, err};
         if (repo_log(o->cfg.db, row->saga_id, &l) != 0)
@@ -193,7 +193,7 @@ static int run_step(orch_t *o, saga_row_t *row, machine_outcome_t *outcome, int 
                  attempt, err->message);
         if (!saga_error_in_flight(err) || attempt > SAGA_IN_FLIGHT_WAITS)
             failures++;
-        if (forward && failures >= o->cfg.forward_attempts) {
+        if (forward && !saga_step_after_pivot(step) && failures >= o->cfg.forward_attempts) {
             snprintf(err->type, sizeof err->type, "RetriesExhausted");
             *outcome = MO_FAILED;
             return 0;

@@ -56,6 +56,11 @@ int saga_step_is_forward(saga_step_t step)
     return (int)step >= 0 && (int)step < SAGA_FORWARD_COUNT;
 }
 
+int saga_step_after_pivot(saga_step_t step)
+{
+    return saga_step_is_forward(step) && (int)step > (int)SAGA_STEP_APPROVE_PAYMENT;
+}
+
 saga_step_t saga_step_next(saga_step_t step)
 {
     if (!saga_step_is_forward(step) || (int)step + 1 >= SAGA_FORWARD_COUNT)

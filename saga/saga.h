@@ -101,6 +101,11 @@ const char *saga_step_key(saga_step_t step);
 saga_step_t saga_step_from_name(const char *name);
 /* 1 for T1..T6 (forward), 0 for compensations and out-of-range values. */
 int saga_step_is_forward(saga_step_t step);
+/* 1 for the forward steps after the pivot (ConfirmOrder, ConfirmReservation, ConfirmPayment):
+ * once ApprovePayment has succeeded the saga can only go forward, so a retryable failure of
+ * these is retried until it succeeds instead of giving up and compensating (compensating a
+ * confirmed order would leave it CONFIRMED with its payment refunded). */
+int saga_step_after_pivot(saga_step_t step);
 /* Next forward step after `step`, SAGA_STEP_NONE after SAGA_STEP_CONFIRM_PAYMENT. */
 saga_step_t saga_step_next(saga_step_t step);
 /* Compensation registered before forward `step` runs, SAGA_STEP_NONE if it has none. */

@@ -408,6 +408,33 @@ class PureCrashTest(unittest.TestCase):
             if self.services[1].proc is None:
                 self.restart_inventory()
 
+    def test_step_after_the_pivot_is_retried_until_it_succeeds(self):
+        orch = self.orchestrator().start()
+        try:
+            pid = new_product(self.inv, 10)
+            st, _, b = h.http("POST", orch.url + "/api/pure/orders", order_body(pid))
+            sid = b["sagaId"]
+            self.wait_step(sid, "ApprovePayment")
+            self.services[1].kill()  # inventory down for ConfirmReservation
+            h.wait_until(lambda: int(h.sql_value(
+                "orchestrator_db", "SELECT COUNT(*) FROM saga_step_log WHERE "
+                f"saga_id='{sid}' AND step='ConfirmReservation' AND event='RETRY'")) >= 5,
+                timeout=30, what="ConfirmReservation retried beyond the forward attempts")
+            self.assertEqual(h.sql("orchestrator_db", "SELECT status, step FROM saga_instance "
+                                   f"WHERE saga_id='{sid}'")[0],
+                             ["RUNNING", "ConfirmReservation"])
+            self.restart_inventory()
+            final = self.wait_terminal(orch.url, sid)
+            self.assertEqual(final["status"], "COMPLETED", final)
+            for db, table in (("order_db", "orders"), ("payment_db", "payments"),
+                              ("inventory_db", "inventory_reservations")):
+                self.assertEqual(h.sql_value(db, f"SELECT status FROM {table} WHERE "
+                                             f"saga_id='{sid}'"), "CONFIRMED")
+        finally:
+            orch.stop()
+            if self.services[1].proc is None:
+                self.restart_inventory()
+
     def test_forward_step_out_of_retries_compensates(self):
         pid = new_product(self.inv, 10)
         orch = self.orchestrator().start()

@@ -41,6 +41,16 @@ static void compensations_are_registered_for_t1_t2_t3_only(void **state)
     assert_false(saga_step_is_forward(SAGA_STEP_REFUND_PAYMENT));
 }
 
+static void only_the_confirm_steps_come_after_the_pivot(void **state)
+{
+    (void)state;
+    for (int i = 0; i < SAGA_STEP_COUNT; i++)
+        assert_int_equal(saga_step_after_pivot((saga_step_t)i),
+                         i == SAGA_STEP_CONFIRM_ORDER || i == SAGA_STEP_CONFIRM_RESERVATION ||
+                             i == SAGA_STEP_CONFIRM_PAYMENT);
+    assert_false(saga_step_after_pivot(SAGA_STEP_NONE));
+}
+
 static void activity_names_and_keys_round_trip(void **state)
 {
     (void)state;
@@ -495,6 +505,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(forward_steps_run_in_design_order),
         cmocka_unit_test(compensations_are_registered_for_t1_t2_t3_only),
+        cmocka_unit_test(only_the_confirm_steps_come_after_the_pivot),
         cmocka_unit_test(activity_names_and_keys_round_trip),
         cmocka_unit_test(compensation_plan_is_lifo),
         cmocka_unit_test(idempotency_key_is_saga_id_colon_step),
