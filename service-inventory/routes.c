@@ -18,19 +18,6 @@ static json_t *stock_json(const inv_stock_t *s)
                      (json_int_t)s->version);
 }
 
-static void respond_repo_error(http_req *req, int rc)
-{
-    if (rc == CM_ERR_NOT_FOUND) {
-        http_respond_problem(req, 404, HTTP_CODE_NOT_FOUND, "product not found");
-    } else if (rc == CM_ERR_IO || rc == CM_ERR_TIMEOUT || rc == CM_ERR_CONFLICT) {
-        http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE, "database busy or unavailable: %s",
-                             cm_strerror(rc));
-    } else {
-        log_error("inventory repository failed: %s", cm_strerror(rc));
-        http_respond_problem(req, 500, HTTP_CODE_INTERNAL, "internal error");
-    }
-}
-
 /* The product lock only spreads contention out; when Redis is slow or down the operation
  * runs anyway and MySQL's conditional updates keep it correct. Returns 1 if held. */
 static int lock_product(inv_routes_t *ctx, int64_t product_id, char *key, size_t keyn,
@@ -59,7 +46,7 @@ static void h_get(http_req *req, void *vctx)
         return;
     int rc = inv_repo_get(ctx->db, pid, &s);
     if (rc != 0)
-        respond_repo_error(req, rc);
+        http_respond_repo_error(req, rc, "product");
     else
         http_respond_json(req, 200, stock_json(&s));
 }
@@ -83,7 +70,7 @@ static void h_put(http_req *req, void *vctx)
     int rc = inv_repo_set(ctx->db, pid, available, &s);
     unlock_product(ctx, held, key, token);
     if (rc != 0) {
-        respond_repo_error(req, rc);
+        http_respond_repo_error(req, rc, "product");
         return;
     }
     if (ctx->relay)
@@ -170,7 +157,7 @@ static void reservation(http_req *req, inv_routes_t *ctx, inv_action_t act)
     int rc = inv_repo_apply(ctx->db, act, pid, saga, qty, &verdict, &res, &stock);
     unlock_product(ctx, held, key, token);
     if (rc != 0) {
-        respond_repo_error(req, rc == CM_ERR_NOT_FOUND ? CM_ERR_DB : rc);
+        http_respond_repo_error(req, rc == CM_ERR_NOT_FOUND ? CM_ERR_DB : rc, "product");
         return;
     }
     if (verdict == INV_APPLY || verdict == INV_TOMBSTONE) {

@@ -19,20 +19,6 @@ static json_t *order_json(const order_t *o)
                      o->saga_id, "version", (json_int_t)o->version);
 }
 
-/* Answers a repository error: unreachable or contended database is retryable (503). */
-static void respond_repo_error(http_req *req, int rc)
-{
-    if (rc == CM_ERR_NOT_FOUND) {
-        http_respond_problem(req, 404, HTTP_CODE_NOT_FOUND, "order not found");
-    } else if (rc == CM_ERR_IO || rc == CM_ERR_TIMEOUT || rc == CM_ERR_CONFLICT) {
-        http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE, "database busy or unavailable: %s",
-                             cm_strerror(rc));
-    } else {
-        log_error("order repository failed: %s", cm_strerror(rc));
-        http_respond_problem(req, 500, HTTP_CODE_INTERNAL, "internal error");
-    }
-}
-
 static void respond_order(http_req *req, int status, const order_t *o)
 {
     char loc[64];
@@ -62,7 +48,7 @@ static void h_create(http_req *req, void *vctx)
     http_req_set_saga_id(req, in.saga_id);
     rc = order_repo_create(ctx->db, &in, &out, &created);
     if (rc != 0) {
-        respond_repo_error(req, rc);
+        http_respond_repo_error(req, rc, "order");
         return;
     }
     if (created) {
@@ -83,7 +69,7 @@ static void h_get(http_req *req, void *vctx)
         return;
     int rc = order_repo_get(ctx->db, id, &o);
     if (rc != 0) {
-        respond_repo_error(req, rc);
+        http_respond_repo_error(req, rc, "order");
         return;
     }
     http_req_set_saga_id(req, o.saga_id);
@@ -102,7 +88,7 @@ static void transition(http_req *req, order_routes_t *ctx, order_action_t act)
         return;
     int rc = order_repo_transition(ctx->db, id, act, &o, &verdict);
     if (rc != 0) {
-        respond_repo_error(req, rc);
+        http_respond_repo_error(req, rc, "order");
         return;
     }
     http_req_set_saga_id(req, o.saga_id);

@@ -20,19 +20,6 @@ static json_t *payment_json(const payment_t *p)
                      (json_int_t)p->version);
 }
 
-static void respond_repo_error(http_req *req, int rc)
-{
-    if (rc == CM_ERR_NOT_FOUND) {
-        http_respond_problem(req, 404, HTTP_CODE_NOT_FOUND, "payment not found");
-    } else if (rc == CM_ERR_IO || rc == CM_ERR_TIMEOUT || rc == CM_ERR_CONFLICT) {
-        http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE, "database busy or unavailable: %s",
-                             cm_strerror(rc));
-    } else {
-        log_error("payment repository failed: %s", cm_strerror(rc));
-        http_respond_problem(req, 500, HTTP_CODE_INTERNAL, "internal error");
-    }
-}
-
 static void respond_insufficient(http_req *req, const payment_t *p)
 {
     http_respond_problem_ext(req, 402, HTTP_CODE_INSUFFICIENT_BALANCE,
@@ -75,7 +62,7 @@ static void h_create(http_req *req, void *vctx)
     http_req_set_saga_id(req, in.saga_id);
     rc = pay_repo_create(ctx->db, &in, &out, &created);
     if (rc != 0) {
-        respond_repo_error(req, rc);
+        http_respond_repo_error(req, rc, "payment");
         return;
     }
     if (created) {
@@ -97,7 +84,7 @@ static void h_get(http_req *req, void *vctx)
         return;
     int rc = pay_repo_get(ctx->db, id, &p);
     if (rc != 0) {
-        respond_repo_error(req, rc);
+        http_respond_repo_error(req, rc, "payment");
         return;
     }
     http_req_set_saga_id(req, p.saga_id);
@@ -173,7 +160,7 @@ static void approve_created(http_req *req, pay_routes_t *ctx, payment_t *p)
     }
     int rc = pay_repo_transition(ctx->db, p->id, PAY_ACT_APPROVE, reason, p, &v);
     if (rc != 0) {
-        respond_repo_error(req, rc);
+        http_respond_repo_error(req, rc, "payment");
         return;
     }
     if (v == PAY_APPLY && p->status == PAY_FAILED) {
@@ -201,7 +188,7 @@ static void h_approve(http_req *req, void *vctx)
         return;
     int rc = pay_repo_get(ctx->db, id, &p);
     if (rc != 0) {
-        respond_repo_error(req, rc);
+        http_respond_repo_error(req, rc, "payment");
         return;
     }
     http_req_set_saga_id(req, p.saga_id);
@@ -222,7 +209,7 @@ static void h_approve(http_req *req, void *vctx)
     }
     rc = pay_repo_get(ctx->db, id, &p); /* whoever held the lock may have approved it */
     if (rc != 0)
-        respond_repo_error(req, rc);
+        http_respond_repo_error(req, rc, "payment");
     else if ((v = pay_decide(p.status, PAY_ACT_APPROVE)) != PAY_APPLY)
         respond_verdict(req, ctx, v, &p, "approve");
     else
@@ -250,7 +237,7 @@ static void transition(http_req *req, pay_routes_t *ctx, pay_action_t act)
         return;
     }
     if (rc != 0) {
-        respond_repo_error(req, rc);
+        http_respond_repo_error(req, rc, "payment");
         return;
     }
     http_req_set_saga_id(req, p.saga_id);

@@ -144,6 +144,13 @@ void http_respond_problem(http_req *req, int status, const char *code, const cha
 void http_respond_problem_ext(http_req *req, int status, const char *code, json_t *extra,
                               const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* Answer a failed repository / db_* call the way docs/development.md maps them:
+ * CM_ERR_NOT_FOUND -> 404 NotFound "<what> not found"; CM_ERR_IO, CM_ERR_TIMEOUT,
+ * CM_ERR_CONFLICT (database unreachable, lock wait or deadlock, optimistic retries used up)
+ * -> 503 Unavailable, retryable; anything else -> 500 Internal, logged (a bug).
+ * `what` names the resource ("order"). */
+void http_respond_repo_error(http_req *req, int rc, const char *what);
+
 /* Any content type; `body` copied. */
 void http_respond_raw(http_req *req, int status, const char *content_type, const char *body,
                       size_t len);

@@ -259,6 +259,19 @@ void http_respond_json(http_req *r, int status, json_t *body)
     set_answer(r, status, "application/json", s, strlen(s));
 }
 
+void http_respond_repo_error(http_req *r, int rc, const char *what)
+{
+    if (rc == CM_ERR_NOT_FOUND) {
+        http_respond_problem(r, 404, HTTP_CODE_NOT_FOUND, "%s not found", what);
+    } else if (rc == CM_ERR_IO || rc == CM_ERR_TIMEOUT || rc == CM_ERR_CONFLICT) {
+        http_respond_problem(r, 503, HTTP_CODE_UNAVAILABLE, "database busy or unavailable: %s",
+                             cm_strerror(rc));
+    } else {
+        log_error("%s repository failed: %s", what, cm_strerror(rc));
+        http_respond_problem(r, 500, HTTP_CODE_INTERNAL, "internal error");
+    }
+}
+
 const char *http_status_title(int status)
 {
     switch (status) {

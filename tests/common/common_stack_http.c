@@ -126,6 +126,15 @@ static void h_located(http_req *req, void *ctx)
     http_respond_json(req, 201, json_pack("{s:i}", "run", n));
 }
 
+/* GET /api/repo-error?rc=N answers http_respond_repo_error(rc) for "widget". */
+static void h_repo_error(http_req *req, void *ctx)
+{
+    (void)ctx;
+    int64_t rc;
+    if (http_req_query_int(req, "rc", true, 0, -100, 0, &rc)) return;
+    http_respond_repo_error(req, (int)rc, "widget");
+}
+
 static rds_pool *g_dead_rds;
 
 static void h_dead_idem(http_req *req, void *ctx)
@@ -173,6 +182,7 @@ static int setup(void **s)
     assert_int_equal(http_route(g_srv, "GET", "/slow", h_slow, NULL), 0);
     assert_int_equal(http_route(g_srv, "POST", "/api/orders", h_order, NULL), 0);
     assert_int_equal(http_route(g_srv, "POST", "/api/located", h_located, NULL), 0);
+    assert_int_equal(http_route(g_srv, "GET", "/api/repo-error", h_repo_error, NULL), 0);
     assert_int_equal(http_route(g_srv, "POST", "/api/dead", h_dead_idem, NULL), 0);
     assert_int_equal(http_route(g_srv, "GET", "/api/search", h_search, NULL), 0);
     assert_int_equal(http_route(g_srv, "GET", "/api/stock", h_stock, NULL), 0);
@@ -544,6 +554,29 @@ static void same_key_same_request_replays_answer(void **s)
     httpc_resp_free(&b);
 }
 
+static void repository_errors_map_to_404_503_and_500(void **s)
+{
+    (void)s;
+    static const struct {
+        int rc;
+        long status;
+        const char *code;
+    } cases[] = {
+        {CM_ERR_NOT_FOUND, 404, "NotFound"},  {CM_ERR_IO, 503, "Unavailable"},
+        {CM_ERR_TIMEOUT, 503, "Unavailable"}, {CM_ERR_CONFLICT, 503, "Unavailable"},
+        {CM_ERR_DB, 500, "Internal"},         {CM_ERR_DUPLICATE, 500, "Internal"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/api/repo-error?rc=%d", cases[i].rc);
+        httpc_resp r;
+        req("GET", path, NULL, NULL, &r);
+        expect_problem(&r, cases[i].status, cases[i].code,
+                       cases[i].status == 404 ? "widget not found" : NULL);
+        httpc_resp_free(&r);
+    }
+}
+
 static void replay_carries_the_headers_the_handler_set(void **s)
 {
     (void)s;
@@ -821,6 +854,7 @@ int main(void)
         cmocka_unit_test(same_key_same_request_replays_answer),
         cmocka_unit_test(same_key_different_body_is_422),
         cmocka_unit_test(replay_carries_the_headers_the_handler_set),
+        cmocka_unit_test(repository_errors_map_to_404_503_and_500),
         cmocka_unit_test(busy_429_is_not_recorded),
         cmocka_unit_test(long_queries_differing_at_the_end_are_different_requests),
         cmocka_unit_test(same_key_while_in_flight_is_409),
