@@ -2,6 +2,7 @@
  * Must not share a CURL handle between threads; handles are freed at thread exit. */
 #include <curl/curl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,18 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
     return on_body(data, size, nmemb, ud);
 }
 
+/* Appends one header line; on out-of-memory the list is kept (curl_slist_append would
+ * return NULL and lose it) and *failed is set. */
+static struct curl_slist *add_header(struct curl_slist *list, const char *line, bool *failed)
+{
+    struct curl_slist *n = curl_slist_append(list, line);
+    if (!n) {
+        *failed = true;
+        return list;
+    }
+    return n;
+}
+
 int httpc_request(const char *method, const char *url, const char *body, size_t len,
                   const httpc_opts *opts, httpc_resp *out)
 {
@@ -105,23 +118,29 @@ int httpc_request(const char *method, const char *url, const char *body, size_t 
         return CM_ERR_NOMEM;
     }
     struct curl_slist *hdrs = NULL;
+    bool nomem = false;
     char line[512];
     if (body) {
         snprintf(line, sizeof line, "Content-Type: %s",
                  o.content_type ? o.content_type : "application/json");
-        hdrs = curl_slist_append(hdrs, line);
+        hdrs = add_header(hdrs, line, &nomem);
     }
-    hdrs = curl_slist_append(hdrs, "Accept: application/json, application/problem+json");
+    hdrs = add_header(hdrs, "Accept: application/json, application/problem+json", &nomem);
     /* curl's own Expect: 100-continue (bodies over 1 MiB) stays: it lets a server refuse an
      * oversize body with 413 before the upload instead of resetting the connection mid-way. */
     if (o.idempotency_key) {
         snprintf(line, sizeof line, "Idempotency-Key: %s", o.idempotency_key);
-        hdrs = curl_slist_append(hdrs, line);
+        hdrs = add_header(hdrs, line, &nomem);
     }
     const char *rid = o.request_id ? o.request_id : log_request_id();
     if (rid) {
         snprintf(line, sizeof line, "X-Request-Id: %s", rid);
-        hdrs = curl_slist_append(hdrs, line);
+        hdrs = add_header(hdrs, line, &nomem);
+    }
+    if (nomem) { /* never send a request without its Idempotency-Key */
+        curl_slist_free_all(hdrs);
+        snprintf(out->error, sizeof out->error, "out of memory building headers");
+        return CM_ERR_NOMEM;
     }
     acc a = {0}, hd = {0};
     curl_easy_setopt(h, CURLOPT_URL, url);
@@ -162,11 +181,14 @@ int httpc_request(const char *method, const char *url, const char *body, size_t 
     char *ct = NULL;
     if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
         snprintf(out->content_type, sizeof out->content_type, "%s", ct);
-    out->headers = hd.p;
     if (!a.p) {
         a.p = strdup("");
-        if (!a.p) return CM_ERR_NOMEM;
+        if (!a.p) {
+            free(hd.p);
+            return CM_ERR_NOMEM;
+        }
     }
+    out->headers = hd.p;
     out->body = a.p;
     out->len = a.len;
     return rc;

@@ -47,12 +47,45 @@ const char *log_request_id(void)
     return tl_request_id[0] ? tl_request_id : NULL;
 }
 
-/* Append `s` JSON-escaped to buf at *pos, never past cap-2 (room for the closing "}\n"). */
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlongs, no surrogates,
+ * nothing above U+10FFFF), or 0 if the bytes there are not one. s[0] >= 0x80. */
+static size_t utf8_len(const unsigned char *s)
+{
+    unsigned char c = s[0];
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
+    if (c >= 0xc2 && c <= 0xdf) n = 2;
+    else if (c >= 0xe0 && c <= 0xef) n = 3;
+    else if (c >= 0xf0 && c <= 0xf4) n = 4;
+    else return 0;
+    if (c == 0xe0) lo = 0xa0;
+    else if (c == 0xed) hi = 0x9f;
+    else if (c == 0xf0) lo = 0x90;
+    else if (c == 0xf4) hi = 0x8f;
+    if (s[1] < lo || s[1] > hi) return 0; /* also stops at the NUL */
+    for (size_t i = 2; i < n; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf) return 0;
+    return n;
+}
+
+/* Append `s` JSON-escaped to buf at *pos, never past cap-2 (room for the closing "}\n").
+ * Bytes that are not UTF-8 (a client's percent-decoded path, say) become U+FFFD, so every
+ * line stays valid JSON. */
 static void put_escaped(char *buf, size_t cap, size_t *pos, const char *s)
 {
     for (; *s && *pos + 8 < cap; s++) {
         unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') {
+        if (ch >= 0x80) {
+            size_t n = utf8_len((const unsigned char *)s);
+            if (n == 0) {
+                memcpy(buf + *pos, "\\ufffd", 6);
+                *pos += 6;
+            } else {
+                memcpy(buf + *pos, s, n);
+                *pos += n;
+                s += n - 1;
+            }
+        } else if (ch == '"' || ch == '\\') {
             buf[(*pos)++] = '\\';
             buf[(*pos)++] = (char)ch;
         } else if (ch == '\n') {

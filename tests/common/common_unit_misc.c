@@ -143,6 +143,7 @@ static void log_some(void)
     log_set_request_id(NULL);
     log_set_saga_id(NULL);
     log_error("plain");
+    log_warn("bad \xff\xc3 caf\xc3\xa9 \xed\xa0\x80 \xf0\x9f\x98\x80 end");
 }
 
 static void log_lines_are_json_with_context(void **s)
@@ -168,6 +169,16 @@ static void log_lines_are_json_with_context(void **s)
     assert_null(json_object_get(b, "request_id"));
     assert_null(json_object_get(b, "saga_id"));
     json_decref(b);
+    /* invalid UTF-8 (stray bytes, a truncated sequence, a surrogate) becomes U+FFFD; valid
+     * multi-byte characters pass through; the line stays parseable JSON */
+    const char *third = strchr(nl + 1, '\n');
+    assert_non_null(third);
+    json_t *c = json_loads(third + 1, JSON_DISABLE_EOF_CHECK, &e);
+    assert_non_null(c);
+    assert_string_equal(json_string_value(json_object_get(c, "msg")),
+                        "bad \xef\xbf\xbd\xef\xbf\xbd caf\xc3\xa9 "
+                        "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd \xf0\x9f\x98\x80 end");
+    json_decref(c);
     assert_null(strstr(out + strlen(out) + 1, "hidden"));
     assert_int_equal(log_level_parse("DEBUG"), CM_LOG_DEBUG);
     assert_int_equal(log_level_parse("warn"), CM_LOG_WARN);
