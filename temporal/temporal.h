@@ -388,6 +388,8 @@ typedef struct tc_worker_stats {
     uint64_t nondeterminism;       /* tasks failed as NON_DETERMINISTIC */
     uint64_t history_refetches;    /* partial-history tasks whose run was rebuilt by fetching
                                       the full history (cache miss on a sticky task) */
+    uint64_t history_pages;        /* extra history pages fetched for workflow tasks whose
+                                      history did not fit the poll response */
     int64_t first_poll_us;         /* microseconds from tc_worker_start to the first poll sent */
 } tc_worker_stats;
 

@@ -45,6 +45,7 @@ static int follow_pages(struct tc_worker *w, tc_run *r, ProtobufCBinaryData toke
         rq.execution = &ex;
         rq.next_page_token = token;
         ProtobufCMessage *m = NULL;
+        atomic_fetch_add(&w->st_pages, 1);
         rc = tc_rpc(w->c, "GetWorkflowExecutionHistory", TC_RPC_MSG(rq),
                     &WS(get_workflow_execution_history_response__descriptor), &m, 0, 0, NULL, err);
         if (prev)

@@ -577,5 +577,6 @@ void tc_worker_get_stats(const tc_worker *w, tc_worker_stats *out) {
     out->sticky_misses = atomic_load(&w->st_miss);
     out->nondeterminism = atomic_load(&w->st_nondet);
     out->history_refetches = atomic_load(&w->st_refetch);
+    out->history_pages = atomic_load(&w->st_pages);
     out->first_poll_us = atomic_load(&w->st_first_poll_us);
 }

@@ -79,7 +79,8 @@ struct tc_worker {
     size_t n_cache;
     uint64_t lru_clock;
 
-    atomic_uint_fast64_t st_wft, st_act, st_hit, st_miss, st_nondet, st_refetch;
+    atomic_uint_fast64_t st_wft, st_act, st_hit, st_miss, st_nondet, st_refetch,
+        st_pages;
     atomic_int_fast64_t st_first_poll_us;
 };
 

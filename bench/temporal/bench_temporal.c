@@ -239,6 +239,7 @@ int main(int argc, char **argv) {
     qsort(g_lat, (size_t)ok, sizeof *g_lat, cmp64);
     double p50 = ok ? (double)g_lat[ok / 2] / 1000.0 : 0;
     double p99 = ok ? (double)g_lat[(ok * 99) / 100 < ok ? (ok * 99) / 100 : ok - 1] / 1000.0 : 0;
+    printf("task_queue=%s (workflow ids %s-0..%d)\n", g.queue, g_prefix, g.n - 1);
     printf("workflows=%d activities_each=%d concurrency=%d sticky=%s http=%s failed=%d\n", g.n,
            g.acts, g.conc, g.sticky ? "on" : "off", g.http ? "on" : "off",
            atomic_load(&g_failed));

@@ -170,11 +170,32 @@ void wf_cancel(tc_wf_ctx *ctx, void *state, void *user) {
     tc_wf_complete(ctx, out);
 }
 
+void wf_fan(tc_wf_ctx *ctx, void *state, void *user) {
+    (void)user;
+    chain_state *st = state;
+    int n = input_int(tc_wf_input(ctx, 0), "n", 3);
+    bool pending = false;
+    for (int i = 0; i < n; i++) {
+        tc_wf_result r;
+        tc_wf_step s = tc_wf_activity(ctx, "Inc", "0", &k_act, &r);
+        if (s == TC_WF_DONE)
+            st->done += atoi(r.result_json);
+        else if (s == TC_WF_PENDING)
+            pending = true;
+    }
+    if (pending)
+        return;
+    char out[64];
+    snprintf(out, sizeof out, "{\"sum\":%d}", st->done);
+    tc_wf_complete(ctx, out);
+}
+
 int tw_register_all(tc_worker *w, tc_error *err) {
     int rc = tc_worker_register_workflow(w, "Greet", wf_greet, 0, NULL, err);
     if (!rc) rc = tc_worker_register_workflow(w, "Chain", wf_chain, sizeof(chain_state), NULL, err);
     if (!rc) rc = tc_worker_register_query(w, "Chain", "progress", q_chain_progress, NULL, err);
     if (!rc) rc = tc_worker_register_workflow(w, "Steps", wf_steps, 0, NULL, err);
+    if (!rc) rc = tc_worker_register_workflow(w, "Fan", wf_fan, sizeof(chain_state), NULL, err);
     if (!rc) rc = tc_worker_register_activity(w, "Hello", act_hello, NULL, err);
     if (!rc) rc = tc_worker_register_activity(w, "Inc", act_inc, NULL, err);
     if (!rc) rc = tc_worker_register_activity(w, "Step", act_step, NULL, err);

@@ -19,6 +19,9 @@ void wf_chain(tc_wf_ctx *ctx, void *state, void *user);
 void act_inc(tc_activity_ctx *ctx, void *user);
 int q_chain_progress(const void *state, const char *args, void *user, char **out, tc_error *err);
 
+/* Fan: input {"n":N} -> N Inc activities in parallel -> {"sum":N}. state: chain_state. */
+void wf_fan(tc_wf_ctx *ctx, void *state, void *user);
+
 /* Steps: input {"dir":"...","n":N} -> N activities Step, each creating <dir>/step-<i> once
  * (O_EXCL) and appending to <dir>/attempts; result {"steps":N}. */
 void wf_steps(tc_wf_ctx *ctx, void *state, void *user);
