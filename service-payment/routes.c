@@ -201,6 +201,8 @@ static void h_approve(http_req *req, void *vctx)
     rc = rds_lock_acquire(ctx->rds, key, ctx->pg_lease_ms,
                           ctx->pg_wait_ms + ctx->pg->latency_ms + 1000, token);
     if (rc != 0) {
+        if (rc == CM_ERR_BUSY)
+            http_resp_header(req, "Retry-After", "1");
         http_respond_problem(req, rc == CM_ERR_BUSY ? 429 : 503,
                              rc == CM_ERR_BUSY ? HTTP_CODE_BUSY : HTTP_CODE_UNAVAILABLE,
                              "payment %lld is being approved by another request (%s)",

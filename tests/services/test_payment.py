@@ -282,6 +282,7 @@ class PaymentBusyTest(PaymentCase):
         self.addCleanup(harness.redis_cli, "DEL", lock)
         st, headers, body = self.do(pid, "approve", key=key)
         self.assertProblem((st, headers, body), 429, "Busy")
+        self.assertEqual(headers.get("retry-after"), "1")
         self.assertEqual(self.status(pid), "CREATED")
         harness.redis_cli("DEL", lock)
         st, headers, body = self.do(pid, "approve", key=key)

@@ -8,6 +8,9 @@
 
 #include <cmocka.h>
 
+#include <stdlib.h>
+
+#include "gateway.h"
 #include "inventory.h"
 #include "order.h"
 #include "payment.h"
@@ -231,6 +234,36 @@ static void payment_create_body_defaults_method_to_card(void **state)
                          0);
 }
 
+/* The payment id is the gateway's idempotency key: a final answer is given again without a
+ * second charge; a transient failure is not final. */
+static void gateway_answers_a_payment_once(void **state)
+{
+    (void)state;
+    static fake_pg_t pg;
+    metrics_registry *m = metrics_new();
+    assert_non_null(m);
+    fpg_init(&pg, 1000, 0, 0.0, m);
+    assert_int_equal(fpg_charge(&pg, 7, 10), FPG_APPROVED);
+    assert_int_equal(fpg_charge(&pg, 7, 10), FPG_APPROVED);
+    assert_int_equal(fpg_charge(&pg, 8, 5000), FPG_INSUFFICIENT_BALANCE);
+    assert_int_equal(fpg_charge(&pg, 8, 5000), FPG_INSUFFICIENT_BALANCE);
+    pg.failure_rate = 1.0;
+    assert_int_equal(fpg_charge(&pg, 9, 10), FPG_TRANSIENT);
+    assert_int_equal(fpg_charge(&pg, 7, 10), FPG_APPROVED); /* remembered, no new charge */
+    pg.failure_rate = 0.0;
+    assert_int_equal(fpg_charge(&pg, 9, 10), FPG_APPROVED); /* the transient one charges */
+    char *text = NULL;
+    size_t len = 0;
+    assert_int_equal(metrics_render(m, &text, &len), 0);
+    assert_non_null(strstr(text, "fake_pg_charges_total{outcome=\"approved\"} 2\n"));
+    assert_non_null(strstr(text, "fake_pg_charges_total{outcome=\"insufficient_balance\"} 1\n"));
+    assert_non_null(strstr(text, "fake_pg_charges_total{outcome=\"transient\"} 1\n"));
+    assert_non_null(strstr(text, "fake_pg_charges_total{outcome=\"replayed\"} 3\n"));
+    free(text);
+    fpg_destroy(&pg);
+    metrics_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -244,6 +277,7 @@ int main(void)
         cmocka_unit_test(stock_body_allows_zero_but_not_negative),
         cmocka_unit_test(payment_transitions_follow_the_state_machine),
         cmocka_unit_test(payment_create_body_defaults_method_to_card),
+        cmocka_unit_test(gateway_answers_a_payment_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
