@@ -17,6 +17,8 @@ enum { IDEM_PROCEED = 0, IDEM_ANSWERED = 1 };
  *     if (idem_begin(req, app_redis_pool, "service-order") != IDEM_PROCEED) return;
  *
  * - no Idempotency-Key header: IDEM_PROCEED, nothing recorded.
+ * - a malformed one (empty, over 255 bytes, spaces or non-ASCII): 400 ValidationFailed,
+ *   IDEM_ANSWERED (never run unprotected a request the client meant to be idempotent).
  * - key unseen: marks it in flight with SET NX (so of concurrent requests exactly one
  *   proceeds) and returns IDEM_PROCEED; the answer the handler then gives is recorded when
  *   it is sent: status < 500 other than 429 -> completed (replayed for 24 h); 5xx and 429

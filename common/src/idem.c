@@ -137,8 +137,14 @@ static const char *elem_str(const redisReply *r, size_t i, size_t *len)
 
 int idem_begin(http_req *req, rds_pool *rds, const char *service)
 {
+    if (!http_req_header(req, "Idempotency-Key")) return IDEM_PROCEED;
     const char *key = http_req_idempotency_key(req);
-    if (!key) return IDEM_PROCEED;
+    if (!key) {
+        /* Running it without the protection the client asked for could charge twice. */
+        http_respond_problem(req, 400, HTTP_CODE_VALIDATION,
+                             "Idempotency-Key must be 1..255 printable characters without spaces");
+        return IDEM_ANSWERED;
+    }
     char fp[65];
     char *query = http_req_query_string(req);
     bool have_fp = query != NULL;

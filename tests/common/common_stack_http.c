@@ -639,6 +639,22 @@ static void long_queries_differing_at_the_end_are_different_requests(void **s)
     httpc_resp_free(&b);
 }
 
+static void malformed_key_is_400_and_the_handler_does_not_run(void **s)
+{
+    (void)s;
+    atomic_store(&g_runs, 0);
+    static char longkey[300];
+    memset(longkey, 'k', sizeof longkey - 1);
+    const char *bad[] = {"with space", longkey, "caf\xc3\xa9"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        httpc_resp r;
+        post_order(bad[i], "{\"x\":1}", &r);
+        expect_problem(&r, 400, "ValidationFailed", NULL);
+        httpc_resp_free(&r);
+    }
+    assert_int_equal(atomic_load(&g_runs), 0);
+}
+
 static void same_key_different_body_is_422(void **s)
 {
     (void)s;
@@ -853,6 +869,7 @@ int main(void)
         cmocka_unit_test(idempotency_store_down_is_503_and_no_key_still_runs),
         cmocka_unit_test(same_key_same_request_replays_answer),
         cmocka_unit_test(same_key_different_body_is_422),
+        cmocka_unit_test(malformed_key_is_400_and_the_handler_does_not_run),
         cmocka_unit_test(replay_carries_the_headers_the_handler_set),
         cmocka_unit_test(repository_errors_map_to_404_503_and_500),
         cmocka_unit_test(busy_429_is_not_recorded),
