@@ -71,7 +71,8 @@ int app_run(app *a);
 /* Make app_run return as if SIGTERM had arrived. Any thread, async-signal-safe. */
 void app_request_stop(app *a);
 
-/* Free pools, server, metrics; httpc_global_cleanup. NULL ok. */
+/* Stop the server, run the stop hooks if app_run has not (a start step failed after hooks
+ * were registered), free pools, server, metrics; httpc_global_cleanup. NULL ok. */
 void app_free(app *a);
 
 #endif

@@ -26,6 +26,7 @@ struct app {
     app_hook_fn hooks[APP_MAX_HOOKS];
     void *hook_ctx[APP_MAX_HOOKS];
     int nhooks;
+    bool hooks_ran; /* stop hooks run once: by app_run, else by app_free */
     sigset_t sigs;
 };
 
@@ -179,6 +180,14 @@ int app_start_relay(app *a, outbox_relay **out)
     return rc;
 }
 
+/* Runs the stop hooks in reverse order, once. */
+static void run_hooks(app *a)
+{
+    if (a->hooks_ran) return;
+    a->hooks_ran = true;
+    for (int i = a->nhooks - 1; i >= 0; i--) a->hooks[i](a->hook_ctx[i]);
+}
+
 void app_request_stop(app *a)
 {
     (void)a;
@@ -189,7 +198,7 @@ int app_run(app *a)
 {
     if (http_server_start(a->srv)) {
         /* Background threads the daemon started must still be joined before app_free. */
-        for (int i = a->nhooks - 1; i >= 0; i--) a->hooks[i](a->hook_ctx[i]);
+        run_hooks(a);
         return 1;
     }
     log_info("listening on %s:%d", a->cfg.bind_addr, a->cfg.port);
@@ -198,7 +207,7 @@ int app_run(app *a)
     }
     log_info("signal %d: draining", sig);
     http_server_stop(a->srv, APP_DRAIN_MS);
-    for (int i = a->nhooks - 1; i >= 0; i--) a->hooks[i](a->hook_ctx[i]);
+    run_hooks(a);
     log_info("stopped");
     return 0;
 }
@@ -206,7 +215,10 @@ int app_run(app *a)
 void app_free(app *a)
 {
     if (!a) return;
+    /* A daemon that gave up before app_run (a later start step failed) still has threads
+     * using the pools: stop them before the pools go. */
     http_server_free(a->srv);
+    run_hooks(a);
     db_pool_free(a->db);
     rds_pool_free(a->rds);
     metrics_free(a->metrics);
