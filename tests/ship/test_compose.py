@@ -66,6 +66,20 @@ class ComposeFile(unittest.TestCase):
                                  "a daemon in a container must listen on all interfaces")
         self.assertEqual(len(images), 1, f"one image for all daemons, got {images}")
 
+    def test_port_table_matches_design(self):
+        """The daemon and infrastructure ports used here are DESIGN.md's (when the shared
+        folder with DESIGN.md sits beside the repository, as on the team's machines and CI)."""
+        design = os.path.join(S.SOURCE_DIR, "..", "shared", "DESIGN.md")
+        if not os.path.exists(design):
+            self.skipTest("DESIGN.md not beside the repository")
+        with open(design, encoding="utf-8") as f:
+            text = f.read()
+        rows = dict(re.findall(r"^\|\s*([^|]+?)\s*\|\s*(\d{5})\s*\|", text, re.M))
+        for name, port in S.DAEMONS.items():
+            self.assertEqual(int(rows[name]), port, name)
+        design_ports = {int(p) for p in rows.values()}
+        self.assertEqual(design_ports, set(S.DAEMONS.values()) | set(S.INFRA_PORTS.values()))
+
     def test_infrastructure_images_and_ports(self):
         want = {"mysql": ("mysql:8.0", 3306), "redis": ("redis:7", 6379),
                 "postgresql": ("postgres:15", 5432), "temporal": ("temporalio/auto-setup:", 7233),
