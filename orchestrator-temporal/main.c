@@ -60,7 +60,7 @@ static int make_worker(tc_client *tc, const ot_config *cfg, struct saga_client *
         .task_queue = cfg->task_queue,
         .workflow_pollers = (int)cfg_int("WORKER_WORKFLOW_POLLERS", 4, 1, 64),
         .activity_pollers = (int)cfg_int("WORKER_ACTIVITY_POLLERS", 4, 1, 64),
-        .max_concurrent_activities = (int)cfg_int("WORKER_MAX_ACTIVITIES", 16, 1, 256),
+        .max_concurrent_activities = (int)cfg_int("WORKER_MAX_ACTIVITIES", 8, 1, 256),
         .sticky_cache_size = (int)cfg_int("WORKER_STICKY_CACHE", 100, -1, 100000),
         .sticky_schedule_to_start_ms = (int)cfg_int("WORKER_STICKY_TIMEOUT_MS", 10000, 1000, 600000),
     };
