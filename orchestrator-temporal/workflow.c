@@ -17,9 +17,11 @@ static const char *const k_non_retryable[] = {
     SAGA_TYPE_ILLEGAL_TRANSITION, SAGA_TYPE_RESERVATION_CANCELLED, NULL};
 
 /* DESIGN retry policy: initial 1 s, coefficient 2, max interval 10 s; forward steps 3 attempts,
- * compensations unlimited (0) - they are retried until they succeed. */
+ * compensations unlimited (0) - they are retried until they succeed. Steps after the pivot
+ * (saga_step_after_pivot: the confirms after ApprovePayment) are unlimited too: the payment is
+ * approved, the saga can only go forward (docs/saga.md). */
 static const tc_retry_policy k_forward_retry = {1000, 2.0, 10000, 3, k_non_retryable};
-static const tc_retry_policy k_comp_retry = {1000, 2.0, 10000, 0, k_non_retryable};
+static const tc_retry_policy k_unlimited_retry = {1000, 2.0, 10000, 0, k_non_retryable};
 
 static int64_t g_activity_timeout_ms = 30000; /* set once before the worker starts */
 
@@ -34,7 +36,8 @@ static tc_activity_options step_options(saga_step_t step)
     tc_activity_options o = {0};
     o.activity_id = saga_step_key(step); /* unique per run: each step runs at most once */
     o.start_to_close_ms = g_activity_timeout_ms;
-    o.retry = saga_step_is_forward(step) ? &k_forward_retry : &k_comp_retry;
+    o.retry = saga_step_is_forward(step) && !saga_step_after_pivot(step) ? &k_forward_retry
+                                                                       : &k_unlimited_retry;
     return o;
 }
 
@@ -145,8 +148,12 @@ void ot_order_workflow(tc_wf_ctx *ctx, void *state, void *user)
         if (r == TC_WF_PENDING)
             return;
         if (r == TC_WF_ERROR) {
-            snprintf(s->error, sizeof s->error, "%s: %s",
-                     res.failure_type && res.failure_type[0] ? res.failure_type : "Failed",
+            /* A business failure keeps its type; a step that ran out of attempts (retryable
+             * failures, timeouts) is "RetriesExhausted", as in orchestrator-pure. */
+            const char *type = res.non_retryable && res.failure_type && res.failure_type[0]
+                                   ? res.failure_type
+                                   : "RetriesExhausted";
+            snprintf(s->error, sizeof s->error, "%s: %s", type,
                      res.failure_message ? res.failure_message : "");
             if (!tc_wf_is_replaying(ctx))
                 log_warn("workflow %s: %s failed (%s); compensating", wid,

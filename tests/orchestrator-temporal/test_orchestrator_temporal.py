@@ -391,6 +391,7 @@ class OrderSagaTest(OrchestratorMixin, unittest.TestCase):
         self.assertEqual(view["status"], "COMPLETED")
         res = view["result"]
         self.assertFalse(res["success"])
+        self.assertTrue(res["error"].startswith("RetriesExhausted: "), res)
         orders, payments, reservations = saga_rows(wid)
         self.assertEqual((orders, payments), (["CANCELLED"], []))
         self.assertIn(reservations, ([], ["CANCELLED"]))
@@ -406,8 +407,10 @@ class OrderSagaTest(OrchestratorMixin, unittest.TestCase):
 # ---- faults: a flaky link to payment, a slow gateway, a killed orchestrator ------------------
 
 class FlakyProxy(socketserver.ThreadingMixIn, httpserver.HTTPServer):
-    """Forwards to a payment service; drops the first `drop` approve calls without an answer
-    (the client sees a transport error, as when the service is down)."""
+    """Forwards to a payment service; answers the first `drop` calls whose path ends with
+    `drop_suffix` itself with 503 Unavailable, as a load balancer does while the service behind
+    it is down. (Closing the connection instead is not one failure per attempt: curl silently
+    re-sends a request whose reused connection died.)"""
     daemon_threads = True
     allow_reuse_address = True
 
@@ -416,6 +419,7 @@ class FlakyProxy(socketserver.ThreadingMixIn, httpserver.HTTPServer):
         self.target = target
         self.lock = threading.Lock()
         self.drop = 0
+        self.drop_suffix = "/approve"
         self.dropped = 0
         self.approves = 0
 
@@ -430,12 +434,20 @@ class ProxyHandler(httpserver.BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else None
         srv = self.server
-        if self.path.endswith("/approve"):
-            with srv.lock:
+        with srv.lock:
+            if self.path.endswith("/approve"):
                 srv.approves += 1
+            if self.path.endswith(srv.drop_suffix):
                 if srv.dropped < srv.drop:
                     srv.dropped += 1
-                    self.close_connection = True
+                    data = json.dumps({"type": "/problems/Unavailable", "title": "Service "
+                                       "Unavailable", "status": 503, "code": "Unavailable",
+                                       "detail": "payment is down (test proxy)"}).encode()
+                    self.send_response(503)
+                    self.send_header("Content-Type", "application/problem+json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
                     return
         req = urllib.request.Request(srv.target + self.path, data=body, method=self.command)
         for k, v in self.headers.items():
@@ -508,22 +520,44 @@ class FaultTest(OrchestratorMixin, unittest.TestCase):
     def test_forward_step_completes_after_retries_when_payment_comes_back(self):
         pid = new_product(10)
         with self.proxy.lock:
-            self.proxy.drop, self.proxy.dropped = 2, 0
+            self.proxy.drop, self.proxy.dropped, self.proxy.drop_suffix = 2, 0, "/approve"
         st, _, res = self.post(order_body(pid))
         self.assertEqual(st, 200, res)
         self.assertEqual(self.proxy.dropped, 2)
         wid = res["workflowId"]
         self.assert_confirmed(wid, res)
-        approve_attempts = [e["activityTaskStartedEventAttributes"]["attempt"]
-                            for e in history(wid)
-                            if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_STARTED"]
-        self.assertIn(3, approve_attempts)
+        approve = [e["activityTaskStartedEventAttributes"] for e in history(wid)
+                   if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_STARTED"][3]
+        self.assertEqual(approve["attempt"], 3)  # two failures, the third (last) attempt won
+        self.assertEqual(stock(pid), (8, 0))
+
+    def test_step_after_the_pivot_is_retried_past_three_attempts_not_compensated(self):
+        # ConfirmPayment follows ApprovePayment: compensating there would refund the payment of
+        # a confirmed order, so it is retried until it succeeds (here: 3 failures, then ok).
+        pid = new_product(10)
+        with self.proxy.lock:
+            self.proxy.drop, self.proxy.dropped, self.proxy.drop_suffix = 3, 0, "/confirm"
+        try:
+            st, _, res = self.post(order_body(pid))
+        finally:
+            with self.proxy.lock:
+                dropped, self.proxy.drop = self.proxy.dropped, 0
+        self.assertEqual(st, 200, res)
+        self.assertEqual(dropped, 3)
+        wid = res["workflowId"]
+        self.assert_confirmed(wid, res)
+        events = history(wid)
+        self.assertEqual(scheduled_activities(events), FORWARD)
+        confirm = [e["activityTaskStartedEventAttributes"] for e in events
+                   if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_STARTED"][6]
+        self.assertEqual(confirm["attempt"], 4)
         self.assertEqual(stock(pid), (8, 0))
 
     def test_sigterm_mid_saga_answers_202_exits_0_and_the_run_finishes_after_restart(self):
         pid = new_product(10)
         with self.proxy.lock:
             self.proxy.drop = self.proxy.dropped = 0
+            self.proxy.drop_suffix = "/approve"
             seen = self.proxy.approves
         answer = {}
 
@@ -550,6 +584,7 @@ class FaultTest(OrchestratorMixin, unittest.TestCase):
         pid = new_product(10)
         with self.proxy.lock:
             self.proxy.drop = self.proxy.dropped = 0
+            self.proxy.drop_suffix = "/approve"
             seen = self.proxy.approves
         st, _, b = self.post(order_body(pid), path="/api/temporal/orders/async")
         self.assertEqual(st, 202, b)
