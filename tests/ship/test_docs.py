@@ -71,8 +71,9 @@ class Docs(unittest.TestCase):
                 for d in defaults:
                     if d == "" or d.startswith("INT64"):
                         continue
-                    self.assertIn(d.rstrip("0").rstrip(".") if "." in d else d, rows[var],
-                                  f"default {d!r} of {var} not in its row")
+                    want = d.rstrip("0").rstrip(".") if "." in d else d
+                    self.assertRegex(rows[var], r"(?<![\w.:/])" + re.escape(want) + r"(?![\w.])",
+                                     f"default {d!r} of {var} not in its row")
 
     def test_every_documented_variable_is_read_by_the_code(self):
         reads = code_reads()
