@@ -4,6 +4,7 @@ every answer conforms to the document (status, content type, headers, body schem
 input is refused. The daemons run on their own databases (migrated under MySQL 8's sql_mode),
 stream and task queue, so random ids never touch another test's data."""
 import os
+import re
 import subprocess
 import sys
 import time
@@ -59,6 +60,7 @@ class LiveApi(unittest.TestCase):
                 jobs.append((name, name, ["--phases", "examples,coverage,fuzzing",
                                           "--max-examples", str(DEFAULT_EXAMPLES)]))
         jobs = [j for j in jobs if not only or j[0] in only or j[1] in only]
+        jobs_daemon = {label: name for label, name, _ in jobs}
         for label, name, extra in jobs:
             log = open(os.path.join(out_dir, f"{label}.log"), "w")
             cmd = [self.st, "run", S.src("docs", "openapi.yaml"), "--url", self.suite.url[name],
@@ -87,6 +89,12 @@ class LiveApi(unittest.TestCase):
                     failures.append(name)
                 self.assertEqual(rc, 0, f"schemathesis found problems on {name}:\n{text[-6000:]}")
                 self.assertNotIn("No operations", text)
+                want = sum(1 for op in S.spec_operations(S.load_spec()).values()
+                           if jobs_daemon[name] in op.get("tags", []))
+                m = re.search(r"Selected:\s*(\d+)/\d+\s+Tested:\s*(\d+)", text)
+                self.assertIsNotNone(m, "no operation summary in the schemathesis output")
+                self.assertEqual((int(m.group(1)), int(m.group(2))), (want, want),
+                                 "every operation of the daemon must be tested")
 
 
 if __name__ == "__main__":
