@@ -109,17 +109,26 @@ int router_match_path(const router *r, const char *method, const char *path, rou
     char *segs[HTTP_MAX_SEGMENTS];
     int n = split(m->buf, segs, HTTP_MAX_SEGMENTS);
     if (n < 0) return m->status;
-    const route_ent *best = NULL;
+    /* Only the most specific shape that matches the path counts (literal segments beat
+     * {params}): `/orders/async` registered for POST is not served by GET `/orders/{id}`, and
+     * its 405 lists only that shape's methods, as the API description says. */
     bool path_known = false;
+    unsigned top = 0;
     for (int i = 0; i < r->n; i++) {
         const route_ent *e = &r->routes[i];
         if (!seg_match(e, segs, n)) continue;
+        if (!path_known || e->score > top) top = e->score;
         path_known = true;
+    }
+    const route_ent *best = NULL;
+    for (int i = 0; path_known && i < r->n; i++) {
+        const route_ent *e = &r->routes[i];
+        if (e->score != top || !seg_match(e, segs, n)) continue;
         if (strcmp(e->method, method)) {
             allow_add(m, e->method);
             continue;
         }
-        if (!best || e->score > best->score) best = e;
+        best = e;
     }
     if (best) {
         m->route = best;

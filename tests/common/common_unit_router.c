@@ -21,6 +21,7 @@ static router *mk(void)
     assert_int_equal(router_add(r, "GET", "/api/orders/{id}", h1, NULL), 0);
     assert_int_equal(router_add(r, "PATCH", "/api/orders/{id}/cancel", h2, NULL), 0);
     assert_int_equal(router_add(r, "GET", "/api/orders/stats", h2, (void *)1), 0);
+    assert_int_equal(router_add(r, "POST", "/api/orders/async", h2, NULL), 0);
     assert_int_equal(router_add(r, "POST", "/api/inventory/{productId}/reserve", h1, NULL), 0);
     assert_int_equal(router_add(r, "GET", "/health", h1, NULL), 0);
     return r;
@@ -88,6 +89,22 @@ static void known_path_wrong_method_is_405_with_allow(void **s)
     free(r);
 }
 
+static void literal_shape_hides_param_shape_of_other_methods(void **s)
+{
+    (void)s;
+    router *r = mk();
+    router_match m;
+    /* POST-only literal beside GET /api/orders/{id}: GET of the literal is not an order id */
+    assert_int_equal(router_match_path(r, "GET", "/api/orders/async", &m), 405);
+    assert_string_equal(m.allow, "POST");
+    assert_int_equal(router_match_path(r, "DELETE", "/api/orders/async", &m), 405);
+    assert_string_equal(m.allow, "POST");
+    assert_int_equal(router_match_path(r, "POST", "/api/orders/async", &m), 0);
+    assert_string_equal(m.route->pattern, "/api/orders/async");
+    router_clear(r);
+    free(r);
+}
+
 static void bad_patterns_are_refused(void **s)
 {
     (void)s;
@@ -111,6 +128,7 @@ int main(void)
         cmocka_unit_test(literal_segment_beats_param),
         cmocka_unit_test(unknown_path_is_404),
         cmocka_unit_test(known_path_wrong_method_is_405_with_allow),
+        cmocka_unit_test(literal_shape_hides_param_shape_of_other_methods),
         cmocka_unit_test(bad_patterns_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
