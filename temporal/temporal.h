@@ -188,8 +188,8 @@ int tc_workflow_history(tc_client *c, const char *workflow_id, const char *run_i
 size_t tc_history_length(const tc_history *h);
 /* Event type of event i (the temporal.api.enums.v1.EventType number), 0 when out of range. */
 int tc_history_event_type(const tc_history *h, size_t i);
-/* Saves as a serialized temporal.api.history.v1.History (the format `temporal workflow show
- * --output proto` tools understand); loads it back. */
+/* Saves as a serialized temporal.api.history.v1.History (protobuf binary, the message the
+ * official replayers read); loads such a file back. */
 int tc_history_save(const tc_history *h, const char *path, tc_error *err);
 int tc_history_load(const char *path, tc_history **out, tc_error *err);
 void tc_history_free(tc_history *h);
