@@ -173,7 +173,7 @@ int tc_client_new(const tc_client_options *o, tc_client **out, tc_error *err) {
     grpc_channel_credentials_release(cred);
     if (!c->channel) {
         tc_client_free(c);
-        return tc_seterr(err, TC_ERR_UNAVAILABLE, "cannot create channel to %s", o->address);
+        return tc_seterr(err, TC_ERR_UNAVAILABLE, "cannot create a channel");
     }
     *out = c;
     return TC_OK;
