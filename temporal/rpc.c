@@ -172,6 +172,7 @@ int tc_client_new(const tc_client_options *o, tc_client **out, tc_error *err) {
     c->channel = grpc_channel_create(c->address, cred, &ca);
     grpc_channel_credentials_release(cred);
     if (!c->channel) {
+        tc_global_shutdown();  /* tc_client_free only releases it for a live channel */
         tc_client_free(c);
         return tc_seterr(err, TC_ERR_UNAVAILABLE, "cannot create a channel");
     }
