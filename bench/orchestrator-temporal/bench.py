@@ -75,7 +75,10 @@ def main():
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--sticky-cache", type=int, default=100,
                     help="WORKER_STICKY_CACHE (0 = off: full history on every task)")
+    ap.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                    help="extra orchestrator environment (e.g. WORKER_WORKFLOW_POLLERS=8)")
     args = ap.parse_args()
+    extra = dict(kv.split("=", 1) for kv in args.env)
 
     queue = uid("obench-")
     urls = {
@@ -93,7 +96,7 @@ def main():
                       env=dict(urls, TEMPORAL_TASK_QUEUE=queue, LOG_LEVEL="warn",
                                # never answer 202: every order is measured to its end
                                ORDER_SYNC_TIMEOUT_MS=600000,
-                               WORKER_STICKY_CACHE=args.sticky_cache)).start()
+                               WORKER_STICKY_CACHE=args.sticky_cache, **extra)).start()
         daemons.append(orch)
         pid = random.randint(100001, 2_000_000_000)
         st, _, _ = http("PUT", f"{urls['INVENTORY_SERVICE_URL']}/api/inventory/{pid}",
@@ -113,6 +116,7 @@ def main():
             "orders": args.orders,
             "concurrency": args.concurrency,
             "sticky_cache": args.sticky_cache,
+            "env": extra,
             "failures": len(bad),
             "wall_s": round(secs, 2),
             "orders_per_s": round(args.orders / secs, 2),
