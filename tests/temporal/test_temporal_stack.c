@@ -435,6 +435,31 @@ static void id_conflict_policies(void **s) {
     TT_OK(tc_workflow_terminate(g_client, wid2, ra, NULL, &e_));
 }
 
+static void id_reuse_policies_after_close(void **s) {
+    (void)s;
+    char wid[128], rid[64], rid2[64];
+    start(g_queue, "Greet", "\"again\"", wid, sizeof wid, rid);
+    free(result_of(wid, rid));
+    tc_start_options o = {.workflow_id = wid, .workflow_type = "Greet", .task_queue = g_queue,
+                          .input_json = "\"again\"",
+                          .id_reuse_policy = TC_REUSE_REJECT_DUPLICATE};
+    tc_error err = {0};
+    assert_int_equal(tc_workflow_start(g_client, &o, rid2, sizeof rid2, NULL, &err),
+                     TC_ERR_ALREADY_STARTED);
+    /* Only failed runs may be reused: this one completed. */
+    o.id_reuse_policy = TC_REUSE_ALLOW_DUPLICATE_FAILED_ONLY;
+    assert_int_equal(tc_workflow_start(g_client, &o, rid2, sizeof rid2, NULL, &err),
+                     TC_ERR_ALREADY_STARTED);
+    o.id_reuse_policy = TC_REUSE_ALLOW_DUPLICATE;
+    bool started = false;
+    TT_OK(tc_workflow_start(g_client, &o, rid2, sizeof rid2, &started, &e_));
+    assert_true(started);
+    assert_string_not_equal(rid, rid2);
+    char *res = result_of(wid, rid2);
+    assert_string_equal(res, "\"Hello, again!\"");
+    free(res);
+}
+
 static void changed_workflow_code_is_non_determinism(void **s) {
     (void)s;
     char queue[128], wid[128], rid[64];
@@ -480,6 +505,7 @@ int main(void) {
         cmocka_unit_test(query_is_answered_and_signal_resumes),
         cmocka_unit_test(terminate_closes_the_run),
         cmocka_unit_test(id_conflict_policies),
+        cmocka_unit_test(id_reuse_policies_after_close),
         cmocka_unit_test(changed_workflow_code_is_non_determinism),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
