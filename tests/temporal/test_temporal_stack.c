@@ -99,6 +99,16 @@ static void wf_failures(tc_wf_ctx *ctx, void *state, void *user) {
     tc_wf_complete(ctx, out);
 }
 
+/* FailIt: fails the workflow with an ApplicationFailure after one activity. */
+static void wf_fail_it(tc_wf_ctx *ctx, void *state, void *user) {
+    (void)state;
+    (void)user;
+    tc_activity_options o = {.start_to_close_ms = 5000};
+    if (tc_wf_activity(ctx, "Inc", "0", &o, NULL) != TC_WF_DONE)
+        return;
+    tc_wf_fail(ctx, "Boom", "workflow gave up", true);
+}
+
 /* Waiter: Inc once, wait for signal "finish", sleep 100 ms, complete with the signal. */
 static void wf_waiter(tc_wf_ctx *ctx, void *state, void *user) {
     (void)user;
@@ -159,6 +169,7 @@ static tc_worker *start_worker(const char *queue, int sticky, tc_workflow_fn ver
         tc_worker_register_activity(w, "Always", act_always, NULL, &err) ||
         tc_worker_register_activity(w, "LongBeat", act_long_beat, NULL, &err) ||
         tc_worker_register_workflow(w, "Cancel", wf_cancel, 0, NULL, &err) ||
+        tc_worker_register_workflow(w, "FailIt", wf_fail_it, 0, NULL, &err) ||
         tc_worker_start(w, &err))
         fail_msg("worker: %s", err.text);
     return w;
@@ -396,6 +407,21 @@ static void query_is_answered_and_signal_resumes(void **s) {
     assert_int_equal(d.status, TC_WF_COMPLETED);
 }
 
+static void failed_workflow_reports_its_failure(void **s) {
+    (void)s;
+    char wid[128], rid[64];
+    start(g_queue, "FailIt", NULL, wid, sizeof wid, rid);
+    tc_outcome out;
+    tc_error err = {0};
+    assert_int_equal(tc_workflow_result(g_client, wid, rid, 60000, &out, &err),
+                     TC_ERR_WORKFLOW_FAILED);
+    assert_int_equal(out.status, TC_WF_FAILED);
+    assert_string_equal(out.failure_type, "Boom");
+    assert_string_equal(out.failure_message, "workflow gave up");
+    assert_null(out.result_json);
+    tc_outcome_clear(&out);
+}
+
 static void terminate_closes_the_run(void **s) {
     (void)s;
     char wid[128], rid[64];
@@ -503,6 +529,7 @@ int main(void) {
         cmocka_unit_test(retries_stop_at_maximum_attempts),
         cmocka_unit_test(heartbeating_activity_is_cancelled_by_workflow),
         cmocka_unit_test(query_is_answered_and_signal_resumes),
+        cmocka_unit_test(failed_workflow_reports_its_failure),
         cmocka_unit_test(terminate_closes_the_run),
         cmocka_unit_test(id_conflict_policies),
         cmocka_unit_test(id_reuse_policies_after_close),
