@@ -119,7 +119,7 @@ int main(void)
     tc_client *tc = NULL;
     tc_worker *w = NULL;
     struct saga_client *sc = NULL;
-    ot_config cfg;
+    ot_config cfg = {0};
     tc_error err;
     int rc = 1;
 
@@ -144,8 +144,9 @@ int main(void)
         log_error("temporal client: %s", err.text);
         goto out;
     }
-    /* Not fatal: pollers retry, /ready reports the outage, requests answer 503 meanwhile. */
-    if (tc_client_wait_ready(tc, 10000, &err) != TC_OK)
+    /* Not fatal and not waited for: pollers retry, /ready reports the outage, requests answer
+     * 503 meanwhile, and /health is up at once. */
+    if (tc_client_wait_ready(tc, 1000, &err) != TC_OK)
         log_warn("temporal not ready yet: %s", err.text);
     if (make_worker(tc, &cfg, sc, app_metrics(a), &w) != TC_OK)
         goto out;

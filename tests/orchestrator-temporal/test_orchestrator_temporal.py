@@ -165,6 +165,16 @@ class OrderSagaTest(OrchestratorMixin, unittest.TestCase):
     def tearDownClass(cls):
         cls.orch.stop()
 
+    def test_health_ready_and_unknown_route(self):
+        self.assertEqual(http("GET", self.orch.url + "/health")[0], 200)
+        st, _, b = http("GET", self.orch.url + "/ready")
+        self.assertEqual(st, 200, b)  # Temporal answers
+        st, h, b = http("GET", self.orch.url + "/api/temporal/nothing")
+        self.assertEqual(st, 404, b)
+        self.assertIn("application/problem+json", h["content-type"])
+        st, h, b = http("DELETE", self.orch.url + "/api/temporal/orders")
+        self.assertEqual(st, 405, b)
+
     def test_invalid_body_is_400_problem_and_starts_no_workflow(self):
         pid = new_product(5)
         for key, body, raw in ((uid("bad-"), order_body(pid, quantity=0), None),
@@ -402,6 +412,25 @@ class OrderSagaTest(OrchestratorMixin, unittest.TestCase):
         attempts = {e["activityTaskStartedEventAttributes"]["attempt"]
                     for e in events if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_STARTED"}
         self.assertGreater(max(attempts), 1)
+
+
+class TemporalDownTest(unittest.TestCase):
+    def test_without_temporal_health_is_up_ready_and_post_answer_503(self):
+        # Nothing listens on 24099: the orchestrator starts, says it is not ready, refuses
+        # orders with 503 (after the client's retries), still validates, and stops cleanly.
+        orch = start_orchestrator(24088, RUN + "-down", TEMPORAL_ADDRESS="127.0.0.1:24099").start()
+        try:
+            st, _, b = http("GET", orch.url + "/ready")
+            self.assertEqual(st, 503, b)
+            st, h, b = http("POST", orch.url + "/api/temporal/orders", order_body(100001),
+                            timeout=120)
+            self.assertEqual(st, 503, b)
+            self.assertEqual(b["code"], "Unavailable")
+            st, _, b = http("POST", orch.url + "/api/temporal/orders",
+                            order_body(100001, quantity=-1))
+            self.assertEqual(st, 400, b)
+        finally:
+            orch.stop()
 
 
 # ---- faults: a flaky link to payment, a slow gateway, a killed orchestrator ------------------
