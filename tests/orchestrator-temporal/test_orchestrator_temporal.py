@@ -299,6 +299,24 @@ class OrderSagaTest(OrchestratorMixin, unittest.TestCase):
         st, _, b = self.post(order_body(pid), key="caf\u00e9-" + uid())
         self.assertEqual(st, 400, b)
 
+    def test_concurrent_duplicates_of_one_key_share_one_run(self):
+        pid = new_product(10)
+        key = uid("dup-")
+        results = [None] * 5
+
+        def one(i):
+            results[i] = self.post(order_body(pid), key=key, timeout=120)
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(5)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual({r[0] for r in results}, {200}, results)
+        self.assertEqual(len({json.dumps(r[2], sort_keys=True) for r in results}), 1, results)
+        self.assert_confirmed("order-" + key, results[0][2])
+        self.assertEqual(stock(pid), (8, 0))
+
     def test_async_post_answers_202_and_get_follows_the_run(self):
         pid = new_product(10)
         st, h, b = self.post(order_body(pid), path="/api/temporal/orders/async")
