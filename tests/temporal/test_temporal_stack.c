@@ -405,6 +405,10 @@ static void query_is_answered_and_signal_resumes(void **s) {
     free(res);
     TT_OK(tc_workflow_describe(g_client, wid, rid, &d, &e_));
     assert_int_equal(d.status, TC_WF_COMPLETED);
+    /* A closed run is no longer cached: the worker replays its full history to answer. */
+    TT_OK(tc_workflow_query(g_client, wid, rid, "progress", NULL, &ans, &e_));
+    assert_string_equal(ans, "{\"done\":1}");
+    free(ans);
 }
 
 static void failed_workflow_reports_its_failure(void **s) {
