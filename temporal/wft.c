@@ -317,6 +317,12 @@ static void handle_task(struct tc_worker *w, const wft_resp *t) {
     }
     tc_exec x;
     void *state = run_state(r, reg);
+    if (reg->state_size && !state) {
+        if (!legacy_query && t->attempt <= 1)
+            respond_failed(w, t, false, "out of memory for workflow state");
+        tc_run_free(r);
+        return;
+    }
     tc_run_execute(r, reg->fn, state, reg->state_size, reg->user, &x);
     if (legacy_query) {
         respond_legacy_query(w, t, reg, r);
