@@ -106,6 +106,13 @@ int db_commit(db_conn *c);
 int db_rollback(db_conn *c);
 bool db_in_tx(const db_conn *c);
 
+/* BEGIN at READ COMMITTED for this one transaction (the session keeps its own level).
+ * For a queue consumer that claims rows with SELECT ... FOR UPDATE SKIP LOCKED: at the
+ * default REPEATABLE READ such a scan takes next-key (gap) locks, so every INSERT into the
+ * queue waits until the consumer commits; at READ COMMITTED it locks only the rows it
+ * returns. Same contract as db_begin; costs one more round trip. */
+int db_begin_read_committed(db_conn *c);
+
 /* Optimistic update: run `sql`, which must be written as
  *   UPDATE t SET ..., version = version + 1 WHERE id = ? AND version = ?
  * Returns 0 when exactly one row changed, CM_ERR_CONFLICT when none did (row gone or the

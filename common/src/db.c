@@ -570,6 +570,19 @@ int db_begin(db_conn *c)
     return rc;
 }
 
+int db_begin_read_committed(db_conn *c)
+{
+    if (c->in_tx) return CM_ERR_STATE;
+    /* SET TRANSACTION applies to the next transaction only; a dead connection is replaced
+     * and the pair sent again, since nothing has run yet. */
+    static const char k_rc[] = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED";
+    int rc = simple_query(c, k_rc);
+    if (rc == CM_ERR_IO && connect_conn(c->pool, c) == 0) rc = simple_query(c, k_rc);
+    if (rc == 0) rc = simple_query(c, "START TRANSACTION");
+    if (rc == 0) c->in_tx = true;
+    return rc;
+}
+
 int db_commit(db_conn *c)
 {
     if (!c->in_tx) return CM_ERR_STATE;
