@@ -1,7 +1,8 @@
 /* ot_replay.c - test helper: fetches a finished OrderWorkflow history from the server and
  * replays it against ot_order_workflow (must match), and against a deliberately different
  * workflow (must be reported as non-deterministic, proving the check can fail).
- * Usage: ot_replay <workflowId>   (TEMPORAL_ADDRESS as for the daemon). Exit 0 = both held. */
+ * Also saves histories as fixtures and replays saved ones without a server (usage in main).
+ * TEMPORAL_ADDRESS as for the daemon. Exit 0 = both held. */
 #include <stdio.h>
 #include <string.h>
 
@@ -22,40 +23,68 @@ static void skipping_workflow(tc_wf_ctx *ctx, void *state, void *user)
     tc_wf_complete(ctx, "{}");
 }
 
+/* Replays h against OrderWorkflow (must match and finish) and the divergent workflow (must be
+ * refused). Returns 0 when both held. */
+static int check(const char *name, const tc_history *h)
+{
+    tc_error err;
+    ot_wf_state st;
+    memset(&st, 0, sizeof st);
+    if (tc_replay_history(h, ot_order_workflow, &st, sizeof st, NULL, &err) != TC_OK) {
+        fprintf(stderr, "replay of %s disagrees with OrderWorkflow: %s\n", name, err.text);
+        return 1;
+    }
+    if (!st.finished) {
+        fprintf(stderr, "replay of %s did not reach the end of the saga\n", name);
+        return 1;
+    }
+    if (tc_replay_history(h, skipping_workflow, NULL, 0, NULL, &err) != TC_ERR_STATE) {
+        fprintf(stderr, "a workflow without ReserveStock replayed %s without complaint\n", name);
+        return 1;
+    }
+    printf("%s: replay ok (%zu events, success=%d, orderId=%lld, paymentId=%lld)\n", name,
+           tc_history_length(h), st.success, (long long)st.st.order_id,
+           (long long)st.st.payment_id);
+    return 0;
+}
+
+/* ot_replay <workflowId>            fetch from the server and check
+ * ot_replay --save <workflowId> <f> fetch, check, and save the history to file f
+ * ot_replay --file <f>              check a saved history (no server) */
 int main(int argc, char **argv)
 {
     tc_client *c = NULL;
     tc_history *h = NULL;
     tc_error err;
-    ot_wf_state st;
     int rc = 1;
+    const char *wid = NULL, *save = NULL, *file = NULL;
 
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s <workflowId>\n", argv[0]);
+    if (argc == 2 && argv[1][0] != '-')
+        wid = argv[1];
+    else if (argc == 4 && strcmp(argv[1], "--save") == 0)
+        wid = argv[2], save = argv[3];
+    else if (argc == 3 && strcmp(argv[1], "--file") == 0)
+        file = argv[2];
+    else {
+        fprintf(stderr, "usage: %s <workflowId> | --save <workflowId> <file> | --file <file>\n",
+                argv[0]);
         return 2;
     }
-    if (tc_client_new(NULL, &c, &err) != TC_OK ||
-        tc_workflow_history(c, argv[1], NULL, &h, &err) != TC_OK) {
-        fprintf(stderr, "history of %s: %s\n", argv[1], err.text);
+    if (file != NULL) {
+        if (tc_history_load(file, &h, &err) != TC_OK) {
+            fprintf(stderr, "load %s: %s\n", file, err.text);
+            goto out;
+        }
+    } else if (tc_client_new(NULL, &c, &err) != TC_OK ||
+               tc_workflow_history(c, wid, NULL, &h, &err) != TC_OK) {
+        fprintf(stderr, "history of %s: %s\n", wid, err.text);
         goto out;
     }
-    memset(&st, 0, sizeof st);
-    if (tc_replay_history(h, ot_order_workflow, &st, sizeof st, NULL, &err) != TC_OK) {
-        fprintf(stderr, "replay of %s disagrees with OrderWorkflow: %s\n", argv[1], err.text);
-        goto out;
+    rc = check(file != NULL ? file : wid, h);
+    if (rc == 0 && save != NULL && tc_history_save(h, save, &err) != TC_OK) {
+        fprintf(stderr, "save %s: %s\n", save, err.text);
+        rc = 1;
     }
-    if (!st.finished) {
-        fprintf(stderr, "replay of %s did not reach the end of the saga\n", argv[1]);
-        goto out;
-    }
-    if (tc_replay_history(h, skipping_workflow, NULL, 0, NULL, &err) != TC_ERR_STATE) {
-        fprintf(stderr, "a workflow without ReserveStock replayed %s without complaint\n", argv[1]);
-        goto out;
-    }
-    printf("%s: replay ok (%zu events, success=%d, orderId=%lld, paymentId=%lld)\n", argv[1],
-           tc_history_length(h), st.success, (long long)st.st.order_id,
-           (long long)st.st.payment_id);
-    rc = 0;
 out:
     tc_history_free(h);
     tc_client_free(c);
