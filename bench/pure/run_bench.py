@@ -37,9 +37,13 @@ def main():
         # One product per client (orders spread over products), then every client on one
         # product (the inventory lock serialises them: a contention figure, not a target).
         for conc, products in (("32", "32"), ("8", "8"), ("32", "1"), ("8", "1")):
+            load_before = os.getloadavg()[0]
             out = subprocess.run([tool, url, conc, secs, str(pid), products], check=True,
                                  capture_output=True, text=True).stdout
-            print(json.dumps(json.loads(out)), flush=True)
+            row = json.loads(out)
+            # The machine is shared: the figures follow its load, so each row carries it.
+            row["loadavg_1m"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+            print(json.dumps(row), flush=True)
     finally:
         for d in reversed(daemons):
             d.stop(timeout=60)
