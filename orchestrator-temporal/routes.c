@@ -28,7 +28,8 @@ static void count(ot_routes_ctx *c, const char *outcome)
 static json_t *ui_url(const ot_routes_ctx *c, const char *wid)
 {
     char buf[512];
-    snprintf(buf, sizeof buf, "%s/namespaces/default/workflows/%s", c->cfg->ui_url, wid);
+    snprintf(buf, sizeof buf, "%s/namespaces/%s/workflows/%s", c->cfg->ui_url,
+             tc_client_namespace(c->tc), wid);
     return json_string(buf);
 }
 
