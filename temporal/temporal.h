@@ -343,6 +343,13 @@ typedef struct tc_worker_options {
     int sticky_cache_size;             /* runs kept; 0 = 100; negative = sticky off */
     int sticky_schedule_to_start_ms;   /* 0 = 10000 */
     const char *identity;              /* NULL = the client's identity */
+    bool no_eager_activities;          /* false (default): activities scheduled on this worker's
+                                          task queue ask for eager dispatch when an executor is
+                                          free; a server with
+                                          system.enableActivityEagerExecution=true then returns
+                                          them in the completion response and the worker runs
+                                          them without polling. A server without it ignores the
+                                          request (activities are polled as usual). */
 } tc_worker_options;
 
 /* Creates a worker on the client (borrowed: must outlive the worker). Registration is allowed
@@ -391,6 +398,9 @@ typedef struct tc_worker_stats {
     uint64_t history_pages;        /* extra history pages fetched for workflow tasks whose
                                       history did not fit the poll response */
     int64_t first_poll_us;         /* microseconds from tc_worker_start to the first poll sent */
+    uint64_t eager_requested;      /* activities scheduled with request_eager_execution */
+    uint64_t eager_activity_tasks; /* activity tasks the server returned eagerly (run without a
+                                      poll); the rest of eager_requested were polled */
 } tc_worker_stats;
 
 void tc_worker_get_stats(const tc_worker *w, tc_worker_stats *out);

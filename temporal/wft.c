@@ -206,6 +206,65 @@ static void respond_legacy_query(struct tc_worker *w, const wft_resp *t, const w
 
 typedef Temporal__Api__Workflowservice__V1__RespondWorkflowTaskCompletedRequest__QueryResultsEntry
     qr_entry;
+typedef Temporal__Api__Workflowservice__V1__RespondWorkflowTaskCompletedResponse wtc_resp;
+
+/* At most this many eager requests per workflow task, as sdk-core does: a wide fan-out would
+ * otherwise reserve every executor for one run while the server grants only a few. */
+#define TC_EAGER_PER_TASK 3
+
+static bool activity_registered(const struct tc_worker *w, const char *type) {
+    for (size_t i = 0; i < w->n_acts; i++)
+        if (type && strcmp(w->acts[i].type, type) == 0)
+            return true;
+    return false;
+}
+
+/* Eager activity dispatch: a ScheduleActivityTask for this worker's own task queue and a type
+ * it runs asks the server to hand the activity task back in the completion response, which
+ * saves the activity poll. The executor slot is reserved first (a request obliges us to run
+ * what comes back); none is asked for once the worker stops. Returns the slots reserved. */
+static int request_eager(struct tc_worker *w, Temporal__Api__Command__V1__Command **cmds,
+                         size_t n) {
+    int reserved = 0;
+    if (!w->eager)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        Temporal__Api__Command__V1__ScheduleActivityTaskCommandAttributes *a =
+            cmds[i]->schedule_activity_task_command_attributes;
+        if (cmds[i]->command_type != TC_CT(SCHEDULE_ACTIVITY_TASK) || !a || !a->task_queue ||
+            !a->task_queue->name || strcmp(a->task_queue->name, w->task_queue) != 0 ||
+            !a->activity_type || !activity_registered(w, a->activity_type->name))
+            continue;
+        if (reserved == TC_EAGER_PER_TASK || !tc_act_try_reserve(w))
+            break;  /* every executor busy: the rest are polled as usual */
+        a->request_eager_execution = true;
+        reserved++;
+    }
+    atomic_fetch_add(&w->st_eager_req, (uint_fast64_t)reserved);
+    return reserved;
+}
+
+/* Queues the activity tasks the server returned eagerly (every one must run, even beyond the
+ * slots reserved). They are taken out of resp, which stays valid to free. Returns how many
+ * reserved slots they used. */
+static int take_eager(struct tc_worker *w, wtc_resp *resp, int reserved) {
+    int used = 0;
+    if (!resp)
+        return 0;
+    for (size_t i = 0; i < resp->n_activity_tasks; i++) {
+        Temporal__Api__Workflowservice__V1__PollActivityTaskQueueResponse *t =
+            resp->activity_tasks[i];
+        resp->activity_tasks[i] = NULL;  /* free_unpacked skips NULL elements */
+        if (!t)
+            continue;
+        bool have_slot = used < reserved;
+        if (have_slot)
+            used++;
+        atomic_fetch_add(&w->st_eager, 1);
+        tc_act_enqueue(w, t, have_slot);
+    }
+    return used;
+}
 
 /* RespondWorkflowTaskCompleted must carry every new command in the order the code made them. */
 static int respond_completed(struct tc_worker *w, const wft_resp *t, const wf_reg *reg,
@@ -269,9 +328,12 @@ static int respond_completed(struct tc_worker *w, const wft_resp *t, const wf_re
         sa.schedule_to_start_timeout = &s2s;
         rq.sticky_attributes = &sa;
     }
+    int reserved = request_eager(w, cmds, x->n_cmds);
     ProtobufCMessage *m = NULL;
     rc = tc_rpc(w->c, "RespondWorkflowTaskCompleted", TC_RPC_MSG(rq),
                 &WS(respond_workflow_task_completed_response__descriptor), &m, 0, 0, NULL, err);
+    reserved -= take_eager(w, rc == TC_OK ? (wtc_resp *)m : NULL, reserved);
+    tc_act_release(w, reserved);  /* slots asked for but not granted */
     if (m)
         protobuf_c_message_free_unpacked(m, NULL);
 out:

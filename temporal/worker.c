@@ -41,6 +41,7 @@ int tc_worker_new(tc_client *c, const tc_worker_options *o, tc_worker **out, tc_
     w->sticky_cap = o->sticky_cache_size == 0 ? 100 : o->sticky_cache_size;
     w->sticky_s2s_ms = o->sticky_schedule_to_start_ms > 0 ? o->sticky_schedule_to_start_ms : 10000;
     w->max_acts = o->max_concurrent_activities > 0 ? o->max_concurrent_activities : 8;
+    w->eager = !o->no_eager_activities;
     int wfp = o->workflow_pollers > 0 ? o->workflow_pollers : 4;
     int afp = o->activity_pollers > 0 ? o->activity_pollers : 2;
     if (w->sticky_cap > 0) {
@@ -71,6 +72,7 @@ int tc_worker_new(tc_client *c, const tc_worker_options *o, tc_worker **out, tc_
     }
     pthread_mutex_init(&w->amu, NULL);
     pthread_cond_init(&w->acv, NULL);
+    pthread_cond_init(&w->ecv, NULL);
     pthread_mutex_init(&w->cmu, NULL);
     atomic_init(&w->stop, false);
     atomic_init(&w->st_first_poll_us, -1);
@@ -396,16 +398,61 @@ static void act_poll_once(tc_worker *w, poller *p) {
         else
             w->a_head = it;
         w->a_tail = it;
+        pthread_cond_signal(&w->ecv);  /* one executor for one task */
     } else {
         w->a_inflight--;
+        pthread_cond_signal(&w->acv);  /* the slot is free again */
     }
-    pthread_cond_broadcast(&w->acv);
     pthread_mutex_unlock(&w->amu);
     if (rc != TC_OK && rc != TC_ERR_TIMEOUT && rc != TC_ERR_CANCELLED && !atomic_load(&w->stop)) {
         fprintf(stderr, "temporal-c: activity poll: %s\n", err.text);
         struct timespec ts = {1, 0};
         nanosleep(&ts, NULL);
     }
+}
+
+bool tc_act_try_reserve(tc_worker *w) {
+    bool ok = false;
+    pthread_mutex_lock(&w->amu);
+    if (w->a_inflight < w->max_acts && !atomic_load(&w->stop)) {
+        w->a_inflight++;
+        ok = true;
+    }
+    pthread_mutex_unlock(&w->amu);
+    return ok;
+}
+
+void tc_act_release(tc_worker *w, int n) {
+    if (n <= 0)
+        return;
+    pthread_mutex_lock(&w->amu);
+    w->a_inflight -= n;
+    pthread_cond_broadcast(&w->acv);  /* n slots: wake every waiting poller */
+    pthread_mutex_unlock(&w->amu);
+}
+
+void tc_act_enqueue(tc_worker *w, act_task *t, bool reserved) {
+    act_item *it = calloc(1, sizeof *it);
+    if (!it) {
+        /* Cannot queue it: the server times it out and retries it (start_to_close). */
+        fprintf(stderr, "temporal-c: out of memory queueing activity %s\n", t->activity_id);
+        protobuf_c_message_free_unpacked(&t->base, NULL);
+        if (reserved)
+            tc_act_release(w, 1);
+        return;
+    }
+    it->task = t;
+    pthread_mutex_lock(&w->amu);
+    if (!reserved)
+        w->a_inflight++;
+    if (w->a_tail)
+        w->a_tail->next = it;
+    else
+        w->a_head = it;
+    w->a_tail = it;
+    /* One executor is enough for one task (a broadcast would wake them all to find one). */
+    pthread_cond_signal(&w->ecv);
+    pthread_mutex_unlock(&w->amu);
 }
 
 static void *poller_main(void *arg) {
@@ -425,7 +472,7 @@ static void *executor_main(void *arg) {
     for (;;) {
         pthread_mutex_lock(&w->amu);
         while (!w->a_head && !w->a_draining)
-            pthread_cond_wait(&w->acv, &w->amu);
+            pthread_cond_wait(&w->ecv, &w->amu);
         act_item *it = w->a_head;
         if (!it) {  /* draining and nothing left */
             pthread_mutex_unlock(&w->amu);
@@ -442,7 +489,7 @@ static void *executor_main(void *arg) {
 
         pthread_mutex_lock(&w->amu);
         w->a_inflight--;
-        pthread_cond_broadcast(&w->acv);
+        pthread_cond_signal(&w->acv);  /* one slot freed: one waiting poller */
         pthread_mutex_unlock(&w->amu);
     }
 }
@@ -483,6 +530,7 @@ void tc_worker_stop(tc_worker *w) {
     atomic_store(&w->stop, true);
     pthread_mutex_lock(&w->amu);
     pthread_cond_broadcast(&w->acv);
+    pthread_cond_broadcast(&w->ecv);
     pthread_mutex_unlock(&w->amu);
     /* Stop polling: cancel the long polls in flight. A workflow task already received is
      * finished and answered by its poller before it exits. */
@@ -494,7 +542,7 @@ void tc_worker_stop(tc_worker *w) {
     /* Executors finish every activity already received, then exit. */
     pthread_mutex_lock(&w->amu);
     w->a_draining = true;
-    pthread_cond_broadcast(&w->acv);
+    pthread_cond_broadcast(&w->ecv);
     pthread_mutex_unlock(&w->amu);
     for (size_t i = 0; i < w->n_executors; i++)
         pthread_join(w->executors[i], NULL);
@@ -563,6 +611,7 @@ void tc_worker_free(tc_worker *w) {
     free(w->acts);
     pthread_mutex_destroy(&w->amu);
     pthread_cond_destroy(&w->acv);
+    pthread_cond_destroy(&w->ecv);
     pthread_mutex_destroy(&w->cmu);
     free(w->task_queue);
     free(w->identity);
@@ -579,4 +628,6 @@ void tc_worker_get_stats(const tc_worker *w, tc_worker_stats *out) {
     out->history_refetches = atomic_load(&w->st_refetch);
     out->history_pages = atomic_load(&w->st_pages);
     out->first_poll_us = atomic_load(&w->st_first_poll_us);
+    out->eager_requested = atomic_load(&w->st_eager_req);
+    out->eager_activity_tasks = atomic_load(&w->st_eager);
 }

@@ -51,6 +51,7 @@ struct tc_worker {
     int sticky_cap;
     int sticky_s2s_ms;
     int max_acts;
+    bool eager;               /* request eager activity dispatch (tc_worker_options) */
 
     wf_reg *wfs;
     size_t n_wfs;
@@ -68,7 +69,8 @@ struct tc_worker {
 
     /* activity hand-off: slots reserved before polling, so a poll never outruns capacity */
     pthread_mutex_t amu;
-    pthread_cond_t acv;
+    pthread_cond_t acv;       /* a slot was freed, or stop: activity pollers wait on it */
+    pthread_cond_t ecv;       /* a task was queued, or draining: executors wait on it */
     int a_inflight;
     act_item *a_head, *a_tail;
     bool a_draining;
@@ -80,7 +82,7 @@ struct tc_worker {
     uint64_t lru_clock;
 
     atomic_uint_fast64_t st_wft, st_act, st_hit, st_miss, st_nondet, st_refetch,
-        st_pages;
+        st_pages, st_eager_req, st_eager;
     atomic_int_fast64_t st_first_poll_us;
 };
 
@@ -91,5 +93,16 @@ tc_run *tc_cache_take(struct tc_worker *w, const char *run_id);
 void tc_cache_put(struct tc_worker *w, tc_run *r);
 
 void tc_worker_note_poll(struct tc_worker *w);
+
+/* Reserves an executor slot for an activity asked for eagerly, without waiting: false when all
+ * executors are busy or reserved, or the worker is stopping. Any worker thread. */
+bool tc_act_try_reserve(struct tc_worker *w);
+/* Gives back n slots reserved with tc_act_try_reserve that no task arrived for. */
+void tc_act_release(struct tc_worker *w, int n);
+/* Queues an activity task (owned; freed after it ran) for the executors. reserved: a slot was
+ * reserved for it; if not, one is taken anyway, because a task the server handed us must run. */
+void tc_act_enqueue(struct tc_worker *w,
+                    Temporal__Api__Workflowservice__V1__PollActivityTaskQueueResponse *t,
+                    bool reserved);
 
 #endif

@@ -21,7 +21,7 @@
 
 typedef struct cfg {
     int n, conc, acts, sticky, wf_pollers, act_pollers;
-    bool http;
+    bool http, no_eager;
     char queue[128];
     int http_port;
 } cfg;
@@ -115,7 +115,8 @@ static int worker_main(int out_fd) {
     tc_client *c = NULL;
     tc_worker *w = NULL;
     tc_worker_options o = {.task_queue = g.queue, .sticky_cache_size = g.sticky ? 0 : -1,
-                           .workflow_pollers = g.wf_pollers, .activity_pollers = g.act_pollers};
+                           .workflow_pollers = g.wf_pollers, .activity_pollers = g.act_pollers,
+                           .no_eager_activities = g.no_eager};
     int rc = tc_client_new(NULL, &c, &err);
     if (!rc) rc = tc_worker_new(c, &o, &w, &err);
     if (!rc) rc = tc_worker_register_workflow(w, "Bench", wf_bench, 0, NULL, &err);
@@ -131,11 +132,13 @@ static int worker_main(int out_fd) {
     tc_client_free(c);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    dprintf(out_fd, "%lld %lld %ld %llu %llu %llu %lld\n",
+    dprintf(out_fd, "%lld %lld %ld %llu %llu %llu %lld %llu %llu %ld %ld\n",
             (long long)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec,
             (long long)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec, ru.ru_maxrss,
             (unsigned long long)st.sticky_hits, (unsigned long long)st.sticky_misses,
-            (unsigned long long)st.workflow_tasks, (long long)st.first_poll_us);
+            (unsigned long long)st.workflow_tasks, (long long)st.first_poll_us,
+            (unsigned long long)st.eager_requested, (unsigned long long)st.eager_activity_tasks,
+            ru.ru_nvcsw, ru.ru_nivcsw);
     return 0;
 }
 
@@ -188,9 +191,10 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "-w") && i + 1 < argc) g.wf_pollers = atoi(argv[++i]);
         else if (!strcmp(argv[i], "-p") && i + 1 < argc) g.act_pollers = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--http")) g.http = true;
+        else if (!strcmp(argv[i], "--no-eager")) g.no_eager = true;
         else {
             fprintf(stderr, "usage: %s [-n N] [-c CONCURRENCY] [-a ACTIVITIES] [--no-sticky] "
-                            "[-w WF_POLLERS] [-p ACT_POLLERS] [--http]\n", argv[0]);
+                            "[-w WF_POLLERS] [-p ACT_POLLERS] [--http] [--no-eager]\n", argv[0]);
             return 2;
         }
     }
@@ -230,8 +234,10 @@ int main(int argc, char **argv) {
     waitpid(pid, &st, 0);
     long long ut = 0, stime = 0, fp = -1;
     long rss = 0;
-    unsigned long long hits = 0, miss = 0, wft = 0;
-    sscanf(line, "%lld %lld %ld %llu %llu %llu %lld", &ut, &stime, &rss, &hits, &miss, &wft, &fp);
+    unsigned long long hits = 0, miss = 0, wft = 0, ereq = 0, eager = 0;
+    long vcsw = 0, ivcsw = 0;
+    sscanf(line, "%lld %lld %ld %llu %llu %llu %lld %llu %llu %ld %ld", &ut, &stime, &rss, &hits,
+           &miss, &wft, &fp, &ereq, &eager, &vcsw, &ivcsw);
     int ok = 0;
     for (int i = 0; i < g.n; i++)
         if (g_lat[i] >= 0)
@@ -248,7 +254,12 @@ int main(int argc, char **argv) {
            "peak_rss=%.1f MiB  first_poll=%.1f ms\n",
            (double)(ut + stime) / 1000.0, ut / 1000.0, stime / 1000.0,
            ok ? (double)(ut + stime) / 1000.0 / ok : 0, rss / 1024.0, fp / 1000.0);
-    printf("workflow_tasks=%llu sticky_hits=%llu sticky_misses=%llu\n", wft, hits, miss);
+    printf("workflow_tasks=%llu sticky_hits=%llu sticky_misses=%llu eager_requested=%llu "
+           "eager_activity_tasks=%llu\n", wft, hits, miss, ereq, eager);
+    /* Context switches: on a busy box most of the worker's CPU is the kernel moving work
+     * between threads, so they explain CPU figures the instruction counts do not. */
+    printf("worker_context_switches voluntary=%ld (%.1f/workflow) involuntary=%ld\n", vcsw,
+           ok ? (double)vcsw / ok : 0.0, ivcsw);
     free(th);
     free(g_lat);
     tc_client_free(g_client);

@@ -1,0 +1,168 @@
+/* test_temporal_eager.c - eager activity dispatch against a private dev server started here with
+ * system.enableActivityEagerExecution=true: granted tasks run without a poll, a fan-out asks for
+ * at most three, a busy worker asks for none, and the option turns it off. argv[1]: the CLI. */
+#include "tc_test_util.h"
+#include "test_workflows.h"
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+static tc_client *g_client;
+static pid_t g_server;
+static const char *g_cli;
+
+/* A port the kernel just handed out (free now; the server binds it a moment later). */
+static int free_port(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static int setup(void **s) {
+    (void)s;
+    const char *cli = g_cli;
+    char port[16], http[16], metrics[16], addr[64];
+    snprintf(port, sizeof port, "%d", free_port());
+    snprintf(http, sizeof http, "%d", free_port());
+    snprintf(metrics, sizeof metrics, "%d", free_port());
+    g_server = fork();
+    if (g_server == 0) {
+        FILE *null = freopen("/dev/null", "w", stdout);
+        (void)null;
+        null = freopen("/dev/null", "w", stderr);
+        (void)null;
+        execl(cli, cli, "server", "start-dev", "--ip", "127.0.0.1", "--port", port,
+              "--http-port", http, "--metrics-port", metrics, "--headless", "--log-level",
+              "error", "--dynamic-config-value", "system.enableActivityEagerExecution=true",
+              (char *)NULL);
+        _exit(127);
+    }
+    assert_true(g_server > 0);
+    snprintf(addr, sizeof addr, "127.0.0.1:%s", port);
+    tc_error err = {0};
+    tc_client_options co = {.address = addr};
+    if (tc_client_new(&co, &g_client, &err) != TC_OK)
+        fail_msg("client: %s", err.text);
+    if (tc_client_wait_ready(g_client, 90000, &err) != TC_OK)
+        fail_msg("private dev server on %s not ready: %s", addr, err.text);
+    return 0;
+}
+
+static int teardown(void **s) {
+    (void)s;
+    tc_client_free(g_client);
+    if (g_server > 0) {
+        kill(g_server, SIGTERM);
+        waitpid(g_server, NULL, 0);
+    }
+    return 0;
+}
+
+static tc_worker *start_worker(const char *queue, int activity_pollers, int executors,
+                               bool no_eager) {
+    tc_worker *w = NULL;
+    tc_error err = {0};
+    tc_worker_options o = {.task_queue = queue, .activity_pollers = activity_pollers,
+                           .max_concurrent_activities = executors,
+                           .no_eager_activities = no_eager};
+    if (tc_worker_new(g_client, &o, &w, &err) || tw_register_all(w, &err) ||
+        tc_worker_start(w, &err))
+        fail_msg("worker: %s", err.text);
+    return w;
+}
+
+static void run_to_result(const char *queue, const char *type, const char *input,
+                          const char *want) {
+    char wid[128], rid[64];
+    tt_unique(wid, sizeof wid, type);
+    tc_start_options o = {.workflow_id = wid, .workflow_type = type, .task_queue = queue,
+                          .input_json = input};
+    TT_OK(tc_workflow_start(g_client, &o, rid, sizeof rid, NULL, &e_));
+    tc_outcome out;
+    TT_OK(tc_workflow_result(g_client, wid, rid, 60000, &out, &e_));
+    assert_string_equal(out.result_json, want);
+    tc_outcome_clear(&out);
+}
+
+/* Stops the worker (every thread joined, so the counters are final) and reads them. */
+static tc_worker_stats stop_and_count(tc_worker *w) {
+    tc_worker_stats st;
+    tc_worker_stop(w);
+    tc_worker_get_stats(w, &st);
+    tc_worker_free(w);
+    return st;
+}
+
+static void granted_activities_run_from_the_completion_response(void **s) {
+    (void)s;
+    char queue[128];
+    tt_unique(queue, sizeof queue, "tc-eager");
+    tc_worker *w = start_worker(queue, 1, 8, false);
+    run_to_result(queue, "Chain", "{\"n\":5}", "{\"sum\":5}");
+    tc_worker_stats st = stop_and_count(w);
+    /* One activity per workflow task, executors free: each is asked for and granted. */
+    assert_int_equal(st.eager_requested, 5);
+    assert_int_equal(st.eager_activity_tasks, 5);
+    assert_int_equal(st.activity_tasks, 5);
+}
+
+static void fan_out_asks_for_at_most_three_and_polls_the_rest(void **s) {
+    (void)s;
+    char queue[128];
+    tt_unique(queue, sizeof queue, "tc-eager-fan");
+    tc_worker *w = start_worker(queue, 1, 8, false);
+    run_to_result(queue, "Fan", "{\"n\":6}", "{\"sum\":6}");
+    tc_worker_stats st = stop_and_count(w);
+    /* Six activities in one task: three asked for eagerly, all six run exactly once. */
+    assert_int_equal(st.eager_requested, 3);
+    assert_true(st.eager_activity_tasks >= 1 && st.eager_activity_tasks <= 3);
+    assert_int_equal(st.activity_tasks, 6);
+}
+
+static void eager_requests_never_exceed_free_executors(void **s) {
+    (void)s;
+    char queue[128];
+    tt_unique(queue, sizeof queue, "tc-eager-busy");
+    /* One executor: the workflow's two parallel activities fill it (one eager, one polled),
+     * and whatever is not granted is polled; every activity still runs once. */
+    tc_worker *w = start_worker(queue, 1, 1, false);
+    run_to_result(queue, "Fan", "{\"n\":2}", "{\"sum\":2}");
+    tc_worker_stats st = stop_and_count(w);
+    assert_true(st.eager_requested <= 1);
+    assert_true(st.eager_activity_tasks <= st.eager_requested);
+    assert_int_equal(st.activity_tasks, 2);
+}
+
+static void option_turns_eager_dispatch_off(void **s) {
+    (void)s;
+    char queue[128];
+    tt_unique(queue, sizeof queue, "tc-eager-off");
+    tc_worker *w = start_worker(queue, 1, 8, true);
+    run_to_result(queue, "Chain", "{\"n\":2}", "{\"sum\":2}");
+    tc_worker_stats st = stop_and_count(w);
+    assert_int_equal(st.eager_requested, 0);
+    assert_int_equal(st.eager_activity_tasks, 0);
+    assert_int_equal(st.activity_tasks, 2);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s TEMPORAL_CLI\n", argv[0]);
+        return 2;
+    }
+    g_cli = argv[1];
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(granted_activities_run_from_the_completion_response),
+        cmocka_unit_test(fan_out_asks_for_at_most_three_and_polls_the_rest),
+        cmocka_unit_test(eager_requests_never_exceed_free_executors),
+        cmocka_unit_test(option_turns_eager_dispatch_off),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
