@@ -67,6 +67,9 @@ enum {
 
 #define SAGA_ID_MAX 128 /* saga ids and Idempotency-Key client values are at most 127 bytes */
 #define SAGA_METHOD_MAX 32
+/* The largest quantity every service accepts (service-inventory keeps stock in an INT with
+ * headroom): a bigger one is refused with 400 before a saga starts, not mid-saga. */
+#define SAGA_QUANTITY_MAX 1000000000
 #define SAGA_ERRMSG_MAX 256
 
 typedef struct saga_error {

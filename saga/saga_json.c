@@ -17,8 +17,9 @@ static int invalid(saga_error_t *err, const char *fmt, const char *field)
     return SAGA_ERR_INVALID;
 }
 
-/* Reads a required positive JSON integer. */
-static int positive_int(json_t *obj, const char *name, int64_t *out, saga_error_t *err)
+/* Reads a required positive JSON integer, at most max (0: no bound beyond int64). */
+static int positive_int(json_t *obj, const char *name, int64_t max, int64_t *out,
+                        saga_error_t *err)
 {
     json_t *v = json_object_get(obj, name);
     if (v == NULL || json_is_null(v))
@@ -27,6 +28,11 @@ static int positive_int(json_t *obj, const char *name, int64_t *out, saga_error_
         return invalid(err, "'%s' must be an integer", name);
     if (json_integer_value(v) <= 0)
         return invalid(err, "'%s' must be a positive integer", name);
+    if (max > 0 && json_integer_value(v) > max) {
+        char fmt[64];
+        snprintf(fmt, sizeof fmt, "'%%s' must be at most %lld", (long long)max);
+        return invalid(err, fmt, name);
+    }
     *out = (int64_t)json_integer_value(v);
     return SAGA_OK;
 }
@@ -49,10 +55,10 @@ static int parse_input_obj(json_t *root, saga_input_t *out, saga_error_t *err)
     int rc;
     if (!json_is_object(root))
         return invalid(err, "%s", "request body must be a JSON object");
-    if ((rc = positive_int(root, "customerId", &out->customer_id, err)) != 0 ||
-        (rc = positive_int(root, "productId", &out->product_id, err)) != 0 ||
-        (rc = positive_int(root, "quantity", &out->quantity, err)) != 0 ||
-        (rc = positive_int(root, "amount", &out->amount, err)) != 0)
+    if ((rc = positive_int(root, "customerId", 0, &out->customer_id, err)) != 0 ||
+        (rc = positive_int(root, "productId", 0, &out->product_id, err)) != 0 ||
+        (rc = positive_int(root, "quantity", SAGA_QUANTITY_MAX, &out->quantity, err)) != 0 ||
+        (rc = positive_int(root, "amount", 0, &out->amount, err)) != 0)
         return rc;
     json_t *m = json_object_get(root, "paymentMethod");
     if (m == NULL || json_is_null(m)) {

@@ -194,6 +194,10 @@ static void invalid_bodies_are_refused_naming_the_field(void **state)
          "malformed"},
         {"{\"customerId\":1,\"productId\":2,\"quantity\":99999999999999999999,\"amount\":5}",
          "malformed"},
+        {"{\"customerId\":1,\"productId\":2,\"quantity\":1000000001,\"amount\":5}",
+         "at most 1000000000"},
+        {"{\"customerId\":1,\"productId\":2,\"quantity\":2147483648,\"amount\":5}",
+         "quantity"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         assert_int_equal(parse(cases[i].body, &in, &e), SAGA_ERR_INVALID);
