@@ -2,6 +2,7 @@
  * retry with backoff, gRPC status -> tc_code. Must not know about workflows or payloads. */
 #include "temporal_internal.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/grpc_security.h>
@@ -18,10 +19,37 @@
 static pthread_mutex_t g_init_mu = PTHREAD_MUTEX_INITIALIZER;
 static int g_init_refs;
 
+/* Abseil built without NDEBUG (as Debian ships it) runs Mutex deadlock detection on every
+ * lock gRPC takes: a global graph behind one more lock, about a tenth of the worker's CPU.
+ * Release builds of gRPC never run it; turn it off unless TC_ABSL_DEADLOCK_DETECTION=1. The
+ * setter is C++ (absl::SetMutexDeadlockDetectionMode(OnDeadlockCycle::kIgnore), an int enum
+ * whose kIgnore is 0), looked up by its mangled names so that an Abseil without it (another
+ * inline namespace, a static build) simply keeps its default. */
+static void absl_deadlock_detection_off(void) {
+    static const char *names[] = {
+        "_ZN4absl7debian329SetMutexDeadlockDetectionModeENS0_15OnDeadlockCycleE",
+        "_ZN4absl29SetMutexDeadlockDetectionModeENS_15OnDeadlockCycleE",
+    };
+    const char *env = getenv("TC_ABSL_DEADLOCK_DETECTION");
+    if (env && strcmp(env, "1") == 0)
+        return;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        void *sym = dlsym(RTLD_DEFAULT, names[i]);
+        if (sym) {
+            void (*set_mode)(int);
+            memcpy(&set_mode, &sym, sizeof set_mode);  /* object -> function pointer */
+            set_mode(0);
+            return;
+        }
+    }
+}
+
 void tc_global_init(void) {
     pthread_mutex_lock(&g_init_mu);
-    if (g_init_refs++ == 0)
+    if (g_init_refs++ == 0) {
+        absl_deadlock_detection_off();
         grpc_init();
+    }
     pthread_mutex_unlock(&g_init_mu);
 }
 
