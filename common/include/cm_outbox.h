@@ -1,6 +1,7 @@
 /* cm_outbox.h — transactional outbox: write events in the same MySQL transaction as the
  * state change (outbox_insert), and a relay thread that XADDs unpublished rows to the
- * order-events stream and marks them published. Safe with several replicas: rows are
+ * order-events stream and marks them published (one pass: a READ COMMITTED transaction, one
+ * pipelined round trip of XADDs, one UPDATE per 64 rows). Safe with several replicas: rows are
  * claimed with SELECT ... FOR UPDATE SKIP LOCKED, so in normal operation each event is
  * published once; after a crash between XADD and COMMIT it may be published again
  * (at-least-once: consumers dedup by eventId). */
@@ -27,8 +28,12 @@ typedef struct outbox_config {
     const char *stream;  /* copied; NULL -> env ORDER_EVENTS_STREAM or "stream:order-events" */
     const char *table;   /* NULL -> "outbox_events"; copied; must be a plain identifier */
     int poll_ms;         /* idle sleep between scans; 0 -> 200 */
-    int batch;           /* rows per transaction; 0 -> 100 */
+    int batch;           /* rows per transaction; 0 -> 100 (at most RDS_XADD_BATCH_MAX) */
+    int gather_ms;       /* after a wake, wait this long for more events before the scan,
+                            so one pass carries many; 0 -> OUTBOX_GATHER_MS, < 0 -> none */
 } outbox_config;
+
+#define OUTBOX_GATHER_MS 5
 
 /* Insert one event inside the caller's open transaction on `c` (payload serialized
  * compactly; reference NOT stolen). aggregate_id is stored as text (MySQL converts for a
@@ -43,7 +48,8 @@ int outbox_insert_table(db_conn *c, const char *table, const char *aggregate_typ
 /* Start the relay thread. Returns 0, CM_ERR_INVALID or CM_ERR_NOMEM. */
 int outbox_relay_start(const outbox_config *cfg, outbox_relay **out);
 
-/* Ask the thread to scan now instead of after poll_ms (e.g. right after a commit). Any thread. */
+/* Ask the thread to scan soon (after gather_ms) instead of after poll_ms (e.g. right after a
+ * commit). Any thread. */
 void outbox_relay_wake(outbox_relay *r);
 
 /* Stop the thread (finishes the current batch), join it and free. NULL ok. */

@@ -90,6 +90,15 @@ void rds_stream_batch_free(rds_stream_batch *b);
 int rds_xadd(rds_pool *pool, const char *stream, size_t nfields, const char *const *fields,
              const char *const *values, char *id_out, size_t idn);
 
+/* n XADDs to one stream, pipelined on one connection (one round trip instead of n):
+ * entry i is XADD stream * fields[k] values[i * nfields + k] for k < nfields. *added = how
+ * many leading entries Redis confirmed (in order; an entry after a failed one may have been
+ * added too, and is not counted). 0 when all were added, otherwise CM_ERR_REDIS, CM_ERR_IO
+ * or CM_ERR_INVALID (nfields 0 or > 64, n > RDS_XADD_BATCH_MAX). */
+#define RDS_XADD_BATCH_MAX 1024
+int rds_xadd_batch(rds_pool *pool, const char *stream, size_t n, size_t nfields,
+                   const char *const *fields, const char *const *values, size_t *added);
+
 /* XGROUP CREATE stream group start_id MKSTREAM; an existing group (BUSYGROUP) is success. */
 int rds_xgroup_create(rds_pool *pool, const char *stream, const char *group, const char *start_id);
 

@@ -437,6 +437,62 @@ int rds_xadd(rds_pool *p, const char *stream, size_t nfields, const char *const 
     return rc;
 }
 
+int rds_xadd_batch(rds_pool *p, const char *stream, size_t n, size_t nfields,
+                   const char *const *fields, const char *const *values, size_t *added)
+{
+    *added = 0;
+    if (nfields == 0 || nfields > 64 || n > RDS_XADD_BATCH_MAX) return CM_ERR_INVALID;
+    if (n == 0) return 0;
+    rds_conn *c;
+    if (rds_acquire(p, &c)) return CM_ERR_IO;
+    int rc = 0;
+    size_t queued = 0;
+    const char *argv[3 + 2 * 64];
+    size_t lens[3 + 2 * 64];
+    argv[0] = "XADD";
+    lens[0] = 4;
+    argv[1] = stream;
+    lens[1] = strlen(stream);
+    argv[2] = "*";
+    lens[2] = 1;
+    for (; queued < n; queued++) { /* buffered by hiredis; written by the first GetReply */
+        int argc = 3;
+        for (size_t k = 0; k < nfields; k++) {
+            const char *v = values[queued * nfields + k];
+            argv[argc] = fields[k];
+            lens[argc++] = strlen(fields[k]);
+            argv[argc] = v ? v : "";
+            lens[argc] = strlen(argv[argc]);
+            argc++;
+        }
+        if (redisAppendCommandArgv(c->c, argc, argv, lens) != REDIS_OK) {
+            rc = CM_ERR_NOMEM;
+            c->broken = true; /* part of a command may be buffered: never reuse */
+            rds_release(p, c);
+            return rc; /* nothing was written yet, so nothing was added */
+        }
+    }
+    for (size_t i = 0; i < queued; i++) {
+        void *v = NULL;
+        if (redisGetReply(c->c, &v) != REDIS_OK || !v) {
+            log_warn("XADD %s (pipelined): %s", stream, c->c->errstr);
+            c->broken = true;
+            rc = CM_ERR_IO;
+            break;
+        }
+        redisReply *r = v;
+        if (r->type == REDIS_REPLY_STRING) {
+            if (rc == 0) (*added)++;
+        } else if (rc == 0) {
+            log_warn("XADD %s: %s", stream, r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+            rc = CM_ERR_REDIS; /* keep reading so the connection stays in step */
+        }
+        freeReplyObject(r);
+    }
+    rds_release(p, c);
+    return rc;
+}
+
 int rds_xgroup_create(rds_pool *p, const char *stream, const char *group, const char *start_id)
 {
     redisReply *r = pool_cmd(p, "XGROUP CREATE %s %s %s MKSTREAM", stream, group,

@@ -1,5 +1,6 @@
 /* Outbox relay against real MariaDB + Redis: two relays on one table publish every event
- * exactly once; rolled-back events are never published; a failed XADD leaves rows pending. */
+ * exactly once; rolled-back events are never published; a failed XADD leaves rows pending;
+ * a pass holds no gap lock that blocks a service's insert; a wake gathers before the scan. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -216,6 +220,154 @@ static void failed_xadd_leaves_rows_pending(void **s)
     assert_int_equal(n, 0);
 }
 
+static void one_pass_publishes_and_marks_a_large_batch(void **s)
+{
+    (void)s;
+    exec_sql("UPDATE %s SET published_at = CURRENT_TIMESTAMP(3) WHERE published_at IS NULL");
+    insert_events(75, true, 300000); /* one UPDATE of 64 ids and one of 11 padded to 16 */
+    rds_stream_batch before;
+    size_t n_before = read_stream(&before);
+    rds_stream_batch_free(&before);
+    outbox_config oc = {.db = g_db, .rds = g_rds, .service = "svc-test", .stream = g_stream,
+                        .table = g_table, .batch = 100};
+    int n = -1;
+    assert_int_equal(outbox_relay_run_once(&oc, &n), 0);
+    assert_int_equal(n, 75);
+    assert_int_equal(scalar("SELECT COUNT(*) FROM %s WHERE published_at IS NULL"), 0);
+    rds_stream_batch after;
+    assert_int_equal(read_stream(&after), n_before + 75);
+    for (size_t i = 1; i < 75; i++) { /* in id order */
+        const char *a = rds_entry_get(&after.entries[n_before + i - 1], "aggregateId");
+        const char *b = rds_entry_get(&after.entries[n_before + i], "aggregateId");
+        assert_int_equal(atoi(b), atoi(a) + 1);
+    }
+    rds_stream_batch_free(&after);
+    assert_int_equal(outbox_relay_run_once(&oc, &n), 0);
+    assert_int_equal(n, 0);
+}
+
+/* A Redis that accepts, reads the relay's XADDs and does not answer until told to. */
+struct mute_redis {
+    int lfd;
+    int port;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool got_data, release;
+};
+
+static void *mute_redis_main(void *arg)
+{
+    struct mute_redis *m = arg;
+    int fd = accept(m->lfd, NULL, NULL);
+    char buf[4096];
+    if (fd >= 0 && read(fd, buf, sizeof buf) > 0) {
+        pthread_mutex_lock(&m->mu);
+        m->got_data = true;
+        pthread_cond_broadcast(&m->cv);
+        while (!m->release) pthread_cond_wait(&m->cv, &m->mu);
+        pthread_mutex_unlock(&m->mu);
+    }
+    if (fd >= 0) close(fd); /* the relay sees a transport error */
+    return NULL;
+}
+
+struct pass_arg {
+    outbox_config oc;
+    int rc, n;
+};
+
+static void *pass_main(void *arg)
+{
+    struct pass_arg *a = arg;
+    a->rc = outbox_relay_run_once(&a->oc, &a->n);
+    return NULL;
+}
+
+static void insert_while_relay_waits_for_redis_is_not_blocked(void **s)
+{
+    (void)s;
+    exec_sql("UPDATE %s SET published_at = CURRENT_TIMESTAMP(3) WHERE published_at IS NULL");
+    insert_events(2, true, 400000);
+    struct mute_redis m = {.lfd = socket(AF_INET, SOCK_STREAM, 0)};
+    pthread_mutex_init(&m.mu, NULL);
+    pthread_cond_init(&m.cv, NULL);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    assert_int_equal(bind(m.lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(m.lfd, 4), 0);
+    assert_int_equal(getsockname(m.lfd, (struct sockaddr *)&sa, &sl), 0);
+    m.port = ntohs(sa.sin_port);
+    pthread_t srv, pass;
+    assert_int_equal(pthread_create(&srv, NULL, mute_redis_main, &m), 0);
+
+    rds_pool *mute;
+    assert_int_equal(rds_pool_new("127.0.0.1", m.port, 1, 60000, &mute), 0);
+    struct pass_arg a = {.oc = {.db = g_db, .rds = mute, .service = "svc-test",
+                                .stream = g_stream, .table = g_table}};
+    assert_int_equal(pthread_create(&pass, NULL, pass_main, &a), 0);
+    pthread_mutex_lock(&m.mu);
+    while (!m.got_data) pthread_cond_wait(&m.cv, &m.mu); /* the relay's transaction is open */
+    pthread_mutex_unlock(&m.mu);
+
+    /* A service's insert: at REPEATABLE READ the relay's scan holds the gap at the end of the
+     * unpublished index, and this would wait for the lock (and time out after 1 s). */
+    db_config dc = {.host = "127.0.0.1",
+                    .port = (int)cfg_int("MYSQL_PORT", 21306, 1, 65535),
+                    .user = "saga",
+                    .password = "saga",
+                    .database = "common_test",
+                    .pool_size = 1};
+    db_pool *own;
+    assert_int_equal(db_pool_new(&dc, &own), 0);
+    db_conn *c;
+    assert_int_equal(db_acquire(own, &c, NULL, 0), 0);
+    assert_int_equal(db_exec(c, "SET SESSION innodb_lock_wait_timeout = 1", NULL, 0, NULL, NULL),
+                     0);
+    assert_int_equal(db_begin(c), 0);
+    json_t *p = json_pack("{s:i}", "orderId", 400002);
+    int irc = outbox_insert_table(c, g_table, "Order", "400002", "OrderCreated", p);
+    json_decref(p);
+    int crc = irc ? db_rollback(c) : db_commit(c);
+    db_release(own, c);
+    db_pool_free(own);
+
+    pthread_mutex_lock(&m.mu);
+    m.release = true;
+    pthread_cond_broadcast(&m.cv);
+    pthread_mutex_unlock(&m.mu);
+    pthread_join(pass, NULL);
+    pthread_join(srv, NULL);
+    close(m.lfd);
+    rds_pool_free(mute);
+    pthread_mutex_destroy(&m.mu);
+    pthread_cond_destroy(&m.cv);
+
+    assert_int_equal(irc, 0);
+    assert_int_equal(crc, 0);
+    assert_int_equal(a.rc, CM_ERR_IO); /* nothing confirmed: nothing marked */
+    assert_int_equal(a.n, 0);
+    assert_int_equal(scalar("SELECT COUNT(*) FROM %s WHERE published_at IS NULL"), 3);
+    exec_sql("UPDATE %s SET published_at = CURRENT_TIMESTAMP(3) WHERE published_at IS NULL");
+}
+
+static void wake_gathers_before_the_scan_and_stop_ends_the_gather(void **s)
+{
+    (void)s;
+    exec_sql("UPDATE %s SET published_at = CURRENT_TIMESTAMP(3) WHERE published_at IS NULL");
+    insert_events(1, true, 500000);
+    outbox_config oc = {.db = g_db, .rds = g_rds, .service = "svc-test", .stream = g_stream,
+                        .table = g_table, .poll_ms = 600000, .gather_ms = 600000};
+    outbox_relay *r;
+    assert_int_equal(outbox_relay_start(&oc, &r), 0);
+    wait_all_published(); /* the first pass ran; the relay now sleeps until a wake */
+    insert_events(2, true, 500001);
+    outbox_relay_wake(r);
+    usleep(200000); /* without a gather the wake would publish them by now */
+    outbox_relay_stop(r); /* must end the 10-minute gather */
+    assert_int_equal(scalar("SELECT COUNT(*) FROM %s WHERE published_at IS NULL"), 2);
+    exec_sql("UPDATE %s SET published_at = CURRENT_TIMESTAMP(3) WHERE published_at IS NULL");
+}
+
 static void bad_config_is_refused(void **s)
 {
     (void)s;
@@ -234,6 +386,9 @@ int main(void)
         cmocka_unit_test(two_relays_publish_each_event_exactly_once),
         cmocka_unit_test(failed_xadd_leaves_rows_pending),
         cmocka_unit_test(bad_config_is_refused),
+        cmocka_unit_test(one_pass_publishes_and_marks_a_large_batch),
+        cmocka_unit_test(insert_while_relay_waits_for_redis_is_not_blocked),
+        cmocka_unit_test(wake_gathers_before_the_scan_and_stop_ends_the_gather),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -41,7 +41,7 @@ static int teardown(void **s)
     (void)s;
     rds_conn *c;
     if (rds_acquire(g_rds, &c) == 0) {
-        const char *names[] = {"lock", "lock2", "sem", "sem1", "stream"};
+        const char *names[] = {"lock", "lock2", "sem", "sem1", "stream", "bstream", "notstream"};
         char k[128];
         for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
             redisReply *r = rds_command(c, "DEL %s", key(names[i], k, sizeof k));
@@ -184,6 +184,52 @@ static void streams_group_read_ack_and_autoclaim(void **s)
     rds_stream_batch_free(&b);
 }
 
+static void pipelined_xadd_batch_adds_every_entry_in_order(void **s)
+{
+    (void)s;
+    char k[128], bad[128];
+    key("bstream", k, sizeof k);
+    key("notstream", bad, sizeof bad);
+    enum { N = 300 };
+    const char *f[2] = {"eventId", "payload"};
+    static char ev[N][16];
+    const char *v[2 * N];
+    for (int i = 0; i < N; i++) {
+        snprintf(ev[i], sizeof ev[i], "ev-%d", i);
+        v[2 * i] = ev[i];
+        v[2 * i + 1] = i % 2 ? NULL : "{}"; /* NULL is sent as "" */
+    }
+    size_t added = 99;
+    assert_int_equal(rds_xadd_batch(g_rds, k, N, 2, f, v, &added), 0);
+    assert_int_equal(added, N);
+    assert_int_equal(rds_xadd_batch(g_rds, k, 0, 2, f, v, &added), 0);
+    assert_int_equal(added, 0);
+    assert_int_equal(rds_xadd_batch(g_rds, k, 1, 0, f, v, &added), CM_ERR_INVALID);
+    assert_int_equal(rds_xadd_batch(g_rds, k, RDS_XADD_BATCH_MAX + 1, 2, f, v, &added),
+                     CM_ERR_INVALID);
+
+    rds_conn *c;
+    assert_int_equal(rds_acquire(g_rds, &c), 0);
+    redisReply *r = rds_command(c, "XRANGE %s - +", k);
+    assert_non_null(r);
+    assert_int_equal(r->elements, N);
+    for (size_t i = 0; i < r->elements; i++) {
+        redisReply *kv = r->element[i]->element[1];
+        assert_string_equal(kv->element[1]->str, ev[i]);
+        assert_string_equal(kv->element[3]->str, i % 2 ? "" : "{}");
+    }
+    freeReplyObject(r);
+    r = rds_command(c, "SET %s x", bad); /* a string: every XADD to it fails */
+    assert_non_null(r);
+    freeReplyObject(r);
+    rds_release(g_rds, c);
+    assert_int_equal(rds_xadd_batch(g_rds, bad, 3, 2, f, v, &added), CM_ERR_REDIS);
+    assert_int_equal(added, 0);
+    /* the connection stayed in step: the next command gets its own reply */
+    assert_int_equal(rds_xadd_batch(g_rds, k, 2, 2, f, v, &added), 0);
+    assert_int_equal(added, 2);
+}
+
 static void blocking_read_longer_than_socket_timeout_is_not_an_error(void **s)
 {
     (void)s;
@@ -247,6 +293,7 @@ int main(void)
         cmocka_unit_test(semaphore_never_exceeds_limit_under_32_threads),
         cmocka_unit_test(expired_permit_is_reclaimed),
         cmocka_unit_test(streams_group_read_ack_and_autoclaim),
+        cmocka_unit_test(pipelined_xadd_batch_adds_every_entry_in_order),
         cmocka_unit_test(blocking_read_longer_than_socket_timeout_is_not_an_error),
         cmocka_unit_test(pool_reconnects_after_connection_is_killed),
         cmocka_unit_test(unreachable_redis_is_io_error),
