@@ -346,10 +346,11 @@ typedef struct tc_worker_options {
     bool no_eager_activities;          /* false (default): activities scheduled on this worker's
                                           task queue ask for eager dispatch when an executor is
                                           free; a server with
-                                          system.enableActivityEagerExecution=true then returns
-                                          them in the completion response and the worker runs
-                                          them without polling. A server without it ignores the
-                                          request (activities are polled as usual). */
+                                          system.enableActivityEagerExecution=true (the CLI dev
+                                          server's default) then returns them in the completion
+                                          response and the worker runs them without polling. A
+                                          server with it false ignores the request (activities
+                                          are polled as usual). */
 } tc_worker_options;
 
 /* Creates a worker on the client (borrowed: must outlive the worker). Registration is allowed

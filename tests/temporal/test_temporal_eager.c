@@ -1,6 +1,8 @@
-/* test_temporal_eager.c - eager activity dispatch against a private dev server started here with
- * system.enableActivityEagerExecution=true: granted tasks run without a poll, a fan-out asks for
- * at most three, a busy worker asks for none, and the option turns it off. argv[1]: the CLI. */
+/* test_temporal_eager.c - eager activity dispatch against private dev servers started here:
+ * with system.enableActivityEagerExecution=true granted tasks run without a poll, a fan-out asks
+ * for at most three, a busy worker never asks beyond its free executors, the option turns it
+ * off; with the setting false the requests are refused and every activity is polled and runs
+ * once. argv[1]: the temporal CLI. (The CLI's dev server grants eager tasks by default.) */
 #include "tc_test_util.h"
 #include "test_workflows.h"
 
@@ -12,6 +14,7 @@
 static tc_client *g_client;
 static pid_t g_server;
 static const char *g_cli;
+static const char *g_eager_setting;  /* the dynamic config value of the current group */
 
 /* A port the kernel just handed out (free now; the server binds it a moment later). */
 static int free_port(void) {
@@ -40,8 +43,7 @@ static int setup(void **s) {
         (void)null;
         execl(cli, cli, "server", "start-dev", "--ip", "127.0.0.1", "--port", port,
               "--http-port", http, "--metrics-port", metrics, "--headless", "--log-level",
-              "error", "--dynamic-config-value", "system.enableActivityEagerExecution=true",
-              (char *)NULL);
+              "error", "--dynamic-config-value", g_eager_setting, (char *)NULL);
         _exit(127);
     }
     assert_true(g_server > 0);
@@ -61,6 +63,7 @@ static int teardown(void **s) {
     if (g_server > 0) {
         kill(g_server, SIGTERM);
         waitpid(g_server, NULL, 0);
+        g_server = 0;
     }
     return 0;
 }
@@ -152,17 +155,38 @@ static void option_turns_eager_dispatch_off(void **s) {
     assert_int_equal(st.activity_tasks, 2);
 }
 
+static void refused_requests_fall_back_to_polling(void **s) {
+    (void)s;
+    char queue[128];
+    tt_unique(queue, sizeof queue, "tc-eager-refused");
+    tc_worker *w = start_worker(queue, 1, 8, false);
+    run_to_result(queue, "Chain", "{\"n\":3}", "{\"sum\":3}");
+    tc_worker_stats st = stop_and_count(w);
+    /* Asked for every time, granted never: the reserved slots were released and the
+     * activities polled, each run once. */
+    assert_int_equal(st.eager_requested, 3);
+    assert_int_equal(st.eager_activity_tasks, 0);
+    assert_int_equal(st.activity_tasks, 3);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: %s TEMPORAL_CLI\n", argv[0]);
         return 2;
     }
     g_cli = argv[1];
-    const struct CMUnitTest tests[] = {
+    const struct CMUnitTest granted[] = {
         cmocka_unit_test(granted_activities_run_from_the_completion_response),
         cmocka_unit_test(fan_out_asks_for_at_most_three_and_polls_the_rest),
         cmocka_unit_test(eager_requests_never_exceed_free_executors),
         cmocka_unit_test(option_turns_eager_dispatch_off),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    const struct CMUnitTest refused[] = {
+        cmocka_unit_test(refused_requests_fall_back_to_polling),
+    };
+    g_eager_setting = "system.enableActivityEagerExecution=true";
+    int failed = cmocka_run_group_tests_name("eager_granted", granted, setup, teardown);
+    g_eager_setting = "system.enableActivityEagerExecution=false";
+    failed += cmocka_run_group_tests_name("eager_refused", refused, setup, teardown);
+    return failed ? 1 : 0;
 }
