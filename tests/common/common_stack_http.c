@@ -198,7 +198,8 @@ static int teardown(void **s)
     rds_conn *c;
     if (rds_acquire(g_rds, &c) == 0) {
         const char *keys[] = {"k-replay", "k-reuse",   "k-inflight", "k-fail",
-                              "k-concurrent", "k-located", "k-busy",   "k-longq"};
+                              "k-concurrent", "k-located", "k-busy",   "k-longq",
+                              "k-layout",     "k-legacy",  "k-legacy2", "k-flush"};
         for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
             redisReply *r = rds_command(c, "DEL idempotency:%s:%s", g_service, keys[i]);
             if (r) freeReplyObject(r);
@@ -599,6 +600,127 @@ static void replay_carries_the_headers_the_handler_set(void **s)
     httpc_resp_free(&b);
 }
 
+static void *post_in_thread_key(void *arg)
+{
+    httpc_resp *r = arg;
+    post_order("k-layout", "{\"x\":1}", r);
+    return NULL;
+}
+
+static redisReply *redis_cmd(const char *fmt, const char *k)
+{
+    rds_conn *c;
+    assert_int_equal(rds_acquire(g_rds, &c), 0);
+    char full[256];
+    snprintf(full, sizeof full, "idempotency:%s:%s", g_service, k);
+    redisReply *r = rds_command(c, fmt, full);
+    assert_non_null(r);
+    rds_release(g_rds, c);
+    return r;
+}
+
+static long long redis_int(const char *fmt, const char *k)
+{
+    redisReply *r = redis_cmd(fmt, k);
+    long long v = r->type == REDIS_REPLY_INTEGER ? r->integer : -999;
+    freeReplyObject(r);
+    return v;
+}
+
+/* One string per key (claimed with SET NX GET EX: one command, no script): in flight it
+ * expires within IDEM_INFLIGHT_TTL_S, completed after a day. */
+static void record_is_one_string_expiring_in_120_s_while_in_flight(void **s)
+{
+    (void)s;
+    atomic_store(&g_block, 1);
+    pthread_t t;
+    httpc_resp first;
+    pthread_create(&t, NULL, post_in_thread_key, &first);
+    sem_wait(&g_entered);
+    atomic_store(&g_block, 0);
+    redisReply *r = redis_cmd("TYPE %s", "k-layout");
+    char type[32];
+    snprintf(type, sizeof type, "%s", r->type == REDIS_REPLY_STATUS ? r->str : "?");
+    freeReplyObject(r);
+    long long ttl = redis_int("TTL %s", "k-layout");
+    sem_post(&g_release); /* before asserting: a failure must not leave the handler blocked */
+    pthread_join(t, NULL);
+    assert_string_equal(type, "string");
+    assert_true(ttl > 0 && ttl <= IDEM_INFLIGHT_TTL_S);
+    assert_int_equal(first.status, 201);
+    httpc_resp_free(&first);
+    ttl = redis_int("TTL %s", "k-layout");
+    assert_true(ttl > IDEM_INFLIGHT_TTL_S && ttl <= IDEM_TTL_S);
+}
+
+/* Records written before the string layout (hashes) are still answered from. */
+static void record_of_the_hash_layout_is_still_replayed(void **s)
+{
+    (void)s;
+    atomic_store(&g_runs, 0);
+    char fp[65];
+    idem_fingerprint("POST", "/api/orders", "", "{\"x\":7}", 7, fp);
+    rds_conn *c;
+    assert_int_equal(rds_acquire(g_rds, &c), 0);
+    char k[256];
+    snprintf(k, sizeof k, "idempotency:%s:k-legacy", g_service);
+    redisReply *r = rds_command(c, "HSET %s state completed fp %s token t status 201 ctype %s "
+                                   "body %s hdrs %s",
+                                k, fp, "application/json", "{\"run\":41}", "Location: /x/41\n");
+    assert_non_null(r);
+    freeReplyObject(r);
+    snprintf(k, sizeof k, "idempotency:%s:k-legacy2", g_service);
+    r = rds_command(c, "HSET %s state in_flight fp %s token t", k, fp);
+    assert_non_null(r);
+    freeReplyObject(r);
+    rds_release(g_rds, c);
+
+    httpc_resp a, b, d;
+    post_order("k-legacy", "{\"x\":7}", &a);
+    assert_int_equal(a.status, 201);
+    assert_string_equal(a.body, "{\"run\":41}");
+    char v[64];
+    assert_string_equal(httpc_resp_header(&a, "Location", v, sizeof v), "/x/41");
+    assert_non_null(httpc_resp_header(&a, "Idempotent-Replayed", v, sizeof v));
+    post_order("k-legacy", "{\"x\":8}", &b);
+    expect_problem(&b, 422, "IdempotencyKeyReused", NULL);
+    post_order("k-legacy2", "{\"x\":7}", &d);
+    expect_problem(&d, 409, "IdempotencyInFlight", NULL);
+    assert_int_equal(atomic_load(&g_runs), 0);
+    httpc_resp_free(&a);
+    httpc_resp_free(&b);
+    httpc_resp_free(&d);
+}
+
+/* The completion script runs by its hash; a Redis that forgot it (restart, SCRIPT FLUSH) is
+ * sent the text, and the answer is still recorded. */
+static void answer_is_recorded_after_redis_forgets_the_script(void **s)
+{
+    (void)s;
+    atomic_store(&g_runs, 0);
+    httpc_resp a, b;
+    post_order("k-flush", "{\"x\":9}", &a); /* the scripts are known by now */
+    assert_int_equal(a.status, 201);
+    httpc_resp_free(&a);
+    redis_int("DEL %s", "k-flush");
+    rds_conn *c;
+    assert_int_equal(rds_acquire(g_rds, &c), 0);
+    redisReply *r = rds_command(c, "SCRIPT FLUSH");
+    assert_non_null(r);
+    freeReplyObject(r);
+    rds_release(g_rds, c);
+    post_order("k-flush", "{\"x\":9}", &a);
+    post_order("k-flush", "{\"x\":9}", &b);
+    assert_int_equal(a.status, 201);
+    assert_int_equal(b.status, 201);
+    assert_string_equal(a.body, b.body);
+    char v[16];
+    assert_non_null(httpc_resp_header(&b, "Idempotent-Replayed", v, sizeof v));
+    assert_int_equal(atomic_load(&g_runs), 2);
+    httpc_resp_free(&a);
+    httpc_resp_free(&b);
+}
+
 /* 429 is retryable by contract: the retry with the same key must run, not replay the 429. */
 static void busy_429_is_not_recorded(void **s)
 {
@@ -875,6 +997,9 @@ int main(void)
         cmocka_unit_test(busy_429_is_not_recorded),
         cmocka_unit_test(long_queries_differing_at_the_end_are_different_requests),
         cmocka_unit_test(same_key_while_in_flight_is_409),
+        cmocka_unit_test(record_is_one_string_expiring_in_120_s_while_in_flight),
+        cmocka_unit_test(record_of_the_hash_layout_is_still_replayed),
+        cmocka_unit_test(answer_is_recorded_after_redis_forgets_the_script),
         cmocka_unit_test(failed_5xx_request_can_be_retried),
         cmocka_unit_test(concurrent_same_key_executes_once),
         cmocka_unit_test(many_concurrent_keepalive_clients_all_answered),
