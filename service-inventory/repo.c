@@ -38,22 +38,38 @@ static int load_stock(db_conn *c, int64_t product_id, inv_stock_t *out)
     return rc;
 }
 
-/* Loads the reservation of (saga, product); status INV_RES_NONE when there is none. */
-static int load_reservation(db_conn *c, int64_t product_id, const char *saga_id,
-                            inv_reservation_t *out)
+/* Reads the reservation of (saga, product) and the product's stock in one statement (the
+ * derived table gives one row even when neither exists). res->status is INV_RES_NONE when
+ * there is no reservation, stock->product_id 0 when there is no stock row. Inside a
+ * transaction it sees that transaction's own changes. */
+static int load_state(db_conn *c, int64_t product_id, const char *saga_id,
+                      inv_reservation_t *res, inv_stock_t *stock)
 {
     db_result *r = NULL;
-    db_val v[] = {DB_STR(saga_id), DB_INT(product_id)};
-    memset(out, 0, sizeof *out);
-    snprintf(out->saga_id, sizeof out->saga_id, "%s", saga_id);
-    out->product_id = product_id;
+    db_val v[] = {DB_INT(product_id), DB_STR(saga_id), DB_INT(product_id)};
+    memset(res, 0, sizeof *res);
+    memset(stock, 0, sizeof *stock);
+    snprintf(res->saga_id, sizeof res->saga_id, "%s", saga_id);
+    res->product_id = product_id;
     int rc = db_query(c,
-                      "SELECT status, quantity FROM inventory_reservations"
-                      " WHERE saga_id = ? AND product_id = ?",
-                      v, 2, &r);
-    if (rc == 0 && db_result_rows(r) > 0) {
-        out->quantity = db_result_int(r, 0, 1, 0);
-        if (inv_res_status_parse(db_result_str(r, 0, 0), &out->status) != 0)
+                      "SELECT i.available, i.reserved, i.confirmed, i.version, r.status,"
+                      " r.quantity FROM (SELECT 1) d"
+                      " LEFT JOIN inventory i ON i.product_id = ?"
+                      " LEFT JOIN inventory_reservations r"
+                      " ON r.saga_id = ? AND r.product_id = ?",
+                      v, 3, &r);
+    if (rc == 0 && db_result_rows(r) != 1)
+        rc = CM_ERR_DB;
+    if (rc == 0 && !db_result_is_null(r, 0, 0)) {
+        stock->product_id = product_id;
+        stock->available = db_result_int(r, 0, 0, 0);
+        stock->reserved = db_result_int(r, 0, 1, 0);
+        stock->confirmed = db_result_int(r, 0, 2, 0);
+        stock->version = db_result_int(r, 0, 3, 0);
+    }
+    if (rc == 0 && !db_result_is_null(r, 0, 4)) {
+        res->quantity = db_result_int(r, 0, 5, 0);
+        if (inv_res_status_parse(db_result_str(r, 0, 4), &res->status) != 0)
             rc = CM_ERR_DB;
     }
     db_result_free(r);
@@ -138,102 +154,112 @@ int inv_repo_set(db_pool *pool, int64_t product_id, int64_t available, inv_stock
     return rc;
 }
 
-/* Reserve (verdict APPLY): stock check, RESERVED row, counters, event. */
-static int do_reserve(db_conn *c, inv_reservation_t *res, int64_t qty, inv_verdict_t *verdict,
-                      inv_stock_t *stock)
+/* Fast path of reserve, assuming the common case (no reservation yet, enough stock): the
+ * conditional UPDATE is the stock check and takes the row lock, the INSERT is the semantic
+ * lock (a duplicate means a reservation or tombstone exists) and RETURNs the stock counters
+ * it just wrote, so no read comes before or after. *applied 0 (transaction rolled back, rc 0)
+ * means "not the common case: read the state and decide". */
+static int try_reserve(db_conn *c, inv_reservation_t *res, int64_t qty, inv_stock_t *stock,
+                       int *applied)
 {
-    int rc = load_stock(c, res->product_id, stock);
-    if (rc == CM_ERR_NOT_FOUND) {
-        stock->product_id = 0;
-        *verdict = INV_REFUSE_NO_PRODUCT;
-        return 0;
-    }
+    db_result *r = NULL;
+    uint64_t n = 0;
+    int64_t pid = res->product_id;
+    db_val upd[] = {DB_INT(qty), DB_INT(qty), DB_INT(pid), DB_INT(qty)};
+    db_val ins[] = {DB_STR(res->saga_id), DB_INT(pid), DB_INT(qty), DB_INT(pid),
+                    DB_INT(pid),          DB_INT(pid), DB_INT(pid)};
+    *applied = 0;
+    int rc = db_begin(c);
     if (rc != 0)
         return rc;
-    if (stock->available < qty) {
-        *verdict = INV_REFUSE_OUT_OF_STOCK;
-        return 0;
-    }
-    db_val ins[] = {DB_STR(res->saga_id), DB_INT(res->product_id), DB_INT(qty)};
-    db_val upd[] = {DB_INT(qty), DB_INT(qty), DB_INT(res->product_id), DB_INT(stock->version),
-                    DB_INT(qty)};
-    if ((rc = db_begin(c)) != 0)
-        return rc;
     rc = db_exec(c,
-                 "INSERT INTO inventory_reservations (saga_id, product_id, quantity, status)"
-                 " VALUES (?, ?, ?, 'RESERVED')",
-                 ins, 3, NULL, NULL);
-    if (rc == CM_ERR_DUPLICATE)
-        rc = CM_ERR_CONFLICT; /* a concurrent reserve or cancel of this saga won: re-read */
-    if (rc == 0)
-        rc = db_update_versioned(c,
-                                 "UPDATE inventory SET available = available - ?,"
-                                 " reserved = reserved + ?, version = version + 1"
-                                 " WHERE product_id = ? AND version = ? AND available >= ?",
-                                 upd, 5);
-    if (rc == 0) {
-        res->quantity = qty;
-        res->status = INV_RES_RESERVED;
-        rc = outbox_add(c, res->product_id, "StockReserved", reservation_event(res, 0));
+                 "UPDATE inventory SET available = available - ?, reserved = reserved + ?,"
+                 " version = version + 1 WHERE product_id = ? AND available >= ?",
+                 upd, 4, &n, NULL);
+    if (rc != 0 || n != 1)
+        goto out; /* no product or not enough stock */
+    rc = db_query(c,
+                  "INSERT INTO inventory_reservations (saga_id, product_id, quantity, status)"
+                  " VALUES (?, ?, ?, 'RESERVED') RETURNING"
+                  " (SELECT available FROM inventory WHERE product_id = ?),"
+                  " (SELECT reserved FROM inventory WHERE product_id = ?),"
+                  " (SELECT confirmed FROM inventory WHERE product_id = ?),"
+                  " (SELECT version FROM inventory WHERE product_id = ?)",
+                  ins, 7, &r);
+    if (rc == CM_ERR_DUPLICATE) {
+        rc = 0; /* a reservation or tombstone of this saga exists: it decides */
+        goto out;
     }
+    if (rc == 0 && (db_result_rows(r) != 1 || db_result_is_null(r, 0, 0)))
+        rc = CM_ERR_DB;
+    if (rc != 0)
+        goto out;
+    stock->product_id = pid;
+    stock->available = db_result_int(r, 0, 0, 0);
+    stock->reserved = db_result_int(r, 0, 1, 0);
+    stock->confirmed = db_result_int(r, 0, 2, 0);
+    stock->version = db_result_int(r, 0, 3, 0);
+    res->quantity = qty;
+    res->status = INV_RES_RESERVED;
+    rc = outbox_add(c, pid, "StockReserved", reservation_event(res, 0));
     if (rc == 0)
         rc = db_commit(c);
-    if (rc != 0) {
+    if (rc == 0)
+        *applied = 1;
+out:
+    db_result_free(r);
+    if (!*applied)
         db_rollback(c);
-        return rc;
-    }
-    stock->available -= qty;
-    stock->reserved += qty;
-    stock->version++;
-    return 0;
+    return rc;
 }
 
-/* Confirm or cancel (verdict APPLY) of a RESERVED row: status and counters, event. */
-static int do_release(db_conn *c, inv_action_t act, inv_reservation_t *res, inv_stock_t *stock)
+/* Fast path of confirm / cancel, assuming the reservation is RESERVED: one multi-table
+ * UPDATE flips the status (the condition status = 'RESERVED' is the check) and moves the
+ * reservation's quantity between the counters; both rows changed means it applied. Then one
+ * read of the rows as written, for the event and the answer. *applied as for try_reserve. */
+static int try_release(db_conn *c, inv_action_t act, inv_reservation_t *res,
+                       inv_stock_t *stock, int *applied)
 {
     int confirm = act == INV_ACT_CONFIRM;
-    int rc = load_stock(c, res->product_id, stock);
-    if (rc != 0)
-        return rc == CM_ERR_NOT_FOUND ? CM_ERR_DB : rc; /* a reservation without stock row */
     uint64_t n = 0;
-    db_val st[] = {DB_STR(confirm ? "CONFIRMED" : "CANCELLED"), DB_STR(res->saga_id),
-                   DB_INT(res->product_id)};
-    db_val upd[] = {DB_INT(res->quantity), DB_INT(res->quantity), DB_INT(res->product_id),
-                    DB_INT(stock->version)};
-    if ((rc = db_begin(c)) != 0)
+    char saga[INV_SAGA_ID_MAX];
+    int64_t pid = res->product_id;
+    db_val upd[] = {DB_STR(res->saga_id), DB_STR(confirm ? "CONFIRMED" : "CANCELLED"),
+                    DB_INT(pid)};
+    *applied = 0;
+    snprintf(saga, sizeof saga, "%s", res->saga_id);
+    int rc = db_begin(c);
+    if (rc != 0)
         return rc;
     rc = db_exec(c,
-                 "UPDATE inventory_reservations SET status = ?"
-                 " WHERE saga_id = ? AND product_id = ? AND status = 'RESERVED'",
-                 st, 3, &n, NULL);
-    if (rc == 0 && n != 1)
-        rc = CM_ERR_CONFLICT;
+                 confirm ? "UPDATE inventory i JOIN inventory_reservations r"
+                           " ON r.saga_id = ? AND r.product_id = i.product_id"
+                           " AND r.status = 'RESERVED'"
+                           " SET r.status = ?, i.reserved = i.reserved - r.quantity,"
+                           " i.confirmed = i.confirmed + r.quantity, i.version = i.version + 1"
+                           " WHERE i.product_id = ?"
+                         : "UPDATE inventory i JOIN inventory_reservations r"
+                           " ON r.saga_id = ? AND r.product_id = i.product_id"
+                           " AND r.status = 'RESERVED'"
+                           " SET r.status = ?, i.reserved = i.reserved - r.quantity,"
+                           " i.available = i.available + r.quantity, i.version = i.version + 1"
+                           " WHERE i.product_id = ?",
+                 upd, 3, &n, NULL);
+    if (rc != 0 || n != 2)
+        goto out; /* not RESERVED (or no stock row): the state decides */
+    rc = load_state(c, pid, saga, res, stock);
+    if (rc == 0 && stock->product_id == 0)
+        rc = CM_ERR_DB;
     if (rc == 0)
-        rc = db_update_versioned(c,
-                                 confirm ? "UPDATE inventory SET reserved = reserved - ?,"
-                                           " confirmed = confirmed + ?, version = version + 1"
-                                           " WHERE product_id = ? AND version = ?"
-                                         : "UPDATE inventory SET reserved = reserved - ?,"
-                                           " available = available + ?, version = version + 1"
-                                           " WHERE product_id = ? AND version = ?",
-                                 upd, 4);
-    if (rc == 0) {
-        res->status = confirm ? INV_RES_CONFIRMED : INV_RES_CANCELLED;
-        rc = outbox_add(c, res->product_id, inv_action_event(act), reservation_event(res, 0));
-    }
+        rc = outbox_add(c, pid, inv_action_event(act), reservation_event(res, 0));
     if (rc == 0)
         rc = db_commit(c);
-    if (rc != 0) {
+    if (rc == 0)
+        *applied = 1;
+out:
+    if (!*applied)
         db_rollback(c);
-        return rc;
-    }
-    stock->reserved -= res->quantity;
-    if (confirm)
-        stock->confirmed += res->quantity;
-    else
-        stock->available += res->quantity;
-    stock->version++;
-    return 0;
+    return rc;
 }
 
 /* Cancel before reserve: a CANCELLED row so a late reserve is refused. */
@@ -262,33 +288,42 @@ static int do_tombstone(db_conn *c, inv_reservation_t *res, int64_t qty)
     return rc;
 }
 
-/* One attempt: read the reservation, decide, act. */
+/* One attempt: the fast path for the common case; when it does not apply, one read of the
+ * reservation and the stock, and inv_decide on that. */
 static int apply_once(db_conn *c, inv_action_t act, int64_t product_id, const char *saga_id,
                       int64_t qty, inv_verdict_t *verdict, inv_reservation_t *res,
                       inv_stock_t *stock)
 {
-    int rc = load_reservation(c, product_id, saga_id, res);
-    if (rc != 0)
+    int applied = 0;
+    memset(res, 0, sizeof *res);
+    memset(stock, 0, sizeof *stock);
+    snprintf(res->saga_id, sizeof res->saga_id, "%s", saga_id);
+    res->product_id = product_id;
+    int rc = act == INV_ACT_RESERVE ? try_reserve(c, res, qty, stock, &applied)
+                                    : try_release(c, act, res, stock, &applied);
+    if (rc != 0 || applied) {
+        *verdict = INV_APPLY;
+        return rc;
+    }
+    if ((rc = load_state(c, product_id, saga_id, res, stock)) != 0)
         return rc;
     *verdict = inv_decide(res->status, res->quantity, act, qty);
     switch (*verdict) {
     case INV_APPLY:
-        if (act == INV_ACT_RESERVE)
-            return do_reserve(c, res, qty, verdict, stock);
-        return do_release(c, act, res, stock);
+        if (act == INV_ACT_RESERVE && stock->product_id == 0)
+            *verdict = INV_REFUSE_NO_PRODUCT;
+        else if (act == INV_ACT_RESERVE && stock->available < qty)
+            *verdict = INV_REFUSE_OUT_OF_STOCK;
+        else if (stock->product_id == 0)
+            return CM_ERR_DB; /* a reservation without stock row */
+        else
+            return CM_ERR_CONFLICT; /* changed since the fast path: try again */
+        return 0;
     case INV_TOMBSTONE:
-        if ((rc = do_tombstone(c, res, qty)) != 0)
-            return rc;
-        break;
+        return do_tombstone(c, res, qty);
     default:
-        break;
+        return 0;
     }
-    rc = load_stock(c, product_id, stock);
-    if (rc == CM_ERR_NOT_FOUND) {
-        stock->product_id = 0;
-        rc = 0;
-    }
-    return rc;
 }
 
 int inv_repo_apply(db_pool *pool, inv_action_t act, int64_t product_id, const char *saga_id,

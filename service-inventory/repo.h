@@ -19,8 +19,10 @@ int inv_repo_set(db_pool *pool, int64_t product_id, int64_t available, inv_stock
  *   reserve moves qty available -> reserved and inserts a RESERVED row;
  *   confirm moves the reservation's quantity reserved -> confirmed;
  *   cancel moves it reserved -> available, or writes a CANCELLED tombstone when no row exists.
- * The stock update is optimistic (WHERE version = ? AND available >= ?) and retried on a
- * conflict, so correctness never depends on the Redis lock. *verdict says what happened,
+ * Every stock change is a conditional UPDATE (WHERE available >= ?, or joined to the
+ * reservation WHERE status = 'RESERVED') that bumps version, and the reservation row's key is
+ * the semantic lock, so correctness never depends on the Redis lock; a state that changed
+ * under a decision is re-read and retried. *verdict says what happened,
  * *res is the reservation afterwards (status INV_RES_NONE if there is none), *stock the stock
  * afterwards (product_id 0 when the product does not exist). Returns 0 (look at *verdict) or
  * a db error (CM_ERR_CONFLICT when retries ran out). Any thread. */

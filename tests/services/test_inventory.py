@@ -104,6 +104,22 @@ class InventoryServiceTest(ServiceCase):
         self.assertEqual(self.events(pid),
                          ["StockSet", "StockReserved", "StockReservationConfirmed"])
 
+    def test_answers_carry_the_stock_and_reservation_as_written(self):
+        pid, saga = self.product(10), harness.uid("saga-")
+        v = self.stock(pid)["version"]
+        def counters(b):
+            return (b["available"], b["reserved"], b["confirmed"], b["version"], b["quantity"])
+        body = self.assertOk(self.act(pid, "reserve", saga, 3))
+        self.assertEqual(counters(body), (7, 3, 0, v + 1, 3))
+        self.assertEqual(self.stock(pid)["version"], v + 1)
+        body = self.assertOk(self.act(pid, "confirm", saga, 3))
+        self.assertEqual(counters(body), (7, 0, 3, v + 2, 3))
+        other = harness.uid("saga-")
+        self.assertOk(self.act(pid, "reserve", other, 2))
+        body = self.assertOk(self.act(pid, "cancel", other, 2))
+        self.assertEqual(counters(body), (7, 0, 3, v + 4, 2))
+        self.assertEqual(self.stock(pid)["version"], v + 4)
+
     def test_confirm_without_reservation_is_404(self):
         pid = self.product(10)
         self.assertProblem(self.act(pid, "confirm", harness.uid("saga-"), 1), 404, "NotFound")
