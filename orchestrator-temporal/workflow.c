@@ -60,20 +60,35 @@ static void learn(ot_wf_state *s, const char *result_json)
 
 /* Runs (or finds in history) one step. Returns TC_WF_DONE, TC_WF_ERROR (res filled) or
  * TC_WF_PENDING. */
+/* What the activity input of one step is built from, only when the step is scheduled. */
+typedef struct step_input {
+    tc_wf_ctx *ctx;
+    const char *wid;
+    const saga_input_t *in;
+    const saga_state_t *st;
+} step_input;
+
+static char *make_step_input(void *arg)
+{
+    const step_input *a = arg;
+    char *input = saga_context_json(a->wid, a->in, a->st);
+    if (input == NULL)
+        /* Out of memory: fail this workflow task (it is retried) rather than guess. */
+        tc_wf_fail(a->ctx, "OutOfMemory", "no memory for the activity input", false);
+    return input;
+}
+
+/* The context JSON is built only when the step is scheduled: the workflow function runs from
+ * the start on every workflow task, and the steps history already answers need no input. */
 static tc_wf_step run_step(tc_wf_ctx *ctx, ot_wf_state *s, const char *wid,
                            const saga_input_t *in, saga_step_t step, tc_wf_result *res)
 {
     s->step = step;
-    char *input = saga_context_json(wid, in, &s->st);
-    if (input == NULL) {
-        /* Out of memory: fail this workflow task (it is retried) rather than guess. */
-        tc_wf_fail(ctx, "OutOfMemory", "no memory for the activity input", false);
-        return TC_WF_PENDING;
-    }
+    step_input arg = {ctx, wid, in, &s->st};
     tc_activity_options o = step_options(step);
     memset(res, 0, sizeof *res);
-    tc_wf_step r = tc_wf_activity(ctx, saga_step_activity(step), input, &o, res);
-    free(input);
+    tc_wf_step r = tc_wf_activity_lazy(ctx, saga_step_activity(step), make_step_input, &arg, &o,
+                                       res);
     if (r == TC_WF_DONE)
         learn(s, res->result_json);
     return r;

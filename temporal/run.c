@@ -400,8 +400,9 @@ static void schedule_activity(tc_wf_ctx *ctx, const char *id, const char *type,
     push_packed(ctx, &cmd);
 }
 
-tc_wf_step tc_wf_activity(tc_wf_ctx *ctx, const char *activity_type, const char *input_json,
-                          const tc_activity_options *opts, tc_wf_result *out) {
+static tc_wf_step activity(tc_wf_ctx *ctx, const char *activity_type, const char *input_json,
+                           tc_wf_input_fn make_input, void *arg,
+                           const tc_activity_options *opts, tc_wf_result *out) {
     static const tc_activity_options defaults = {0};
     char seq[24];
     if (out)
@@ -426,7 +427,15 @@ tc_wf_step tc_wf_activity(tc_wf_ctx *ctx, const char *activity_type, const char 
     if (m < 0)
         return TC_WF_PENDING;
     if (m == 0) {
+        char *built = NULL;
+        if (make_input) {
+            built = make_input(arg);
+            if (!built)
+                return TC_WF_PENDING;
+            input_json = built;
+        }
         schedule_activity(ctx, id, activity_type, input_json, opts);
+        free(built);
         ctx->blocked = true;
         return TC_WF_PENDING;
     }
@@ -441,6 +450,17 @@ tc_wf_step tc_wf_activity(tc_wf_ctx *ctx, const char *activity_type, const char 
         out->non_retryable = h->non_retryable;
     }
     return (tc_wf_step)h->status;
+}
+
+tc_wf_step tc_wf_activity(tc_wf_ctx *ctx, const char *activity_type, const char *input_json,
+                          const tc_activity_options *opts, tc_wf_result *out) {
+    return activity(ctx, activity_type, input_json, NULL, NULL, opts, out);
+}
+
+tc_wf_step tc_wf_activity_lazy(tc_wf_ctx *ctx, const char *activity_type,
+                               tc_wf_input_fn make_input, void *arg,
+                               const tc_activity_options *opts, tc_wf_result *out) {
+    return activity(ctx, activity_type, NULL, make_input, arg, opts, out);
 }
 
 tc_wf_step tc_wf_cancel_activity(tc_wf_ctx *ctx, const char *activity_id) {

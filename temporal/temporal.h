@@ -291,6 +291,18 @@ typedef struct tc_wf_result {
 tc_wf_step tc_wf_activity(tc_wf_ctx *ctx, const char *activity_type, const char *input_json,
                           const tc_activity_options *opts, tc_wf_result *out);
 
+/* Builds an activity's JSON argument on demand: a malloc'd string the library frees, or NULL
+ * (no argument is scheduled then; the callback may call tc_wf_fail first, e.g. out of memory). */
+typedef char *(*tc_wf_input_fn)(void *arg);
+
+/* tc_wf_activity with the argument built by make_input(arg) only when the activity is scheduled
+ * by this task: a call that history already answers (every earlier step of a replayed or
+ * re-executed run) never builds it. make_input NULL: no argument. When make_input returns NULL
+ * the activity is not scheduled and TC_WF_PENDING is returned. */
+tc_wf_step tc_wf_activity_lazy(tc_wf_ctx *ctx, const char *activity_type,
+                               tc_wf_input_fn make_input, void *arg,
+                               const tc_activity_options *opts, tc_wf_result *out);
+
 /* Requests cancellation of an activity this run scheduled earlier (activity_id as given in its
  * options, or its default sequence number "1", "2", ...). Returns TC_WF_DONE once the request
  * is made or recorded, or when the activity had already finished (no request then); its
