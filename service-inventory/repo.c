@@ -216,7 +216,9 @@ out:
 /* Fast path of confirm / cancel, assuming the reservation is RESERVED: one multi-table
  * UPDATE flips the status (the condition status = 'RESERVED' is the check) and moves the
  * reservation's quantity between the counters; both rows changed means it applied. Then one
- * read of the rows as written, for the event and the answer. *applied as for try_reserve. */
+ * read of the rows as written, for the event and the answer. *applied as for try_reserve,
+ * except that when the UPDATE changed nothing the transaction is left open (it holds no
+ * change) so a tombstone can be written in it without another BEGIN. */
 static int try_release(db_conn *c, inv_action_t act, inv_reservation_t *res,
                        inv_stock_t *stock, int *applied)
 {
@@ -245,8 +247,10 @@ static int try_release(db_conn *c, inv_action_t act, inv_reservation_t *res,
                            " i.available = i.available + r.quantity, i.version = i.version + 1"
                            " WHERE i.product_id = ?",
                  upd, 3, &n, NULL);
+    if (rc == 0 && n == 0)
+        return 0; /* not RESERVED (or no stock row): the state decides, transaction open */
     if (rc != 0 || n != 2)
-        goto out; /* not RESERVED (or no stock row): the state decides */
+        goto out;
     rc = load_state(c, pid, saga, res, stock);
     if (rc == 0 && stock->product_id == 0)
         rc = CM_ERR_DB;
@@ -262,14 +266,12 @@ out:
     return rc;
 }
 
-/* Cancel before reserve: a CANCELLED row so a late reserve is refused. */
+/* Cancel before reserve, in the open transaction: a CANCELLED row so a late reserve is
+ * refused. Commits, or rolls back on failure. */
 static int do_tombstone(db_conn *c, inv_reservation_t *res, int64_t qty)
 {
     db_val ins[] = {DB_STR(res->saga_id), DB_INT(res->product_id), DB_INT(qty)};
-    int rc = db_begin(c);
-    if (rc != 0)
-        return rc;
-    rc = db_exec(c,
+    int rc = db_exec(c,
                  "INSERT INTO inventory_reservations (saga_id, product_id, quantity, status)"
                  " VALUES (?, ?, ?, 'CANCELLED')",
                  ins, 3, NULL, NULL);
@@ -289,7 +291,8 @@ static int do_tombstone(db_conn *c, inv_reservation_t *res, int64_t qty)
 }
 
 /* One attempt: the fast path for the common case; when it does not apply, one read of the
- * reservation and the stock, and inv_decide on that. */
+ * reservation and the stock, and inv_decide on that. For confirm / cancel the read runs in
+ * the fast path's still open (unchanged) transaction, which a tombstone then uses. */
 static int apply_once(db_conn *c, inv_action_t act, int64_t product_id, const char *saga_id,
                       int64_t qty, inv_verdict_t *verdict, inv_reservation_t *res,
                       inv_stock_t *stock)
@@ -305,9 +308,15 @@ static int apply_once(db_conn *c, inv_action_t act, int64_t product_id, const ch
         *verdict = INV_APPLY;
         return rc;
     }
-    if ((rc = load_state(c, product_id, saga_id, res, stock)) != 0)
+    if ((rc = load_state(c, product_id, saga_id, res, stock)) != 0) {
+        db_rollback(c);
         return rc;
+    }
     *verdict = inv_decide(res->status, res->quantity, act, qty);
+    if (*verdict == INV_TOMBSTONE && db_in_tx(c))
+        return do_tombstone(c, res, qty);
+    if ((rc = db_rollback(c)) != 0)
+        return rc;
     switch (*verdict) {
     case INV_APPLY:
         if (act == INV_ACT_RESERVE && stock->product_id == 0)
@@ -320,7 +329,7 @@ static int apply_once(db_conn *c, inv_action_t act, int64_t product_id, const ch
             return CM_ERR_CONFLICT; /* changed since the fast path: try again */
         return 0;
     case INV_TOMBSTONE:
-        return do_tombstone(c, res, qty);
+        return CM_ERR_DB; /* only cancel tombstones, and its transaction is open */
     default:
         return 0;
     }
