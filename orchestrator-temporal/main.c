@@ -106,7 +106,7 @@ static int run_until_signal(app *a, ot_routes_ctx *routes, tc_worker *w)
     while (sigwait(&set, &sig) != 0) {
     }
     log_info("signal %d: draining", sig);
-    atomic_store(&routes->stopping, 1);
+    ot_routes_stop(routes);
     http_server_stop(app_server(a), OT_DRAIN_MS);
     stop_worker(w);
     log_info("stopped");
@@ -152,14 +152,16 @@ int main(void)
         goto out;
 
     ot_routes_ctx routes = {.tc = tc, .cfg = &cfg, .metrics = app_metrics(a)};
-    atomic_init(&routes.stopping, 0);
+    ot_routes_init(&routes);
     if (ot_routes_register(app_server(a), &routes) != 0) {
         log_error("route registration failed");
+        ot_routes_destroy(&routes);
         goto out;
     }
     app_set_ready(a, temporal_ready, tc);
     log_info("worker polling task queue %s as %s", cfg.task_queue, tc_client_identity(tc));
     rc = run_until_signal(a, &routes, w);
+    ot_routes_destroy(&routes);
 out:
     tc_worker_free(w);
     tc_client_free(tc);

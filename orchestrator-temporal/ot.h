@@ -3,6 +3,7 @@
 #ifndef OT_H
 #define OT_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -69,12 +70,26 @@ int ot_activities_register(tc_worker *w, struct saga_client *client,
 
 struct http_server;
 
+struct ot_waiter;
+
 typedef struct ot_routes_ctx {
-    atomic_int stopping;        /* set by main on SIGTERM: synchronous waits answer 202 */
+    atomic_int stopping;        /* set by ot_routes_stop on SIGTERM: synchronous waits answer 202 */
     tc_client *tc;              /* borrowed, thread-safe */
     const ot_config *cfg;       /* borrowed */
     struct metrics_registry *metrics; /* borrowed */
+    pthread_mutex_t mu;         /* guards waiters */
+    struct ot_waiter *waiters;  /* synchronous POSTs waiting for a result, cancelled on stop */
 } ot_routes_ctx;
+
+/* Initialises the fields main does not set (stopping, mu, waiters). Main thread. */
+void ot_routes_init(ot_routes_ctx *ctx);
+
+/* SIGTERM: every synchronous POST waiting for a result (and any that starts waiting later)
+ * stops waiting at once and answers 202; the runs go on in Temporal. Any thread. */
+void ot_routes_stop(ot_routes_ctx *ctx);
+
+/* Releases what ot_routes_init made; no handler may still run. */
+void ot_routes_destroy(ot_routes_ctx *ctx);
 
 /* Registers POST /api/temporal/orders, POST /api/temporal/orders/async and
  * GET /api/temporal/orders/{workflowId}. ctx must outlive the server. Returns 0 or the

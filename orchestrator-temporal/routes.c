@@ -13,7 +13,6 @@
 
 #define OT_RUN_ID_MAX 64
 #define OT_RESULT_PEEK_MS 5000 /* GET waits this long for a closed run's result */
-#define OT_RESULT_SLICE_MS 2000 /* a sync POST re-checks `stopping` this often */
 
 static void count(ot_routes_ctx *c, const char *outcome)
 {
@@ -141,21 +140,71 @@ static int input_differs(ot_routes_ctx *c, const char *wid, const saga_input_t *
     return differs;
 }
 
-/* Waits up to ORDER_SYNC_TIMEOUT_MS for the run's result, in slices so that a SIGTERM (which
- * sets c->stopping) ends the wait early: the answer becomes 202 and the run goes on in Temporal,
- * so a stop never waits out the sync timeout. Returns tc_workflow_result's code. */
+/* A synchronous POST waiting for its run's result; listed in the ctx so a stop can end it. */
+struct ot_waiter {
+    tc_wait *w;
+    struct ot_waiter *prev, *next;
+};
+
+void ot_routes_init(ot_routes_ctx *c)
+{
+    atomic_init(&c->stopping, 0);
+    pthread_mutex_init(&c->mu, NULL);
+    c->waiters = NULL;
+}
+
+void ot_routes_stop(ot_routes_ctx *c)
+{
+    pthread_mutex_lock(&c->mu);
+    atomic_store(&c->stopping, 1);
+    for (struct ot_waiter *n = c->waiters; n != NULL; n = n->next)
+        tc_wait_cancel(n->w);
+    pthread_mutex_unlock(&c->mu);
+}
+
+void ot_routes_destroy(ot_routes_ctx *c)
+{
+    pthread_mutex_destroy(&c->mu);
+}
+
+/* Waits up to ORDER_SYNC_TIMEOUT_MS for the run's result in one long wait that ot_routes_stop
+ * (SIGTERM) cancels: the answer becomes 202 and the run goes on in Temporal, so a stop never
+ * waits out the sync timeout. Returns tc_workflow_result's code, TC_ERR_TIMEOUT when stopped. */
 static int wait_result(ot_routes_ctx *c, const char *wid, const char *run_id, tc_outcome *out,
                        tc_error *err)
 {
-    int64_t left = c->cfg->sync_timeout_ms;
-    for (;;) {
-        int slice = (int)(left < OT_RESULT_SLICE_MS ? left : OT_RESULT_SLICE_MS);
-        int rc = tc_workflow_result(c->tc, wid, run_id, slice, out, err);
-        left -= slice;
-        if (rc != TC_ERR_TIMEOUT || left <= 0 || atomic_load(&c->stopping))
-            return rc;
-        tc_outcome_clear(out);
+    struct ot_waiter self = {.w = tc_wait_new()};
+    if (self.w == NULL) {
+        memset(out, 0, sizeof *out);
+        snprintf(err->text, sizeof err->text, "out of memory");
+        err->code = TC_ERR_NOMEM;
+        return TC_ERR_NOMEM;
     }
+    pthread_mutex_lock(&c->mu);
+    if (atomic_load(&c->stopping))
+        tc_wait_cancel(self.w); /* stopped before this wait began */
+    self.next = c->waiters;
+    if (c->waiters != NULL)
+        c->waiters->prev = &self;
+    c->waiters = &self;
+    pthread_mutex_unlock(&c->mu);
+
+    int rc = tc_workflow_result_wait(c->tc, wid, run_id, (int)c->cfg->sync_timeout_ms, self.w,
+                                     out, err);
+
+    pthread_mutex_lock(&c->mu);
+    if (self.prev != NULL)
+        self.prev->next = self.next;
+    else
+        c->waiters = self.next;
+    if (self.next != NULL)
+        self.next->prev = self.prev;
+    bool stopped = atomic_load(&c->stopping);
+    pthread_mutex_unlock(&c->mu);
+    tc_wait_free(self.w);
+    if (rc == TC_ERR_CANCELLED && stopped)
+        rc = TC_ERR_TIMEOUT; /* answered as a run that outlived the wait: 202 */
+    return rc;
 }
 
 static void post_order(http_req *req, ot_routes_ctx *c, int async)

@@ -182,8 +182,36 @@ static int outcome_from_close(const tc_pb_event *ev, tc_outcome *out, char *next
     }
 }
 
+struct tc_wait {
+    tc_cancel k;
+};
+
+tc_wait *tc_wait_new(void) {
+    tc_wait *w = malloc(sizeof *w);
+    if (w)
+        tc_cancel_init(&w->k);
+    return w;
+}
+
+void tc_wait_cancel(tc_wait *w) {
+    if (w)
+        tc_cancel_fire(&w->k);
+}
+
+void tc_wait_free(tc_wait *w) {
+    if (!w)
+        return;
+    tc_cancel_destroy(&w->k);
+    free(w);
+}
+
 int tc_workflow_result(tc_client *c, const char *workflow_id, const char *run_id, int timeout_ms,
                        tc_outcome *out, tc_error *err) {
+    return tc_workflow_result_wait(c, workflow_id, run_id, timeout_ms, NULL, out, err);
+}
+
+int tc_workflow_result_wait(tc_client *c, const char *workflow_id, const char *run_id,
+                            int timeout_ms, tc_wait *w, tc_outcome *out, tc_error *err) {
     memset(out, 0, sizeof *out);
     if (!workflow_id)
         return tc_seterr(err, TC_ERR_INVALID, "workflow_id required");
@@ -215,7 +243,7 @@ int tc_workflow_result(tc_client *c, const char *workflow_id, const char *run_id
         ProtobufCMessage *m = NULL;
         rc = tc_rpc(c, "GetWorkflowExecutionHistory", TC_RPC_MSG(rq),
                     &WS(get_workflow_execution_history_response__descriptor), &m, call_ms, 0,
-                    NULL, err);
+                    w ? &w->k : NULL, err);
         if (rc == TC_ERR_TIMEOUT && tc_now_us() < end)
             continue;  /* the long poll expired on our side: ask again */
         if (rc != TC_OK)

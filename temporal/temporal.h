@@ -147,6 +147,23 @@ void tc_outcome_clear(tc_outcome *o);
 int tc_workflow_result(tc_client *c, const char *workflow_id, const char *run_id, int timeout_ms,
                        tc_outcome *out, tc_error *err);
 
+/* A handle another thread can use to end a tc_workflow_result_wait early (e.g. on SIGTERM):
+ * one long wait instead of short slices that each re-check a flag with a new long poll. */
+typedef struct tc_wait tc_wait;
+
+/* Returns a new handle, or NULL out of memory. Free it with tc_wait_free after the wait. */
+tc_wait *tc_wait_new(void);
+
+/* Any thread: the wait in progress on w (and any later one) ends with TC_ERR_CANCELLED. */
+void tc_wait_cancel(tc_wait *w);
+
+/* Frees w; no wait may be using it. NULL is fine. */
+void tc_wait_free(tc_wait *w);
+
+/* tc_workflow_result that tc_wait_cancel(w) ends with TC_ERR_CANCELLED (w NULL: never). */
+int tc_workflow_result_wait(tc_client *c, const char *workflow_id, const char *run_id,
+                            int timeout_ms, tc_wait *w, tc_outcome *out, tc_error *err);
+
 typedef struct tc_description {
     tc_wf_status status;
     char run_id[64];
