@@ -41,10 +41,8 @@ machine_pos_t machine_advance(machine_pos_t pos, machine_outcome_t outcome)
         if ((int)pos.step > pos.last_forward)
             pos.last_forward = (int)pos.step;
         return pos;
-    case MS_COMPENSATING:
-        return compensate_from(pos, pos.comp_index + 1);
-    default:
-        return pos;
+    case MS_COMPENSATING: return compensate_from(pos, pos.comp_index + 1);
+    default: return pos;
     }
 }
 

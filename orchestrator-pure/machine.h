@@ -6,15 +6,15 @@
 #include "saga.h"
 
 typedef enum machine_status {
-    MS_RUNNING = 0,   /* running forward step `step` */
-    MS_COMPENSATING,  /* running compensation `step` (= plan[comp_index]) */
-    MS_COMPLETED,     /* terminal: every forward step succeeded */
-    MS_COMPENSATED    /* terminal: a forward step failed, every compensation has run */
+    MS_RUNNING = 0,  /* running forward step `step` */
+    MS_COMPENSATING, /* running compensation `step` (= plan[comp_index]) */
+    MS_COMPLETED,    /* terminal: every forward step succeeded */
+    MS_COMPENSATED   /* terminal: a forward step failed, every compensation has run */
 } machine_status_t;
 
 typedef enum machine_outcome {
-    MO_OK = 0,  /* the step succeeded */
-    MO_FAILED   /* business failure, or a forward step out of retries */
+    MO_OK = 0, /* the step succeeded */
+    MO_FAILED  /* business failure, or a forward step out of retries */
 } machine_outcome_t;
 
 /* Where a saga is. last_forward = index of the last forward step started (its compensation is

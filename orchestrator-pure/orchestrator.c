@@ -187,8 +187,7 @@ static int run_step(orch_t *o, saga_row_t *row, machine_outcome_t *outcome, int 
         count(o, "saga_step_retries_total", "Retried saga step calls", NULL);
         step_log_t l = {step, "RETRY", attempt, err};
         if (repo_log(o->cfg.db, row->saga_id, &l) != 0)
-            log_warn("saga %s: could not log retry of %s", row->saga_id,
-                     saga_step_activity(step));
+            log_warn("saga %s: could not log retry of %s", row->saga_id, saga_step_activity(step));
         log_warn("saga %s: %s attempt %d failed: %s", row->saga_id, saga_step_activity(step),
                  attempt, err->message);
         if (!saga_error_in_flight(err) || attempt > SAGA_IN_FLIGHT_WAITS)
@@ -229,9 +228,9 @@ static int persist(orch_t *o, saga_row_t *row, machine_outcome_t outcome, int at
             /* The connection may have died after an earlier attempt's COMMIT went through:
              * then the stored saga is exactly where that attempt put it. */
             saga_row_t now;
-            if (repo_load(o->cfg.db, row->saga_id, &now) == 0 &&
-                now.version == row->version + 1 && now.pos.status == next.status &&
-                now.pos.step == next.step && now.pos.comp_index == next.comp_index) {
+            if (repo_load(o->cfg.db, row->saga_id, &now) == 0 && now.version == row->version + 1 &&
+                now.pos.status == next.status && now.pos.step == next.step &&
+                now.pos.comp_index == next.comp_index) {
                 *row = now;
                 return 0;
             }
@@ -265,8 +264,7 @@ static void run_saga(orch_t *o, const job_t *job)
         saga_error_t err = {0};
         int attempts = 0;
         if (row.pos.step == SAGA_STEP_NONE) {
-            log_error("saga %s: no step in state %s", saga_id,
-                      machine_status_name(row.pos.status));
+            log_error("saga %s: no step in state %s", saga_id, machine_status_name(row.pos.status));
             goto out;
         }
         if (run_step(o, &row, &outcome, &attempts, &err) != 0)
@@ -291,8 +289,8 @@ static void run_saga(orch_t *o, const job_t *job)
         double secs = (double)(now.tv_sec - job->created.tv_sec) +
                       (double)(now.tv_nsec - job->created.tv_nsec) / 1e9;
         metrics_histogram_observe(o->cfg.metrics, "saga_duration_seconds",
-                                  "Queue to terminal state of sagas created by this process",
-                                  label, secs);
+                                  "Queue to terminal state of sagas created by this process", label,
+                                  secs);
     }
     notify_done(o, &row);
 out:

@@ -11,14 +11,14 @@
 typedef struct orch orch_t;
 
 typedef struct orch_config {
-    db_pool *db;                 /* borrowed */
-    struct saga_client *client;  /* borrowed */
-    metrics_registry *metrics;   /* borrowed, may be NULL */
-    int workers;                 /* SAGA_WORKERS, threads running sagas */
-    int queue_max;               /* SAGA_QUEUE_MAX, sagas waiting for a worker */
-    int forward_attempts;        /* SAGA_FORWARD_ATTEMPTS: tries of a forward step (3) */
-    int64_t retry_initial_ms;    /* SAGA_RETRY_INITIAL_MS (1000) */
-    int64_t retry_max_ms;        /* SAGA_RETRY_MAX_MS (10000) */
+    db_pool *db;                /* borrowed */
+    struct saga_client *client; /* borrowed */
+    metrics_registry *metrics;  /* borrowed, may be NULL */
+    int workers;                /* SAGA_WORKERS, threads running sagas */
+    int queue_max;              /* SAGA_QUEUE_MAX, sagas waiting for a worker */
+    int forward_attempts;       /* SAGA_FORWARD_ATTEMPTS: tries of a forward step (3) */
+    int64_t retry_initial_ms;   /* SAGA_RETRY_INITIAL_MS (1000) */
+    int64_t retry_max_ms;       /* SAGA_RETRY_MAX_MS (10000) */
 } orch_config_t;
 
 /* Starts the worker threads. 0 or CM_ERR_NOMEM / CM_ERR_INVALID. Main thread. */

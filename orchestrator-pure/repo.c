@@ -15,7 +15,7 @@ static const char *step_name(saga_step_t s)
     return n != NULL ? n : "None";
 }
 
-#define LOG_COLS 7
+#define LOG_COLS     7
 #define LOG_MAX_ROWS 2
 
 /* Inserts up to LOG_MAX_ROWS log rows with one statement (one round trip fewer per
@@ -158,13 +158,12 @@ int repo_transition(db_pool *db, saga_row_t *row, machine_pos_t next, const step
         nlogs > 1 ? DB_STR(logs[1].event) : DB_NULL,
     };
     /* One CALL = one transaction (sql/orchestrator_db/002_saga_transition.sql). */
-    rc = db_exec(c, "CALL saga_transition(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                 p, sizeof p / sizeof p[0], NULL, NULL);
+    rc = db_exec(c, "CALL saga_transition(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", p,
+                 sizeof p / sizeof p[0], NULL, NULL);
     if (rc == CM_ERR_DB && db_errno(c) == REPO_ERRNO_SIGNAL)
         rc = CM_ERR_CONFLICT;
     else if (rc != 0)
-        log_warn("saga_transition for %s failed: %u %s", row->saga_id, db_errno(c),
-                 db_errmsg(c));
+        log_warn("saga_transition for %s failed: %u %s", row->saga_id, db_errno(c), db_errmsg(c));
     if (rc == 0) {
         row->pos = next;
         row->version++;

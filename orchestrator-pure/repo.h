@@ -14,15 +14,15 @@ typedef struct saga_row {
     machine_pos_t pos;
     saga_input_t in;
     saga_state_t st;
-    char error_type[48];              /* first forward failure; "" if none */
+    char error_type[48]; /* first forward failure; "" if none */
     char error_message[REPO_ERRMSG_MAX];
-    int version;                      /* optimistic lock of saga_instance */
+    int version; /* optimistic lock of saga_instance */
 } saga_row_t;
 
 /* One saga_step_log row to write with a transition. */
 typedef struct step_log {
     saga_step_t step;
-    const char *event;  /* STARTED, SUCCEEDED, FAILED, RETRY */
+    const char *event; /* STARTED, SUCCEEDED, FAILED, RETRY */
     int attempt;
     const saga_error_t *err; /* may be NULL */
 } step_log_t;

@@ -17,8 +17,8 @@ static void respond_result(http_req *req, const saga_row_t *row)
     saga_error_t err = {0};
     snprintf(err.type, sizeof err.type, "%s", row->error_type);
     snprintf(err.message, sizeof err.message, "%s", row->error_message);
-    char *s = saga_result_json("sagaId", row->saga_id, row->pos.status == MS_COMPLETED, &row->st,
-                               &err);
+    char *s =
+        saga_result_json("sagaId", row->saga_id, row->pos.status == MS_COMPLETED, &row->st, &err);
     if (s == NULL) {
         http_respond_problem(req, 500, HTTP_CODE_INTERNAL, "out of memory");
         return;

@@ -13,7 +13,7 @@
 #include "cm_log.h"
 
 #define OT_DEFAULT_PORT 21081
-#define OT_DRAIN_MS 10000 /* HTTP drain on SIGTERM, as common's app_run */
+#define OT_DRAIN_MS     10000 /* HTTP drain on SIGTERM, as common's app_run */
 /* A synchronous POST holds an HTTP thread while its saga runs: more threads than the common
  * default of 8 so 20+ concurrent orders do not queue behind each other. */
 #define OT_DEFAULT_HTTP_THREADS "32"
@@ -62,7 +62,8 @@ static int make_worker(tc_client *tc, const ot_config *cfg, struct saga_client *
         .activity_pollers = (int)cfg_int("WORKER_ACTIVITY_POLLERS", 4, 1, 64),
         .max_concurrent_activities = (int)cfg_int("WORKER_MAX_ACTIVITIES", 8, 1, 256),
         .sticky_cache_size = (int)cfg_int("WORKER_STICKY_CACHE", 100, -1, 100000),
-        .sticky_schedule_to_start_ms = (int)cfg_int("WORKER_STICKY_TIMEOUT_MS", 10000, 1000, 600000),
+        .sticky_schedule_to_start_ms =
+            (int)cfg_int("WORKER_STICKY_TIMEOUT_MS", 10000, 1000, 600000),
     };
     if (wo.sticky_cache_size == 0)
         wo.sticky_cache_size = -1; /* 0 means "off" here; the library's 0 means its default */

@@ -13,17 +13,17 @@
 #include "temporal.h"
 
 #define OT_WORKFLOW_TYPE "OrderWorkflow"
-#define OT_QUERY_STATE "getState"
-#define OT_ID_FIELD "workflowId"
-#define OT_ERROR_MAX 384
+#define OT_QUERY_STATE   "getState"
+#define OT_ID_FIELD      "workflowId"
+#define OT_ERROR_MAX     384
 
 /* Settings read once in main from the environment (docs/orchestrator-temporal.md). */
 typedef struct ot_config {
-    char task_queue[128];      /* TEMPORAL_TASK_QUEUE, default order-task-queue */
-    char ui_url[256];          /* TEMPORAL_UI_URL, default http://127.0.0.1:21088 */
-    int64_t sync_timeout_ms;   /* ORDER_SYNC_TIMEOUT_MS, default 30000 */
+    char task_queue[128];        /* TEMPORAL_TASK_QUEUE, default order-task-queue */
+    char ui_url[256];            /* TEMPORAL_UI_URL, default http://127.0.0.1:21088 */
+    int64_t sync_timeout_ms;     /* ORDER_SYNC_TIMEOUT_MS, default 30000 */
     int64_t activity_timeout_ms; /* ACTIVITY_START_TO_CLOSE_MS, default 30000 */
-    int64_t http_timeout_ms;   /* SERVICE_CALL_TIMEOUT_MS, default 10000 (one service call) */
+    int64_t http_timeout_ms;     /* SERVICE_CALL_TIMEOUT_MS, default 10000 (one service call) */
 } ot_config;
 
 /* ---- workflow (workflow.c) ------------------------------------------------------------------ */
@@ -31,16 +31,16 @@ typedef struct ot_config {
 /* Per-execution state of OrderWorkflow: plain bytes (the runtime zeroes it before each
  * re-execution), read by the getState query after the latest execution. */
 typedef struct ot_wf_state {
-    saga_step_t step;                    /* step running now; SAGA_STEP_NONE when finished */
+    saga_step_t step;                     /* step running now; SAGA_STEP_NONE when finished */
     saga_step_t comp[SAGA_FORWARD_COUNT]; /* registered compensations, bottom first */
     int ncomp;
-    int compensating;                    /* 1 once a forward step failed */
-    int finished;                        /* 1 once complete was called */
+    int compensating; /* 1 once a forward step failed */
+    int finished;     /* 1 once complete was called */
     int success;
-    saga_state_t st;                     /* orderId / paymentId learned so far */
-    saga_input_t in;                     /* the validated order (valid when has_input) */
+    saga_state_t st; /* orderId / paymentId learned so far */
+    saga_input_t in; /* the validated order (valid when has_input) */
     int has_input;
-    char error[OT_ERROR_MAX];            /* "<type>: <message>" of the failed forward step */
+    char error[OT_ERROR_MAX]; /* "<type>: <message>" of the failed forward step */
 } ot_wf_state;
 
 /* Options every OrderWorkflow execution uses; set once by main before the worker starts. */
@@ -73,12 +73,12 @@ struct http_server;
 struct ot_waiter;
 
 typedef struct ot_routes_ctx {
-    atomic_int stopping;        /* set by ot_routes_stop on SIGTERM: synchronous waits answer 202 */
-    tc_client *tc;              /* borrowed, thread-safe */
-    const ot_config *cfg;       /* borrowed */
+    atomic_int stopping;  /* set by ot_routes_stop on SIGTERM: synchronous waits answer 202 */
+    tc_client *tc;        /* borrowed, thread-safe */
+    const ot_config *cfg; /* borrowed */
     struct metrics_registry *metrics; /* borrowed */
-    pthread_mutex_t mu;         /* guards waiters */
-    struct ot_waiter *waiters;  /* synchronous POSTs waiting for a result, cancelled on stop */
+    pthread_mutex_t mu;               /* guards waiters */
+    struct ot_waiter *waiters; /* synchronous POSTs waiting for a result, cancelled on stop */
 } ot_routes_ctx;
 
 /* Initialises the fields main does not set (stopping, mu, waiters). Main thread. */

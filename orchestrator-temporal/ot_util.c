@@ -29,10 +29,10 @@ char *ot_result_json(const char *workflow_id, int success, const saga_state_t *s
 
 char *ot_input_json(const saga_input_t *in)
 {
-    json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:s}", "customerId", (json_int_t)in->customer_id,
-                          "productId", (json_int_t)in->product_id, "quantity",
-                          (json_int_t)in->quantity, "amount", (json_int_t)in->amount,
-                          "paymentMethod", in->payment_method);
+    json_t *o =
+        json_pack("{s:I,s:I,s:I,s:I,s:s}", "customerId", (json_int_t)in->customer_id, "productId",
+                  (json_int_t)in->product_id, "quantity", (json_int_t)in->quantity, "amount",
+                  (json_int_t)in->amount, "paymentMethod", in->payment_method);
     if (o == NULL)
         return NULL;
     char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -76,8 +76,8 @@ int ot_workflow_id_from_key(const char *key, char *buf, size_t cap)
     if (key_is_plain(key))
         n = snprintf(buf, cap, "order-%s", key);
     else
-        n = snprintf(buf, cap, "order-k%016llx%016llx",
-                     (unsigned long long)fnv1a(key, 0), (unsigned long long)fnv1a(key, 0x9e3779b97f4a7c15ULL));
+        n = snprintf(buf, cap, "order-k%016llx%016llx", (unsigned long long)fnv1a(key, 0),
+                     (unsigned long long)fnv1a(key, 0x9e3779b97f4a7c15ULL));
     return n > 0 && (size_t)n < cap ? 0 : -1;
 }
 
@@ -98,21 +98,13 @@ int ot_workflow_id_new(char *buf, size_t cap)
 const char *ot_status_name(int status)
 {
     switch (status) {
-    case TC_WF_RUNNING:
-        return "RUNNING";
-    case TC_WF_COMPLETED:
-        return "COMPLETED";
-    case TC_WF_FAILED:
-        return "FAILED";
-    case TC_WF_CANCELED:
-        return "CANCELED";
-    case TC_WF_TERMINATED:
-        return "TERMINATED";
-    case TC_WF_CONTINUED_AS_NEW:
-        return "CONTINUED_AS_NEW";
-    case TC_WF_TIMED_OUT:
-        return "TIMED_OUT";
-    default:
-        return "UNKNOWN";
+    case TC_WF_RUNNING: return "RUNNING";
+    case TC_WF_COMPLETED: return "COMPLETED";
+    case TC_WF_FAILED: return "FAILED";
+    case TC_WF_CANCELED: return "CANCELED";
+    case TC_WF_TERMINATED: return "TERMINATED";
+    case TC_WF_CONTINUED_AS_NEW: return "CONTINUED_AS_NEW";
+    case TC_WF_TIMED_OUT: return "TIMED_OUT";
+    default: return "UNKNOWN";
     }
 }

@@ -11,7 +11,7 @@
 #include "cm_log.h"
 #include "cm_metrics.h"
 
-#define OT_RUN_ID_MAX 64
+#define OT_RUN_ID_MAX     64
 #define OT_RESULT_PEEK_MS 5000 /* GET waits this long for a closed run's result */
 
 static void count(ot_routes_ctx *c, const char *outcome)
@@ -73,11 +73,10 @@ static void respond_outcome(http_req *req, ot_routes_ctx *c, const char *wid, in
     }
     count(c, "error");
     if (rc == TC_ERR_WORKFLOW_FAILED) {
-        http_respond_problem(req, 500, HTTP_CODE_INTERNAL, "workflow %s ended %s: %s%s%s", wid,
-                             ot_status_name(out->status),
-                             out->failure_type ? out->failure_type : "",
-                             out->failure_type ? ": " : "",
-                             out->failure_message ? out->failure_message : "");
+        http_respond_problem(
+            req, 500, HTTP_CODE_INTERNAL, "workflow %s ended %s: %s%s%s", wid,
+            ot_status_name(out->status), out->failure_type ? out->failure_type : "",
+            out->failure_type ? ": " : "", out->failure_message ? out->failure_message : "");
         return;
     }
     http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE, "waiting for workflow %s: %s", wid,
@@ -85,8 +84,7 @@ static void respond_outcome(http_req *req, ot_routes_ctx *c, const char *wid, in
 }
 
 /* POST body -> validated input and the workflow id. Answers 400 itself and returns -1. */
-static int read_request(http_req *req, ot_routes_ctx *c, saga_input_t *in, char *wid,
-                        size_t cap)
+static int read_request(http_req *req, ot_routes_ctx *c, saga_input_t *in, char *wid, size_t cap)
 {
     size_t len = 0;
     const char *body = http_req_body(req, &len);
@@ -192,8 +190,8 @@ static int wait_result(ot_routes_ctx *c, const char *wid, const char *run_id, tc
     c->waiters = &self;
     pthread_mutex_unlock(&c->mu);
 
-    int rc = tc_workflow_result_wait(c->tc, wid, run_id, (int)c->cfg->sync_timeout_ms, self.w,
-                                     out, err);
+    int rc =
+        tc_workflow_result_wait(c->tc, wid, run_id, (int)c->cfg->sync_timeout_ms, self.w, out, err);
 
     pthread_mutex_lock(&c->mu);
     if (self.prev != NULL)
@@ -290,7 +288,8 @@ static void add_state(ot_routes_ctx *c, const char *wid, const char *run_id, jso
     if (!json_is_object(s)) {
         json_decref(s);
         json_object_set_new(o, "step", json_null());
-        json_object_set_new(o, "queryError", json_string(rc == TC_OK ? "unreadable state" : err.text));
+        json_object_set_new(o, "queryError",
+                            json_string(rc == TC_OK ? "unreadable state" : err.text));
         return;
     }
     const char *k;
@@ -336,8 +335,8 @@ static void h_get_order(http_req *req, void *ctx)
     } else {
         tc_outcome out;
         rc = tc_workflow_result(c->tc, wid, d.run_id, OT_RESULT_PEEK_MS, &out, &err);
-        json_t *res = rc == TC_OK ? json_loads(out.result_json ? out.result_json : "null", 0, NULL)
-                                  : NULL;
+        json_t *res =
+            rc == TC_OK ? json_loads(out.result_json ? out.result_json : "null", 0, NULL) : NULL;
         json_object_set_new(o, "step", json_null());
         json_object_set_new(o, "result", res ? res : json_null());
         if (rc == TC_ERR_WORKFLOW_FAILED && out.failure_message)

@@ -13,7 +13,7 @@
 
 /* Business failures end the step at once (DESIGN: non_retryable_error_types). */
 static const char *const k_non_retryable[] = {
-    SAGA_TYPE_INVALID_REQUEST, SAGA_TYPE_OUT_OF_STOCK,          SAGA_TYPE_INSUFFICIENT_BALANCE,
+    SAGA_TYPE_INVALID_REQUEST,    SAGA_TYPE_OUT_OF_STOCK,          SAGA_TYPE_INSUFFICIENT_BALANCE,
     SAGA_TYPE_ILLEGAL_TRANSITION, SAGA_TYPE_RESERVATION_CANCELLED, NULL};
 
 /* DESIGN retry policy: initial 1 s, coefficient 2, max interval 10 s; forward steps 3 attempts,
@@ -37,7 +37,7 @@ static tc_activity_options step_options(saga_step_t step)
     o.activity_id = saga_step_key(step); /* unique per run: each step runs at most once */
     o.start_to_close_ms = g_activity_timeout_ms;
     o.retry = saga_step_is_forward(step) && !saga_step_after_pivot(step) ? &k_forward_retry
-                                                                       : &k_unlimited_retry;
+                                                                         : &k_unlimited_retry;
     return o;
 }
 
@@ -80,15 +80,15 @@ static char *make_step_input(void *arg)
 
 /* The context JSON is built only when the step is scheduled: the workflow function runs from
  * the start on every workflow task, and the steps history already answers need no input. */
-static tc_wf_step run_step(tc_wf_ctx *ctx, ot_wf_state *s, const char *wid,
-                           const saga_input_t *in, saga_step_t step, tc_wf_result *res)
+static tc_wf_step run_step(tc_wf_ctx *ctx, ot_wf_state *s, const char *wid, const saga_input_t *in,
+                           saga_step_t step, tc_wf_result *res)
 {
     s->step = step;
     step_input arg = {ctx, wid, in, &s->st};
     tc_activity_options o = step_options(step);
     memset(res, 0, sizeof *res);
-    tc_wf_step r = tc_wf_activity_lazy(ctx, saga_step_activity(step), make_step_input, &arg, &o,
-                                       res);
+    tc_wf_step r =
+        tc_wf_activity_lazy(ctx, saga_step_activity(step), make_step_input, &arg, &o, res);
     if (r == TC_WF_DONE)
         learn(s, res->result_json);
     return r;
@@ -122,8 +122,8 @@ static void compensate(tc_wf_ctx *ctx, ot_wf_state *s, const char *wid, const sa
         if (r == TC_WF_PENDING)
             return;
         if (r == TC_WF_ERROR && !tc_wf_is_replaying(ctx))
-            log_error("workflow %s: compensation %s gave up: %s: %s", wid,
-                      saga_step_activity(c), res.failure_type ? res.failure_type : "",
+            log_error("workflow %s: compensation %s gave up: %s: %s", wid, saga_step_activity(c),
+                      res.failure_type ? res.failure_type : "",
                       res.failure_message ? res.failure_message : "");
         s->ncomp--;
     }
@@ -140,8 +140,7 @@ void ot_order_workflow(tc_wf_ctx *ctx, void *state, void *user)
     saga_error_t perr;
     s->step = SAGA_STEP_NONE;
 
-    if (input == NULL ||
-        saga_input_parse(input, strlen(input), &in, &perr) != SAGA_OK) {
+    if (input == NULL || saga_input_parse(input, strlen(input), &in, &perr) != SAGA_OK) {
         /* Bad input from a CLI or SDK client: a business failure with nothing to undo. */
         snprintf(s->error, sizeof s->error, "%s: %s", SAGA_TYPE_INVALID_REQUEST,
                  input == NULL ? "workflow input is missing" : perr.message);
@@ -171,8 +170,8 @@ void ot_order_workflow(tc_wf_ctx *ctx, void *state, void *user)
             snprintf(s->error, sizeof s->error, "%s: %s", type,
                      res.failure_message ? res.failure_message : "");
             if (!tc_wf_is_replaying(ctx))
-                log_warn("workflow %s: %s failed (%s); compensating", wid,
-                         saga_step_activity(step), s->error);
+                log_warn("workflow %s: %s failed (%s); compensating", wid, saga_step_activity(step),
+                         s->error);
             compensate(ctx, s, wid, &in);
             return;
         }
@@ -212,13 +211,12 @@ int ot_query_state(const void *state, const char *args_json, void *user, char **
     if (s->error[0])
         json_object_set_new(o, "error", json_string(s->error));
     if (s->has_input)
-        json_object_set_new(o, "input",
-                            json_pack("{s:I,s:I,s:I,s:I,s:s}", "customerId",
-                                      (json_int_t)s->in.customer_id, "productId",
-                                      (json_int_t)s->in.product_id, "quantity",
-                                      (json_int_t)s->in.quantity, "amount",
-                                      (json_int_t)s->in.amount, "paymentMethod",
-                                      s->in.payment_method));
+        json_object_set_new(
+            o, "input",
+            json_pack("{s:I,s:I,s:I,s:I,s:s}", "customerId", (json_int_t)s->in.customer_id,
+                      "productId", (json_int_t)s->in.product_id, "quantity",
+                      (json_int_t)s->in.quantity, "amount", (json_int_t)s->in.amount,
+                      "paymentMethod", s->in.payment_method));
     *result_json = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     if (*result_json == NULL)

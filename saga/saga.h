@@ -32,16 +32,16 @@ extern "C" {
  * idempotent and tolerate "the forward step never happened" (see saga_step_run).
  * ------------------------------------------------------------------------------------------- */
 typedef enum saga_step {
-    SAGA_STEP_CREATE_ORDER = 0,     /* T1   */
-    SAGA_STEP_RESERVE_STOCK,        /* T2   */
-    SAGA_STEP_CREATE_PAYMENT,       /* T3-1 */
-    SAGA_STEP_APPROVE_PAYMENT,      /* T3-2 */
-    SAGA_STEP_CONFIRM_ORDER,        /* T4   */
-    SAGA_STEP_CONFIRM_RESERVATION,  /* T5   */
-    SAGA_STEP_CONFIRM_PAYMENT,      /* T6   */
-    SAGA_STEP_REFUND_PAYMENT,       /* C3   */
-    SAGA_STEP_CANCEL_RESERVATION,   /* C2   */
-    SAGA_STEP_CANCEL_ORDER,         /* C1   */
+    SAGA_STEP_CREATE_ORDER = 0,    /* T1   */
+    SAGA_STEP_RESERVE_STOCK,       /* T2   */
+    SAGA_STEP_CREATE_PAYMENT,      /* T3-1 */
+    SAGA_STEP_APPROVE_PAYMENT,     /* T3-2 */
+    SAGA_STEP_CONFIRM_ORDER,       /* T4   */
+    SAGA_STEP_CONFIRM_RESERVATION, /* T5   */
+    SAGA_STEP_CONFIRM_PAYMENT,     /* T6   */
+    SAGA_STEP_REFUND_PAYMENT,      /* C3   */
+    SAGA_STEP_CANCEL_RESERVATION,  /* C2   */
+    SAGA_STEP_CANCEL_ORDER,        /* C1   */
     SAGA_STEP_COUNT,
     SAGA_STEP_NONE = -1
 } saga_step_t;
@@ -58,24 +58,24 @@ enum {
 };
 
 /* Business failure types (Temporal ApplicationFailure.type, problem+json code). */
-#define SAGA_TYPE_INVALID_REQUEST "InvalidRequest"
-#define SAGA_TYPE_OUT_OF_STOCK "OutOfStock"
-#define SAGA_TYPE_INSUFFICIENT_BALANCE "InsufficientBalance"
-#define SAGA_TYPE_ILLEGAL_TRANSITION "IllegalTransition"
+#define SAGA_TYPE_INVALID_REQUEST       "InvalidRequest"
+#define SAGA_TYPE_OUT_OF_STOCK          "OutOfStock"
+#define SAGA_TYPE_INSUFFICIENT_BALANCE  "InsufficientBalance"
+#define SAGA_TYPE_ILLEGAL_TRANSITION    "IllegalTransition"
 #define SAGA_TYPE_RESERVATION_CANCELLED "ReservationCancelled"
-#define SAGA_TYPE_RETRYABLE "Retryable" /* type of SAGA_ERR_RETRYABLE errors */
+#define SAGA_TYPE_RETRYABLE             "Retryable" /* type of SAGA_ERR_RETRYABLE errors */
 
-#define SAGA_ID_MAX 128 /* saga ids and Idempotency-Key client values are at most 127 bytes */
+#define SAGA_ID_MAX     128 /* saga ids and Idempotency-Key client values are at most 127 bytes */
 #define SAGA_METHOD_MAX 32
 /* The largest quantity every service accepts (service-inventory keeps stock in an INT with
  * headroom): a bigger one is refused with 400 before a saga starts, not mid-saga. */
 #define SAGA_QUANTITY_MAX 1000000000
-#define SAGA_ERRMSG_MAX 256
+#define SAGA_ERRMSG_MAX   256
 
 typedef struct saga_error {
-    int code;                     /* SAGA_OK, SAGA_ERR_* */
-    int http_status;              /* status of the failed call, 0 for transport errors */
-    char type[48];                /* SAGA_TYPE_* ("" when ok) */
+    int code;        /* SAGA_OK, SAGA_ERR_* */
+    int http_status; /* status of the failed call, 0 for transport errors */
+    char type[48];   /* SAGA_TYPE_* ("" when ok) */
     char message[SAGA_ERRMSG_MAX];
 } saga_error_t;
 
@@ -184,13 +184,13 @@ typedef int (*saga_transport_fn)(void *ctx, const char *method, const char *url,
                                  int *status, char **resp_body);
 
 typedef struct saga_client_config {
-    const char *order_url;     /* e.g. "http://127.0.0.1:21082" (copied) */
-    const char *inventory_url; /* copied */
-    const char *payment_url;   /* copied */
-    long timeout_ms;           /* per call; 0 -> 10000 */
+    const char *order_url;       /* e.g. "http://127.0.0.1:21082" (copied) */
+    const char *inventory_url;   /* copied */
+    const char *payment_url;     /* copied */
+    long timeout_ms;             /* per call; 0 -> 10000 */
     saga_transport_fn transport; /* NULL -> common's httpc_request (cm_httpc.h); the process
                                     must have called httpc_global_init (app_new does) */
-    void *transport_ctx;       /* borrowed */
+    void *transport_ctx;         /* borrowed */
 } saga_client_config_t;
 
 struct saga_client;

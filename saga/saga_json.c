@@ -18,8 +18,7 @@ static int invalid(saga_error_t *err, const char *fmt, const char *field)
 }
 
 /* Reads a required positive JSON integer, at most max (0: no bound beyond int64). */
-static int positive_int(json_t *obj, const char *name, int64_t max, int64_t *out,
-                        saga_error_t *err)
+static int positive_int(json_t *obj, const char *name, int64_t max, int64_t *out, saga_error_t *err)
 {
     json_t *v = json_object_get(obj, name);
     if (v == NULL || json_is_null(v))
@@ -115,8 +114,8 @@ char *saga_context_json(const char *saga_id, const saga_input_t *in, const saga_
 {
     json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:s}", "sagaId", saga_id, "customerId",
                           (json_int_t)in->customer_id, "productId", (json_int_t)in->product_id,
-                          "quantity", (json_int_t)in->quantity, "amount",
-                          (json_int_t)in->amount, "paymentMethod", in->payment_method);
+                          "quantity", (json_int_t)in->quantity, "amount", (json_int_t)in->amount,
+                          "paymentMethod", in->payment_method);
     if (o == NULL)
         return NULL;
     if (st != NULL && st->order_id > 0)

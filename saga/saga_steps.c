@@ -99,9 +99,9 @@ void saga_client_free(struct saga_client *c)
 
 /* Performs one call and classifies it. On SAGA_OK and when out_id_field is non-NULL, reads the
  * id from the JSON answer (first of the two names present) into *out_id. */
-static int call(struct saga_client *c, saga_step_t step, const char *saga_id,
-                const char *method, const char *url, const char *body, const char *id_a,
-                const char *id_b, int64_t *out_id, saga_error_t *err)
+static int call(struct saga_client *c, saga_step_t step, const char *saga_id, const char *method,
+                const char *url, const char *body, const char *id_a, const char *id_b,
+                int64_t *out_id, saga_error_t *err)
 {
     char key[SAGA_ID_MAX + 32];
     char *resp = NULL;
@@ -115,8 +115,7 @@ static int call(struct saga_client *c, saga_step_t step, const char *saga_id,
         err->code = SAGA_ERR_INVALID;
         return SAGA_ERR_INVALID;
     }
-    if (c->transport(c->transport_ctx, method, url, key, body, c->timeout_ms, &status, &resp) !=
-        0)
+    if (c->transport(c->transport_ctx, method, url, key, body, c->timeout_ms, &status, &resp) != 0)
         status = 0;
     if (resp != NULL)
         root = json_loads(resp, 0, NULL);
@@ -124,14 +123,12 @@ static int call(struct saga_client *c, saga_step_t step, const char *saga_id,
         code = json_string_value(json_object_get(root, "code"));
     rc = saga_classify(status, code, err);
     if (rc != SAGA_OK) {
-        const char *detail = json_is_object(root)
-                                 ? json_string_value(json_object_get(root, "detail"))
-                                 : NULL;
+        const char *detail =
+            json_is_object(root) ? json_string_value(json_object_get(root, "detail")) : NULL;
         char base[64];
         snprintf(base, sizeof base, "%.60s", err->message);
-        snprintf(err->message, sizeof err->message, "%s %s %s%s%.160s",
-                 saga_step_activity(step), method, base, detail != NULL ? ": " : "",
-                 detail != NULL ? detail : "");
+        snprintf(err->message, sizeof err->message, "%s %s %s%s%.160s", saga_step_activity(step),
+                 method, base, detail != NULL ? ": " : "", detail != NULL ? detail : "");
     } else if (out_id != NULL) {
         json_t *v = json_is_object(root) ? json_object_get(root, id_a) : NULL;
         if (!json_is_integer(v) && json_is_object(root))
@@ -157,10 +154,10 @@ static int create_order(struct saga_client *c, const char *saga_id, const saga_i
 {
     char url[SAGA_URL_MAX];
     snprintf(url, sizeof url, "%s/api/orders", c->order_url);
-    json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:s}", "customerId",
-                          (json_int_t)in->customer_id, "productId", (json_int_t)in->product_id,
-                          "quantity", (json_int_t)in->quantity, "amount", (json_int_t)in->amount,
-                          "sagaId", saga_id);
+    json_t *o =
+        json_pack("{s:I, s:I, s:I, s:I, s:s}", "customerId", (json_int_t)in->customer_id,
+                  "productId", (json_int_t)in->product_id, "quantity", (json_int_t)in->quantity,
+                  "amount", (json_int_t)in->amount, "sagaId", saga_id);
     char *body = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (body == NULL)
@@ -176,9 +173,8 @@ static int create_payment(struct saga_client *c, const char *saga_id, const saga
 {
     char url[SAGA_URL_MAX];
     snprintf(url, sizeof url, "%s/api/payments", c->payment_url);
-    json_t *o = json_pack("{s:I, s:I, s:s, s:s}", "orderId", (json_int_t)st->order_id,
-                          "amount", (json_int_t)in->amount, "method", in->payment_method,
-                          "sagaId", saga_id);
+    json_t *o = json_pack("{s:I, s:I, s:s, s:s}", "orderId", (json_int_t)st->order_id, "amount",
+                          (json_int_t)in->amount, "method", in->payment_method, "sagaId", saga_id);
     char *body = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (body == NULL)
@@ -219,9 +215,9 @@ static int inventory_call(struct saga_client *c, saga_step_t step, const char *s
     return call(c, step, saga_id, "POST", url, NULL, NULL, NULL, NULL, err);
 }
 
-static int id_call(struct saga_client *c, saga_step_t step, const char *saga_id,
-                   const char *method, const char *base, const char *path, int64_t id,
-                   const char *action, saga_error_t *err)
+static int id_call(struct saga_client *c, saga_step_t step, const char *saga_id, const char *method,
+                   const char *base, const char *path, int64_t id, const char *action,
+                   saga_error_t *err)
 {
     char url[SAGA_URL_MAX];
     snprintf(url, sizeof url, "%s/%s/%lld/%s", base, path, (long long)id, action);
@@ -233,10 +229,8 @@ static int run_step(struct saga_client *c, saga_step_t step, const char *saga_id
 {
     int rc;
     switch (step) {
-    case SAGA_STEP_CREATE_ORDER:
-        return create_order(c, saga_id, in, st, err);
-    case SAGA_STEP_RESERVE_STOCK:
-        return inventory_call(c, step, saga_id, "reserve", in, err);
+    case SAGA_STEP_CREATE_ORDER: return create_order(c, saga_id, in, st, err);
+    case SAGA_STEP_RESERVE_STOCK: return inventory_call(c, step, saga_id, "reserve", in, err);
     case SAGA_STEP_CREATE_PAYMENT:
         if ((rc = need(st->order_id, "orderId", step, err)) != 0)
             return rc;
@@ -244,20 +238,19 @@ static int run_step(struct saga_client *c, saga_step_t step, const char *saga_id
     case SAGA_STEP_APPROVE_PAYMENT:
         if ((rc = need(st->payment_id, "paymentId", step, err)) != 0)
             return rc;
-        return id_call(c, step, saga_id, "POST", c->payment_url, "api/payments",
-                       st->payment_id, "approve", err);
+        return id_call(c, step, saga_id, "POST", c->payment_url, "api/payments", st->payment_id,
+                       "approve", err);
     case SAGA_STEP_CONFIRM_ORDER:
         if ((rc = need(st->order_id, "orderId", step, err)) != 0)
             return rc;
         return id_call(c, step, saga_id, "PATCH", c->order_url, "api/orders", st->order_id,
                        "confirm", err);
-    case SAGA_STEP_CONFIRM_RESERVATION:
-        return inventory_call(c, step, saga_id, "confirm", in, err);
+    case SAGA_STEP_CONFIRM_RESERVATION: return inventory_call(c, step, saga_id, "confirm", in, err);
     case SAGA_STEP_CONFIRM_PAYMENT:
         if ((rc = need(st->payment_id, "paymentId", step, err)) != 0)
             return rc;
-        return id_call(c, step, saga_id, "POST", c->payment_url, "api/payments",
-                       st->payment_id, "confirm", err);
+        return id_call(c, step, saga_id, "POST", c->payment_url, "api/payments", st->payment_id,
+                       "confirm", err);
     case SAGA_STEP_REFUND_PAYMENT:
         if (st->payment_id <= 0) {
             if (st->order_id <= 0)
@@ -282,11 +275,10 @@ static int run_step(struct saga_client *c, saga_step_t step, const char *saga_id
             if (rc != SAGA_OK)
                 return rc;
         }
-        rc = id_call(c, step, saga_id, "PATCH", c->order_url, "api/orders", st->order_id,
-                     "cancel", err);
+        rc = id_call(c, step, saga_id, "PATCH", c->order_url, "api/orders", st->order_id, "cancel",
+                     err);
         return compensation_result(rc, err);
-    default:
-        break;
+    default: break;
     }
     snprintf(err->message, sizeof err->message, "unknown step %d", (int)step);
     err->code = SAGA_ERR_INVALID;

@@ -10,8 +10,8 @@
 #include "cm_json.h"
 
 #define INV_SAGA_ID_MAX CM_SAGA_ID_MAX /* buffer size; the rule is cm_saga_id_valid */
-#define INV_QTY_MAX 1000000000 /* stock and quantities fit an INT column with headroom */
-#define INV_ERR_MAX 160
+#define INV_QTY_MAX     1000000000     /* stock and quantities fit an INT column with headroom */
+#define INV_ERR_MAX     160
 
 typedef enum inv_res_status {
     INV_RES_NONE = 0, /* no row for (saga, product) */
@@ -20,11 +20,7 @@ typedef enum inv_res_status {
     INV_RES_CANCELLED
 } inv_res_status_t;
 
-typedef enum inv_action {
-    INV_ACT_RESERVE = 0,
-    INV_ACT_CONFIRM,
-    INV_ACT_CANCEL
-} inv_action_t;
+typedef enum inv_action { INV_ACT_RESERVE = 0, INV_ACT_CONFIRM, INV_ACT_CANCEL } inv_action_t;
 
 /* What an action does given the saga's reservation for the product. */
 typedef enum inv_verdict {

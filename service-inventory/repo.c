@@ -42,8 +42,8 @@ static int load_stock(db_conn *c, int64_t product_id, inv_stock_t *out)
  * derived table gives one row even when neither exists). res->status is INV_RES_NONE when
  * there is no reservation, stock->product_id 0 when there is no stock row. Inside a
  * transaction it sees that transaction's own changes. */
-static int load_state(db_conn *c, int64_t product_id, const char *saga_id,
-                      inv_reservation_t *res, inv_stock_t *stock)
+static int load_state(db_conn *c, int64_t product_id, const char *saga_id, inv_reservation_t *res,
+                      inv_stock_t *stock)
 {
     db_result *r = NULL;
     db_val v[] = {DB_INT(product_id), DB_STR(saga_id), DB_INT(product_id)};
@@ -93,8 +93,8 @@ static int outbox_add(db_conn *c, int64_t product_id, const char *event_type, js
 static json_t *reservation_event(const inv_reservation_t *res, int tombstone)
 {
     return json_pack("{s:s, s:I, s:I, s:s, s:b}", "sagaId", res->saga_id, "productId",
-                     (json_int_t)res->product_id, "quantity", (json_int_t)res->quantity,
-                     "status", inv_res_status_name(res->status), "tombstone", tombstone);
+                     (json_int_t)res->product_id, "quantity", (json_int_t)res->quantity, "status",
+                     inv_res_status_name(res->status), "tombstone", tombstone);
 }
 
 /* Random 0..2 ms pause so colliding retries spread out (per-thread generator). */
@@ -136,9 +136,8 @@ int inv_repo_set(db_pool *pool, int64_t product_id, int64_t available, inv_stock
             rc = load_stock(c, product_id, out);
         if (rc == 0)
             rc = outbox_add(c, product_id, "StockSet",
-                            json_pack("{s:I, s:I, s:I, s:I}", "productId",
-                                      (json_int_t)product_id, "available",
-                                      (json_int_t)out->available, "reserved",
+                            json_pack("{s:I, s:I, s:I, s:I}", "productId", (json_int_t)product_id,
+                                      "available", (json_int_t)out->available, "reserved",
                                       (json_int_t)out->reserved, "confirmed",
                                       (json_int_t)out->confirmed));
         if (rc == 0)
@@ -219,15 +218,14 @@ out:
  * read of the rows as written, for the event and the answer. *applied as for try_reserve,
  * except that when the UPDATE changed nothing the transaction is left open (it holds no
  * change) so a tombstone can be written in it without another BEGIN. */
-static int try_release(db_conn *c, inv_action_t act, inv_reservation_t *res,
-                       inv_stock_t *stock, int *applied)
+static int try_release(db_conn *c, inv_action_t act, inv_reservation_t *res, inv_stock_t *stock,
+                       int *applied)
 {
     int confirm = act == INV_ACT_CONFIRM;
     uint64_t n = 0;
     char saga[INV_SAGA_ID_MAX];
     int64_t pid = res->product_id;
-    db_val upd[] = {DB_STR(res->saga_id), DB_STR(confirm ? "CONFIRMED" : "CANCELLED"),
-                    DB_INT(pid)};
+    db_val upd[] = {DB_STR(res->saga_id), DB_STR(confirm ? "CONFIRMED" : "CANCELLED"), DB_INT(pid)};
     *applied = 0;
     snprintf(saga, sizeof saga, "%s", res->saga_id);
     int rc = db_begin(c);
@@ -272,16 +270,15 @@ static int do_tombstone(db_conn *c, inv_reservation_t *res, int64_t qty)
 {
     db_val ins[] = {DB_STR(res->saga_id), DB_INT(res->product_id), DB_INT(qty)};
     int rc = db_exec(c,
-                 "INSERT INTO inventory_reservations (saga_id, product_id, quantity, status)"
-                 " VALUES (?, ?, ?, 'CANCELLED')",
-                 ins, 3, NULL, NULL);
+                     "INSERT INTO inventory_reservations (saga_id, product_id, quantity, status)"
+                     " VALUES (?, ?, ?, 'CANCELLED')",
+                     ins, 3, NULL, NULL);
     if (rc == CM_ERR_DUPLICATE)
         rc = CM_ERR_CONFLICT; /* the reserve arrived meanwhile: re-read and cancel it */
     if (rc == 0) {
         res->quantity = qty;
         res->status = INV_RES_CANCELLED;
-        rc = outbox_add(c, res->product_id, "StockReservationCancelled",
-                        reservation_event(res, 1));
+        rc = outbox_add(c, res->product_id, "StockReservationCancelled", reservation_event(res, 1));
     }
     if (rc == 0)
         rc = db_commit(c);
@@ -328,16 +325,13 @@ static int apply_once(db_conn *c, inv_action_t act, int64_t product_id, const ch
         else
             return CM_ERR_CONFLICT; /* changed since the fast path: try again */
         return 0;
-    case INV_TOMBSTONE:
-        return CM_ERR_DB; /* only cancel tombstones, and its transaction is open */
-    default:
-        return 0;
+    case INV_TOMBSTONE: return CM_ERR_DB; /* only cancel tombstones, and its transaction is open */
+    default: return 0;
     }
 }
 
 int inv_repo_apply(db_pool *pool, inv_action_t act, int64_t product_id, const char *saga_id,
-                   int64_t qty, inv_verdict_t *verdict, inv_reservation_t *res,
-                   inv_stock_t *stock)
+                   int64_t qty, inv_verdict_t *verdict, inv_reservation_t *res, inv_stock_t *stock)
 {
     db_conn *c = NULL;
     int rc = db_acquire(pool, &c, NULL, 0);

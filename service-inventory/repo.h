@@ -27,7 +27,6 @@ int inv_repo_set(db_pool *pool, int64_t product_id, int64_t available, inv_stock
  * afterwards (product_id 0 when the product does not exist). Returns 0 (look at *verdict) or
  * a db error (CM_ERR_CONFLICT when retries ran out). Any thread. */
 int inv_repo_apply(db_pool *pool, inv_action_t act, int64_t product_id, const char *saga_id,
-                   int64_t qty, inv_verdict_t *verdict, inv_reservation_t *res,
-                   inv_stock_t *stock);
+                   int64_t qty, inv_verdict_t *verdict, inv_reservation_t *res, inv_stock_t *stock);
 
 #endif

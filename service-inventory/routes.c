@@ -13,9 +13,8 @@
 static json_t *stock_json(const inv_stock_t *s)
 {
     return json_pack("{s:I, s:I, s:I, s:I, s:I}", "productId", (json_int_t)s->product_id,
-                     "available", (json_int_t)s->available, "reserved",
-                     (json_int_t)s->reserved, "confirmed", (json_int_t)s->confirmed, "version",
-                     (json_int_t)s->version);
+                     "available", (json_int_t)s->available, "reserved", (json_int_t)s->reserved,
+                     "confirmed", (json_int_t)s->confirmed, "version", (json_int_t)s->version);
 }
 
 /* The product lock only spreads contention out; when Redis is slow or down the operation
@@ -98,24 +97,22 @@ static void respond_verdict(http_req *req, inv_action_t act, inv_verdict_t v,
     switch (v) {
     case INV_APPLY:
     case INV_TOMBSTONE:
-    case INV_NOOP:
-        http_respond_json(req, 200, result_json(r, s));
-        return;
+    case INV_NOOP: http_respond_json(req, 200, result_json(r, s)); return;
     case INV_REFUSE_CANCELLED:
         http_respond_problem(req, 409, HTTP_CODE_RESERVATION_CANCELLED,
                              "saga %s already cancelled its reservation of product %lld",
                              r->saga_id, (long long)r->product_id);
         return;
     case INV_REFUSE_ILLEGAL:
-        http_respond_problem(req, 409, HTTP_CODE_ILLEGAL_TRANSITION,
-                             "reservation of saga %s is %s (quantity %lld); cannot %s quantity %lld",
-                             r->saga_id, inv_res_status_name(r->status), (long long)r->quantity,
-                             verbs[act], (long long)qty);
+        http_respond_problem(
+            req, 409, HTTP_CODE_ILLEGAL_TRANSITION,
+            "reservation of saga %s is %s (quantity %lld); cannot %s quantity %lld", r->saga_id,
+            inv_res_status_name(r->status), (long long)r->quantity, verbs[act], (long long)qty);
         return;
     case INV_REFUSE_NOT_FOUND:
         http_respond_problem(req, 404, HTTP_CODE_NOT_FOUND,
-                             "no reservation of product %lld for saga %s",
-                             (long long)r->product_id, r->saga_id);
+                             "no reservation of product %lld for saga %s", (long long)r->product_id,
+                             r->saga_id);
         return;
     case INV_REFUSE_NO_PRODUCT:
         http_respond_problem(req, 404, HTTP_CODE_NOT_FOUND, "product %lld not found",
@@ -126,8 +123,7 @@ static void respond_verdict(http_req *req, inv_action_t act, inv_verdict_t v,
                                  json_pack("{s:I, s:I}", "available", (json_int_t)s->available,
                                            "requested", (json_int_t)qty),
                                  "product %lld has %lld available, %lld requested",
-                                 (long long)r->product_id, (long long)s->available,
-                                 (long long)qty);
+                                 (long long)r->product_id, (long long)s->available, (long long)qty);
         return;
     }
     http_respond_problem(req, 500, HTTP_CODE_INTERNAL, "unexpected verdict");

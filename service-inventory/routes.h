@@ -9,15 +9,16 @@
 #include "cm_redis.h"
 
 #define INV_LOCK_LEASE_MS 5000 /* lock:inventory:{id} lease; an operation takes milliseconds */
-#define INV_LOCK_WAIT_MS 2000  /* default INVENTORY_LOCK_WAIT_MS: after this wait the
+#define INV_LOCK_WAIT_MS \
+    2000 /* default INVENTORY_LOCK_WAIT_MS: after this wait the
                                   operation runs unlocked (MySQL still decides) */
 
 typedef struct inv_routes {
-    db_pool *db;          /* borrowed */
-    rds_pool *rds;        /* borrowed: idempotency keys and product locks */
-    outbox_relay *relay;  /* borrowed, may be NULL: woken after each committed event */
-    const char *service;  /* "service-inventory", for idempotency keys */
-    int lock_wait_ms;     /* INVENTORY_LOCK_WAIT_MS: how long to queue for a product lock */
+    db_pool *db;         /* borrowed */
+    rds_pool *rds;       /* borrowed: idempotency keys and product locks */
+    outbox_relay *relay; /* borrowed, may be NULL: woken after each committed event */
+    const char *service; /* "service-inventory", for idempotency keys */
+    int lock_wait_ms;    /* INVENTORY_LOCK_WAIT_MS: how long to queue for a product lock */
 } inv_routes_t;
 
 /* Registers every /api/inventory route on `srv` with `ctx` (must outlive the server).

@@ -28,12 +28,12 @@ typedef struct notif_config {
 /* One event as read from the stream, fields borrowed from the stream entry. */
 typedef struct notif_event {
     const char *stream_id;
-    const char *event_id;       /* eventId field, or NULL */
+    const char *event_id; /* eventId field, or NULL */
     const char *event_type;
     const char *aggregate_type;
     const char *aggregate_id;
     const char *service;
-    const char *payload;        /* JSON text or NULL */
+    const char *payload; /* JSON text or NULL */
 } notif_event_t;
 
 /* What to store for an event (pure; exposed for tests). order_id 0 when unknown; saga_id ""

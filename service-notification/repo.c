@@ -115,22 +115,17 @@ int repo_list(db_pool *db, int64_t order_id, const char *saga_id, int limit, jso
     json_t *arr = json_array();
     for (size_t i = 0; arr != NULL && i < db_result_rows(r); i++) {
         json_t *payload = json_loads(db_result_str(r, i, 7), JSON_DECODE_ANY, NULL);
-        json_t *o = json_pack("{s:I, s:s, s:s, s:o, s:o, s:o, s:s, s:o, s:s}",
-                              "id", (json_int_t)db_result_int(r, i, 0, 0),
-                              "eventId", db_result_str(r, i, 1),
-                              "eventType", db_result_str(r, i, 2),
-                              "orderId", db_result_is_null(r, i, 3)
-                                             ? json_null()
-                                             : json_integer(db_result_int(r, i, 3, 0)),
-                              "sagaId", db_result_is_null(r, i, 4)
-                                            ? json_null()
-                                            : json_string(db_result_str(r, i, 4)),
-                              "service", db_result_is_null(r, i, 5)
-                                             ? json_null()
-                                             : json_string(db_result_str(r, i, 5)),
-                              "message", db_result_str(r, i, 6),
-                              "payload", payload != NULL ? payload : json_null(),
-                              "createdAt", db_result_str(r, i, 8));
+        json_t *o = json_pack(
+            "{s:I, s:s, s:s, s:o, s:o, s:o, s:s, s:o, s:s}", "id",
+            (json_int_t)db_result_int(r, i, 0, 0), "eventId", db_result_str(r, i, 1), "eventType",
+            db_result_str(r, i, 2), "orderId",
+            db_result_is_null(r, i, 3) ? json_null() : json_integer(db_result_int(r, i, 3, 0)),
+            "sagaId",
+            db_result_is_null(r, i, 4) ? json_null() : json_string(db_result_str(r, i, 4)),
+            "service",
+            db_result_is_null(r, i, 5) ? json_null() : json_string(db_result_str(r, i, 5)),
+            "message", db_result_str(r, i, 6), "payload", payload != NULL ? payload : json_null(),
+            "createdAt", db_result_str(r, i, 8));
         if (o == NULL || json_array_append_new(arr, o) != 0) {
             json_decref(arr);
             arr = NULL;

@@ -10,18 +10,11 @@
 #include "cm_json.h"
 
 #define ORDER_SAGA_ID_MAX CM_SAGA_ID_MAX /* buffer size; the rule is cm_saga_id_valid */
-#define ORDER_ERR_MAX 160
+#define ORDER_ERR_MAX     160
 
-typedef enum order_status {
-    ORDER_CREATED = 0,
-    ORDER_CONFIRMED,
-    ORDER_CANCELLED
-} order_status_t;
+typedef enum order_status { ORDER_CREATED = 0, ORDER_CONFIRMED, ORDER_CANCELLED } order_status_t;
 
-typedef enum order_action {
-    ORDER_ACT_CONFIRM = 0,
-    ORDER_ACT_CANCEL
-} order_action_t;
+typedef enum order_action { ORDER_ACT_CONFIRM = 0, ORDER_ACT_CANCEL } order_action_t;
 
 /* What a transition request does to an order in a given status. */
 typedef enum order_verdict {

@@ -53,11 +53,10 @@ static int load(db_conn *c, const char *where, db_val key, order_t *out)
 static int outbox_add(db_conn *c, const order_t *o, const char *event_type)
 {
     char agg[32];
-    json_t *p = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s}", "sagaId", o->saga_id,
-                          "orderId", (json_int_t)o->id, "customerId", (json_int_t)o->customer_id,
-                          "productId", (json_int_t)o->product_id, "quantity",
-                          (json_int_t)o->quantity, "amount", (json_int_t)o->amount, "status",
-                          order_status_name(o->status));
+    json_t *p = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s}", "sagaId", o->saga_id, "orderId",
+                          (json_int_t)o->id, "customerId", (json_int_t)o->customer_id, "productId",
+                          (json_int_t)o->product_id, "quantity", (json_int_t)o->quantity, "amount",
+                          (json_int_t)o->amount, "status", order_status_name(o->status));
     if (!p)
         return CM_ERR_NOMEM;
     snprintf(agg, sizeof agg, "%lld", (long long)o->id);

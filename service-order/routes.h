@@ -9,10 +9,10 @@
 #include "cm_redis.h"
 
 typedef struct order_routes {
-    db_pool *db;          /* borrowed */
-    rds_pool *rds;        /* borrowed: idempotency keys */
-    outbox_relay *relay;  /* borrowed, may be NULL: woken after each committed event */
-    const char *service;  /* "service-order", for idempotency keys */
+    db_pool *db;         /* borrowed */
+    rds_pool *rds;       /* borrowed: idempotency keys */
+    outbox_relay *relay; /* borrowed, may be NULL: woken after each committed event */
+    const char *service; /* "service-order", for idempotency keys */
 } order_routes_t;
 
 /* Registers every /api/orders route on `srv` with `ctx` (must outlive the server).

@@ -14,8 +14,8 @@ static _Thread_local unsigned rand_seed;
 static double uniform(void)
 {
     if (rand_seed == 0)
-        rand_seed = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)&rand_seed ^
-                    (unsigned)pthread_self();
+        rand_seed =
+            (unsigned)time(NULL) ^ (unsigned)(uintptr_t)&rand_seed ^ (unsigned)pthread_self();
     return (double)rand_r(&rand_seed) / ((double)RAND_MAX + 1.0);
 }
 
@@ -121,8 +121,7 @@ fpg_outcome_t fpg_charge(fake_pg_t *pg, int64_t payment_id, int64_t amount)
         remember(pg, payment_id, out);
     atomic_fetch_sub(&pg->inflight, 1);
     publish(pg);
-    static const char *const labels[] = {"outcome=\"approved\"",
-                                         "outcome=\"insufficient_balance\"",
+    static const char *const labels[] = {"outcome=\"approved\"", "outcome=\"insufficient_balance\"",
                                          "outcome=\"transient\""};
     count(pg, labels[out]);
     return out;

@@ -24,13 +24,13 @@ typedef struct fpg_answer {
 } fpg_answer_t;
 
 typedef struct fake_pg {
-    int64_t limit;        /* FAKE_PG_LIMIT: largest amount approved */
-    int latency_ms;       /* FAKE_PG_LATENCY_MS: time each charge takes */
-    double failure_rate;  /* FAKE_PG_FAILURE_RATE: share of charges failing transiently */
+    int64_t limit;             /* FAKE_PG_LIMIT: largest amount approved */
+    int latency_ms;            /* FAKE_PG_LATENCY_MS: time each charge takes */
+    double failure_rate;       /* FAKE_PG_FAILURE_RATE: share of charges failing transiently */
     metrics_registry *metrics; /* borrowed; may be NULL */
-    atomic_int inflight;  /* charges running right now */
-    atomic_int peak;      /* highest `inflight` ever observed */
-    pthread_mutex_t gauge_mu; /* orders gauge writes so the last one carries the latest value */
+    atomic_int inflight;       /* charges running right now */
+    atomic_int peak;           /* highest `inflight` ever observed */
+    pthread_mutex_t gauge_mu;  /* orders gauge writes so the last one carries the latest value */
     pthread_mutex_t memory_mu; /* guards answers / next */
     fpg_answer_t answers[FPG_MEMORY]; /* ring of final outcomes, the idempotency memory */
     size_t next;

@@ -59,8 +59,7 @@ pay_verdict_t pay_decide(pay_status_t from, pay_action_t act)
         if (from == PAY_APPROVED)
             return PAY_APPLY;
         return from == PAY_CONFIRMED ? PAY_NOOP : PAY_REFUSE_ILLEGAL;
-    case PAY_ACT_REFUND:
-        return from == PAY_REFUNDED ? PAY_NOOP : PAY_APPLY;
+    case PAY_ACT_REFUND: return from == PAY_REFUNDED ? PAY_NOOP : PAY_APPLY;
     }
     return PAY_REFUSE_ILLEGAL;
 }

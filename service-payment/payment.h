@@ -10,9 +10,9 @@
 #include "cm_json.h"
 
 #define PAY_SAGA_ID_MAX CM_SAGA_ID_MAX /* buffer size; the rule is cm_saga_id_valid */
-#define PAY_METHOD_MAX 32   /* buffer size: methods are 1..31 bytes */
-#define PAY_REASON_MAX 256
-#define PAY_ERR_MAX 160
+#define PAY_METHOD_MAX  32             /* buffer size: methods are 1..31 bytes */
+#define PAY_REASON_MAX  256
+#define PAY_ERR_MAX     160
 
 typedef enum pay_status {
     PAY_CREATED = 0,
@@ -22,17 +22,13 @@ typedef enum pay_status {
     PAY_FAILED
 } pay_status_t;
 
-typedef enum pay_action {
-    PAY_ACT_APPROVE = 0,
-    PAY_ACT_CONFIRM,
-    PAY_ACT_REFUND
-} pay_action_t;
+typedef enum pay_action { PAY_ACT_APPROVE = 0, PAY_ACT_CONFIRM, PAY_ACT_REFUND } pay_action_t;
 
 typedef enum pay_verdict {
-    PAY_APPLY = 0,      /* change state (approve: ask the gateway first) */
-    PAY_NOOP,           /* already there: answer the current state without a change */
-    PAY_REFUSE_FAILED,  /* approve of a FAILED payment: 402 InsufficientBalance again */
-    PAY_REFUSE_ILLEGAL  /* 409 IllegalTransition */
+    PAY_APPLY = 0,     /* change state (approve: ask the gateway first) */
+    PAY_NOOP,          /* already there: answer the current state without a change */
+    PAY_REFUSE_FAILED, /* approve of a FAILED payment: 402 InsufficientBalance again */
+    PAY_REFUSE_ILLEGAL /* 409 IllegalTransition */
 } pay_verdict_t;
 
 typedef struct payment {

@@ -53,10 +53,10 @@ static int load(db_conn *c, const char *where, db_val key, payment_t *out)
 static int outbox_add(db_conn *c, const payment_t *p, const char *event_type, const char *from)
 {
     char agg[32];
-    json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:s, s:s}", "sagaId", p->saga_id, "paymentId",
-                          (json_int_t)p->id, "orderId", (json_int_t)p->order_id, "amount",
-                          (json_int_t)p->amount, "method", p->method, "status",
-                          pay_status_name(p->status));
+    json_t *o =
+        json_pack("{s:s, s:I, s:I, s:I, s:s, s:s}", "sagaId", p->saga_id, "paymentId",
+                  (json_int_t)p->id, "orderId", (json_int_t)p->order_id, "amount",
+                  (json_int_t)p->amount, "method", p->method, "status", pay_status_name(p->status));
     if (!o)
         return CM_ERR_NOMEM;
     if (from)

@@ -12,12 +12,11 @@
 
 static json_t *payment_json(const payment_t *p)
 {
-    return json_pack("{s:I, s:I, s:s, s:I, s:s, s:s, s:s?, s:I}", "paymentId",
-                     (json_int_t)p->id, "orderId", (json_int_t)p->order_id, "sagaId",
-                     p->saga_id, "amount", (json_int_t)p->amount, "method", p->method, "status",
-                     pay_status_name(p->status), "failureReason",
-                     p->failure_reason[0] ? p->failure_reason : NULL, "version",
-                     (json_int_t)p->version);
+    return json_pack(
+        "{s:I, s:I, s:s, s:I, s:s, s:s, s:s?, s:I}", "paymentId", (json_int_t)p->id, "orderId",
+        (json_int_t)p->order_id, "sagaId", p->saga_id, "amount", (json_int_t)p->amount, "method",
+        p->method, "status", pay_status_name(p->status), "failureReason",
+        p->failure_reason[0] ? p->failure_reason : NULL, "version", (json_int_t)p->version);
 }
 
 static void respond_insufficient(http_req *req, const payment_t *p)
@@ -92,8 +91,8 @@ static void h_get(http_req *req, void *vctx)
 }
 
 /* Answers a decided (non-gateway) verdict for approve/confirm/refund. */
-static void respond_verdict(http_req *req, pay_routes_t *ctx, pay_verdict_t v,
-                            const payment_t *p, const char *verb)
+static void respond_verdict(http_req *req, pay_routes_t *ctx, pay_verdict_t v, const payment_t *p,
+                            const char *verb)
 {
     switch (v) {
     case PAY_APPLY:
@@ -101,15 +100,9 @@ static void respond_verdict(http_req *req, pay_routes_t *ctx, pay_verdict_t v,
         wake(ctx);
         http_respond_json(req, 200, payment_json(p));
         return;
-    case PAY_NOOP:
-        http_respond_json(req, 200, payment_json(p));
-        return;
-    case PAY_REFUSE_FAILED:
-        respond_insufficient(req, p);
-        return;
-    case PAY_REFUSE_ILLEGAL:
-        respond_illegal(req, p, verb);
-        return;
+    case PAY_NOOP: http_respond_json(req, 200, payment_json(p)); return;
+    case PAY_REFUSE_FAILED: respond_insufficient(req, p); return;
+    case PAY_REFUSE_ILLEGAL: respond_illegal(req, p, verb); return;
     }
 }
 
@@ -123,8 +116,7 @@ static int charge(http_req *req, pay_routes_t *ctx, const payment_t *p, fpg_outc
     if (rc == CM_ERR_BUSY) {
         http_resp_header(req, "Retry-After", "1");
         http_respond_problem(req, 429, HTTP_CODE_BUSY,
-                             "payment gateway busy: %d approvals in progress",
-                             ctx->pg_concurrency);
+                             "payment gateway busy: %d approvals in progress", ctx->pg_concurrency);
         return -1;
     }
     if (rc != 0) {
@@ -234,8 +226,9 @@ static void transition(http_req *req, pay_routes_t *ctx, pay_action_t act)
     int rc = pay_repo_transition(ctx->db, id, act, NULL, &p, &v);
     if (rc == CM_ERR_NOT_FOUND && act == PAY_ACT_REFUND) {
         /* DESIGN: refunding an unknown payment succeeds without effect. */
-        http_respond_json(req, 200, json_pack("{s:I, s:n, s:b}", "paymentId", (json_int_t)id,
-                                              "status", "noop", 1));
+        http_respond_json(
+            req, 200,
+            json_pack("{s:I, s:n, s:b}", "paymentId", (json_int_t)id, "status", "noop", 1));
         return;
     }
     if (rc != 0) {

@@ -12,14 +12,14 @@
 #define PAY_SEMAPHORE_KEY "semaphore:pg"
 
 typedef struct pay_routes {
-    db_pool *db;          /* borrowed */
-    rds_pool *rds;        /* borrowed: idempotency keys and the gateway semaphore */
-    outbox_relay *relay;  /* borrowed, may be NULL: woken after each committed event */
-    fake_pg_t *pg;        /* borrowed */
-    const char *service;  /* "service-payment", for idempotency keys */
-    int pg_concurrency;   /* PG_CONCURRENCY: permits of semaphore:pg */
-    int pg_wait_ms;       /* PG_WAIT_MS: how long an approval queues for a permit */
-    int pg_lease_ms;      /* permit lease: longer than any charge can take */
+    db_pool *db;         /* borrowed */
+    rds_pool *rds;       /* borrowed: idempotency keys and the gateway semaphore */
+    outbox_relay *relay; /* borrowed, may be NULL: woken after each committed event */
+    fake_pg_t *pg;       /* borrowed */
+    const char *service; /* "service-payment", for idempotency keys */
+    int pg_concurrency;  /* PG_CONCURRENCY: permits of semaphore:pg */
+    int pg_wait_ms;      /* PG_WAIT_MS: how long an approval queues for a permit */
+    int pg_lease_ms;     /* permit lease: longer than any charge can take */
 } pay_routes_t;
 
 /* Registers every /api/payments route on `srv` with `ctx` (must outlive the server).

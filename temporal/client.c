@@ -10,19 +10,22 @@
 #define WS(name) temporal__api__workflowservice__v1__##name
 typedef Temporal__Api__Common__V1__WorkflowExecution tc_pb_exec;
 
-static void exec_init(tc_pb_exec *e, const char *wid, const char *rid) {
+static void exec_init(tc_pb_exec *e, const char *wid, const char *rid)
+{
     temporal__api__common__v1__workflow_execution__init(e);
     e->workflow_id = (char *)wid;
     e->run_id = (char *)(rid ? rid : "");
 }
 
-static void copy_str(char *dst, size_t cap, const char *src) {
+static void copy_str(char *dst, size_t cap, const char *src)
+{
     if (cap == 0)
         return;
     snprintf(dst, cap, "%s", src ? src : "");
 }
 
-int tc_client_wait_ready(tc_client *c, int timeout_ms, tc_error *err) {
+int tc_client_wait_ready(tc_client *c, int timeout_ms, tc_error *err)
+{
     int64_t end = tc_now_us() + (int64_t)timeout_ms * 1000;
     int rc;
     for (;;) {
@@ -39,8 +42,8 @@ int tc_client_wait_ready(tc_client *c, int timeout_ms, tc_error *err) {
                 TEMPORAL__API__WORKFLOWSERVICE__V1__DESCRIBE_NAMESPACE_REQUEST__INIT;
             dn.namespace_ = c->ns;
             rc = tc_rpc(c, "DescribeNamespace", TC_RPC_MSG(dn),
-                        &WS(describe_namespace_response__descriptor), &resp, 2000,
-                        TC_RPC_NO_RETRY, NULL, err);
+                        &WS(describe_namespace_response__descriptor), &resp, 2000, TC_RPC_NO_RETRY,
+                        NULL, err);
             if (resp)
                 protobuf_c_message_free_unpacked(resp, NULL);
             if (rc == TC_OK)
@@ -54,7 +57,8 @@ int tc_client_wait_ready(tc_client *c, int timeout_ms, tc_error *err) {
 }
 
 int tc_workflow_start(tc_client *c, const tc_start_options *o, char *run_id, size_t run_id_cap,
-                      bool *started, tc_error *err) {
+                      bool *started, tc_error *err)
+{
     if (!o || !o->workflow_id || !o->workflow_type || !o->task_queue || !*o->workflow_id)
         return tc_seterr(err, TC_ERR_INVALID, "workflow_id, workflow_type, task_queue required");
     Temporal__Api__Workflowservice__V1__StartWorkflowExecutionRequest rq =
@@ -91,7 +95,8 @@ int tc_workflow_start(tc_client *c, const tc_start_options *o, char *run_id, siz
         tc_uuid(uuid);
         rq.request_id = uuid;
     }
-    rq.workflow_id_reuse_policy = (Temporal__Api__Enums__V1__WorkflowIdReusePolicy)o->id_reuse_policy;
+    rq.workflow_id_reuse_policy =
+        (Temporal__Api__Enums__V1__WorkflowIdReusePolicy)o->id_reuse_policy;
     rq.workflow_id_conflict_policy =
         (Temporal__Api__Enums__V1__WorkflowIdConflictPolicy)o->id_conflict_policy;
     ProtobufCMessage *m = NULL;
@@ -108,7 +113,8 @@ int tc_workflow_start(tc_client *c, const tc_start_options *o, char *run_id, siz
     return TC_OK;
 }
 
-void tc_outcome_clear(tc_outcome *o) {
+void tc_outcome_clear(tc_outcome *o)
+{
     if (!o)
         return;
     free(o->result_json);
@@ -118,8 +124,8 @@ void tc_outcome_clear(tc_outcome *o) {
 }
 
 /* Fills out from a close event. Returns 1 when the run continued as new (next_rid set). */
-static int outcome_from_close(const tc_pb_event *ev, tc_outcome *out, char *next_rid,
-                              size_t cap) {
+static int outcome_from_close(const tc_pb_event *ev, tc_outcome *out, char *next_rid, size_t cap)
+{
     const char *t, *m;
     bool nr;
     switch (ev->event_type) {
@@ -127,7 +133,7 @@ static int outcome_from_close(const tc_pb_event *ev, tc_outcome *out, char *next
         const Temporal__Api__History__V1__WorkflowExecutionCompletedEventAttributes *a =
             ev->workflow_execution_completed_event_attributes;
         if (a && a->new_execution_run_id && *a->new_execution_run_id) {
-            copy_str(next_rid, cap, a->new_execution_run_id);  /* cron / retry chain */
+            copy_str(next_rid, cap, a->new_execution_run_id); /* cron / retry chain */
             return 1;
         }
         out->status = TC_WF_COMPLETED;
@@ -176,9 +182,7 @@ static int outcome_from_close(const tc_pb_event *ev, tc_outcome *out, char *next
         out->failure_type = tc_strdup("CanceledError");
         out->failure_message = tc_strdup("workflow canceled");
         return 0;
-    default:
-        out->status = TC_WF_UNKNOWN;
-        return 0;
+    default: out->status = TC_WF_UNKNOWN; return 0;
     }
 }
 
@@ -186,19 +190,22 @@ struct tc_wait {
     tc_cancel k;
 };
 
-tc_wait *tc_wait_new(void) {
+tc_wait *tc_wait_new(void)
+{
     tc_wait *w = malloc(sizeof *w);
     if (w)
         tc_cancel_init(&w->k);
     return w;
 }
 
-void tc_wait_cancel(tc_wait *w) {
+void tc_wait_cancel(tc_wait *w)
+{
     if (w)
         tc_cancel_fire(&w->k);
 }
 
-void tc_wait_free(tc_wait *w) {
+void tc_wait_free(tc_wait *w)
+{
     if (!w)
         return;
     tc_cancel_destroy(&w->k);
@@ -206,12 +213,14 @@ void tc_wait_free(tc_wait *w) {
 }
 
 int tc_workflow_result(tc_client *c, const char *workflow_id, const char *run_id, int timeout_ms,
-                       tc_outcome *out, tc_error *err) {
+                       tc_outcome *out, tc_error *err)
+{
     return tc_workflow_result_wait(c, workflow_id, run_id, timeout_ms, NULL, out, err);
 }
 
 int tc_workflow_result_wait(tc_client *c, const char *workflow_id, const char *run_id,
-                            int timeout_ms, tc_wait *w, tc_outcome *out, tc_error *err) {
+                            int timeout_ms, tc_wait *w, tc_outcome *out, tc_error *err)
+{
     memset(out, 0, sizeof *out);
     if (!workflow_id)
         return tc_seterr(err, TC_ERR_INVALID, "workflow_id required");
@@ -229,7 +238,7 @@ int tc_workflow_result_wait(tc_client *c, const char *workflow_id, const char *r
         }
         int64_t left_ms = (end - tc_now_us()) / 1000;
         int call_ms = left_ms < TC_RESULT_POLL_MS ? (int)(left_ms < 2000 ? 2000 : left_ms)
-                                                   : TC_RESULT_POLL_MS;
+                                                  : TC_RESULT_POLL_MS;
         Temporal__Api__Workflowservice__V1__GetWorkflowExecutionHistoryRequest rq =
             TEMPORAL__API__WORKFLOWSERVICE__V1__GET_WORKFLOW_EXECUTION_HISTORY_REQUEST__INIT;
         tc_pb_exec ex;
@@ -245,7 +254,7 @@ int tc_workflow_result_wait(tc_client *c, const char *workflow_id, const char *r
                     &WS(get_workflow_execution_history_response__descriptor), &m, call_ms, 0,
                     w ? &w->k : NULL, err);
         if (rc == TC_ERR_TIMEOUT && tc_now_us() < end)
-            continue;  /* the long poll expired on our side: ask again */
+            continue; /* the long poll expired on our side: ask again */
         if (rc != TC_OK)
             break;
         Temporal__Api__Workflowservice__V1__GetWorkflowExecutionHistoryResponse *r = (void *)m;
@@ -298,7 +307,8 @@ int tc_workflow_result_wait(tc_client *c, const char *workflow_id, const char *r
 }
 
 int tc_workflow_describe(tc_client *c, const char *workflow_id, const char *run_id,
-                         tc_description *out, tc_error *err) {
+                         tc_description *out, tc_error *err)
+{
     memset(out, 0, sizeof *out);
     Temporal__Api__Workflowservice__V1__DescribeWorkflowExecutionRequest rq =
         TEMPORAL__API__WORKFLOWSERVICE__V1__DESCRIBE_WORKFLOW_EXECUTION_REQUEST__INIT;
@@ -329,7 +339,8 @@ int tc_workflow_describe(tc_client *c, const char *workflow_id, const char *run_
 
 int tc_workflow_query(tc_client *c, const char *workflow_id, const char *run_id,
                       const char *query_type, const char *args_json, char **result_json,
-                      tc_error *err) {
+                      tc_error *err)
+{
     *result_json = NULL;
     Temporal__Api__Workflowservice__V1__QueryWorkflowRequest rq =
         TEMPORAL__API__WORKFLOWSERVICE__V1__QUERY_WORKFLOW_REQUEST__INIT;
@@ -365,7 +376,8 @@ int tc_workflow_query(tc_client *c, const char *workflow_id, const char *run_id,
 }
 
 int tc_workflow_signal(tc_client *c, const char *workflow_id, const char *run_id,
-                       const char *signal_name, const char *input_json, tc_error *err) {
+                       const char *signal_name, const char *input_json, tc_error *err)
+{
     Temporal__Api__Workflowservice__V1__SignalWorkflowExecutionRequest rq =
         TEMPORAL__API__WORKFLOWSERVICE__V1__SIGNAL_WORKFLOW_EXECUTION_REQUEST__INIT;
     tc_pb_exec ex;
@@ -378,7 +390,7 @@ int tc_workflow_signal(tc_client *c, const char *workflow_id, const char *run_id
     rq.signal_name = (char *)signal_name;
     rq.input = tc_pl1_init(&in, input_json);
     rq.identity = c->identity;
-    rq.request_id = uuid;  /* makes a retried signal land once */
+    rq.request_id = uuid; /* makes a retried signal land once */
     ProtobufCMessage *m = NULL;
     int rc = tc_rpc(c, "SignalWorkflowExecution", TC_RPC_MSG(rq),
                     &WS(signal_workflow_execution_response__descriptor), &m, 0, 0, NULL, err);
@@ -388,7 +400,8 @@ int tc_workflow_signal(tc_client *c, const char *workflow_id, const char *run_id
 }
 
 int tc_workflow_terminate(tc_client *c, const char *workflow_id, const char *run_id,
-                          const char *reason, tc_error *err) {
+                          const char *reason, tc_error *err)
+{
     Temporal__Api__Workflowservice__V1__TerminateWorkflowExecutionRequest rq =
         TEMPORAL__API__WORKFLOWSERVICE__V1__TERMINATE_WORKFLOW_EXECUTION_REQUEST__INIT;
     tc_pb_exec ex;
@@ -405,8 +418,8 @@ int tc_workflow_terminate(tc_client *c, const char *workflow_id, const char *run
     return rc;
 }
 
-int tc_fetch_history(tc_client *c, const char *wid, const char *rid, tc_history *h,
-                     tc_error *err) {
+int tc_fetch_history(tc_client *c, const char *wid, const char *rid, tc_history *h, tc_error *err)
+{
     ProtobufCBinaryData token = {0, NULL};
     int rc = TC_OK;
     for (int page = 0; page < TC_HISTORY_MAX_PAGES; page++) {
@@ -419,8 +432,7 @@ int tc_fetch_history(tc_client *c, const char *wid, const char *rid, tc_history 
         rq.next_page_token = token;
         ProtobufCMessage *m = NULL;
         rc = tc_rpc(c, "GetWorkflowExecutionHistory", TC_RPC_MSG(rq),
-                    &WS(get_workflow_execution_history_response__descriptor), &m, 0, 0, NULL,
-                    err);
+                    &WS(get_workflow_execution_history_response__descriptor), &m, 0, 0, NULL, err);
         if (rc != TC_OK)
             return rc;
         Temporal__Api__Workflowservice__V1__GetWorkflowExecutionHistoryResponse *r = (void *)m;
@@ -436,8 +448,9 @@ int tc_fetch_history(tc_client *c, const char *wid, const char *rid, tc_history 
     return tc_seterr(err, TC_ERR_PROTOCOL, "history of %s has too many pages", wid);
 }
 
-int tc_workflow_history(tc_client *c, const char *workflow_id, const char *run_id,
-                        tc_history **out, tc_error *err) {
+int tc_workflow_history(tc_client *c, const char *workflow_id, const char *run_id, tc_history **out,
+                        tc_error *err)
+{
     *out = NULL;
     tc_history *h = calloc(1, sizeof *h);
     if (!h)

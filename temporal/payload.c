@@ -9,7 +9,8 @@
 static const char k_encoding[] = "encoding";
 static const char k_json[] = TC_ENCODING_JSON;
 
-tc_pb_payloads *tc_pl1_init(tc_pl1 *b, const char *json) {
+tc_pb_payloads *tc_pl1_init(tc_pl1 *b, const char *json)
+{
     if (!json)
         return NULL;
     temporal__api__common__v1__payloads__init(&b->ps);
@@ -29,7 +30,8 @@ tc_pb_payloads *tc_pl1_init(tc_pl1 *b, const char *json) {
     return &b->ps;
 }
 
-char *tc_payload_json(const tc_pb_payload *p) {
+char *tc_payload_json(const tc_pb_payload *p)
+{
     if (!p)
         return tc_strdup("null");
     const ProtobufCBinaryData *enc = NULL;
@@ -49,31 +51,36 @@ char *tc_payload_json(const tc_pb_payload *p) {
     return s;
 }
 
-char *tc_payloads_first_json(const tc_pb_payloads *ps) {
+char *tc_payloads_first_json(const tc_pb_payloads *ps)
+{
     return tc_payload_json(ps && ps->n_payloads ? ps->payloads[0] : NULL);
 }
 
-void tc_duration_ms(tc_pb_duration *d, int64_t ms) {
+void tc_duration_ms(tc_pb_duration *d, int64_t ms)
+{
     google__protobuf__duration__init(d);
     d->seconds = ms / 1000;
     d->nanos = (int32_t)((ms % 1000) * 1000000);
 }
 
 tc_pb_failure *tc_appfail_init(tc_appfail *b, const char *type, const char *message,
-                               bool non_retryable) {
+                               bool non_retryable)
+{
     temporal__api__failure__v1__failure__init(&b->f);
     temporal__api__failure__v1__application_failure_info__init(&b->info);
     b->info.type = (char *)(type ? type : "Error");
     b->info.non_retryable = non_retryable;
     b->f.message = (char *)(message ? message : "");
     b->f.source = (char *)"CSDK";
-    b->f.failure_info_case = TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_APPLICATION_FAILURE_INFO;
+    b->f.failure_info_case =
+        TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_APPLICATION_FAILURE_INFO;
     b->f.application_failure_info = &b->info;
     return &b->f;
 }
 
 void tc_failure_describe(const tc_pb_failure *f, const char **type, const char **message,
-                         bool *non_retryable) {
+                         bool *non_retryable)
+{
     *type = "Failure";
     *message = "";
     *non_retryable = false;
@@ -107,15 +114,15 @@ void tc_failure_describe(const tc_pb_failure *f, const char **type, const char *
         }
         *type = "ActivityError";
         return;
-    default:
-        return;
+    default: return;
     }
 }
 
 /* ---- history container ---- */
 
 int tc_history_add_page(tc_history *h, ProtobufCMessage *msg, tc_pb_event **events, size_t n,
-                        tc_error *err) {
+                        tc_error *err)
+{
     if (h->n_pages == h->cap_pages) {
         size_t nc = h->cap_pages ? h->cap_pages * 2 : 4;
         ProtobufCMessage **p = realloc(h->pages, nc * sizeof *p);
@@ -142,7 +149,8 @@ int tc_history_add_page(tc_history *h, ProtobufCMessage *msg, tc_pb_event **even
     return TC_OK;
 }
 
-void tc_history_clear(tc_history *h) {
+void tc_history_clear(tc_history *h)
+{
     for (size_t i = 0; i < h->n_pages; i++)
         protobuf_c_message_free_unpacked(h->pages[i], NULL);
     free(h->pages);
@@ -150,20 +158,26 @@ void tc_history_clear(tc_history *h) {
     memset(h, 0, sizeof *h);
 }
 
-void tc_history_free(tc_history *h) {
+void tc_history_free(tc_history *h)
+{
     if (!h)
         return;
     tc_history_clear(h);
     free(h);
 }
 
-size_t tc_history_length(const tc_history *h) { return h ? h->n : 0; }
+size_t tc_history_length(const tc_history *h)
+{
+    return h ? h->n : 0;
+}
 
-int tc_history_event_type(const tc_history *h, size_t i) {
+int tc_history_event_type(const tc_history *h, size_t i)
+{
     return (h && i < h->n) ? (int)h->events[i]->event_type : 0;
 }
 
-int tc_history_save(const tc_history *h, const char *path, tc_error *err) {
+int tc_history_save(const tc_history *h, const char *path, tc_error *err)
+{
     Temporal__Api__History__V1__History hist = TEMPORAL__API__HISTORY__V1__HISTORY__INIT;
     hist.n_events = h->n;
     hist.events = h->events;
@@ -182,7 +196,8 @@ int tc_history_save(const tc_history *h, const char *path, tc_error *err) {
     return rc;
 }
 
-int tc_history_load(const char *path, tc_history **out, tc_error *err) {
+int tc_history_load(const char *path, tc_history **out, tc_error *err)
+{
     *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f)

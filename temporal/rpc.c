@@ -25,7 +25,8 @@ static int g_init_refs;
  * setter is C++ (absl::SetMutexDeadlockDetectionMode(OnDeadlockCycle::kIgnore), an int enum
  * whose kIgnore is 0), looked up by its mangled names so that an Abseil without it (another
  * inline namespace, a static build) simply keeps its default. */
-static void absl_deadlock_detection_off(void) {
+static void absl_deadlock_detection_off(void)
+{
     static const char *names[] = {
         "_ZN4absl7debian329SetMutexDeadlockDetectionModeENS0_15OnDeadlockCycleE",
         "_ZN4absl29SetMutexDeadlockDetectionModeENS_15OnDeadlockCycleE",
@@ -37,14 +38,15 @@ static void absl_deadlock_detection_off(void) {
         void *sym = dlsym(RTLD_DEFAULT, names[i]);
         if (sym) {
             void (*set_mode)(int);
-            memcpy(&set_mode, &sym, sizeof set_mode);  /* object -> function pointer */
+            memcpy(&set_mode, &sym, sizeof set_mode); /* object -> function pointer */
             set_mode(0);
             return;
         }
     }
 }
 
-void tc_global_init(void) {
+void tc_global_init(void)
+{
     pthread_mutex_lock(&g_init_mu);
     if (g_init_refs++ == 0) {
         absl_deadlock_detection_off();
@@ -53,14 +55,16 @@ void tc_global_init(void) {
     pthread_mutex_unlock(&g_init_mu);
 }
 
-void tc_global_shutdown(void) {
+void tc_global_shutdown(void)
+{
     pthread_mutex_lock(&g_init_mu);
     if (g_init_refs > 0 && --g_init_refs == 0)
         grpc_shutdown();
     pthread_mutex_unlock(&g_init_mu);
 }
 
-int tc_seterr(tc_error *err, int code, const char *fmt, ...) {
+int tc_seterr(tc_error *err, int code, const char *fmt, ...)
+{
     if (err) {
         va_list ap;
         va_start(ap, fmt);
@@ -72,7 +76,8 @@ int tc_seterr(tc_error *err, int code, const char *fmt, ...) {
     return code;
 }
 
-const char *tc_code_name(int code) {
+const char *tc_code_name(int code)
+{
     switch (code) {
     case TC_OK: return "TC_OK";
     case TC_ERR_INVALID: return "TC_ERR_INVALID";
@@ -92,7 +97,8 @@ const char *tc_code_name(int code) {
     }
 }
 
-char *tc_strdup(const char *s) {
+char *tc_strdup(const char *s)
+{
     if (!s)
         return NULL;
     size_t n = strlen(s) + 1;
@@ -102,13 +108,15 @@ char *tc_strdup(const char *s) {
     return d;
 }
 
-int64_t tc_now_us(void) {
+int64_t tc_now_us(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-void tc_uuid(char out[37]) {
+void tc_uuid(char out[37])
+{
     unsigned char b[16];
     FILE *f = fopen("/dev/urandom", "rb");
     if (!f || fread(b, 1, sizeof b, f) != sizeof b) {
@@ -126,15 +134,20 @@ void tc_uuid(char out[37]) {
              b[14], b[15]);
 }
 
-void tc_cancel_init(tc_cancel *k) {
+void tc_cancel_init(tc_cancel *k)
+{
     pthread_mutex_init(&k->mu, NULL);
     k->call = NULL;
     k->cancelled = false;
 }
 
-void tc_cancel_destroy(tc_cancel *k) { pthread_mutex_destroy(&k->mu); }
+void tc_cancel_destroy(tc_cancel *k)
+{
+    pthread_mutex_destroy(&k->mu);
+}
 
-void tc_cancel_fire(tc_cancel *k) {
+void tc_cancel_fire(tc_cancel *k)
+{
     pthread_mutex_lock(&k->mu);
     k->cancelled = true;
     if (k->call)
@@ -142,12 +155,14 @@ void tc_cancel_fire(tc_cancel *k) {
     pthread_mutex_unlock(&k->mu);
 }
 
-static const char *env_or(const char *name, const char *def) {
+static const char *env_or(const char *name, const char *def)
+{
     const char *v = getenv(name);
     return (v && *v) ? v : def;
 }
 
-int tc_client_new(const tc_client_options *o, tc_client **out, tc_error *err) {
+int tc_client_new(const tc_client_options *o, tc_client **out, tc_error *err)
+{
     tc_client_options d = {0};
     if (!o)
         o = &d;
@@ -200,7 +215,7 @@ int tc_client_new(const tc_client_options *o, tc_client **out, tc_error *err) {
     c->channel = grpc_channel_create(c->address, cred, &ca);
     grpc_channel_credentials_release(cred);
     if (!c->channel) {
-        tc_global_shutdown();  /* tc_client_free only releases it for a live channel */
+        tc_global_shutdown(); /* tc_client_free only releases it for a live channel */
         tc_client_free(c);
         return tc_seterr(err, TC_ERR_UNAVAILABLE, "cannot create a channel");
     }
@@ -208,13 +223,15 @@ int tc_client_new(const tc_client_options *o, tc_client **out, tc_error *err) {
     return TC_OK;
 }
 
-void tc_client_free(tc_client *c) {
+void tc_client_free(tc_client *c)
+{
     if (!c)
         return;
     for (size_t i = 0; i < c->n_cq_pool; i++) {
         grpc_completion_queue_shutdown(c->cq_pool[i]);
         while (grpc_completion_queue_pluck(c->cq_pool[i], NULL, gpr_inf_future(GPR_CLOCK_REALTIME),
-                                           NULL).type != GRPC_QUEUE_SHUTDOWN) {
+                                           NULL)
+                   .type != GRPC_QUEUE_SHUTDOWN) {
         }
         grpc_completion_queue_destroy(c->cq_pool[i]);
     }
@@ -230,10 +247,17 @@ void tc_client_free(tc_client *c) {
     free(c);
 }
 
-const char *tc_client_namespace(const tc_client *c) { return c->ns; }
-const char *tc_client_identity(const tc_client *c) { return c->identity; }
+const char *tc_client_namespace(const tc_client *c)
+{
+    return c->ns;
+}
+const char *tc_client_identity(const tc_client *c)
+{
+    return c->identity;
+}
 
-static int map_status(grpc_status_code st) {
+static int map_status(grpc_status_code st)
+{
     switch (st) {
     case GRPC_STATUS_OK: return TC_OK;
     case GRPC_STATUS_UNAVAILABLE: return TC_ERR_UNAVAILABLE;
@@ -247,17 +271,30 @@ static int map_status(grpc_status_code st) {
     }
 }
 
-static const char *status_name(grpc_status_code st) {
-    static const char *names[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT",
-                                  "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
-                                  "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-                                  "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-                                  "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
+static const char *status_name(grpc_status_code st)
+{
+    static const char *names[] = {"OK",
+                                  "CANCELLED",
+                                  "UNKNOWN",
+                                  "INVALID_ARGUMENT",
+                                  "DEADLINE_EXCEEDED",
+                                  "NOT_FOUND",
+                                  "ALREADY_EXISTS",
+                                  "PERMISSION_DENIED",
+                                  "RESOURCE_EXHAUSTED",
+                                  "FAILED_PRECONDITION",
+                                  "ABORTED",
+                                  "OUT_OF_RANGE",
+                                  "UNIMPLEMENTED",
+                                  "INTERNAL",
+                                  "UNAVAILABLE",
+                                  "DATA_LOSS",
                                   "UNAUTHENTICATED"};
     return (st >= 0 && st <= 16) ? names[st] : "?";
 }
 
-static grpc_completion_queue *cq_get(tc_client *c) {
+static grpc_completion_queue *cq_get(tc_client *c)
+{
     grpc_completion_queue *cq = NULL;
     pthread_mutex_lock(&c->cq_mu);
     if (c->n_cq_pool)
@@ -266,7 +303,8 @@ static grpc_completion_queue *cq_get(tc_client *c) {
     return cq ? cq : grpc_completion_queue_create_for_pluck(NULL);
 }
 
-static void cq_put(tc_client *c, grpc_completion_queue *cq) {
+static void cq_put(tc_client *c, grpc_completion_queue *cq)
+{
     pthread_mutex_lock(&c->cq_mu);
     if (c->n_cq_pool == c->cap_cq_pool) {
         size_t nc = c->cap_cq_pool ? c->cap_cq_pool * 2 : 16;
@@ -283,8 +321,9 @@ static void cq_put(tc_client *c, grpc_completion_queue *cq) {
     pthread_mutex_unlock(&c->cq_mu);
     if (cq) {
         grpc_completion_queue_shutdown(cq);
-        while (grpc_completion_queue_pluck(cq, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
-                   .type != GRPC_QUEUE_SHUTDOWN) {
+        while (
+            grpc_completion_queue_pluck(cq, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+            GRPC_QUEUE_SHUTDOWN) {
         }
         grpc_completion_queue_destroy(cq);
     }
@@ -292,7 +331,8 @@ static void cq_put(tc_client *c, grpc_completion_queue *cq) {
 
 /* Returns the registered-call handle of WorkflowService/<rpc>, registering it on first use.
  * NULL when the table is full (the call then goes by path). */
-static void *method_handle(tc_client *c, const char *rpc, const char *path) {
+static void *method_handle(tc_client *c, const char *rpc, const char *path)
+{
     void *h = NULL;
     pthread_mutex_lock(&c->cq_mu);
     for (size_t i = 0; i < c->n_methods; i++)
@@ -311,11 +351,12 @@ static void *method_handle(tc_client *c, const char *rpc, const char *path) {
 /* One attempt: a single batch with all six ops, plucked from a private completion queue. */
 static int rpc_once(tc_client *c, const char *path, const uint8_t *buf, size_t len,
                     const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
-                    int timeout_ms, tc_cancel *cancel, tc_error *err) {
+                    int timeout_ms, tc_cancel *cancel, tc_error *err)
+{
     int rc = TC_OK;
     grpc_completion_queue *cq = cq_get(c);
-    gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
-                                         gpr_time_from_millis(timeout_ms, GPR_TIMESPAN));
+    gpr_timespec deadline =
+        gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(timeout_ms, GPR_TIMESPAN));
     void *mh = method_handle(c, path + strlen(TC_SERVICE_PREFIX), path);
     grpc_call *call;
     if (mh) {
@@ -323,8 +364,8 @@ static int rpc_once(tc_client *c, const char *path, const uint8_t *buf, size_t l
                                                    mh, deadline, NULL);
     } else {
         grpc_slice method = grpc_slice_from_copied_string(path);
-        call = grpc_channel_create_call(c->channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq, method,
-                                        NULL, deadline, NULL);
+        call = grpc_channel_create_call(c->channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq, method, NULL,
+                                        deadline, NULL);
         grpc_slice_unref(method);
     }
     grpc_slice req_slice = grpc_slice_from_copied_buffer((const char *)buf, len);
@@ -380,8 +421,8 @@ static int rpc_once(tc_client *c, const char *path, const uint8_t *buf, size_t l
     if (ce != GRPC_CALL_OK) {
         rc = tc_seterr(err, TC_ERR_RPC, "%s: start_batch failed (%d)", path, (int)ce);
     } else {
-        grpc_event ev = grpc_completion_queue_pluck(cq, (void *)1,
-                                                    gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        grpc_event ev =
+            grpc_completion_queue_pluck(cq, (void *)1, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
         if (ev.type != GRPC_OP_COMPLETE || !ev.success)
             rc = tc_seterr(err, TC_ERR_RPC, "%s: batch did not complete", path);
     }
@@ -434,7 +475,8 @@ out:
 
 int tc_rpc(tc_client *c, const char *rpc, const ProtobufCMessage *req,
            const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp, int timeout_ms,
-           unsigned flags, tc_cancel *cancel, tc_error *err) {
+           unsigned flags, tc_cancel *cancel, tc_error *err)
+{
     char path[160];
     snprintf(path, sizeof path, TC_SERVICE_PREFIX "%s", rpc);
     *resp = NULL;

@@ -9,14 +9,15 @@
 struct tc_wf_ctx {
     tc_run *run;
     tc_exec *x;
-    size_t cursor;        /* next command recorded in history to match */
-    unsigned act_seq;     /* default activity ids: "1", "2", ... in call order */
+    size_t cursor;    /* next command recorded in history to match */
+    unsigned act_seq; /* default activity ids: "1", "2", ... in call order */
     unsigned timer_seq;
-    bool blocked;         /* some call returned TC_WF_PENDING */
-    bool ended;           /* complete / fail was called */
+    bool blocked; /* some call returned TC_WF_PENDING */
+    bool ended;   /* complete / fail was called */
 };
 
-tc_run *tc_run_new(const char *workflow_id, const char *run_id) {
+tc_run *tc_run_new(const char *workflow_id, const char *run_id)
+{
     tc_run *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
@@ -31,7 +32,8 @@ tc_run *tc_run_new(const char *workflow_id, const char *run_id) {
     return r;
 }
 
-void tc_run_free(tc_run *r) {
+void tc_run_free(tc_run *r)
+{
     if (!r)
         return;
     free(r->workflow_id);
@@ -58,8 +60,8 @@ void tc_run_free(tc_run *r) {
     free(r);
 }
 
-static rc_cmd *push_cmd(tc_run *r, rc_kind kind, int64_t event_id, const char *id,
-                        const char *type) {
+static rc_cmd *push_cmd(tc_run *r, rc_kind kind, int64_t event_id, const char *id, const char *type)
+{
     if (r->n_cmds == r->cap_cmds) {
         size_t nc = r->cap_cmds ? r->cap_cmds * 2 : 8;
         rc_cmd *p = realloc(r->cmds, nc * sizeof *p);
@@ -86,14 +88,16 @@ static rc_cmd *push_cmd(tc_run *r, rc_kind kind, int64_t event_id, const char *i
 
 /* Commands are found by the id of the event that recorded them; ids only grow, so search
  * backwards from the newest (results usually concern recent commands). */
-static rc_cmd *find_cmd(tc_run *r, int64_t event_id) {
+static rc_cmd *find_cmd(tc_run *r, int64_t event_id)
+{
     for (size_t i = r->n_cmds; i-- > 0;)
         if (r->cmds[i].event_id == event_id)
             return &r->cmds[i];
     return NULL;
 }
 
-static int set_failure(rc_cmd *c, const tc_pb_failure *f, const char *fallback_type) {
+static int set_failure(rc_cmd *c, const tc_pb_failure *f, const char *fallback_type)
+{
     const char *t, *m;
     bool nr;
     tc_failure_describe(f, &t, &m, &nr);
@@ -108,7 +112,8 @@ static int set_failure(rc_cmd *c, const tc_pb_failure *f, const char *fallback_t
     return (c->ftype && c->fmsg) ? TC_OK : TC_ERR_NOMEM;
 }
 
-static int apply_started(tc_run *r, const tc_pb_event *ev) {
+static int apply_started(tc_run *r, const tc_pb_event *ev)
+{
     const Temporal__Api__History__V1__WorkflowExecutionStartedEventAttributes *a =
         ev->workflow_execution_started_event_attributes;
     if (!a)
@@ -137,7 +142,8 @@ static int apply_started(tc_run *r, const tc_pb_event *ev) {
     return TC_OK;
 }
 
-static int apply_signal(tc_run *r, const tc_pb_event *ev) {
+static int apply_signal(tc_run *r, const tc_pb_event *ev)
+{
     const Temporal__Api__History__V1__WorkflowExecutionSignaledEventAttributes *a =
         ev->workflow_execution_signaled_event_attributes;
     if (r->n_sigs == r->cap_sigs) {
@@ -160,7 +166,8 @@ static int apply_signal(tc_run *r, const tc_pb_event *ev) {
     return TC_OK;
 }
 
-int tc_run_apply(tc_run *r, const tc_pb_event *ev, tc_error *err) {
+int tc_run_apply(tc_run *r, const tc_pb_event *ev, tc_error *err)
+{
     if (ev->event_id != r->last_event_id + 1)
         return tc_seterr(err, TC_ERR_PROTOCOL, "run %s: event %lld follows %lld", r->run_id,
                          (long long)ev->event_id, (long long)r->last_event_id);
@@ -168,9 +175,7 @@ int tc_run_apply(tc_run *r, const tc_pb_event *ev, tc_error *err) {
     rc_cmd *c;
     char num[24];
     switch (ev->event_type) {
-    case TC_ET(WORKFLOW_EXECUTION_STARTED):
-        rc = apply_started(r, ev);
-        break;
+    case TC_ET(WORKFLOW_EXECUTION_STARTED): rc = apply_started(r, ev); break;
     case TC_ET(ACTIVITY_TASK_SCHEDULED): {
         const Temporal__Api__History__V1__ActivityTaskScheduledEventAttributes *a =
             ev->activity_task_scheduled_event_attributes;
@@ -183,7 +188,8 @@ int tc_run_apply(tc_run *r, const tc_pb_event *ev, tc_error *err) {
         c = find_cmd(r, ev->activity_task_completed_event_attributes->scheduled_event_id);
         if (c) {
             c->status = TC_WF_DONE;
-            c->result = tc_payloads_first_json(ev->activity_task_completed_event_attributes->result);
+            c->result =
+                tc_payloads_first_json(ev->activity_task_completed_event_attributes->result);
             if (!c->result)
                 rc = TC_ERR_NOMEM;
         }
@@ -210,8 +216,7 @@ int tc_run_apply(tc_run *r, const tc_pb_event *ev, tc_error *err) {
             rc = TC_ERR_NOMEM;
         break;
     case TC_ET(TIMER_STARTED):
-        if (!push_cmd(r, RC_TIMER, ev->event_id, ev->timer_started_event_attributes->timer_id,
-                      ""))
+        if (!push_cmd(r, RC_TIMER, ev->event_id, ev->timer_started_event_attributes->timer_id, ""))
             rc = TC_ERR_NOMEM;
         break;
     case TC_ET(TIMER_FIRED):
@@ -219,9 +224,7 @@ int tc_run_apply(tc_run *r, const tc_pb_event *ev, tc_error *err) {
         if (c)
             c->status = TC_WF_DONE;
         break;
-    case TC_ET(WORKFLOW_EXECUTION_SIGNALED):
-        rc = apply_signal(r, ev);
-        break;
+    case TC_ET(WORKFLOW_EXECUTION_SIGNALED): rc = apply_signal(r, ev); break;
     case TC_ET(WORKFLOW_EXECUTION_COMPLETED):
         r->closed = true;
         if (!push_cmd(r, RC_COMPLETE, ev->event_id, "", ""))
@@ -233,9 +236,7 @@ int tc_run_apply(tc_run *r, const tc_pb_event *ev, tc_error *err) {
             rc = TC_ERR_NOMEM;
         break;
     case TC_ET(WORKFLOW_EXECUTION_TERMINATED):
-    case TC_ET(WORKFLOW_EXECUTION_TIMED_OUT):
-        r->closed = true;
-        break;
+    case TC_ET(WORKFLOW_EXECUTION_TIMED_OUT): r->closed = true; break;
     /* Events recorded from commands this runtime never issues: kept in the command list so a
      * replay of such a history reports the disagreement instead of skipping it. */
     case TC_ET(WORKFLOW_EXECUTION_CANCELED):
@@ -254,8 +255,7 @@ int tc_run_apply(tc_run *r, const tc_pb_event *ev, tc_error *err) {
         if (!push_cmd(r, RC_OTHER, ev->event_id, "", num))
             rc = TC_ERR_NOMEM;
         break;
-    default:
-        break;  /* workflow task bookkeeping, activity started, cancel requests ... */
+    default: break; /* workflow task bookkeeping, activity started, cancel requests ... */
     }
     if (rc == TC_ERR_NOMEM)
         return tc_seterr(err, rc, "out of memory");
@@ -268,14 +268,16 @@ int tc_run_apply(tc_run *r, const tc_pb_event *ev, tc_error *err) {
 
 /* ---- execution ---- */
 
-void tc_exec_clear(tc_exec *x) {
+void tc_exec_clear(tc_exec *x)
+{
     for (size_t i = 0; i < x->n_cmds; i++)
         free(x->cmds[i].data);
     free(x->cmds);
     memset(x, 0, sizeof *x);
 }
 
-static const char *kind_name(rc_kind k) {
+static const char *kind_name(rc_kind k)
+{
     switch (k) {
     case RC_ACTIVITY: return "ScheduleActivityTask";
     case RC_TIMER: return "StartTimer";
@@ -286,13 +288,15 @@ static const char *kind_name(rc_kind k) {
     }
 }
 
-static bool stopped(const tc_wf_ctx *ctx) {
+static bool stopped(const tc_wf_ctx *ctx)
+{
     return ctx->x->nondeterministic || ctx->x->task_failure;
 }
 
 /* Matches the next command the code makes against history. Returns 1 with *out when history
  * recorded it, 0 when it is new, -1 when they disagree (the task fails as NON_DETERMINISTIC). */
-static int match(tc_wf_ctx *ctx, rc_kind kind, const char *id, const char *type, rc_cmd **out) {
+static int match(tc_wf_ctx *ctx, rc_kind kind, const char *id, const char *type, rc_cmd **out)
+{
     tc_run *r = ctx->run;
     if (ctx->cursor >= r->n_cmds)
         return 0;
@@ -310,14 +314,16 @@ static int match(tc_wf_ctx *ctx, rc_kind kind, const char *id, const char *type,
     return 1;
 }
 
-static void task_fail(tc_wf_ctx *ctx, const char *msg) {
+static void task_fail(tc_wf_ctx *ctx, const char *msg)
+{
     if (stopped(ctx))
         return;
     ctx->x->task_failure = true;
     snprintf(ctx->x->fail_text, sizeof ctx->x->fail_text, "%s", msg);
 }
 
-static bool push_packed(tc_wf_ctx *ctx, const Temporal__Api__Command__V1__Command *cmd) {
+static bool push_packed(tc_wf_ctx *ctx, const Temporal__Api__Command__V1__Command *cmd)
+{
     tc_exec *x = ctx->x;
     if (x->n_cmds == x->cap_cmds) {
         size_t nc = x->cap_cmds ? x->cap_cmds * 2 : 4;
@@ -342,7 +348,8 @@ oom:
 }
 
 static void schedule_activity(tc_wf_ctx *ctx, const char *id, const char *type,
-                              const char *input_json, const tc_activity_options *o) {
+                              const char *input_json, const tc_activity_options *o)
+{
     Temporal__Api__Command__V1__Command cmd = TEMPORAL__API__COMMAND__V1__COMMAND__INIT;
     Temporal__Api__Command__V1__ScheduleActivityTaskCommandAttributes a =
         TEMPORAL__API__COMMAND__V1__SCHEDULE_ACTIVITY_TASK_COMMAND_ATTRIBUTES__INIT;
@@ -401,8 +408,9 @@ static void schedule_activity(tc_wf_ctx *ctx, const char *id, const char *type,
 }
 
 static tc_wf_step activity(tc_wf_ctx *ctx, const char *activity_type, const char *input_json,
-                           tc_wf_input_fn make_input, void *arg,
-                           const tc_activity_options *opts, tc_wf_result *out) {
+                           tc_wf_input_fn make_input, void *arg, const tc_activity_options *opts,
+                           tc_wf_result *out)
+{
     static const tc_activity_options defaults = {0};
     char seq[24];
     if (out)
@@ -453,17 +461,19 @@ static tc_wf_step activity(tc_wf_ctx *ctx, const char *activity_type, const char
 }
 
 tc_wf_step tc_wf_activity(tc_wf_ctx *ctx, const char *activity_type, const char *input_json,
-                          const tc_activity_options *opts, tc_wf_result *out) {
+                          const tc_activity_options *opts, tc_wf_result *out)
+{
     return activity(ctx, activity_type, input_json, NULL, NULL, opts, out);
 }
 
-tc_wf_step tc_wf_activity_lazy(tc_wf_ctx *ctx, const char *activity_type,
-                               tc_wf_input_fn make_input, void *arg,
-                               const tc_activity_options *opts, tc_wf_result *out) {
+tc_wf_step tc_wf_activity_lazy(tc_wf_ctx *ctx, const char *activity_type, tc_wf_input_fn make_input,
+                               void *arg, const tc_activity_options *opts, tc_wf_result *out)
+{
     return activity(ctx, activity_type, NULL, make_input, arg, opts, out);
 }
 
-tc_wf_step tc_wf_cancel_activity(tc_wf_ctx *ctx, const char *activity_id) {
+tc_wf_step tc_wf_cancel_activity(tc_wf_ctx *ctx, const char *activity_id)
+{
     if (stopped(ctx) || ctx->ended || !activity_id)
         return TC_WF_PENDING;
     tc_run *r = ctx->run;
@@ -472,7 +482,7 @@ tc_wf_step tc_wf_cancel_activity(tc_wf_ctx *ctx, const char *activity_id) {
     if (ctx->cursor < r->n_cmds && r->cmds[ctx->cursor].kind == RC_CANCEL_ACTIVITY) {
         rc_cmd *h = NULL;
         return match(ctx, RC_CANCEL_ACTIVITY, activity_id, NULL, &h) < 0 ? TC_WF_PENDING
-                                                                        : TC_WF_DONE;
+                                                                         : TC_WF_DONE;
     }
     const rc_cmd *a = NULL;
     for (size_t i = 0; i < r->n_cmds; i++)
@@ -484,7 +494,7 @@ tc_wf_step tc_wf_cancel_activity(tc_wf_ctx *ctx, const char *activity_id) {
         return TC_WF_PENDING;
     }
     if (a->status != TC_WF_PENDING)
-        return TC_WF_DONE;  /* finished already: nothing to cancel */
+        return TC_WF_DONE; /* finished already: nothing to cancel */
     if (ctx->cursor < r->n_cmds) {
         /* History continues with another command: the code changed. */
         rc_cmd *h = NULL;
@@ -503,13 +513,14 @@ tc_wf_step tc_wf_cancel_activity(tc_wf_ctx *ctx, const char *activity_id) {
     return TC_WF_DONE;
 }
 
-tc_wf_step tc_wf_sleep(tc_wf_ctx *ctx, int64_t duration_ms) {
+tc_wf_step tc_wf_sleep(tc_wf_ctx *ctx, int64_t duration_ms)
+{
     char id[24];
     ctx->timer_seq++;
     if (stopped(ctx) || ctx->ended)
         return TC_WF_PENDING;
     if (duration_ms <= 0)
-        return TC_WF_DONE;  /* no timer needed; deterministic either way */
+        return TC_WF_DONE; /* no timer needed; deterministic either way */
     snprintf(id, sizeof id, "t%u", ctx->timer_seq);
     rc_cmd *h = NULL;
     int m = match(ctx, RC_TIMER, id, NULL, &h);
@@ -538,7 +549,8 @@ tc_wf_step tc_wf_sleep(tc_wf_ctx *ctx, int64_t duration_ms) {
     return TC_WF_DONE;
 }
 
-tc_wf_step tc_wf_wait_signal(tc_wf_ctx *ctx, const char *name, size_t n, const char **json_out) {
+tc_wf_step tc_wf_wait_signal(tc_wf_ctx *ctx, const char *name, size_t n, const char **json_out)
+{
     if (json_out)
         *json_out = NULL;
     if (stopped(ctx) || ctx->ended || !name)
@@ -557,7 +569,8 @@ tc_wf_step tc_wf_wait_signal(tc_wf_ctx *ctx, const char *name, size_t n, const c
     return TC_WF_PENDING;
 }
 
-void tc_wf_complete(tc_wf_ctx *ctx, const char *result_json) {
+void tc_wf_complete(tc_wf_ctx *ctx, const char *result_json)
+{
     if (stopped(ctx) || ctx->ended)
         return;
     ctx->ended = true;
@@ -577,7 +590,8 @@ void tc_wf_complete(tc_wf_ctx *ctx, const char *result_json) {
     push_packed(ctx, &cmd);
 }
 
-void tc_wf_fail(tc_wf_ctx *ctx, const char *type, const char *message, bool non_retryable) {
+void tc_wf_fail(tc_wf_ctx *ctx, const char *type, const char *message, bool non_retryable)
+{
     if (stopped(ctx) || ctx->ended)
         return;
     ctx->ended = true;
@@ -597,17 +611,34 @@ void tc_wf_fail(tc_wf_ctx *ctx, const char *type, const char *message, bool non_
     push_packed(ctx, &cmd);
 }
 
-size_t tc_wf_input_count(const tc_wf_ctx *ctx) { return ctx->run->n_inputs; }
-const char *tc_wf_input(const tc_wf_ctx *ctx, size_t i) {
+size_t tc_wf_input_count(const tc_wf_ctx *ctx)
+{
+    return ctx->run->n_inputs;
+}
+const char *tc_wf_input(const tc_wf_ctx *ctx, size_t i)
+{
     return i < ctx->run->n_inputs ? ctx->run->inputs[i] : NULL;
 }
-const char *tc_wf_workflow_id(const tc_wf_ctx *ctx) { return ctx->run->workflow_id; }
-const char *tc_wf_run_id(const tc_wf_ctx *ctx) { return ctx->run->run_id; }
-const char *tc_wf_workflow_type(const tc_wf_ctx *ctx) { return ctx->run->workflow_type; }
-bool tc_wf_is_replaying(const tc_wf_ctx *ctx) { return ctx->cursor < ctx->run->n_cmds; }
+const char *tc_wf_workflow_id(const tc_wf_ctx *ctx)
+{
+    return ctx->run->workflow_id;
+}
+const char *tc_wf_run_id(const tc_wf_ctx *ctx)
+{
+    return ctx->run->run_id;
+}
+const char *tc_wf_workflow_type(const tc_wf_ctx *ctx)
+{
+    return ctx->run->workflow_type;
+}
+bool tc_wf_is_replaying(const tc_wf_ctx *ctx)
+{
+    return ctx->cursor < ctx->run->n_cmds;
+}
 
 int tc_run_execute(tc_run *r, tc_workflow_fn fn, void *state, size_t state_size, void *user,
-                   tc_exec *x) {
+                   tc_exec *x)
+{
     tc_wf_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
     memset(x, 0, sizeof *x);
@@ -629,12 +660,13 @@ int tc_run_execute(tc_run *r, tc_workflow_fn fn, void *state, size_t state_size,
         return TC_OK;
     }
     if (!ctx.ended && !ctx.blocked && !r->closed)
-        tc_wf_complete(&ctx, NULL);  /* returning with nothing pending completes the run */
+        tc_wf_complete(&ctx, NULL); /* returning with nothing pending completes the run */
     return TC_OK;
 }
 
 int tc_replay_history(const tc_history *h, tc_workflow_fn fn, void *state, size_t state_size,
-                      void *user, tc_error *err) {
+                      void *user, tc_error *err)
+{
     if (!h || !fn)
         return tc_seterr(err, TC_ERR_INVALID, "history and fn are required");
     tc_run *r = tc_run_new("replay", "replay");

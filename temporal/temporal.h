@@ -18,26 +18,26 @@ extern "C" {
 /* Status codes: 0 is success, every error is negative. */
 typedef enum tc_code {
     TC_OK = 0,
-    TC_ERR_INVALID = -1,          /* bad argument or option */
-    TC_ERR_NOMEM = -2,            /* allocation failed */
-    TC_ERR_UNAVAILABLE = -3,      /* server unreachable (after retries) */
-    TC_ERR_TIMEOUT = -4,          /* deadline exceeded */
-    TC_ERR_NOT_FOUND = -5,        /* workflow / run / task not found */
-    TC_ERR_ALREADY_STARTED = -6,  /* workflow id already running (conflict policy FAIL) */
-    TC_ERR_RPC = -7,              /* any other gRPC error; see tc_error.grpc_status */
-    TC_ERR_PROTOCOL = -8,         /* a reply we could not decode or did not expect */
-    TC_ERR_WORKFLOW_FAILED = -9,  /* the workflow closed without a result (see tc_outcome) */
-    TC_ERR_QUERY_FAILED = -10,    /* the worker answered the query with an error */
-    TC_ERR_CANCELLED = -11,       /* cancellation requested (activity) or call cancelled */
-    TC_ERR_IO = -12,              /* file read/write failed */
-    TC_ERR_STATE = -13,           /* call not allowed in the object's current state */
+    TC_ERR_INVALID = -1,         /* bad argument or option */
+    TC_ERR_NOMEM = -2,           /* allocation failed */
+    TC_ERR_UNAVAILABLE = -3,     /* server unreachable (after retries) */
+    TC_ERR_TIMEOUT = -4,         /* deadline exceeded */
+    TC_ERR_NOT_FOUND = -5,       /* workflow / run / task not found */
+    TC_ERR_ALREADY_STARTED = -6, /* workflow id already running (conflict policy FAIL) */
+    TC_ERR_RPC = -7,             /* any other gRPC error; see tc_error.grpc_status */
+    TC_ERR_PROTOCOL = -8,        /* a reply we could not decode or did not expect */
+    TC_ERR_WORKFLOW_FAILED = -9, /* the workflow closed without a result (see tc_outcome) */
+    TC_ERR_QUERY_FAILED = -10,   /* the worker answered the query with an error */
+    TC_ERR_CANCELLED = -11,      /* cancellation requested (activity) or call cancelled */
+    TC_ERR_IO = -12,             /* file read/write failed */
+    TC_ERR_STATE = -13,          /* call not allowed in the object's current state */
 } tc_code;
 
 /* Error detail written by every call that can fail. `text` is always NUL-terminated. */
 typedef struct tc_error {
-    int code;         /* a tc_code */
-    int grpc_status;  /* the gRPC status code when the error came from a call, else 0 */
-    char text[512];   /* human readable: what failed and why */
+    int code;        /* a tc_code */
+    int grpc_status; /* the gRPC status code when the error came from a call, else 0 */
+    char text[512];  /* human readable: what failed and why */
 } tc_error;
 
 /* Returns a static name for a tc_code ("TC_ERR_TIMEOUT"). Any thread. */
@@ -59,11 +59,11 @@ void tc_global_shutdown(void);
 typedef struct tc_client tc_client;
 
 typedef struct tc_client_options {
-    const char *address;    /* host:port; NULL = $TEMPORAL_ADDRESS or "127.0.0.1:21733" */
-    const char *ns;         /* namespace; NULL = $TEMPORAL_NAMESPACE or "default" */
-    const char *identity;   /* NULL = "<pid>@<hostname>" */
-    int rpc_timeout_ms;     /* deadline of a non-poll call; 0 = 10000 */
-    int max_attempts;       /* attempts on UNAVAILABLE / RESOURCE_EXHAUSTED; 0 = 8 */
+    const char *address;  /* host:port; NULL = $TEMPORAL_ADDRESS or "127.0.0.1:21733" */
+    const char *ns;       /* namespace; NULL = $TEMPORAL_NAMESPACE or "default" */
+    const char *identity; /* NULL = "<pid>@<hostname>" */
+    int rpc_timeout_ms;   /* deadline of a non-poll call; 0 = 10000 */
+    int max_attempts;     /* attempts on UNAVAILABLE / RESOURCE_EXHAUSTED; 0 = 8 */
 } tc_client_options;
 
 /* Opens a gRPC channel (insecure) to the frontend and sends the client-name / client-version
@@ -83,7 +83,7 @@ const char *tc_client_namespace(const tc_client *c);
 const char *tc_client_identity(const tc_client *c);
 
 typedef enum tc_id_reuse_policy {
-    TC_REUSE_UNSPECIFIED = 0,          /* server default (allow duplicate) */
+    TC_REUSE_UNSPECIFIED = 0, /* server default (allow duplicate) */
     TC_REUSE_ALLOW_DUPLICATE = 1,
     TC_REUSE_ALLOW_DUPLICATE_FAILED_ONLY = 2,
     TC_REUSE_REJECT_DUPLICATE = 3,
@@ -91,21 +91,21 @@ typedef enum tc_id_reuse_policy {
 } tc_id_reuse_policy;
 
 typedef enum tc_id_conflict_policy {
-    TC_CONFLICT_UNSPECIFIED = 0,       /* server default (fail) */
+    TC_CONFLICT_UNSPECIFIED = 0, /* server default (fail) */
     TC_CONFLICT_FAIL = 1,
-    TC_CONFLICT_USE_EXISTING = 2,      /* attach to the running run: *run_id is that run */
+    TC_CONFLICT_USE_EXISTING = 2, /* attach to the running run: *run_id is that run */
     TC_CONFLICT_TERMINATE_EXISTING = 3,
 } tc_id_conflict_policy;
 
 typedef struct tc_start_options {
-    const char *workflow_id;           /* required */
-    const char *workflow_type;         /* required */
-    const char *task_queue;            /* required */
-    const char *input_json;            /* one JSON argument, or NULL for none */
-    const char *request_id;            /* idempotency of the start call; NULL = random UUID */
-    int64_t execution_timeout_ms;      /* 0 = unlimited */
-    int64_t run_timeout_ms;            /* 0 = unlimited */
-    int64_t task_timeout_ms;           /* workflow task timeout; 0 = server default (10 s) */
+    const char *workflow_id;      /* required */
+    const char *workflow_type;    /* required */
+    const char *task_queue;       /* required */
+    const char *input_json;       /* one JSON argument, or NULL for none */
+    const char *request_id;       /* idempotency of the start call; NULL = random UUID */
+    int64_t execution_timeout_ms; /* 0 = unlimited */
+    int64_t run_timeout_ms;       /* 0 = unlimited */
+    int64_t task_timeout_ms;      /* workflow task timeout; 0 = server default (10 s) */
     tc_id_reuse_policy id_reuse_policy;
     tc_id_conflict_policy id_conflict_policy;
 } tc_start_options;
@@ -132,10 +132,10 @@ typedef enum tc_wf_status {
 /* Result of a closed run. Strings are owned by the struct: release with tc_outcome_clear. */
 typedef struct tc_outcome {
     tc_wf_status status;
-    char *result_json;      /* COMPLETED: the first result payload as JSON ("null" if none) */
-    char *failure_type;     /* FAILED: ApplicationFailure type, or the failure kind */
-    char *failure_message;  /* FAILED / TERMINATED / TIMED_OUT: the server's message */
-    char run_id[64];        /* the run the outcome belongs to (after following continue-as-new) */
+    char *result_json;     /* COMPLETED: the first result payload as JSON ("null" if none) */
+    char *failure_type;    /* FAILED: ApplicationFailure type, or the failure kind */
+    char *failure_message; /* FAILED / TERMINATED / TIMED_OUT: the server's message */
+    char run_id[64];       /* the run the outcome belongs to (after following continue-as-new) */
 } tc_outcome;
 
 void tc_outcome_clear(tc_outcome *o);
@@ -199,8 +199,8 @@ int tc_workflow_terminate(tc_client *c, const char *workflow_id, const char *run
 typedef struct tc_history tc_history;
 
 /* Fetches the full history of a run, following every next_page_token. *out owned by caller. */
-int tc_workflow_history(tc_client *c, const char *workflow_id, const char *run_id,
-                        tc_history **out, tc_error *err);
+int tc_workflow_history(tc_client *c, const char *workflow_id, const char *run_id, tc_history **out,
+                        tc_error *err);
 
 size_t tc_history_length(const tc_history *h);
 /* Event type of event i (the temporal.api.enums.v1.EventType number), 0 when out of range. */
@@ -230,7 +230,7 @@ const char *tc_activity_workflow_id(const tc_activity_ctx *ctx);
 const char *tc_activity_run_id(const tc_activity_ctx *ctx);
 const char *tc_activity_id(const tc_activity_ctx *ctx);
 const char *tc_activity_type(const tc_activity_ctx *ctx);
-int tc_activity_attempt(const tc_activity_ctx *ctx);  /* 1 on the first attempt */
+int tc_activity_attempt(const tc_activity_ctx *ctx); /* 1 on the first attempt */
 
 /* Records the result (JSON, or NULL for none). Copied. */
 int tc_activity_complete(tc_activity_ctx *ctx, const char *result_json);
@@ -268,27 +268,27 @@ typedef void (*tc_workflow_fn)(tc_wf_ctx *ctx, void *state, void *user);
 
 /* Outcomes of tc_wf_activity / tc_wf_sleep / tc_wf_wait_signal. */
 typedef enum tc_wf_step {
-    TC_WF_DONE = 0,     /* completed; the result is available */
-    TC_WF_PENDING = 1,  /* not finished yet: return from the workflow function */
-    TC_WF_ERROR = 2,    /* finished unsuccessfully (activity failed / timed out / cancelled) */
+    TC_WF_DONE = 0,    /* completed; the result is available */
+    TC_WF_PENDING = 1, /* not finished yet: return from the workflow function */
+    TC_WF_ERROR = 2,   /* finished unsuccessfully (activity failed / timed out / cancelled) */
 } tc_wf_step;
 
 typedef struct tc_retry_policy {
-    int64_t initial_interval_ms;        /* 0 = server default (1 s) */
-    double backoff_coefficient;         /* 0 = server default (2.0) */
-    int64_t maximum_interval_ms;        /* 0 = server default (100 x initial) */
-    int maximum_attempts;               /* 0 = unlimited */
-    const char *const *non_retryable_error_types;  /* NULL-terminated list, may be NULL */
+    int64_t initial_interval_ms;                  /* 0 = server default (1 s) */
+    double backoff_coefficient;                   /* 0 = server default (2.0) */
+    int64_t maximum_interval_ms;                  /* 0 = server default (100 x initial) */
+    int maximum_attempts;                         /* 0 = unlimited */
+    const char *const *non_retryable_error_types; /* NULL-terminated list, may be NULL */
 } tc_retry_policy;
 
 typedef struct tc_activity_options {
-    const char *activity_id;            /* NULL = the call's sequence number ("1", "2", ...) */
-    const char *task_queue;             /* NULL = the workflow's task queue */
-    int64_t schedule_to_close_ms;       /* at least one of these two must be > 0 */
+    const char *activity_id;      /* NULL = the call's sequence number ("1", "2", ...) */
+    const char *task_queue;       /* NULL = the workflow's task queue */
+    int64_t schedule_to_close_ms; /* at least one of these two must be > 0 */
     int64_t start_to_close_ms;
-    int64_t schedule_to_start_ms;       /* 0 = unlimited */
-    int64_t heartbeat_timeout_ms;       /* 0 = none */
-    const tc_retry_policy *retry;       /* NULL = server default policy */
+    int64_t schedule_to_start_ms; /* 0 = unlimited */
+    int64_t heartbeat_timeout_ms; /* 0 = none */
+    const tc_retry_policy *retry; /* NULL = server default policy */
 } tc_activity_options;
 
 /* The outcome of an activity as recorded in history. Strings are borrowed: valid until the
@@ -316,9 +316,8 @@ typedef char *(*tc_wf_input_fn)(void *arg);
  * by this task: a call that history already answers (every earlier step of a replayed or
  * re-executed run) never builds it. make_input NULL: no argument. When make_input returns NULL
  * the activity is not scheduled and TC_WF_PENDING is returned. */
-tc_wf_step tc_wf_activity_lazy(tc_wf_ctx *ctx, const char *activity_type,
-                               tc_wf_input_fn make_input, void *arg,
-                               const tc_activity_options *opts, tc_wf_result *out);
+tc_wf_step tc_wf_activity_lazy(tc_wf_ctx *ctx, const char *activity_type, tc_wf_input_fn make_input,
+                               void *arg, const tc_activity_options *opts, tc_wf_result *out);
 
 /* Requests cancellation of an activity this run scheduled earlier (activity_id as given in its
  * options, or its default sequence number "1", "2", ...). Returns TC_WF_DONE once the request
@@ -343,7 +342,7 @@ void tc_wf_complete(tc_wf_ctx *ctx, const char *result_json);
 void tc_wf_fail(tc_wf_ctx *ctx, const char *type, const char *message, bool non_retryable);
 
 size_t tc_wf_input_count(const tc_wf_ctx *ctx);
-const char *tc_wf_input(const tc_wf_ctx *ctx, size_t i);  /* borrowed JSON, NULL if absent */
+const char *tc_wf_input(const tc_wf_ctx *ctx, size_t i); /* borrowed JSON, NULL if absent */
 const char *tc_wf_workflow_id(const tc_wf_ctx *ctx);
 const char *tc_wf_run_id(const tc_wf_ctx *ctx);
 const char *tc_wf_workflow_type(const tc_wf_ctx *ctx);
@@ -353,8 +352,8 @@ bool tc_wf_is_replaying(const tc_wf_ctx *ctx);
 /* A query handler: reads the workflow's state (after the latest execution) and writes a
  * malloc'd JSON answer to *result_json (NULL = "null"). Return TC_OK, or an error code with
  * err->text to answer the query as failed. Must not modify state. */
-typedef int (*tc_query_fn)(const void *state, const char *args_json, void *user,
-                           char **result_json, tc_error *err);
+typedef int (*tc_query_fn)(const void *state, const char *args_json, void *user, char **result_json,
+                           tc_error *err);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Worker                                                                                      */
@@ -363,16 +362,16 @@ typedef int (*tc_query_fn)(const void *state, const char *args_json, void *user,
 typedef struct tc_worker tc_worker;
 
 typedef struct tc_worker_options {
-    const char *task_queue;            /* required */
-    int workflow_pollers;              /* 0 = 4; with sticky on, half poll the sticky queue
+    const char *task_queue;          /* required */
+    int workflow_pollers;            /* 0 = 4; with sticky on, half poll the sticky queue
                                           (at least one per queue). Each handles one task at
                                           a time, so this bounds concurrent workflow tasks. */
-    int activity_pollers;              /* 0 = 2 */
-    int max_concurrent_activities;     /* executor threads; 0 = 8 */
-    int sticky_cache_size;             /* runs kept; 0 = 100; negative = sticky off */
-    int sticky_schedule_to_start_ms;   /* 0 = 10000 */
-    const char *identity;              /* NULL = the client's identity */
-    bool no_eager_activities;          /* false (default): activities scheduled on this worker's
+    int activity_pollers;            /* 0 = 2 */
+    int max_concurrent_activities;   /* executor threads; 0 = 8 */
+    int sticky_cache_size;           /* runs kept; 0 = 100; negative = sticky off */
+    int sticky_schedule_to_start_ms; /* 0 = 10000 */
+    const char *identity;            /* NULL = the client's identity */
+    bool no_eager_activities;        /* false (default): activities scheduled on this worker's
                                           task queue ask for eager dispatch when an executor is
                                           free; a server with
                                           system.enableActivityEagerExecution=true (the CLI dev

@@ -11,15 +11,15 @@
 
 #include "temporal/api/workflowservice/v1/request_response.pb-c.h"
 
-#define TC_CLIENT_NAME "temporal-c"
-#define TC_CLIENT_VERSION "0.1.0"
-#define TC_POLL_TIMEOUT_MS 70000     /* server holds a poll 60 s; SDKs use 70 s */
-#define TC_RESULT_POLL_MS 65000      /* long poll for the close event */
-#define TC_MAX_RECV_BYTES (128 * 1024 * 1024)
+#define TC_CLIENT_NAME       "temporal-c"
+#define TC_CLIENT_VERSION    "0.1.0"
+#define TC_POLL_TIMEOUT_MS   70000 /* server holds a poll 60 s; SDKs use 70 s */
+#define TC_RESULT_POLL_MS    65000 /* long poll for the close event */
+#define TC_MAX_RECV_BYTES    (128 * 1024 * 1024)
 #define TC_HISTORY_MAX_PAGES 100000
 
-#define TC_ET(x) TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_##x
-#define TC_CT(x) TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_##x
+#define TC_ET(x)      TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_##x
+#define TC_CT(x)      TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_##x
 #define TC_RPC_MSG(m) (&(m).base)
 
 typedef Temporal__Api__Common__V1__Payloads tc_pb_payloads;
@@ -114,18 +114,18 @@ typedef enum rc_kind {
     RC_TIMER,
     RC_COMPLETE,
     RC_FAIL,
-    RC_CANCEL_ACTIVITY,  /* id: the activity id whose cancellation was requested */
+    RC_CANCEL_ACTIVITY, /* id: the activity id whose cancellation was requested */
     RC_OTHER
 } rc_kind;
 
 typedef struct rc_cmd {
     rc_kind kind;
-    int64_t event_id;        /* the event that recorded the command */
-    char *id;                /* activity id / timer id */
-    char *type;              /* activity type / other: event type number */
-    int status;              /* tc_wf_step: PENDING until a result event arrives */
-    char *result;            /* DONE: JSON */
-    char *ftype, *fmsg;      /* ERROR */
+    int64_t event_id;   /* the event that recorded the command */
+    char *id;           /* activity id / timer id */
+    char *type;         /* activity type / other: event type number */
+    int status;         /* tc_wf_step: PENDING until a result event arrives */
+    char *result;       /* DONE: JSON */
+    char *ftype, *fmsg; /* ERROR */
     bool non_retryable;
 } rc_cmd;
 
@@ -157,10 +157,10 @@ int tc_run_apply(tc_run *r, const tc_pb_event *ev, tc_error *err);
 
 /* Result of executing the workflow function once against a run. */
 typedef struct tc_exec {
-    ProtobufCBinaryData *cmds;   /* new commands, each a packed temporal.api.command.v1.Command */
+    ProtobufCBinaryData *cmds; /* new commands, each a packed temporal.api.command.v1.Command */
     size_t n_cmds, cap_cmds;
-    bool nondeterministic;       /* code and history disagree: text in fail_text */
-    bool task_failure;           /* bad usage (invalid options): text in fail_text */
+    bool nondeterministic; /* code and history disagree: text in fail_text */
+    bool task_failure;     /* bad usage (invalid options): text in fail_text */
     char fail_text[512];
 } tc_exec;
 
@@ -170,9 +170,9 @@ int tc_run_execute(tc_run *r, tc_workflow_fn fn, void *state, size_t state_size,
                    tc_exec *x);
 
 struct tc_history {
-    ProtobufCMessage **pages;   /* owned unpacked messages the events point into */
+    ProtobufCMessage **pages; /* owned unpacked messages the events point into */
     size_t n_pages, cap_pages;
-    tc_pb_event **events;       /* borrowed from pages */
+    tc_pb_event **events; /* borrowed from pages */
     size_t n, cap;
 };
 /* Takes ownership of msg (freed with the history) and appends its n events. */
@@ -181,7 +181,6 @@ int tc_history_add_page(tc_history *h, ProtobufCMessage *msg, tc_pb_event **even
 void tc_history_clear(tc_history *h);
 
 /* Fetches all events of a run from its first (pages followed) into h. */
-int tc_fetch_history(tc_client *c, const char *wid, const char *rid, tc_history *h,
-                     tc_error *err);
+int tc_fetch_history(tc_client *c, const char *wid, const char *rid, tc_history *h, tc_error *err);
 
 #endif

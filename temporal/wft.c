@@ -9,14 +9,16 @@
 #define WS(name) temporal__api__workflowservice__v1__##name
 typedef Temporal__Api__Workflowservice__V1__PollWorkflowTaskQueueResponse wft_resp;
 
-static const wf_reg *find_wf(const struct tc_worker *w, const char *type) {
+static const wf_reg *find_wf(const struct tc_worker *w, const char *type)
+{
     for (size_t i = 0; i < w->n_wfs; i++)
         if (type && strcmp(w->wfs[i].type, type) == 0)
             return &w->wfs[i];
     return NULL;
 }
 
-static int apply_events(tc_run *r, tc_pb_event **evs, size_t n, int64_t upto, tc_error *err) {
+static int apply_events(tc_run *r, tc_pb_event **evs, size_t n, int64_t upto, tc_error *err)
+{
     for (size_t i = 0; i < n; i++) {
         if (upto > 0 && evs[i]->event_id > upto)
             break;
@@ -31,7 +33,8 @@ static int apply_events(tc_run *r, tc_pb_event **evs, size_t n, int64_t upto, tc
 
 /* Follows next_page_token pages of the task's history (history beyond the first page). */
 static int follow_pages(struct tc_worker *w, tc_run *r, ProtobufCBinaryData token, int64_t upto,
-                        tc_error *err) {
+                        tc_error *err)
+{
     ProtobufCMessage *prev = NULL;
     int rc = TC_OK;
     while (token.len) {
@@ -49,7 +52,7 @@ static int follow_pages(struct tc_worker *w, tc_run *r, ProtobufCBinaryData toke
         rc = tc_rpc(w->c, "GetWorkflowExecutionHistory", TC_RPC_MSG(rq),
                     &WS(get_workflow_execution_history_response__descriptor), &m, 0, 0, NULL, err);
         if (prev)
-            protobuf_c_message_free_unpacked(prev, NULL);  /* its token was just used */
+            protobuf_c_message_free_unpacked(prev, NULL); /* its token was just used */
         prev = m;
         if (rc != TC_OK)
             break;
@@ -67,7 +70,8 @@ static int follow_pages(struct tc_worker *w, tc_run *r, ProtobufCBinaryData toke
 
 /* Builds the run this task needs: the cached one extended by the task's events when they
  * continue it, else a fresh one from full history (the task's pages or a refetch). */
-static tc_run *load_run(struct tc_worker *w, const wft_resp *t, tc_error *err) {
+static tc_run *load_run(struct tc_worker *w, const wft_resp *t, tc_error *err)
+{
     const char *wid = t->workflow_execution->workflow_id;
     const char *rid = t->workflow_execution->run_id;
     tc_pb_event **evs = t->history ? t->history->events : NULL;
@@ -76,7 +80,7 @@ static tc_run *load_run(struct tc_worker *w, const wft_resp *t, tc_error *err) {
     int64_t first = n ? evs[0]->event_id : 0;
     tc_run *r = w->sticky_queue ? tc_cache_take(w, rid) : NULL;
     if (r && n && first != r->last_event_id + 1 && first > r->last_event_id) {
-        tc_run_free(r);  /* a gap: events we never saw */
+        tc_run_free(r); /* a gap: events we never saw */
         r = NULL;
     }
     if (r) {
@@ -115,7 +119,8 @@ static tc_run *load_run(struct tc_worker *w, const wft_resp *t, tc_error *err) {
     return r;
 }
 
-static void *run_state(tc_run *r, const wf_reg *reg) {
+static void *run_state(tc_run *r, const wf_reg *reg)
+{
     if (!reg->state_size)
         return NULL;
     if (!r->state) {
@@ -128,7 +133,8 @@ static void *run_state(tc_run *r, const wf_reg *reg) {
 /* Answers one query from the state the latest execution left. *json / *errtext malloc'd. */
 static bool answer_query(const wf_reg *reg, const tc_run *r,
                          const Temporal__Api__Query__V1__WorkflowQuery *q, char **json,
-                         char **errtext) {
+                         char **errtext)
+{
     *json = NULL;
     *errtext = NULL;
     const char *qt = q && q->query_type ? q->query_type : "";
@@ -158,16 +164,18 @@ static bool answer_query(const wf_reg *reg, const tc_run *r,
     return false;
 }
 
-static void respond_failed(struct tc_worker *w, const wft_resp *t, bool nondet, const char *msg) {
+static void respond_failed(struct tc_worker *w, const wft_resp *t, bool nondet, const char *msg)
+{
     Temporal__Api__Workflowservice__V1__RespondWorkflowTaskFailedRequest rq =
         TEMPORAL__API__WORKFLOWSERVICE__V1__RESPOND_WORKFLOW_TASK_FAILED_REQUEST__INIT;
     tc_appfail f;
     rq.task_token = t->task_token;
-    rq.cause = nondet
-        ? TEMPORAL__API__ENUMS__V1__WORKFLOW_TASK_FAILED_CAUSE__WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR
-        : TEMPORAL__API__ENUMS__V1__WORKFLOW_TASK_FAILED_CAUSE__WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE;
-    rq.failure = tc_appfail_init(&f, nondet ? "NonDeterminismError" : "WorkflowTaskError", msg,
-                                 false);
+    rq.cause =
+        nondet
+            ? TEMPORAL__API__ENUMS__V1__WORKFLOW_TASK_FAILED_CAUSE__WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR
+            : TEMPORAL__API__ENUMS__V1__WORKFLOW_TASK_FAILED_CAUSE__WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE;
+    rq.failure =
+        tc_appfail_init(&f, nondet ? "NonDeterminismError" : "WorkflowTaskError", msg, false);
     rq.identity = w->identity;
     rq.namespace_ = w->c->ns;
     ProtobufCMessage *m = NULL;
@@ -179,7 +187,8 @@ static void respond_failed(struct tc_worker *w, const wft_resp *t, bool nondet, 
 }
 
 static void respond_legacy_query(struct tc_worker *w, const wft_resp *t, const wf_reg *reg,
-                                 tc_run *r) {
+                                 tc_run *r)
+{
     Temporal__Api__Workflowservice__V1__RespondQueryTaskCompletedRequest rq =
         TEMPORAL__API__WORKFLOWSERVICE__V1__RESPOND_QUERY_TASK_COMPLETED_REQUEST__INIT;
     char *json = NULL, *errtext = NULL;
@@ -212,7 +221,8 @@ typedef Temporal__Api__Workflowservice__V1__RespondWorkflowTaskCompletedResponse
  * otherwise reserve every executor for one run while the server grants only a few. */
 #define TC_EAGER_PER_TASK 3
 
-static bool activity_registered(const struct tc_worker *w, const char *type) {
+static bool activity_registered(const struct tc_worker *w, const char *type)
+{
     for (size_t i = 0; i < w->n_acts; i++)
         if (type && strcmp(w->acts[i].type, type) == 0)
             return true;
@@ -223,8 +233,8 @@ static bool activity_registered(const struct tc_worker *w, const char *type) {
  * it runs asks the server to hand the activity task back in the completion response, which
  * saves the activity poll. The executor slot is reserved first (a request obliges us to run
  * what comes back); none is asked for once the worker stops. Returns the slots reserved. */
-static int request_eager(struct tc_worker *w, Temporal__Api__Command__V1__Command **cmds,
-                         size_t n) {
+static int request_eager(struct tc_worker *w, Temporal__Api__Command__V1__Command **cmds, size_t n)
+{
     int reserved = 0;
     if (!w->eager)
         return 0;
@@ -236,7 +246,7 @@ static int request_eager(struct tc_worker *w, Temporal__Api__Command__V1__Comman
             !a->activity_type || !activity_registered(w, a->activity_type->name))
             continue;
         if (reserved == TC_EAGER_PER_TASK || !tc_act_try_reserve(w))
-            break;  /* every executor busy: the rest are polled as usual */
+            break; /* every executor busy: the rest are polled as usual */
         a->request_eager_execution = true;
         reserved++;
     }
@@ -247,14 +257,15 @@ static int request_eager(struct tc_worker *w, Temporal__Api__Command__V1__Comman
 /* Queues the activity tasks the server returned eagerly (every one must run, even beyond the
  * slots reserved). They are taken out of resp, which stays valid to free. Returns how many
  * reserved slots they used. */
-static int take_eager(struct tc_worker *w, wtc_resp *resp, int reserved) {
+static int take_eager(struct tc_worker *w, wtc_resp *resp, int reserved)
+{
     int used = 0;
     if (!resp)
         return 0;
     for (size_t i = 0; i < resp->n_activity_tasks; i++) {
         Temporal__Api__Workflowservice__V1__PollActivityTaskQueueResponse *t =
             resp->activity_tasks[i];
-        resp->activity_tasks[i] = NULL;  /* free_unpacked skips NULL elements */
+        resp->activity_tasks[i] = NULL; /* free_unpacked skips NULL elements */
         if (!t)
             continue;
         bool have_slot = used < reserved;
@@ -267,8 +278,9 @@ static int take_eager(struct tc_worker *w, wtc_resp *resp, int reserved) {
 }
 
 /* RespondWorkflowTaskCompleted must carry every new command in the order the code made them. */
-static int respond_completed(struct tc_worker *w, const wft_resp *t, const wf_reg *reg,
-                             tc_run *r, const tc_exec *x, tc_error *err) {
+static int respond_completed(struct tc_worker *w, const wft_resp *t, const wf_reg *reg, tc_run *r,
+                             const tc_exec *x, tc_error *err)
+{
     Temporal__Api__Workflowservice__V1__RespondWorkflowTaskCompletedRequest rq =
         TEMPORAL__API__WORKFLOWSERVICE__V1__RESPOND_WORKFLOW_TASK_COMPLETED_REQUEST__INIT;
     Temporal__Api__Taskqueue__V1__StickyExecutionAttributes sa =
@@ -289,15 +301,16 @@ static int respond_completed(struct tc_worker *w, const wft_resp *t, const wf_re
         goto out;
     }
     for (size_t i = 0; i < x->n_cmds; i++) {
-        cmds[i] = temporal__api__command__v1__command__unpack(NULL, x->cmds[i].len,
-                                                               x->cmds[i].data);
+        cmds[i] =
+            temporal__api__command__v1__command__unpack(NULL, x->cmds[i].len, x->cmds[i].data);
         if (!cmds[i]) {
             rc = tc_seterr(err, TC_ERR_NOMEM, "cannot rebuild command");
             goto out;
         }
     }
     for (size_t i = 0; i < nq; i++) {
-        temporal__api__workflowservice__v1__respond_workflow_task_completed_request__query_results_entry__init(&qe[i]);
+        temporal__api__workflowservice__v1__respond_workflow_task_completed_request__query_results_entry__init(
+            &qe[i]);
         temporal__api__query__v1__workflow_query_result__init(&qr[i]);
         bool ok = answer_query(reg, r, t->queries[i]->value, &qjson[i], &qerr[i]);
         if (ok && qjson[i]) {
@@ -305,7 +318,8 @@ static int respond_completed(struct tc_worker *w, const wft_resp *t, const wf_re
                 TEMPORAL__API__ENUMS__V1__QUERY_RESULT_TYPE__QUERY_RESULT_TYPE_ANSWERED;
             qr[i].answer = tc_pl1_init(&qpl[i], qjson[i]);
         } else {
-            qr[i].result_type = TEMPORAL__API__ENUMS__V1__QUERY_RESULT_TYPE__QUERY_RESULT_TYPE_FAILED;
+            qr[i].result_type =
+                TEMPORAL__API__ENUMS__V1__QUERY_RESULT_TYPE__QUERY_RESULT_TYPE_FAILED;
             qr[i].error_message = qerr[i] ? qerr[i] : (char *)"out of memory";
         }
         qe[i].key = t->queries[i]->key;
@@ -333,7 +347,7 @@ static int respond_completed(struct tc_worker *w, const wft_resp *t, const wf_re
     rc = tc_rpc(w->c, "RespondWorkflowTaskCompleted", TC_RPC_MSG(rq),
                 &WS(respond_workflow_task_completed_response__descriptor), &m, 0, 0, NULL, err);
     reserved -= take_eager(w, rc == TC_OK ? (wtc_resp *)m : NULL, reserved);
-    tc_act_release(w, reserved);  /* slots asked for but not granted */
+    tc_act_release(w, reserved); /* slots asked for but not granted */
     if (m)
         protobuf_c_message_free_unpacked(m, NULL);
 out:
@@ -355,7 +369,8 @@ out:
     return rc;
 }
 
-static void handle_task(struct tc_worker *w, const wft_resp *t) {
+static void handle_task(struct tc_worker *w, const wft_resp *t)
+{
     tc_error err = {0};
     const char *type = t->workflow_type ? t->workflow_type->name : NULL;
     const wf_reg *reg = find_wf(w, type);
@@ -388,7 +403,7 @@ static void handle_task(struct tc_worker *w, const wft_resp *t) {
     tc_run_execute(r, reg->fn, state, reg->state_size, reg->user, &x);
     if (legacy_query) {
         respond_legacy_query(w, t, reg, r);
-        tc_cache_put(w, r);  /* unchanged by a query; keep it if it was ours */
+        tc_cache_put(w, r); /* unchanged by a query; keep it if it was ours */
         tc_exec_clear(&x);
         return;
     }
@@ -414,7 +429,8 @@ static void handle_task(struct tc_worker *w, const wft_resp *t) {
         tc_run_free(r);
 }
 
-void tc_wft_poll_once(struct tc_worker *w, poller *p) {
+void tc_wft_poll_once(struct tc_worker *w, poller *p)
+{
     Temporal__Api__Workflowservice__V1__PollWorkflowTaskQueueRequest rq =
         TEMPORAL__API__WORKFLOWSERVICE__V1__POLL_WORKFLOW_TASK_QUEUE_REQUEST__INIT;
     Temporal__Api__Taskqueue__V1__TaskQueue tq = TEMPORAL__API__TASKQUEUE__V1__TASK_QUEUE__INIT;
@@ -444,7 +460,7 @@ void tc_wft_poll_once(struct tc_worker *w, poller *p) {
         return;
     }
     wft_resp *t = (void *)m;
-    if (t->task_token.len)  /* an expired long poll is an empty response: poll again */
+    if (t->task_token.len) /* an expired long poll is an empty response: poll again */
         handle_task(w, t);
     protobuf_c_message_free_unpacked(m, NULL);
 }

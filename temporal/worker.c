@@ -28,7 +28,8 @@ struct tc_activity_ctx {
 
 /* ---- registration ---- */
 
-int tc_worker_new(tc_client *c, const tc_worker_options *o, tc_worker **out, tc_error *err) {
+int tc_worker_new(tc_client *c, const tc_worker_options *o, tc_worker **out, tc_error *err)
+{
     *out = NULL;
     if (!c || !o || !o->task_queue || !*o->task_queue)
         return tc_seterr(err, TC_ERR_INVALID, "client and task_queue are required");
@@ -51,7 +52,7 @@ int tc_worker_new(tc_client *c, const tc_worker_options *o, tc_worker **out, tc_
         snprintf(name, sizeof name, "%s-sticky-%s", w->identity ? w->identity : "w", uuid);
         w->sticky_queue = tc_strdup(name);
         if (wfp < 2)
-            wfp = 2;  /* one poller per queue at least: unpolled sticky tasks wait out timeouts */
+            wfp = 2; /* one poller per queue at least: unpolled sticky tasks wait out timeouts */
         w->cache = calloc((size_t)w->sticky_cap, sizeof *w->cache);
     }
     w->n_pollers = (size_t)(wfp + afp);
@@ -81,7 +82,8 @@ int tc_worker_new(tc_client *c, const tc_worker_options *o, tc_worker **out, tc_
 }
 
 int tc_worker_register_workflow(tc_worker *w, const char *type, tc_workflow_fn fn,
-                                size_t state_size, void *user, tc_error *err) {
+                                size_t state_size, void *user, tc_error *err)
+{
     if (!w || !type || !*type || !fn)
         return tc_seterr(err, TC_ERR_INVALID, "workflow type and fn are required");
     if (w->started)
@@ -106,7 +108,8 @@ int tc_worker_register_workflow(tc_worker *w, const char *type, tc_workflow_fn f
 }
 
 int tc_worker_register_query(tc_worker *w, const char *wf_type, const char *query_type,
-                             tc_query_fn fn, void *user, tc_error *err) {
+                             tc_query_fn fn, void *user, tc_error *err)
+{
     if (!w || !wf_type || !query_type || !*query_type || !fn)
         return tc_seterr(err, TC_ERR_INVALID, "workflow type, query type and fn are required");
     if (w->started)
@@ -129,7 +132,8 @@ int tc_worker_register_query(tc_worker *w, const char *wf_type, const char *quer
 }
 
 int tc_worker_register_activity(tc_worker *w, const char *type, tc_activity_fn fn, void *user,
-                                tc_error *err) {
+                                tc_error *err)
+{
     if (!w || !type || !*type || !fn)
         return tc_seterr(err, TC_ERR_INVALID, "activity type and fn are required");
     if (w->started)
@@ -152,7 +156,8 @@ int tc_worker_register_activity(tc_worker *w, const char *type, tc_activity_fn f
 
 /* ---- sticky cache ---- */
 
-tc_run *tc_cache_take(tc_worker *w, const char *run_id) {
+tc_run *tc_cache_take(tc_worker *w, const char *run_id)
+{
     tc_run *r = NULL;
     pthread_mutex_lock(&w->cmu);
     for (size_t i = 0; i < w->n_cache; i++) {
@@ -166,7 +171,8 @@ tc_run *tc_cache_take(tc_worker *w, const char *run_id) {
     return r;
 }
 
-void tc_cache_put(tc_worker *w, tc_run *r) {
+void tc_cache_put(tc_worker *w, tc_run *r)
+{
     if (!w->sticky_queue || w->sticky_cap <= 0) {
         tc_run_free(r);
         return;
@@ -200,28 +206,42 @@ void tc_cache_put(tc_worker *w, tc_run *r) {
         w->cache[w->n_cache++] = r;
     }
     pthread_mutex_unlock(&w->cmu);
-    tc_run_free(evict);  /* its next task arrives with full history (or is refetched) */
+    tc_run_free(evict); /* its next task arrives with full history (or is refetched) */
 }
 
 /* ---- activities ---- */
 
-size_t tc_activity_input_count(const tc_activity_ctx *ctx) { return ctx->n_inputs; }
-const char *tc_activity_input(const tc_activity_ctx *ctx, size_t i) {
+size_t tc_activity_input_count(const tc_activity_ctx *ctx)
+{
+    return ctx->n_inputs;
+}
+const char *tc_activity_input(const tc_activity_ctx *ctx, size_t i)
+{
     return i < ctx->n_inputs ? ctx->inputs[i] : NULL;
 }
-const char *tc_activity_workflow_id(const tc_activity_ctx *ctx) {
+const char *tc_activity_workflow_id(const tc_activity_ctx *ctx)
+{
     return ctx->t->workflow_execution ? ctx->t->workflow_execution->workflow_id : "";
 }
-const char *tc_activity_run_id(const tc_activity_ctx *ctx) {
+const char *tc_activity_run_id(const tc_activity_ctx *ctx)
+{
     return ctx->t->workflow_execution ? ctx->t->workflow_execution->run_id : "";
 }
-const char *tc_activity_id(const tc_activity_ctx *ctx) { return ctx->t->activity_id; }
-const char *tc_activity_type(const tc_activity_ctx *ctx) {
+const char *tc_activity_id(const tc_activity_ctx *ctx)
+{
+    return ctx->t->activity_id;
+}
+const char *tc_activity_type(const tc_activity_ctx *ctx)
+{
     return ctx->t->activity_type ? ctx->t->activity_type->name : "";
 }
-int tc_activity_attempt(const tc_activity_ctx *ctx) { return ctx->t->attempt; }
+int tc_activity_attempt(const tc_activity_ctx *ctx)
+{
+    return ctx->t->attempt;
+}
 
-int tc_activity_complete(tc_activity_ctx *ctx, const char *result_json) {
+int tc_activity_complete(tc_activity_ctx *ctx, const char *result_json)
+{
     if (ctx->outcome != ACT_NONE)
         return TC_ERR_STATE;
     ctx->outcome = ACT_COMPLETED;
@@ -231,7 +251,8 @@ int tc_activity_complete(tc_activity_ctx *ctx, const char *result_json) {
 }
 
 int tc_activity_fail(tc_activity_ctx *ctx, const char *type, const char *message,
-                     bool non_retryable) {
+                     bool non_retryable)
+{
     if (ctx->outcome != ACT_NONE)
         return TC_ERR_STATE;
     ctx->outcome = ACT_FAILED;
@@ -241,16 +262,21 @@ int tc_activity_fail(tc_activity_ctx *ctx, const char *type, const char *message
     return (ctx->ftype && ctx->fmsg) ? TC_OK : TC_ERR_NOMEM;
 }
 
-int tc_activity_report_cancelled(tc_activity_ctx *ctx) {
+int tc_activity_report_cancelled(tc_activity_ctx *ctx)
+{
     if (ctx->outcome != ACT_NONE)
         return TC_ERR_STATE;
     ctx->outcome = ACT_CANCELLED;
     return TC_OK;
 }
 
-bool tc_activity_cancel_requested(const tc_activity_ctx *ctx) { return ctx->cancel_requested; }
+bool tc_activity_cancel_requested(const tc_activity_ctx *ctx)
+{
+    return ctx->cancel_requested;
+}
 
-int tc_activity_heartbeat(tc_activity_ctx *ctx, const char *details_json, tc_error *err) {
+int tc_activity_heartbeat(tc_activity_ctx *ctx, const char *details_json, tc_error *err)
+{
     Temporal__Api__Workflowservice__V1__RecordActivityTaskHeartbeatRequest rq =
         TEMPORAL__API__WORKFLOWSERVICE__V1__RECORD_ACTIVITY_TASK_HEARTBEAT_REQUEST__INIT;
     tc_pl1 d;
@@ -273,7 +299,8 @@ int tc_activity_heartbeat(tc_activity_ctx *ctx, const char *details_json, tc_err
     return TC_OK;
 }
 
-static void respond_activity(tc_worker *w, tc_activity_ctx *ctx) {
+static void respond_activity(tc_worker *w, tc_activity_ctx *ctx)
+{
     ProtobufCMessage *m = NULL;
     tc_error err = {0};
     int rc;
@@ -294,8 +321,7 @@ static void respond_activity(tc_worker *w, tc_activity_ctx *ctx) {
         rq.identity = w->identity;
         rq.namespace_ = w->c->ns;
         rc = tc_rpc(w->c, "RespondActivityTaskCanceled", TC_RPC_MSG(rq),
-                    &WS(respond_activity_task_canceled_response__descriptor), &m, 0, 0, NULL,
-                    &err);
+                    &WS(respond_activity_task_canceled_response__descriptor), &m, 0, 0, NULL, &err);
     } else {
         Temporal__Api__Workflowservice__V1__RespondActivityTaskCompletedRequest rq =
             TEMPORAL__API__WORKFLOWSERVICE__V1__RESPOND_ACTIVITY_TASK_COMPLETED_REQUEST__INIT;
@@ -304,9 +330,9 @@ static void respond_activity(tc_worker *w, tc_activity_ctx *ctx) {
         rq.result = tc_pl1_init(&res, ctx->result);
         rq.identity = w->identity;
         rq.namespace_ = w->c->ns;
-        rc = tc_rpc(w->c, "RespondActivityTaskCompleted", TC_RPC_MSG(rq),
-                    &WS(respond_activity_task_completed_response__descriptor), &m, 0, 0, NULL,
-                    &err);
+        rc =
+            tc_rpc(w->c, "RespondActivityTaskCompleted", TC_RPC_MSG(rq),
+                   &WS(respond_activity_task_completed_response__descriptor), &m, 0, 0, NULL, &err);
     }
     if (m)
         protobuf_c_message_free_unpacked(m, NULL);
@@ -315,7 +341,8 @@ static void respond_activity(tc_worker *w, tc_activity_ctx *ctx) {
         fprintf(stderr, "temporal-c: activity %s response: %s\n", ctx->t->activity_id, err.text);
 }
 
-static void run_activity(tc_worker *w, const act_task *t) {
+static void run_activity(tc_worker *w, const act_task *t)
+{
     tc_activity_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
     ctx.w = w;
@@ -354,12 +381,14 @@ static void run_activity(tc_worker *w, const act_task *t) {
 
 /* ---- threads ---- */
 
-void tc_worker_note_poll(tc_worker *w) {
+void tc_worker_note_poll(tc_worker *w)
+{
     int_fast64_t unset = -1;
     atomic_compare_exchange_strong(&w->st_first_poll_us, &unset, tc_now_us() - w->start_us);
 }
 
-static void act_poll_once(tc_worker *w, poller *p) {
+static void act_poll_once(tc_worker *w, poller *p)
+{
     pthread_mutex_lock(&w->amu);
     while (w->a_inflight >= w->max_acts && !atomic_load(&w->stop))
         pthread_cond_wait(&w->acv, &w->amu);
@@ -367,7 +396,7 @@ static void act_poll_once(tc_worker *w, poller *p) {
         pthread_mutex_unlock(&w->amu);
         return;
     }
-    w->a_inflight++;  /* reserve an executor before asking for work */
+    w->a_inflight++; /* reserve an executor before asking for work */
     pthread_mutex_unlock(&w->amu);
 
     Temporal__Api__Workflowservice__V1__PollActivityTaskQueueRequest rq =
@@ -398,10 +427,10 @@ static void act_poll_once(tc_worker *w, poller *p) {
         else
             w->a_head = it;
         w->a_tail = it;
-        pthread_cond_signal(&w->ecv);  /* one executor for one task */
+        pthread_cond_signal(&w->ecv); /* one executor for one task */
     } else {
         w->a_inflight--;
-        pthread_cond_signal(&w->acv);  /* the slot is free again */
+        pthread_cond_signal(&w->acv); /* the slot is free again */
     }
     pthread_mutex_unlock(&w->amu);
     if (rc != TC_OK && rc != TC_ERR_TIMEOUT && rc != TC_ERR_CANCELLED && !atomic_load(&w->stop)) {
@@ -411,7 +440,8 @@ static void act_poll_once(tc_worker *w, poller *p) {
     }
 }
 
-bool tc_act_try_reserve(tc_worker *w) {
+bool tc_act_try_reserve(tc_worker *w)
+{
     bool ok = false;
     pthread_mutex_lock(&w->amu);
     if (w->a_inflight < w->max_acts && !atomic_load(&w->stop)) {
@@ -422,16 +452,18 @@ bool tc_act_try_reserve(tc_worker *w) {
     return ok;
 }
 
-void tc_act_release(tc_worker *w, int n) {
+void tc_act_release(tc_worker *w, int n)
+{
     if (n <= 0)
         return;
     pthread_mutex_lock(&w->amu);
     w->a_inflight -= n;
-    pthread_cond_broadcast(&w->acv);  /* n slots: wake every waiting poller */
+    pthread_cond_broadcast(&w->acv); /* n slots: wake every waiting poller */
     pthread_mutex_unlock(&w->amu);
 }
 
-void tc_act_enqueue(tc_worker *w, act_task *t, bool reserved) {
+void tc_act_enqueue(tc_worker *w, act_task *t, bool reserved)
+{
     act_item *it = calloc(1, sizeof *it);
     if (!it) {
         /* Cannot queue it: the server times it out and retries it (start_to_close). */
@@ -455,7 +487,8 @@ void tc_act_enqueue(tc_worker *w, act_task *t, bool reserved) {
     pthread_mutex_unlock(&w->amu);
 }
 
-static void *poller_main(void *arg) {
+static void *poller_main(void *arg)
+{
     poller *p = arg;
     tc_worker *w = p->w;
     while (!atomic_load(&w->stop)) {
@@ -467,14 +500,15 @@ static void *poller_main(void *arg) {
     return NULL;
 }
 
-static void *executor_main(void *arg) {
+static void *executor_main(void *arg)
+{
     tc_worker *w = arg;
     for (;;) {
         pthread_mutex_lock(&w->amu);
         while (!w->a_head && !w->a_draining)
             pthread_cond_wait(&w->ecv, &w->amu);
         act_item *it = w->a_head;
-        if (!it) {  /* draining and nothing left */
+        if (!it) { /* draining and nothing left */
             pthread_mutex_unlock(&w->amu);
             return NULL;
         }
@@ -489,12 +523,13 @@ static void *executor_main(void *arg) {
 
         pthread_mutex_lock(&w->amu);
         w->a_inflight--;
-        pthread_cond_signal(&w->acv);  /* one slot freed: one waiting poller */
+        pthread_cond_signal(&w->acv); /* one slot freed: one waiting poller */
         pthread_mutex_unlock(&w->amu);
     }
 }
 
-int tc_worker_start(tc_worker *w, tc_error *err) {
+int tc_worker_start(tc_worker *w, tc_error *err)
+{
     if (w->started)
         return tc_seterr(err, TC_ERR_STATE, "worker already started");
     w->started = true;
@@ -509,7 +544,7 @@ int tc_worker_start(tc_worker *w, tc_error *err) {
     for (size_t i = 0; i < w->n_pollers; i++) {
         poller *p = &w->pollers[i];
         if (p->kind == 2 && w->n_acts == 0)
-            continue;  /* no activities registered: do not take activity tasks */
+            continue; /* no activities registered: do not take activity tasks */
         if (p->kind != 2 && w->n_wfs == 0)
             continue;
         if (pthread_create(&p->th, NULL, poller_main, p) != 0) {
@@ -521,9 +556,13 @@ int tc_worker_start(tc_worker *w, tc_error *err) {
     return TC_OK;
 }
 
-void tc_worker_request_stop(tc_worker *w) { atomic_store(&w->stop, true); }
+void tc_worker_request_stop(tc_worker *w)
+{
+    atomic_store(&w->stop, true);
+}
 
-void tc_worker_stop(tc_worker *w) {
+void tc_worker_stop(tc_worker *w)
+{
     if (!w || !w->started || w->stopped)
         return;
     w->stopped = true;
@@ -563,7 +602,8 @@ void tc_worker_stop(tc_worker *w) {
     }
 }
 
-int tc_worker_run(tc_worker *w, tc_error *err) {
+int tc_worker_run(tc_worker *w, tc_error *err)
+{
     sigset_t set, old;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -583,7 +623,8 @@ int tc_worker_run(tc_worker *w, tc_error *err) {
     return rc;
 }
 
-void tc_worker_free(tc_worker *w) {
+void tc_worker_free(tc_worker *w)
+{
     if (!w)
         return;
     tc_worker_stop(w);
@@ -619,7 +660,8 @@ void tc_worker_free(tc_worker *w) {
     free(w);
 }
 
-void tc_worker_get_stats(const tc_worker *w, tc_worker_stats *out) {
+void tc_worker_get_stats(const tc_worker *w, tc_worker_stats *out)
+{
     out->workflow_tasks = atomic_load(&w->st_wft);
     out->activity_tasks = atomic_load(&w->st_act);
     out->sticky_hits = atomic_load(&w->st_hit);

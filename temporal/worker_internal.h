@@ -39,7 +39,7 @@ typedef struct poller {
     struct tc_worker *w;
     pthread_t th;
     bool started;
-    int kind;  /* 0 workflow normal, 1 workflow sticky, 2 activity */
+    int kind; /* 0 workflow normal, 1 workflow sticky, 2 activity */
     tc_cancel cancel;
 } poller;
 
@@ -47,11 +47,11 @@ struct tc_worker {
     tc_client *c;
     char *task_queue;
     char *identity;
-    char *sticky_queue;       /* NULL when sticky execution is off */
+    char *sticky_queue; /* NULL when sticky execution is off */
     int sticky_cap;
     int sticky_s2s_ms;
     int max_acts;
-    bool eager;               /* request eager activity dispatch (tc_worker_options) */
+    bool eager; /* request eager activity dispatch (tc_worker_options) */
 
     wf_reg *wfs;
     size_t n_wfs;
@@ -69,8 +69,8 @@ struct tc_worker {
 
     /* activity hand-off: slots reserved before polling, so a poll never outruns capacity */
     pthread_mutex_t amu;
-    pthread_cond_t acv;       /* a slot was freed, or stop: activity pollers wait on it */
-    pthread_cond_t ecv;       /* a task was queued, or draining: executors wait on it */
+    pthread_cond_t acv; /* a slot was freed, or stop: activity pollers wait on it */
+    pthread_cond_t ecv; /* a task was queued, or draining: executors wait on it */
     int a_inflight;
     act_item *a_head, *a_tail;
     bool a_draining;
@@ -81,8 +81,8 @@ struct tc_worker {
     size_t n_cache;
     uint64_t lru_clock;
 
-    atomic_uint_fast64_t st_wft, st_act, st_hit, st_miss, st_nondet, st_refetch,
-        st_pages, st_eager_req, st_eager;
+    atomic_uint_fast64_t st_wft, st_act, st_hit, st_miss, st_nondet, st_refetch, st_pages,
+        st_eager_req, st_eager;
     atomic_int_fast64_t st_first_poll_us;
 };
 

@@ -50,8 +50,7 @@ static void *run(void *arg)
     struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
     char json[256];
     snprintf(json, sizeof json,
-             "{\"customerId\":1,\"productId\":%lld,\"quantity\":1,\"amount\":1000}",
-             w->product_id);
+             "{\"customerId\":1,\"productId\":%lld,\"quantity\":1,\"amount\":1000}", w->product_id);
     curl_easy_setopt(h, CURLOPT_URL, w->url);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, json);
@@ -92,8 +91,9 @@ static int cmp(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     if (argc < 5) {
-        fprintf(stderr, "usage: %s URL CONCURRENCY SECONDS PRODUCT_ID [PRODUCTS]\n"
-                        "  client i orders product PRODUCT_ID + i %% PRODUCTS (default 1)\n",
+        fprintf(stderr,
+                "usage: %s URL CONCURRENCY SECONDS PRODUCT_ID [PRODUCTS]\n"
+                "  client i orders product PRODUCT_ID + i %% PRODUCTS (default 1)\n",
                 argv[0]);
         return 2;
     }
@@ -112,7 +112,9 @@ int main(int argc, char **argv)
         return 1;
     double start = now_s();
     for (int i = 0; i < conc; i++) {
-        ws[i] = (worker_t){.url = url, .product_id = pid + i % products, .until = start + secs,
+        ws[i] = (worker_t){.url = url,
+                           .product_id = pid + i % products,
+                           .until = start + secs,
                            .cap = BENCH_MAX_SAMPLES / (size_t)conc};
         ws[i].lat_ms = malloc(ws[i].cap * sizeof(double));
         if (ws[i].lat_ms == NULL)

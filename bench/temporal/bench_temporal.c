@@ -28,7 +28,8 @@ typedef struct cfg {
 
 static cfg g;
 
-static int64_t now_us(void) {
+static int64_t now_us(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
@@ -38,7 +39,8 @@ static int64_t now_us(void) {
 
 static _Thread_local CURL *t_curl;
 
-static void act_noop(tc_activity_ctx *ctx, void *user) {
+static void act_noop(tc_activity_ctx *ctx, void *user)
+{
     (void)user;
     if (g.http) {
         /* One local HTTP round trip, as a saga step would make; one curl handle per thread. */
@@ -57,7 +59,8 @@ static void act_noop(tc_activity_ctx *ctx, void *user) {
     tc_activity_complete(ctx, tc_activity_input(ctx, 0));
 }
 
-static void wf_bench(tc_wf_ctx *ctx, void *state, void *user) {
+static void wf_bench(tc_wf_ctx *ctx, void *state, void *user)
+{
     (void)state;
     (void)user;
     tc_activity_options o = {.start_to_close_ms = 10000};
@@ -68,7 +71,8 @@ static void wf_bench(tc_wf_ctx *ctx, void *state, void *user) {
 }
 
 /* One thread per connection: curl keeps one keep-alive connection per executor thread. */
-static void *http_conn(void *arg) {
+static void *http_conn(void *arg)
+{
     int fd = (int)(intptr_t)arg;
     static const char resp[] =
         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
@@ -82,7 +86,8 @@ static void *http_conn(void *arg) {
     return NULL;
 }
 
-static void *http_server(void *arg) {
+static void *http_server(void *arg)
+{
     int lfd = *(int *)arg;
     for (;;) {
         int fd = accept(lfd, NULL, NULL);
@@ -96,7 +101,8 @@ static void *http_server(void *arg) {
     }
 }
 
-static int worker_main(int out_fd) {
+static int worker_main(int out_fd)
+{
     curl_global_init(CURL_GLOBAL_DEFAULT);
     pthread_t th;
     int lfd = -1;
@@ -114,14 +120,20 @@ static int worker_main(int out_fd) {
     tc_error err = {0};
     tc_client *c = NULL;
     tc_worker *w = NULL;
-    tc_worker_options o = {.task_queue = g.queue, .sticky_cache_size = g.sticky ? 0 : -1,
-                           .workflow_pollers = g.wf_pollers, .activity_pollers = g.act_pollers,
+    tc_worker_options o = {.task_queue = g.queue,
+                           .sticky_cache_size = g.sticky ? 0 : -1,
+                           .workflow_pollers = g.wf_pollers,
+                           .activity_pollers = g.act_pollers,
                            .no_eager_activities = g.no_eager};
     int rc = tc_client_new(NULL, &c, &err);
-    if (!rc) rc = tc_worker_new(c, &o, &w, &err);
-    if (!rc) rc = tc_worker_register_workflow(w, "Bench", wf_bench, 0, NULL, &err);
-    if (!rc) rc = tc_worker_register_activity(w, "Noop", act_noop, NULL, &err);
-    if (!rc) rc = tc_worker_run(w, &err);
+    if (!rc)
+        rc = tc_worker_new(c, &o, &w, &err);
+    if (!rc)
+        rc = tc_worker_register_workflow(w, "Bench", wf_bench, 0, NULL, &err);
+    if (!rc)
+        rc = tc_worker_register_activity(w, "Noop", act_noop, NULL, &err);
+    if (!rc)
+        rc = tc_worker_run(w, &err);
     if (rc) {
         fprintf(stderr, "bench worker: %s\n", err.text);
         return 1;
@@ -149,7 +161,8 @@ static atomic_int g_next, g_failed;
 static int64_t *g_lat;
 static char g_prefix[128];
 
-static void *driver(void *arg) {
+static void *driver(void *arg)
+{
     (void)arg;
     for (;;) {
         int i = atomic_fetch_add(&g_next, 1);
@@ -173,28 +186,40 @@ static void *driver(void *arg) {
     }
 }
 
-static int cmp64(const void *a, const void *b) {
+static int cmp64(const void *a, const void *b)
+{
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
     return (x > y) - (x < y);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     g.n = 200;
     g.conc = 10;
     g.acts = 1;
     g.sticky = 1;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-n") && i + 1 < argc) g.n = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "-c") && i + 1 < argc) g.conc = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "-a") && i + 1 < argc) g.acts = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--no-sticky")) g.sticky = 0;
-        else if (!strcmp(argv[i], "-w") && i + 1 < argc) g.wf_pollers = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "-p") && i + 1 < argc) g.act_pollers = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--http")) g.http = true;
-        else if (!strcmp(argv[i], "--no-eager")) g.no_eager = true;
+        if (!strcmp(argv[i], "-n") && i + 1 < argc)
+            g.n = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "-c") && i + 1 < argc)
+            g.conc = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "-a") && i + 1 < argc)
+            g.acts = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--no-sticky"))
+            g.sticky = 0;
+        else if (!strcmp(argv[i], "-w") && i + 1 < argc)
+            g.wf_pollers = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "-p") && i + 1 < argc)
+            g.act_pollers = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--http"))
+            g.http = true;
+        else if (!strcmp(argv[i], "--no-eager"))
+            g.no_eager = true;
         else {
-            fprintf(stderr, "usage: %s [-n N] [-c CONCURRENCY] [-a ACTIVITIES] [--no-sticky] "
-                            "[-w WF_POLLERS] [-p ACT_POLLERS] [--http] [--no-eager]\n", argv[0]);
+            fprintf(stderr,
+                    "usage: %s [-n N] [-c CONCURRENCY] [-a ACTIVITIES] [--no-sticky] "
+                    "[-w WF_POLLERS] [-p ACT_POLLERS] [--http] [--no-eager]\n",
+                    argv[0]);
             return 2;
         }
     }
@@ -247,15 +272,15 @@ int main(int argc, char **argv) {
     double p99 = ok ? (double)g_lat[(ok * 99) / 100 < ok ? (ok * 99) / 100 : ok - 1] / 1000.0 : 0;
     printf("task_queue=%s (workflow ids %s-0..%d)\n", g.queue, g_prefix, g.n - 1);
     printf("workflows=%d activities_each=%d concurrency=%d sticky=%s http=%s failed=%d\n", g.n,
-           g.acts, g.conc, g.sticky ? "on" : "off", g.http ? "on" : "off",
-           atomic_load(&g_failed));
+           g.acts, g.conc, g.sticky ? "on" : "off", g.http ? "on" : "off", atomic_load(&g_failed));
     printf("throughput=%.1f workflows/s  p50=%.1f ms  p99=%.1f ms\n", ok / secs, p50, p99);
     printf("worker_cpu=%.1f ms total (user %.1f + sys %.1f) = %.2f ms/workflow  "
            "peak_rss=%.1f MiB  first_poll=%.1f ms\n",
            (double)(ut + stime) / 1000.0, ut / 1000.0, stime / 1000.0,
            ok ? (double)(ut + stime) / 1000.0 / ok : 0, rss / 1024.0, fp / 1000.0);
     printf("workflow_tasks=%llu sticky_hits=%llu sticky_misses=%llu eager_requested=%llu "
-           "eager_activity_tasks=%llu\n", wft, hits, miss, ereq, eager);
+           "eager_activity_tasks=%llu\n",
+           wft, hits, miss, ereq, eager);
     /* Context switches: on a busy box most of the worker's CPU is the kernel moving work
      * between threads, so they explain CPU figures the instruction counts do not. */
     printf("worker_context_switches voluntary=%ld (%.1f/workflow) involuntary=%ld\n", vcsw,

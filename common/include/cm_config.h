@@ -19,20 +19,20 @@ double cfg_double(const char *name, double def, double min, double max);
 
 /* Settings shared by every daemon. Filled by cfg_load(). */
 typedef struct cm_config {
-    char service[64];         /* e.g. "service-order" (not from env) */
-    int port;                 /* PORT, default: the daemon's port */
-    int http_threads;         /* HTTP_THREADS, default 8 */
-    char bind_addr[64];       /* BIND_ADDR, default 127.0.0.1 (0.0.0.0 in containers) */
-    char log_level[16];       /* LOG_LEVEL, default "info" */
-    char mysql_host[CFG_STR_MAX];  /* MYSQL_HOST 127.0.0.1 */
-    int mysql_port;                /* MYSQL_PORT 21306 */
-    char mysql_user[CFG_STR_MAX];  /* MYSQL_USER saga */
+    char service[64];                 /* e.g. "service-order" (not from env) */
+    int port;                         /* PORT, default: the daemon's port */
+    int http_threads;                 /* HTTP_THREADS, default 8 */
+    char bind_addr[64];               /* BIND_ADDR, default 127.0.0.1 (0.0.0.0 in containers) */
+    char log_level[16];               /* LOG_LEVEL, default "info" */
+    char mysql_host[CFG_STR_MAX];     /* MYSQL_HOST 127.0.0.1 */
+    int mysql_port;                   /* MYSQL_PORT 21306 */
+    char mysql_user[CFG_STR_MAX];     /* MYSQL_USER saga */
     char mysql_password[CFG_STR_MAX]; /* MYSQL_PASSWORD saga */
     char mysql_database[CFG_STR_MAX]; /* MYSQL_DATABASE, default: the daemon's database */
-    int mysql_pool_size;           /* MYSQL_POOL_SIZE 8 */
-    char redis_host[CFG_STR_MAX];  /* REDIS_HOST 127.0.0.1 */
-    int redis_port;                /* REDIS_PORT 21379 */
-    int redis_pool_size;           /* REDIS_POOL_SIZE, default = http_threads + 4 */
+    int mysql_pool_size;              /* MYSQL_POOL_SIZE 8 */
+    char redis_host[CFG_STR_MAX];     /* REDIS_HOST 127.0.0.1 */
+    int redis_port;                   /* REDIS_PORT 21379 */
+    int redis_pool_size;              /* REDIS_POOL_SIZE, default = http_threads + 4 */
     char order_events_stream[CFG_STR_MAX]; /* ORDER_EVENTS_STREAM stream:order-events */
 } cm_config;
 

@@ -14,14 +14,14 @@ typedef struct db_conn db_conn;
 typedef struct db_result db_result;
 
 typedef struct db_config {
-    const char *host;     /* "127.0.0.1" */
-    int port;             /* 21306 */
+    const char *host; /* "127.0.0.1" */
+    int port;         /* 21306 */
     const char *user;
     const char *password;
-    const char *database; /* NULL/"" -> no default database */
-    int pool_size;        /* >= 1 */
-    int connect_timeout_s;/* 0 -> 5 */
-    int rw_timeout_s;     /* read/write timeout, 0 -> 30 */
+    const char *database;  /* NULL/"" -> no default database */
+    int pool_size;         /* >= 1 */
+    int connect_timeout_s; /* 0 -> 5 */
+    int rw_timeout_s;      /* read/write timeout, 0 -> 30 */
 } db_config;
 
 /* Create a pool of `pool_size` connections. Connections are opened lazily, so this
@@ -53,7 +53,7 @@ typedef struct db_val {
     const char *s; /* borrowed for the duration of the call */
     size_t len;
 } db_val;
-#define DB_NULL ((db_val){.type = DB_T_NULL})
+#define DB_NULL   ((db_val){.type = DB_T_NULL})
 #define DB_INT(x) ((db_val){.type = DB_T_INT, .i = (int64_t)(x)})
 /* NUL-terminated string; a NULL pointer binds SQL NULL. */
 static inline db_val db_str_val(const char *s)
@@ -66,7 +66,7 @@ static inline db_val db_str_val(const char *s)
     }
     return v;
 }
-#define DB_STR(x) db_str_val(x)
+#define DB_STR(x)     db_str_val(x)
 #define DB_STRN(x, n) ((db_val){.type = DB_T_STR, .s = (x), .len = (n)})
 
 /* ---- statements (server-side prepared; `?` placeholders; nparams must match) ----
@@ -81,8 +81,8 @@ static inline db_val db_str_val(const char *s)
  * Returns 0, CM_ERR_DUPLICATE (ER_DUP_ENTRY, 1062), CM_ERR_IO (connection lost; the
  * connection is reconnected on its next acquire, an open transaction is gone),
  * CM_ERR_TIMEOUT (lock wait timeout 1205 / deadlock 1213: retry the transaction) or CM_ERR_DB. */
-int db_exec(db_conn *c, const char *sql, const db_val *params, size_t nparams,
-            uint64_t *affected, uint64_t *insert_id);
+int db_exec(db_conn *c, const char *sql, const db_val *params, size_t nparams, uint64_t *affected,
+            uint64_t *insert_id);
 
 /* Run a SELECT and buffer the whole result (every column fetched as text).
  * *out owned, free with db_result_free. Same error codes as db_exec. */

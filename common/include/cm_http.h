@@ -12,27 +12,27 @@
 #include "cm_json.h"
 #include "cm_metrics.h"
 
-#define HTTP_MAX_BODY (1024 * 1024) /* 1 MiB; larger bodies get 413 without being buffered */
-#define HTTP_MAX_PARAMS 8           /* path parameters per route */
-#define HTTP_MAX_ROUTES 128
-#define HTTP_MAX_SEGMENTS 16        /* path segments per route pattern */
-#define HTTP_MAX_QUEUE 1024         /* requests waiting for a worker; more -> 503 Unavailable */
+#define HTTP_MAX_BODY     (1024 * 1024) /* 1 MiB; larger bodies get 413 without being buffered */
+#define HTTP_MAX_PARAMS   8             /* path parameters per route */
+#define HTTP_MAX_ROUTES   128
+#define HTTP_MAX_SEGMENTS 16   /* path segments per route pattern */
+#define HTTP_MAX_QUEUE    1024 /* requests waiting for a worker; more -> 503 Unavailable */
 
 /* problem+json `code` values (docs/development.md, "Error codes"). */
-#define HTTP_CODE_VALIDATION "ValidationFailed"          /* 400 */
-#define HTTP_CODE_NOT_FOUND "NotFound"                   /* 404 */
-#define HTTP_CODE_METHOD "MethodNotAllowed"              /* 405 */
-#define HTTP_CODE_TOO_LARGE "PayloadTooLarge"            /* 413 */
-#define HTTP_CODE_MEDIA_TYPE "UnsupportedMediaType"      /* 415 */
-#define HTTP_CODE_ILLEGAL_TRANSITION "IllegalTransition" /* 409 */
-#define HTTP_CODE_OUT_OF_STOCK "OutOfStock"              /* 409 */
+#define HTTP_CODE_VALIDATION            "ValidationFailed"     /* 400 */
+#define HTTP_CODE_NOT_FOUND             "NotFound"             /* 404 */
+#define HTTP_CODE_METHOD                "MethodNotAllowed"     /* 405 */
+#define HTTP_CODE_TOO_LARGE             "PayloadTooLarge"      /* 413 */
+#define HTTP_CODE_MEDIA_TYPE            "UnsupportedMediaType" /* 415 */
+#define HTTP_CODE_ILLEGAL_TRANSITION    "IllegalTransition"    /* 409 */
+#define HTTP_CODE_OUT_OF_STOCK          "OutOfStock"           /* 409 */
 #define HTTP_CODE_RESERVATION_CANCELLED "ReservationCancelled" /* 409 */
-#define HTTP_CODE_INSUFFICIENT_BALANCE "InsufficientBalance"   /* 402 */
-#define HTTP_CODE_IDEM_IN_FLIGHT "IdempotencyInFlight"   /* 409 */
-#define HTTP_CODE_IDEM_REUSED "IdempotencyKeyReused"     /* 422 */
-#define HTTP_CODE_BUSY "Busy"                            /* 429 */
-#define HTTP_CODE_UNAVAILABLE "Unavailable"              /* 503 */
-#define HTTP_CODE_INTERNAL "Internal"                    /* 500 */
+#define HTTP_CODE_INSUFFICIENT_BALANCE  "InsufficientBalance"  /* 402 */
+#define HTTP_CODE_IDEM_IN_FLIGHT        "IdempotencyInFlight"  /* 409 */
+#define HTTP_CODE_IDEM_REUSED           "IdempotencyKeyReused" /* 422 */
+#define HTTP_CODE_BUSY                  "Busy"                 /* 429 */
+#define HTTP_CODE_UNAVAILABLE           "Unavailable"          /* 503 */
+#define HTTP_CODE_INTERNAL              "Internal"             /* 500 */
 
 typedef struct http_server http_server;
 typedef struct http_req http_req;
@@ -43,13 +43,13 @@ typedef struct http_req http_req;
 typedef void (*http_handler_fn)(http_req *req, void *ctx);
 
 typedef struct http_server_config {
-    int port;                /* TCP port; 0 is refused */
-    const char *bind_addr;   /* NULL -> "127.0.0.1"; "0.0.0.0" for all interfaces */
-    int threads;             /* handler worker pool size, >= 1 (HTTP_THREADS); socket I/O
+    int port;                  /* TCP port; 0 is refused */
+    const char *bind_addr;     /* NULL -> "127.0.0.1"; "0.0.0.0" for all interfaces */
+    int threads;               /* handler worker pool size, >= 1 (HTTP_THREADS); socket I/O
                               * runs on min(threads, 4) libmicrohttpd threads */
-    size_t max_body;         /* 0 -> HTTP_MAX_BODY */
-    int max_queue;           /* requests waiting for a worker; 0 -> HTTP_MAX_QUEUE */
-    const char *service;     /* for logs; borrowed, must outlive the server */
+    size_t max_body;           /* 0 -> HTTP_MAX_BODY */
+    int max_queue;             /* requests waiting for a worker; 0 -> HTTP_MAX_QUEUE */
+    const char *service;       /* for logs; borrowed, must outlive the server */
     metrics_registry *metrics; /* borrowed; NULL -> the server makes its own */
 } http_server_config;
 
@@ -64,8 +64,8 @@ int http_server_new(const http_server_config *cfg, http_server **out);
  * 405 MethodNotAllowed with an Allow header. Only before http_server_start; strings must
  * be literals or otherwise outlive the server. Returns 0 or CM_ERR_INVALID (bad pattern,
  * duplicate, too many routes). */
-int http_route(http_server *srv, const char *method, const char *pattern,
-               http_handler_fn handler, void *ctx);
+int http_route(http_server *srv, const char *method, const char *pattern, http_handler_fn handler,
+               void *ctx);
 
 /* Start listening with the thread pool. Returns 0 or CM_ERR_IO (port in use...). */
 int http_server_start(http_server *srv);
@@ -87,8 +87,8 @@ int http_server_inflight(http_server *srv);
 /* ---- request accessors (valid inside the handler; returned strings are borrowed) ---- */
 
 const char *http_req_method(const http_req *req);
-const char *http_req_path(const http_req *req);   /* decoded path, no query */
-const char *http_req_route(const http_req *req);  /* the matched pattern */
+const char *http_req_path(const http_req *req);  /* decoded path, no query */
+const char *http_req_route(const http_req *req); /* the matched pattern */
 /* Raw path parameter `name` ("{id}" -> "id"), NULL if the route has none by that name. */
 const char *http_req_param(const http_req *req, const char *name);
 /* Query parameter (decoded), NULL if absent. */
@@ -116,8 +116,8 @@ int http_req_param_id(http_req *req, const char *name, int64_t *out);
 /* Query parameter as an int64 in [min, max]. Absent: if required -> 400 "<name> is required",
  * else *out = def and 0. Bad -> 400 "<name> must be an integer between min and max"
  * (or "a positive integer" when min == 1 and max == INT64_MAX). */
-int http_req_query_int(http_req *req, const char *name, bool required, int64_t def,
-                       int64_t min, int64_t max, int64_t *out);
+int http_req_query_int(http_req *req, const char *name, bool required, int64_t def, int64_t min,
+                       int64_t max, int64_t *out);
 
 /* Query parameter as a string of 1..max_len bytes. Absent: required -> 400, else *out = NULL. */
 int http_req_query_str(http_req *req, const char *name, bool required, size_t max_len,

@@ -18,12 +18,12 @@ typedef struct httpc_opts {
 } httpc_opts;
 
 typedef struct httpc_resp {
-    long status;        /* HTTP status, 0 on transport error */
-    char *body;         /* malloc'd, NUL-terminated ("" when empty); NULL on transport error */
+    long status; /* HTTP status, 0 on transport error */
+    char *body;  /* malloc'd, NUL-terminated ("" when empty); NULL on transport error */
     size_t len;
     char content_type[128];
-    char error[256];    /* transport error text ("Connection refused", "Timeout ...") */
-    char *headers;      /* raw response header lines, malloc'd; use httpc_resp_header */
+    char error[256]; /* transport error text ("Connection refused", "Timeout ...") */
+    char *headers;   /* raw response header lines, malloc'd; use httpc_resp_header */
 } httpc_resp;
 
 /* Call once from main before threads start (curl_global_init); httpc_global_cleanup at exit

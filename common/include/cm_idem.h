@@ -7,7 +7,7 @@
 #include "cm_http.h"
 #include "cm_redis.h"
 
-#define IDEM_TTL_S (24 * 3600)  /* completed answers are replayed for 24 h */
+#define IDEM_TTL_S          (24 * 3600) /* completed answers are replayed for 24 h */
 #define IDEM_INFLIGHT_TTL_S 120 /* an in-flight marker of a crashed process expires after this */
 
 enum { IDEM_PROCEED = 0, IDEM_ANSWERED = 1 };
@@ -33,8 +33,8 @@ enum { IDEM_PROCEED = 0, IDEM_ANSWERED = 1 };
 int idem_begin(http_req *req, rds_pool *rds, const char *service);
 
 /* SHA-256 of "method\npath\nquery\n" + body as 64 hex chars + NUL into out. Pure. */
-void idem_fingerprint(const char *method, const char *path, const char *query,
-                      const char *body, size_t body_len, char out[65]);
+void idem_fingerprint(const char *method, const char *path, const char *query, const char *body,
+                      size_t body_len, char out[65]);
 
 /* SHA-256 of `len` bytes as lowercase hex (65 bytes with NUL). Pure. */
 void cm_sha256_hex(const void *data, size_t len, char out[65]);

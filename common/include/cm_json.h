@@ -9,8 +9,8 @@
 #include <stdint.h>
 
 typedef enum {
-    JF_INT,    /* JSON integer (not 2.0, not "2") within [min, max]; min==max==0 -> any int64 */
-    JF_POS_INT,/* JSON integer >= 1; max (if != 0) is an upper bound */
+    JF_INT,     /* JSON integer (not 2.0, not "2") within [min, max]; min==max==0 -> any int64 */
+    JF_POS_INT, /* JSON integer >= 1; max (if != 0) is an upper bound */
     JF_STRING, /* JSON string; length in bytes within [min, max]; max==0 -> 1024; min==0 allows "" */
     JF_BOOL,   /* true / false */
     JF_NUMBER, /* integer or real */
@@ -23,7 +23,7 @@ typedef enum {
 typedef struct json_field {
     const char *name;
     json_ftype type;
-    bool required;   /* missing -> "<name> is required"; optional members may be absent or null */
+    bool required; /* missing -> "<name> is required"; optional members may be absent or null */
     int64_t min, max;
 } json_field;
 
@@ -34,7 +34,8 @@ typedef struct json_field {
  * NUL-terminated human message in `detail` (size n), e.g. "quantity must be a positive
  * integer", "customerId is required", "paymentMethod must be a string of 1..16 characters".
  * `obj` must be a JSON object (otherwise "request body must be a JSON object"). Pure; any thread. */
-int json_validate(const json_t *obj, const json_field *fields, unsigned flags, char *detail, size_t n);
+int json_validate(const json_t *obj, const json_field *fields, unsigned flags, char *detail,
+                  size_t n);
 
 /* Parse `len` bytes as one JSON object (duplicate keys rejected, no trailing data, no NUL bytes)
  * and validate it. On success *out owns a new reference. On failure returns CM_ERR_INVALID with

@@ -28,8 +28,8 @@ void log_msg(cm_log_level level, const char *fmt, ...) __attribute__((format(pri
 void log_vmsg(cm_log_level level, const char *fmt, va_list ap);
 
 #define log_debug(...) log_msg(CM_LOG_DEBUG, __VA_ARGS__)
-#define log_info(...) log_msg(CM_LOG_INFO, __VA_ARGS__)
-#define log_warn(...) log_msg(CM_LOG_WARN, __VA_ARGS__)
+#define log_info(...)  log_msg(CM_LOG_INFO, __VA_ARGS__)
+#define log_warn(...)  log_msg(CM_LOG_WARN, __VA_ARGS__)
 #define log_error(...) log_msg(CM_LOG_ERROR, __VA_ARGS__)
 
 #endif

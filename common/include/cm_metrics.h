@@ -8,7 +8,10 @@
 typedef struct metrics_registry metrics_registry;
 
 /* Histogram bucket upper bounds in seconds, shared by every histogram. */
-#define METRICS_BUCKETS {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0}
+#define METRICS_BUCKETS                                                      \
+    {                                                                        \
+        0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0 \
+    }
 #define METRICS_NBUCKETS 12
 
 /* New empty registry (owned; free with metrics_free). NULL on out-of-memory. */

@@ -69,9 +69,9 @@ int rds_sem_count(rds_pool *pool, const char *key, int *out);
 /* ---- streams ---- */
 
 typedef struct rds_stream_entry {
-    char id[64];     /* "1700000000000-0" */
+    char id[64]; /* "1700000000000-0" */
     size_t nfields;
-    char **fields;   /* owned by the batch */
+    char **fields; /* owned by the batch */
     char **values;
 } rds_stream_entry;
 

@@ -13,7 +13,7 @@
 #include "cm_outbox.h"
 
 #define APP_MAX_HOOKS 16
-#define APP_DRAIN_MS 10000
+#define APP_DRAIN_MS  10000
 
 struct app {
     cm_config cfg;
@@ -40,8 +40,10 @@ static void on_ready(http_req *req, void *ctx)
 {
     app *a = ctx;
     char detail[256] = "";
-    if (a->db && db_ping(a->db)) snprintf(detail, sizeof detail, "mysql unreachable");
-    else if (a->rds && rds_ping(a->rds)) snprintf(detail, sizeof detail, "redis unreachable");
+    if (a->db && db_ping(a->db))
+        snprintf(detail, sizeof detail, "mysql unreachable");
+    else if (a->rds && rds_ping(a->rds))
+        snprintf(detail, sizeof detail, "redis unreachable");
     else if (a->ready_fn && a->ready_fn(a->ready_ctx, detail, sizeof detail) && !detail[0])
         snprintf(detail, sizeof detail, "not ready");
     if (detail[0]) {
@@ -70,7 +72,8 @@ int app_new(app **out, const char *service, int default_port, const char *defaul
 {
     *out = NULL;
     app *a = calloc(1, sizeof *a);
-    if (!a) return CM_ERR_NOMEM;
+    if (!a)
+        return CM_ERR_NOMEM;
     cfg_load(&a->cfg, service, default_port, default_database);
     log_init(service, log_level_parse(a->cfg.log_level));
     /* Block before any thread exists so every thread inherits the mask and only app_run's
@@ -81,17 +84,20 @@ int app_new(app **out, const char *service, int default_port, const char *defaul
     pthread_sigmask(SIG_BLOCK, &a->sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
     int rc = httpc_global_init();
-    if (rc) goto fail;
+    if (rc)
+        goto fail;
     rc = CM_ERR_NOMEM;
     a->metrics = metrics_new();
-    if (!a->metrics) goto fail;
+    if (!a->metrics)
+        goto fail;
     http_server_config sc = {.port = a->cfg.port,
                              .bind_addr = a->cfg.bind_addr,
                              .threads = a->cfg.http_threads,
                              .service = a->cfg.service,
                              .metrics = a->metrics};
     rc = http_server_new(&sc, &a->srv);
-    if (rc) goto fail;
+    if (rc)
+        goto fail;
     if ((rc = http_route(a->srv, "GET", "/health", on_health, a)) ||
         (rc = http_route(a->srv, "GET", "/ready", on_ready, a)) ||
         (rc = http_route(a->srv, "GET", "/metrics", on_metrics, a)))
@@ -104,9 +110,18 @@ fail:
     return rc;
 }
 
-const cm_config *app_config(const app *a) { return &a->cfg; }
-http_server *app_server(app *a) { return a->srv; }
-metrics_registry *app_metrics(app *a) { return a->metrics; }
+const cm_config *app_config(const app *a)
+{
+    return &a->cfg;
+}
+http_server *app_server(app *a)
+{
+    return a->srv;
+}
+metrics_registry *app_metrics(app *a)
+{
+    return a->metrics;
+}
 
 int app_db(app *a, db_pool **out)
 {
@@ -118,7 +133,8 @@ int app_db(app *a, db_pool **out)
                         .database = a->cfg.mysql_database,
                         .pool_size = a->cfg.mysql_pool_size};
         int rc = db_pool_new(&dc, &a->db);
-        if (rc) return rc;
+        if (rc)
+            return rc;
     }
     *out = a->db;
     return 0;
@@ -127,9 +143,10 @@ int app_db(app *a, db_pool **out)
 int app_redis(app *a, rds_pool **out)
 {
     if (!a->rds) {
-        int rc = rds_pool_new(a->cfg.redis_host, a->cfg.redis_port, a->cfg.redis_pool_size, 0,
-                              &a->rds);
-        if (rc) return rc;
+        int rc =
+            rds_pool_new(a->cfg.redis_host, a->cfg.redis_port, a->cfg.redis_pool_size, 0, &a->rds);
+        if (rc)
+            return rc;
     }
     *out = a->rds;
     return 0;
@@ -164,28 +181,30 @@ int app_start_relay(app *a, outbox_relay **out)
     db_pool *db;
     rds_pool *rds;
     int rc = app_db(a, &db);
-    if (rc == 0) rc = app_redis(a, &rds);
+    if (rc == 0)
+        rc = app_redis(a, &rds);
     if (rc == 0) {
-        outbox_config oc = {.db = db,
-                            .rds = rds,
-                            .service = a->cfg.service,
-                            .stream = a->cfg.order_events_stream};
+        outbox_config oc = {
+            .db = db, .rds = rds, .service = a->cfg.service, .stream = a->cfg.order_events_stream};
         rc = outbox_relay_start(&oc, out);
     }
     if (rc == 0 && (rc = app_on_stop(a, stop_relay, *out)) != 0) {
         outbox_relay_stop(*out);
         *out = NULL;
     }
-    if (rc) log_error("cannot start the outbox relay: %s", cm_strerror(rc));
+    if (rc)
+        log_error("cannot start the outbox relay: %s", cm_strerror(rc));
     return rc;
 }
 
 /* Runs the stop hooks in reverse order, once. */
 static void run_hooks(app *a)
 {
-    if (a->hooks_ran) return;
+    if (a->hooks_ran)
+        return;
     a->hooks_ran = true;
-    for (int i = a->nhooks - 1; i >= 0; i--) a->hooks[i](a->hook_ctx[i]);
+    for (int i = a->nhooks - 1; i >= 0; i--)
+        a->hooks[i](a->hook_ctx[i]);
 }
 
 void app_request_stop(app *a)
@@ -214,7 +233,8 @@ int app_run(app *a)
 
 void app_free(app *a)
 {
-    if (!a) return;
+    if (!a)
+        return;
     /* A daemon that gave up before app_run (a later start step failed) still has threads
      * using the pools: stop them before the pools go. */
     http_server_free(a->srv);

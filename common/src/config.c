@@ -17,7 +17,8 @@ const char *cfg_str(const char *name, const char *def)
 int64_t cfg_int(const char *name, int64_t def, int64_t min, int64_t max)
 {
     const char *v = getenv(name);
-    if (!v || !*v) return def;
+    if (!v || !*v)
+        return def;
     errno = 0;
     char *end = NULL;
     long long x = strtoll(v, &end, 10);
@@ -32,7 +33,8 @@ int64_t cfg_int(const char *name, int64_t def, int64_t min, int64_t max)
 double cfg_double(const char *name, double def, double min, double max)
 {
     const char *v = getenv(name);
-    if (!v || !*v) return def;
+    if (!v || !*v)
+        return def;
     errno = 0;
     char *end = NULL;
     double x = strtod(v, &end);

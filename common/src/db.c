@@ -13,10 +13,10 @@
 #include "cm_error.h"
 #include "cm_log.h"
 
-#define DB_MAX_PARAMS 64
+#define DB_MAX_PARAMS  64
 #define DB_FETCH_CHUNK 256
-#define DB_STMT_CACHE 32      /* prepared statements kept per connection (LRU) */
-#define DB_IDLE_PING_S 10     /* a connection idle this long is pinged before use */
+#define DB_STMT_CACHE  32 /* prepared statements kept per connection (LRU) */
+#define DB_IDLE_PING_S 10 /* a connection idle this long is pinged before use */
 
 /* A prepared statement kept for reuse: prepare costs a round trip (and close another), so
  * a cached statement turns three round trips into one. */
@@ -70,10 +70,12 @@ static char *dup_or_empty(const char *s)
 int db_pool_new(const db_config *cfg, db_pool **out)
 {
     *out = NULL;
-    if (!cfg || !cfg->host || cfg->pool_size < 1) return CM_ERR_INVALID;
+    if (!cfg || !cfg->host || cfg->pool_size < 1)
+        return CM_ERR_INVALID;
     pthread_once(&g_lib_once, lib_init);
     db_pool *p = calloc(1, sizeof *p);
-    if (!p) return CM_ERR_NOMEM;
+    if (!p)
+        return CM_ERR_NOMEM;
     p->host = dup_or_empty(cfg->host);
     p->user = dup_or_empty(cfg->user);
     p->password = dup_or_empty(cfg->password);
@@ -88,7 +90,8 @@ int db_pool_new(const db_config *cfg, db_pool **out)
         free(p);
         return CM_ERR_NOMEM;
     }
-    for (int i = 0; i < cfg->pool_size; i++) p->conns[i].pool = p;
+    for (int i = 0; i < cfg->pool_size; i++)
+        p->conns[i].pool = p;
     p->port = cfg->port;
     p->size = cfg->pool_size;
     p->connect_timeout = cfg->connect_timeout_s > 0 ? cfg->connect_timeout_s : 5;
@@ -101,11 +104,14 @@ int db_pool_new(const db_config *cfg, db_pool **out)
 
 void db_pool_free(db_pool *p)
 {
-    if (!p) return;
+    if (!p)
+        return;
     for (int i = 0; i < p->size; i++) {
-        if (p->conns[i].busy) log_error("db_pool_free: connection %d still borrowed", i);
+        if (p->conns[i].busy)
+            log_error("db_pool_free: connection %d still borrowed", i);
         cache_clear(&p->conns[i]);
-        if (p->conns[i].m) mysql_close(p->conns[i].m);
+        if (p->conns[i].m)
+            mysql_close(p->conns[i].m);
     }
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
@@ -132,8 +138,10 @@ static bool is_lost(unsigned e)
 /* Map a MySQL error number to our code; a lost connection marks the handle broken. */
 static int map_err(db_conn *c, unsigned e)
 {
-    if (e == ER_DUP_ENTRY) return CM_ERR_DUPLICATE;
-    if (e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT) return CM_ERR_TIMEOUT;
+    if (e == ER_DUP_ENTRY)
+        return CM_ERR_DUPLICATE;
+    if (e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT)
+        return CM_ERR_TIMEOUT;
     if (is_lost(e)) {
         c->broken = true;
         c->in_tx = false;
@@ -146,7 +154,8 @@ static int map_err(db_conn *c, unsigned e)
 static void cache_clear(db_conn *c)
 {
     for (int i = 0; i < DB_STMT_CACHE; i++) {
-        if (c->cache[i].st) mysql_stmt_close(c->cache[i].st);
+        if (c->cache[i].st)
+            mysql_stmt_close(c->cache[i].st);
         free(c->cache[i].sql);
         c->cache[i] = (stmt_ent){0};
     }
@@ -162,7 +171,8 @@ static time_t mono_s(void)
 static int connect_conn(db_pool *p, db_conn *c)
 {
     cache_clear(c);
-    if (c->m) mysql_close(c->m);
+    if (c->m)
+        mysql_close(c->m);
     c->m = mysql_init(NULL);
     if (!c->m) {
         set_err(c, 0, "mysql_init failed");
@@ -193,10 +203,13 @@ int db_acquire(db_pool *p, db_conn **out, char *err, size_t errn)
     for (;;) {
         /* Prefer an open connection so a pool under light load keeps few sockets. */
         for (int i = 0; i < p->size && !c; i++)
-            if (!p->conns[i].busy && p->conns[i].m && !p->conns[i].broken) c = &p->conns[i];
+            if (!p->conns[i].busy && p->conns[i].m && !p->conns[i].broken)
+                c = &p->conns[i];
         for (int i = 0; i < p->size && !c; i++)
-            if (!p->conns[i].busy) c = &p->conns[i];
-        if (c) break;
+            if (!p->conns[i].busy)
+                c = &p->conns[i];
+        if (c)
+            break;
         pthread_cond_wait(&p->cv, &p->mu);
     }
     c->busy = true;
@@ -206,10 +219,12 @@ int db_acquire(db_pool *p, db_conn **out, char *err, size_t errn)
      * restart): one ping now is cheaper than failing the caller's first statement. */
     if (c->m && !c->broken && mono_s() - c->last_used >= DB_IDLE_PING_S && mysql_ping(c->m))
         c->broken = true;
-    if (!c->m || c->broken) rc = connect_conn(p, c);
+    if (!c->m || c->broken)
+        rc = connect_conn(p, c);
     if (rc) {
         log_warn("mysql %s:%d unreachable: %s", p->host, p->port, c->err);
-        if (err && errn) snprintf(err, errn, "%s", c->err);
+        if (err && errn)
+            snprintf(err, errn, "%s", c->err);
         db_release(p, c);
         return CM_ERR_IO;
     }
@@ -221,8 +236,10 @@ int db_acquire(db_pool *p, db_conn **out, char *err, size_t errn)
 
 void db_release(db_pool *p, db_conn *c)
 {
-    if (!c) return;
-    if (c->in_tx) db_rollback(c);
+    if (!c)
+        return;
+    if (c->in_tx)
+        db_rollback(c);
     c->last_used = mono_s();
     pthread_mutex_lock(&p->mu);
     c->busy = false;
@@ -234,7 +251,8 @@ int db_ping(db_pool *p)
 {
     db_conn *c;
     int rc = db_acquire(p, &c, NULL, 0);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     db_result *r = NULL;
     rc = db_query(c, "SELECT 1", NULL, 0, &r);
     db_result_free(r);
@@ -256,7 +274,8 @@ static int get_stmt(db_conn *c, const char *sql, MYSQL_STMT **out)
             *out = c->cache[i].st;
             return 0;
         }
-        if (c->cache[i].used < c->cache[lru].used) lru = i;
+        if (c->cache[i].used < c->cache[lru].used)
+            lru = i;
     }
     MYSQL_STMT *st = NULL;
     for (int attempt = 0;; attempt++) {
@@ -269,7 +288,8 @@ static int get_stmt(db_conn *c, const char *sql, MYSQL_STMT **out)
             set_err(c, 0, "mysql_stmt_init failed");
             return CM_ERR_NOMEM;
         }
-        if (mysql_stmt_prepare(st, sql, strlen(sql)) == 0) break;
+        if (mysql_stmt_prepare(st, sql, strlen(sql)) == 0)
+            break;
         unsigned e = mysql_stmt_errno(st);
         set_err(c, e, mysql_stmt_error(st));
         mysql_stmt_close(st);
@@ -285,7 +305,8 @@ static int get_stmt(db_conn *c, const char *sql, MYSQL_STMT **out)
         return CM_ERR_NOMEM;
     }
     stmt_ent *e = &c->cache[lru];
-    if (e->st) mysql_stmt_close(e->st);
+    if (e->st)
+        mysql_stmt_close(e->st);
     free(e->sql);
     *e = (stmt_ent){.sql = copy, .st = st, .used = ++c->tick};
     *out = st;
@@ -331,15 +352,14 @@ static int prepare_exec(db_conn *c, const char *sql, const db_val *params, size_
             b[i].buffer = (void *)params[i].s;
             b[i].buffer_length = (unsigned long)params[i].len;
             break;
-        default:
-            b[i].buffer_type = MYSQL_TYPE_NULL;
-            break;
+        default: b[i].buffer_type = MYSQL_TYPE_NULL; break;
         }
     }
     for (int attempt = 0;; attempt++) {
         MYSQL_STMT *st;
         int rc = get_stmt(c, sql, &st);
-        if (rc) return rc;
+        if (rc)
+            return rc;
         if (mysql_stmt_param_count(st) != n) {
             set_err(c, 0, "parameter count does not match the statement");
             return CM_ERR_INVALID;
@@ -358,14 +378,17 @@ static int prepare_exec(db_conn *c, const char *sql, const db_val *params, size_
     }
 }
 
-int db_exec(db_conn *c, const char *sql, const db_val *params, size_t nparams,
-            uint64_t *affected, uint64_t *insert_id)
+int db_exec(db_conn *c, const char *sql, const db_val *params, size_t nparams, uint64_t *affected,
+            uint64_t *insert_id)
 {
     MYSQL_STMT *st;
     int rc = prepare_exec(c, sql, params, nparams, &st);
-    if (rc) return rc;
-    if (affected) *affected = (uint64_t)mysql_stmt_affected_rows(st);
-    if (insert_id) *insert_id = (uint64_t)mysql_stmt_insert_id(st);
+    if (rc)
+        return rc;
+    if (affected)
+        *affected = (uint64_t)mysql_stmt_affected_rows(st);
+    if (insert_id)
+        *insert_id = (uint64_t)mysql_stmt_insert_id(st);
     if (mysql_stmt_field_count(st) > 0) { /* a SELECT through db_exec: drain its rows */
         if (mysql_stmt_store_result(st)) {
             unsigned e = mysql_stmt_errno(st);
@@ -380,9 +403,12 @@ int db_exec(db_conn *c, const char *sql, const db_val *params, size_t nparams,
 
 void db_result_free(db_result *r)
 {
-    if (!r) return;
-    for (size_t i = 0; i < r->rows * r->cols; i++) free(r->cells[i]);
-    for (size_t i = 0; i < r->cols; i++) free(r->names[i]);
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->rows * r->cols; i++)
+        free(r->cells[i]);
+    for (size_t i = 0; i < r->cols; i++)
+        free(r->names[i]);
     free(r->cells);
     free(r->names);
     free(r);
@@ -399,7 +425,8 @@ static int fetch_all(db_conn *c, MYSQL_STMT *st, db_result *r)
     my_bool *errs = calloc(cols, sizeof *errs);
     size_t cap = 0;
     int rc = CM_ERR_NOMEM;
-    if (!b || !bufs || !lens || !nulls || !errs) goto out;
+    if (!b || !bufs || !lens || !nulls || !errs)
+        goto out;
     for (size_t i = 0; i < cols; i++) {
         b[i].buffer_type = MYSQL_TYPE_STRING;
         b[i].buffer = bufs + i * DB_FETCH_CHUNK;
@@ -415,7 +442,8 @@ static int fetch_all(db_conn *c, MYSQL_STMT *st, db_result *r)
     }
     for (;;) {
         int f = mysql_stmt_fetch(st);
-        if (f == MYSQL_NO_DATA) break;
+        if (f == MYSQL_NO_DATA)
+            break;
         if (f == 1) {
             set_err(c, mysql_stmt_errno(st), mysql_stmt_error(st));
             rc = map_err(c, mysql_stmt_errno(st));
@@ -424,16 +452,20 @@ static int fetch_all(db_conn *c, MYSQL_STMT *st, db_result *r)
         if (r->rows == cap) {
             cap = cap ? cap * 2 : 16;
             char **nc = realloc(r->cells, cap * cols * sizeof *nc);
-            if (!nc) goto out;
+            if (!nc)
+                goto out;
             r->cells = nc;
         }
         char **row = r->cells + r->rows * cols;
-        for (size_t i = 0; i < cols; i++) row[i] = NULL;
+        for (size_t i = 0; i < cols; i++)
+            row[i] = NULL;
         r->rows++;
         for (size_t i = 0; i < cols; i++) {
-            if (nulls[i]) continue;
+            if (nulls[i])
+                continue;
             char *cell = malloc(lens[i] + 1);
-            if (!cell) goto out;
+            if (!cell)
+                goto out;
             if (lens[i] <= DB_FETCH_CHUNK) {
                 memcpy(cell, bufs + i * DB_FETCH_CHUNK, lens[i]);
             } else {
@@ -470,7 +502,8 @@ int db_query(db_conn *c, const char *sql, const db_val *params, size_t nparams, 
     *out = NULL;
     MYSQL_STMT *st;
     int rc = prepare_exec(c, sql, params, nparams, &st);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     db_result *r = calloc(1, sizeof *r);
     MYSQL_RES *meta = mysql_stmt_result_metadata(st);
     if (!r) {
@@ -507,20 +540,30 @@ int db_query(db_conn *c, const char *sql, const db_val *params, size_t nparams, 
         r = NULL;
     }
 out:
-    if (meta) mysql_free_result(meta);
+    if (meta)
+        mysql_free_result(meta);
     db_result_free(r);
-    if (rc) drop_stmt(c, st); /* never reuse a statement left mid-result */
-    else mysql_stmt_free_result(st);
+    if (rc)
+        drop_stmt(c, st); /* never reuse a statement left mid-result */
+    else
+        mysql_stmt_free_result(st);
     return rc;
 }
 
-size_t db_result_rows(const db_result *r) { return r ? r->rows : 0; }
-size_t db_result_cols(const db_result *r) { return r ? r->cols : 0; }
+size_t db_result_rows(const db_result *r)
+{
+    return r ? r->rows : 0;
+}
+size_t db_result_cols(const db_result *r)
+{
+    return r ? r->cols : 0;
+}
 
 int db_result_col(const db_result *r, const char *name)
 {
     for (size_t i = 0; r && i < r->cols; i++)
-        if (!strcasecmp(r->names[i], name)) return (int)i;
+        if (!strcasecmp(r->names[i], name))
+            return (int)i;
     return -1;
 }
 
@@ -531,14 +574,16 @@ bool db_result_is_null(const db_result *r, size_t row, size_t col)
 
 const char *db_result_str(const db_result *r, size_t row, size_t col)
 {
-    if (!r || row >= r->rows || col >= r->cols) return NULL;
+    if (!r || row >= r->rows || col >= r->cols)
+        return NULL;
     return r->cells[row * r->cols + col];
 }
 
 int64_t db_result_int(const db_result *r, size_t row, size_t col, int64_t def)
 {
     const char *s = db_result_str(r, row, col);
-    if (!s || !*s) return def;
+    if (!s || !*s)
+        return def;
     char *end = NULL;
     long long v = strtoll(s, &end, 10);
     return (*end == '\0') ? (int64_t)v : def;
@@ -562,30 +607,38 @@ static int simple_query(db_conn *c, const char *q)
 
 int db_begin(db_conn *c)
 {
-    if (c->in_tx) return CM_ERR_STATE;
+    if (c->in_tx)
+        return CM_ERR_STATE;
     int rc = simple_query(c, "START TRANSACTION");
     /* Nothing has run in the transaction yet, so a dead connection can be replaced. */
-    if (rc == CM_ERR_IO && connect_conn(c->pool, c) == 0) rc = simple_query(c, "START TRANSACTION");
-    if (rc == 0) c->in_tx = true;
+    if (rc == CM_ERR_IO && connect_conn(c->pool, c) == 0)
+        rc = simple_query(c, "START TRANSACTION");
+    if (rc == 0)
+        c->in_tx = true;
     return rc;
 }
 
 int db_begin_read_committed(db_conn *c)
 {
-    if (c->in_tx) return CM_ERR_STATE;
+    if (c->in_tx)
+        return CM_ERR_STATE;
     /* SET TRANSACTION applies to the next transaction only; a dead connection is replaced
      * and the pair sent again, since nothing has run yet. */
     static const char k_rc[] = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED";
     int rc = simple_query(c, k_rc);
-    if (rc == CM_ERR_IO && connect_conn(c->pool, c) == 0) rc = simple_query(c, k_rc);
-    if (rc == 0) rc = simple_query(c, "START TRANSACTION");
-    if (rc == 0) c->in_tx = true;
+    if (rc == CM_ERR_IO && connect_conn(c->pool, c) == 0)
+        rc = simple_query(c, k_rc);
+    if (rc == 0)
+        rc = simple_query(c, "START TRANSACTION");
+    if (rc == 0)
+        c->in_tx = true;
     return rc;
 }
 
 int db_commit(db_conn *c)
 {
-    if (!c->in_tx) return CM_ERR_STATE;
+    if (!c->in_tx)
+        return CM_ERR_STATE;
     int rc = simple_query(c, "COMMIT");
     c->in_tx = false;
     return rc;
@@ -593,21 +646,32 @@ int db_commit(db_conn *c)
 
 int db_rollback(db_conn *c)
 {
-    if (!c->in_tx) return 0;
+    if (!c->in_tx)
+        return 0;
     int rc = simple_query(c, "ROLLBACK");
     c->in_tx = false;
     return rc;
 }
 
-bool db_in_tx(const db_conn *c) { return c->in_tx; }
+bool db_in_tx(const db_conn *c)
+{
+    return c->in_tx;
+}
 
 int db_update_versioned(db_conn *c, const char *sql, const db_val *params, size_t nparams)
 {
     uint64_t affected = 0;
     int rc = db_exec(c, sql, params, nparams, &affected, NULL);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     return affected == 1 ? 0 : CM_ERR_CONFLICT;
 }
 
-const char *db_errmsg(const db_conn *c) { return c->err; }
-unsigned db_errno(const db_conn *c) { return c->errnum; }
+const char *db_errmsg(const db_conn *c)
+{
+    return c->err;
+}
+unsigned db_errno(const db_conn *c)
+{
+    return c->errnum;
+}

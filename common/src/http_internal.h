@@ -55,7 +55,6 @@ struct http_req {
     void *finish_ctx;
 };
 
-
 /* The whole query string rebuilt in arrival order ("a=1&b=2"), malloc'd (caller frees);
  * NULL when out of memory. Never truncated: idempotency fingerprints cover all of it. */
 char *http_req_query_string(const http_req *req);

@@ -12,18 +12,28 @@
 #include "cm_log.h"
 #include "http_internal.h"
 
-const char *http_req_method(const http_req *r) { return r->method; }
-const char *http_req_path(const http_req *r) { return r->path; }
+const char *http_req_method(const http_req *r)
+{
+    return r->method;
+}
+const char *http_req_path(const http_req *r)
+{
+    return r->path;
+}
 const char *http_req_route(const http_req *r)
 {
     return r->match.route ? r->match.route->pattern : NULL;
 }
-const char *http_req_id(const http_req *r) { return r->request_id; }
+const char *http_req_id(const http_req *r)
+{
+    return r->request_id;
+}
 
 const char *http_req_param(const http_req *r, const char *name)
 {
     for (int i = 0; i < r->match.nparams; i++)
-        if (!strcmp(r->match.names[i], name)) return r->match.values[i];
+        if (!strcmp(r->match.names[i], name))
+            return r->match.values[i];
     return NULL;
 }
 
@@ -45,7 +55,8 @@ const char *http_req_idempotency_key(const http_req *r)
 
 const char *http_req_body(const http_req *r, size_t *len)
 {
-    if (len) *len = r->body_len;
+    if (len)
+        *len = r->body_len;
     return r->body ? r->body : "";
 }
 
@@ -56,9 +67,9 @@ void http_req_set_saga_id(http_req *r, const char *saga_id)
 }
 
 typedef struct qs_acc {
-    char *out;  /* NULL while measuring */
-    size_t cap; /* bytes out can take, without the NUL */
-    size_t len; /* bytes written (or needed) so far */
+    char *out;     /* NULL while measuring */
+    size_t cap;    /* bytes out can take, without the NUL */
+    size_t len;    /* bytes written (or needed) so far */
     bool overflow; /* the values grew between the passes: result unusable */
 } qs_acc;
 
@@ -66,8 +77,10 @@ static void qs_put(qs_acc *a, const char *s)
 {
     size_t n = strlen(s);
     if (a->out && !a->overflow) {
-        if (n > a->cap - a->len) a->overflow = true; /* len <= cap holds until now */
-        else memcpy(a->out + a->len, s, n);
+        if (n > a->cap - a->len)
+            a->overflow = true; /* len <= cap holds until now */
+        else
+            memcpy(a->out + a->len, s, n);
     }
     a->len += n;
 }
@@ -77,7 +90,8 @@ static enum MHD_Result qs_iter(void *cls, enum MHD_ValueKind kind, const char *k
 {
     (void)kind;
     qs_acc *a = cls;
-    if (a->len) qs_put(a, "&");
+    if (a->len)
+        qs_put(a, "&");
     qs_put(a, key ? key : "");
     if (value) {
         qs_put(a, "=");
@@ -93,7 +107,8 @@ char *http_req_query_string(const http_req *r)
     qs_acc a = {NULL, 0, 0, false};
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, qs_iter, &a);
     char *out = malloc(a.len + 1);
-    if (!out) return NULL;
+    if (!out)
+        return NULL;
     size_t need = a.len;
     a = (qs_acc){out, need, 0, false};
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, qs_iter, &a);
@@ -110,14 +125,18 @@ char *http_req_query_string(const http_req *r)
 /* Decimal int64 with no sign, spaces or leading junk. */
 static bool parse_i64(const char *s, int64_t *out)
 {
-    if (!s || !*s) return false;
+    if (!s || !*s)
+        return false;
     const char *p = s;
-    if (*p == '-') p++;
-    if (*p < '0' || *p > '9') return false;
+    if (*p == '-')
+        p++;
+    if (*p < '0' || *p > '9')
+        return false;
     errno = 0;
     char *end = NULL;
     long long v = strtoll(s, &end, 10);
-    if (errno || *end) return false;
+    if (errno || *end)
+        return false;
     *out = v;
     return true;
 }
@@ -201,7 +220,8 @@ int http_req_json(http_req *r, const json_field *fields, unsigned flags, json_t 
 
 void http_resp_header(http_req *r, const char *name, const char *value)
 {
-    if (r->nhdrs >= HTTP_MAX_RESP_HEADERS || !name || !value) return;
+    if (r->nhdrs >= HTTP_MAX_RESP_HEADERS || !name || !value)
+        return;
     char *n = strdup(name), *v = strdup(value);
     if (!n || !v) {
         free(n);
@@ -303,7 +323,8 @@ const char *http_status_title(int status)
 static json_t *safe_string(const char *s)
 {
     json_t *j = json_string(s);
-    if (j) return j;
+    if (j)
+        return j;
     char buf[1024];
     size_t i = 0;
     for (; s[i] && i + 1 < sizeof buf; i++)
@@ -315,13 +336,18 @@ static json_t *safe_string(const char *s)
 json_t *http_problem_new(int status, const char *code, const char *detail, const char *instance)
 {
     char type[128];
-    if (code) snprintf(type, sizeof type, "/problems/%s", code);
-    else snprintf(type, sizeof type, "about:blank");
+    if (code)
+        snprintf(type, sizeof type, "/problems/%s", code);
+    else
+        snprintf(type, sizeof type, "about:blank");
     json_t *p = json_pack("{s:s, s:s, s:i, s:o}", "type", type, "title", http_status_title(status),
                           "status", status, "detail", safe_string(detail ? detail : ""));
-    if (!p) return NULL;
-    if (code) json_object_set_new(p, "code", safe_string(code));
-    if (instance) json_object_set_new(p, "instance", safe_string(instance));
+    if (!p)
+        return NULL;
+    if (code)
+        json_object_set_new(p, "code", safe_string(code));
+    if (instance)
+        json_object_set_new(p, "instance", safe_string(instance));
     return p;
 }
 
@@ -334,8 +360,10 @@ static void respond_problem_v(http_req *r, int status, const char *code, json_t 
     if (p && extra) {
         const char *k;
         json_t *v;
-        json_object_foreach(extra, k, v) {
-            if (!json_object_get(p, k)) json_object_set(p, k, v);
+        json_object_foreach(extra, k, v)
+        {
+            if (!json_object_get(p, k))
+                json_object_set(p, k, v);
         }
     }
     json_decref(extra);

@@ -44,13 +44,18 @@ struct http_server {
 int http_server_new(const http_server_config *cfg, http_server **out)
 {
     *out = NULL;
-    if (!cfg || cfg->port <= 0 || cfg->port > 65535 || cfg->threads < 1) return CM_ERR_INVALID;
+    if (!cfg || cfg->port <= 0 || cfg->port > 65535 || cfg->threads < 1)
+        return CM_ERR_INVALID;
     http_server *s = calloc(1, sizeof *s);
-    if (!s) return CM_ERR_NOMEM;
+    if (!s)
+        return CM_ERR_NOMEM;
     s->cfg = *cfg;
-    if (!s->cfg.max_body) s->cfg.max_body = HTTP_MAX_BODY;
-    if (s->cfg.max_queue <= 0) s->cfg.max_queue = HTTP_MAX_QUEUE;
-    snprintf(s->bind_addr, sizeof s->bind_addr, "%s", cfg->bind_addr ? cfg->bind_addr : "127.0.0.1");
+    if (!s->cfg.max_body)
+        s->cfg.max_body = HTTP_MAX_BODY;
+    if (s->cfg.max_queue <= 0)
+        s->cfg.max_queue = HTTP_MAX_QUEUE;
+    snprintf(s->bind_addr, sizeof s->bind_addr, "%s",
+             cfg->bind_addr ? cfg->bind_addr : "127.0.0.1");
     s->metrics = cfg->metrics;
     if (!s->metrics) {
         s->metrics = metrics_new();
@@ -71,10 +76,12 @@ int http_server_new(const http_server_config *cfg, http_server **out)
 int http_route(http_server *srv, const char *method, const char *pattern, http_handler_fn handler,
                void *ctx)
 {
-    if (!srv || srv->daemon) return CM_ERR_INVALID;
+    if (!srv || srv->daemon)
+        return CM_ERR_INVALID;
     int rc = router_add(&srv->routes, method, pattern, handler, ctx);
-    if (rc) log_error("http_route %s %s refused (bad pattern, duplicate or table full)",
-                      method ? method : "?", pattern ? pattern : "?");
+    if (rc)
+        log_error("http_route %s %s refused (bad pattern, duplicate or table full)",
+                  method ? method : "?", pattern ? pattern : "?");
     return rc;
 }
 
@@ -95,14 +102,16 @@ static bool sane_request_id(const char *s)
     size_t n = 0;
     for (; s[n]; n++) {
         unsigned char c = (unsigned char)s[n];
-        if (n >= 64 || !(isalnum(c) || c == '.' || c == '_' || c == ':' || c == '-')) return false;
+        if (n >= 64 || !(isalnum(c) || c == '.' || c == '_' || c == ':' || c == '-'))
+            return false;
     }
     return n > 0;
 }
 
 static void req_free(http_req *r)
 {
-    if (!r) return;
+    if (!r)
+        return;
     free(r->path);
     free(r->body);
     free(r->resp_body);
@@ -124,7 +133,8 @@ static const char *metric_method(const char *m)
 {
     static const char *const known[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"};
     for (size_t i = 0; i < sizeof known / sizeof *known; i++)
-        if (!strcmp(m, known[i])) return known[i];
+        if (!strcmp(m, known[i]))
+            return known[i];
     return "OTHER";
 }
 
@@ -147,9 +157,12 @@ static enum MHD_Result finish(http_req *r)
     complete_answer(r);
     struct MHD_Response *resp = MHD_create_response_from_buffer(
         r->resp_len, r->resp_body ? r->resp_body : (void *)"", MHD_RESPMEM_MUST_COPY);
-    if (!resp) return MHD_NO;
-    if (r->resp_ctype[0]) MHD_add_response_header(resp, "Content-Type", r->resp_ctype);
-    if (atomic_load(&r->srv->draining)) MHD_add_response_header(resp, "Connection", "close");
+    if (!resp)
+        return MHD_NO;
+    if (r->resp_ctype[0])
+        MHD_add_response_header(resp, "Content-Type", r->resp_ctype);
+    if (atomic_load(&r->srv->draining))
+        MHD_add_response_header(resp, "Connection", "close");
     MHD_add_response_header(resp, "X-Request-Id", r->request_id);
     for (int i = 0; i < r->nhdrs; i++)
         MHD_add_response_header(resp, r->hdrs[i].name, r->hdrs[i].value);
@@ -159,7 +172,8 @@ static enum MHD_Result finish(http_req *r)
 
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    double secs = (double)(now.tv_sec - r->start.tv_sec) + (double)(now.tv_nsec - r->start.tv_nsec) / 1e9;
+    double secs =
+        (double)(now.tv_sec - r->start.tv_sec) + (double)(now.tv_nsec - r->start.tv_nsec) / 1e9;
     const char *route = r->match.route ? r->match.route->pattern : "unmatched";
     char esc[256], labels[400];
     metrics_escape_label(route, esc, sizeof esc);
@@ -181,11 +195,14 @@ static enum MHD_Result finish(http_req *r)
 
 static bool is_json_type(const char *ct)
 {
-    if (!ct) return false;
-    while (*ct == ' ') ct++;
+    if (!ct)
+        return false;
+    while (*ct == ' ')
+        ct++;
     static const char want[] = "application/json";
     size_t n = sizeof want - 1;
-    if (strncasecmp(ct, want, n)) return false;
+    if (strncasecmp(ct, want, n))
+        return false;
     return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
 }
 
@@ -219,28 +236,29 @@ static bool on_headers(http_req *r)
                                  "request body is larger than %zu bytes", s->cfg.max_body);
             return true;
         }
-        if (n > 0) has_body = true;
+        if (n > 0)
+            has_body = true;
     }
-    if (has_body && !is_json_type(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-                                                              "Content-Type"))) {
+    if (has_body &&
+        !is_json_type(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type"))) {
         http_resp_header(r, "Connection", "close");
-        http_respond_problem(r, 415, HTTP_CODE_MEDIA_TYPE,
-                             "request body must be application/json");
+        http_respond_problem(r, 415, HTTP_CODE_MEDIA_TYPE, "request body must be application/json");
         return true;
     }
     return false;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size, void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     (void)version;
     http_server *s = cls;
     http_req *r = *con_cls;
     if (!r) {
         r = calloc(1, sizeof *r);
-        if (!r) return MHD_NO;
+        if (!r)
+            return MHD_NO;
         r->srv = s;
         r->conn = conn;
         clock_gettime(CLOCK_MONOTONIC, &r->start);
@@ -251,8 +269,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_NO;
         }
         const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
-        if (rid && sane_request_id(rid)) snprintf(r->request_id, sizeof r->request_id, "%s", rid);
-        else cm_random_hex(r->request_id, 16);
+        if (rid && sane_request_id(rid))
+            snprintf(r->request_id, sizeof r->request_id, "%s", rid);
+        else
+            cm_random_hex(r->request_id, 16);
         *con_cls = r;
         atomic_fetch_add(&s->inflight, 1);
         return on_headers(r) ? finish(r) : MHD_YES;
@@ -265,7 +285,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (r->too_large) return MHD_YES; /* discard: chunked body over the limit */
+        if (r->too_large)
+            return MHD_YES; /* discard: chunked body over the limit */
         if (r->body_len + n > s->cfg.max_body) {
             r->too_large = true;
             free(r->body);
@@ -275,10 +296,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         if (r->body_len + n + 1 > r->body_cap) {
             size_t cap = r->body_cap ? r->body_cap : 1024;
-            while (cap < r->body_len + n + 1) cap *= 2;
-            if (cap > s->cfg.max_body + 1) cap = s->cfg.max_body + 1;
+            while (cap < r->body_len + n + 1)
+                cap *= 2;
+            if (cap > s->cfg.max_body + 1)
+                cap = s->cfg.max_body + 1;
             char *nb = realloc(r->body, cap);
-            if (!nb) return MHD_NO;
+            if (!nb)
+                return MHD_NO;
             r->body = nb;
             r->body_cap = cap;
         }
@@ -289,7 +313,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (r->handled) /* resumed after the worker ran the handler */
         return finish(r);
-    if (r->dispatched) return MHD_YES;
+    if (r->dispatched)
+        return MHD_YES;
     if (r->too_large) {
         http_resp_header(r, "Connection", "close");
         http_respond_problem(r, 413, HTTP_CODE_TOO_LARGE, "request body is larger than %zu bytes",
@@ -316,8 +341,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     r->dispatched = true;
     MHD_suspend_connection(conn);
     r->qnext = NULL;
-    if (s->qtail) s->qtail->qnext = r;
-    else s->qhead = r;
+    if (s->qtail)
+        s->qtail->qnext = r;
+    else
+        s->qhead = r;
     s->qtail = r;
     pthread_cond_signal(&s->qcv);
     pthread_mutex_unlock(&s->qmu);
@@ -330,15 +357,18 @@ static void *worker_main(void *arg)
     http_server *s = arg;
     for (;;) {
         pthread_mutex_lock(&s->qmu);
-        while (!s->qhead && !s->qstop) pthread_cond_wait(&s->qcv, &s->qmu);
+        while (!s->qhead && !s->qstop)
+            pthread_cond_wait(&s->qcv, &s->qmu);
         http_req *r = s->qhead;
         if (r) {
             s->qhead = r->qnext;
-            if (!s->qhead) s->qtail = NULL;
+            if (!s->qhead)
+                s->qtail = NULL;
             s->qlen--;
         }
         pthread_mutex_unlock(&s->qmu);
-        if (!r) break; /* stop requested and nothing left */
+        if (!r)
+            break; /* stop requested and nothing left */
         log_set_request_id(r->request_id);
         r->match.route->fn(r, r->match.route->ctx);
         complete_answer(r);
@@ -352,12 +382,14 @@ static void *worker_main(void *arg)
 
 static void workers_stop(http_server *s)
 {
-    if (!s->workers) return;
+    if (!s->workers)
+        return;
     pthread_mutex_lock(&s->qmu);
     s->qstop = true;
     pthread_cond_broadcast(&s->qcv);
     pthread_mutex_unlock(&s->qmu);
-    for (int i = 0; i < s->nworkers; i++) pthread_join(s->workers[i], NULL);
+    for (int i = 0; i < s->nworkers; i++)
+        pthread_join(s->workers[i], NULL);
     free(s->workers);
     s->workers = NULL;
     s->nworkers = 0;
@@ -370,7 +402,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)toe;
     http_server *s = cls;
     http_req *r = *con_cls;
-    if (!r) return;
+    if (!r)
+        return;
     *con_cls = NULL;
     if (r->finish_hook) {
         /* Connection died before an answer was produced: let the hook clean up (the
@@ -390,22 +423,26 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap)
     char buf[512];
     vsnprintf(buf, sizeof buf, fmt, ap);
     size_t n = strlen(buf);
-    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) buf[--n] = '\0';
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        buf[--n] = '\0';
     log_warn("microhttpd: %s", buf);
 }
 
 int http_server_start(http_server *s)
 {
-    if (!s || s->daemon) return CM_ERR_STATE;
+    if (!s || s->daemon)
+        return CM_ERR_STATE;
     struct sockaddr_in addr;
     memset(&addr, 0, sizeof addr);
     addr.sin_family = AF_INET;
     addr.sin_port = htons((uint16_t)s->cfg.port);
-    if (inet_pton(AF_INET, s->bind_addr, &addr.sin_addr) != 1) return CM_ERR_INVALID;
+    if (inet_pton(AF_INET, s->bind_addr, &addr.sin_addr) != 1)
+        return CM_ERR_INVALID;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
                      MHD_ALLOW_SUSPEND_RESUME | MHD_USE_AUTO;
     s->workers = calloc((size_t)s->cfg.threads, sizeof *s->workers);
-    if (!s->workers) return CM_ERR_NOMEM;
+    if (!s->workers)
+        return CM_ERR_NOMEM;
     s->qstop = false;
     atomic_store(&s->draining, false);
     for (int i = 0; i < s->cfg.threads; i++) {
@@ -420,13 +457,10 @@ int http_server_start(http_server *s)
      * it has parsed this one, and warns "MHD_OPTION_EXTERNAL_LOGGER is not the first option"
      * at every start otherwise (tests/common: second_server_on_same_port_fails_to_start). */
     s->daemon = MHD_start_daemon(
-        flags, (uint16_t)s->cfg.port, NULL, NULL, on_request, s,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
-        MHD_OPTION_THREAD_POOL_SIZE, io_threads,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+        flags, (uint16_t)s->cfg.port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
+        mhd_logger, NULL, MHD_OPTION_THREAD_POOL_SIZE, io_threads, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
         MHD_OPTION_END);
     if (!s->daemon) {
         log_error("cannot listen on %s:%d", s->bind_addr, s->cfg.port);
@@ -439,10 +473,12 @@ int http_server_start(http_server *s)
 
 void http_server_stop(http_server *s, int drain_ms)
 {
-    if (!s || !s->daemon) return;
+    if (!s || !s->daemon)
+        return;
     atomic_store(&s->draining, true);
     MHD_socket fd = MHD_quiesce_daemon(s->daemon);
-    if (fd != MHD_INVALID_SOCKET) close(fd);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
     /* Requests already accepted finish; new connections are refused. */
     for (int waited = 0; atomic_load(&s->inflight) > 0 && waited < drain_ms; waited += 5)
         usleep(5000);
@@ -456,11 +492,13 @@ void http_server_stop(http_server *s, int drain_ms)
 
 void http_server_free(http_server *s)
 {
-    if (!s) return;
+    if (!s)
+        return;
     http_server_stop(s, 0);
     router_clear(&s->routes);
     pthread_mutex_destroy(&s->qmu);
     pthread_cond_destroy(&s->qcv);
-    if (s->own_metrics) metrics_free(s->metrics);
+    if (s->own_metrics)
+        metrics_free(s->metrics);
     free(s);
 }

@@ -18,7 +18,8 @@ static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
 static void handle_free(void *h)
 {
-    if (h) curl_easy_cleanup(h);
+    if (h)
+        curl_easy_cleanup(h);
 }
 
 static void key_init(void)
@@ -50,7 +51,8 @@ static CURL *thread_handle(void)
     CURL *h = pthread_getspecific(g_key);
     if (!h) {
         h = curl_easy_init();
-        if (h) pthread_setspecific(g_key, h);
+        if (h)
+            pthread_setspecific(g_key, h);
     } else {
         curl_easy_reset(h); /* keeps the connection cache, drops per-request options */
     }
@@ -73,9 +75,11 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
     }
     if (a->len + n + 1 > a->cap) {
         size_t cap = a->cap ? a->cap : 4096;
-        while (cap < a->len + n + 1) cap *= 2;
+        while (cap < a->len + n + 1)
+            cap *= 2;
         char *np = realloc(a->p, cap);
-        if (!np) return 0;
+        if (!np)
+            return 0;
         a->p = np;
         a->cap = cap;
     }
@@ -89,7 +93,8 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
 {
     size_t n = size * nmemb;
     /* A redirect or 100-continue starts a new header block: keep only the last one. */
-    if (n >= 5 && !strncmp(data, "HTTP/", 5)) ((acc *)ud)->len = 0;
+    if (n >= 5 && !strncmp(data, "HTTP/", 5))
+        ((acc *)ud)->len = 0;
     return on_body(data, size, nmemb, ud);
 }
 
@@ -109,9 +114,11 @@ int httpc_request(const char *method, const char *url, const char *body, size_t 
                   const httpc_opts *opts, httpc_resp *out)
 {
     memset(out, 0, sizeof *out);
-    if (!method || !url) return CM_ERR_INVALID;
+    if (!method || !url)
+        return CM_ERR_INVALID;
     httpc_opts o = {0};
-    if (opts) o = *opts;
+    if (opts)
+        o = *opts;
     CURL *h = thread_handle();
     if (!h) {
         snprintf(out->error, sizeof out->error, "curl_easy_init failed");
@@ -147,7 +154,8 @@ int httpc_request(const char *method, const char *url, const char *body, size_t 
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &hd);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    if (!strcmp(method, "HEAD")) curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    if (!strcmp(method, "HEAD"))
+        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
     if (body) {
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
@@ -159,7 +167,8 @@ int httpc_request(const char *method, const char *url, const char *body, size_t 
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &a);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, o.connect_timeout_ms > 0 ? o.connect_timeout_ms : 2000L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                     o.connect_timeout_ms > 0 ? o.connect_timeout_ms : 2000L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, o.timeout_ms > 0 ? o.timeout_ms : 10000L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -171,8 +180,9 @@ int httpc_request(const char *method, const char *url, const char *body, size_t 
     int rc = 0;
     if (cc != CURLE_OK) {
         snprintf(out->error, sizeof out->error, "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
-        if (a.overflow) snprintf(out->error, sizeof out->error, "response larger than %d bytes",
-                                 HTTPC_MAX_RESPONSE);
+        if (a.overflow)
+            snprintf(out->error, sizeof out->error, "response larger than %d bytes",
+                     HTTPC_MAX_RESPONSE);
         free(a.p);
         free(hd.p);
         return cc == CURLE_OPERATION_TIMEDOUT ? CM_ERR_TIMEOUT : CM_ERR_IO;
@@ -197,7 +207,8 @@ int httpc_request(const char *method, const char *url, const char *body, size_t 
 int httpc_request_json(const char *method, const char *url, const json_t *json,
                        const httpc_opts *opts, httpc_resp *out)
 {
-    if (!json) return httpc_request(method, url, NULL, 0, opts, out);
+    if (!json)
+        return httpc_request(method, url, NULL, 0, opts, out);
     char *s = json_dump_compact(json);
     if (!s) {
         memset(out, 0, sizeof *out);
@@ -210,13 +221,15 @@ int httpc_request_json(const char *method, const char *url, const json_t *json,
 
 json_t *httpc_resp_json(const httpc_resp *r)
 {
-    if (!r->body || r->len == 0) return NULL;
+    if (!r->body || r->len == 0)
+        return NULL;
     return json_loadb(r->body, r->len, 0, NULL);
 }
 
 const char *httpc_resp_header(const httpc_resp *r, const char *name, char *out, size_t n)
 {
-    if (!r->headers || !n) return NULL;
+    if (!r->headers || !n)
+        return NULL;
     size_t nl = strlen(name);
     for (const char *line = r->headers; line && *line;) {
         const char *eol = strchr(line, '\n');
@@ -224,8 +237,10 @@ const char *httpc_resp_header(const httpc_resp *r, const char *name, char *out, 
         if (ll > nl && line[nl] == ':' && !strncasecmp(line, name, nl)) {
             const char *v = line + nl + 1;
             const char *end = line + ll;
-            while (v < end && (*v == ' ' || *v == '\t')) v++;
-            while (end > v && (end[-1] == '\r' || end[-1] == ' ')) end--;
+            while (v < end && (*v == ' ' || *v == '\t'))
+                v++;
+            while (end > v && (end[-1] == '\r' || end[-1] == ' '))
+                end--;
             snprintf(out, n, "%.*s", (int)(end - v), v);
             return out;
         }
@@ -236,7 +251,8 @@ const char *httpc_resp_header(const httpc_resp *r, const char *name, char *out, 
 
 void httpc_resp_free(httpc_resp *r)
 {
-    if (!r) return;
+    if (!r)
+        return;
     free(r->headers);
     r->headers = NULL;
     free(r->body);

@@ -22,7 +22,8 @@ void idem_fingerprint(const char *method, const char *path, const char *query, c
         sha256_update(&c, parts[i], strlen(parts[i]));
         sha256_update(&c, "\n", 1);
     }
-    if (body && body_len) sha256_update(&c, body, body_len);
+    if (body && body_len)
+        sha256_update(&c, body, body_len);
     sha256_hex(&c, out);
 }
 
@@ -38,10 +39,10 @@ void idem_fingerprint(const char *method, const char *path, const char *query, c
  * Records written before this layout are hashes (state, fp, status, ctype, body, hdrs): a
  * claim on one fails with WRONGTYPE and the hash is read and answered from (replay, 409,
  * 422) for as long as it lives (at most 24 h). */
-#define REC_STATE 0
-#define REC_FP 1
-#define REC_TOKEN 65
-#define REC_HEAD 97 /* state + fp + token */
+#define REC_STATE  0
+#define REC_FP     1
+#define REC_TOKEN  65
+#define REC_HEAD   97 /* state + fp + token */
 #define REC_STATUS REC_HEAD
 
 static const char k_complete_lua[] =
@@ -75,7 +76,8 @@ static redisReply *run_script(rds_conn *c, idem_script *s, const char *key, int 
     pthread_mutex_unlock(&s->mu);
     if (!sha[0]) {
         redisReply *r = rds_command(c, "SCRIPT LOAD %s", s->body);
-        if (!r) return NULL;
+        if (!r)
+            return NULL;
         if (r->type == REDIS_REPLY_STRING && r->len == 40) {
             memcpy(sha, r->str, 40);
             sha[40] = '\0';
@@ -85,7 +87,8 @@ static redisReply *run_script(rds_conn *c, idem_script *s, const char *key, int 
         }
         freeReplyObject(r);
     }
-    if (nargs > 4) nargs = 4;
+    if (nargs > 4)
+        nargs = 4;
     const char *argv[8];
     size_t argl[8];
     argv[0] = "EVALSHA";
@@ -102,7 +105,8 @@ static redisReply *run_script(rds_conn *c, idem_script *s, const char *key, int 
     }
     if (sha[0]) {
         redisReply *r = rds_command_argv(c, 4 + nargs, argv, argl);
-        if (!r || r->type != REDIS_REPLY_ERROR || strncmp(r->str, "NOSCRIPT", 8)) return r;
+        if (!r || r->type != REDIS_REPLY_ERROR || strncmp(r->str, "NOSCRIPT", 8))
+            return r;
         freeReplyObject(r);
     }
     argv[0] = "EVAL";
@@ -178,16 +182,19 @@ static char *record_completed(const idem_claim *cl, const http_req *req, size_t 
     size_t hlen = strlen(hdrs), blen = req->resp_body ? req->resp_len : 0;
     const char *ct = strchr(req->resp_ctype, '\n') ? "" : req->resp_ctype;
     int m = snprintf(mid, sizeof mid, "%03d%s\n%zu\n", req->status % 1000, ct, hlen);
-    if (m < 0 || (size_t)m >= sizeof mid) return NULL;
+    if (m < 0 || (size_t)m >= sizeof mid)
+        return NULL;
     *len = REC_HEAD + (size_t)m + hlen + blen;
     char *rec = malloc(*len);
-    if (!rec) return NULL;
+    if (!rec)
+        return NULL;
     rec[REC_STATE] = 'C';
     memcpy(rec + REC_FP, cl->fp, 64);
     memcpy(rec + REC_TOKEN, cl->token, 32);
     memcpy(rec + REC_HEAD, mid, (size_t)m);
     memcpy(rec + REC_HEAD + m, hdrs, hlen);
-    if (blen) memcpy(rec + REC_HEAD + m + hlen, req->resp_body, blen);
+    if (blen)
+        memcpy(rec + REC_HEAD + m + hlen, req->resp_body, blen);
     return rec;
 }
 
@@ -208,15 +215,18 @@ static void on_finish(http_req *req, void *ctx)
             snprintf(ttl, sizeof ttl, "%d", IDEM_TTL_S);
             const char *a[3] = {cl->token, rec, ttl};
             size_t l[3] = {32, rlen, strlen(ttl)};
-            if (rec) r = run_script(c, &g_complete, cl->key, 3, a, l);
-            else log_warn("idempotency record for %s: out of memory", cl->key);
+            if (rec)
+                r = run_script(c, &g_complete, cl->key, 3, a, l);
+            else
+                log_warn("idempotency record for %s: out of memory", cl->key);
             free(rec);
         }
         if (r && r->type == REDIS_REPLY_ERROR)
             log_warn("idempotency record for %s failed: %s", cl->key, r->str);
         else if (!r)
             log_warn("idempotency record for %s failed: redis unreachable", cl->key);
-        if (r) freeReplyObject(r);
+        if (r)
+            freeReplyObject(r);
         rds_release(cl->rds, c);
     } else {
         log_warn("idempotency record for %s failed: redis unreachable", cl->key);
@@ -226,8 +236,10 @@ static void on_finish(http_req *req, void *ctx)
 
 static const char *elem_str(const redisReply *r, size_t i, size_t *len)
 {
-    if (i >= r->elements || r->element[i]->type != REDIS_REPLY_STRING) return NULL;
-    if (len) *len = r->element[i]->len;
+    if (i >= r->elements || r->element[i]->type != REDIS_REPLY_STRING)
+        return NULL;
+    if (len)
+        *len = r->element[i]->len;
     return r->element[i]->str;
 }
 
@@ -246,20 +258,24 @@ static void stored_from_record(const redisReply *r, stored_answer *a)
 {
     memset(a, 0, sizeof *a);
     a->status = 200;
-    if (r->type != REDIS_REPLY_STRING || r->len < REC_HEAD) return;
+    if (r->type != REDIS_REPLY_STRING || r->len < REC_HEAD)
+        return;
     const char *p = r->str, *end = r->str + r->len;
     a->fp = p + REC_FP;
     a->completed = p[REC_STATE] == 'C';
-    if (!a->completed) return;
+    if (!a->completed)
+        return;
     p += REC_STATUS;
     const char *nl = end - p > 3 ? memchr(p + 3, '\n', (size_t)(end - p - 3)) : NULL;
-    if (!nl) goto bad;
+    if (!nl)
+        goto bad;
     a->status = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
     snprintf(a->ctype, sizeof a->ctype, "%.*s", (int)(nl - p - 3), p + 3);
     p = nl + 1;
     char *after;
     unsigned long long hlen = strtoull(p, &after, 10);
-    if (after >= end || *after != '\n' || hlen > (unsigned long long)(end - after - 1)) goto bad;
+    if (after >= end || *after != '\n' || hlen > (unsigned long long)(end - after - 1))
+        goto bad;
     a->hdrs = after + 1;
     a->hlen = (size_t)hlen;
     a->body = a->hdrs + a->hlen;
@@ -277,7 +293,8 @@ static void stored_from_hash(const redisReply *r, stored_answer *a)
     const char *state = elem_str(r, 0, NULL), *st = elem_str(r, 2, NULL),
                *ct = elem_str(r, 3, NULL);
     a->fp = elem_str(r, 1, &fplen);
-    if (fplen != 64) a->fp = NULL;
+    if (fplen != 64)
+        a->fp = NULL;
     a->completed = state && !strcmp(state, "completed");
     a->status = st ? atoi(st) : 200;
     snprintf(a->ctype, sizeof a->ctype, "%s", ct ? ct : "");
@@ -287,7 +304,8 @@ static void stored_from_hash(const redisReply *r, stored_answer *a)
 
 int idem_begin(http_req *req, rds_pool *rds, const char *service)
 {
-    if (!http_req_header(req, "Idempotency-Key")) return IDEM_PROCEED;
+    if (!http_req_header(req, "Idempotency-Key"))
+        return IDEM_PROCEED;
     const char *key = http_req_idempotency_key(req);
     if (!key) {
         /* Running it without the protection the client asked for could charge twice. */
@@ -330,7 +348,8 @@ int idem_begin(http_req *req, rds_pool *rds, const char *service)
     }
     if (!r || r->type == REDIS_REPLY_ERROR) {
         log_warn("idempotency check for %s failed: %s", cl->key, r ? r->str : "redis unreachable");
-        if (r) freeReplyObject(r);
+        if (r)
+            freeReplyObject(r);
         free(cl);
         http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE,
                              "idempotency store unavailable, retry later");
@@ -343,17 +362,21 @@ int idem_begin(http_req *req, rds_pool *rds, const char *service)
         return IDEM_PROCEED;
     }
     stored_answer a;
-    if (legacy) stored_from_hash(r, &a);
-    else stored_from_record(r, &a);
+    if (legacy)
+        stored_from_hash(r, &a);
+    else
+        stored_from_record(r, &a);
     if (!a.fp || strncmp(a.fp, cl->fp, 64)) {
         http_respond_problem(req, 422, HTTP_CODE_IDEM_REUSED,
-                             "Idempotency-Key %.100s was already used for a different request", key);
+                             "Idempotency-Key %.100s was already used for a different request",
+                             key);
     } else if (!a.completed) {
         http_resp_header(req, "Retry-After", "1");
         http_respond_problem(req, 409, HTTP_CODE_IDEM_IN_FLIGHT,
                              "a request with Idempotency-Key %.100s is still being processed", key);
     } else {
-        if (a.hdrs) headers_replay(req, a.hdrs, a.hlen); /* old records may have none */
+        if (a.hdrs)
+            headers_replay(req, a.hdrs, a.hlen); /* old records may have none */
         http_resp_header(req, "Idempotent-Replayed", "true");
         http_respond_raw(req, a.status, a.ctype[0] ? a.ctype : NULL, a.body, a.body ? a.blen : 0);
     }

@@ -13,7 +13,8 @@
 static const json_field *find_field(const json_field *fields, const char *name)
 {
     for (const json_field *f = fields; f->name; f++)
-        if (!strcmp(f->name, name)) return f;
+        if (!strcmp(f->name, name))
+            return f;
     return NULL;
 }
 
@@ -29,20 +30,23 @@ static int check_int(const json_field *f, const json_t *v, char *detail, size_t 
     int64_t min = f->min, max = f->max;
     if (f->type == JF_POS_INT) {
         min = 1;
-        if (max == 0) max = INT64_MAX;
+        if (max == 0)
+            max = INT64_MAX;
     } else if (min == 0 && max == 0) {
         min = INT64_MIN;
         max = INT64_MAX;
     }
     if (json_is_integer(v)) {
         int64_t x = (int64_t)json_integer_value(v);
-        if (x >= min && x <= max) return 0;
+        if (x >= min && x <= max)
+            return 0;
     }
     if (min == 1 && max == INT64_MAX)
         return fail(detail, n, f->name, "must be a positive integer");
     if (min == INT64_MIN && max == INT64_MAX)
         return fail(detail, n, f->name, "must be an integer");
-    snprintf(detail, n, "%s must be an integer between %" PRId64 " and %" PRId64, f->name, min, max);
+    snprintf(detail, n, "%s must be an integer between %" PRId64 " and %" PRId64, f->name, min,
+             max);
     return CM_ERR_INVALID;
 }
 
@@ -74,23 +78,28 @@ static int check_value(const json_field *f, const json_t *v, char *detail, size_
     case JF_POS_INT: return check_int(f, v, detail, n);
     case JF_STRING: return check_string(f, v, detail, n);
     case JF_BOOL:
-        if (json_is_boolean(v)) return 0;
+        if (json_is_boolean(v))
+            return 0;
         return fail(detail, n, f->name, "must be a boolean");
     case JF_NUMBER:
-        if (json_is_number(v)) return 0;
+        if (json_is_number(v))
+            return 0;
         return fail(detail, n, f->name, "must be a number");
     case JF_OBJECT:
-        if (json_is_object(v)) return 0;
+        if (json_is_object(v))
+            return 0;
         return fail(detail, n, f->name, "must be an object");
     case JF_ARRAY:
-        if (json_is_array(v)) return 0;
+        if (json_is_array(v))
+            return 0;
         return fail(detail, n, f->name, "must be an array");
     case JF_ANY: return 0;
     }
     return fail(detail, n, f->name, "has an unsupported type");
 }
 
-int json_validate(const json_t *obj, const json_field *fields, unsigned flags, char *detail, size_t n)
+int json_validate(const json_t *obj, const json_field *fields, unsigned flags, char *detail,
+                  size_t n)
 {
     if (!json_is_object(obj)) {
         snprintf(detail, n, "request body must be a JSON object");
@@ -106,12 +115,14 @@ int json_validate(const json_t *obj, const json_field *fields, unsigned flags, c
             continue;
         }
         int rc = check_value(f, v, detail, n);
-        if (rc) return rc;
+        if (rc)
+            return rc;
     }
     if (flags & JSON_V_REJECT_UNKNOWN) {
         const char *key;
         json_t *v;
-        json_object_foreach((json_t *)obj, key, v) {
+        json_object_foreach((json_t *)obj, key, v)
+        {
             if (!find_field(fields, key)) {
                 snprintf(detail, n, "unknown field %.100s", key);
                 return CM_ERR_INVALID;

@@ -25,10 +25,14 @@ void log_init(const char *service, cm_log_level min_level)
 
 cm_log_level log_level_parse(const char *s)
 {
-    if (!s) return CM_LOG_INFO;
-    if (!strcasecmp(s, "debug")) return CM_LOG_DEBUG;
-    if (!strcasecmp(s, "warn") || !strcasecmp(s, "warning")) return CM_LOG_WARN;
-    if (!strcasecmp(s, "error")) return CM_LOG_ERROR;
+    if (!s)
+        return CM_LOG_INFO;
+    if (!strcasecmp(s, "debug"))
+        return CM_LOG_DEBUG;
+    if (!strcasecmp(s, "warn") || !strcasecmp(s, "warning"))
+        return CM_LOG_WARN;
+    if (!strcasecmp(s, "error"))
+        return CM_LOG_ERROR;
     return CM_LOG_INFO;
 }
 
@@ -54,17 +58,27 @@ static size_t utf8_len(const unsigned char *s)
     unsigned char c = s[0];
     size_t n;
     unsigned char lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
-    if (c >= 0xc2 && c <= 0xdf) n = 2;
-    else if (c >= 0xe0 && c <= 0xef) n = 3;
-    else if (c >= 0xf0 && c <= 0xf4) n = 4;
-    else return 0;
-    if (c == 0xe0) lo = 0xa0;
-    else if (c == 0xed) hi = 0x9f;
-    else if (c == 0xf0) lo = 0x90;
-    else if (c == 0xf4) hi = 0x8f;
-    if (s[1] < lo || s[1] > hi) return 0; /* also stops at the NUL */
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4;
+    else
+        return 0;
+    if (c == 0xe0)
+        lo = 0xa0;
+    else if (c == 0xed)
+        hi = 0x9f;
+    else if (c == 0xf0)
+        lo = 0x90;
+    else if (c == 0xf4)
+        hi = 0x8f;
+    if (s[1] < lo || s[1] > hi)
+        return 0; /* also stops at the NUL */
     for (size_t i = 2; i < n; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf) return 0;
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
     return n;
 }
 
@@ -102,7 +116,8 @@ static void put_escaped(char *buf, size_t cap, size_t *pos, const char *s)
 static void put_raw(char *buf, size_t cap, size_t *pos, const char *s)
 {
     size_t n = strlen(s);
-    if (*pos + n + 4 >= cap) n = cap > *pos + 4 ? cap - *pos - 4 : 0;
+    if (*pos + n + 4 >= cap)
+        n = cap > *pos + 4 ? cap - *pos - 4 : 0;
     memcpy(buf + *pos, s, n);
     *pos += n;
 }
@@ -119,7 +134,8 @@ static const char *level_name(cm_log_level l)
 
 void log_vmsg(cm_log_level level, const char *fmt, va_list ap)
 {
-    if (level < g_min) return;
+    if (level < g_min)
+        return;
     char msg[LOG_LINE_MAX / 2];
     vsnprintf(msg, sizeof msg, fmt, ap);
 

@@ -17,7 +17,7 @@ static const double k_buckets[METRICS_NBUCKETS] = METRICS_BUCKETS;
 
 typedef struct m_series {
     char *labels;
-    double value;                           /* counter / gauge */
+    double value;                                /* counter / gauge */
     unsigned long long counts[METRICS_NBUCKETS]; /* histogram, non-cumulative */
     unsigned long long count;
     double sum;
@@ -40,16 +40,19 @@ struct metrics_registry {
 metrics_registry *metrics_new(void)
 {
     metrics_registry *r = calloc(1, sizeof *r);
-    if (!r) return NULL;
+    if (!r)
+        return NULL;
     pthread_mutex_init(&r->mu, NULL);
     return r;
 }
 
 void metrics_free(metrics_registry *r)
 {
-    if (!r) return;
+    if (!r)
+        return;
     for (size_t i = 0; i < r->n; i++) {
-        for (size_t j = 0; j < r->fams[i].n; j++) free(r->fams[i].series[j].labels);
+        for (size_t j = 0; j < r->fams[i].n; j++)
+            free(r->fams[i].series[j].labels);
         free(r->fams[i].series);
         free(r->fams[i].name);
         free(r->fams[i].help);
@@ -63,7 +66,8 @@ void metrics_free(metrics_registry *r)
 static m_series *get_series(metrics_registry *r, const char *name, const char *help, m_type type,
                             const char *labels)
 {
-    if (!labels) labels = "";
+    if (!labels)
+        labels = "";
     m_family *f = NULL;
     for (size_t i = 0; i < r->n; i++)
         if (!strcmp(r->fams[i].name, name)) {
@@ -74,7 +78,8 @@ static m_series *get_series(metrics_registry *r, const char *name, const char *h
         if (r->n == r->cap) {
             size_t cap = r->cap ? r->cap * 2 : 16;
             m_family *nf = realloc(r->fams, cap * sizeof *nf);
-            if (!nf) return NULL;
+            if (!nf)
+                return NULL;
             r->fams = nf;
             r->cap = cap;
         }
@@ -90,20 +95,24 @@ static m_series *get_series(metrics_registry *r, const char *name, const char *h
         }
         r->n++;
     }
-    if (f->type != type) return NULL;
+    if (f->type != type)
+        return NULL;
     for (size_t j = 0; j < f->n; j++)
-        if (!strcmp(f->series[j].labels, labels)) return &f->series[j];
+        if (!strcmp(f->series[j].labels, labels))
+            return &f->series[j];
     if (f->n == f->cap) {
         size_t cap = f->cap ? f->cap * 2 : 8;
         m_series *ns = realloc(f->series, cap * sizeof *ns);
-        if (!ns) return NULL;
+        if (!ns)
+            return NULL;
         f->series = ns;
         f->cap = cap;
     }
     m_series *s = &f->series[f->n];
     memset(s, 0, sizeof *s);
     s->labels = strdup(labels);
-    if (!s->labels) return NULL;
+    if (!s->labels)
+        return NULL;
     f->n++;
     return s;
 }
@@ -111,27 +120,32 @@ static m_series *get_series(metrics_registry *r, const char *name, const char *h
 void metrics_counter_add(metrics_registry *r, const char *name, const char *help,
                          const char *labels, double v)
 {
-    if (!r || !(v >= 0)) return;
+    if (!r || !(v >= 0))
+        return;
     pthread_mutex_lock(&r->mu);
     m_series *s = get_series(r, name, help, M_COUNTER, labels);
-    if (s) s->value += v;
+    if (s)
+        s->value += v;
     pthread_mutex_unlock(&r->mu);
 }
 
-void metrics_gauge_set(metrics_registry *r, const char *name, const char *help,
-                       const char *labels, double v)
+void metrics_gauge_set(metrics_registry *r, const char *name, const char *help, const char *labels,
+                       double v)
 {
-    if (!r) return;
+    if (!r)
+        return;
     pthread_mutex_lock(&r->mu);
     m_series *s = get_series(r, name, help, M_GAUGE, labels);
-    if (s) s->value = v;
+    if (s)
+        s->value = v;
     pthread_mutex_unlock(&r->mu);
 }
 
 void metrics_histogram_observe(metrics_registry *r, const char *name, const char *help,
                                const char *labels, double value)
 {
-    if (!r || isnan(value)) return;
+    if (!r || isnan(value))
+        return;
     pthread_mutex_lock(&r->mu);
     m_series *s = get_series(r, name, help, M_HISTOGRAM, labels);
     if (s) {
@@ -149,7 +163,8 @@ void metrics_histogram_observe(metrics_registry *r, const char *name, const char
 char *metrics_escape_label(const char *in, char *out, size_t n)
 {
     size_t o = 0;
-    if (n == 0) return out;
+    if (n == 0)
+        return out;
     for (; in && *in && o + 2 < n; in++) {
         if (*in == '\\' || *in == '"') {
             out[o++] = '\\';
@@ -175,7 +190,8 @@ typedef struct sbuf {
 static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void sb_printf(sbuf *b, const char *fmt, ...)
 {
-    if (b->oom) return;
+    if (b->oom)
+        return;
     for (;;) {
         va_list ap;
         va_start(ap, fmt);
@@ -212,9 +228,12 @@ static int cmp_series(const void *a, const void *b)
 /* Prometheus wants +Inf/-Inf/NaN spelled that way; %.17g gives exact round-trips. */
 static void fmt_value(char *out, size_t n, double v)
 {
-    if (isnan(v)) snprintf(out, n, "NaN");
-    else if (isinf(v)) snprintf(out, n, v > 0 ? "+Inf" : "-Inf");
-    else snprintf(out, n, "%.17g", v);
+    if (isnan(v))
+        snprintf(out, n, "NaN");
+    else if (isinf(v))
+        snprintf(out, n, v > 0 ? "+Inf" : "-Inf");
+    else
+        snprintf(out, n, "%.17g", v);
 }
 
 static void render_histogram(sbuf *b, const m_family *f, const m_series *s)
@@ -241,7 +260,8 @@ int metrics_render(metrics_registry *r, char **out, size_t *len)
 {
     sbuf b = {0};
     b.p = malloc(4096);
-    if (!b.p) return CM_ERR_NOMEM;
+    if (!b.p)
+        return CM_ERR_NOMEM;
     b.cap = 4096;
     b.p[0] = '\0';
     pthread_mutex_lock(&r->mu);
@@ -259,8 +279,10 @@ int metrics_render(metrics_registry *r, char **out, size_t *len)
             }
             char v[64];
             fmt_value(v, sizeof v, s->value);
-            if (s->labels[0]) sb_printf(&b, "%s{%s} %s\n", f->name, s->labels, v);
-            else sb_printf(&b, "%s %s\n", f->name, v);
+            if (s->labels[0])
+                sb_printf(&b, "%s{%s} %s\n", f->name, s->labels, v);
+            else
+                sb_printf(&b, "%s %s\n", f->name, v);
         }
     }
     pthread_mutex_unlock(&r->mu);

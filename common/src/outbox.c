@@ -29,9 +29,11 @@ struct outbox_relay {
 
 static bool plain_identifier(const char *s)
 {
-    if (!s || !*s || strlen(s) >= 64) return false;
+    if (!s || !*s || strlen(s) >= 64)
+        return false;
     for (; *s; s++)
-        if (!isalnum((unsigned char)*s) && *s != '_') return false;
+        if (!isalnum((unsigned char)*s) && *s != '_')
+            return false;
     return true;
 }
 
@@ -41,7 +43,8 @@ int outbox_insert_table(db_conn *c, const char *table, const char *aggregate_typ
     if (!plain_identifier(table) || !aggregate_type || !aggregate_id || !event_type)
         return CM_ERR_INVALID;
     char *text = payload ? json_dump_compact(payload) : strdup("{}");
-    if (!text) return CM_ERR_NOMEM;
+    if (!text)
+        return CM_ERR_NOMEM;
     char sql[OUTBOX_SQL_MAX];
     snprintf(sql, sizeof sql,
              "INSERT INTO %s (aggregate_type, aggregate_id, event_type, payload) "
@@ -49,7 +52,8 @@ int outbox_insert_table(db_conn *c, const char *table, const char *aggregate_typ
              table);
     db_val p[4] = {DB_STR(aggregate_type), DB_STR(aggregate_id), DB_STR(event_type), DB_STR(text)};
     int rc = db_exec(c, sql, p, 4, NULL, NULL);
-    if (rc) log_warn("outbox insert %s failed: %s", event_type, db_errmsg(c));
+    if (rc)
+        log_warn("outbox insert %s failed: %s", event_type, db_errmsg(c));
     free(text);
     return rc;
 }
@@ -70,19 +74,23 @@ static int mark_published(db_conn *c, const char *table, const int64_t *ids, siz
 {
     while (n > 0) {
         size_t take = n < OUTBOX_MARK_MAX ? n : OUTBOX_MARK_MAX, slots = 1;
-        while (slots < take) slots *= 2;
+        while (slots < take)
+            slots *= 2;
         char sql[OUTBOX_SQL_MAX];
-        int len = snprintf(sql, sizeof sql,
-                           "UPDATE %s SET published_at = CURRENT_TIMESTAMP(6) WHERE id IN (?",
-                           table);
+        int len =
+            snprintf(sql, sizeof sql,
+                     "UPDATE %s SET published_at = CURRENT_TIMESTAMP(6) WHERE id IN (?", table);
         for (size_t k = 1; k < slots && len > 0 && (size_t)len < sizeof sql; k++)
             len += snprintf(sql + len, sizeof sql - (size_t)len, ",?");
-        if (len <= 0 || (size_t)len + 2 > sizeof sql) return CM_ERR_INVALID;
+        if (len <= 0 || (size_t)len + 2 > sizeof sql)
+            return CM_ERR_INVALID;
         memcpy(sql + len, ")", 2);
         db_val p[OUTBOX_MARK_MAX];
-        for (size_t k = 0; k < slots; k++) p[k] = DB_INT(ids[k < take ? k : take - 1]);
+        for (size_t k = 0; k < slots; k++)
+            p[k] = DB_INT(ids[k < take ? k : take - 1]);
         int rc = db_exec(c, sql, p, slots, NULL, NULL);
-        if (rc) return rc;
+        if (rc)
+            return rc;
         ids += take;
         n -= take;
     }
@@ -101,13 +109,15 @@ static int mark_published(db_conn *c, const char *table, const int64_t *ids, siz
 static int relay_pass(const outbox_config *cfg, const char *table, int *published)
 {
     int batch = cfg->batch > 0 ? cfg->batch : 100;
-    if (batch > RDS_XADD_BATCH_MAX) batch = RDS_XADD_BATCH_MAX;
+    if (batch > RDS_XADD_BATCH_MAX)
+        batch = RDS_XADD_BATCH_MAX;
     *published = 0;
     db_conn *c;
     int rc = db_acquire(cfg->db, &c, NULL, 0);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     db_result *res = NULL;
-    char (*event_ids)[192] = NULL;
+    char(*event_ids)[192] = NULL;
     const char **values = NULL;
     int64_t *ids = NULL;
     char sql[OUTBOX_SQL_MAX];
@@ -115,14 +125,16 @@ static int relay_pass(const outbox_config *cfg, const char *table, int *publishe
              "SELECT id, aggregate_type, aggregate_id, event_type, payload FROM %s "
              "WHERE published_at IS NULL ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED",
              table);
-    if ((rc = db_begin_read_committed(c))) goto out;
+    if ((rc = db_begin_read_committed(c)))
+        goto out;
     db_val lim = DB_INT(batch);
     if ((rc = db_query(c, sql, &lim, 1, &res))) {
         log_warn("outbox scan of %s failed: %s", table, db_errmsg(c));
         goto out;
     }
     size_t n = db_result_rows(res);
-    if (n == 0) goto commit;
+    if (n == 0)
+        goto commit;
     event_ids = calloc(n, sizeof *event_ids);
     values = calloc(n * OUTBOX_NFIELDS, sizeof *values);
     ids = calloc(n, sizeof *ids);
@@ -179,10 +191,13 @@ int outbox_relay_run_once(const outbox_config *cfg, int *published)
 {
     const char *table = cfg->table ? cfg->table : "outbox_events";
     int dummy;
-    if (!published) published = &dummy;
-    if (!cfg->db || !cfg->rds || !cfg->service || !plain_identifier(table)) return CM_ERR_INVALID;
+    if (!published)
+        published = &dummy;
+    if (!cfg->db || !cfg->rds || !cfg->service || !plain_identifier(table))
+        return CM_ERR_INVALID;
     outbox_config c = *cfg;
-    if (!c.stream) c.stream = default_stream();
+    if (!c.stream)
+        c.stream = default_stream();
     return relay_pass(&c, table, published);
 }
 
@@ -196,7 +211,8 @@ static void relay_wait(outbox_relay *r, int ms, bool on_wake)
     ts.tv_sec += (time_t)(ns / 1000000000LL);
     ts.tv_nsec = (long)(ns % 1000000000LL);
     while (!r->stop && !(on_wake && r->wake))
-        if (pthread_cond_timedwait(&r->cv, &r->mu, &ts)) break; /* timed out */
+        if (pthread_cond_timedwait(&r->cv, &r->mu, &ts))
+            break; /* timed out */
 }
 
 static void *relay_main(void *arg)
@@ -211,20 +227,24 @@ static void *relay_main(void *arg)
         bool stop = r->stop;
         r->wake = false;
         pthread_mutex_unlock(&r->mu);
-        if (stop) break;
+        if (stop)
+            break;
         int n = 0;
         int rc = relay_pass(&r->cfg, r->table, &n);
         if (rc) {
-            if (failures++ % 50 == 0) log_warn("outbox relay pass failed: %s", cm_strerror(rc));
+            if (failures++ % 50 == 0)
+                log_warn("outbox relay pass failed: %s", cm_strerror(rc));
         } else {
             failures = 0;
         }
-        if (rc == 0 && n >= batch) continue; /* more waiting: no sleep */
+        if (rc == 0 && n >= batch)
+            continue; /* more waiting: no sleep */
         pthread_mutex_lock(&r->mu);
         relay_wait(r, poll_ms, true);
         /* Woken by a commit: let the commits of the next few ms join this pass, so a pass
          * carries many events instead of one (each pass costs a transaction). */
-        if (r->wake && gather_ms > 0) relay_wait(r, gather_ms, false);
+        if (r->wake && gather_ms > 0)
+            relay_wait(r, gather_ms, false);
         pthread_mutex_unlock(&r->mu);
     }
     return NULL;
@@ -234,9 +254,11 @@ int outbox_relay_start(const outbox_config *cfg, outbox_relay **out)
 {
     *out = NULL;
     const char *table = cfg->table ? cfg->table : "outbox_events";
-    if (!cfg->db || !cfg->rds || !cfg->service || !plain_identifier(table)) return CM_ERR_INVALID;
+    if (!cfg->db || !cfg->rds || !cfg->service || !plain_identifier(table))
+        return CM_ERR_INVALID;
     outbox_relay *r = calloc(1, sizeof *r);
-    if (!r) return CM_ERR_NOMEM;
+    if (!r)
+        return CM_ERR_NOMEM;
     snprintf(r->service, sizeof r->service, "%s", cfg->service);
     snprintf(r->stream, sizeof r->stream, "%s", cfg->stream ? cfg->stream : default_stream());
     snprintf(r->table, sizeof r->table, "%s", table);
@@ -258,7 +280,8 @@ int outbox_relay_start(const outbox_config *cfg, outbox_relay **out)
 
 void outbox_relay_wake(outbox_relay *r)
 {
-    if (!r) return;
+    if (!r)
+        return;
     pthread_mutex_lock(&r->mu);
     r->wake = true;
     pthread_cond_signal(&r->cv);
@@ -267,7 +290,8 @@ void outbox_relay_wake(outbox_relay *r)
 
 void outbox_relay_stop(outbox_relay *r)
 {
-    if (!r) return;
+    if (!r)
+        return;
     pthread_mutex_lock(&r->mu);
     r->stop = true;
     pthread_cond_signal(&r->cv);

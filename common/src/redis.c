@@ -43,9 +43,11 @@ struct rds_pool {
 int rds_pool_new(const char *host, int port, int size, int timeout_ms, rds_pool **out)
 {
     *out = NULL;
-    if (!host || port <= 0 || size < 1) return CM_ERR_INVALID;
+    if (!host || port <= 0 || size < 1)
+        return CM_ERR_INVALID;
     rds_pool *p = calloc(1, sizeof *p);
-    if (!p) return CM_ERR_NOMEM;
+    if (!p)
+        return CM_ERR_NOMEM;
     p->host = strdup(host);
     p->conns = calloc((size_t)size, sizeof *p->conns);
     if (!p->host || !p->conns) {
@@ -65,10 +67,13 @@ int rds_pool_new(const char *host, int port, int size, int timeout_ms, rds_pool 
 
 void rds_pool_free(rds_pool *p)
 {
-    if (!p) return;
+    if (!p)
+        return;
     for (int i = 0; i < p->size; i++) {
-        if (p->conns[i].busy) log_error("rds_pool_free: connection %d still borrowed", i);
-        if (p->conns[i].c) redisFree(p->conns[i].c);
+        if (p->conns[i].busy)
+            log_error("rds_pool_free: connection %d still borrowed", i);
+        if (p->conns[i].c)
+            redisFree(p->conns[i].c);
     }
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
@@ -79,13 +84,15 @@ void rds_pool_free(rds_pool *p)
 
 static int connect_conn(rds_pool *p, rds_conn *c)
 {
-    if (c->c) redisFree(c->c);
+    if (c->c)
+        redisFree(c->c);
     struct timeval tv = {p->timeout_ms / 1000, (p->timeout_ms % 1000) * 1000};
     c->c = redisConnectWithTimeout(p->host, p->port, tv);
     if (!c->c || c->c->err) {
         log_warn("redis %s:%d unreachable: %s", p->host, p->port,
                  c->c ? c->c->errstr : "out of memory");
-        if (c->c) redisFree(c->c);
+        if (c->c)
+            redisFree(c->c);
         c->c = NULL;
         return CM_ERR_IO;
     }
@@ -101,10 +108,13 @@ int rds_acquire(rds_pool *p, rds_conn **out)
     rds_conn *c = NULL;
     for (;;) {
         for (int i = 0; i < p->size && !c; i++)
-            if (!p->conns[i].busy && p->conns[i].c && !p->conns[i].broken) c = &p->conns[i];
+            if (!p->conns[i].busy && p->conns[i].c && !p->conns[i].broken)
+                c = &p->conns[i];
         for (int i = 0; i < p->size && !c; i++)
-            if (!p->conns[i].busy) c = &p->conns[i];
-        if (c) break;
+            if (!p->conns[i].busy)
+                c = &p->conns[i];
+        if (c)
+            break;
         pthread_cond_wait(&p->cv, &p->mu);
     }
     c->busy = true;
@@ -113,8 +123,10 @@ int rds_acquire(rds_pool *p, rds_conn **out)
      * than failing the caller's command. */
     if (c->c && !c->broken && !c->c->err && mono_s() - c->last_used >= RDS_IDLE_PING_S) {
         redisReply *r = redisCommand(c->c, "PING");
-        if (!r || r->type == REDIS_REPLY_ERROR) c->broken = true;
-        if (r) freeReplyObject(r);
+        if (!r || r->type == REDIS_REPLY_ERROR)
+            c->broken = true;
+        if (r)
+            freeReplyObject(r);
     }
     if ((!c->c || c->broken || c->c->err) && connect_conn(p, c)) {
         rds_release(p, c);
@@ -126,7 +138,8 @@ int rds_acquire(rds_pool *p, rds_conn **out)
 
 void rds_release(rds_pool *p, rds_conn *c)
 {
-    if (!c) return;
+    if (!c)
+        return;
     c->last_used = mono_s();
     pthread_mutex_lock(&p->mu);
     c->busy = false;
@@ -134,11 +147,15 @@ void rds_release(rds_pool *p, rds_conn *c)
     pthread_mutex_unlock(&p->mu);
 }
 
-redisContext *rds_ctx(rds_conn *c) { return c->c; }
+redisContext *rds_ctx(rds_conn *c)
+{
+    return c->c;
+}
 
 redisReply *rds_command(rds_conn *c, const char *fmt, ...)
 {
-    if (!c->c || c->broken) return NULL;
+    if (!c->c || c->broken)
+        return NULL;
     va_list ap;
     va_start(ap, fmt);
     redisReply *r = redisvCommand(c->c, fmt, ap);
@@ -152,7 +169,8 @@ redisReply *rds_command(rds_conn *c, const char *fmt, ...)
 
 redisReply *rds_command_argv(rds_conn *c, int argc, const char **argv, const size_t *argvlen)
 {
-    if (!c->c || c->broken) return NULL;
+    if (!c->c || c->broken)
+        return NULL;
     redisReply *r = redisCommandArgv(c->c, argc, argv, argvlen);
     if (!r) {
         log_warn("redis command failed: %s", c->c->errstr);
@@ -164,10 +182,12 @@ redisReply *rds_command_argv(rds_conn *c, int argc, const char **argv, const siz
 int rds_ping(rds_pool *p)
 {
     rds_conn *c;
-    if (rds_acquire(p, &c)) return CM_ERR_IO;
+    if (rds_acquire(p, &c))
+        return CM_ERR_IO;
     redisReply *r = rds_command(c, "PING");
     int rc = (r && r->type == REDIS_REPLY_STATUS && !strcmp(r->str, "PONG")) ? 0 : CM_ERR_IO;
-    if (r) freeReplyObject(r);
+    if (r)
+        freeReplyObject(r);
     rds_release(p, c);
     return rc;
 }
@@ -198,7 +218,8 @@ static void backoff(void)
 static redisReply *pool_cmd(rds_pool *p, const char *fmt, ...)
 {
     rds_conn *c;
-    if (rds_acquire(p, &c)) return NULL;
+    if (rds_acquire(p, &c))
+        return NULL;
     va_list ap;
     va_start(ap, fmt);
     redisReply *r = redisvCommand(c->c, fmt, ap);
@@ -214,7 +235,8 @@ static redisReply *pool_cmd(rds_pool *p, const char *fmt, ...)
 static redisReply *pool_argv(rds_pool *p, int argc, const char **argv, const size_t *lens)
 {
     rds_conn *c;
-    if (rds_acquire(p, &c)) return NULL;
+    if (rds_acquire(p, &c))
+        return NULL;
     redisReply *r = rds_command_argv(c, argc, argv, lens);
     rds_release(p, c);
     return r;
@@ -223,11 +245,14 @@ static redisReply *pool_argv(rds_pool *p, int argc, const char **argv, const siz
 /* Integer reply value, or an error code for error / transport failure. */
 static int reply_int(redisReply *r, long long *out)
 {
-    if (!r) return CM_ERR_IO;
+    if (!r)
+        return CM_ERR_IO;
     int rc = 0;
-    if (r->type == REDIS_REPLY_INTEGER) *out = r->integer;
+    if (r->type == REDIS_REPLY_INTEGER)
+        *out = r->integer;
     else {
-        if (r->type == REDIS_REPLY_ERROR) log_warn("redis error: %s", r->str);
+        if (r->type == REDIS_REPLY_ERROR)
+            log_warn("redis error: %s", r->str);
         rc = CM_ERR_REDIS;
     }
     freeReplyObject(r);
@@ -239,20 +264,21 @@ static int reply_int(redisReply *r, long long *out)
 static const char k_unlock_lua[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end "
     "return 0";
-static const char k_extend_lua[] =
-    "if redis.call('GET', KEYS[1]) == ARGV[1] then "
-    "return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
+static const char k_extend_lua[] = "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+                                   "return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
 
 int rds_lock_acquire(rds_pool *p, const char *key, int lease_ms, int wait_ms,
                      char token[RDS_TOKEN_LEN])
 {
-    if (lease_ms <= 0) return CM_ERR_INVALID;
+    if (lease_ms <= 0)
+        return CM_ERR_INVALID;
     char tok[RDS_TOKEN_LEN];
     rds_random_token(tok);
     long long deadline = now_ms() + (wait_ms > 0 ? wait_ms : 0);
     for (;;) {
         redisReply *r = pool_cmd(p, "SET %s %s NX PX %d", key, tok, lease_ms);
-        if (!r) return CM_ERR_IO;
+        if (!r)
+            return CM_ERR_IO;
         bool ok = r->type == REDIS_REPLY_STATUS && !strcmp(r->str, "OK");
         bool err = r->type == REDIS_REPLY_ERROR;
         freeReplyObject(r);
@@ -260,8 +286,10 @@ int rds_lock_acquire(rds_pool *p, const char *key, int lease_ms, int wait_ms,
             memcpy(token, tok, RDS_TOKEN_LEN);
             return 0;
         }
-        if (err) return CM_ERR_REDIS;
-        if (now_ms() >= deadline) return CM_ERR_BUSY;
+        if (err)
+            return CM_ERR_REDIS;
+        if (now_ms() >= deadline)
+            return CM_ERR_BUSY;
         backoff();
     }
 }
@@ -270,7 +298,8 @@ int rds_lock_release(rds_pool *p, const char *key, const char *token)
 {
     long long n = 0;
     int rc = reply_int(pool_cmd(p, "EVAL %s 1 %s %s", k_unlock_lua, key, token), &n);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     return n == 1 ? 0 : CM_ERR_NOT_FOUND;
 }
 
@@ -278,7 +307,8 @@ int rds_lock_extend(rds_pool *p, const char *key, const char *token, int lease_m
 {
     long long n = 0;
     int rc = reply_int(pool_cmd(p, "EVAL %s 1 %s %s %d", k_extend_lua, key, token, lease_ms), &n);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     return n == 1 ? 0 : CM_ERR_NOT_FOUND;
 }
 
@@ -306,21 +336,24 @@ static const char k_sem_count_lua[] =
 int rds_sem_acquire(rds_pool *p, const char *key, int limit, int lease_ms, int wait_ms,
                     char token[RDS_TOKEN_LEN])
 {
-    if (limit < 1 || lease_ms <= 0) return CM_ERR_INVALID;
+    if (limit < 1 || lease_ms <= 0)
+        return CM_ERR_INVALID;
     char tok[RDS_TOKEN_LEN];
     rds_random_token(tok);
     long long deadline = now_ms() + (wait_ms > 0 ? wait_ms : 0);
     for (;;) {
         long long got = 0;
-        int rc = reply_int(pool_cmd(p, "EVAL %s 1 %s %d %d %s", k_sem_acquire_lua, key, limit,
-                                    lease_ms, tok),
-                           &got);
-        if (rc) return rc;
+        int rc = reply_int(
+            pool_cmd(p, "EVAL %s 1 %s %d %d %s", k_sem_acquire_lua, key, limit, lease_ms, tok),
+            &got);
+        if (rc)
+            return rc;
         if (got == 1) {
             memcpy(token, tok, RDS_TOKEN_LEN);
             return 0;
         }
-        if (now_ms() >= deadline) return CM_ERR_BUSY;
+        if (now_ms() >= deadline)
+            return CM_ERR_BUSY;
         backoff();
     }
 }
@@ -329,7 +362,8 @@ int rds_sem_release(rds_pool *p, const char *key, const char *token)
 {
     long long n = 0;
     int rc = reply_int(pool_cmd(p, "ZREM %s %s", key, token), &n);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     return n == 1 ? 0 : CM_ERR_NOT_FOUND;
 }
 
@@ -337,7 +371,8 @@ int rds_sem_count(rds_pool *p, const char *key, int *out)
 {
     long long n = 0;
     int rc = reply_int(pool_cmd(p, "EVAL %s 1 %s", k_sem_count_lua, key), &n);
-    if (rc == 0) *out = (int)n;
+    if (rc == 0)
+        *out = (int)n;
     return rc;
 }
 
@@ -346,13 +381,15 @@ int rds_sem_count(rds_pool *p, const char *key, int *out)
 const char *rds_entry_get(const rds_stream_entry *e, const char *field)
 {
     for (size_t i = 0; i < e->nfields; i++)
-        if (!strcmp(e->fields[i], field)) return e->values[i];
+        if (!strcmp(e->fields[i], field))
+            return e->values[i];
     return NULL;
 }
 
 void rds_stream_batch_free(rds_stream_batch *b)
 {
-    if (!b) return;
+    if (!b)
+        return;
     for (size_t i = 0; i < b->n; i++) {
         for (size_t j = 0; j < b->entries[i].nfields; j++) {
             free(b->entries[i].fields[j]);
@@ -369,18 +406,23 @@ void rds_stream_batch_free(rds_stream_batch *b)
 /* Append the entries of an array reply [[id, [f, v, ...]], ...] to b. */
 static int parse_entries(const redisReply *arr, rds_stream_batch *b)
 {
-    if (!arr || arr->type != REDIS_REPLY_ARRAY) return 0;
-    if (arr->elements == 0) return 0;
+    if (!arr || arr->type != REDIS_REPLY_ARRAY)
+        return 0;
+    if (arr->elements == 0)
+        return 0;
     rds_stream_entry *ne = realloc(b->entries, (b->n + arr->elements) * sizeof *ne);
-    if (!ne) return CM_ERR_NOMEM;
+    if (!ne)
+        return CM_ERR_NOMEM;
     b->entries = ne;
     for (size_t i = 0; i < arr->elements; i++) {
         const redisReply *it = arr->element[i];
-        if (!it || it->type != REDIS_REPLY_ARRAY || it->elements < 2) continue;
+        if (!it || it->type != REDIS_REPLY_ARRAY || it->elements < 2)
+            continue;
         const redisReply *id = it->element[0], *kv = it->element[1];
         rds_stream_entry *e = &b->entries[b->n];
         memset(e, 0, sizeof *e);
-        if (id->type != REDIS_REPLY_STRING) continue;
+        if (id->type != REDIS_REPLY_STRING)
+            continue;
         snprintf(e->id, sizeof e->id, "%s", id->str);
         size_t nf = (kv && kv->type == REDIS_REPLY_ARRAY) ? kv->elements / 2 : 0;
         if (nf) {
@@ -398,7 +440,8 @@ static int parse_entries(const redisReply *arr, rds_stream_batch *b)
             e->fields[j] = strndup(f->str ? f->str : "", f->str ? f->len : 0);
             e->values[j] = strndup(v->str ? v->str : "", v->str ? v->len : 0);
             e->nfields = j + 1;
-            if (!e->fields[j] || !e->values[j]) return CM_ERR_NOMEM;
+            if (!e->fields[j] || !e->values[j])
+                return CM_ERR_NOMEM;
         }
     }
     return 0;
@@ -407,7 +450,8 @@ static int parse_entries(const redisReply *arr, rds_stream_batch *b)
 int rds_xadd(rds_pool *p, const char *stream, size_t nfields, const char *const *fields,
              const char *const *values, char *id_out, size_t idn)
 {
-    if (nfields == 0 || nfields > 64) return CM_ERR_INVALID;
+    if (nfields == 0 || nfields > 64)
+        return CM_ERR_INVALID;
     const char *argv[3 + 2 * 64];
     size_t lens[3 + 2 * 64];
     int argc = 0;
@@ -425,10 +469,12 @@ int rds_xadd(rds_pool *p, const char *stream, size_t nfields, const char *const 
         argc++;
     }
     redisReply *r = pool_argv(p, argc, argv, lens);
-    if (!r) return CM_ERR_IO;
+    if (!r)
+        return CM_ERR_IO;
     int rc = 0;
     if (r->type == REDIS_REPLY_STRING) {
-        if (id_out && idn) snprintf(id_out, idn, "%s", r->str);
+        if (id_out && idn)
+            snprintf(id_out, idn, "%s", r->str);
     } else {
         log_warn("XADD %s: %s", stream, r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
         rc = CM_ERR_REDIS;
@@ -441,10 +487,13 @@ int rds_xadd_batch(rds_pool *p, const char *stream, size_t n, size_t nfields,
                    const char *const *fields, const char *const *values, size_t *added)
 {
     *added = 0;
-    if (nfields == 0 || nfields > 64 || n > RDS_XADD_BATCH_MAX) return CM_ERR_INVALID;
-    if (n == 0) return 0;
+    if (nfields == 0 || nfields > 64 || n > RDS_XADD_BATCH_MAX)
+        return CM_ERR_INVALID;
+    if (n == 0)
+        return 0;
     rds_conn *c;
-    if (rds_acquire(p, &c)) return CM_ERR_IO;
+    if (rds_acquire(p, &c))
+        return CM_ERR_IO;
     int rc = 0;
     size_t queued = 0;
     const char *argv[3 + 2 * 64];
@@ -482,7 +531,8 @@ int rds_xadd_batch(rds_pool *p, const char *stream, size_t n, size_t nfields,
         }
         redisReply *r = v;
         if (r->type == REDIS_REPLY_STRING) {
-            if (rc == 0) (*added)++;
+            if (rc == 0)
+                (*added)++;
         } else if (rc == 0) {
             log_warn("XADD %s: %s", stream, r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
             rc = CM_ERR_REDIS; /* keep reading so the connection stays in step */
@@ -495,9 +545,10 @@ int rds_xadd_batch(rds_pool *p, const char *stream, size_t n, size_t nfields,
 
 int rds_xgroup_create(rds_pool *p, const char *stream, const char *group, const char *start_id)
 {
-    redisReply *r = pool_cmd(p, "XGROUP CREATE %s %s %s MKSTREAM", stream, group,
-                             start_id ? start_id : "$");
-    if (!r) return CM_ERR_IO;
+    redisReply *r =
+        pool_cmd(p, "XGROUP CREATE %s %s %s MKSTREAM", stream, group, start_id ? start_id : "$");
+    if (!r)
+        return CM_ERR_IO;
     int rc = 0;
     if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "BUSYGROUP", 9)) {
         log_warn("XGROUP CREATE %s %s: %s", stream, group, r->str);
@@ -512,9 +563,11 @@ int rds_xreadgroup(rds_pool *p, const char *stream, const char *group, const cha
 {
     memset(out, 0, sizeof *out);
     redisReply *r;
-    if (count < 1) count = 1;
+    if (count < 1)
+        count = 1;
     rds_conn *c;
-    if (rds_acquire(p, &c)) return CM_ERR_IO;
+    if (rds_acquire(p, &c))
+        return CM_ERR_IO;
     if (block_ms > 0) {
         /* The socket timeout must outlast the server-side BLOCK, or a quiet stream would look
          * like a dead connection. */
@@ -524,13 +577,15 @@ int rds_xreadgroup(rds_pool *p, const char *stream, const char *group, const cha
         r = rds_command(c, "XREADGROUP GROUP %s %s COUNT %d BLOCK %d STREAMS %s %s", group,
                         consumer, count, block_ms, stream, id);
         struct timeval dflt = {p->timeout_ms / 1000, (p->timeout_ms % 1000) * 1000};
-        if (r) redisSetTimeout(c->c, dflt);
+        if (r)
+            redisSetTimeout(c->c, dflt);
     } else {
         r = rds_command(c, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s %s", group, consumer, count,
                         stream, id);
     }
     rds_release(p, c);
-    if (!r) return CM_ERR_IO;
+    if (!r)
+        return CM_ERR_IO;
     int rc = 0;
     if (r->type == REDIS_REPLY_ERROR) {
         log_warn("XREADGROUP %s: %s", stream, r->str);
@@ -543,7 +598,8 @@ int rds_xreadgroup(rds_pool *p, const char *stream, const char *group, const cha
         }
     }
     freeReplyObject(r);
-    if (rc) rds_stream_batch_free(out);
+    if (rc)
+        rds_stream_batch_free(out);
     return rc;
 }
 
@@ -558,10 +614,12 @@ int rds_xautoclaim(rds_pool *p, const char *stream, const char *group, const cha
                    char *next_start, size_t nn)
 {
     memset(out, 0, sizeof *out);
-    if (count < 1) count = 1;
+    if (count < 1)
+        count = 1;
     redisReply *r = pool_cmd(p, "XAUTOCLAIM %s %s %s %lld %s COUNT %d", stream, group, consumer,
                              min_idle_ms, start ? start : "0-0", count);
-    if (!r) return CM_ERR_IO;
+    if (!r)
+        return CM_ERR_IO;
     int rc = 0;
     if (r->type == REDIS_REPLY_ERROR) {
         log_warn("XAUTOCLAIM %s: %s", stream, r->str);
@@ -574,6 +632,7 @@ int rds_xautoclaim(rds_pool *p, const char *stream, const char *group, const cha
         rc = CM_ERR_REDIS;
     }
     freeReplyObject(r);
-    if (rc) rds_stream_batch_free(out);
+    if (rc)
+        rds_stream_batch_free(out);
     return rc;
 }

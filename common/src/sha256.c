@@ -31,7 +31,8 @@ static void block(sha256_ctx *c, const uint8_t *p)
     uint32_t a = c->h[0], b = c->h[1], cc = c->h[2], d = c->h[3], e = c->h[4], f = c->h[5],
              g = c->h[6], h = c->h[7];
     for (int i = 0; i < 64; i++) {
-        uint32_t t1 = h + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
+        uint32_t t1 =
+            h + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
         uint32_t t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) + ((a & b) ^ (a & cc) ^ (b & cc));
         h = g;
         g = f;
@@ -67,7 +68,8 @@ void sha256_update(sha256_ctx *c, const void *data, size_t n)
     c->len += n;
     while (n) {
         size_t k = 64 - c->fill;
-        if (k > n) k = n;
+        if (k > n)
+            k = n;
         memcpy(c->buf + c->fill, p, k);
         c->fill += k;
         p += k;
@@ -85,9 +87,11 @@ void sha256_hex(sha256_ctx *c, char out[65])
     uint8_t pad = 0x80;
     sha256_update(c, &pad, 1);
     uint8_t zero = 0;
-    while (c->fill != 56) sha256_update(c, &zero, 1);
+    while (c->fill != 56)
+        sha256_update(c, &zero, 1);
     uint8_t lenb[8];
-    for (int i = 0; i < 8; i++) lenb[i] = (uint8_t)(bits >> (56 - 8 * i));
+    for (int i = 0; i < 8; i++)
+        lenb[i] = (uint8_t)(bits >> (56 - 8 * i));
     sha256_update(c, lenb, 8);
     static const char hex[] = "0123456789abcdef";
     for (int i = 0; i < 8; i++)

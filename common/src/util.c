@@ -12,7 +12,8 @@ void cm_random_hex(char *out, size_t n)
     static const char hex[] = "0123456789abcdef";
     unsigned char raw[64];
     size_t need = (n + 1) / 2;
-    if (need > sizeof raw) need = sizeof raw;
+    if (need > sizeof raw)
+        need = sizeof raw;
     if (getrandom(raw, need, 0) != (ssize_t)need) {
         /* getrandom on Linux >= 3.17 does not fail for small sizes; keep a fallback anyway. */
         struct timespec ts;

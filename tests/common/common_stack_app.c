@@ -46,11 +46,14 @@ static pid_t spawn(int port, int redis_port)
         setenv("REDIS_PORT", rp, 1);
         setenv("HTTP_THREADS", "2", 1);
         app *a;
-        if (app_new(&a, "common-app-test", 21099, "common_test")) _exit(10);
+        if (app_new(&a, "common-app-test", 21099, "common_test"))
+            _exit(10);
         db_pool *db;
         rds_pool *rds;
-        if (app_db(a, &db) || app_redis(a, &rds)) _exit(11);
-        if (http_route(app_server(a), "GET", "/hello", h_hello, NULL)) _exit(12);
+        if (app_db(a, &db) || app_redis(a, &rds))
+            _exit(11);
+        if (http_route(app_server(a), "GET", "/hello", h_hello, NULL))
+            _exit(12);
         app_on_stop(a, on_stop, NULL);
         int rc = app_run(a);
         app_free(a);
@@ -64,7 +67,8 @@ static long get(int port, const char *path, httpc_resp *r)
 {
     char url[128];
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    if (httpc_request("GET", url, NULL, 0, NULL, r)) return -1;
+    if (httpc_request("GET", url, NULL, 0, NULL, r))
+        return -1;
     return r->status;
 }
 
@@ -74,7 +78,8 @@ static void wait_healthy(int port)
         httpc_resp r;
         long st = get(port, "/health", &r);
         httpc_resp_free(&r);
-        if (st == 200) return;
+        if (st == 200)
+            return;
         usleep(10000);
     }
     fail_msg("daemon on port %d never became healthy", port);
@@ -93,8 +98,10 @@ static void health_ready_metrics_and_clean_sigterm(void **s)
     httpc_resp_free(&r);
     assert_int_equal(get(port, "/metrics", &r), 200);
     assert_non_null(strstr(r.content_type, "text/plain"));
-    assert_non_null(strstr(r.body, "http_requests_total{method=\"GET\",route=\"/hello\",status=\"200\"} 1"));
-    assert_non_null(strstr(r.body, "http_request_duration_seconds_count{method=\"GET\",route=\"/hello\""));
+    assert_non_null(
+        strstr(r.body, "http_requests_total{method=\"GET\",route=\"/hello\",status=\"200\"} 1"));
+    assert_non_null(
+        strstr(r.body, "http_request_duration_seconds_count{method=\"GET\",route=\"/hello\""));
     assert_non_null(strstr(r.body, "http_requests_in_flight 1\n")); /* the /metrics request */
     httpc_resp_free(&r);
     assert_int_equal(kill(pid, SIGTERM), 0);
@@ -134,7 +141,8 @@ static int hook_runs(void)
 {
     int n = 0;
     char c;
-    while (read(g_pipe[0], &c, 1) == 1) n++;
+    while (read(g_pipe[0], &c, 1) == 1)
+        n++;
     close(g_pipe[0]);
     return n;
 }
@@ -149,8 +157,10 @@ static void app_free_runs_hooks_app_run_never_ran(void **s)
     assert_true(pid >= 0);
     if (pid == 0) {
         app *a;
-        if (app_new(&a, "common-app-test", 26024, "common_test")) _exit(10);
-        if (app_on_stop(a, on_stop, NULL)) _exit(11);
+        if (app_new(&a, "common-app-test", 26024, "common_test"))
+            _exit(10);
+        if (app_on_stop(a, on_stop, NULL))
+            _exit(11);
         app_free(a);
         _exit(0);
     }

@@ -44,7 +44,8 @@ static int setup(void **s)
     assert_int_equal(db_pool_new(&c, &boot), 0);
     db_conn *conn;
     assert_int_equal(db_acquire(boot, &conn, NULL, 0), 0);
-    assert_int_equal(db_exec(conn, "CREATE DATABASE IF NOT EXISTS common_test", NULL, 0, NULL, NULL), 0);
+    assert_int_equal(
+        db_exec(conn, "CREATE DATABASE IF NOT EXISTS common_test", NULL, 0, NULL, NULL), 0);
     db_release(boot, conn);
     db_pool_free(boot);
 
@@ -54,10 +55,11 @@ static int setup(void **s)
     rds_random_token(tok);
     snprintf(g_table, sizeof g_table, "t_%.12s", tok);
     assert_int_equal(db_acquire(g_pool, &conn, NULL, 0), 0);
-    assert_int_equal(db_exec(conn, sql("CREATE TABLE %s (id BIGINT PRIMARY KEY AUTO_INCREMENT, "
-                                       "name VARCHAR(64) UNIQUE, note TEXT NULL, "
-                                       "counter BIGINT NOT NULL DEFAULT 0, "
-                                       "version BIGINT NOT NULL DEFAULT 0) ENGINE=InnoDB"),
+    assert_int_equal(db_exec(conn,
+                             sql("CREATE TABLE %s (id BIGINT PRIMARY KEY AUTO_INCREMENT, "
+                                 "name VARCHAR(64) UNIQUE, note TEXT NULL, "
+                                 "counter BIGINT NOT NULL DEFAULT 0, "
+                                 "version BIGINT NOT NULL DEFAULT 0) ENGINE=InnoDB"),
                              NULL, 0, NULL, NULL),
                      0);
     db_release(g_pool, conn);
@@ -80,7 +82,8 @@ static int64_t insert(db_conn *c, const char *name, const char *note)
 {
     db_val p[2] = {DB_STR(name), DB_STR(note)};
     uint64_t id = 0, affected = 0;
-    assert_int_equal(db_exec(c, sql("INSERT INTO %s (name, note) VALUES (?, ?)"), p, 2, &affected, &id), 0);
+    assert_int_equal(
+        db_exec(c, sql("INSERT INTO %s (name, note) VALUES (?, ?)"), p, 2, &affected, &id), 0);
     assert_int_equal(affected, 1);
     return (int64_t)id;
 }
@@ -94,9 +97,9 @@ static void insert_and_select_round_trip_with_null(void **s)
     assert_true(id > 0);
     db_result *r;
     db_val p = DB_INT(id);
-    assert_int_equal(db_query(c, sql("SELECT id, name, note, counter AS cnt FROM %s WHERE id = ?"),
-                              &p, 1, &r),
-                     0);
+    assert_int_equal(
+        db_query(c, sql("SELECT id, name, note, counter AS cnt FROM %s WHERE id = ?"), &p, 1, &r),
+        0);
     assert_int_equal(db_result_rows(r), 1);
     assert_int_equal(db_result_cols(r), 4);
     assert_int_equal(db_result_int(r, 0, 0, -1), id);
@@ -113,7 +116,8 @@ static void insert_and_select_round_trip_with_null(void **s)
     assert_int_equal(db_result_rows(r), 0);
     db_result_free(r);
     /* wrong parameter count is refused before execution */
-    assert_int_equal(db_query(c, sql("SELECT id FROM %s WHERE id = ?"), NULL, 0, &r), CM_ERR_INVALID);
+    assert_int_equal(db_query(c, sql("SELECT id FROM %s WHERE id = ?"), NULL, 0, &r),
+                     CM_ERR_INVALID);
     db_release(g_pool, c);
 }
 
@@ -124,7 +128,8 @@ static void long_values_are_fetched_whole(void **s)
     assert_int_equal(db_acquire(g_pool, &c, NULL, 0), 0);
     size_t n = 60000; /* TEXT holds 65535 bytes */
     char *big = malloc(n + 1);
-    for (size_t i = 0; i < n; i++) big[i] = (char)('a' + i % 26);
+    for (size_t i = 0; i < n; i++)
+        big[i] = (char)('a' + i % 26);
     big[n] = '\0';
     int64_t id = insert(c, "long", big);
     db_result *r;
@@ -211,7 +216,7 @@ static void transactions_commit_and_rollback(void **s)
 }
 
 #define NTHREADS 16
-#define NITER 25
+#define NITER    25
 static int64_t g_counter_id;
 static atomic_int g_holders[4];
 static db_conn *g_seen[4];
@@ -223,7 +228,8 @@ static int slot_of(db_conn *c)
     pthread_mutex_lock(&g_seen_mu);
     int slot = -1;
     for (int i = 0; i < 4 && slot < 0; i++)
-        if (g_seen[i] == c) slot = i;
+        if (g_seen[i] == c)
+            slot = i;
     for (int i = 0; i < 4 && slot < 0; i++)
         if (!g_seen[i]) {
             g_seen[i] = c;
@@ -237,15 +243,19 @@ static void *worker(void *arg)
 {
     (void)arg;
     char upd[512], sel[512];
-    snprintf(upd, sizeof upd, "UPDATE %s SET counter = counter + 1, version = version + 1 "
-             "WHERE id = ? AND version = ?", g_table);
+    snprintf(upd, sizeof upd,
+             "UPDATE %s SET counter = counter + 1, version = version + 1 "
+             "WHERE id = ? AND version = ?",
+             g_table);
     snprintf(sel, sizeof sel, "SELECT version FROM %s WHERE id = ?", g_table);
     for (int i = 0; i < NITER; i++) {
         for (;;) { /* optimistic retry loop */
             db_conn *c;
-            if (db_acquire(g_pool, &c, NULL, 0)) continue;
+            if (db_acquire(g_pool, &c, NULL, 0))
+                continue;
             int slot = slot_of(c);
-            if (slot < 0 || atomic_fetch_add(&g_holders[slot], 1) != 0) atomic_fetch_add(&g_overlap, 1);
+            if (slot < 0 || atomic_fetch_add(&g_holders[slot], 1) != 0)
+                atomic_fetch_add(&g_overlap, 1);
             db_result *r = NULL;
             db_val p = DB_INT(g_counter_id);
             int rc = db_query(c, sel, &p, 1, &r);
@@ -253,10 +263,13 @@ static void *worker(void *arg)
             db_result_free(r);
             db_val up[2] = {DB_INT(g_counter_id), DB_INT(v)};
             rc = rc ? rc : db_update_versioned(c, upd, up, 2);
-            if (slot >= 0) atomic_fetch_sub(&g_holders[slot], 1);
+            if (slot >= 0)
+                atomic_fetch_sub(&g_holders[slot], 1);
             db_release(g_pool, c);
-            if (rc == 0) break;
-            if (rc != CM_ERR_CONFLICT) return (void *)1;
+            if (rc == 0)
+                break;
+            if (rc != CM_ERR_CONFLICT)
+                return (void *)1;
         }
     }
     return NULL;
@@ -270,7 +283,8 @@ static void pool_under_threads_serializes_connections(void **s)
     g_counter_id = insert(c, "counter", NULL);
     db_release(g_pool, c);
     pthread_t t[NTHREADS];
-    for (int i = 0; i < NTHREADS; i++) pthread_create(&t[i], NULL, worker, NULL);
+    for (int i = 0; i < NTHREADS; i++)
+        pthread_create(&t[i], NULL, worker, NULL);
     for (int i = 0; i < NTHREADS; i++) {
         void *ret;
         pthread_join(t[i], &ret);
@@ -344,7 +358,8 @@ static void transaction_begins_on_fresh_connection_after_kill(void **s)
     assert_int_equal(db_acquire(one, &c, NULL, 0), 0);
     assert_int_equal(db_begin(c), 0);
     db_val p[2] = {DB_STR("after-kill-tx"), DB_NULL};
-    assert_int_equal(db_exec(c, sql("INSERT INTO %s (name, note) VALUES (?, ?)"), p, 2, NULL, NULL), 0);
+    assert_int_equal(db_exec(c, sql("INSERT INTO %s (name, note) VALUES (?, ?)"), p, 2, NULL, NULL),
+                     0);
     assert_int_equal(db_commit(c), 0);
     assert_int_equal(count_named(c, "after-kill-tx"), 1);
     db_release(one, c);
@@ -359,7 +374,8 @@ static void new_statement_after_kill_is_prepared_on_fresh_connection(void **s)
     assert_int_equal(db_acquire(one, &c, NULL, 0), 0);
     /* preparing has no side effect, so it is retried on a fresh connection */
     db_val p[2] = {DB_STR("after-kill"), DB_NULL};
-    assert_int_equal(db_exec(c, sql("INSERT INTO %s (name, note) VALUES (?, ?)"), p, 2, NULL, NULL), 0);
+    assert_int_equal(db_exec(c, sql("INSERT INTO %s (name, note) VALUES (?, ?)"), p, 2, NULL, NULL),
+                     0);
     db_release(one, c);
     db_pool_free(one);
 }

@@ -39,18 +39,21 @@ static void h_get_thing(http_req *req, void *ctx)
 {
     (void)ctx;
     int64_t id;
-    if (http_req_param_id(req, "id", &id)) return;
+    if (http_req_param_id(req, "id", &id))
+        return;
     int64_t limit;
-    if (http_req_query_int(req, "limit", false, 10, 1, 100, &limit)) return;
-    http_respond_json(req, 200, json_pack("{s:I, s:I}", "id", (json_int_t)id, "limit",
-                                          (json_int_t)limit));
+    if (http_req_query_int(req, "limit", false, 10, 1, 100, &limit))
+        return;
+    http_respond_json(req, 200,
+                      json_pack("{s:I, s:I}", "id", (json_int_t)id, "limit", (json_int_t)limit));
 }
 
 static void h_post_thing(http_req *req, void *ctx)
 {
     (void)ctx;
     json_t *body;
-    if (http_req_json(req, k_thing, 0, &body)) return;
+    if (http_req_json(req, k_thing, 0, &body))
+        return;
     json_object_set_new(body, "requestId", json_string(http_req_id(req)));
     http_respond_json(req, 201, body);
 }
@@ -93,7 +96,8 @@ static void h_slow(http_req *req, void *ctx)
 static void h_order(http_req *req, void *ctx)
 {
     (void)ctx;
-    if (idem_begin(req, g_rds, g_service) != IDEM_PROCEED) return;
+    if (idem_begin(req, g_rds, g_service) != IDEM_PROCEED)
+        return;
     int n = atomic_fetch_add(&g_runs, 1) + 1;
     block_if_asked();
     size_t len;
@@ -110,7 +114,8 @@ static void h_order(http_req *req, void *ctx)
 static void h_located(http_req *req, void *ctx)
 {
     (void)ctx;
-    if (idem_begin(req, g_rds, g_service) != IDEM_PROCEED) return;
+    if (idem_begin(req, g_rds, g_service) != IDEM_PROCEED)
+        return;
     int n = atomic_fetch_add(&g_runs, 1) + 1;
     size_t len;
     const char *b = http_req_body(req, &len);
@@ -131,7 +136,8 @@ static void h_repo_error(http_req *req, void *ctx)
 {
     (void)ctx;
     int64_t rc;
-    if (http_req_query_int(req, "rc", true, 0, -100, 0, &rc)) return;
+    if (http_req_query_int(req, "rc", true, 0, -100, 0, &rc))
+        return;
     http_respond_repo_error(req, (int)rc, "widget");
 }
 
@@ -140,7 +146,8 @@ static rds_pool *g_dead_rds;
 static void h_dead_idem(http_req *req, void *ctx)
 {
     (void)ctx;
-    if (idem_begin(req, g_dead_rds, g_service) != IDEM_PROCEED) return;
+    if (idem_begin(req, g_dead_rds, g_service) != IDEM_PROCEED)
+        return;
     http_respond_json(req, 201, json_object());
 }
 
@@ -148,7 +155,8 @@ static void h_search(http_req *req, void *ctx)
 {
     (void)ctx;
     const char *q;
-    if (http_req_query_str(req, "q", true, 8, &q)) return;
+    if (http_req_query_str(req, "q", true, 8, &q))
+        return;
     http_respond_json(req, 200, json_pack("{s:s}", "q", q));
 }
 
@@ -169,9 +177,8 @@ static int setup(void **s)
     char tok[RDS_TOKEN_LEN];
     rds_random_token(tok);
     snprintf(g_service, sizeof g_service, "common-test-%.8s", tok);
-    assert_int_equal(rds_pool_new("127.0.0.1", (int)cfg_int("REDIS_PORT", 21379, 1, 65535), 8, 0,
-                                  &g_rds),
-                     0);
+    assert_int_equal(
+        rds_pool_new("127.0.0.1", (int)cfg_int("REDIS_PORT", 21379, 1, 65535), 8, 0, &g_rds), 0);
     http_server_config c = {.port = PORT, .threads = 4, .service = "common-test"};
     assert_int_equal(http_server_new(&c, &g_srv), 0);
     assert_int_equal(http_route(g_srv, "GET", "/api/things/{id}", h_get_thing, NULL), 0);
@@ -197,12 +204,13 @@ static int teardown(void **s)
     http_server_free(g_srv);
     rds_conn *c;
     if (rds_acquire(g_rds, &c) == 0) {
-        const char *keys[] = {"k-replay", "k-reuse",   "k-inflight", "k-fail",
-                              "k-concurrent", "k-located", "k-busy",   "k-longq",
-                              "k-layout",     "k-legacy",  "k-legacy2", "k-flush"};
+        const char *keys[] = {"k-replay",     "k-reuse",   "k-inflight", "k-fail",
+                              "k-concurrent", "k-located", "k-busy",     "k-longq",
+                              "k-layout",     "k-legacy",  "k-legacy2",  "k-flush"};
         for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
             redisReply *r = rds_command(c, "DEL idempotency:%s:%s", g_service, keys[i]);
-            if (r) freeReplyObject(r);
+            if (r)
+                freeReplyObject(r);
         }
         rds_release(g_rds, c);
     }
@@ -232,7 +240,8 @@ static void expect_problem(const httpc_resp *r, long status, const char *code, c
     assert_int_equal(r->status, status);
     json_t *j = problem_of(r);
     assert_string_equal(json_string_value(json_object_get(j, "code")), code);
-    if (detail) assert_string_equal(json_string_value(json_object_get(j, "detail")), detail);
+    if (detail)
+        assert_string_equal(json_string_value(json_object_get(j, "detail")), detail);
     json_decref(j);
 }
 
@@ -407,7 +416,8 @@ static void chunked_oversize_body_is_413(void **s)
         write_failed = write(fd, line, (size_t)n) < 0 || write(fd, chunk, sizeof chunk) < 0 ||
                        write(fd, "\r\n", 2) < 0;
     }
-    if (!write_failed) assert_true(write(fd, "0\r\n\r\n", 5) == 5);
+    if (!write_failed)
+        assert_true(write(fd, "0\r\n\r\n", 5) == 5);
     char resp[4096];
     size_t got = 0;
     ssize_t k;
@@ -460,9 +470,10 @@ static void metrics_count_requests_by_route_and_status(void **s)
     req("GET", "/metrics", NULL, NULL, &r);
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.body, "# TYPE http_requests_total counter"));
+    assert_non_null(strstr(
+        r.body, "http_requests_total{method=\"GET\",route=\"/api/things/{id}\",status=\"200\"} "));
     assert_non_null(
-        strstr(r.body, "http_requests_total{method=\"GET\",route=\"/api/things/{id}\",status=\"200\"} "));
-    assert_non_null(strstr(r.body, "http_requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"}"));
+        strstr(r.body, "http_requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"}"));
     assert_non_null(strstr(r.body, "http_request_duration_seconds_bucket{method=\"GET\",route="
                                    "\"/api/things/{id}\",status=\"200\",le=\"+Inf\"}"));
     httpc_resp_free(&r);
@@ -472,7 +483,8 @@ static void client_reports_transport_errors(void **s)
 {
     (void)s;
     httpc_resp r;
-    assert_int_equal(httpc_request("GET", "http://127.0.0.1:26079/x", NULL, 0, NULL, &r), CM_ERR_IO);
+    assert_int_equal(httpc_request("GET", "http://127.0.0.1:26079/x", NULL, 0, NULL, &r),
+                     CM_ERR_IO);
     assert_int_equal(r.status, 0);
     assert_true(strlen(r.error) > 0);
     httpc_resp_free(&r);
@@ -664,8 +676,9 @@ static void record_of_the_hash_layout_is_still_replayed(void **s)
     assert_int_equal(rds_acquire(g_rds, &c), 0);
     char k[256];
     snprintf(k, sizeof k, "idempotency:%s:k-legacy", g_service);
-    redisReply *r = rds_command(c, "HSET %s state completed fp %s token t status 201 ctype %s "
-                                   "body %s hdrs %s",
+    redisReply *r = rds_command(c,
+                                "HSET %s state completed fp %s token t status 201 ctype %s "
+                                "body %s hdrs %s",
                                 k, fp, "application/json", "{\"run\":41}", "Location: /x/41\n");
     assert_non_null(r);
     freeReplyObject(r);
@@ -840,7 +853,8 @@ static void *concurrent_post(void *arg)
     httpc_opts o = {.idempotency_key = "k-concurrent"};
     char url[128];
     snprintf(url, sizeof url, BASE "/api/orders");
-    if (httpc_request("POST", url, "{\"x\":9}", 7, &o, r)) r->status = -1;
+    if (httpc_request("POST", url, "{\"x\":9}", 7, &o, r))
+        r->status = -1;
     return NULL;
 }
 
@@ -850,13 +864,16 @@ static void concurrent_same_key_executes_once(void **s)
     atomic_store(&g_runs, 0);
     pthread_t t[NCONC];
     httpc_resp r[NCONC];
-    for (int i = 0; i < NCONC; i++) pthread_create(&t[i], NULL, concurrent_post, &r[i]);
+    for (int i = 0; i < NCONC; i++)
+        pthread_create(&t[i], NULL, concurrent_post, &r[i]);
     atomic_store(&g_go, 1);
     int created = 0, inflight = 0;
     for (int i = 0; i < NCONC; i++) {
         pthread_join(t[i], NULL);
-        if (r[i].status == 201) created++;
-        else if (r[i].status == 409) inflight++;
+        if (r[i].status == 201)
+            created++;
+        else if (r[i].status == 409)
+            inflight++;
         httpc_resp_free(&r[i]);
     }
     assert_int_equal(atomic_load(&g_runs), 1);
@@ -865,7 +882,7 @@ static void concurrent_same_key_executes_once(void **s)
 }
 
 #define LOAD_THREADS 32
-#define LOAD_REQS 40
+#define LOAD_REQS    40
 static void *load_worker(void *arg)
 {
     atomic_int *ok = arg;
@@ -875,7 +892,8 @@ static void *load_worker(void *arg)
         snprintf(url, sizeof url, BASE "/api/things/%d?limit=%d", i + 1, i % 100 + 1);
         if (httpc_request("GET", url, NULL, 0, NULL, &r) == 0 && r.status == 200) {
             json_t *j = httpc_resp_json(&r);
-            if (json_integer_value(json_object_get(j, "id")) == i + 1) atomic_fetch_add(ok, 1);
+            if (json_integer_value(json_object_get(j, "id")) == i + 1)
+                atomic_fetch_add(ok, 1);
             json_decref(j);
         }
         httpc_resp_free(&r);
@@ -888,8 +906,10 @@ static void many_concurrent_keepalive_clients_all_answered(void **s)
     (void)s;
     atomic_int ok = 0;
     pthread_t t[LOAD_THREADS];
-    for (int i = 0; i < LOAD_THREADS; i++) pthread_create(&t[i], NULL, load_worker, &ok);
-    for (int i = 0; i < LOAD_THREADS; i++) pthread_join(t[i], NULL);
+    for (int i = 0; i < LOAD_THREADS; i++)
+        pthread_create(&t[i], NULL, load_worker, &ok);
+    for (int i = 0; i < LOAD_THREADS; i++)
+        pthread_join(t[i], NULL);
     assert_int_equal(atomic_load(&ok), LOAD_THREADS * LOAD_REQS);
 }
 
@@ -898,7 +918,8 @@ static void *get_slow_on(void *arg)
 {
     httpc_resp *r = arg;
     httpc_opts o = {.timeout_ms = 30000};
-    if (httpc_request("GET", "http://127.0.0.1:26012/slow", NULL, 0, &o, r)) r->status = -1;
+    if (httpc_request("GET", "http://127.0.0.1:26012/slow", NULL, 0, &o, r))
+        r->status = -1;
     atomic_fetch_add(&g_small_done, 1);
     return NULL;
 }
@@ -920,7 +941,8 @@ static void full_queue_sheds_load_with_503(void **s)
     /* two more: one fills the queue, the other finds it full and is answered at once */
     pthread_create(&tb, NULL, get_slow_on, &b);
     pthread_create(&tc, NULL, get_slow_on, &c3);
-    while (atomic_load(&g_small_done) < 1) usleep(1000);
+    while (atomic_load(&g_small_done) < 1)
+        usleep(1000);
     sem_post(&g_release);
     pthread_join(ta, NULL);
     pthread_join(tb, NULL);
@@ -939,7 +961,8 @@ static void *slow_in_thread(void *arg)
 {
     httpc_resp *r = arg;
     httpc_opts o = {.timeout_ms = 30000};
-    if (httpc_request("GET", BASE "/slow", NULL, 0, &o, r)) r->status = -1;
+    if (httpc_request("GET", BASE "/slow", NULL, 0, &o, r))
+        r->status = -1;
     return NULL;
 }
 static void *stop_in_thread(void *arg)

@@ -58,14 +58,14 @@ static int setup(void **s)
     assert_int_equal(db_pool_new(&dc, &boot), 0);
     db_conn *c;
     assert_int_equal(db_acquire(boot, &c, NULL, 0), 0);
-    assert_int_equal(db_exec(c, "CREATE DATABASE IF NOT EXISTS common_test", NULL, 0, NULL, NULL), 0);
+    assert_int_equal(db_exec(c, "CREATE DATABASE IF NOT EXISTS common_test", NULL, 0, NULL, NULL),
+                     0);
     db_release(boot, c);
     db_pool_free(boot);
     dc.database = "common_test";
     assert_int_equal(db_pool_new(&dc, &g_db), 0);
-    assert_int_equal(rds_pool_new("127.0.0.1", (int)cfg_int("REDIS_PORT", 21379, 1, 65535), 8, 0,
-                                  &g_rds),
-                     0);
+    assert_int_equal(
+        rds_pool_new("127.0.0.1", (int)cfg_int("REDIS_PORT", 21379, 1, 65535), 8, 0, &g_rds), 0);
     char tok[RDS_TOKEN_LEN];
     rds_random_token(tok);
     snprintf(g_table, sizeof g_table, "outbox_%.12s", tok);
@@ -86,7 +86,8 @@ static int teardown(void **s)
     rds_conn *c;
     if (rds_acquire(g_rds, &c) == 0) {
         redisReply *r = rds_command(c, "DEL %s", g_stream);
-        if (r) freeReplyObject(r);
+        if (r)
+            freeReplyObject(r);
         rds_release(g_rds, c);
     }
     db_pool_free(g_db);
@@ -106,8 +107,10 @@ static void insert_events(int n, bool commit, int base)
         assert_int_equal(outbox_insert_table(c, g_table, "Order", agg, "OrderCreated", p), 0);
         json_decref(p);
     }
-    if (commit) assert_int_equal(db_commit(c), 0);
-    else assert_int_equal(db_rollback(c), 0);
+    if (commit)
+        assert_int_equal(db_commit(c), 0);
+    else
+        assert_int_equal(db_rollback(c), 0);
     db_release(g_db, c);
 }
 
@@ -146,7 +149,8 @@ static int cmp_str(const void *a, const void *b)
 static void wait_all_published(void)
 {
     /* bounded wait for the relays; the assertions below do not depend on timing */
-    for (int i = 0; i < 6000 && scalar("SELECT COUNT(*) FROM %s WHERE published_at IS NULL") > 0; i++)
+    for (int i = 0; i < 6000 && scalar("SELECT COUNT(*) FROM %s WHERE published_at IS NULL") > 0;
+         i++)
         usleep(10000);
     assert_int_equal(scalar("SELECT COUNT(*) FROM %s WHERE published_at IS NULL"), 0);
 }
@@ -154,8 +158,13 @@ static void wait_all_published(void)
 static void two_relays_publish_each_event_exactly_once(void **s)
 {
     (void)s;
-    outbox_config oc = {.db = g_db, .rds = g_rds, .service = "svc-test", .stream = g_stream,
-                        .table = g_table, .poll_ms = 5, .batch = 7};
+    outbox_config oc = {.db = g_db,
+                        .rds = g_rds,
+                        .service = "svc-test",
+                        .stream = g_stream,
+                        .table = g_table,
+                        .poll_ms = 5,
+                        .batch = 7};
     outbox_relay *r1, *r2;
     assert_int_equal(outbox_relay_start(&oc, &r1), 0);
     assert_int_equal(outbox_relay_start(&oc, &r2), 0);
@@ -187,7 +196,8 @@ static void two_relays_publish_each_event_exactly_once(void **s)
         assert_int_equal(strncmp(ids[i], "svc-test:", 9), 0);
     }
     qsort(ids, b.n, sizeof *ids, cmp_str);
-    for (size_t i = 1; i < b.n; i++) assert_string_not_equal(ids[i - 1], ids[i]);
+    for (size_t i = 1; i < b.n; i++)
+        assert_string_not_equal(ids[i - 1], ids[i]);
     free(ids);
     rds_stream_batch_free(&b);
 }
@@ -198,8 +208,8 @@ static void failed_xadd_leaves_rows_pending(void **s)
     insert_events(3, true, 200000);
     rds_pool *dead;
     assert_int_equal(rds_pool_new("127.0.0.1", 26076, 1, 300, &dead), 0);
-    outbox_config oc = {.db = g_db, .rds = dead, .service = "svc-test", .stream = g_stream,
-                        .table = g_table};
+    outbox_config oc = {
+        .db = g_db, .rds = dead, .service = "svc-test", .stream = g_stream, .table = g_table};
     int n = -1;
     assert_int_equal(outbox_relay_run_once(&oc, &n), CM_ERR_IO);
     assert_int_equal(n, 0);
@@ -228,8 +238,12 @@ static void one_pass_publishes_and_marks_a_large_batch(void **s)
     rds_stream_batch before;
     size_t n_before = read_stream(&before);
     rds_stream_batch_free(&before);
-    outbox_config oc = {.db = g_db, .rds = g_rds, .service = "svc-test", .stream = g_stream,
-                        .table = g_table, .batch = 100};
+    outbox_config oc = {.db = g_db,
+                        .rds = g_rds,
+                        .service = "svc-test",
+                        .stream = g_stream,
+                        .table = g_table,
+                        .batch = 100};
     int n = -1;
     assert_int_equal(outbox_relay_run_once(&oc, &n), 0);
     assert_int_equal(n, 75);
@@ -264,10 +278,12 @@ static void *mute_redis_main(void *arg)
         pthread_mutex_lock(&m->mu);
         m->got_data = true;
         pthread_cond_broadcast(&m->cv);
-        while (!m->release) pthread_cond_wait(&m->cv, &m->mu);
+        while (!m->release)
+            pthread_cond_wait(&m->cv, &m->mu);
         pthread_mutex_unlock(&m->mu);
     }
-    if (fd >= 0) close(fd); /* the relay sees a transport error */
+    if (fd >= 0)
+        close(fd); /* the relay sees a transport error */
     return NULL;
 }
 
@@ -302,11 +318,13 @@ static void insert_while_relay_waits_for_redis_is_not_blocked(void **s)
 
     rds_pool *mute;
     assert_int_equal(rds_pool_new("127.0.0.1", m.port, 1, 60000, &mute), 0);
-    struct pass_arg a = {.oc = {.db = g_db, .rds = mute, .service = "svc-test",
-                                .stream = g_stream, .table = g_table}};
+    struct pass_arg a = {
+        .oc = {
+            .db = g_db, .rds = mute, .service = "svc-test", .stream = g_stream, .table = g_table}};
     assert_int_equal(pthread_create(&pass, NULL, pass_main, &a), 0);
     pthread_mutex_lock(&m.mu);
-    while (!m.got_data) pthread_cond_wait(&m.cv, &m.mu); /* the relay's transaction is open */
+    while (!m.got_data)
+        pthread_cond_wait(&m.cv, &m.mu); /* the relay's transaction is open */
     pthread_mutex_unlock(&m.mu);
 
     /* A service's insert: at REPEATABLE READ the relay's scan holds the gap at the end of the
@@ -355,14 +373,19 @@ static void wake_gathers_before_the_scan_and_stop_ends_the_gather(void **s)
     (void)s;
     exec_sql("UPDATE %s SET published_at = CURRENT_TIMESTAMP(3) WHERE published_at IS NULL");
     insert_events(1, true, 500000);
-    outbox_config oc = {.db = g_db, .rds = g_rds, .service = "svc-test", .stream = g_stream,
-                        .table = g_table, .poll_ms = 600000, .gather_ms = 600000};
+    outbox_config oc = {.db = g_db,
+                        .rds = g_rds,
+                        .service = "svc-test",
+                        .stream = g_stream,
+                        .table = g_table,
+                        .poll_ms = 600000,
+                        .gather_ms = 600000};
     outbox_relay *r;
     assert_int_equal(outbox_relay_start(&oc, &r), 0);
     wait_all_published(); /* the first pass ran; the relay now sleeps until a wake */
     insert_events(2, true, 500001);
     outbox_relay_wake(r);
-    usleep(200000); /* without a gather the wake would publish them by now */
+    usleep(200000);       /* without a gather the wake would publish them by now */
     outbox_relay_stop(r); /* must end the 10-minute gather */
     assert_int_equal(scalar("SELECT COUNT(*) FROM %s WHERE published_at IS NULL"), 2);
     exec_sql("UPDATE %s SET published_at = CURRENT_TIMESTAMP(3) WHERE published_at IS NULL");
@@ -371,8 +394,8 @@ static void wake_gathers_before_the_scan_and_stop_ends_the_gather(void **s)
 static void bad_config_is_refused(void **s)
 {
     (void)s;
-    outbox_config oc = {.db = g_db, .rds = g_rds, .service = "x", .stream = "y",
-                        .table = "bad; DROP TABLE z"};
+    outbox_config oc = {
+        .db = g_db, .rds = g_rds, .service = "x", .stream = "y", .table = "bad; DROP TABLE z"};
     outbox_relay *r;
     assert_int_equal(outbox_relay_start(&oc, &r), CM_ERR_INVALID);
     oc.table = NULL;

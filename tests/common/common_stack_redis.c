@@ -45,7 +45,8 @@ static int teardown(void **s)
         char k[128];
         for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
             redisReply *r = rds_command(c, "DEL %s", key(names[i], k, sizeof k));
-            if (r) freeReplyObject(r);
+            if (r)
+                freeReplyObject(r);
         }
         rds_release(g_rds, c);
     }
@@ -85,8 +86,8 @@ static void expired_lease_lets_next_owner_in_and_old_owner_cannot_release(void *
 }
 
 #define SEM_THREADS 32
-#define SEM_LIMIT 5
-#define SEM_ROUNDS 10
+#define SEM_LIMIT   5
+#define SEM_ROUNDS  10
 static atomic_int g_holding, g_max_holding, g_sem_fail;
 
 static void *sem_worker(void *arg)
@@ -103,10 +104,12 @@ static void *sem_worker(void *arg)
         while (now > prev && !atomic_compare_exchange_weak(&g_max_holding, &prev, now)) {
         }
         int live = -1;
-        if (rds_sem_count(g_rds, k, &live) || live > SEM_LIMIT) atomic_fetch_add(&g_sem_fail, 1);
+        if (rds_sem_count(g_rds, k, &live) || live > SEM_LIMIT)
+            atomic_fetch_add(&g_sem_fail, 1);
         usleep(500);
         atomic_fetch_sub(&g_holding, 1);
-        if (rds_sem_release(g_rds, k, tok)) atomic_fetch_add(&g_sem_fail, 1);
+        if (rds_sem_release(g_rds, k, tok))
+            atomic_fetch_add(&g_sem_fail, 1);
     }
     return NULL;
 }
@@ -117,8 +120,10 @@ static void semaphore_never_exceeds_limit_under_32_threads(void **s)
     char k[128];
     key("sem", k, sizeof k);
     pthread_t t[SEM_THREADS];
-    for (int i = 0; i < SEM_THREADS; i++) pthread_create(&t[i], NULL, sem_worker, k);
-    for (int i = 0; i < SEM_THREADS; i++) pthread_join(t[i], NULL);
+    for (int i = 0; i < SEM_THREADS; i++)
+        pthread_create(&t[i], NULL, sem_worker, k);
+    for (int i = 0; i < SEM_THREADS; i++)
+        pthread_join(t[i], NULL);
     assert_int_equal(atomic_load(&g_sem_fail), 0);
     assert_true(atomic_load(&g_max_holding) <= SEM_LIMIT);
     assert_true(atomic_load(&g_max_holding) >= 1);
@@ -267,7 +272,8 @@ static void pool_reconnects_after_connection_is_killed(void **s)
     /* the first command notices the dead socket; the next acquire reconnects */
     assert_int_equal(rds_acquire(one, &c), 0);
     r = rds_command(c, "PING");
-    if (r) freeReplyObject(r);
+    if (r)
+        freeReplyObject(r);
     rds_release(one, c);
     assert_int_equal(rds_ping(one), 0);
     rds_pool_free(one);

@@ -11,20 +11,19 @@
 #include "cm_json.h"
 
 static const json_field k_order[] = {
-    {"customerId", JF_POS_INT, true, 0, 0},
-    {"productId", JF_POS_INT, true, 0, 0},
-    {"quantity", JF_POS_INT, true, 0, 1000},
-    {"amount", JF_INT, true, 0, 1000000000},
-    {"paymentMethod", JF_STRING, false, 1, 16},
-    {NULL, 0, false, 0, 0},
+    {"customerId", JF_POS_INT, true, 0, 0},     {"productId", JF_POS_INT, true, 0, 0},
+    {"quantity", JF_POS_INT, true, 0, 1000},    {"amount", JF_INT, true, 0, 1000000000},
+    {"paymentMethod", JF_STRING, false, 1, 16}, {NULL, 0, false, 0, 0},
 };
 
 static int parse(const char *body, char *detail, size_t n)
 {
     json_t *obj = NULL;
     int rc = json_parse_object(body, strlen(body), k_order, 0, &obj, detail, n);
-    if (rc == 0) assert_non_null(obj);
-    else assert_null(obj);
+    if (rc == 0)
+        assert_non_null(obj);
+    else
+        assert_null(obj);
     json_decref(obj);
     return rc;
 }
@@ -36,7 +35,8 @@ static void valid_body_passes(void **s)
     (void)s;
     char d[256];
     assert_int_equal(parse("{" VALID ",\"quantity\":2}", d, sizeof d), 0);
-    assert_int_equal(parse("{" VALID ",\"quantity\":2,\"paymentMethod\":\"CARD\"}", d, sizeof d), 0);
+    assert_int_equal(parse("{" VALID ",\"quantity\":2,\"paymentMethod\":\"CARD\"}", d, sizeof d),
+                     0);
     assert_int_equal(parse("{" VALID ",\"quantity\":2,\"paymentMethod\":null}", d, sizeof d), 0);
     assert_int_equal(parse("{" VALID ",\"quantity\":2,\"extra\":[1]}", d, sizeof d), 0);
 }
@@ -63,9 +63,9 @@ static void positive_int_message(void **s)
 {
     (void)s;
     char d[256];
-    assert_int_equal(parse("{\"customerId\":-3,\"productId\":2,\"amount\":1,\"quantity\":1}", d,
-                           sizeof d),
-                     CM_ERR_INVALID);
+    assert_int_equal(
+        parse("{\"customerId\":-3,\"productId\":2,\"amount\":1,\"quantity\":1}", d, sizeof d),
+        CM_ERR_INVALID);
     assert_string_equal(d, "customerId must be a positive integer");
 }
 
@@ -90,8 +90,9 @@ static void string_length_and_type(void **s)
     assert_int_equal(
         parse("{" VALID ",\"quantity\":1,\"paymentMethod\":\"12345678901234567\"}", d, sizeof d),
         CM_ERR_INVALID);
-    assert_int_equal(parse("{" VALID ",\"quantity\":1,\"paymentMethod\":\"a\\u0000b\"}", d, sizeof d),
-                     CM_ERR_INVALID);
+    assert_int_equal(
+        parse("{" VALID ",\"quantity\":1,\"paymentMethod\":\"a\\u0000b\"}", d, sizeof d),
+        CM_ERR_INVALID);
 }
 
 static void malformed_and_non_object_bodies(void **s)
@@ -103,7 +104,8 @@ static void malformed_and_non_object_bodies(void **s)
     assert_int_equal(parse("[1,2]", d, sizeof d), CM_ERR_INVALID);
     assert_string_equal(d, "request body must be a JSON object");
     assert_int_equal(parse("{" VALID ",\"quantity\":1} trailing", d, sizeof d), CM_ERR_INVALID);
-    assert_int_equal(parse("{" VALID ",\"quantity\":1,\"quantity\":-5}", d, sizeof d), CM_ERR_INVALID);
+    assert_int_equal(parse("{" VALID ",\"quantity\":1,\"quantity\":-5}", d, sizeof d),
+                     CM_ERR_INVALID);
     assert_int_equal(parse("{" VALID ",\"quantity\":99999999999999999999999}", d, sizeof d),
                      CM_ERR_INVALID);
 }
@@ -114,9 +116,9 @@ static void unknown_fields_rejected_when_asked(void **s)
     char d[256];
     const char *body = "{" VALID ",\"quantity\":1,\"bogus\":1}";
     json_t *obj = NULL;
-    assert_int_equal(json_parse_object(body, strlen(body), k_order, JSON_V_REJECT_UNKNOWN, &obj, d,
-                                       sizeof d),
-                     CM_ERR_INVALID);
+    assert_int_equal(
+        json_parse_object(body, strlen(body), k_order, JSON_V_REJECT_UNKNOWN, &obj, d, sizeof d),
+        CM_ERR_INVALID);
     assert_string_equal(d, "unknown field bogus");
 }
 
@@ -131,10 +133,13 @@ static void other_types_have_exact_checks(void **s)
     };
     char d[256];
     json_t *o = NULL;
-    const char *ok = "{\"flag\":true,\"ratio\":0.5,\"meta\":{},\"items\":[],\"any\":null,\"delta\":-5}";
+    const char *ok =
+        "{\"flag\":true,\"ratio\":0.5,\"meta\":{},\"items\":[],\"any\":null,\"delta\":-5}";
     assert_int_equal(json_parse_object(ok, strlen(ok), f, 0, &o, d, sizeof d), 0);
     json_decref(o);
-    struct { const char *body, *msg; } bad[] = {
+    struct {
+        const char *body, *msg;
+    } bad[] = {
         {"{\"flag\":1,\"ratio\":1,\"meta\":{},\"items\":[]}", "flag must be a boolean"},
         {"{\"flag\":false,\"ratio\":\"1\",\"meta\":{},\"items\":[]}", "ratio must be a number"},
         {"{\"flag\":false,\"ratio\":1,\"meta\":[],\"items\":[]}", "meta must be an object"},

@@ -66,7 +66,7 @@ static void config_defaults_and_overrides(void **s)
     assert_int_equal(c.port, 21082);
     assert_int_equal(c.http_threads, 3);
     assert_int_equal(c.mysql_pool_size, 8); /* malformed -> default */
-    assert_int_equal(c.redis_port, 21379); /* out of range -> default */
+    assert_int_equal(c.redis_port, 21379);  /* out of range -> default */
     assert_string_equal(c.mysql_database, "order_db");
     assert_string_equal(c.mysql_host, "127.0.0.1");
     assert_string_equal(c.order_events_stream, "stream:test");
@@ -160,7 +160,8 @@ static void log_lines_are_json_with_context(void **s)
     assert_string_equal(json_string_value(json_object_get(a, "service")), "svc-x");
     assert_string_equal(json_string_value(json_object_get(a, "request_id")), "rid-1");
     assert_string_equal(json_string_value(json_object_get(a, "saga_id")), "saga-9");
-    assert_string_equal(json_string_value(json_object_get(a, "msg")), "quote \" and newline\n done");
+    assert_string_equal(json_string_value(json_object_get(a, "msg")),
+                        "quote \" and newline\n done");
     assert_non_null(json_object_get(a, "ts"));
     json_decref(a);
     json_t *b = json_loads(nl + 1, JSON_DISABLE_EOF_CHECK, &e);

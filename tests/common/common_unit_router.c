@@ -10,8 +10,16 @@
 #include "cm_error.h"
 #include "router.h"
 
-static void h1(http_req *r, void *c) { (void)r; (void)c; }
-static void h2(http_req *r, void *c) { (void)r; (void)c; }
+static void h1(http_req *r, void *c)
+{
+    (void)r;
+    (void)c;
+}
+static void h2(http_req *r, void *c)
+{
+    (void)r;
+    (void)c;
+}
 
 static router *mk(void)
 {

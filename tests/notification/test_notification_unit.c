@@ -12,9 +12,12 @@
 static void order_id_and_saga_id_come_from_the_payload(void **state)
 {
     (void)state;
-    notif_event_t ev = {.stream_id = "1-0", .event_id = "service-payment:7",
-                        .event_type = "PaymentApproved", .aggregate_type = "payment",
-                        .aggregate_id = "3", .service = "service-payment",
+    notif_event_t ev = {.stream_id = "1-0",
+                        .event_id = "service-payment:7",
+                        .event_type = "PaymentApproved",
+                        .aggregate_type = "payment",
+                        .aggregate_id = "3",
+                        .service = "service-payment",
                         .payload = "{\"orderId\":42,\"sagaId\":\"pure-x\",\"paymentId\":3}"};
     notif_record_t r;
     notif_record_from_event(&ev, &r);
@@ -28,9 +31,12 @@ static void order_id_and_saga_id_come_from_the_payload(void **state)
 static void an_order_aggregate_is_its_own_order_id(void **state)
 {
     (void)state;
-    notif_event_t ev = {.stream_id = "1-0", .event_id = "service-order:1",
-                        .event_type = "OrderCreated", .aggregate_type = "Order",
-                        .aggregate_id = "99", .payload = "{\"status\":\"CREATED\"}"};
+    notif_event_t ev = {.stream_id = "1-0",
+                        .event_id = "service-order:1",
+                        .event_type = "OrderCreated",
+                        .aggregate_type = "Order",
+                        .aggregate_id = "99",
+                        .payload = "{\"status\":\"CREATED\"}"};
     notif_record_t r;
     notif_record_from_event(&ev, &r);
     assert_int_equal(r.order_id, 99);
@@ -52,8 +58,11 @@ static void entry_without_event_id_uses_its_stream_id(void **state)
 static void order_id_as_string_is_accepted(void **state)
 {
     (void)state;
-    notif_event_t ev = {.stream_id = "1-0", .event_id = "e", .event_type = "StockReserved",
-                        .aggregate_type = "inventory", .aggregate_id = "5",
+    notif_event_t ev = {.stream_id = "1-0",
+                        .event_id = "e",
+                        .event_type = "StockReserved",
+                        .aggregate_type = "inventory",
+                        .aggregate_id = "5",
                         .payload = "{\"orderId\":\"17\"}"};
     notif_record_t r;
     notif_record_from_event(&ev, &r);

@@ -52,8 +52,8 @@ static void input_json_is_the_order_body(void **unused)
     saga_input_t in = {.customer_id = 1, .product_id = 2, .quantity = 3, .amount = 20000};
     strcpy(in.payment_method, "CARD");
     char *s = ot_input_json(&in);
-    assert_string_equal(
-        s, "{\"customerId\":1,\"productId\":2,\"quantity\":3,\"amount\":20000,\"paymentMethod\":\"CARD\"}");
+    assert_string_equal(s, "{\"customerId\":1,\"productId\":2,\"quantity\":3,\"amount\":20000,"
+                           "\"paymentMethod\":\"CARD\"}");
     free(s);
 }
 

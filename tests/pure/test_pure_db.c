@@ -56,15 +56,15 @@ static int setup(void **s)
     snprintf(g_table, sizeof g_table, "q_%.12s", tok);
     assert_int_equal(db_acquire(g_pool, &c, NULL, 0), 0);
     /* The outbox's shape: unpublished rows found through (published_at, id). */
-    assert_int_equal(db_exec(c, sql("CREATE TABLE %s (id BIGINT PRIMARY KEY AUTO_INCREMENT, "
-                                    "published_at TIMESTAMP(6) NULL, "
-                                    "KEY ix_unpublished (published_at, id)) ENGINE=InnoDB"),
+    assert_int_equal(db_exec(c,
+                             sql("CREATE TABLE %s (id BIGINT PRIMARY KEY AUTO_INCREMENT, "
+                                 "published_at TIMESTAMP(6) NULL, "
+                                 "KEY ix_unpublished (published_at, id)) ENGINE=InnoDB"),
                              NULL, 0, NULL, NULL),
                      0);
     for (int i = 0; i < 3; i++)
-        assert_int_equal(db_exec(c, sql("INSERT INTO %s (published_at) VALUES (NULL)"), NULL, 0,
-                                 NULL, NULL),
-                         0);
+        assert_int_equal(
+            db_exec(c, sql("INSERT INTO %s (published_at) VALUES (NULL)"), NULL, 0, NULL, NULL), 0);
     db_release(g_pool, c);
     return 0;
 }

@@ -17,7 +17,7 @@
 static void forward_steps_run_in_design_order(void **state)
 {
     (void)state;
-    const char *want[] = {"CreateOrder", "ReserveStock", "CreatePayment", "ApprovePayment",
+    const char *want[] = {"CreateOrder",  "ReserveStock",       "CreatePayment", "ApprovePayment",
                           "ConfirmOrder", "ConfirmReservation", "ConfirmPayment"};
     saga_step_t s = SAGA_STEP_CREATE_ORDER;
     for (int i = 0; i < 7; i++) {
@@ -32,8 +32,7 @@ static void compensations_are_registered_for_t1_t2_t3_only(void **state)
 {
     (void)state;
     assert_int_equal(saga_step_compensation(SAGA_STEP_CREATE_ORDER), SAGA_STEP_CANCEL_ORDER);
-    assert_int_equal(saga_step_compensation(SAGA_STEP_RESERVE_STOCK),
-                     SAGA_STEP_CANCEL_RESERVATION);
+    assert_int_equal(saga_step_compensation(SAGA_STEP_RESERVE_STOCK), SAGA_STEP_CANCEL_RESERVATION);
     assert_int_equal(saga_step_compensation(SAGA_STEP_CREATE_PAYMENT), SAGA_STEP_REFUND_PAYMENT);
     assert_int_equal(saga_step_compensation(SAGA_STEP_APPROVE_PAYMENT), SAGA_STEP_NONE);
     assert_int_equal(saga_step_compensation(SAGA_STEP_CONFIRM_PAYMENT), SAGA_STEP_NONE);
@@ -83,13 +82,11 @@ static void idempotency_key_is_saga_id_colon_step(void **state)
 {
     (void)state;
     char buf[64];
-    assert_int_equal(saga_idempotency_key(buf, sizeof buf, "order-1", SAGA_STEP_RESERVE_STOCK),
-                     0);
+    assert_int_equal(saga_idempotency_key(buf, sizeof buf, "order-1", SAGA_STEP_RESERVE_STOCK), 0);
     assert_string_equal(buf, "order-1:reserveStock");
     assert_int_equal(saga_idempotency_key(buf, 8, "order-1", SAGA_STEP_RESERVE_STOCK),
                      SAGA_ERR_INVALID);
-    assert_int_equal(saga_idempotency_key(buf, sizeof buf, "x", SAGA_STEP_COUNT),
-                     SAGA_ERR_INVALID);
+    assert_int_equal(saga_idempotency_key(buf, sizeof buf, "x", SAGA_STEP_COUNT), SAGA_ERR_INVALID);
 }
 
 /* ---- error classification ------------------------------------------------------------------ */
@@ -196,14 +193,12 @@ static void invalid_bodies_are_refused_naming_the_field(void **state)
          "malformed"},
         {"{\"customerId\":1,\"productId\":2,\"quantity\":1000000001,\"amount\":5}",
          "at most 1000000000"},
-        {"{\"customerId\":1,\"productId\":2,\"quantity\":2147483648,\"amount\":5}",
-         "quantity"},
+        {"{\"customerId\":1,\"productId\":2,\"quantity\":2147483648,\"amount\":5}", "quantity"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         assert_int_equal(parse(cases[i].body, &in, &e), SAGA_ERR_INVALID);
         if (strstr(e.message, cases[i].needle) == NULL)
-            fail_msg("body %s: message '%s' lacks '%s'", cases[i].body, e.message,
-                     cases[i].needle);
+            fail_msg("body %s: message '%s' lacks '%s'", cases[i].body, e.message, cases[i].needle);
     }
 }
 
@@ -224,8 +219,7 @@ static void context_json_round_trips(void **state)
     free(s);
     const char *bad = "{\"sagaId\":\"a/b\",\"customerId\":1,\"productId\":2,\"quantity\":3,"
                       "\"amount\":4}";
-    assert_int_equal(saga_context_parse(bad, strlen(bad), id, &in2, &st2, NULL),
-                     SAGA_ERR_INVALID);
+    assert_int_equal(saga_context_parse(bad, strlen(bad), id, &in2, &st2, NULL), SAGA_ERR_INVALID);
 }
 
 static void result_json_has_the_documented_shape(void **state)
@@ -233,7 +227,8 @@ static void result_json_has_the_documented_shape(void **state)
     (void)state;
     saga_state_t st = {10, 7};
     char *s = saga_result_json("sagaId", "order-x", 1, &st, NULL);
-    assert_string_equal(s, "{\"success\":true,\"orderId\":10,\"paymentId\":7,\"sagaId\":\"order-x\"}");
+    assert_string_equal(s,
+                        "{\"success\":true,\"orderId\":10,\"paymentId\":7,\"sagaId\":\"order-x\"}");
     free(s);
     saga_error_t e = {SAGA_ERR_BUSINESS, 409, "OutOfStock", "no stock"};
     saga_state_t none = {0, 0};
@@ -255,7 +250,7 @@ typedef struct fake_call {
 typedef struct fake {
     int n;
     fake_call_t calls[8];
-    int status[8];        /* answer per call index */
+    int status[8]; /* answer per call index */
     const char *resp[8];
 } fake_t;
 
@@ -278,8 +273,7 @@ static int fake_transport(void *ctx, const char *method, const char *url, const 
 
 static struct saga_client *fake_client(fake_t *f)
 {
-    saga_client_config_t cfg = {"http://o:1/", "http://i:2", "http://p:3", 1000,
-                                fake_transport, f};
+    saga_client_config_t cfg = {"http://o:1/", "http://i:2", "http://p:3", 1000, fake_transport, f};
     return saga_client_new(&cfg);
 }
 
@@ -316,8 +310,7 @@ static void every_step_calls_its_documented_endpoint(void **state)
          "http://i:2/api/inventory/6/confirm?qty=2&sagaId=s1"},
         {SAGA_STEP_CONFIRM_PAYMENT, "POST", "http://p:3/api/payments/7/confirm"},
         {SAGA_STEP_REFUND_PAYMENT, "POST", "http://p:3/api/payments/7/refund"},
-        {SAGA_STEP_CANCEL_RESERVATION, "POST",
-         "http://i:2/api/inventory/6/cancel?qty=2&sagaId=s1"},
+        {SAGA_STEP_CANCEL_RESERVATION, "POST", "http://i:2/api/inventory/6/cancel?qty=2&sagaId=s1"},
         {SAGA_STEP_CANCEL_ORDER, "PATCH", "http://o:1/api/orders/42/cancel"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -48,9 +48,8 @@ static void order_create_body_is_validated(void **state)
     order_t o;
     const char *ok = "{\"customerId\":1,\"productId\":2,\"quantity\":3,\"amount\":4,"
                      "\"sagaId\":\"s-1\",\"extra\":true}";
-    assert_int_equal(json_parse_object(ok, strlen(ok), order_create_fields, 0, &obj, detail,
-                                       sizeof detail),
-                     0);
+    assert_int_equal(
+        json_parse_object(ok, strlen(ok), order_create_fields, 0, &obj, detail, sizeof detail), 0);
     assert_int_equal(order_from_json(obj, &o, detail, sizeof detail), 0);
     assert_int_equal(o.customer_id, 1);
     assert_int_equal(o.quantity, 3);
@@ -72,15 +71,15 @@ static void order_create_body_is_validated(void **state)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         obj = NULL;
-        assert_int_not_equal(json_parse_object(bad[i], strlen(bad[i]), order_create_fields, 0,
-                                               &obj, detail, sizeof detail),
+        assert_int_not_equal(json_parse_object(bad[i], strlen(bad[i]), order_create_fields, 0, &obj,
+                                               detail, sizeof detail),
                              0);
         assert_null(obj);
     }
     const char *spaced = "{\"customerId\":1,\"productId\":2,\"quantity\":3,\"amount\":4,"
                          "\"sagaId\":\"a b\"}";
-    assert_int_equal(json_parse_object(spaced, strlen(spaced), order_create_fields, 0, &obj,
-                                       detail, sizeof detail),
+    assert_int_equal(json_parse_object(spaced, strlen(spaced), order_create_fields, 0, &obj, detail,
+                                       sizeof detail),
                      0);
     assert_int_equal(order_from_json(obj, &o, detail, sizeof detail), -1);
     assert_non_null(strstr(detail, "sagaId"));
@@ -128,8 +127,7 @@ static void reserve_rules_guard_the_semantic_lock(void **state)
     assert_int_equal(inv_decide(INV_RES_RESERVED, 2, INV_ACT_RESERVE, 2), INV_NOOP);
     assert_int_equal(inv_decide(INV_RES_CONFIRMED, 2, INV_ACT_RESERVE, 2), INV_NOOP);
     assert_int_equal(inv_decide(INV_RES_RESERVED, 2, INV_ACT_RESERVE, 3), INV_REFUSE_ILLEGAL);
-    assert_int_equal(inv_decide(INV_RES_CANCELLED, 2, INV_ACT_RESERVE, 2),
-                     INV_REFUSE_CANCELLED);
+    assert_int_equal(inv_decide(INV_RES_CANCELLED, 2, INV_ACT_RESERVE, 2), INV_REFUSE_CANCELLED);
 }
 
 static void confirm_only_from_reserved(void **state)
@@ -165,8 +163,8 @@ static void stock_body_allows_zero_but_not_negative(void **state)
                      0);
     json_decref(obj);
     obj = NULL;
-    assert_int_not_equal(json_parse_object("{\"available\":-1}", 16, inv_set_stock_fields, 0,
-                                           &obj, detail, sizeof detail),
+    assert_int_not_equal(json_parse_object("{\"available\":-1}", 16, inv_set_stock_fields, 0, &obj,
+                                           detail, sizeof detail),
                          0);
     assert_int_not_equal(json_parse_object("{\"available\":\"5\"}", 17, inv_set_stock_fields, 0,
                                            &obj, detail, sizeof detail),
@@ -205,33 +203,31 @@ static void payment_create_body_defaults_method_to_card(void **state)
     json_t *obj = NULL;
     payment_t p;
     const char *ok = "{\"orderId\":9,\"amount\":20000,\"sagaId\":\"s-2\"}";
-    assert_int_equal(json_parse_object(ok, strlen(ok), pay_create_fields, 0, &obj, detail,
-                                       sizeof detail),
-                     0);
+    assert_int_equal(
+        json_parse_object(ok, strlen(ok), pay_create_fields, 0, &obj, detail, sizeof detail), 0);
     assert_int_equal(pay_from_json(obj, &p, detail, sizeof detail), 0);
     assert_string_equal(p.method, "CARD");
     assert_int_equal(p.amount, 20000);
     json_decref(obj);
 
     const char *bank = "{\"orderId\":9,\"amount\":1,\"method\":\"BANK\",\"sagaId\":\"s\"}";
-    assert_int_equal(json_parse_object(bank, strlen(bank), pay_create_fields, 0, &obj, detail,
-                                       sizeof detail),
-                     0);
+    assert_int_equal(
+        json_parse_object(bank, strlen(bank), pay_create_fields, 0, &obj, detail, sizeof detail),
+        0);
     assert_int_equal(pay_from_json(obj, &p, detail, sizeof detail), 0);
     assert_string_equal(p.method, "BANK");
     json_decref(obj);
 
     const char *ctl = "{\"orderId\":9,\"amount\":1,\"method\":\"A\\nB\",\"sagaId\":\"s\"}";
-    assert_int_equal(json_parse_object(ctl, strlen(ctl), pay_create_fields, 0, &obj, detail,
-                                       sizeof detail),
-                     0);
+    assert_int_equal(
+        json_parse_object(ctl, strlen(ctl), pay_create_fields, 0, &obj, detail, sizeof detail), 0);
     assert_int_equal(pay_from_json(obj, &p, detail, sizeof detail), -1);
     json_decref(obj);
     obj = NULL;
     const char *zero = "{\"orderId\":9,\"amount\":0,\"sagaId\":\"s\"}";
-    assert_int_not_equal(json_parse_object(zero, strlen(zero), pay_create_fields, 0, &obj,
-                                           detail, sizeof detail),
-                         0);
+    assert_int_not_equal(
+        json_parse_object(zero, strlen(zero), pay_create_fields, 0, &obj, detail, sizeof detail),
+        0);
 }
 
 /* The payment id is the gateway's idempotency key: a final answer is given again without a

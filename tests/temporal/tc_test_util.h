@@ -17,7 +17,8 @@
 
 #include "temporal.h"
 
-static inline void tt_unique(char *buf, size_t cap, const char *prefix) {
+static inline void tt_unique(char *buf, size_t cap, const char *prefix)
+{
     static unsigned seq;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -25,21 +26,23 @@ static inline void tt_unique(char *buf, size_t cap, const char *prefix) {
              (unsigned long)(ts.tv_sec * 1000000000L + ts.tv_nsec) & 0xffffffUL, ++seq);
 }
 
-static inline void tt_sleep_ms(int ms) {
+static inline void tt_sleep_ms(int ms)
+{
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
 }
 
-#define TT_OK(call)                                                                          \
-    do {                                                                                     \
-        tc_error e_ = {0};                                                                   \
-        int rc_ = (call);                                                                    \
-        (void)e_;                                                                            \
-        if (rc_ != TC_OK)                                                                    \
-            fail_msg("%s -> %s", #call, tc_code_name(rc_));                                 \
+#define TT_OK(call)                                         \
+    do {                                                    \
+        tc_error e_ = {0};                                  \
+        int rc_ = (call);                                   \
+        (void)e_;                                           \
+        if (rc_ != TC_OK)                                   \
+            fail_msg("%s -> %s", #call, tc_code_name(rc_)); \
     } while (0)
 
-static inline tc_client *tt_client(void) {
+static inline tc_client *tt_client(void)
+{
     tc_client *c = NULL;
     tc_error err = {0};
     if (tc_client_new(NULL, &c, &err) != TC_OK)
@@ -50,7 +53,8 @@ static inline tc_client *tt_client(void) {
 }
 
 /* Index of the first event of type t at or after from, or -1. */
-static inline long tt_find_event(const tc_history *h, int t, size_t from) {
+static inline long tt_find_event(const tc_history *h, int t, size_t from)
+{
     for (size_t i = from; i < tc_history_length(h); i++)
         if (tc_history_event_type(h, i) == t)
             return (long)i;
@@ -58,7 +62,7 @@ static inline long tt_find_event(const tc_history *h, int t, size_t from) {
 }
 
 #define TT_EV_WORKFLOW_TASK_COMPLETED 7
-#define TT_EV_WORKFLOW_TASK_FAILED 9
+#define TT_EV_WORKFLOW_TASK_FAILED    9
 #define TT_EV_ACTIVITY_TASK_COMPLETED 12
 
 #endif

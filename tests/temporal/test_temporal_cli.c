@@ -6,7 +6,8 @@
 
 static const char *g_cli;
 
-static char *run(const char *cmd) {
+static char *run(const char *cmd)
+{
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     size_t cap = 65536, len = 0;
@@ -20,7 +21,8 @@ static char *run(const char *cmd) {
     return buf;
 }
 
-static void cli_started_workflow_runs_on_c_worker(void **s) {
+static void cli_started_workflow_runs_on_c_worker(void **s)
+{
     (void)s;
     const char *addr = getenv("TEMPORAL_ADDRESS");
     if (!addr || !*addr)
@@ -41,8 +43,8 @@ static void cli_started_workflow_runs_on_c_worker(void **s) {
              g_cli, addr, queue, wid);
     free(run(cmd));
     snprintf(cmd, sizeof cmd,
-             "'%s' workflow result --address %s --workflow-id %s --output json 2>&1", g_cli,
-             addr, wid);
+             "'%s' workflow result --address %s --workflow-id %s --output json 2>&1", g_cli, addr,
+             wid);
     char *out = run(cmd);
     /* The CLI decoded our json/plain payload: the JSON shows the string, not base64. */
     assert_non_null(strstr(out, "Hello, CLI!"));
@@ -58,7 +60,8 @@ static void cli_started_workflow_runs_on_c_worker(void **s) {
     tc_client_free(c);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     if (argc < 2) {
         fprintf(stderr, "usage: %s TEMPORAL_CLI\n", argv[0]);
         return 2;

@@ -14,10 +14,11 @@
 static tc_client *g_client;
 static pid_t g_server;
 static const char *g_cli;
-static const char *g_eager_setting;  /* the dynamic config value of the current group */
+static const char *g_eager_setting; /* the dynamic config value of the current group */
 
 /* A port the kernel just handed out (free now; the server binds it a moment later). */
-static int free_port(void) {
+static int free_port(void)
+{
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t al = sizeof a;
@@ -28,7 +29,8 @@ static int free_port(void) {
     return ntohs(a.sin_port);
 }
 
-static int setup(void **s) {
+static int setup(void **s)
+{
     (void)s;
     const char *cli = g_cli;
     char port[16], http[16], metrics[16], addr[64];
@@ -41,9 +43,9 @@ static int setup(void **s) {
         (void)null;
         null = freopen("/dev/null", "w", stderr);
         (void)null;
-        execl(cli, cli, "server", "start-dev", "--ip", "127.0.0.1", "--port", port,
-              "--http-port", http, "--metrics-port", metrics, "--headless", "--log-level",
-              "error", "--dynamic-config-value", g_eager_setting, (char *)NULL);
+        execl(cli, cli, "server", "start-dev", "--ip", "127.0.0.1", "--port", port, "--http-port",
+              http, "--metrics-port", metrics, "--headless", "--log-level", "error",
+              "--dynamic-config-value", g_eager_setting, (char *)NULL);
         _exit(127);
     }
     assert_true(g_server > 0);
@@ -57,7 +59,8 @@ static int setup(void **s) {
     return 0;
 }
 
-static int teardown(void **s) {
+static int teardown(void **s)
+{
     (void)s;
     tc_client_free(g_client);
     if (g_server > 0) {
@@ -69,10 +72,12 @@ static int teardown(void **s) {
 }
 
 static tc_worker *start_worker(const char *queue, int activity_pollers, int executors,
-                               bool no_eager) {
+                               bool no_eager)
+{
     tc_worker *w = NULL;
     tc_error err = {0};
-    tc_worker_options o = {.task_queue = queue, .activity_pollers = activity_pollers,
+    tc_worker_options o = {.task_queue = queue,
+                           .activity_pollers = activity_pollers,
                            .max_concurrent_activities = executors,
                            .no_eager_activities = no_eager};
     if (tc_worker_new(g_client, &o, &w, &err) || tw_register_all(w, &err) ||
@@ -81,12 +86,12 @@ static tc_worker *start_worker(const char *queue, int activity_pollers, int exec
     return w;
 }
 
-static void run_to_result(const char *queue, const char *type, const char *input,
-                          const char *want) {
+static void run_to_result(const char *queue, const char *type, const char *input, const char *want)
+{
     char wid[128], rid[64];
     tt_unique(wid, sizeof wid, type);
-    tc_start_options o = {.workflow_id = wid, .workflow_type = type, .task_queue = queue,
-                          .input_json = input};
+    tc_start_options o = {
+        .workflow_id = wid, .workflow_type = type, .task_queue = queue, .input_json = input};
     TT_OK(tc_workflow_start(g_client, &o, rid, sizeof rid, NULL, &e_));
     tc_outcome out;
     TT_OK(tc_workflow_result(g_client, wid, rid, 60000, &out, &e_));
@@ -95,7 +100,8 @@ static void run_to_result(const char *queue, const char *type, const char *input
 }
 
 /* Stops the worker (every thread joined, so the counters are final) and reads them. */
-static tc_worker_stats stop_and_count(tc_worker *w) {
+static tc_worker_stats stop_and_count(tc_worker *w)
+{
     tc_worker_stats st;
     tc_worker_stop(w);
     tc_worker_get_stats(w, &st);
@@ -103,7 +109,8 @@ static tc_worker_stats stop_and_count(tc_worker *w) {
     return st;
 }
 
-static void granted_activities_run_from_the_completion_response(void **s) {
+static void granted_activities_run_from_the_completion_response(void **s)
+{
     (void)s;
     char queue[128];
     tt_unique(queue, sizeof queue, "tc-eager");
@@ -116,7 +123,8 @@ static void granted_activities_run_from_the_completion_response(void **s) {
     assert_int_equal(st.activity_tasks, 5);
 }
 
-static void fan_out_asks_for_at_most_three_and_polls_the_rest(void **s) {
+static void fan_out_asks_for_at_most_three_and_polls_the_rest(void **s)
+{
     (void)s;
     char queue[128];
     tt_unique(queue, sizeof queue, "tc-eager-fan");
@@ -129,7 +137,8 @@ static void fan_out_asks_for_at_most_three_and_polls_the_rest(void **s) {
     assert_int_equal(st.activity_tasks, 6);
 }
 
-static void eager_requests_never_exceed_free_executors(void **s) {
+static void eager_requests_never_exceed_free_executors(void **s)
+{
     (void)s;
     char queue[128];
     tt_unique(queue, sizeof queue, "tc-eager-busy");
@@ -143,7 +152,8 @@ static void eager_requests_never_exceed_free_executors(void **s) {
     assert_int_equal(st.activity_tasks, 2);
 }
 
-static void option_turns_eager_dispatch_off(void **s) {
+static void option_turns_eager_dispatch_off(void **s)
+{
     (void)s;
     char queue[128];
     tt_unique(queue, sizeof queue, "tc-eager-off");
@@ -155,7 +165,8 @@ static void option_turns_eager_dispatch_off(void **s) {
     assert_int_equal(st.activity_tasks, 2);
 }
 
-static void refused_requests_fall_back_to_polling(void **s) {
+static void refused_requests_fall_back_to_polling(void **s)
+{
     (void)s;
     char queue[128];
     tt_unique(queue, sizeof queue, "tc-eager-refused");
@@ -169,7 +180,8 @@ static void refused_requests_fall_back_to_polling(void **s) {
     assert_int_equal(st.activity_tasks, 3);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     if (argc < 2) {
         fprintf(stderr, "usage: %s TEMPORAL_CLI\n", argv[0]);
         return 2;

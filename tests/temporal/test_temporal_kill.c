@@ -10,7 +10,8 @@
 static const char *g_worker_bin;
 static char g_queue[128];
 
-static pid_t spawn_worker(void) {
+static pid_t spawn_worker(void)
+{
     pid_t pid = fork();
     if (pid == 0) {
         execl(g_worker_bin, g_worker_bin, g_queue, (char *)NULL);
@@ -20,20 +21,23 @@ static pid_t spawn_worker(void) {
     return pid;
 }
 
-static bool exists(const char *dir, const char *name) {
+static bool exists(const char *dir, const char *name)
+{
     char p[1024];
     struct stat st;
     snprintf(p, sizeof p, "%s/%s", dir, name);
     return stat(p, &st) == 0;
 }
 
-static void wait_for(const char *dir, const char *name) {
+static void wait_for(const char *dir, const char *name)
+{
     for (int i = 0; i < 600 && !exists(dir, name); i++)
         tt_sleep_ms(50);
     assert_true(exists(dir, name));
 }
 
-static void count_attempts(const char *dir, int *counts, int n) {
+static void count_attempts(const char *dir, int *counts, int n)
+{
     char p[1024];
     snprintf(p, sizeof p, "%s/attempts", dir);
     FILE *f = fopen(p, "r");
@@ -46,7 +50,8 @@ static void count_attempts(const char *dir, int *counts, int n) {
     fclose(f);
 }
 
-static void killed_worker_restarts_and_finishes_each_step_once(void **s) {
+static void killed_worker_restarts_and_finishes_each_step_once(void **s)
+{
     (void)s;
     char dir[] = "/tmp/tc-kill-XXXXXX";
     assert_non_null(mkdtemp(dir));
@@ -57,8 +62,11 @@ static void killed_worker_restarts_and_finishes_each_step_once(void **s) {
     char wid[128], rid[64], input[512];
     tt_unique(wid, sizeof wid, "steps");
     snprintf(input, sizeof input, "{\"dir\":\"%s\",\"n\":6}", dir);
-    tc_start_options o = {.workflow_id = wid, .workflow_type = "Steps", .task_queue = g_queue,
-                          .input_json = input, .task_timeout_ms = 2000};
+    tc_start_options o = {.workflow_id = wid,
+                          .workflow_type = "Steps",
+                          .task_queue = g_queue,
+                          .input_json = input,
+                          .task_timeout_ms = 2000};
     TT_OK(tc_workflow_start(c, &o, rid, sizeof rid, NULL, &e_));
 
     /* SIGKILL while step 2 runs: no cleanup, no ShutdownWorker, its sticky queue is orphaned. */
@@ -110,7 +118,8 @@ static void killed_worker_restarts_and_finishes_each_step_once(void **s) {
     assert_int_equal(system(cmd), 0);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     if (argc < 2) {
         fprintf(stderr, "usage: %s TEST_WORKER\n", argv[0]);
         return 2;

@@ -6,7 +6,8 @@
 
 static const char *g_dir;
 
-static tc_history *load(const char *name) {
+static tc_history *load(const char *name)
+{
     char path[1024];
     tc_history *h = NULL;
     tc_error err = {0};
@@ -17,7 +18,8 @@ static tc_history *load(const char *name) {
 }
 
 /* Chain that stops after 3 steps: history of a 5-step chain must not replay on it. */
-static void wf_chain3(tc_wf_ctx *ctx, void *state, void *user) {
+static void wf_chain3(tc_wf_ctx *ctx, void *state, void *user)
+{
     (void)user;
     chain_state *st = state;
     tc_activity_options o = {.start_to_close_ms = 5000};
@@ -33,7 +35,8 @@ static void wf_chain3(tc_wf_ctx *ctx, void *state, void *user) {
 }
 
 /* Same steps, but with explicit activity ids the history never saw. */
-static void wf_chain_renamed(tc_wf_ctx *ctx, void *state, void *user) {
+static void wf_chain_renamed(tc_wf_ctx *ctx, void *state, void *user)
+{
     (void)state;
     (void)user;
     tc_activity_options o = {.start_to_close_ms = 5000, .activity_id = "custom"};
@@ -42,7 +45,8 @@ static void wf_chain_renamed(tc_wf_ctx *ctx, void *state, void *user) {
     tc_wf_complete(ctx, NULL);
 }
 
-static void wf_sleeps_first(tc_wf_ctx *ctx, void *state, void *user) {
+static void wf_sleeps_first(tc_wf_ctx *ctx, void *state, void *user)
+{
     (void)state;
     (void)user;
     if (tc_wf_sleep(ctx, 1000) != TC_WF_DONE)
@@ -50,16 +54,18 @@ static void wf_sleeps_first(tc_wf_ctx *ctx, void *state, void *user) {
     wf_greet(ctx, NULL, NULL);
 }
 
-static void greet_history_replays_cleanly(void **s) {
+static void greet_history_replays_cleanly(void **s)
+{
     (void)s;
     tc_history *h = load("greet");
     assert_true(tc_history_length(h) >= 11);
-    assert_int_equal(tc_history_event_type(h, 0), 1);  /* WorkflowExecutionStarted */
+    assert_int_equal(tc_history_event_type(h, 0), 1); /* WorkflowExecutionStarted */
     TT_OK(tc_replay_history(h, wf_greet, NULL, 0, NULL, &e_));
     tc_history_free(h);
 }
 
-static void greet_history_rejects_changed_activity(void **s) {
+static void greet_history_rejects_changed_activity(void **s)
+{
     (void)s;
     tc_history *h = load("greet");
     tc_error err = {0};
@@ -69,7 +75,8 @@ static void greet_history_rejects_changed_activity(void **s) {
     tc_history_free(h);
 }
 
-static void greet_history_rejects_timer_before_activity(void **s) {
+static void greet_history_rejects_timer_before_activity(void **s)
+{
     (void)s;
     tc_history *h = load("greet");
     tc_error err = {0};
@@ -78,7 +85,8 @@ static void greet_history_rejects_timer_before_activity(void **s) {
     tc_history_free(h);
 }
 
-static void chain_history_replays_to_final_state(void **s) {
+static void chain_history_replays_to_final_state(void **s)
+{
     (void)s;
     tc_history *h = load("chain5");
     chain_state st = {.done = -7};
@@ -91,7 +99,8 @@ static void chain_history_replays_to_final_state(void **s) {
     tc_history_free(h);
 }
 
-static void chain_history_rejects_shorter_chain(void **s) {
+static void chain_history_rejects_shorter_chain(void **s)
+{
     (void)s;
     tc_history *h = load("chain5");
     chain_state st;
@@ -101,7 +110,8 @@ static void chain_history_rejects_shorter_chain(void **s) {
     tc_history_free(h);
 }
 
-static void chain_history_rejects_changed_activity_id(void **s) {
+static void chain_history_rejects_changed_activity_id(void **s)
+{
     (void)s;
     tc_history *h = load("chain5");
     tc_error err = {0};
@@ -110,7 +120,8 @@ static void chain_history_rejects_changed_activity_id(void **s) {
     tc_history_free(h);
 }
 
-static void cancel_history_replays_cleanly(void **s) {
+static void cancel_history_replays_cleanly(void **s)
+{
     (void)s;
     tc_history *h = load("cancel");
     TT_OK(tc_replay_history(h, wf_cancel, NULL, 0, NULL, &e_));
@@ -118,7 +129,8 @@ static void cancel_history_replays_cleanly(void **s) {
 }
 
 /* Same as Cancel but never asks for the cancellation the history recorded. */
-static void wf_cancel_forgotten(tc_wf_ctx *ctx, void *state, void *user) {
+static void wf_cancel_forgotten(tc_wf_ctx *ctx, void *state, void *user)
+{
     (void)state;
     (void)user;
     tc_activity_options o = {.start_to_close_ms = 60000, .heartbeat_timeout_ms = 1000};
@@ -129,17 +141,18 @@ static void wf_cancel_forgotten(tc_wf_ctx *ctx, void *state, void *user) {
     tc_wf_complete(ctx, "{}");
 }
 
-static void cancel_history_rejects_missing_cancel(void **s) {
+static void cancel_history_rejects_missing_cancel(void **s)
+{
     (void)s;
     tc_history *h = load("cancel");
     tc_error err = {0};
-    assert_int_equal(tc_replay_history(h, wf_cancel_forgotten, NULL, 0, NULL, &err),
-                     TC_ERR_STATE);
+    assert_int_equal(tc_replay_history(h, wf_cancel_forgotten, NULL, 0, NULL, &err), TC_ERR_STATE);
     assert_non_null(strstr(err.text, "RequestCancelActivityTask"));
     tc_history_free(h);
 }
 
-static void history_survives_save_and_load(void **s) {
+static void history_survives_save_and_load(void **s)
+{
     (void)s;
     tc_history *h = load("chain5"), *h2 = NULL;
     char path[] = "/tmp/tc-replay-XXXXXX";
@@ -156,7 +169,8 @@ static void history_survives_save_and_load(void **s) {
     tc_history_free(h2);
 }
 
-static void garbage_file_is_not_a_history(void **s) {
+static void garbage_file_is_not_a_history(void **s)
+{
     (void)s;
     char path[] = "/tmp/tc-replay-XXXXXX";
     int fd = mkstemp(path);
@@ -170,7 +184,8 @@ static void garbage_file_is_not_a_history(void **s) {
     unlink(path);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     if (argc < 2) {
         fprintf(stderr, "usage: %s FIXTURE_DIR\n", argv[0]);
         return 2;

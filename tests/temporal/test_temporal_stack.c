@@ -14,7 +14,8 @@ static char g_queue[128];
 
 static atomic_int n_flaky, n_refuse, n_fatal, n_always;
 
-static void act_flaky(tc_activity_ctx *ctx, void *user) {
+static void act_flaky(tc_activity_ctx *ctx, void *user)
+{
     (void)user;
     atomic_fetch_add(&n_flaky, 1);
     if (tc_activity_attempt(ctx) < 3) {
@@ -26,19 +27,22 @@ static void act_flaky(tc_activity_ctx *ctx, void *user) {
     tc_activity_complete(ctx, out);
 }
 
-static void act_refuse(tc_activity_ctx *ctx, void *user) {
+static void act_refuse(tc_activity_ctx *ctx, void *user)
+{
     (void)user;
     atomic_fetch_add(&n_refuse, 1);
     tc_activity_fail(ctx, "OutOfStock", "no stock left", true);
 }
 
-static void act_fatal(tc_activity_ctx *ctx, void *user) {
+static void act_fatal(tc_activity_ctx *ctx, void *user)
+{
     (void)user;
     atomic_fetch_add(&n_fatal, 1);
     tc_activity_fail(ctx, "Fatal", "listed as non-retryable by the policy", false);
 }
 
-static void act_always(tc_activity_ctx *ctx, void *user) {
+static void act_always(tc_activity_ctx *ctx, void *user)
+{
     (void)user;
     atomic_fetch_add(&n_always, 1);
     tc_activity_fail(ctx, "Transient", "always fails", false);
@@ -47,7 +51,8 @@ static void act_always(tc_activity_ctx *ctx, void *user) {
 static atomic_int n_beats, n_acked;
 
 /* Heartbeats every 200 ms until the server relays a cancellation, then acknowledges it. */
-static void act_long_beat(tc_activity_ctx *ctx, void *user) {
+static void act_long_beat(tc_activity_ctx *ctx, void *user)
+{
     (void)user;
     for (int i = 0; i < 150; i++) {
         tc_error err = {0};
@@ -70,17 +75,22 @@ static void act_long_beat(tc_activity_ctx *ctx, void *user) {
 }
 
 /* Failures: input is the activity type; result {"ok":..,"type":..,"nr":..,"result":..} */
-static void wf_failures(tc_wf_ctx *ctx, void *state, void *user) {
+static void wf_failures(tc_wf_ctx *ctx, void *state, void *user)
+{
     (void)state;
     (void)user;
     static const char *const listed[] = {"Fatal", NULL};
-    tc_retry_policy rp = {.initial_interval_ms = 100, .backoff_coefficient = 1.0,
-                          .maximum_interval_ms = 100, .maximum_attempts = 5,
+    tc_retry_policy rp = {.initial_interval_ms = 100,
+                          .backoff_coefficient = 1.0,
+                          .maximum_interval_ms = 100,
+                          .maximum_attempts = 5,
                           .non_retryable_error_types = listed};
     const char *in = tc_wf_input(ctx, 0);
     const char *type = "Flaky";
-    if (in && strstr(in, "Refuse")) type = "Refuse";
-    if (in && strstr(in, "Fatal")) type = "Fatal";
+    if (in && strstr(in, "Refuse"))
+        type = "Refuse";
+    if (in && strstr(in, "Fatal"))
+        type = "Fatal";
     if (in && strstr(in, "Always")) {
         type = "Always";
         rp.maximum_attempts = 2;
@@ -100,7 +110,8 @@ static void wf_failures(tc_wf_ctx *ctx, void *state, void *user) {
 }
 
 /* FailIt: fails the workflow with an ApplicationFailure after one activity. */
-static void wf_fail_it(tc_wf_ctx *ctx, void *state, void *user) {
+static void wf_fail_it(tc_wf_ctx *ctx, void *state, void *user)
+{
     (void)state;
     (void)user;
     tc_activity_options o = {.start_to_close_ms = 5000};
@@ -110,7 +121,8 @@ static void wf_fail_it(tc_wf_ctx *ctx, void *state, void *user) {
 }
 
 /* Waiter: Inc once, wait for signal "finish", sleep 100 ms, complete with the signal. */
-static void wf_waiter(tc_wf_ctx *ctx, void *state, void *user) {
+static void wf_waiter(tc_wf_ctx *ctx, void *state, void *user)
+{
     (void)user;
     chain_state *st = state;
     tc_activity_options o = {.start_to_close_ms = 5000};
@@ -129,7 +141,8 @@ static void wf_waiter(tc_wf_ctx *ctx, void *state, void *user) {
 }
 
 /* Versioned v1: Hello, then wait for "go". v2 (changed code): Inc first. */
-static void wf_versioned_v1(tc_wf_ctx *ctx, void *state, void *user) {
+static void wf_versioned_v1(tc_wf_ctx *ctx, void *state, void *user)
+{
     (void)state;
     (void)user;
     tc_activity_options o = {.start_to_close_ms = 5000};
@@ -140,7 +153,8 @@ static void wf_versioned_v1(tc_wf_ctx *ctx, void *state, void *user) {
     tc_wf_complete(ctx, "\"v1 done\"");
 }
 
-static void wf_versioned_v2(tc_wf_ctx *ctx, void *state, void *user) {
+static void wf_versioned_v2(tc_wf_ctx *ctx, void *state, void *user)
+{
     (void)state;
     (void)user;
     tc_activity_options o = {.start_to_close_ms = 5000};
@@ -151,18 +165,20 @@ static void wf_versioned_v2(tc_wf_ctx *ctx, void *state, void *user) {
     tc_wf_complete(ctx, "\"v2 done\"");
 }
 
-static tc_worker *start_worker(const char *queue, int sticky, tc_workflow_fn versioned) {
+static tc_worker *start_worker(const char *queue, int sticky, tc_workflow_fn versioned)
+{
     tc_worker *w = NULL;
     tc_error err = {0};
-    tc_worker_options o = {.task_queue = queue, .sticky_cache_size = sticky,
-                           .sticky_schedule_to_start_ms = 2000, .activity_pollers = 4,
+    tc_worker_options o = {.task_queue = queue,
+                           .sticky_cache_size = sticky,
+                           .sticky_schedule_to_start_ms = 2000,
+                           .activity_pollers = 4,
                            .max_concurrent_activities = 16};
     if (tc_worker_new(g_client, &o, &w, &err) || tw_register_all(w, &err) ||
         tc_worker_register_workflow(w, "Failures", wf_failures, 0, NULL, &err) ||
         tc_worker_register_workflow(w, "Waiter", wf_waiter, sizeof(chain_state), NULL, &err) ||
         tc_worker_register_query(w, "Waiter", "progress", q_chain_progress, NULL, &err) ||
-        (versioned &&
-         tc_worker_register_workflow(w, "Versioned", versioned, 0, NULL, &err)) ||
+        (versioned && tc_worker_register_workflow(w, "Versioned", versioned, 0, NULL, &err)) ||
         tc_worker_register_activity(w, "Flaky", act_flaky, NULL, &err) ||
         tc_worker_register_activity(w, "Refuse", act_refuse, NULL, &err) ||
         tc_worker_register_activity(w, "Fatal", act_fatal, NULL, &err) ||
@@ -175,7 +191,8 @@ static tc_worker *start_worker(const char *queue, int sticky, tc_workflow_fn ver
     return w;
 }
 
-static int setup(void **s) {
+static int setup(void **s)
+{
     (void)s;
     g_client = tt_client();
     tt_unique(g_queue, sizeof g_queue, "tc-stack");
@@ -183,24 +200,30 @@ static int setup(void **s) {
     return 0;
 }
 
-static int teardown(void **s) {
+static int teardown(void **s)
+{
     (void)s;
     tc_worker_free(g_worker);
     tc_client_free(g_client);
     return 0;
 }
 
-static void start(const char *queue, const char *type, const char *input, char *wid,
-                  size_t cap, char *rid) {
+static void start(const char *queue, const char *type, const char *input, char *wid, size_t cap,
+                  char *rid)
+{
     tc_error err = {0};
     tt_unique(wid, cap, type);
-    tc_start_options o = {.workflow_id = wid, .workflow_type = type, .task_queue = queue,
-                          .input_json = input, .task_timeout_ms = 5000};
+    tc_start_options o = {.workflow_id = wid,
+                          .workflow_type = type,
+                          .task_queue = queue,
+                          .input_json = input,
+                          .task_timeout_ms = 5000};
     if (tc_workflow_start(g_client, &o, rid, 64, NULL, &err) != TC_OK)
         fail_msg("start %s: %s", type, err.text);
 }
 
-static char *result_of(const char *wid, const char *rid) {
+static char *result_of(const char *wid, const char *rid)
+{
     tc_outcome out;
     tc_error err = {0};
     int rc = tc_workflow_result(g_client, wid, rid, 60000, &out, &err);
@@ -212,7 +235,8 @@ static char *result_of(const char *wid, const char *rid) {
     return s;
 }
 
-static void record_fixture(const char *wid, const char *name) {
+static void record_fixture(const char *wid, const char *name)
+{
     const char *dir = getenv("TC_FIXTURE_DIR");
     if (!dir || !*dir)
         return;
@@ -226,7 +250,8 @@ static void record_fixture(const char *wid, const char *name) {
     tc_history_free(h);
 }
 
-static void client_started_workflow_returns_activity_result(void **s) {
+static void client_started_workflow_returns_activity_result(void **s)
+{
     (void)s;
     char wid[128], rid[64];
     start(g_queue, "Greet", "\"C\"", wid, sizeof wid, rid);
@@ -236,7 +261,8 @@ static void client_started_workflow_returns_activity_result(void **s) {
     record_fixture(wid, "greet");
 }
 
-static void sticky_worker_reuses_cached_runs(void **s) {
+static void sticky_worker_reuses_cached_runs(void **s)
+{
     (void)s;
     char wid[128], rid[64];
     tc_worker_stats before, after;
@@ -258,7 +284,8 @@ static void sticky_worker_reuses_cached_runs(void **s) {
 }
 
 /* Waits (bounded) until the run has recorded an activity result and a later workflow task. */
-static void wait_blocked_after_activity(const char *wid, const char *rid) {
+static void wait_blocked_after_activity(const char *wid, const char *rid)
+{
     bool ready = false;
     for (int i = 0; i < 300 && !ready; i++) {
         tc_history *h = NULL;
@@ -272,7 +299,8 @@ static void wait_blocked_after_activity(const char *wid, const char *rid) {
     assert_true(ready);
 }
 
-static void evicted_run_is_rebuilt_from_full_history(void **s) {
+static void evicted_run_is_rebuilt_from_full_history(void **s)
+{
     (void)s;
     /* Cache of one run: B's task evicts A, so A's next sticky task (only its newest events)
      * must be served by fetching A's full history. */
@@ -296,7 +324,8 @@ static void evicted_run_is_rebuilt_from_full_history(void **s) {
     tc_worker_free(w);
 }
 
-static void long_workflow_follows_history_pages(void **s) {
+static void long_workflow_follows_history_pages(void **s)
+{
     (void)s;
     /* Sticky off: every task carries the full history; past the poll page size (about 1000
      * events on the dev server) the worker must follow next_page_token. */
@@ -317,11 +346,12 @@ static void long_workflow_follows_history_pages(void **s) {
     assert_int_equal(st.sticky_hits, 0);
     fprintf(stderr, "paging: %zu events, %llu extra pages, %llu tasks\n", len,
             (unsigned long long)st.history_pages, (unsigned long long)st.workflow_tasks);
-    assert_true(st.history_pages > 0);  /* the later tasks' histories spanned pages */
+    assert_true(st.history_pages > 0); /* the later tasks' histories spanned pages */
     tc_worker_free(w);
 }
 
-static void retryable_failure_is_retried_until_success(void **s) {
+static void retryable_failure_is_retried_until_success(void **s)
+{
     (void)s;
     char wid[128], rid[64];
     atomic_store(&n_flaky, 0);
@@ -332,7 +362,8 @@ static void retryable_failure_is_retried_until_success(void **s) {
     free(res);
 }
 
-static void non_retryable_failure_is_not_retried(void **s) {
+static void non_retryable_failure_is_not_retried(void **s)
+{
     (void)s;
     char wid[128], rid[64];
     atomic_store(&n_refuse, 0);
@@ -343,7 +374,8 @@ static void non_retryable_failure_is_not_retried(void **s) {
     free(res);
 }
 
-static void policy_listed_type_is_not_retried(void **s) {
+static void policy_listed_type_is_not_retried(void **s)
+{
     (void)s;
     char wid[128], rid[64];
     atomic_store(&n_fatal, 0);
@@ -354,7 +386,8 @@ static void policy_listed_type_is_not_retried(void **s) {
     free(res);
 }
 
-static void retries_stop_at_maximum_attempts(void **s) {
+static void retries_stop_at_maximum_attempts(void **s)
+{
     (void)s;
     char wid[128], rid[64];
     atomic_store(&n_always, 0);
@@ -365,7 +398,8 @@ static void retries_stop_at_maximum_attempts(void **s) {
     free(res);
 }
 
-static void heartbeating_activity_is_cancelled_by_workflow(void **s) {
+static void heartbeating_activity_is_cancelled_by_workflow(void **s)
+{
     (void)s;
     char wid[128], rid[64];
     atomic_store(&n_beats, 0);
@@ -380,7 +414,8 @@ static void heartbeating_activity_is_cancelled_by_workflow(void **s) {
     assert_true(atomic_load(&n_beats) >= 2);
 }
 
-static void query_is_answered_and_signal_resumes(void **s) {
+static void query_is_answered_and_signal_resumes(void **s)
+{
     (void)s;
     char wid[128], rid[64];
     start(g_queue, "Waiter", NULL, wid, sizeof wid, rid);
@@ -417,7 +452,8 @@ static void query_is_answered_and_signal_resumes(void **s) {
     free(ans);
 }
 
-static void failed_workflow_reports_its_failure(void **s) {
+static void failed_workflow_reports_its_failure(void **s)
+{
     (void)s;
     char wid[128], rid[64];
     start(g_queue, "FailIt", NULL, wid, sizeof wid, rid);
@@ -432,7 +468,8 @@ static void failed_workflow_reports_its_failure(void **s) {
     tc_outcome_clear(&out);
 }
 
-static void terminate_closes_the_run(void **s) {
+static void terminate_closes_the_run(void **s)
+{
     (void)s;
     char wid[128], rid[64];
     start(g_queue, "Waiter", NULL, wid, sizeof wid, rid);
@@ -446,7 +483,8 @@ static void terminate_closes_the_run(void **s) {
     tc_outcome_clear(&out);
 }
 
-static void id_conflict_policies(void **s) {
+static void id_conflict_policies(void **s)
+{
     (void)s;
     char wid[128], rid[64], rid2[64];
     start(g_queue, "Waiter", NULL, wid, sizeof wid, rid);
@@ -462,7 +500,9 @@ static void id_conflict_policies(void **s) {
     /* Same request id twice is one start (idempotent retry of the call). */
     char wid2[128], ra[64], rb[64];
     tt_unique(wid2, sizeof wid2, "reqid");
-    tc_start_options p = {.workflow_id = wid2, .workflow_type = "Waiter", .task_queue = g_queue,
+    tc_start_options p = {.workflow_id = wid2,
+                          .workflow_type = "Waiter",
+                          .task_queue = g_queue,
                           .request_id = "7f1d2c7e-0000-4000-8000-000000000001"};
     TT_OK(tc_workflow_start(g_client, &p, ra, sizeof ra, NULL, &e_));
     TT_OK(tc_workflow_start(g_client, &p, rb, sizeof rb, NULL, &e_));
@@ -471,12 +511,15 @@ static void id_conflict_policies(void **s) {
     TT_OK(tc_workflow_terminate(g_client, wid2, ra, NULL, &e_));
 }
 
-static void id_reuse_policies_after_close(void **s) {
+static void id_reuse_policies_after_close(void **s)
+{
     (void)s;
     char wid[128], rid[64], rid2[64];
     start(g_queue, "Greet", "\"again\"", wid, sizeof wid, rid);
     free(result_of(wid, rid));
-    tc_start_options o = {.workflow_id = wid, .workflow_type = "Greet", .task_queue = g_queue,
+    tc_start_options o = {.workflow_id = wid,
+                          .workflow_type = "Greet",
+                          .task_queue = g_queue,
                           .input_json = "\"again\"",
                           .id_reuse_policy = TC_REUSE_REJECT_DUPLICATE};
     tc_error err = {0};
@@ -496,7 +539,8 @@ static void id_reuse_policies_after_close(void **s) {
     free(res);
 }
 
-static void changed_workflow_code_is_non_determinism(void **s) {
+static void changed_workflow_code_is_non_determinism(void **s)
+{
     (void)s;
     char queue[128], wid[128], rid[64];
     tt_unique(queue, sizeof queue, "tc-nondet");
@@ -522,12 +566,13 @@ static void changed_workflow_code_is_non_determinism(void **s) {
     assert_true(st.nondeterminism >= 1);
     tc_description d;
     TT_OK(tc_workflow_describe(g_client, wid, rid, &d, &e_));
-    assert_int_equal(d.status, TC_WF_RUNNING);  /* the run is not closed, only its task failed */
+    assert_int_equal(d.status, TC_WF_RUNNING); /* the run is not closed, only its task failed */
     TT_OK(tc_workflow_terminate(g_client, wid, rid, "non-determinism test", &e_));
     tc_worker_free(v2);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(client_started_workflow_returns_activity_result),
         cmocka_unit_test(sticky_worker_reuses_cached_runs),

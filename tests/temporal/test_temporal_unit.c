@@ -2,10 +2,14 @@
  * error mapping and retry against an unreachable address, registration rules. */
 #include "tc_test_util.h"
 
-static tc_client *unreachable(int attempts) {
+static tc_client *unreachable(int attempts)
+{
     /* Port 1 on loopback: nothing listens, every call fails with UNAVAILABLE. */
-    tc_client_options o = {.address = "127.0.0.1:1", .ns = "default", .identity = "unit",
-                           .rpc_timeout_ms = 2000, .max_attempts = attempts};
+    tc_client_options o = {.address = "127.0.0.1:1",
+                           .ns = "default",
+                           .identity = "unit",
+                           .rpc_timeout_ms = 2000,
+                           .max_attempts = attempts};
     tc_client *c = NULL;
     TT_OK(tc_client_new(&o, &c, &e_));
     assert_string_equal(tc_client_namespace(c), "default");
@@ -13,7 +17,8 @@ static tc_client *unreachable(int attempts) {
     return c;
 }
 
-static void unreachable_server_is_unavailable_after_retries(void **s) {
+static void unreachable_server_is_unavailable_after_retries(void **s)
+{
     (void)s;
     tc_client *c = unreachable(2);
     tc_description d;
@@ -28,7 +33,8 @@ static void unreachable_server_is_unavailable_after_retries(void **s) {
     tc_client_free(c);
 }
 
-static void start_requires_id_type_and_queue(void **s) {
+static void start_requires_id_type_and_queue(void **s)
+{
     (void)s;
     tc_client *c = unreachable(1);
     char rid[64];
@@ -44,19 +50,21 @@ static void start_requires_id_type_and_queue(void **s) {
     tc_client_free(c);
 }
 
-static void noop_wf(tc_wf_ctx *ctx, void *state, void *user) {
+static void noop_wf(tc_wf_ctx *ctx, void *state, void *user)
+{
     (void)ctx;
     (void)state;
     (void)user;
 }
 
-static void noop_act(tc_activity_ctx *ctx, void *user) {
+static void noop_act(tc_activity_ctx *ctx, void *user)
+{
     (void)ctx;
     (void)user;
 }
 
-static int noop_query(const void *state, const char *args, void *user, char **out,
-                      tc_error *err) {
+static int noop_query(const void *state, const char *args, void *user, char **out, tc_error *err)
+{
     (void)state;
     (void)args;
     (void)user;
@@ -65,7 +73,8 @@ static int noop_query(const void *state, const char *args, void *user, char **ou
     return TC_OK;
 }
 
-static void registration_rules(void **s) {
+static void registration_rules(void **s)
+{
     (void)s;
     tc_client *c = unreachable(1);
     tc_worker *w = NULL;
@@ -91,7 +100,8 @@ static void registration_rules(void **s) {
     tc_client_free(c);
 }
 
-static void started_worker_stops_promptly_without_server(void **s) {
+static void started_worker_stops_promptly_without_server(void **s)
+{
     (void)s;
     tc_client *c = unreachable(1);
     tc_worker *w = NULL;
@@ -114,7 +124,8 @@ static void started_worker_stops_promptly_without_server(void **s) {
     tc_client_free(c);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(unreachable_server_is_unavailable_after_retries),
         cmocka_unit_test(start_requires_id_type_and_queue),

@@ -5,7 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     if (argc < 2) {
         fprintf(stderr, "usage: %s TASK_QUEUE [STICKY_CACHE]\n", argv[0]);
         return 2;
@@ -17,8 +18,10 @@ int main(int argc, char **argv) {
     tc_worker_options o = {.task_queue = argv[1], .sticky_schedule_to_start_ms = 2000};
     if (argc > 2)
         o.sticky_cache_size = atoi(argv[2]);
-    if (!rc) rc = tc_worker_new(c, &o, &w, &err);
-    if (!rc) rc = tw_register_all(w, &err);
+    if (!rc)
+        rc = tc_worker_new(c, &o, &w, &err);
+    if (!rc)
+        rc = tw_register_all(w, &err);
     if (!rc) {
         fprintf(stderr, "test-worker: polling %s\n", argv[1]);
         rc = tc_worker_run(w, &err);

@@ -13,7 +13,8 @@
 
 static const tc_activity_options k_act = {.start_to_close_ms = 5000};
 
-void wf_greet(tc_wf_ctx *ctx, void *state, void *user) {
+void wf_greet(tc_wf_ctx *ctx, void *state, void *user)
+{
     (void)state;
     (void)user;
     tc_wf_result r;
@@ -23,7 +24,8 @@ void wf_greet(tc_wf_ctx *ctx, void *state, void *user) {
     tc_wf_complete(ctx, r.result_json);
 }
 
-void wf_greet_changed(tc_wf_ctx *ctx, void *state, void *user) {
+void wf_greet_changed(tc_wf_ctx *ctx, void *state, void *user)
+{
     (void)state;
     (void)user;
     tc_wf_result r;
@@ -32,7 +34,8 @@ void wf_greet_changed(tc_wf_ctx *ctx, void *state, void *user) {
     tc_wf_complete(ctx, r.result_json);
 }
 
-void act_hello(tc_activity_ctx *ctx, void *user) {
+void act_hello(tc_activity_ctx *ctx, void *user)
+{
     (void)user;
     json_t *in = json_loads(tc_activity_input(ctx, 0) ? tc_activity_input(ctx, 0) : "null",
                             JSON_DECODE_ANY, NULL);
@@ -46,7 +49,8 @@ void act_hello(tc_activity_ctx *ctx, void *user) {
     json_decref(in);
 }
 
-static int input_int(const char *json, const char *key, int def) {
+static int input_int(const char *json, const char *key, int def)
+{
     json_t *j = json ? json_loads(json, 0, NULL) : NULL;
     json_t *v = j ? json_object_get(j, key) : NULL;
     int n = json_is_integer(v) ? (int)json_integer_value(v) : def;
@@ -54,7 +58,8 @@ static int input_int(const char *json, const char *key, int def) {
     return n;
 }
 
-void wf_chain(tc_wf_ctx *ctx, void *state, void *user) {
+void wf_chain(tc_wf_ctx *ctx, void *state, void *user)
+{
     (void)user;
     chain_state *st = state;
     int n = input_int(tc_wf_input(ctx, 0), "n", 3);
@@ -71,7 +76,8 @@ void wf_chain(tc_wf_ctx *ctx, void *state, void *user) {
     tc_wf_complete(ctx, out);
 }
 
-void act_inc(tc_activity_ctx *ctx, void *user) {
+void act_inc(tc_activity_ctx *ctx, void *user)
+{
     (void)user;
     const char *in = tc_activity_input(ctx, 0);
     char out[32];
@@ -79,8 +85,8 @@ void act_inc(tc_activity_ctx *ctx, void *user) {
     tc_activity_complete(ctx, out);
 }
 
-int q_chain_progress(const void *state, const char *args, void *user, char **out,
-                     tc_error *err) {
+int q_chain_progress(const void *state, const char *args, void *user, char **out, tc_error *err)
+{
     (void)args;
     (void)user;
     (void)err;
@@ -91,7 +97,8 @@ int q_chain_progress(const void *state, const char *args, void *user, char **out
     return TC_OK;
 }
 
-void wf_steps(tc_wf_ctx *ctx, void *state, void *user) {
+void wf_steps(tc_wf_ctx *ctx, void *state, void *user)
+{
     (void)state;
     (void)user;
     const char *in = tc_wf_input(ctx, 0);
@@ -99,8 +106,8 @@ void wf_steps(tc_wf_ctx *ctx, void *state, void *user) {
     json_t *j = in ? json_loads(in, 0, NULL) : NULL;
     const char *dir = json_string_value(json_object_get(j, "dir"));
     tc_activity_options o = {.start_to_close_ms = 3000};
-    tc_retry_policy rp = {.initial_interval_ms = 200, .backoff_coefficient = 1.0,
-                          .maximum_interval_ms = 200};
+    tc_retry_policy rp = {
+        .initial_interval_ms = 200, .backoff_coefficient = 1.0, .maximum_interval_ms = 200};
     o.retry = &rp;
     for (int i = 1; i <= n; i++) {
         json_t *a = json_pack("{s:s, s:i}", "dir", dir ? dir : "/nonexistent", "step", i);
@@ -121,7 +128,8 @@ void wf_steps(tc_wf_ctx *ctx, void *state, void *user) {
 
 /* The side effect is idempotent (O_EXCL marker per step), as a real activity must be under
  * at-least-once delivery; every attempt is logged separately so tests can see retries. */
-void act_step(tc_activity_ctx *ctx, void *user) {
+void act_step(tc_activity_ctx *ctx, void *user)
+{
     (void)user;
     json_t *j = json_loads(tc_activity_input(ctx, 0), 0, NULL);
     const char *dir = json_string_value(json_object_get(j, "dir"));
@@ -150,12 +158,13 @@ void act_step(tc_activity_ctx *ctx, void *user) {
 }
 
 /* Cancel: start LongBeat (heartbeat timeout 1 s), sleep 1.5 s, cancel it, report its outcome. */
-void wf_cancel(tc_wf_ctx *ctx, void *state, void *user) {
+void wf_cancel(tc_wf_ctx *ctx, void *state, void *user)
+{
     (void)state;
     (void)user;
     tc_retry_policy rp = {.maximum_attempts = 1};
-    tc_activity_options o = {.start_to_close_ms = 60000, .heartbeat_timeout_ms = 1000,
-                             .retry = &rp};
+    tc_activity_options o = {
+        .start_to_close_ms = 60000, .heartbeat_timeout_ms = 1000, .retry = &rp};
     tc_wf_result r;
     tc_wf_step s = tc_wf_activity(ctx, "LongBeat", NULL, &o, &r);
     if (tc_wf_sleep(ctx, 1500) != TC_WF_DONE)
@@ -170,7 +179,8 @@ void wf_cancel(tc_wf_ctx *ctx, void *state, void *user) {
     tc_wf_complete(ctx, out);
 }
 
-void wf_fan(tc_wf_ctx *ctx, void *state, void *user) {
+void wf_fan(tc_wf_ctx *ctx, void *state, void *user)
+{
     (void)user;
     chain_state *st = state;
     int n = input_int(tc_wf_input(ctx, 0), "n", 3);
@@ -190,14 +200,22 @@ void wf_fan(tc_wf_ctx *ctx, void *state, void *user) {
     tc_wf_complete(ctx, out);
 }
 
-int tw_register_all(tc_worker *w, tc_error *err) {
+int tw_register_all(tc_worker *w, tc_error *err)
+{
     int rc = tc_worker_register_workflow(w, "Greet", wf_greet, 0, NULL, err);
-    if (!rc) rc = tc_worker_register_workflow(w, "Chain", wf_chain, sizeof(chain_state), NULL, err);
-    if (!rc) rc = tc_worker_register_query(w, "Chain", "progress", q_chain_progress, NULL, err);
-    if (!rc) rc = tc_worker_register_workflow(w, "Steps", wf_steps, 0, NULL, err);
-    if (!rc) rc = tc_worker_register_workflow(w, "Fan", wf_fan, sizeof(chain_state), NULL, err);
-    if (!rc) rc = tc_worker_register_activity(w, "Hello", act_hello, NULL, err);
-    if (!rc) rc = tc_worker_register_activity(w, "Inc", act_inc, NULL, err);
-    if (!rc) rc = tc_worker_register_activity(w, "Step", act_step, NULL, err);
+    if (!rc)
+        rc = tc_worker_register_workflow(w, "Chain", wf_chain, sizeof(chain_state), NULL, err);
+    if (!rc)
+        rc = tc_worker_register_query(w, "Chain", "progress", q_chain_progress, NULL, err);
+    if (!rc)
+        rc = tc_worker_register_workflow(w, "Steps", wf_steps, 0, NULL, err);
+    if (!rc)
+        rc = tc_worker_register_workflow(w, "Fan", wf_fan, sizeof(chain_state), NULL, err);
+    if (!rc)
+        rc = tc_worker_register_activity(w, "Hello", act_hello, NULL, err);
+    if (!rc)
+        rc = tc_worker_register_activity(w, "Inc", act_inc, NULL, err);
+    if (!rc)
+        rc = tc_worker_register_activity(w, "Step", act_step, NULL, err);
     return rc;
 }
