@@ -14,8 +14,10 @@
 #include "cm_log.h"
 
 /* How many 409 IdempotencyInFlight answers a step may wait through before they count as
- * failures (the twin call sent before a crash is still running in the service). */
-#define SAGA_IN_FLIGHT_WAITS 30
+ * failures (the twin call sent before a crash is still running in the service), and how often
+ * the twin is polled meanwhile. */
+#define SAGA_IN_FLIGHT_WAITS   30
+#define SAGA_IN_FLIGHT_POLL_MS 1000
 
 typedef struct job {
     struct job *next;
@@ -36,6 +38,7 @@ typedef struct waiter {
 
 struct orch {
     orch_config_t cfg;
+    saga_policy_t policy; /* from cfg */
     pthread_mutex_t mu;   /* guards everything below */
     pthread_cond_t work;  /* a job arrived or stopping */
     pthread_cond_t sleep; /* broadcast on stop: interrupts backoff sleeps */
@@ -153,7 +156,7 @@ static void waiter_put(orch_t *o, waiter_t *w)
     pthread_mutex_unlock(&o->mu);
 }
 
-/* ---- running one saga ---------------------------------------------------------------------- */
+/* ---- driving one saga: a loop over saga_machine.h (the step logic) ----------------------- */
 
 static void count(orch_t *o, const char *name, const char *help, const char *labels)
 {
@@ -161,127 +164,180 @@ static void count(orch_t *o, const char *name, const char *help, const char *lab
         metrics_counter_add(o->cfg.metrics, name, help, labels, 1);
 }
 
-/* Runs row->pos.step until it succeeds, fails for good, or the engine stops.
- * Returns 1 when stopping (nothing to persist), else 0 with *outcome and *err set. */
-static int run_step(orch_t *o, saga_row_t *row, machine_outcome_t *outcome, int *attempts,
-                    saga_error_t *err)
+/* One attempt of one step; the confirms run side by side, each on a thread of its own. */
+typedef struct call {
+    orch_t *o;
+    const saga_row_t *row; /* read only while calls run */
+    saga_run_t run;
+    saga_state_t st; /* the ids in, what the step learned out */
+    saga_error_t err;
+    int rc;
+    int stopped; /* the engine stopped during the backoff: not called */
+    int threaded;
+    pthread_t th;
+} call_t;
+
+static void *call_step(void *arg)
 {
-    saga_step_t step = row->pos.step;
-    int forward = saga_step_is_forward(step);
-    int failures = 0; /* retryable failures; waiting on an in-flight twin does not count */
-    for (int attempt = 1;; attempt++) {
-        saga_state_t st = row->st;
-        int rc = saga_step_run(o->cfg.client, step, row->saga_id, &row->in, &st, err);
-        *attempts = attempt;
-        row->st = st;
-        if (rc == SAGA_OK) {
-            *outcome = MO_OK;
-            return 0;
-        }
-        if (rc == SAGA_ERR_BUSINESS || rc == SAGA_ERR_INVALID) {
-            *outcome = MO_FAILED;
-            return 0;
-        }
-        /* Retryable: back off. Forward steps up to the pivot give up after forward_attempts
-         * and compensate; steps after the pivot and compensations never give up. */
-        count(o, "saga_step_retries_total", "Retried saga step calls", NULL);
-        step_log_t l = {step, "RETRY", attempt, err};
-        if (repo_log(o->cfg.db, row->saga_id, &l) != 0)
-            log_warn("saga %s: could not log retry of %s", row->saga_id, saga_step_activity(step));
-        log_warn("saga %s: %s attempt %d failed: %s", row->saga_id, saga_step_activity(step),
-                 attempt, err->message);
-        if (!saga_error_in_flight(err) || attempt > SAGA_IN_FLIGHT_WAITS)
-            failures++;
-        if (forward && !saga_step_after_pivot(step) && failures >= o->cfg.forward_attempts) {
-            snprintf(err->type, sizeof err->type, "RetriesExhausted");
-            *outcome = MO_FAILED;
-            return 0;
-        }
-        int64_t d = saga_backoff_ms(attempt, o->cfg.retry_initial_ms, o->cfg.retry_max_ms);
-        if (saga_error_in_flight(err) && d > 1000)
-            d = 1000; /* the twin finishes soon; poll it rather than back off to the max */
-        if (sleep_or_stop(o, d))
-            return 1;
+    call_t *c = arg;
+    c->st = c->row->st;
+    if (c->run.delay_ms > 0 && sleep_or_stop(c->o, c->run.delay_ms)) {
+        c->stopped = 1;
+        return NULL;
     }
+    c->rc =
+        saga_step_run(c->o->cfg.client, c->run.step, c->row->saga_id, &c->row->in, &c->st, &c->err);
+    return NULL;
 }
 
-/* Commits the transition after a step, retrying the database (never the call) until it
- * sticks. Returns 0, 1 when stopping, or CM_ERR_CONFLICT (another worker owns the saga). */
-static int persist(orch_t *o, saga_row_t *row, machine_outcome_t outcome, int attempts,
-                   const saga_error_t *err)
+/* Runs every step acts asks for at once and waits for all. Returns 1 when the engine stopped
+ * (the saga resumes from its last commit on the next start), else 0. */
+static int run_calls(orch_t *o, const saga_row_t *row, const saga_actions_t *acts, call_t *calls)
 {
-    saga_step_t step = row->pos.step;
-    machine_pos_t next = machine_advance(row->pos, outcome);
-    step_log_t logs[2];
-    int n = 0;
-    if (row->pos.status == MS_RUNNING && outcome == MO_FAILED && row->error_type[0] == '\0') {
-        snprintf(row->error_type, sizeof row->error_type, "%s", err->type);
-        snprintf(row->error_message, sizeof row->error_message, "%s", err->message);
+    int stopped = 0;
+    for (int i = 0; i < acts->nrun; i++) {
+        calls[i] = (call_t){.o = o, .row = row, .run = acts->run[i]};
+        calls[i].threaded = i > 0 && pthread_create(&calls[i].th, NULL, call_step, &calls[i]) == 0;
     }
-    logs[n++] = (step_log_t){step, outcome == MO_OK ? "SUCCEEDED" : "FAILED", attempts,
-                             outcome == MO_OK ? NULL : err};
-    if (!machine_is_terminal(next.status))
-        logs[n++] = (step_log_t){next.step, "STARTED", 0, NULL};
+    for (int i = 0; i < acts->nrun; i++)
+        if (!calls[i].threaded)
+            call_step(&calls[i]);
+    for (int i = 0; i < acts->nrun; i++) {
+        if (calls[i].threaded)
+            pthread_join(calls[i].th, NULL);
+        stopped |= calls[i].stopped;
+    }
+    return stopped;
+}
+
+static saga_outcome_t outcome_of(const call_t *c)
+{
+    saga_outcome_t out = {SAGA_OUT_OK, c->run.step, false, c->err.type, c->err.message};
+    if (c->rc == SAGA_ERR_BUSINESS || c->rc == SAGA_ERR_INVALID)
+        out.kind = SAGA_OUT_BUSINESS;
+    else if (c->rc != SAGA_OK) {
+        out.kind = SAGA_OUT_RETRYABLE;
+        out.in_flight = saga_error_in_flight(&c->err);
+    }
+    return out;
+}
+
+/* The trail of one round: a row per outcome, a STARTED row per step it starts. */
+typedef struct trail {
+    int n;
+    step_log_t logs[REPO_LOGS_MAX];
+    saga_error_t errs[REPO_LOGS_MAX];
+} trail_t;
+
+static void trail_add(trail_t *t, saga_step_t step, const char *event, int attempt,
+                      const saga_error_t *err, const char *type)
+{
+    if (t->n >= REPO_LOGS_MAX)
+        return;
+    if (err != NULL) {
+        t->errs[t->n] = *err; /* the saga's reason (RetriesExhausted, Cancelled) when it has one */
+        if (type != NULL && type[0])
+            snprintf(t->errs[t->n].type, sizeof t->errs[t->n].type, "%s", type);
+    }
+    t->logs[t->n] = (step_log_t){step, event, attempt, err != NULL ? &t->errs[t->n] : NULL};
+    t->n++;
+}
+
+/* Feeds the calls' outcomes to row's machine in run order (n 0: acts as given, e.g. a resumed
+ * cancel); *acts becomes what to run next, *t the trail. */
+static void feed(orch_t *o, saga_row_t *row, const call_t *calls, int n, saga_actions_t *acts,
+                 trail_t *t)
+{
+    static const char *const EVENT[] = {[SAGA_V_DONE] = "SUCCEEDED",
+                                        [SAGA_V_RETRY] = "RETRY",
+                                        [SAGA_V_FAILED] = "FAILED",
+                                        [SAGA_V_SKIPPED] = "FAILED"};
+    saga_actions_t next = n == 0 ? *acts : (saga_actions_t){0};
+    t->n = 0;
+    for (int i = 0; i < n; i++) {
+        saga_outcome_t out = outcome_of(&calls[i]);
+        saga_actions_t a;
+        row->st.order_id = calls[i].st.order_id > 0 ? calls[i].st.order_id : row->st.order_id;
+        row->st.payment_id =
+            calls[i].st.payment_id > 0 ? calls[i].st.payment_id : row->st.payment_id;
+        saga_machine_advance(&row->m, &out, &a);
+        if (a.verdict == SAGA_V_IGNORED)
+            continue;
+        trail_add(t, out.step, EVENT[a.verdict], calls[i].run.attempt,
+                  a.verdict == SAGA_V_DONE ? NULL : &calls[i].err,
+                  a.verdict == SAGA_V_FAILED ? row->m.error_type : NULL);
+        if (a.verdict == SAGA_V_RETRY)
+            count(o, "saga_step_retries_total", "Retried saga step calls", NULL);
+        if (a.verdict != SAGA_V_DONE)
+            log_warn("saga %s: %s attempt %d: %s (%s)", row->saga_id, saga_step_activity(out.step),
+                     calls[i].run.attempt, calls[i].err.message,
+                     a.verdict == SAGA_V_RETRY ? "retrying" : "failed for good");
+        for (int r = 0; r < a.nrun && next.nrun < SAGA_RUN_MAX; r++)
+            next.run[next.nrun++] = a.run[r];
+        next.persist |= a.persist;
+        next.finished |= a.finished;
+    }
+    for (int r = 0; r < next.nrun; r++)
+        if (next.run[r].attempt == 1)
+            trail_add(t, next.run[r].step, "STARTED", 0, NULL, NULL);
+    if (t->n == 0 && next.persist) /* a commit carries at least one row: the phase reached */
+        trail_add(t, row->m.last_forward, saga_phase_name(row->m.phase), 0, NULL, NULL);
+    *acts = next;
+}
+
+/* Whether a conflicting commit was orch_cancel's: the stored saga is `before` plus a cancel. */
+static int cancelled_meanwhile(const saga_row_t *before, saga_row_t now)
+{
+    if (!now.m.cancel_requested || before->m.cancel_requested)
+        return 0;
+    now.m.cancel_requested = false;
+    return saga_machine_durable_equal(&now.m, &before->m);
+}
+
+/* Feeds one round's outcomes and commits the transition before any call it leads to. A cancel
+ * committed by orch_cancel while the calls ran comes first: the outcomes are fed again after
+ * it. Returns 0, 1 when stopping, or CM_ERR_CONFLICT (another worker moved the saga). */
+static int settle(orch_t *o, saga_row_t *row, const call_t *calls, int n, saga_actions_t *acts)
+{
+    saga_row_t before = *row, now;
+    saga_actions_t given = *acts, ignored;
+    trail_t t;
+    feed(o, row, calls, n, acts, &t);
     for (int attempt = 1;; attempt++) {
-        int rc = repo_transition(o->cfg.db, row, next, logs, n);
-        if (rc == CM_ERR_CONFLICT && attempt > 1) {
-            /* The connection may have died after an earlier attempt's COMMIT went through:
-             * then the stored saga is exactly where that attempt put it. */
-            saga_row_t now;
-            if (repo_load(o->cfg.db, row->saga_id, &now) == 0 && now.version == row->version + 1 &&
-                now.pos.status == next.status && now.pos.step == next.step &&
-                now.pos.comp_index == next.comp_index) {
-                *row = now;
+        if (!acts->persist) {
+            if (t.n > 0 && repo_log(o->cfg.db, row->saga_id, t.logs, t.n) != 0)
+                log_warn("saga %s: could not log its retries", row->saga_id);
+            return 0;
+        }
+        int rc = repo_commit(o->cfg.db, row, t.logs, t.n);
+        if (rc == CM_ERR_CONFLICT && repo_load(o->cfg.db, row->saga_id, &now) == 0) {
+            if (attempt > 1 && now.version == row->version + 1 &&
+                saga_machine_durable_equal(&now.m, &row->m)) {
+                row->version = now.version; /* an earlier attempt's COMMIT went through */
                 return 0;
             }
+            if (!cancelled_meanwhile(&before, now))
+                return CM_ERR_CONFLICT;
+            *row = before;
+            row->version = now.version;
+            saga_machine_cancel(&row->m, &ignored);
+            *acts = given;
+            feed(o, row, calls, n, acts, &t);
+            continue;
         }
         if (rc == 0 || rc == CM_ERR_CONFLICT)
             return rc;
-        log_warn("saga %s: could not commit transition (%s), retrying", row->saga_id,
+        log_warn("saga %s: could not commit its transition (%s), retrying", row->saga_id,
                  cm_strerror(rc));
         if (sleep_or_stop(o, saga_backoff_ms(attempt, 100, 2000)))
             return 1;
     }
 }
 
-static void run_saga(orch_t *o, const job_t *job)
+static void finished(orch_t *o, const job_t *job, const saga_row_t *row)
 {
-    const char *saga_id = job->saga_id;
-    saga_row_t row = job->row;
-    int rc;
-    log_set_saga_id(saga_id);
-    for (int attempt = 1; !job->have_row && (rc = repo_load(o->cfg.db, saga_id, &row)) != 0;
-         attempt++) {
-        if (rc == CM_ERR_NOT_FOUND) {
-            log_error("saga %s vanished from saga_instance", saga_id);
-            goto out;
-        }
-        if (sleep_or_stop(o, saga_backoff_ms(attempt, 100, 2000)))
-            goto out;
-    }
-    while (!machine_is_terminal(row.pos.status)) {
-        machine_outcome_t outcome;
-        saga_error_t err = {0};
-        int attempts = 0;
-        if (row.pos.step == SAGA_STEP_NONE) {
-            log_error("saga %s: no step in state %s", saga_id, machine_status_name(row.pos.status));
-            goto out;
-        }
-        if (run_step(o, &row, &outcome, &attempts, &err) != 0)
-            goto out; /* stopping: the saga resumes at this step on the next start */
-        if (row.pos.status == MS_COMPENSATING && outcome == MO_FAILED)
-            log_error("saga %s: compensation %s refused for good: %s", saga_id,
-                      saga_step_activity(row.pos.step), err.message);
-        rc = persist(o, &row, outcome, attempts, &err);
-        if (rc == CM_ERR_CONFLICT) {
-            log_warn("saga %s moved by another worker; leaving it", saga_id);
-            goto out;
-        }
-        if (rc != 0)
-            goto out;
-    }
-    const char *label =
-        row.pos.status == MS_COMPLETED ? "status=\"COMPLETED\"" : "status=\"COMPENSATED\"";
+    char label[48];
+    snprintf(label, sizeof label, "status=\"%s\"", saga_phase_status(row->m.phase));
     count(o, "saga_finished_total", "Sagas that reached a terminal state", label);
     if (o->cfg.metrics != NULL && job->have_row) {
         struct timespec now;
@@ -292,7 +348,37 @@ static void run_saga(orch_t *o, const job_t *job)
                                   "Queue to terminal state of sagas created by this process", label,
                                   secs);
     }
-    notify_done(o, &row);
+    notify_done(o, row);
+}
+
+static void run_saga(orch_t *o, const job_t *job)
+{
+    saga_row_t row = job->row;
+    saga_actions_t acts;
+    call_t calls[SAGA_RUN_MAX];
+    int rc = 0;
+    log_set_saga_id(job->saga_id);
+    for (int attempt = 1; !job->have_row && (rc = repo_load(o->cfg.db, job->saga_id, &row)) != 0;
+         attempt++)
+        if (rc == CM_ERR_NOT_FOUND || sleep_or_stop(o, saga_backoff_ms(attempt, 100, 2000)))
+            goto out;
+    row.m.policy = o->policy;
+    saga_machine_resume(&row.m, &acts); /* re-sends what a crash interrupted, same keys */
+    if (acts.persist)
+        rc = settle(o, &row, calls, 0, &acts);
+    while (rc == 0 && !acts.finished && acts.nrun > 0) {
+        int n = acts.nrun;
+        if (run_calls(o, &row, &acts, calls))
+            goto out; /* stopping: the saga resumes from its last commit on the next start */
+        rc = settle(o, &row, calls, n, &acts);
+    }
+    if (rc == CM_ERR_CONFLICT)
+        log_warn("saga %s moved by another worker; leaving it", job->saga_id);
+    else if (rc == 0 && acts.finished)
+        finished(o, job, &row);
+    else if (rc == 0)
+        log_error("saga %s: nothing to run in phase %s", job->saga_id,
+                  saga_phase_name(row.m.phase));
 out:
     log_set_saga_id(NULL);
 }
@@ -330,8 +416,8 @@ int orch_start(const orch_config_t *cfg, orch_t **out)
     if (o == NULL)
         return CM_ERR_NOMEM;
     o->cfg = *cfg;
-    if (o->cfg.forward_attempts < 1)
-        o->cfg.forward_attempts = 1;
+    o->policy = (saga_policy_t){cfg->forward_attempts, cfg->retry_initial_ms, cfg->retry_max_ms,
+                                SAGA_IN_FLIGHT_WAITS, SAGA_IN_FLIGHT_POLL_MS};
     pthread_mutex_init(&o->mu, NULL);
     pthread_cond_init(&o->work, NULL);
     cond_init_monotonic(&o->sleep);
@@ -366,13 +452,6 @@ int orch_resume(orch_t *o)
     return repo_each_unfinished(o->cfg.db, resume_one, o);
 }
 
-static int same_input(const saga_input_t *a, const saga_input_t *b)
-{
-    return a->customer_id == b->customer_id && a->product_id == b->product_id &&
-           a->quantity == b->quantity && a->amount == b->amount &&
-           strcmp(a->payment_method, b->payment_method) == 0;
-}
-
 /* Waits on w until done, stop or the deadline. Returns 0 (row = the final state) or
  * CM_ERR_TIMEOUT. */
 static int wait_done(orch_t *o, waiter_t *w, int64_t timeout_ms, saga_row_t *row)
@@ -401,9 +480,11 @@ int orch_submit_wait(orch_t *o, const char *saga_id, const saga_input_t *in, int
     pthread_mutex_lock(&o->mu);
     int full = o->queued >= o->cfg.queue_max;
     pthread_mutex_unlock(&o->mu);
+    saga_actions_t start;
     memset(row, 0, sizeof *row);
     snprintf(row->saga_id, sizeof row->saga_id, "%s", saga_id);
-    row->pos = machine_start();
+    saga_machine_init(&row->m, &o->policy);
+    saga_machine_resume(&row->m, &start); /* CreateOrder started, CancelOrder registered */
     row->in = *in;
     int rc = CM_ERR_DUPLICATE;
     if (!full)
@@ -418,15 +499,15 @@ int orch_submit_wait(orch_t *o, const char *saga_id, const saga_input_t *in, int
         rc = repo_load(o->cfg.db, saga_id, row);
         if (rc == CM_ERR_NOT_FOUND)
             rc = full ? CM_ERR_BUSY : CM_ERR_DB;
-        else if (rc == 0 && !same_input(&row->in, in))
+        else if (rc == 0 && !saga_input_equal(&row->in, in))
             rc = CM_ERR_CONFLICT;
-        else if (rc == 0 && machine_is_terminal(row->pos.status))
+        else if (rc == 0 && saga_phase_terminal(row->m.phase))
             goto out;
     }
     if (rc != 0)
         goto out;
     if ((rc = wait_done(o, w, timeout_ms, row)) == CM_ERR_TIMEOUT &&
-        repo_load(o->cfg.db, saga_id, row) == 0 && machine_is_terminal(row->pos.status))
+        repo_load(o->cfg.db, saga_id, row) == 0 && saga_phase_terminal(row->m.phase))
         rc = 0; /* finished just now */
 out:
     waiter_put(o, w);
@@ -436,6 +517,35 @@ out:
 int orch_get(orch_t *o, const char *saga_id, saga_row_t *row)
 {
     return repo_load(o->cfg.db, saga_id, row);
+}
+
+int orch_cancel(orch_t *o, const char *saga_id, saga_row_t *row)
+{
+    for (int attempt = 1; attempt <= ORCH_CANCEL_ATTEMPTS; attempt++) {
+        saga_actions_t a;
+        int rc = repo_load(o->cfg.db, saga_id, row);
+        if (rc != 0)
+            return rc;
+        /* What a worker is running now is in flight: the cancel waits for it (saga_machine.h). */
+        saga_machine_t m = row->m;
+        saga_machine_resume(&m, &a);
+        int accepted = saga_machine_cancel(&m, &a);
+        step_log_t l = {saga_machine_step(&row->m), accepted ? "CANCEL" : "CANCEL_IGNORED", 0,
+                        NULL};
+        if (!accepted) {
+            if (repo_log(o->cfg.db, saga_id, &l, 1) != 0)
+                log_warn("saga %s: could not log an ignored cancel", saga_id);
+            return CM_ERR_CONFLICT;
+        }
+        if (!a.persist)
+            return 0;                                 /* cancelled already */
+        row->m.cancel_requested = m.cancel_requested; /* the only durable change */
+        rc = repo_commit(o->cfg.db, row, &l, 1);
+        if (rc != CM_ERR_CONFLICT)
+            return rc;
+        /* A worker moved the saga meanwhile: decide again on its new state. */
+    }
+    return CM_ERR_TIMEOUT;
 }
 
 void orch_stop(orch_t *o)

@@ -10,6 +10,7 @@ import harness as h
 ORCH_PORT, ORDER_PORT, INV_PORT, PAY_PORT = 23080, 23081, 23082, 23083
 SLOW_ORCH, SLOW_ORDER, SLOW_INV, SLOW_PAY = 23093, 23094, 23095, 23096
 PG_LIMIT = 1000000
+CONFIRMS = ["ConfirmOrder", "ConfirmPayment", "ConfirmReservation"]
 
 
 def services(stream, order_port, inv_port, pay_port, **pay_env):
@@ -107,10 +108,14 @@ class PureSagaTest(unittest.TestCase):
                                      f"saga_id='{r['sagaId']}'"), "CONFIRMED")
         self.assertEqual(self.stock(pid), (8, 0))
         self.assertEqual(saga_rows(r["sagaId"]), ("1", "1"))
-        succeeded = [s for s, e in step_log(r["sagaId"]) if e == "SUCCEEDED"]
-        self.assertEqual(succeeded, ["CreateOrder", "ReserveStock", "CreatePayment",
-                                     "ApprovePayment", "ConfirmOrder", "ConfirmReservation",
-                                     "ConfirmPayment"])
+        log = step_log(r["sagaId"])
+        succeeded = [s for s, e in log if e == "SUCCEEDED"]
+        self.assertEqual(succeeded[:4], ["CreateOrder", "ReserveStock", "CreatePayment",
+                                         "ApprovePayment"])
+        self.assertEqual(sorted(succeeded[4:]), CONFIRMS)
+        # The pivot's commit starts the three confirms at once, before any of them answers.
+        pivot = log.index(["ApprovePayment", "SUCCEEDED"])
+        self.assertEqual(sorted(log[pivot + 1:pivot + 4]), [[c, "STARTED"] for c in CONFIRMS])
         st, _, g = h.http("GET", f"{self.orch}/api/pure/orders/{r['sagaId']}")
         self.assertEqual(st, 200)
         self.assertEqual(g["status"], "COMPLETED")
@@ -179,7 +184,7 @@ class PureSagaTest(unittest.TestCase):
             self.assertEqual(body["code"], "ValidationFailed")
             self.assertEqual(h.sql_value("orchestrator_db", "SELECT COUNT(*) FROM saga_instance "
                                          f"WHERE saga_id='pure-{key}'"), "0")
-        for bad_key in ("bad key/", "x" * 101):
+        for bad_key in ("bad key/", "x" * 256, "caf\u00e9"):
             st, _, body = self.post(order_body(1), key=bad_key)
             self.assertEqual(st, 400, bad_key)
         # An empty key must not become the saga id "pure-" (left over by older builds).
@@ -236,9 +241,9 @@ class PureSagaTest(unittest.TestCase):
         version, logs = h.sql("orchestrator_db", "SELECT version, (SELECT COUNT(*) FROM "
                               f"saga_step_log WHERE saga_id='{sid}') FROM saga_instance "
                               f"WHERE saga_id='{sid}'")[0]
-        call = (f"CALL saga_transition('{sid}', {int(version) - 1}, 'RUNNING', 'CreateOrder', 0, "
-                "0, NULL, NULL, NULL, NULL, 'CreateOrder', 'SUCCEEDED', 1, NULL, NULL, NULL, "
-                "'ReserveStock', 'STARTED')")
+        rows = ", ".join(["'CreateOrder', 'SUCCEEDED', 1, NULL, NULL, NULL"] + ["NULL"] * 18)
+        call = (f"CALL saga_advance('{sid}', {int(version) - 1}, 'RUNNING', 'FORWARD', "
+                f"'ReserveStock', 1, 0, 0, 0, 0, NULL, NULL, NULL, NULL, {rows})")
         with self.assertRaises(Exception) as ctx:
             h.sql("orchestrator_db", call)
         self.assertIn("stale version", str(ctx.exception.stderr))
@@ -250,6 +255,36 @@ class PureSagaTest(unittest.TestCase):
         st, _, b = h.http("GET", f"{self.orch}/api/pure/orders/pure-nope{h.uid()}")
         self.assertEqual(st, 404)
         self.assertEqual(b["code"], "NotFound")
+        st, _, b = h.http("POST", f"{self.orch}/api/pure/orders/pure-nope{h.uid()}/cancel")
+        self.assertEqual(st, 404)
+        self.assertEqual(b["code"], "NotFound")
+        st, _, b = h.http("POST", f"{self.orch}/api/pure/orders/a$b/cancel")
+        self.assertEqual(st, 400)
+
+    def test_awkward_key_is_hashed_into_one_saga(self):
+        pid = new_product(self.inv, 10)
+        key = "order/" + h.uid() + "=="
+        st1, _, r1 = self.post(order_body(pid), key=key)
+        st2, _, r2 = self.post(order_body(pid), key=key)
+        self.assertEqual((st1, st2), (200, 200))
+        self.assertEqual(r1, r2)
+        self.assertRegex(r1["sagaId"], r"^pure-k[0-9a-f]{32}$")
+        self.assertEqual(saga_rows(r1["sagaId"]), ("1", "1"))
+
+    def test_cancel_of_an_ended_saga_is_409_and_changes_nothing(self):
+        pid = new_product(self.inv, 10)
+        st, _, r = self.post(order_body(pid))
+        self.assertTrue(r["success"], r)
+        sid = r["sagaId"]
+        before = h.sql("orchestrator_db", f"SELECT status, version FROM saga_instance "
+                                          f"WHERE saga_id='{sid}'")
+        st, _, b = h.http("POST", f"{self.orch}/api/pure/orders/{sid}/cancel")
+        self.assertEqual(st, 409, b)
+        self.assertEqual(b["code"], "IllegalTransition")
+        self.assertEqual(h.sql("orchestrator_db", f"SELECT status, version FROM saga_instance "
+                                                  f"WHERE saga_id='{sid}'"), before)
+        self.assertIn(["ConfirmOrder", "SUCCEEDED"], step_log(sid))
+        self.assertEqual(step_log(sid)[-1][1], "CANCEL_IGNORED")
 
 
 class PureCrashTest(unittest.TestCase):
@@ -288,7 +323,7 @@ class PureCrashTest(unittest.TestCase):
     def wait_terminal(self, url, sid):
         def done():
             st, _, b = h.http("GET", f"{url}/api/pure/orders/{sid}")
-            return b if st == 200 and b["status"] in ("COMPLETED", "COMPENSATED") else None
+            return b if st == 200 and b["status"] in ("COMPLETED", "COMPENSATED", "FAILED") else None
         return h.wait_until(done, timeout=60, what="saga to finish")
 
     def test_slow_saga_answers_202_with_location(self):
@@ -408,7 +443,44 @@ class PureCrashTest(unittest.TestCase):
             if self.services[1].proc is None:
                 self.restart_inventory()
 
+    def test_cancel_before_the_pivot_compensates_and_ends_cancelled(self):
+        orch = self.orchestrator().start()
+        try:
+            pid = new_product(self.inv, 10)
+            st, _, b = h.http("POST", orch.url + "/api/pure/orders", order_body(pid))
+            sid = b["sagaId"]
+            self.wait_step(sid, "ApprovePayment")  # the gateway takes 1.5 s
+            st, _, c = h.http("POST", f"{orch.url}/api/pure/orders/{sid}/cancel")
+            self.assertEqual(st, 202, c)
+            self.assertTrue(c["cancelRequested"])
+            self.assertEqual(c["status"], "RUNNING")
+            st, _, again = h.http("POST", f"{orch.url}/api/pure/orders/{sid}/cancel")
+            self.assertEqual(st, 202, again)
+            final = self.wait_terminal(orch.url, sid)
+            self.assertEqual(final["status"], "COMPENSATED", final)
+            self.assertEqual(final["result"]["errorType"], "Cancelled")
+            self.assertFalse(final["result"]["success"])
+            log = step_log(sid)
+            self.assertIn(["ApprovePayment", "CANCEL"], log)
+            self.assertEqual([s for s, e in log if e == "SUCCEEDED"][4:],
+                             ["RefundPayment", "CancelReservation", "CancelOrder"])
+            self.assertFalse([s for s, e in log if s in CONFIRMS])
+            for db, table, status in (("order_db", "orders", "CANCELLED"),
+                                      ("payment_db", "payments", "REFUNDED"),
+                                      ("inventory_db", "inventory_reservations", "CANCELLED")):
+                self.assertEqual(h.sql_value(db, f"SELECT status FROM {table} WHERE "
+                                             f"saga_id='{sid}'"), status)
+            _, _, inv = h.http("GET", f"{self.inv}/api/inventory/{pid}")
+            self.assertEqual((inv["available"], inv["reserved"]), (10, 0))
+            st, _, b = h.http("POST", f"{orch.url}/api/pure/orders/{sid}/cancel")
+            self.assertEqual(st, 409, b)  # ended
+        finally:
+            orch.stop()
+
     def test_step_after_the_pivot_is_retried_until_it_succeeds(self):
+        """The confirms run side by side: ConfirmOrder and ConfirmPayment end while
+        ConfirmReservation is retried; a cancel past the pivot is refused; a SIGKILL there
+        resumes only the confirm that had not ended."""
         orch = self.orchestrator().start()
         try:
             pid = new_product(self.inv, 10)
@@ -416,13 +488,25 @@ class PureCrashTest(unittest.TestCase):
             sid = b["sagaId"]
             self.wait_step(sid, "ApprovePayment")
             self.services[1].kill()  # inventory down for ConfirmReservation
-            h.wait_until(lambda: int(h.sql_value(
-                "orchestrator_db", "SELECT COUNT(*) FROM saga_step_log WHERE "
-                f"saga_id='{sid}' AND step='ConfirmReservation' AND event='RETRY'")) >= 5,
-                timeout=30, what="ConfirmReservation retried beyond the forward attempts")
-            self.assertEqual(h.sql("orchestrator_db", "SELECT status, step FROM saga_instance "
-                                   f"WHERE saga_id='{sid}'")[0],
-                             ["RUNNING", "ConfirmReservation"])
+
+            def retries():
+                return int(h.sql_value("orchestrator_db", "SELECT COUNT(*) FROM saga_step_log "
+                                       f"WHERE saga_id='{sid}' AND step='ConfirmReservation' "
+                                       "AND event='RETRY'"))
+            h.wait_until(lambda: retries() >= 5, timeout=30,
+                         what="ConfirmReservation retried beyond the forward attempts")
+            self.assertEqual(h.sql("orchestrator_db", "SELECT status, step, confirms_done FROM "
+                                   f"saga_instance WHERE saga_id='{sid}'")[0],
+                             ["RUNNING", "ConfirmReservation", str(16 | 64)])
+            for other in ("ConfirmOrder", "ConfirmPayment"):
+                self.assertEqual(step_log(sid).count([other, "SUCCEEDED"]), 1)
+            st, _, c = h.http("POST", f"{orch.url}/api/pure/orders/{sid}/cancel")
+            self.assertEqual(st, 409, c)
+            self.assertEqual(c["code"], "IllegalTransition")
+            orch.kill()
+            seen = retries()
+            orch = self.orchestrator().start()
+            h.wait_until(lambda: retries() > seen, timeout=30, what="resumed ConfirmReservation")
             self.restart_inventory()
             final = self.wait_terminal(orch.url, sid)
             self.assertEqual(final["status"], "COMPLETED", final)
@@ -430,6 +514,9 @@ class PureCrashTest(unittest.TestCase):
                               ("inventory_db", "inventory_reservations")):
                 self.assertEqual(h.sql_value(db, f"SELECT status FROM {table} WHERE "
                                              f"saga_id='{sid}'"), "CONFIRMED")
+            log = step_log(sid)
+            for other in ("ConfirmOrder", "ConfirmPayment"):  # not sent again after the kill
+                self.assertEqual([e for s, e in log if s == other], ["STARTED", "SUCCEEDED"])
         finally:
             orch.stop()
             if self.services[1].proc is None:
