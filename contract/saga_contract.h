@@ -36,8 +36,8 @@
 /* 1 if c may appear in a saga id. Pure; any thread. */
 static inline bool saga_id_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.' || c == ':';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == ':';
 }
 
 /* 1 if the first len bytes of s are a saga id. Pure; any thread. */

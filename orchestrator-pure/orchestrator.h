@@ -39,13 +39,7 @@ int orch_submit_wait(orch_t *o, const char *saga_id, const saga_input_t *in, int
 /* Current state of a saga: 0, CM_ERR_NOT_FOUND or a db error. Any thread. */
 int orch_get(orch_t *o, const char *saga_id, saga_row_t *row);
 
-/* Cancels a saga before its pivot (saga_machine_cancel): commits the request (its worker applies
- * it once the step it runs answers; a saga no worker runs compensates when it is next resumed).
- * Returns 0 with row = the saga as stored after the request (also when it was requested
- * before), CM_ERR_CONFLICT when it can no longer be cancelled (past the pivot, compensating a
- * failure, or ended; row = its state; the request is logged as CANCEL_IGNORED),
- * CM_ERR_NOT_FOUND, CM_ERR_TIMEOUT (the saga kept moving), or a db error. Any thread. */
-#define ORCH_CANCEL_ATTEMPTS 20
+/* Cancels a saga before its pivot: driver_cancel (driver.h) says what it answers. Any thread. */
 int orch_cancel(orch_t *o, const char *saga_id, saga_row_t *row);
 
 /* Stops the workers (a saga in the middle of a step finishes that call; its next transition is

@@ -6,9 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#define BIT(s)       (1u << (unsigned)(s))
-#define CONFIRM_BITS \
-    (BIT(SAGA_STEP_CONFIRM_ORDER) | BIT(SAGA_STEP_CONFIRM_RESERVATION) | BIT(SAGA_STEP_CONFIRM_PAYMENT))
+#define BIT(s) (1u << (unsigned)(s))
+#define CONFIRM_BITS                                                     \
+    (BIT(SAGA_STEP_CONFIRM_ORDER) | BIT(SAGA_STEP_CONFIRM_RESERVATION) | \
+     BIT(SAGA_STEP_CONFIRM_PAYMENT))
 #define PLAN_MAX 3 /* compensations a saga can register: CancelOrder, CancelReservation, Refund */
 
 static const char *const PHASE_NAMES[SAGA_PHASE_COUNT] = {
@@ -96,8 +97,8 @@ static bool counts_and_has_tries(saga_machine_t *m, const saga_outcome_t *o)
 
 static void retry(saga_machine_t *m, const saga_outcome_t *o, saga_actions_t *a)
 {
-    int64_t d = saga_backoff_ms(m->tries[o->step], m->policy.retry_initial_ms,
-                                m->policy.retry_max_ms);
+    int64_t d =
+        saga_backoff_ms(m->tries[o->step], m->policy.retry_initial_ms, m->policy.retry_max_ms);
     if (o->in_flight && d > m->policy.in_flight_poll_ms)
         d = m->policy.in_flight_poll_ms; /* the twin ends soon: poll it, do not back off */
     a->verdict = SAGA_V_RETRY;
@@ -165,7 +166,7 @@ static void confirm_outcome(saga_machine_t *m, const saga_outcome_t *o, saga_act
         skip(m, o, a);
         /* Nothing after the pivot compensates: the saga ends FAILED with this reason. */
         set_error(m,
-                  o->kind == SAGA_OUT_EXHAUSTED ? SAGA_TYPE_RETRIES_EXHAUSTED
+                  o->kind == SAGA_OUT_EXHAUSTED   ? SAGA_TYPE_RETRIES_EXHAUSTED
                   : o->type != NULL && o->type[0] ? o->type
                                                   : SAGA_TYPE_INVALID_REQUEST,
                   o->message);

@@ -54,7 +54,10 @@ typedef struct saga_policy {
     int64_t in_flight_poll_ms; /* delay cap while the twin call of a step is still running */
 } saga_policy_t;
 
-#define SAGA_POLICY_DEFAULT {3, 1000, 10000, 30, 1000}
+#define SAGA_POLICY_DEFAULT      \
+    {                            \
+        3, 1000, 10000, 30, 1000 \
+    }
 
 /* A saga's state. The caller owns it and persists the fields marked [durable] whenever
  * saga_actions_t.persist says so; the others only matter to the process running the saga (a
@@ -67,10 +70,10 @@ typedef struct saga_machine {
     unsigned done;            /* [durable] bit (1 << step) per confirm that ended */
     unsigned refused;         /* [durable] bit per confirm / compensation refused for good */
     bool cancel_requested;    /* [durable] a cancel was accepted (before the pivot) */
-    char error_type[SAGA_TYPE_MAX];        /* [durable] the saga's failure, "" if none */
-    char error_message[SAGA_ERRMSG_MAX];   /* [durable] */
-    unsigned in_flight;                    /* bit per step the caller is running now */
-    unsigned short tries[SAGA_STEP_COUNT]; /* answers per step since (re)start */
+    char error_type[SAGA_TYPE_MAX];           /* [durable] the saga's failure, "" if none */
+    char error_message[SAGA_ERRMSG_MAX];      /* [durable] */
+    unsigned in_flight;                       /* bit per step the caller is running now */
+    unsigned short tries[SAGA_STEP_COUNT];    /* answers per step since (re)start */
     unsigned short failures[SAGA_STEP_COUNT]; /* of those, the ones that count as failures */
     saga_policy_t policy;
 } saga_machine_t;
@@ -87,8 +90,8 @@ typedef enum saga_outcome_kind {
 typedef struct saga_outcome {
     saga_outcome_kind_t kind;
     saga_step_t step;
-    bool in_flight;      /* RETRYABLE: the answer was 409 IdempotencyInFlight (saga_error_in_flight) */
-    const char *type;    /* BUSINESS: SAGA_CODE_* / SAGA_TYPE_*; NULL -> InvalidRequest */
+    bool in_flight;   /* RETRYABLE: the answer was 409 IdempotencyInFlight (saga_error_in_flight) */
+    const char *type; /* BUSINESS: SAGA_CODE_* / SAGA_TYPE_*; NULL -> InvalidRequest */
     const char *message; /* may be NULL */
 } saga_outcome_t;
 
@@ -113,11 +116,11 @@ typedef struct saga_run {
 } saga_run_t;
 
 typedef struct saga_actions {
-    saga_verdict_t verdict;      /* what the outcome given turned into */
-    bool persist;                /* the [durable] state changed: commit it before run[] starts */
-    int nrun;                    /* steps to start, in this order (0: wait for those in flight) */
+    saga_verdict_t verdict; /* what the outcome given turned into */
+    bool persist;           /* the [durable] state changed: commit it before run[] starts */
+    int nrun;               /* steps to start, in this order (0: wait for those in flight) */
     saga_run_t run[SAGA_RUN_MAX];
-    bool finished;               /* the saga ended: see saga_machine_phase / saga_machine_result */
+    bool finished; /* the saga ended: see saga_machine_phase / saga_machine_result */
 } saga_actions_t;
 
 /* A new saga: FORWARD, nothing started, nothing registered. policy NULL -> SAGA_POLICY_DEFAULT.

@@ -589,9 +589,9 @@ static void retry_class_bounds_only_the_steps_before_the_pivot(void **state)
 {
     (void)state;
     for (int s = 0; s < SAGA_STEP_COUNT; s++)
-        assert_int_equal(saga_step_retry_class((saga_step_t)s),
-                         s <= SAGA_STEP_APPROVE_PAYMENT ? SAGA_RETRY_LIMITED
-                                                        : SAGA_RETRY_UNTIL_DONE);
+        assert_int_equal(saga_step_retry_class((saga_step_t)s), s <= SAGA_STEP_APPROVE_PAYMENT
+                                                                    ? SAGA_RETRY_LIMITED
+                                                                    : SAGA_RETRY_UNTIL_DONE);
 }
 
 /* ---- random runs ----------------------------------------------------------------------------- */
@@ -653,8 +653,10 @@ static saga_outcome_kind_t random_kind(int tries)
     unsigned r = rnd(100);
     if (tries >= 6)
         return r < 80 ? SAGA_OUT_OK : SAGA_OUT_BUSINESS; /* every step ends eventually */
-    return r < 55 ? SAGA_OUT_OK : r < 85 ? SAGA_OUT_RETRYABLE : r < 95 ? SAGA_OUT_BUSINESS
-                                                                       : SAGA_OUT_EXHAUSTED;
+    return r < 55   ? SAGA_OUT_OK
+           : r < 85 ? SAGA_OUT_RETRYABLE
+           : r < 95 ? SAGA_OUT_BUSINESS
+                    : SAGA_OUT_EXHAUSTED;
 }
 
 /* One random run checked against the invariants; returns how it ended (COMPENSATED runs that
