@@ -29,8 +29,8 @@ static void *call_step(void *arg)
     c->st = c->row->st;
     c->stopped = c->run.delay_ms > 0 && c->d->sleep(c->d->ctx, c->run.delay_ms);
     if (!c->stopped)
-        c->rc = saga_step_run(c->d->client, c->run.step, c->row->saga_id, &c->row->in, &c->st,
-                              &c->err);
+        c->rc =
+            saga_step_run(c->d->client, c->run.step, c->row->saga_id, &c->row->in, &c->st, &c->err);
     return NULL;
 }
 
@@ -83,14 +83,17 @@ static void trail_add(trail_t *t, saga_step_t step, const char *event, int attem
 static void feed(const driver_t *d, saga_row_t *row, const call_t *calls, int n,
                  saga_actions_t *acts, trail_t *t)
 {
-    static const char *const EVENT[] = {[SAGA_V_DONE] = "SUCCEEDED", [SAGA_V_RETRY] = "RETRY",
-                                        [SAGA_V_FAILED] = "FAILED", [SAGA_V_SKIPPED] = "FAILED"};
+    static const char *const EVENT[] = {[SAGA_V_DONE] = "SUCCEEDED",
+                                        [SAGA_V_RETRY] = "RETRY",
+                                        [SAGA_V_FAILED] = "FAILED",
+                                        [SAGA_V_SKIPPED] = "FAILED"};
     saga_actions_t next = n == 0 ? *acts : (saga_actions_t){0}, a;
     t->n = 0;
     for (int i = 0; i < n; i++) {
         saga_outcome_t out = outcome_of(&calls[i]);
         row->st.order_id = calls[i].st.order_id > 0 ? calls[i].st.order_id : row->st.order_id;
-        row->st.payment_id = calls[i].st.payment_id > 0 ? calls[i].st.payment_id : row->st.payment_id;
+        row->st.payment_id =
+            calls[i].st.payment_id > 0 ? calls[i].st.payment_id : row->st.payment_id;
         saga_machine_advance(&row->m, &out, &a);
         if (a.verdict == SAGA_V_IGNORED)
             continue;
@@ -195,14 +198,15 @@ int driver_cancel(const driver_t *d, const char *saga_id, saga_row_t *row)
         saga_machine_t m = row->m; /* what a worker runs now is in flight: the cancel waits */
         saga_machine_resume(&m, &a);
         int accepted = saga_machine_cancel(&m, &a);
-        step_log_t l = {saga_machine_step(&row->m), accepted ? "CANCEL" : "CANCEL_IGNORED", 0, NULL};
+        step_log_t l = {saga_machine_step(&row->m), accepted ? "CANCEL" : "CANCEL_IGNORED", 0,
+                        NULL};
         if (!accepted) {
             if (repo_log(d->db, saga_id, &l, 1) != 0)
                 log_warn("saga %s: could not log an ignored cancel", saga_id);
             return CM_ERR_CONFLICT;
         }
         if (!a.persist)
-            return 0; /* cancelled already */
+            return 0;                                 /* cancelled already */
         row->m.cancel_requested = m.cancel_requested; /* the only durable change */
         if ((rc = repo_commit(d->db, row, &l, 1)) != CM_ERR_CONFLICT)
             return rc;

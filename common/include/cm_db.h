@@ -113,6 +113,45 @@ bool db_in_tx(const db_conn *c);
  * returns. Same contract as db_begin; costs one more round trip. */
 int db_begin_read_committed(db_conn *c);
 
+/* ---- a transaction retried ---- */
+
+/* Attempts a service gives a transaction that may collide with another writer. */
+#define DB_TX_ATTEMPTS 16
+
+/* One attempt of a transaction on c: typically db_begin, statements, db_commit. Returns 0, a
+ * code worth another attempt (CM_ERR_CONFLICT: a row moved on since it was read;
+ * CM_ERR_TIMEOUT: deadlock or lock wait), or any other error. It need not roll back on
+ * failure: db_tx_retry does. */
+typedef int (*db_tx_fn)(db_conn *c, void *ctx);
+
+/* Borrows a connection and runs fn on it until fn returns something other than
+ * CM_ERR_CONFLICT / CM_ERR_TIMEOUT, at most `attempts` (>= 1) times; after a failed attempt it
+ * rolls back what is open and waits a short random while (up to 1, 2, 4, 8, then 16 ms) so
+ * colliding writers do not collide again. Returns fn's last code, or db_acquire's error. Any
+ * thread. */
+int db_tx_retry(db_pool *pool, int attempts, db_tx_fn fn, void *ctx);
+
+/* Creating a row once per natural key (a UNIQUE column such as a saga id): a repeated request
+ * gets the row the first one created. */
+typedef struct db_create {
+    const char *insert_sql; /* INSERT of the new row */
+    const db_val *insert_params;
+    size_t ninsert;
+    const char *load_sql; /* SELECT of the existing row by its key, one parameter: key */
+    db_val key;
+    /* Reads row 0 of the SELECT into whatever it fills; CM_ERR_NOT_FOUND for no row. */
+    int (*load_row)(const db_result *r, void *ctx);
+    /* After the INSERT, in its transaction: what goes with it (the outbox row). NULL: nothing. */
+    int (*created)(db_conn *c, uint64_t insert_id, void *ctx);
+    void *ctx;
+} db_create;
+
+/* Inserts the row or, when its key exists, loads the existing one - in a transaction retried by
+ * db_tx_retry (DB_TX_ATTEMPTS; a row that vanished between the duplicate and the load is a
+ * conflict). *created says which happened. Returns 0, CM_ERR_CONFLICT, or a callback's / db
+ * error. Any thread. */
+int db_create_or_load(db_pool *pool, const db_create *spec, bool *created);
+
 /* Optimistic update: run `sql`, which must be written as
  *   UPDATE t SET ..., version = version + 1 WHERE id = ? AND version = ?
  * Returns 0 when exactly one row changed, CM_ERR_CONFLICT when none did (row gone or the

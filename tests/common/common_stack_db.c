@@ -446,6 +446,111 @@ static void statement_cache_evicts_and_reuses_correctly(void **s)
     db_release(g_pool, c);
 }
 
+/* db_tx_retry: a fn that inserts a row named `name`, then answers rcs[calls] (last one repeated). */
+typedef struct tx_script {
+    const int *rcs;
+    int nrcs, calls;
+    const char *name;
+} tx_script;
+
+static int scripted_tx(db_conn *c, void *arg)
+{
+    tx_script *t = arg;
+    db_val v[] = {DB_STR(t->name)};
+    int rc = db_begin(c);
+    if (rc == 0)
+        rc = db_exec(c, sql("INSERT INTO %s (name) VALUES (?)"), v, 1, NULL, NULL);
+    if (rc != 0)
+        return rc;
+    rc = t->rcs[t->calls < t->nrcs ? t->calls : t->nrcs - 1];
+    t->calls++;
+    return rc == 0 ? db_commit(c) : rc;
+}
+
+static long long rows_named(const char *name)
+{
+    db_conn *conn;
+    db_result *r = NULL;
+    db_val v[] = {DB_STR(name)};
+    assert_int_equal(db_acquire(g_pool, &conn, NULL, 0), 0);
+    assert_int_equal(db_query(conn, sql("SELECT COUNT(*) FROM %s WHERE name = ?"), v, 1, &r), 0);
+    long long n = db_result_int(r, 0, 0, -1);
+    db_result_free(r);
+    db_release(g_pool, conn);
+    return n;
+}
+
+static void tx_retry_rolls_back_and_retries_conflicts_only(void **s)
+{
+    (void)s;
+    const int conflicts_then_ok[] = {CM_ERR_CONFLICT, CM_ERR_TIMEOUT, 0};
+    tx_script t = {conflicts_then_ok, 3, 0, "tx-a"};
+    assert_int_equal(db_tx_retry(g_pool, 5, scripted_tx, &t), 0);
+    assert_int_equal(t.calls, 3);
+    assert_int_equal(rows_named("tx-a"), 1); /* the failed attempts were rolled back */
+
+    const int always_conflict[] = {CM_ERR_CONFLICT};
+    t = (tx_script){always_conflict, 1, 0, "tx-b"};
+    assert_int_equal(db_tx_retry(g_pool, 4, scripted_tx, &t), CM_ERR_CONFLICT);
+    assert_int_equal(t.calls, 4);
+    assert_int_equal(rows_named("tx-b"), 0);
+
+    const int hard_error[] = {CM_ERR_DB};
+    t = (tx_script){hard_error, 1, 0, "tx-c"};
+    assert_int_equal(db_tx_retry(g_pool, 4, scripted_tx, &t), CM_ERR_DB);
+    assert_int_equal(t.calls, 1);
+    assert_int_equal(rows_named("tx-c"), 0);
+}
+
+typedef struct named_row {
+    long long id;
+    int events;
+} named_row;
+
+static int load_named(const db_result *r, void *ctx)
+{
+    if (db_result_rows(r) == 0)
+        return CM_ERR_NOT_FOUND;
+    ((named_row *)ctx)->id = db_result_int(r, 0, 0, 0);
+    return 0;
+}
+
+static int named_created(db_conn *c, uint64_t id, void *ctx)
+{
+    (void)c;
+    named_row *n = ctx;
+    n->id = (long long)id;
+    n->events++;
+    return 0;
+}
+
+static void create_or_load_creates_once_then_loads(void **s)
+{
+    (void)s;
+    char load[256];
+    named_row first = {0}, again = {0};
+    bool created = false;
+    db_val v[] = {DB_STR("once")};
+    snprintf(load, sizeof load, "%s", sql("SELECT id FROM %s WHERE name = ?"));
+    db_create spec = {sql("INSERT INTO %s (name) VALUES (?)"),
+                      v,
+                      1,
+                      load,
+                      DB_STR("once"),
+                      load_named,
+                      named_created,
+                      &first};
+    assert_int_equal(db_create_or_load(g_pool, &spec, &created), 0);
+    assert_true(created);
+    assert_int_equal(first.events, 1);
+    spec.ctx = &again;
+    assert_int_equal(db_create_or_load(g_pool, &spec, &created), 0);
+    assert_false(created);
+    assert_int_equal(again.events, 0);
+    assert_int_equal(again.id, first.id);
+    assert_int_equal(rows_named("once"), 1);
+}
+
 static void unreachable_database_is_io_error(void **s)
 {
     (void)s;
@@ -476,6 +581,8 @@ int main(void)
         cmocka_unit_test(new_statement_after_kill_is_prepared_on_fresh_connection),
         cmocka_unit_test(cached_write_after_kill_fails_once_then_recovers),
         cmocka_unit_test(statement_cache_evicts_and_reuses_correctly),
+        cmocka_unit_test(tx_retry_rolls_back_and_retries_conflicts_only),
+        cmocka_unit_test(create_or_load_creates_once_then_loads),
         cmocka_unit_test(unreachable_database_is_io_error),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
