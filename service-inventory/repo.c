@@ -10,27 +10,23 @@
 #include "cm_json.h"
 #include "cm_outbox.h"
 
-/* Loads stock; CM_ERR_NOT_FOUND when the product has no row. */
-static int load_stock(db_conn *c, int64_t product_id, inv_stock_t *out)
+#define STOCK_BY_PRODUCT                                                                          \
+    "SELECT product_id, available, reserved, confirmed, version FROM inventory WHERE product_id " \
+    "= ?"
+
+/* The stock row (db_row_fn): CM_ERR_NOT_FOUND when the product has no row. */
+static int row_to_stock(const db_result *r, void *arg)
 {
-    db_result *r = NULL;
-    db_val v[] = {DB_INT(product_id)};
+    inv_stock_t *out = arg;
     memset(out, 0, sizeof *out);
-    int rc = db_query(c,
-                      "SELECT available, reserved, confirmed, version FROM inventory"
-                      " WHERE product_id = ?",
-                      v, 1, &r);
-    if (rc == 0 && db_result_rows(r) == 0)
-        rc = CM_ERR_NOT_FOUND;
-    if (rc == 0) {
-        out->product_id = product_id;
-        out->available = db_result_int(r, 0, 0, 0);
-        out->reserved = db_result_int(r, 0, 1, 0);
-        out->confirmed = db_result_int(r, 0, 2, 0);
-        out->version = db_result_int(r, 0, 3, 0);
-    }
-    db_result_free(r);
-    return rc;
+    if (db_result_rows(r) == 0)
+        return CM_ERR_NOT_FOUND;
+    out->product_id = db_result_int(r, 0, 0, 0);
+    out->available = db_result_int(r, 0, 1, 0);
+    out->reserved = db_result_int(r, 0, 2, 0);
+    out->confirmed = db_result_int(r, 0, 3, 0);
+    out->version = db_result_int(r, 0, 4, 0);
+    return 0;
 }
 
 /* Reads the reservation of (saga, product) and the product's stock in one statement (the
@@ -94,13 +90,7 @@ static json_t *reservation_event(const inv_reservation_t *res, int tombstone)
 
 int inv_repo_get(db_pool *pool, int64_t product_id, inv_stock_t *out)
 {
-    db_conn *c = NULL;
-    int rc = db_acquire(pool, &c, NULL, 0);
-    if (rc != 0)
-        return rc;
-    rc = load_stock(c, product_id, out);
-    db_release(pool, c);
-    return rc;
+    return db_get_row(pool, STOCK_BY_PRODUCT, DB_INT(product_id), row_to_stock, out);
 }
 
 typedef struct set_args {
@@ -120,7 +110,7 @@ static int set_once(db_conn *c, void *arg)
                      " ON DUPLICATE KEY UPDATE available = ?, version = version + 1",
                      v, 3, NULL, NULL);
     if (rc == 0)
-        rc = load_stock(c, a->product_id, a->out);
+        rc = db_query_row(c, STOCK_BY_PRODUCT, DB_INT(a->product_id), row_to_stock, a->out);
     if (rc == 0)
         rc = outbox_add(c, a->product_id, "StockSet",
                         json_pack("{s:I, s:I, s:I, s:I}", "productId", (json_int_t)a->product_id,

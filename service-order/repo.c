@@ -33,19 +33,6 @@ static int row_to_order(const db_result *r, void *out)
     return 0;
 }
 
-/* Runs a one-row order SELECT ending in `where` with a single bound value. */
-static int load(db_conn *c, const char *where, db_val key, order_t *out)
-{
-    char sql[256];
-    db_result *r = NULL;
-    snprintf(sql, sizeof sql, "%s%s", ORDER_SELECT, where);
-    int rc = db_query(c, sql, &key, 1, &r);
-    if (rc == 0)
-        rc = row_to_order(r, out);
-    db_result_free(r);
-    return rc;
-}
-
 /* Inserts the outbox row for `o` in the open transaction (payload carries the whole order). */
 static int outbox_add(db_conn *c, const order_t *o, const char *event_type)
 {
@@ -64,13 +51,7 @@ static int outbox_add(db_conn *c, const order_t *o, const char *event_type)
 
 int order_repo_get(db_pool *pool, int64_t id, order_t *out)
 {
-    db_conn *c = NULL;
-    int rc = db_acquire(pool, &c, NULL, 0);
-    if (rc != 0)
-        return rc;
-    rc = load(c, "WHERE id = ?", DB_INT(id), out);
-    db_release(pool, c);
-    return rc;
+    return db_get_row(pool, ORDER_SELECT "WHERE id = ?", DB_INT(id), row_to_order, out);
 }
 
 /* In the INSERT's transaction: the order's id and its OrderCreated event. */
@@ -112,7 +93,7 @@ typedef struct transition_args {
 static int transition_once(db_conn *c, void *arg)
 {
     const transition_args *a = arg;
-    int rc = load(c, "WHERE id = ?", DB_INT(a->id), a->out);
+    int rc = db_query_row(c, ORDER_SELECT "WHERE id = ?", DB_INT(a->id), row_to_order, a->out);
     if (rc != 0)
         return rc;
     *a->verdict = order_decide(a->out->status, a->act);

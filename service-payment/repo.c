@@ -34,18 +34,6 @@ static int row_to_payment(const db_result *r, void *out)
     return 0;
 }
 
-static int load(db_conn *c, const char *where, db_val key, payment_t *out)
-{
-    char sql[256];
-    db_result *r = NULL;
-    snprintf(sql, sizeof sql, "%s%s", PAY_SELECT, where);
-    int rc = db_query(c, sql, &key, 1, &r);
-    if (rc == 0)
-        rc = row_to_payment(r, out);
-    db_result_free(r);
-    return rc;
-}
-
 /* Inserts the outbox row for `p` in the open transaction; `from` is the previous status
  * (NULL for a creation). */
 static int outbox_add(db_conn *c, const payment_t *p, const char *event_type, const char *from)
@@ -69,13 +57,7 @@ static int outbox_add(db_conn *c, const payment_t *p, const char *event_type, co
 
 int pay_repo_get(db_pool *pool, int64_t id, payment_t *out)
 {
-    db_conn *c = NULL;
-    int rc = db_acquire(pool, &c, NULL, 0);
-    if (rc != 0)
-        return rc;
-    rc = load(c, "WHERE id = ?", DB_INT(id), out);
-    db_release(pool, c);
-    return rc;
+    return db_get_row(pool, PAY_SELECT "WHERE id = ?", DB_INT(id), row_to_payment, out);
 }
 
 /* In the INSERT's transaction: the payment's id and its PaymentCreated event. */
@@ -119,7 +101,7 @@ static int transition_once(db_conn *c, void *arg)
 {
     const transition_args *a = arg;
     payment_t *out = a->out;
-    int rc = load(c, "WHERE id = ?", DB_INT(a->id), out);
+    int rc = db_query_row(c, PAY_SELECT "WHERE id = ?", DB_INT(a->id), row_to_payment, out);
     if (rc != 0)
         return rc;
     *a->verdict = pay_decide(out->status, a->act);

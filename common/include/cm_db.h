@@ -99,6 +99,14 @@ const char *db_result_str(const db_result *r, size_t row, size_t col);
 int64_t db_result_int(const db_result *r, size_t row, size_t col, int64_t def);
 void db_result_free(db_result *r);
 
+/* Reads one row: runs `sql`, a SELECT with the one parameter `key`, and hands the result to
+ * row(r, out), which fills out from row 0 or answers CM_ERR_NOT_FOUND when there is none.
+ * Returns row's answer or db_query's error. db_get_row does the same on a connection it
+ * borrows from pool for the call. */
+typedef int (*db_row_fn)(const db_result *r, void *out);
+int db_query_row(db_conn *c, const char *sql, db_val key, db_row_fn row, void *out);
+int db_get_row(db_pool *pool, const char *sql, db_val key, db_row_fn row, void *out);
+
 /* ---- transactions ---- */
 /* BEGIN / COMMIT / ROLLBACK. db_commit failing leaves no transaction open. */
 int db_begin(db_conn *c);
@@ -139,8 +147,7 @@ typedef struct db_create {
     size_t ninsert;
     const char *load_sql; /* SELECT of the existing row by its key, one parameter: key */
     db_val key;
-    /* Reads row 0 of the SELECT into whatever it fills; CM_ERR_NOT_FOUND for no row. */
-    int (*load_row)(const db_result *r, void *ctx);
+    db_row_fn load_row; /* reads that row into ctx (db_query_row) */
     /* After the INSERT, in its transaction: what goes with it (the outbox row). NULL: nothing. */
     int (*created)(db_conn *c, uint64_t insert_id, void *ctx);
     void *ctx;

@@ -243,13 +243,29 @@ typedef struct create_attempt {
     bool *created;
 } create_attempt;
 
-static int load_existing(db_conn *c, const db_create *spec)
+int db_query_row(db_conn *c, const char *sql, db_val key, db_row_fn row, void *out)
 {
     db_result *r = NULL;
-    int rc = db_query(c, spec->load_sql, &spec->key, 1, &r);
+    int rc = db_query(c, sql, &key, 1, &r);
     if (rc == 0)
-        rc = spec->load_row(r, spec->ctx);
+        rc = row(r, out);
     db_result_free(r);
+    return rc;
+}
+
+int db_get_row(db_pool *p, const char *sql, db_val key, db_row_fn row, void *out)
+{
+    db_conn *c = NULL;
+    int rc = db_acquire(p, &c, NULL, 0);
+    if (rc == 0)
+        rc = db_query_row(c, sql, key, row, out);
+    db_release(p, c);
+    return rc;
+}
+
+static int load_existing(db_conn *c, const db_create *spec)
+{
+    int rc = db_query_row(c, spec->load_sql, spec->key, spec->load_row, spec->ctx);
     return rc == CM_ERR_NOT_FOUND ? CM_ERR_CONFLICT : rc; /* the other insert rolled back */
 }
 

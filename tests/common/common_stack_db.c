@@ -1,5 +1,8 @@
 /* MySQL pool against the real MariaDB: statements, NULLs, long values, duplicate keys,
- * optimistic conflicts, transactions, pool under threads, reconnect after a killed session. */
+ * optimistic conflicts, transactions, retried transactions, pool under threads, reconnect
+ * after a killed session, and db_begin_read_committed: a queue consumer's SELECT ... FOR UPDATE
+ * SKIP LOCKED at READ COMMITTED leaves the queue open to INSERTs (the outbox relay's gap locks
+ * were the row-lock waits measured in docs/bench-pure.md), for that one transaction only. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +19,7 @@
 
 static db_pool *g_pool;
 static char g_table[64];
+static char g_queue[64]; /* the outbox's shape: unpublished rows found through (published_at, id) */
 static char g_sql[512];
 
 static db_config cfg(int size, const char *database)
@@ -33,6 +37,13 @@ static db_config cfg(int size, const char *database)
 static const char *sql(const char *fmt)
 {
     snprintf(g_sql, sizeof g_sql, fmt, g_table);
+    return g_sql;
+}
+
+/* The same for the queue table. */
+static const char *qsql(const char *fmt)
+{
+    snprintf(g_sql, sizeof g_sql, fmt, g_queue);
     return g_sql;
 }
 
@@ -62,6 +73,17 @@ static int setup(void **s)
                                  "version BIGINT NOT NULL DEFAULT 0) ENGINE=InnoDB"),
                              NULL, 0, NULL, NULL),
                      0);
+    snprintf(g_queue, sizeof g_queue, "q_%.12s", tok);
+    assert_int_equal(db_exec(conn,
+                             qsql("CREATE TABLE %s (id BIGINT PRIMARY KEY AUTO_INCREMENT, "
+                                  "published_at TIMESTAMP(6) NULL, "
+                                  "KEY ix_unpublished (published_at, id)) ENGINE=InnoDB"),
+                             NULL, 0, NULL, NULL),
+                     0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(
+            db_exec(conn, qsql("INSERT INTO %s (published_at) VALUES (NULL)"), NULL, 0, NULL, NULL),
+            0);
     db_release(g_pool, conn);
     return 0;
 }
@@ -72,6 +94,7 @@ static int teardown(void **s)
     db_conn *conn;
     if (db_acquire(g_pool, &conn, NULL, 0) == 0) {
         db_exec(conn, sql("DROP TABLE IF EXISTS %s"), NULL, 0, NULL, NULL);
+        db_exec(conn, qsql("DROP TABLE IF EXISTS %s"), NULL, 0, NULL, NULL);
         db_release(g_pool, conn);
     }
     db_pool_free(g_pool);
@@ -551,6 +574,74 @@ static void create_or_load_creates_once_then_loads(void **s)
     assert_int_equal(rows_named("once"), 1);
 }
 
+/* Claims the unpublished rows the way the outbox relay does; returns how many. */
+static size_t claim(db_conn *c)
+{
+    db_result *r = NULL;
+    db_val lim = DB_INT(100);
+    assert_int_equal(db_query(c,
+                              qsql("SELECT id FROM %s WHERE published_at IS NULL ORDER BY id "
+                                   "LIMIT ? FOR UPDATE SKIP LOCKED"),
+                              &lim, 1, &r),
+                     0);
+    size_t n = db_result_rows(r);
+    db_result_free(r);
+    return n;
+}
+
+/* An INSERT into the queue from a second connection that gives up after 1 s of lock wait
+ * (the wait is the verdict, not a timing: it either never waits or always does). */
+static int insert_from_other(db_conn *o)
+{
+    assert_int_equal(db_exec(o, "SET SESSION innodb_lock_wait_timeout = 1", NULL, 0, NULL, NULL),
+                     0);
+    return db_exec(o, qsql("INSERT INTO %s (published_at) VALUES (NULL)"), NULL, 0, NULL, NULL);
+}
+
+static void read_committed_claim_does_not_block_inserts(void **s)
+{
+    (void)s;
+    db_conn *a, *b;
+    assert_int_equal(db_acquire(g_pool, &a, NULL, 0), 0);
+    assert_int_equal(db_acquire(g_pool, &b, NULL, 0), 0);
+    assert_int_equal(db_begin_read_committed(a), 0);
+    assert_true(db_in_tx(a));
+    assert_true(claim(a) >= 3);
+    assert_int_equal(insert_from_other(b), 0);
+    assert_int_equal(db_commit(a), 0);
+    db_release(g_pool, b);
+    db_release(g_pool, a);
+}
+
+static void level_applies_to_one_transaction_only(void **s)
+{
+    (void)s;
+    db_conn *a, *b;
+    assert_int_equal(db_acquire(g_pool, &a, NULL, 0), 0);
+    assert_int_equal(db_acquire(g_pool, &b, NULL, 0), 0);
+    assert_int_equal(db_begin_read_committed(a), 0);
+    assert_int_equal(db_commit(a), 0);
+    /* The next plain transaction is REPEATABLE READ again: its claim locks the gap at the
+     * end of the index, so the other connection's INSERT waits and gives up. */
+    assert_int_equal(db_begin(a), 0);
+    assert_true(claim(a) >= 3);
+    assert_int_equal(insert_from_other(b), CM_ERR_TIMEOUT);
+    assert_int_equal(db_rollback(a), 0);
+    db_release(g_pool, b);
+    db_release(g_pool, a);
+}
+
+static void read_committed_inside_a_transaction_is_refused(void **s)
+{
+    (void)s;
+    db_conn *a;
+    assert_int_equal(db_acquire(g_pool, &a, NULL, 0), 0);
+    assert_int_equal(db_begin(a), 0);
+    assert_int_equal(db_begin_read_committed(a), CM_ERR_STATE);
+    assert_int_equal(db_rollback(a), 0);
+    db_release(g_pool, a);
+}
+
 static void unreachable_database_is_io_error(void **s)
 {
     (void)s;
@@ -583,6 +674,9 @@ int main(void)
         cmocka_unit_test(statement_cache_evicts_and_reuses_correctly),
         cmocka_unit_test(tx_retry_rolls_back_and_retries_conflicts_only),
         cmocka_unit_test(create_or_load_creates_once_then_loads),
+        cmocka_unit_test(read_committed_claim_does_not_block_inserts),
+        cmocka_unit_test(level_applies_to_one_transaction_only),
+        cmocka_unit_test(read_committed_inside_a_transaction_is_refused),
         cmocka_unit_test(unreachable_database_is_io_error),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
