@@ -67,19 +67,6 @@ static int load_state(db_conn *c, int64_t product_id, const char *saga_id, inv_r
     return rc;
 }
 
-/* Inserts an outbox row for the product aggregate in the open transaction with `payload`
- * (reference stolen, NULL means out of memory). */
-static int outbox_add(db_conn *c, int64_t product_id, const char *event_type, json_t *payload)
-{
-    char agg[32];
-    if (!payload)
-        return CM_ERR_NOMEM;
-    snprintf(agg, sizeof agg, "%lld", (long long)product_id);
-    int rc = outbox_insert(c, "Inventory", agg, event_type, payload);
-    json_decref(payload);
-    return rc;
-}
-
 /* Event payload for a reservation change. */
 static json_t *reservation_event(const inv_reservation_t *res, int tombstone)
 {
@@ -112,11 +99,11 @@ static int set_once(db_conn *c, void *arg)
     if (rc == 0)
         rc = db_query_row(c, STOCK_BY_PRODUCT, DB_INT(a->product_id), row_to_stock, a->out);
     if (rc == 0)
-        rc = outbox_add(c, a->product_id, "StockSet",
-                        json_pack("{s:I, s:I, s:I, s:I}", "productId", (json_int_t)a->product_id,
-                                  "available", (json_int_t)a->out->available, "reserved",
-                                  (json_int_t)a->out->reserved, "confirmed",
-                                  (json_int_t)a->out->confirmed));
+        rc = outbox_emit(c, "Inventory", a->product_id, "StockSet",
+                         json_pack("{s:I, s:I, s:I, s:I}", "productId", (json_int_t)a->product_id,
+                                   "available", (json_int_t)a->out->available, "reserved",
+                                   (json_int_t)a->out->reserved, "confirmed",
+                                   (json_int_t)a->out->confirmed));
     if (rc == 0)
         rc = db_commit(c);
     return rc;
@@ -175,7 +162,7 @@ static int try_reserve(db_conn *c, inv_reservation_t *res, int64_t qty, inv_stoc
     stock->version = db_result_int(r, 0, 3, 0);
     res->quantity = qty;
     res->status = INV_RES_RESERVED;
-    rc = outbox_add(c, pid, "StockReserved", reservation_event(res, 0));
+    rc = outbox_emit(c, "Inventory", pid, "StockReserved", reservation_event(res, 0));
     if (rc == 0)
         rc = db_commit(c);
     if (rc == 0)
@@ -228,7 +215,7 @@ static int try_release(db_conn *c, inv_action_t act, inv_reservation_t *res, inv
     if (rc == 0 && stock->product_id == 0)
         rc = CM_ERR_DB;
     if (rc == 0)
-        rc = outbox_add(c, pid, inv_action_event(act), reservation_event(res, 0));
+        rc = outbox_emit(c, "Inventory", pid, inv_action_event(act), reservation_event(res, 0));
     if (rc == 0)
         rc = db_commit(c);
     if (rc == 0)
@@ -253,7 +240,8 @@ static int do_tombstone(db_conn *c, inv_reservation_t *res, int64_t qty)
     if (rc == 0) {
         res->quantity = qty;
         res->status = INV_RES_CANCELLED;
-        rc = outbox_add(c, res->product_id, "StockReservationCancelled", reservation_event(res, 1));
+        rc = outbox_emit(c, "Inventory", res->product_id, "StockReservationCancelled",
+                         reservation_event(res, 1));
     }
     if (rc == 0)
         rc = db_commit(c);

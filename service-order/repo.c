@@ -36,17 +36,12 @@ static int row_to_order(const db_result *r, void *out)
 /* Inserts the outbox row for `o` in the open transaction (payload carries the whole order). */
 static int outbox_add(db_conn *c, const order_t *o, const char *event_type)
 {
-    char agg[32];
-    json_t *p = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s}", "sagaId", o->saga_id, "orderId",
-                          (json_int_t)o->id, "customerId", (json_int_t)o->customer_id, "productId",
-                          (json_int_t)o->product_id, "quantity", (json_int_t)o->quantity, "amount",
-                          (json_int_t)o->amount, "status", order_status_name(o->status));
-    if (!p)
-        return CM_ERR_NOMEM;
-    snprintf(agg, sizeof agg, "%lld", (long long)o->id);
-    int rc = outbox_insert(c, "Order", agg, event_type, p);
-    json_decref(p);
-    return rc;
+    return outbox_emit(c, "Order", o->id, event_type,
+                       json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s}", "sagaId", o->saga_id,
+                                 "orderId", (json_int_t)o->id, "customerId",
+                                 (json_int_t)o->customer_id, "productId", (json_int_t)o->product_id,
+                                 "quantity", (json_int_t)o->quantity, "amount",
+                                 (json_int_t)o->amount, "status", order_status_name(o->status)));
 }
 
 int order_repo_get(db_pool *pool, int64_t id, order_t *out)

@@ -38,7 +38,6 @@ static int row_to_payment(const db_result *r, void *out)
  * (NULL for a creation). */
 static int outbox_add(db_conn *c, const payment_t *p, const char *event_type, const char *from)
 {
-    char agg[32];
     json_t *o =
         json_pack("{s:s, s:I, s:I, s:I, s:s, s:s}", "sagaId", p->saga_id, "paymentId",
                   (json_int_t)p->id, "orderId", (json_int_t)p->order_id, "amount",
@@ -49,10 +48,7 @@ static int outbox_add(db_conn *c, const payment_t *p, const char *event_type, co
         json_object_set_new(o, "previousStatus", json_string(from));
     if (p->failure_reason[0])
         json_object_set_new(o, "failureReason", json_string(p->failure_reason));
-    snprintf(agg, sizeof agg, "%lld", (long long)p->id);
-    int rc = outbox_insert(c, "Payment", agg, event_type, o);
-    json_decref(o);
-    return rc;
+    return outbox_emit(c, "Payment", p->id, event_type, o);
 }
 
 int pay_repo_get(db_pool *pool, int64_t id, payment_t *out)
