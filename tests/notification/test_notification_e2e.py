@@ -164,14 +164,9 @@ class SagaEventsTest(unittest.TestCase):
                              NOTIFICATION_BLOCK_MS=200)
         cls.notif = h.Daemon("service-notification", NOTIF, cls.notif_env)
         cls.daemons = [cls.order_a, cls.order_b, cls.inv, cls.pay, cls.orch, cls.notif]
-        started = []
         try:
-            for d in cls.daemons:
-                d.start()
-                started.append(d)
+            h.start_all(cls.daemons)
         except Exception:
-            for d in started:
-                d.kill()
             cls.stop_redis()
             raise
         cls.pid = random.randint(10**8, 10**12)
@@ -180,16 +175,11 @@ class SagaEventsTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        errors = []
-        for d in reversed(cls.daemons):
-            try:
-                d.stop()
-            except AssertionError as e:
-                errors.append(e)
-        cls.stop_redis()
-        shutil.rmtree(cls.redis_dir, ignore_errors=True)
-        if errors:
-            raise errors[0]
+        try:
+            h.stop_all(cls.daemons)
+        finally:
+            cls.stop_redis()
+            shutil.rmtree(cls.redis_dir, ignore_errors=True)
 
     @classmethod
     def start_redis(cls):

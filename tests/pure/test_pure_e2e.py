@@ -48,49 +48,51 @@ def saga_rows(saga_id):
             h.sql_value("payment_db", f"SELECT COUNT(*) FROM payments WHERE saga_id='{saga_id}'"))
 
 
+def statuses(saga_id):
+    """(order, payment, reservation) status of one saga; None where it has no row."""
+    return tuple(h.sql_value(db, f"SELECT status FROM {table} WHERE saga_id='{saga_id}'")
+                 for db, table in (("order_db", "orders"), ("payment_db", "payments"),
+                                   ("inventory_db", "inventory_reservations")))
+
+
+def stock(inv_url, pid):
+    _, _, b = h.http("GET", f"{inv_url}/api/inventory/{pid}")
+    return b["available"], b["reserved"]
+
+
 def step_log(saga_id):
     return h.sql("orchestrator_db",
                  f"SELECT step, event FROM saga_step_log WHERE saga_id='{saga_id}' ORDER BY id")
 
 
-class PureSagaTest(unittest.TestCase):
+class Suite(unittest.TestCase):
+    """Daemons a test class starts (cls.daemons, on stream cls.stream) and stops after it."""
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            h.stop_all(cls.daemons)
+        finally:
+            h.redis_cli("DEL", cls.stream)
+
+
+class PureSagaTest(Suite):
     @classmethod
     def setUpClass(cls):
         cls.stream = h.uid("stream:test-pure-")
         cls.daemons = services(cls.stream, ORDER_PORT, INV_PORT, PAY_PORT)
         cls.daemons.append(h.Daemon("orchestrator-pure", ORCH_PORT,
                                     orch_env(ORDER_PORT, INV_PORT, PAY_PORT)))
-        started = []
-        try:
-            for d in cls.daemons:
-                d.start()
-                started.append(d)
-        except Exception:
-            for d in reversed(started):
-                d.kill()
-            raise
+        h.start_all(cls.daemons)
         cls.orch = cls.daemons[-1].url
         cls.inv = cls.daemons[1].url
-
-    @classmethod
-    def tearDownClass(cls):
-        errors = []
-        for d in reversed(cls.daemons):
-            try:
-                d.stop()
-            except AssertionError as e:
-                errors.append(e)
-        h.redis_cli("DEL", cls.stream)
-        if errors:
-            raise errors[0]
 
     def post(self, body, key=None, path="/api/pure/orders"):
         headers = {"Idempotency-Key": key} if key else None
         return h.http("POST", self.orch + path, body, headers=headers)
 
     def stock(self, pid):
-        _, _, b = h.http("GET", f"{self.inv}/api/inventory/{pid}")
-        return b["available"], b["reserved"]
+        return stock(self.inv, pid)
 
     def test_happy_path_confirms_order_reservation_and_payment(self):
         pid = new_product(self.inv, 10)
@@ -98,14 +100,7 @@ class PureSagaTest(unittest.TestCase):
         self.assertEqual(st, 200, r)
         self.assertTrue(r["success"], r)
         self.assertTrue(r["sagaId"].startswith("pure-"))
-        self.assertEqual(h.sql_value("order_db", f"SELECT status FROM orders WHERE id={r['orderId']}"),
-                         "CONFIRMED")
-        self.assertEqual(h.sql_value("payment_db",
-                                     f"SELECT status FROM payments WHERE id={r['paymentId']}"),
-                         "CONFIRMED")
-        self.assertEqual(h.sql_value("inventory_db",
-                                     "SELECT status FROM inventory_reservations WHERE "
-                                     f"saga_id='{r['sagaId']}'"), "CONFIRMED")
+        self.assertEqual(statuses(r["sagaId"]), ("CONFIRMED",) * 3)
         self.assertEqual(self.stock(pid), (8, 0))
         self.assertEqual(saga_rows(r["sagaId"]), ("1", "1"))
         log = step_log(r["sagaId"])
@@ -141,11 +136,7 @@ class PureSagaTest(unittest.TestCase):
         self.assertEqual(r["errorType"], "InsufficientBalance")
         self.assertIn("InsufficientBalance", r["error"])
         sid = r["sagaId"]
-        self.assertEqual(h.sql_value("order_db", f"SELECT status FROM orders WHERE saga_id='{sid}'"),
-                         "CANCELLED")
-        self.assertEqual(h.sql_value("payment_db",
-                                     f"SELECT status FROM payments WHERE saga_id='{sid}'"),
-                         "REFUNDED")
+        self.assertEqual(statuses(sid), ("CANCELLED", "REFUNDED", "CANCELLED"))
         self.assertEqual(self.stock(pid), (10, 0))
         comp = [s for s, e in step_log(sid) if e == "SUCCEEDED"][3:]
         self.assertEqual(comp, ["RefundPayment", "CancelReservation", "CancelOrder"])
@@ -160,8 +151,7 @@ class PureSagaTest(unittest.TestCase):
         self.assertFalse(r["success"])
         self.assertEqual(r["errorType"], "OutOfStock")
         sid = r["sagaId"]
-        self.assertEqual(h.sql_value("order_db", f"SELECT status FROM orders WHERE saga_id='{sid}'"),
-                         "CANCELLED")
+        self.assertEqual(statuses(sid), ("CANCELLED", None, "CANCELLED"))
         self.assertEqual(saga_rows(sid), ("1", "0"))
         self.assertEqual(self.stock(pid), (1, 0))
         comp = [s for s, e in step_log(sid) if e == "SUCCEEDED"][1:]
@@ -287,29 +277,15 @@ class PureSagaTest(unittest.TestCase):
         self.assertEqual(step_log(sid)[-1][1], "CANCEL_IGNORED")
 
 
-class PureCrashTest(unittest.TestCase):
+class PureCrashTest(Suite):
     """Slow payment gateway so a saga can be caught mid-flight, then SIGKILL."""
 
     @classmethod
     def setUpClass(cls):
         cls.stream = h.uid("stream:test-pure-")
-        cls.services = services(cls.stream, SLOW_ORDER, SLOW_INV, SLOW_PAY, FAKE_PG_LATENCY_MS=1500)
-        started = []
-        try:
-            for d in cls.services:
-                d.start()
-                started.append(d)
-        except Exception:
-            for d in reversed(started):
-                d.kill()
-            raise
+        cls.services = cls.daemons = h.start_all(services(cls.stream, SLOW_ORDER, SLOW_INV,
+                                                          SLOW_PAY, FAKE_PG_LATENCY_MS=1500))
         cls.inv = cls.services[1].url
-
-    @classmethod
-    def tearDownClass(cls):
-        for d in reversed(cls.services):
-            d.stop()
-        h.redis_cli("DEL", cls.stream)
 
     def orchestrator(self):
         return h.Daemon("orchestrator-pure", SLOW_ORCH,
@@ -339,52 +315,37 @@ class PureCrashTest(unittest.TestCase):
         finally:
             orch.stop()
 
-    def test_sigkill_mid_saga_then_restart_finishes_with_one_order_and_payment(self):
+    def killed_at_approve(self, **body):
+        """A saga SIGKILLed while ApprovePayment runs; returns a fresh orchestrator that resumes
+        it, the saga id and the product."""
         orch = self.orchestrator().start()
         pid = new_product(self.inv, 10)
-        st, _, b = h.http("POST", orch.url + "/api/pure/orders", order_body(pid))
+        st, _, b = h.http("POST", orch.url + "/api/pure/orders", order_body(pid, **body))
         self.assertEqual(st, 202, b)
-        sid = b["sagaId"]
-        self.wait_step(sid, "ApprovePayment")
+        self.wait_step(b["sagaId"], "ApprovePayment")
         orch.kill()
-        orch = self.orchestrator().start()
+        return self.orchestrator().start(), b["sagaId"], pid
+
+    def test_sigkill_mid_saga_then_restart_finishes_with_one_order_and_payment(self):
+        orch, sid, pid = self.killed_at_approve()
         try:
             final = self.wait_terminal(orch.url, sid)
             self.assertEqual(final["status"], "COMPLETED", final)
             self.assertEqual(saga_rows(sid), ("1", "1"))
-            self.assertEqual(h.sql_value("order_db",
-                                         f"SELECT status FROM orders WHERE saga_id='{sid}'"),
-                             "CONFIRMED")
-            self.assertEqual(h.sql_value("payment_db",
-                                         f"SELECT status FROM payments WHERE saga_id='{sid}'"),
-                             "CONFIRMED")
-            _, _, inv = h.http("GET", f"{self.inv}/api/inventory/{pid}")
-            self.assertEqual((inv["available"], inv["reserved"]), (8, 0))
+            self.assertEqual(statuses(sid), ("CONFIRMED",) * 3)
+            self.assertEqual(stock(self.inv, pid), (8, 0))
         finally:
             orch.stop()
 
     def test_sigkill_during_failing_step_then_restart_compensates(self):
-        orch = self.orchestrator().start()
-        pid = new_product(self.inv, 10)
-        st, _, b = h.http("POST", orch.url + "/api/pure/orders",
-                          order_body(pid, amount=PG_LIMIT + 5))
-        sid = b["sagaId"]
-        self.wait_step(sid, "ApprovePayment")
-        orch.kill()
-        orch = self.orchestrator().start()
+        orch, sid, pid = self.killed_at_approve(amount=PG_LIMIT + 5)
         try:
             final = self.wait_terminal(orch.url, sid)
             self.assertEqual(final["status"], "COMPENSATED", final)
             self.assertEqual(final["result"]["errorType"], "InsufficientBalance")
             self.assertEqual(saga_rows(sid), ("1", "1"))
-            self.assertEqual(h.sql_value("payment_db",
-                                         f"SELECT status FROM payments WHERE saga_id='{sid}'"),
-                             "REFUNDED")
-            self.assertEqual(h.sql_value("order_db",
-                                         f"SELECT status FROM orders WHERE saga_id='{sid}'"),
-                             "CANCELLED")
-            _, _, inv = h.http("GET", f"{self.inv}/api/inventory/{pid}")
-            self.assertEqual((inv["available"], inv["reserved"]), (10, 0))
+            self.assertEqual(statuses(sid), ("CANCELLED", "REFUNDED", "CANCELLED"))
+            self.assertEqual(stock(self.inv, pid), (10, 0))
         finally:
             orch.stop()
 
@@ -404,8 +365,7 @@ class PureCrashTest(unittest.TestCase):
                 final = self.wait_terminal(orch.url, sid)
                 self.assertEqual(final["status"], "COMPLETED", final)
                 self.assertEqual(saga_rows(sid), ("1", "1"))
-            _, _, inv = h.http("GET", f"{self.inv}/api/inventory/{pid}")
-            self.assertEqual((inv["available"], inv["reserved"]), (45, 0))
+            self.assertEqual(stock(self.inv, pid), (45, 0))
         finally:
             orch.stop()
 
@@ -433,11 +393,8 @@ class PureCrashTest(unittest.TestCase):
             final = self.wait_terminal(orch.url, sid)
             self.assertEqual(final["status"], "COMPENSATED")
             self.assertEqual(final["result"]["errorType"], "InsufficientBalance")
-            _, _, inv = h.http("GET", f"{self.inv}/api/inventory/{pid}")
-            self.assertEqual((inv["available"], inv["reserved"]), (10, 0))
-            self.assertEqual(h.sql_value("order_db",
-                                         f"SELECT status FROM orders WHERE saga_id='{sid}'"),
-                             "CANCELLED")
+            self.assertEqual(stock(self.inv, pid), (10, 0))
+            self.assertEqual(statuses(sid), ("CANCELLED", "REFUNDED", "CANCELLED"))
         finally:
             orch.stop()
             if self.services[1].proc is None:
@@ -465,13 +422,8 @@ class PureCrashTest(unittest.TestCase):
             self.assertEqual([s for s, e in log if e == "SUCCEEDED"][4:],
                              ["RefundPayment", "CancelReservation", "CancelOrder"])
             self.assertFalse([s for s, e in log if s in CONFIRMS])
-            for db, table, status in (("order_db", "orders", "CANCELLED"),
-                                      ("payment_db", "payments", "REFUNDED"),
-                                      ("inventory_db", "inventory_reservations", "CANCELLED")):
-                self.assertEqual(h.sql_value(db, f"SELECT status FROM {table} WHERE "
-                                             f"saga_id='{sid}'"), status)
-            _, _, inv = h.http("GET", f"{self.inv}/api/inventory/{pid}")
-            self.assertEqual((inv["available"], inv["reserved"]), (10, 0))
+            self.assertEqual(statuses(sid), ("CANCELLED", "REFUNDED", "CANCELLED"))
+            self.assertEqual(stock(self.inv, pid), (10, 0))
             st, _, b = h.http("POST", f"{orch.url}/api/pure/orders/{sid}/cancel")
             self.assertEqual(st, 409, b)  # ended
         finally:
@@ -510,10 +462,7 @@ class PureCrashTest(unittest.TestCase):
             self.restart_inventory()
             final = self.wait_terminal(orch.url, sid)
             self.assertEqual(final["status"], "COMPLETED", final)
-            for db, table in (("order_db", "orders"), ("payment_db", "payments"),
-                              ("inventory_db", "inventory_reservations")):
-                self.assertEqual(h.sql_value(db, f"SELECT status FROM {table} WHERE "
-                                             f"saga_id='{sid}'"), "CONFIRMED")
+            self.assertEqual(statuses(sid), ("CONFIRMED",) * 3)
             log = step_log(sid)
             for other in ("ConfirmOrder", "ConfirmPayment"):  # not sent again after the kill
                 self.assertEqual([e for s, e in log if s == other], ["STARTED", "SUCCEEDED"])
@@ -539,11 +488,8 @@ class PureCrashTest(unittest.TestCase):
             final = self.wait_terminal(orch.url, sid)
             self.assertEqual(final["status"], "COMPENSATED")
             self.assertEqual(final["result"]["errorType"], "RetriesExhausted")
-            self.assertEqual(h.sql_value("order_db",
-                                         f"SELECT status FROM orders WHERE saga_id='{sid}'"),
-                             "CANCELLED")
-            _, _, inv = h.http("GET", f"{self.inv}/api/inventory/{pid}")
-            self.assertEqual((inv["available"], inv["reserved"]), (10, 0))
+            self.assertEqual(statuses(sid)[0], "CANCELLED")
+            self.assertEqual(stock(self.inv, pid), (10, 0))
         finally:
             orch.stop()
             if self.services[1].proc is None:

@@ -156,6 +156,33 @@ class Daemon:
         self.stop()
 
 
+def start_all(daemons):
+    """Starts the daemons in order; if one fails, kills those started and re-raises."""
+    started = []
+    try:
+        for d in daemons:
+            d.start()
+            started.append(d)
+    except Exception:
+        for d in reversed(started):
+            d.kill()
+        raise
+    return daemons
+
+
+def stop_all(daemons):
+    """Stops the daemons in reverse order, every one of them, then raises the first failure
+    (a daemon that did not exit cleanly, e.g. a sanitizer report)."""
+    errors = []
+    for d in reversed(daemons):
+        try:
+            d.stop()
+        except AssertionError as e:
+            errors.append(e)
+    if errors:
+        raise errors[0]
+
+
 def http(method, url, body=None, headers=None, timeout=30.0, raw=None):
     """Sends one request. body: a JSON-able value (sent as JSON) or None; raw: bytes sent as is.
     Returns (status, headers dict with lower-case names, parsed JSON or text or None)."""
