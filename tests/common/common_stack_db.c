@@ -323,9 +323,10 @@ static void pool_under_threads_serializes_connections(void **s)
     db_release(g_pool, c);
 }
 
-static void reconnects_after_session_is_killed(void **s)
+/* Open a 1-connection pool and kill its session from outside; returns the pool (and the killed
+ * session's id in *killed when not NULL). */
+static db_pool *pool_with_killed_session(int64_t *killed)
 {
-    (void)s;
     db_config c1 = cfg(1, "common_test");
     db_pool *one;
     assert_int_equal(db_pool_new(&c1, &one), 0);
@@ -336,13 +337,23 @@ static void reconnects_after_session_is_killed(void **s)
     int64_t victim = db_result_int(r, 0, 0, -1);
     db_result_free(r);
     db_release(one, c);
-
     db_conn *killer;
     assert_int_equal(db_acquire(g_pool, &killer, NULL, 0), 0);
     db_val p = DB_INT(victim);
     assert_int_equal(db_exec(killer, "KILL CONNECTION ?", &p, 1, NULL, NULL), 0);
     db_release(g_pool, killer);
+    if (killed != NULL)
+        *killed = victim;
+    return one;
+}
 
+static void reconnects_after_session_is_killed(void **s)
+{
+    (void)s;
+    int64_t victim = 0;
+    db_pool *one = pool_with_killed_session(&victim);
+    db_conn *c;
+    db_result *r;
     assert_int_equal(db_acquire(one, &c, NULL, 0), 0);
     assert_int_equal(db_query(c, "SELECT CONNECTION_ID()", NULL, 0, &r), 0);
     assert_int_not_equal(db_result_int(r, 0, 0, -1), victim);
@@ -352,31 +363,10 @@ static void reconnects_after_session_is_killed(void **s)
     db_pool_free(one);
 }
 
-/* Open a 1-connection pool and kill its session from outside; returns the pool. */
-static db_pool *pool_with_killed_session(void)
-{
-    db_config c1 = cfg(1, "common_test");
-    db_pool *one;
-    assert_int_equal(db_pool_new(&c1, &one), 0);
-    db_conn *c;
-    assert_int_equal(db_acquire(one, &c, NULL, 0), 0);
-    db_result *r;
-    assert_int_equal(db_query(c, "SELECT CONNECTION_ID()", NULL, 0, &r), 0);
-    int64_t victim = db_result_int(r, 0, 0, -1);
-    db_result_free(r);
-    db_release(one, c);
-    db_conn *killer;
-    assert_int_equal(db_acquire(g_pool, &killer, NULL, 0), 0);
-    db_val p = DB_INT(victim);
-    assert_int_equal(db_exec(killer, "KILL CONNECTION ?", &p, 1, NULL, NULL), 0);
-    db_release(g_pool, killer);
-    return one;
-}
-
 static void transaction_begins_on_fresh_connection_after_kill(void **s)
 {
     (void)s;
-    db_pool *one = pool_with_killed_session();
+    db_pool *one = pool_with_killed_session(NULL);
     db_conn *c;
     assert_int_equal(db_acquire(one, &c, NULL, 0), 0);
     assert_int_equal(db_begin(c), 0);
@@ -392,7 +382,7 @@ static void transaction_begins_on_fresh_connection_after_kill(void **s)
 static void new_statement_after_kill_is_prepared_on_fresh_connection(void **s)
 {
     (void)s;
-    db_pool *one = pool_with_killed_session();
+    db_pool *one = pool_with_killed_session(NULL);
     db_conn *c;
     assert_int_equal(db_acquire(one, &c, NULL, 0), 0);
     /* preparing has no side effect, so it is retried on a fresh connection */
