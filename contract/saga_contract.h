@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 /* ---- problem codes of business failures ----------------------------------------------------
  * A service refusing a request for a business reason answers problem+json with one of these as
@@ -54,12 +55,7 @@ static inline bool saga_id_valid_n(const char *s, size_t len)
 /* 1 if the string s is a saga id; NULL is not. Pure; any thread. */
 static inline bool saga_id_valid(const char *s)
 {
-    size_t n = 0;
-    if (s == NULL)
-        return false;
-    while (n < SAGA_ID_MAX && s[n] != '\0')
-        n++;
-    return saga_id_valid_n(s, n);
+    return s != NULL && saga_id_valid_n(s, strnlen(s, SAGA_ID_MAX));
 }
 
 #endif
