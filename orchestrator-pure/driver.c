@@ -26,6 +26,7 @@ typedef struct call {
 static void *call_step(void *arg)
 {
     call_t *c = arg;
+    log_set_saga_id(c->row->saga_id); /* this thread's log lines name the saga too */
     c->st = c->row->st;
     c->stopped = c->run.delay_ms > 0 && c->d->sleep(c->d->ctx, c->run.delay_ms);
     if (!c->stopped)

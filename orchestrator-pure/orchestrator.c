@@ -14,12 +14,6 @@
 #include "cm_error.h"
 #include "cm_log.h"
 
-/* How many 409 IdempotencyInFlight answers a step may wait through before they count as
- * failures (the twin call sent before a crash is still running in the service), and how often
- * the twin is polled meanwhile. */
-#define SAGA_IN_FLIGHT_WAITS   30
-#define SAGA_IN_FLIGHT_POLL_MS 1000
-
 typedef struct job {
     struct job *next;
     char saga_id[SAGA_ID_MAX];
@@ -243,13 +237,12 @@ int orch_start(const orch_config_t *cfg, orch_t **out)
     if (o == NULL)
         return CM_ERR_NOMEM;
     o->cfg = *cfg;
-    o->driver = (driver_t){cfg->db,
-                           cfg->client,
-                           {cfg->forward_attempts, cfg->retry_initial_ms, cfg->retry_max_ms,
-                            SAGA_IN_FLIGHT_WAITS, SAGA_IN_FLIGHT_POLL_MS},
-                           driver_sleep,
-                           driver_retried,
-                           o};
+    /* The in-flight allowance (30 answers, polled every second) is the machine's default. */
+    o->driver =
+        (driver_t){cfg->db, cfg->client, SAGA_POLICY_DEFAULT, driver_sleep, driver_retried, o};
+    o->driver.policy.forward_attempts = cfg->forward_attempts;
+    o->driver.policy.retry_initial_ms = cfg->retry_initial_ms;
+    o->driver.policy.retry_max_ms = cfg->retry_max_ms;
     pthread_mutex_init(&o->mu, NULL);
     pthread_cond_init(&o->work, NULL);
     cond_init_monotonic(&o->sleep);

@@ -16,7 +16,6 @@
 #define OT_WORKFLOW_TYPE "OrderWorkflow"
 #define OT_QUERY_STATE   "getState"
 #define OT_ID_FIELD      "workflowId"
-#define OT_ERROR_MAX     384
 
 /* Settings read once in main from the environment (docs/orchestrator-temporal.md). */
 typedef struct ot_config {
