@@ -44,18 +44,6 @@ ORDER, INV, PAY = 27182, 27183, 27184
 FRONT_BASE, WORKER_BASE = 27190, 27200  # + variant index
 
 
-class Front(h.Daemon):
-    """bench/gosdk's bench_rest_front (not in a folder of its own name, as h.Daemon expects)."""
-
-    def start(self, timeout=30.0):
-        plain = h.binary
-        h.binary = lambda name: os.path.join(h.BUILD_DIR, "bench", "gosdk", name)
-        try:
-            return super().start(timeout)
-        finally:
-            h.binary = plain
-
-
 class Variant:
     def __init__(self, index, spec, front_mode, env):
         kind, _, mode = spec.partition(":")
@@ -86,8 +74,8 @@ class Variant:
             self.url = self.worker.url + "/api/temporal/orders"
             self.front_pid = None
         else:
-            self.front = Front("bench_rest_front", FRONT_BASE + self.index, common,
-                               log_name=f"bench-front-{self.index}")
+            self.front = gosdk.Front(FRONT_BASE + self.index, common,
+                                     log_name=f"bench-front-{self.index}")
             self.front.start()
             self.front_pid = self.front.proc.pid
             self.url = self.front.url + "/api/temporal/orders"
