@@ -234,7 +234,11 @@ def main():
         summary(rows, variants, args.concurrency)
         print("\nHistory of one finished run per variant (what the server saw):\n")
         for v in variants:
-            print(f"- {v.name}: {json.dumps(history_mode(v.queue))}")
+            seen = history_mode(v.queue)
+            note = ""
+            if v.mode == "local" and seen.get("activities_scheduled", 0) > 0:
+                note = " - NOT local: this worker ignored ORDER_ACTIVITY_MODE=local"
+            print(f"- {v.name}: {json.dumps(seen)}{note}")
         if args.json:
             with open(args.json, "w") as f:
                 json.dump(rows, f, indent=1)
