@@ -24,7 +24,7 @@ def build():
         raise AssertionError("Go toolchain not found: install Go 1.26+ and run scripts/setup")
     out = binary()
     os.makedirs(os.path.dirname(out), exist_ok=True)
-    env = dict(os.environ, GOFLAGS="-mod=mod", GOPROXY="off", GOTOOLCHAIN="local",
+    env = dict(os.environ, GOFLAGS="-mod=mod -buildvcs=false", GOPROXY="off", GOTOOLCHAIN="local",
                CGO_ENABLED="0")
     r = subprocess.run([go, "build", "-trimpath", "-o", out, "."], cwd=HERE, env=env,
                        capture_output=True, text=True)
