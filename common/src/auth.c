@@ -213,9 +213,10 @@ static enum MHD_Result count_authorization(void *cls, enum MHD_ValueKind kind, c
     return MHD_YES;
 }
 
-/* The request's one Authorization value; *malformed when it holds a NUL byte (libmicrohttpd
- * hands out a C string, so "Bearer <token>\0junk" would look like the token alone) or when
- * the header comes more than once (RFC 6750 2: one method, one credential). */
+/* The request's one Authorization value; *malformed when the header comes more than once
+ * (RFC 6750 2: one method, one credential) or its length disagrees with the C string (a NUL
+ * inside; libmicrohttpd 0.9.75 already cuts the value there, so nothing after a NUL is ever
+ * compared). */
 static const char *authorization(http_req *req, bool *malformed)
 {
     const char *v = NULL;

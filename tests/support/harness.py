@@ -228,6 +228,18 @@ class Daemon:
         self.stop()
 
 
+def stop_all(daemons):
+    """Stops daemons in reverse order (each one even when an earlier stop failed); returns the
+    AssertionErrors of the stops that failed (unclean exit, sanitizer report)."""
+    errors = []
+    for d in reversed(list(daemons)):
+        try:
+            d.stop()
+        except AssertionError as err:
+            errors.append(err)
+    return errors
+
+
 def http(method, url, body=None, headers=None, timeout=30.0, raw=None, auth=True):
     """Sends one request. body: a JSON-able value (sent as JSON) or None; raw: bytes sent as is.
     auth: True sends default_token() unless headers carry an Authorization; False sends none.
