@@ -87,8 +87,9 @@ def raw_request(port, method, path, body=b"", headers=None, timeout=30, auth=Tru
     parsed JSON or text)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     hdrs = {"Content-Length": str(len(body))}
-    if auth and not any(k.lower() == "authorization" for k in (headers or {})):
-        hdrs.update(harness.bearer(harness.default_token(method, path)))
+    token = harness.default_token(method, f"http://127.0.0.1:{port}{path}") if auth else None
+    if token and not any(k.lower() == "authorization" for k in (headers or {})):
+        hdrs.update(harness.bearer(token))
     hdrs.update(headers or {})
     try:
         conn.putrequest(method, path, skip_accept_encoding=True)

@@ -80,14 +80,21 @@ def secret_values():
 # Routes only an operator may call (docs/security.md); every other service route takes the
 # service token, reads take either.
 ADMIN_ROUTES = [("PUT", re.compile(r"^/api/inventory/[^/]+/?$"))]
+# Ports of the services (service-*) started by Daemon: only they get a token by default, so the
+# order API is called as the public calls it and no token goes to any other server.
+SERVICE_PORTS = set()
 
 
 def default_token(method, url):
-    """The token http() sends when a test gives none: the admin token on admin routes, the
-    service token elsewhere (the public order API ignores it)."""
-    path = re.sub(r"^[a-z]+://[^/]+", "", url).split("?", 1)[0]
-    for m, rx in ADMIN_ROUTES:
-        if m == method.upper() and rx.match(path):
+    """The token http() sends to `url` when a test gives none: None unless it is a service a
+    Daemon of this process runs; then the admin token on admin routes, the service token
+    elsewhere."""
+    m = re.match(r"^[a-z]+://[^/:]+:(\d+)(/[^?]*)?", url)
+    if not m or int(m.group(1)) not in SERVICE_PORTS:
+        return None
+    path = m.group(2) or "/"
+    for meth, rx in ADMIN_ROUTES:
+        if meth == method.upper() and rx.match(path):
             return ADMIN_TOKEN
     return SERVICE_TOKEN
 
@@ -159,6 +166,8 @@ class Daemon:
         self.port = int(port)
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = base_env(PORT=self.port, **(env or {}))
+        if name.startswith("service-"):
+            SERVICE_PORTS.add(self.port)
         self.args = list(args)
         self.proc = None
         os.makedirs(LOG_DIR, exist_ok=True)
@@ -242,12 +251,14 @@ def stop_all(daemons):
 
 def http(method, url, body=None, headers=None, timeout=30.0, raw=None, auth=True):
     """Sends one request. body: a JSON-able value (sent as JSON) or None; raw: bytes sent as is.
-    auth: True sends default_token() unless headers carry an Authorization; False sends none.
+    auth: True sends default_token() (if any) unless headers carry an Authorization; False
+    sends none.
     Returns (status, headers dict with lower-case names, parsed JSON or text or None)."""
     data = raw
     hdrs = dict(headers or {})
-    if auth and not any(k.lower() == "authorization" for k in hdrs):
-        hdrs.update(bearer(default_token(method, url)))
+    token = default_token(method, url) if auth else None
+    if token and not any(k.lower() == "authorization" for k in hdrs):
+        hdrs.update(bearer(token))
     if body is not None:
         data = json.dumps(body).encode()
         hdrs.setdefault("Content-Type", "application/json")
