@@ -56,6 +56,19 @@ static json_t *saga_view(const saga_row_t *row)
     return o;
 }
 
+/* No saga `id` (404), or the saga store failed: then the reason goes to the log (with this
+ * request's id) and the caller learns only that it may retry. */
+static void respond_store_error(http_req *req, int rc, const char *id)
+{
+    if (rc == CM_ERR_NOT_FOUND) {
+        http_respond_problem(req, 404, HTTP_CODE_NOT_FOUND, "no saga %s", id);
+        return;
+    }
+    log_warn("saga store: %s", cm_strerror(rc));
+    http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE,
+                         "the saga store is unavailable; retry later");
+}
+
 static void respond_accepted(http_req *req, const saga_row_t *row)
 {
     char loc[SAGA_ID_MAX + 32];
@@ -118,8 +131,7 @@ static void post_order(http_req *req, void *vctx)
     else if (rc == CM_ERR_TIMEOUT)
         respond_accepted(req, &row);
     else
-        http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE, "saga store unavailable: %s",
-                             cm_strerror(rc));
+        respond_store_error(req, rc, saga_id);
 }
 
 /* The {sagaId} of the path, or answers 400 and returns NULL. */
@@ -132,15 +144,6 @@ static const char *path_saga_id(http_req *req)
     }
     http_req_set_saga_id(req, id);
     return id;
-}
-
-static void respond_store_error(http_req *req, int rc, const char *id)
-{
-    if (rc == CM_ERR_NOT_FOUND)
-        http_respond_problem(req, 404, HTTP_CODE_NOT_FOUND, "no saga %s", id);
-    else
-        http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE, "saga store unavailable: %s",
-                             cm_strerror(rc));
 }
 
 static void get_order(http_req *req, void *vctx)

@@ -70,10 +70,10 @@ class Suite(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            h.stop_all(cls.daemons)
-        finally:
-            h.redis_cli("DEL", cls.stream)
+        errors = h.stop_all(cls.daemons)
+        h.redis_cli("DEL", cls.stream)
+        if errors:
+            raise errors[0]
 
 
 class PureSagaTest(Suite):
