@@ -58,16 +58,58 @@ void tc_global_shutdown(void);
 
 typedef struct tc_client tc_client;
 
+/* One gRPC header sent on every call (lowercase key; value printable ASCII). */
+typedef struct tc_header {
+    const char *key;
+    const char *value;
+} tc_header;
+
+/* Every field may be left zero / NULL for its default. Strings are copied by tc_client_new. */
 typedef struct tc_client_options {
     const char *address;  /* host:port; NULL = $TEMPORAL_ADDRESS or "127.0.0.1:21733" */
     const char *ns;       /* namespace; NULL = $TEMPORAL_NAMESPACE or "default" */
     const char *identity; /* NULL = "<pid>@<hostname>" */
     int rpc_timeout_ms;   /* deadline of a non-poll call; 0 = 10000 */
-    int max_attempts;     /* attempts on UNAVAILABLE / RESOURCE_EXHAUSTED; 0 = 8 */
+    int max_attempts;     /* attempts on UNAVAILABLE / RESOURCE_EXHAUSTED; 0 = 4 */
+
+    /* ---- TLS: on when `tls` is true or any tls_* file is given ---- */
+    bool tls;                    /* TLS with the system roots when no CA file is given */
+    const char *tls_ca_file;     /* PEM roots the server certificate must chain to */
+    const char *tls_cert_file;   /* mTLS: client certificate chain (PEM), with tls_key_file */
+    const char *tls_key_file;    /* mTLS: the certificate's private key (PEM) */
+    const char *tls_server_name; /* name the server certificate must carry (default: the
+                                    host of address) */
+
+    /* ---- headers ---- */
+    const char *api_key;      /* sent as "authorization: Bearer <api_key>" on every call */
+    const tc_header *headers; /* extra headers, n_headers of them */
+    size_t n_headers;
+    const char *header_list; /* more extra headers as text: "key=value,key2=value2" */
+
+    /* ---- transport ---- */
+    const char *proxy;        /* HTTP CONNECT proxy "http://[user:password@]host:port"; NULL =
+                                 gRPC's default ($grpc_proxy / $https_proxy / $http_proxy) */
+    int retry_initial_ms;     /* first retry delay; 0 = 100; doubles per attempt, jittered */
+    int retry_max_ms;         /* retry delay cap; 0 = 1000 */
+    int reconnect_max_ms;     /* cap of gRPC's reconnect backoff; 0 = 1000 */
+    int keepalive_time_ms;    /* HTTP/2 ping interval; 0 = 30000, negative = no pings */
+    int keepalive_timeout_ms; /* ping answer deadline; 0 = 15000 */
 } tc_client_options;
 
-/* Opens a gRPC channel (insecure) to the frontend and sends the client-name / client-version
- * headers on every call. Does no network I/O: use tc_client_wait_ready to check the server.
+/* Fills o from the environment, overwriting only the fields whose variable is set and
+ * non-empty: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TLS (true/false/1/0),
+ * TEMPORAL_TLS_CA, TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY, TEMPORAL_TLS_SERVER_NAME,
+ * TEMPORAL_API_KEY, TEMPORAL_GRPC_META ("key=value,..."), TEMPORAL_GRPC_PROXY,
+ * TEMPORAL_RPC_TIMEOUT_MS, TEMPORAL_RPC_ATTEMPTS. Strings are borrowed from the environment
+ * (valid until it changes; tc_client_new copies them). Returns TC_ERR_INVALID naming the
+ * variable when a value is malformed. Call before starting threads that change the environment. */
+int tc_client_options_from_env(tc_client_options *o, tc_error *err);
+
+/* Opens a gRPC channel to the frontend (TLS / mTLS when configured, else plaintext) and sends
+ * client-name, client-version, temporal-namespace, authorization (API key) and the extra
+ * headers on every call. Reads the TLS files now: a missing or unreadable file, or a key
+ * without a certificate, is an error here (TC_ERR_IO / TC_ERR_INVALID naming the file), never
+ * a hang later. Does no network I/O: use tc_client_wait_ready to check the server.
  * opts may be NULL. On success *out is owned by the caller (tc_client_free). A client is
  * thread-safe: any number of threads may use it at once. */
 int tc_client_new(const tc_client_options *opts, tc_client **out, tc_error *err);

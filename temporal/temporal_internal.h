@@ -35,6 +35,17 @@ struct tc_client {
     char *identity;
     int rpc_timeout_ms;
     int max_attempts;
+    int retry_initial_ms, retry_max_ms;
+    bool tls;
+    /* Headers sent on every call; keys and values are static slices over strs[] (owned). */
+    grpc_metadata *md;
+    size_t n_md;
+    char **strs;
+    size_t n_strs;
+    /* Reconnect watcher (connection.c): runs only while the channel is down. */
+    pthread_mutex_t rec_mu;
+    pthread_t rec_thread;
+    bool rec_running, rec_joinable, rec_stop;
     /* Idle pluck completion queues, reused across calls: creating and destroying one per call
      * costs more CPU than the call's own work. */
     pthread_mutex_t cq_mu;
@@ -60,6 +71,13 @@ typedef struct tc_cancel {
 void tc_cancel_init(tc_cancel *k);
 void tc_cancel_destroy(tc_cancel *k);
 void tc_cancel_fire(tc_cancel *k);
+
+/* Called after a call failed with UNAVAILABLE: makes sure a thread drives the channel's
+ * reconnection until it is READY again (see connection.c). Any thread. */
+void tc_conn_kick(tc_client *c);
+
+/* Destroys the client's idle completion queues (tc_client_free). */
+void tc_cq_pool_drain(tc_client *c);
 
 #define TC_RPC_NO_RETRY 1u
 
@@ -106,6 +124,8 @@ void tc_failure_describe(const tc_pb_failure *f, const char **type, const char *
 char *tc_strdup(const char *s);
 void tc_uuid(char out[37]);
 int64_t tc_now_us(void);
+/* A retry delay in [ms/2, ms] (equal jitter). Any thread. */
+int64_t tc_backoff_jitter(int64_t ms);
 
 /* ---- run model (run.c): a workflow run's state derived from its history events ---- */
 
