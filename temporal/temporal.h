@@ -150,14 +150,35 @@ typedef struct tc_start_options {
     int64_t task_timeout_ms;      /* workflow task timeout; 0 = server default (10 s) */
     tc_id_reuse_policy id_reuse_policy;
     tc_id_conflict_policy id_conflict_policy;
+    /* A JSON object; each value is stored as a json/plain payload (shown decoded by the CLI and
+     * the UI). NULL = none. */
+    const char *memo_json;
+    /* A JSON object of search attributes, e.g. {"CustomKeywordField":"a","CustomIntField":5}.
+     * Each value becomes a json/plain payload; booleans, integers, reals and arrays also carry
+     * their type ("Bool", "Int", "Double", "KeywordList") in the payload's "type" metadata,
+     * strings carry none so the server applies the registered type (Keyword, Text or
+     * Datetime - RFC 3339). Custom names must be registered on the server. NULL = none. */
+    const char *search_attributes_json;
+    const struct tc_retry_policy *retry; /* workflow retry policy; NULL = none (one run) */
+    const char *cron_schedule;           /* cron workflow, e.g. "0 3 * * *"; NULL = none */
 } tc_start_options;
 
 /* Starts a workflow. On success writes the run id into run_id (NUL-terminated, at most
  * run_id_cap bytes; 64 is enough) and *started (may be NULL) tells whether a new run began
  * (false when USE_EXISTING attached to a running one). A running workflow with the same id and
- * policy FAIL gives TC_ERR_ALREADY_STARTED. */
+ * policy FAIL gives TC_ERR_ALREADY_STARTED. Malformed memo / search attribute JSON is
+ * TC_ERR_INVALID before any call; an unregistered search attribute is the server's
+ * TC_ERR_INVALID. */
 int tc_workflow_start(tc_client *c, const tc_start_options *o, char *run_id, size_t run_id_cap,
                       bool *started, tc_error *err);
+
+/* SignalWithStartWorkflowExecution: signals the running workflow o->workflow_id, or starts it
+ * with o (memo, search attributes, policies included) and delivers the signal as its first
+ * event. signal_input_json may be NULL. run_id / *started as for tc_workflow_start (started
+ * false: the signal went to a run that was already running). */
+int tc_workflow_signal_with_start(tc_client *c, const tc_start_options *o, const char *signal_name,
+                                  const char *signal_input_json, char *run_id, size_t run_id_cap,
+                                  bool *started, tc_error *err);
 
 /* Final state of a run, as reported by its close event or DescribeWorkflowExecution. */
 typedef enum tc_wf_status {
@@ -232,6 +253,66 @@ int tc_workflow_signal(tc_client *c, const char *workflow_id, const char *run_id
 /* TerminateWorkflowExecution. reason may be NULL. */
 int tc_workflow_terminate(tc_client *c, const char *workflow_id, const char *run_id,
                           const char *reason, tc_error *err);
+
+/* RequestCancelWorkflowExecution: asks the run to cancel (the workflow decides how; with this
+ * SDK's runtime see tc_wf_* cancellation). run_id NULL = latest run. reason may be NULL.
+ * Repeating the request is harmless. */
+int tc_workflow_cancel(tc_client *c, const char *workflow_id, const char *run_id,
+                       const char *reason, tc_error *err);
+
+/* ResetWorkflowExecution: a new run of the same workflow id whose history is the old run's up
+ * to event_id, which must be a WorkflowTaskCompleted (or WorkflowTaskStarted / Failed /
+ * TimedOut) event of it; the old run is terminated if still running. Writes the new run id
+ * (64 bytes suffice). reason may be NULL. */
+int tc_workflow_reset(tc_client *c, const char *workflow_id, const char *run_id, int64_t event_id,
+                      const char *reason, char *new_run_id, size_t new_run_id_cap, tc_error *err);
+
+/* DeleteWorkflowExecution: removes the run (terminating it first when running) with its
+ * history and visibility record. The server deletes asynchronously: describe may still find
+ * it for a moment. */
+int tc_workflow_delete(tc_client *c, const char *workflow_id, const char *run_id, tc_error *err);
+
+/* A run as describe and list report it. Every string is owned: tc_workflow_info_clear. */
+typedef struct tc_workflow_info {
+    char *workflow_id;
+    char *run_id;
+    char *workflow_type;
+    char *task_queue;
+    tc_wf_status status;
+    int64_t start_time_ms; /* Unix milliseconds; 0 when not set */
+    int64_t close_time_ms; /* 0 while running */
+    int64_t execution_time_ms;
+    int64_t history_length;
+    int pending_activities;       /* describe only */
+    char *memo_json;              /* JSON object of the memo ("{}" when none) */
+    char *search_attributes_json; /* JSON object, values decoded ("{}" when none) */
+} tc_workflow_info;
+
+void tc_workflow_info_clear(tc_workflow_info *i);
+
+/* DescribeWorkflowExecution with memo and search attributes. out is always initialised. */
+int tc_workflow_describe_info(tc_client *c, const char *workflow_id, const char *run_id,
+                              tc_workflow_info *out, tc_error *err);
+
+/* One page of a visibility listing. Owned: tc_workflow_page_clear. */
+typedef struct tc_workflow_page {
+    tc_workflow_info *items;
+    size_t n;
+    uint8_t *next_token; /* NULL on the last page; pass to the next tc_workflow_list */
+    size_t next_token_len;
+} tc_workflow_page;
+
+void tc_workflow_page_clear(tc_workflow_page *p);
+
+/* ListWorkflowExecutions with a visibility query (the CLI's --query language, e.g.
+ * "WorkflowType = 'X' AND ExecutionStatus = 'Running'"; "" lists all). page_size 0 = server
+ * default. token/token_len: NULL/0 for the first page, then the previous page's next_token.
+ * Visibility is eventually consistent: a run just started may appear a moment later. */
+int tc_workflow_list(tc_client *c, const char *query, int page_size, const uint8_t *token,
+                     size_t token_len, tc_workflow_page *out, tc_error *err);
+
+/* CountWorkflowExecutions with a visibility query. */
+int tc_workflow_count(tc_client *c, const char *query, int64_t *count, tc_error *err);
 
 /* ------------------------------------------------------------------------------------------ */
 /* History                                                                                     */

@@ -127,6 +127,16 @@ int64_t tc_now_us(void);
 /* A retry delay in [ms/2, ms] (equal jitter). Any thread. */
 int64_t tc_backoff_jitter(int64_t ms);
 
+/* ---- memo and search attributes (client_visibility.c) ---- */
+
+/* JSON object -> malloc'd Memo / SearchAttributes (json/plain payloads; search attributes carry
+ * their "type" metadata when the JSON value tells it). Free with
+ * protobuf_c_message_free_unpacked. TC_ERR_INVALID names the problem. */
+int tc_memo_from_json(const char *json, Temporal__Api__Common__V1__Memo **out, tc_error *err);
+int tc_search_attributes_from_json(const char *json,
+                                   Temporal__Api__Common__V1__SearchAttributes **out,
+                                   tc_error *err);
+
 /* ---- run model (run.c): a workflow run's state derived from its history events ---- */
 
 typedef enum rc_kind {
