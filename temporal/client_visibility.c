@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WS(name) temporal__api__workflowservice__v1__##name
+#define WS(name)      temporal__api__workflowservice__v1__##name
 #define TC_MAX_FIELDS 1024 /* memo / search attribute entries in one object */
 
 typedef Temporal__Api__Common__V1__Payload__MetadataEntry tc_pb_meta;
@@ -96,8 +96,8 @@ static int map_from_json(const char *json, const ProtobufCMessageDescriptor *des
                          je.line, je.column, je.text);
     int rc = TC_OK;
     if (!json_is_object(root) || json_object_size(root) > TC_MAX_FIELDS) {
-        rc = tc_seterr(err, TC_ERR_INVALID, "%s: expected a JSON object of at most %d fields",
-                       what, TC_MAX_FIELDS);
+        rc = tc_seterr(err, TC_ERR_INVALID, "%s: expected a JSON object of at most %d fields", what,
+                       TC_MAX_FIELDS);
         goto out;
     }
     const ProtobufCFieldDescriptor *f = &desc->fields[0]; /* map<string, Payload> */
@@ -220,8 +220,8 @@ void tc_workflow_info_clear(tc_workflow_info *i)
     memset(i, 0, sizeof *i);
 }
 
-static int info_fill(tc_workflow_info *o, const Temporal__Api__Workflow__V1__WorkflowExecutionInfo *i,
-                     tc_error *err)
+static int info_fill(tc_workflow_info *o,
+                     const Temporal__Api__Workflow__V1__WorkflowExecutionInfo *i, tc_error *err)
 {
     memset(o, 0, sizeof *o);
     o->status = (tc_wf_status)i->status;
@@ -234,8 +234,8 @@ static int info_fill(tc_workflow_info *o, const Temporal__Api__Workflow__V1__Wor
     o->workflow_type = tc_strdup(i->type ? i->type->name : "");
     o->task_queue = tc_strdup(i->task_queue ? i->task_queue : "");
     o->memo_json = map_to_json(i->memo ? &i->memo->base : NULL);
-    o->search_attributes_json = map_to_json(i->search_attributes ? &i->search_attributes->base
-                                                                  : NULL);
+    o->search_attributes_json =
+        map_to_json(i->search_attributes ? &i->search_attributes->base : NULL);
     if (!o->workflow_id || !o->run_id || !o->workflow_type || !o->task_queue || !o->memo_json ||
         !o->search_attributes_json) {
         tc_workflow_info_clear(o);
@@ -310,19 +310,26 @@ int tc_workflow_list(tc_client *c, const char *query, int page_size, const uint8
         if (rc == TC_OK)
             out->n++;
     }
-    if (rc == TC_OK && r->next_page_token.len) {
-        out->next_token = malloc(r->next_page_token.len);
-        if (!out->next_token) {
-            rc = tc_seterr(err, TC_ERR_NOMEM, "out of memory");
-        } else {
-            memcpy(out->next_token, r->next_page_token.data, r->next_page_token.len);
-            out->next_token_len = r->next_page_token.len;
-        }
-    }
+    if (rc == TC_OK)
+        rc = tc_token_copy(&r->next_page_token, &out->next_token, &out->next_token_len, err);
     protobuf_c_message_free_unpacked(m, NULL);
     if (rc != TC_OK)
         tc_workflow_page_clear(out);
     return rc;
+}
+
+int tc_token_copy(const ProtobufCBinaryData *t, uint8_t **out, size_t *len, tc_error *err)
+{
+    *out = NULL;
+    *len = 0;
+    if (t->len == 0)
+        return TC_OK;
+    *out = malloc(t->len);
+    if (!*out)
+        return tc_seterr(err, TC_ERR_NOMEM, "out of memory");
+    memcpy(*out, t->data, t->len);
+    *len = t->len;
+    return TC_OK;
 }
 
 int tc_workflow_count(tc_client *c, const char *query, int64_t *count, tc_error *err)

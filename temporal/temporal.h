@@ -315,6 +315,133 @@ int tc_workflow_list(tc_client *c, const char *query, int page_size, const uint8
 int tc_workflow_count(tc_client *c, const char *query, int64_t *count, tc_error *err);
 
 /* ------------------------------------------------------------------------------------------ */
+/* Schedules                                                                                   */
+/* ------------------------------------------------------------------------------------------ */
+
+/* What a schedule does when an action is due while the previous one still runs. */
+typedef enum tc_overlap_policy {
+    TC_OVERLAP_UNSPECIFIED = 0, /* server default: SKIP */
+    TC_OVERLAP_SKIP = 1,
+    TC_OVERLAP_BUFFER_ONE = 2,
+    TC_OVERLAP_BUFFER_ALL = 3,
+    TC_OVERLAP_CANCEL_OTHER = 4,
+    TC_OVERLAP_TERMINATE_OTHER = 5,
+    TC_OVERLAP_ALLOW_ALL = 6,
+} tc_overlap_policy;
+
+/* Every interval_ms, shifted by offset_ms (both from the Unix epoch). */
+typedef struct tc_schedule_interval {
+    int64_t every_ms;
+    int64_t offset_ms;
+} tc_schedule_interval;
+
+/* A calendar entry in cron field syntax per field ("*", "5", "1-5", "MON-FRI", "0-59/15");
+ * NULL fields take the server default (second "0", minute "0", hour "0", the others "*"). */
+typedef struct tc_schedule_calendar {
+    const char *second, *minute, *hour, *day_of_month, *month, *year, *day_of_week;
+    const char *comment;
+} tc_schedule_calendar;
+
+typedef struct tc_schedule_options {
+    /* spec: when (any mix; none = only triggers and backfills) */
+    const tc_schedule_interval *intervals;
+    size_t n_intervals;
+    const tc_schedule_calendar *calendars;
+    size_t n_calendars;
+    const char *const *cron; /* NULL-terminated list of cron strings ("0 12 * * MON-FRI") */
+    const char *timezone;    /* IANA name; NULL = UTC */
+    int64_t start_time_ms;   /* Unix ms; 0 = none */
+    int64_t end_time_ms;     /* Unix ms; 0 = none */
+    int64_t jitter_ms;       /* random delay of each action up to this */
+    /* action: start this workflow (its id gets the action time appended by the server) */
+    const char *workflow_id;   /* required */
+    const char *workflow_type; /* required */
+    const char *task_queue;    /* required */
+    const char *input_json;
+    const char *memo_json;              /* of each started workflow */
+    const char *search_attributes_json; /* of each started workflow */
+    int64_t execution_timeout_ms, run_timeout_ms, task_timeout_ms;
+    /* policies */
+    tc_overlap_policy overlap;
+    int64_t catchup_window_ms; /* 0 = server default (1 year) */
+    bool pause_on_failure;
+    /* state */
+    bool paused;
+    const char *notes;
+    int64_t remaining_actions; /* > 0: stop after this many actions; 0 = unlimited */
+} tc_schedule_options;
+
+/* CreateSchedule. An existing id is TC_ERR_ALREADY_STARTED. */
+int tc_schedule_create(tc_client *c, const char *schedule_id, const tc_schedule_options *o,
+                       tc_error *err);
+
+/* UpdateSchedule: replaces the schedule's spec, action, policies and state with o. */
+int tc_schedule_update(tc_client *c, const char *schedule_id, const tc_schedule_options *o,
+                       tc_error *err);
+
+/* A schedule as DescribeSchedule reports it. Strings owned: tc_schedule_info_clear. */
+typedef struct tc_schedule_info {
+    bool paused;
+    char *notes;
+    char *workflow_id, *workflow_type, *task_queue; /* of the action */
+    tc_overlap_policy overlap;
+    int64_t catchup_window_ms;
+    bool pause_on_failure;
+    size_t n_intervals;
+    int64_t interval_ms;       /* the first interval, 0 if none */
+    size_t n_calendars;        /* structured calendar entries (cron strings and calendars are
+                              returned in this form) */
+    char *calendars_text;      /* those entries as "minute=0 hour=5 ...; ..." for display */
+    int64_t remaining_actions; /* -1 = unlimited */
+    int64_t action_count;      /* actions taken so far (scheduled, triggered, backfilled) */
+    int64_t missed_catchup_window, overlap_skipped;
+    size_t running_workflows;
+    size_t recent_actions;
+    int64_t next_action_ms[8]; /* next action times (Unix ms), n_next of them */
+    size_t n_next;
+    int64_t create_time_ms, update_time_ms;
+} tc_schedule_info;
+
+void tc_schedule_info_clear(tc_schedule_info *i);
+
+/* DescribeSchedule. out is always initialised. Unknown id: TC_ERR_NOT_FOUND. */
+int tc_schedule_describe(tc_client *c, const char *schedule_id, tc_schedule_info *out,
+                         tc_error *err);
+
+/* PatchSchedule: pause / unpause (note may be NULL), trigger one action now, or backfill the
+ * actions the spec had between start_ms and end_ms (Unix ms). overlap UNSPECIFIED = the
+ * schedule's policy. */
+int tc_schedule_pause(tc_client *c, const char *schedule_id, const char *note, tc_error *err);
+int tc_schedule_unpause(tc_client *c, const char *schedule_id, const char *note, tc_error *err);
+int tc_schedule_trigger(tc_client *c, const char *schedule_id, tc_overlap_policy overlap,
+                        tc_error *err);
+int tc_schedule_backfill(tc_client *c, const char *schedule_id, int64_t start_ms, int64_t end_ms,
+                         tc_overlap_policy overlap, tc_error *err);
+
+/* DeleteSchedule (the workflows it started keep running). */
+int tc_schedule_delete(tc_client *c, const char *schedule_id, tc_error *err);
+
+typedef struct tc_schedule_entry {
+    char *schedule_id;
+    char *workflow_type;
+    char *notes;
+    bool paused;
+} tc_schedule_entry;
+
+typedef struct tc_schedule_page {
+    tc_schedule_entry *items;
+    size_t n;
+    uint8_t *next_token; /* NULL on the last page */
+    size_t next_token_len;
+} tc_schedule_page;
+
+void tc_schedule_page_clear(tc_schedule_page *p);
+
+/* ListSchedules (query may be NULL; eventually consistent like workflow listings). */
+int tc_schedule_list(tc_client *c, const char *query, int page_size, const uint8_t *token,
+                     size_t token_len, tc_schedule_page *out, tc_error *err);
+
+/* ------------------------------------------------------------------------------------------ */
 /* History                                                                                     */
 /* ------------------------------------------------------------------------------------------ */
 

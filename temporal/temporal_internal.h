@@ -137,6 +137,9 @@ int tc_search_attributes_from_json(const char *json,
                                    Temporal__Api__Common__V1__SearchAttributes **out,
                                    tc_error *err);
 
+/* Copies a page token into a malloc'd buffer (*out NULL when the token is empty). */
+int tc_token_copy(const ProtobufCBinaryData *t, uint8_t **out, size_t *len, tc_error *err);
+
 /* ---- run model (run.c): a workflow run's state derived from its history events ---- */
 
 typedef enum rc_kind {

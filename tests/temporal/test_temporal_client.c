@@ -133,8 +133,8 @@ static void memo_and_search_attributes_round_trip(void **s)
     assert_true(json_real_value(json_object_get(got, "CustomDoubleField")) == 1.5);
     assert_int_equal(json_array_size(json_object_get(got, "CustomKeywordListField")), 2);
     assert_true(json_is_false(json_object_get(got, "SagaStuck")));
-    assert_non_null(
-        strstr(json_string_value(json_object_get(got, "CustomDatetimeField")), "2024-01-02T03:04:05"));
+    assert_non_null(strstr(json_string_value(json_object_get(got, "CustomDatetimeField")),
+                           "2024-01-02T03:04:05"));
     json_decref(memo);
     json_decref(want_memo);
     json_decref(got);
