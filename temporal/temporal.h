@@ -459,6 +459,22 @@ int tc_history_event_type(const tc_history *h, size_t i);
  * official replayers read); loads such a file back. */
 int tc_history_save(const tc_history *h, const char *path, tc_error *err);
 int tc_history_load(const char *path, tc_history **out, tc_error *err);
+
+/* Loads a history written as proto3 JSON - what `temporal workflow show --output json` and the
+ * UI's download write: {"events": [...]}, lowerCamelCase (or original) field names, enum value
+ * names or numbers, 64-bit integers as strings or numbers, bytes as base64, durations as
+ * "1.5s", timestamps in RFC 3339. Every event type and attribute the protos know is read (the
+ * conversion walks the protobuf descriptors). Malformed JSON is TC_ERR_INVALID with line and
+ * column; an unknown field, a value of the wrong type, an unknown enum name or events out of
+ * sequence are TC_ERR_INVALID naming the JSON path ("events[4].activityTaskScheduledEvent
+ * Attributes.startToCloseTimeout: duration \"x\" must end in s"). Files up to 512 MiB. */
+int tc_history_load_json(const char *path, tc_history **out, tc_error *err);
+/* The same from a buffer of len bytes (need not be NUL-terminated). Any thread. */
+int tc_history_parse_json(const char *json, size_t len, tc_history **out, tc_error *err);
+
+/* TC_OK when both histories hold the same events with the same field values (map entries in
+ * any order), else TC_ERR_STATE with err->text naming the first differing event and field. */
+int tc_history_compare(const tc_history *a, const tc_history *b, tc_error *err);
 void tc_history_free(tc_history *h);
 
 /* ------------------------------------------------------------------------------------------ */

@@ -4,6 +4,7 @@
 #define TC_CLI_H
 
 #include "tc_test_util.h"
+#include "test_workflows.h"
 
 #include <sys/wait.h>
 
@@ -53,6 +54,27 @@ static inline char *tt_cli(int *status, const char *fmt, ...)
     else if (code != 0)
         fail_msg("`%s` failed (%d): %s", cmd, code, buf);
     return buf;
+}
+
+/* Registers a test's own workflows / activities on w (after tw_register_all). */
+typedef int (*tt_register_fn)(tc_worker *w, tc_error *err);
+
+/* Starts a worker on a fresh task queue (written to queue) with every shared test workflow and
+ * what extra registers; NULL (and a message on stderr) on failure. */
+static inline tc_worker *tt_worker(tc_client *c, char *queue, size_t cap, const char *prefix,
+                                   tt_register_fn extra)
+{
+    tc_error err = {0};
+    tc_worker *w = NULL;
+    tt_unique(queue, cap, prefix);
+    tc_worker_options o = {.task_queue = queue};
+    if (tc_worker_new(c, &o, &w, &err) != TC_OK || tw_register_all(w, &err) != TC_OK ||
+        (extra && extra(w, &err) != TC_OK) || tc_worker_start(w, &err) != TC_OK) {
+        fprintf(stderr, "worker: %s\n", err.text);
+        tc_worker_free(w);
+        return NULL;
+    }
+    return w;
 }
 
 #endif

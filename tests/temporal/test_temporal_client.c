@@ -54,23 +54,20 @@ static void wf_fail_first_run(tc_wf_ctx *ctx, void *state, void *user)
     tc_wf_complete(ctx, out);
 }
 
+static int register_own(tc_worker *w, tc_error *err)
+{
+    if (tc_worker_register_workflow(w, "TwoSignals", wf_two_signals, 0, NULL, err) != TC_OK ||
+        tc_worker_register_workflow(w, "FailFirstRun", wf_fail_first_run, 0, NULL, err) != TC_OK)
+        return err->code;
+    return tc_worker_register_activity(w, "Attempt", act_attempt, NULL, err);
+}
+
 static int group_setup(void **s)
 {
     (void)s;
-    tc_error err = {0};
     g_c = tt_client();
-    tt_unique(g_queue, sizeof g_queue, "tc-client");
-    tc_worker_options o = {.task_queue = g_queue};
-    if (tc_worker_new(g_c, &o, &g_w, &err) != TC_OK || tw_register_all(g_w, &err) != TC_OK ||
-        tc_worker_register_workflow(g_w, "TwoSignals", wf_two_signals, 0, NULL, &err) != TC_OK ||
-        tc_worker_register_workflow(g_w, "FailFirstRun", wf_fail_first_run, 0, NULL, &err) !=
-            TC_OK ||
-        tc_worker_register_activity(g_w, "Attempt", act_attempt, NULL, &err) != TC_OK ||
-        tc_worker_start(g_w, &err) != TC_OK) {
-        fprintf(stderr, "worker: %s\n", err.text);
-        return -1;
-    }
-    return 0;
+    g_w = tt_worker(g_c, g_queue, sizeof g_queue, "tc-client", register_own);
+    return g_w ? 0 : -1;
 }
 
 static int group_teardown(void **s)

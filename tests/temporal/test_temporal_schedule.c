@@ -13,16 +13,9 @@ static char g_queue[96];
 static int group_setup(void **s)
 {
     (void)s;
-    tc_error err = {0};
     g_c = tt_client();
-    tt_unique(g_queue, sizeof g_queue, "tc-sched");
-    tc_worker_options o = {.task_queue = g_queue};
-    if (tc_worker_new(g_c, &o, &g_w, &err) != TC_OK || tw_register_all(g_w, &err) != TC_OK ||
-        tc_worker_start(g_w, &err) != TC_OK) {
-        fprintf(stderr, "worker: %s\n", err.text);
-        return -1;
-    }
-    return 0;
+    g_w = tt_worker(g_c, g_queue, sizeof g_queue, "tc-sched", NULL);
+    return g_w ? 0 : -1;
 }
 
 static int group_teardown(void **s)
