@@ -254,9 +254,9 @@ int tc_workflow_signal(tc_client *c, const char *workflow_id, const char *run_id
 int tc_workflow_terminate(tc_client *c, const char *workflow_id, const char *run_id,
                           const char *reason, tc_error *err);
 
-/* RequestCancelWorkflowExecution: asks the run to cancel (the workflow decides how; with this
- * SDK's runtime see tc_wf_* cancellation). run_id NULL = latest run. reason may be NULL.
- * Repeating the request is harmless. */
+/* RequestCancelWorkflowExecution: asks the run to cancel (the same as `temporal workflow
+ * cancel` or the UI's Cancel button). The workflow sees it as tc_wf_cancel_requested and
+ * decides how to end (normally CANCELED after its cleanup). reason may be NULL. */
 int tc_workflow_cancel(tc_client *c, const char *workflow_id, const char *run_id,
                        const char *reason, tc_error *err);
 
