@@ -5,7 +5,7 @@
 
 #include <sys/stat.h>
 
-static const char *g_script, *g_dir;
+static const char *g_script, *g_dir, *g_cli;
 static char g_upstream[128];
 
 #define TLS_NAME "temporal.test"
@@ -179,6 +179,47 @@ static void mtls_without_a_client_certificate_is_refused(void **s)
     assert_int_not_equal(rc, TC_OK);
     assert_int_not_equal(rc, TC_ERR_TIMEOUT);
     tc_client_free(c);
+}
+
+static void mtls_with_an_expired_client_certificate_is_refused(void **s)
+{
+    (void)s;
+    tc_client_options o = {.address = "127.0.0.1:26082",
+                           .tls_ca_file = path_of("ca.pem"),
+                           .tls_cert_file = path_of("expired.pem"),
+                           .tls_key_file = path_of("expired.key"),
+                           .tls_server_name = TLS_NAME};
+    tc_client *c = client_with(&o);
+    tc_error err = {0};
+    int rc = probe(c, &err);
+    printf("# mTLS with an expired certificate: %s: %s\n", tc_code_name(rc), err.text);
+    assert_int_not_equal(rc, TC_OK);
+    assert_int_not_equal(rc, TC_ERR_TIMEOUT);
+    tc_client_free(c);
+}
+
+/* The official CLI, given the same settings, gets through the same listeners: the front ends
+ * check what a real client sends, not something only our client does. */
+static void the_official_cli_passes_the_same_front_ends(void **s)
+{
+    (void)s;
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "'%s' operator namespace describe --namespace default --address 127.0.0.1:26082 "
+             "--tls-ca-path %s --tls-cert-path %s --tls-key-path %s --tls-server-name %s "
+             ">/dev/null 2>&1",
+             g_cli, path_of("ca.pem"), path_of("client.pem"), path_of("client.key"), TLS_NAME);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd,
+             "'%s' operator namespace describe --namespace default --address 127.0.0.1:26083 "
+             "--tls-ca-path %s --tls-server-name %s --api-key test-key-7f3a >/dev/null 2>&1",
+             g_cli, path_of("ca.pem"), TLS_NAME);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd,
+             "'%s' operator namespace describe --namespace default --address 127.0.0.1:26083 "
+             "--tls-ca-path %s --tls-server-name %s --api-key wrong >/dev/null 2>&1",
+             g_cli, path_of("ca.pem"), TLS_NAME);
+    assert_int_not_equal(system(cmd), 0);
 }
 
 static void mtls_with_a_certificate_from_another_ca_is_refused(void **s)
@@ -432,12 +473,13 @@ static void outage_fails_fast_and_the_client_recovers(void **s)
 
 int main(int argc, char **argv)
 {
-    if (argc < 3) {
-        fprintf(stderr, "usage: %s tls_fixture.sh WORKDIR\n", argv[0]);
+    if (argc < 4) {
+        fprintf(stderr, "usage: %s tls_fixture.sh WORKDIR TEMPORAL_CLI\n", argv[0]);
         return 2;
     }
     g_script = argv[1];
     g_dir = argv[2];
+    g_cli = argv[3];
     mkdir(g_dir, 0700);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(tls_with_the_right_ca_starts_a_workflow),
@@ -448,6 +490,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(mtls_with_a_client_certificate_connects),
         cmocka_unit_test(mtls_without_a_client_certificate_is_refused),
         cmocka_unit_test(mtls_with_a_certificate_from_another_ca_is_refused),
+        cmocka_unit_test(mtls_with_an_expired_client_certificate_is_refused),
+        cmocka_unit_test(the_official_cli_passes_the_same_front_ends),
         cmocka_unit_test(missing_or_unreadable_tls_files_fail_at_creation),
         cmocka_unit_test(api_key_reaches_the_server),
         cmocka_unit_test(extra_headers_and_the_namespace_header_reach_the_server),
