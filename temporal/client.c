@@ -230,31 +230,6 @@ int tc_workflow_signal_with_start(tc_client *c, const tc_start_options *o, const
     return TC_OK;
 }
 
-int tc_workflow_cancel(tc_client *c, const char *workflow_id, const char *run_id,
-                       const char *reason, tc_error *err)
-{
-    if (!workflow_id || !*workflow_id)
-        return tc_seterr(err, TC_ERR_INVALID, "workflow_id required");
-    Temporal__Api__Workflowservice__V1__RequestCancelWorkflowExecutionRequest rq =
-        TEMPORAL__API__WORKFLOWSERVICE__V1__REQUEST_CANCEL_WORKFLOW_EXECUTION_REQUEST__INIT;
-    tc_pb_exec ex;
-    char uuid[37];
-    tc_uuid(uuid);
-    exec_init(&ex, workflow_id, run_id);
-    rq.namespace_ = c->ns;
-    rq.workflow_execution = &ex;
-    rq.identity = c->identity;
-    rq.request_id = uuid; /* a retried request is deduplicated */
-    rq.reason = (char *)(reason ? reason : "");
-    ProtobufCMessage *m = NULL;
-    int rc =
-        tc_rpc(c, "RequestCancelWorkflowExecution", TC_RPC_MSG(rq),
-               &WS(request_cancel_workflow_execution_response__descriptor), &m, 0, 0, NULL, err);
-    if (m)
-        protobuf_c_message_free_unpacked(m, NULL);
-    return rc;
-}
-
 int tc_workflow_reset(tc_client *c, const char *workflow_id, const char *run_id, int64_t event_id,
                       const char *reason, char *new_run_id, size_t new_run_id_cap, tc_error *err)
 {
@@ -611,6 +586,31 @@ int tc_workflow_terminate(tc_client *c, const char *workflow_id, const char *run
     ProtobufCMessage *m = NULL;
     int rc = tc_rpc(c, "TerminateWorkflowExecution", TC_RPC_MSG(rq),
                     &WS(terminate_workflow_execution_response__descriptor), &m, 0, 0, NULL, err);
+    if (m)
+        protobuf_c_message_free_unpacked(m, NULL);
+    return rc;
+}
+
+int tc_workflow_cancel(tc_client *c, const char *workflow_id, const char *run_id,
+                       const char *reason, tc_error *err)
+{
+    if (!workflow_id || !*workflow_id)
+        return tc_seterr(err, TC_ERR_INVALID, "workflow_id required");
+    Temporal__Api__Workflowservice__V1__RequestCancelWorkflowExecutionRequest rq =
+        TEMPORAL__API__WORKFLOWSERVICE__V1__REQUEST_CANCEL_WORKFLOW_EXECUTION_REQUEST__INIT;
+    tc_pb_exec ex;
+    char uuid[37];
+    exec_init(&ex, workflow_id, run_id);
+    tc_uuid(uuid); /* a repeated call (retry) is one request */
+    rq.namespace_ = c->ns;
+    rq.workflow_execution = &ex;
+    rq.identity = c->identity;
+    rq.request_id = uuid;
+    rq.reason = (char *)(reason ? reason : "");
+    ProtobufCMessage *m = NULL;
+    int rc =
+        tc_rpc(c, "RequestCancelWorkflowExecution", TC_RPC_MSG(rq),
+               &WS(request_cancel_workflow_execution_response__descriptor), &m, 0, 0, NULL, err);
     if (m)
         protobuf_c_message_free_unpacked(m, NULL);
     return rc;

@@ -10,12 +10,12 @@
 #define WS(name)      temporal__api__workflowservice__v1__##name
 #define TC_MAX_FIELDS 1024 /* memo / search attribute entries in one object */
 
-typedef Temporal__Api__Common__V1__Payload__MetadataEntry tc_pb_meta;
+typedef Temporal__Api__Common__V1__Payload__MetadataEntry vis_meta;
 
 /* A malloc'd metadata entry key=value (both copied). */
-static tc_pb_meta *meta_new(const char *key, const char *value)
+static vis_meta *meta_new(const char *key, const char *value)
 {
-    tc_pb_meta *m = malloc(sizeof *m);
+    vis_meta *m = malloc(sizeof *m);
     if (!m)
         return NULL;
     temporal__api__common__v1__payload__metadata_entry__init(m);
@@ -54,12 +54,12 @@ static tc_pb_payload *payload_of(const json_t *v, bool typed)
 {
     char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
     tc_pb_payload *p = calloc(1, sizeof *p);
-    tc_pb_meta **md = calloc(2, sizeof *md);
+    vis_meta **md = calloc(2, sizeof *md);
     if (!text || !p || !md)
         goto fail;
     temporal__api__common__v1__payload__init(p);
     p->metadata = md;
-    tc_pb_meta *e = meta_new("encoding", TC_ENCODING_JSON);
+    vis_meta *e = meta_new("encoding", TC_ENCODING_JSON);
     if (!e)
         goto fail;
     md[p->n_metadata++] = e;

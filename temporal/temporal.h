@@ -240,26 +240,6 @@ typedef struct tc_description {
 int tc_workflow_describe(tc_client *c, const char *workflow_id, const char *run_id,
                          tc_description *out, tc_error *err);
 
-/* QueryWorkflow. args_json may be NULL. On success *result_json is malloc'd JSON owned by the
- * caller ("null" when the handler returned nothing). A handler error is TC_ERR_QUERY_FAILED. */
-int tc_workflow_query(tc_client *c, const char *workflow_id, const char *run_id,
-                      const char *query_type, const char *args_json, char **result_json,
-                      tc_error *err);
-
-/* SignalWorkflowExecution with one JSON argument (or none when input_json is NULL). */
-int tc_workflow_signal(tc_client *c, const char *workflow_id, const char *run_id,
-                       const char *signal_name, const char *input_json, tc_error *err);
-
-/* TerminateWorkflowExecution. reason may be NULL. */
-int tc_workflow_terminate(tc_client *c, const char *workflow_id, const char *run_id,
-                          const char *reason, tc_error *err);
-
-/* RequestCancelWorkflowExecution: asks the run to cancel (the same as `temporal workflow
- * cancel` or the UI's Cancel button). The workflow sees it as tc_wf_cancel_requested and
- * decides how to end (normally CANCELED after its cleanup). reason may be NULL. */
-int tc_workflow_cancel(tc_client *c, const char *workflow_id, const char *run_id,
-                       const char *reason, tc_error *err);
-
 /* ResetWorkflowExecution: a new run of the same workflow id whose history is the old run's up
  * to event_id, which must be a WorkflowTaskCompleted (or WorkflowTaskStarted / Failed /
  * TimedOut) event of it; the old run is terminated if still running. Writes the new run id
@@ -313,6 +293,62 @@ int tc_workflow_list(tc_client *c, const char *query, int page_size, const uint8
 
 /* CountWorkflowExecutions with a visibility query. */
 int tc_workflow_count(tc_client *c, const char *query, int64_t *count, tc_error *err);
+
+/* QueryWorkflow. args_json may be NULL. On success *result_json is malloc'd JSON owned by the
+ * caller ("null" when the handler returned nothing). A handler error is TC_ERR_QUERY_FAILED. */
+int tc_workflow_query(tc_client *c, const char *workflow_id, const char *run_id,
+                      const char *query_type, const char *args_json, char **result_json,
+                      tc_error *err);
+
+/* SignalWorkflowExecution with one JSON argument (or none when input_json is NULL). */
+int tc_workflow_signal(tc_client *c, const char *workflow_id, const char *run_id,
+                       const char *signal_name, const char *input_json, tc_error *err);
+
+/* TerminateWorkflowExecution. reason may be NULL. */
+int tc_workflow_terminate(tc_client *c, const char *workflow_id, const char *run_id,
+                          const char *reason, tc_error *err);
+
+/* RequestCancelWorkflowExecution: asks the run to cancel (the same as `temporal workflow
+ * cancel` or the UI's Cancel button). The workflow sees it as tc_wf_cancel_requested and
+ * decides how to end (normally CANCELED after its cleanup). reason may be NULL. */
+int tc_workflow_cancel(tc_client *c, const char *workflow_id, const char *run_id,
+                       const char *reason, tc_error *err);
+
+/* ------------------------------------------------------------------------------------------ */
+/* History                                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+/* A run's event history (opaque; holds the decoded protobuf events). */
+typedef struct tc_history tc_history;
+
+/* Fetches the full history of a run, following every next_page_token. *out owned by caller. */
+int tc_workflow_history(tc_client *c, const char *workflow_id, const char *run_id, tc_history **out,
+                        tc_error *err);
+
+size_t tc_history_length(const tc_history *h);
+/* Event type of event i (the temporal.api.enums.v1.EventType number), 0 when out of range. */
+int tc_history_event_type(const tc_history *h, size_t i);
+/* Saves as a serialized temporal.api.history.v1.History (protobuf binary, the message the
+ * official replayers read); loads such a file back. */
+int tc_history_save(const tc_history *h, const char *path, tc_error *err);
+int tc_history_load(const char *path, tc_history **out, tc_error *err);
+
+/* Loads a history written as proto3 JSON - what `temporal workflow show --output json` and the
+ * UI's download write: {"events": [...]}, lowerCamelCase (or original) field names, enum value
+ * names or numbers, 64-bit integers as strings or numbers, bytes as base64, durations as
+ * "1.5s", timestamps in RFC 3339. Every event type and attribute the protos know is read (the
+ * conversion walks the protobuf descriptors). Malformed JSON is TC_ERR_INVALID with line and
+ * column; an unknown field, a value of the wrong type, an unknown enum name or events out of
+ * sequence are TC_ERR_INVALID naming the JSON path ("events[4].activityTaskScheduledEvent
+ * Attributes.startToCloseTimeout: duration \"x\" must end in s"). Files up to 512 MiB. */
+int tc_history_load_json(const char *path, tc_history **out, tc_error *err);
+/* The same from a buffer of len bytes (need not be NUL-terminated). Any thread. */
+int tc_history_parse_json(const char *json, size_t len, tc_history **out, tc_error *err);
+
+/* TC_OK when both histories hold the same events with the same field values (map entries in
+ * any order), else TC_ERR_STATE with err->text naming the first differing event and field. */
+int tc_history_compare(const tc_history *a, const tc_history *b, tc_error *err);
+void tc_history_free(tc_history *h);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Schedules                                                                                   */
@@ -440,42 +476,6 @@ void tc_schedule_page_clear(tc_schedule_page *p);
 /* ListSchedules (query may be NULL; eventually consistent like workflow listings). */
 int tc_schedule_list(tc_client *c, const char *query, int page_size, const uint8_t *token,
                      size_t token_len, tc_schedule_page *out, tc_error *err);
-
-/* ------------------------------------------------------------------------------------------ */
-/* History                                                                                     */
-/* ------------------------------------------------------------------------------------------ */
-
-/* A run's event history (opaque; holds the decoded protobuf events). */
-typedef struct tc_history tc_history;
-
-/* Fetches the full history of a run, following every next_page_token. *out owned by caller. */
-int tc_workflow_history(tc_client *c, const char *workflow_id, const char *run_id, tc_history **out,
-                        tc_error *err);
-
-size_t tc_history_length(const tc_history *h);
-/* Event type of event i (the temporal.api.enums.v1.EventType number), 0 when out of range. */
-int tc_history_event_type(const tc_history *h, size_t i);
-/* Saves as a serialized temporal.api.history.v1.History (protobuf binary, the message the
- * official replayers read); loads such a file back. */
-int tc_history_save(const tc_history *h, const char *path, tc_error *err);
-int tc_history_load(const char *path, tc_history **out, tc_error *err);
-
-/* Loads a history written as proto3 JSON - what `temporal workflow show --output json` and the
- * UI's download write: {"events": [...]}, lowerCamelCase (or original) field names, enum value
- * names or numbers, 64-bit integers as strings or numbers, bytes as base64, durations as
- * "1.5s", timestamps in RFC 3339. Every event type and attribute the protos know is read (the
- * conversion walks the protobuf descriptors). Malformed JSON is TC_ERR_INVALID with line and
- * column; an unknown field, a value of the wrong type, an unknown enum name or events out of
- * sequence are TC_ERR_INVALID naming the JSON path ("events[4].activityTaskScheduledEvent
- * Attributes.startToCloseTimeout: duration \"x\" must end in s"). Files up to 512 MiB. */
-int tc_history_load_json(const char *path, tc_history **out, tc_error *err);
-/* The same from a buffer of len bytes (need not be NUL-terminated). Any thread. */
-int tc_history_parse_json(const char *json, size_t len, tc_history **out, tc_error *err);
-
-/* TC_OK when both histories hold the same events with the same field values (map entries in
- * any order), else TC_ERR_STATE with err->text naming the first differing event and field. */
-int tc_history_compare(const tc_history *a, const tc_history *b, tc_error *err);
-void tc_history_free(tc_history *h);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Activities                                                                                  */
