@@ -76,6 +76,7 @@ int app_new(app **out, const char *service, int default_port, const char *defaul
         return CM_ERR_NOMEM;
     cfg_load(&a->cfg, service, default_port, default_database);
     log_init(service, log_level_parse(a->cfg.log_level));
+    log_set_rate_limit((int)cfg_int("LOG_RATE_LIMIT", LOG_RATE_LINES_DEFAULT, 0, 1000000), 0);
     /* Block before any thread exists so every thread inherits the mask and only app_run's
      * sigwait sees SIGTERM/SIGINT. */
     sigemptyset(&a->sigs);
@@ -227,6 +228,7 @@ int app_run(app *a)
     log_info("signal %d: draining", sig);
     http_server_stop(a->srv, APP_DRAIN_MS);
     run_hooks(a);
+    log_flush();
     log_info("stopped");
     return 0;
 }
