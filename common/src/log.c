@@ -322,7 +322,7 @@ void log_vmsg(cm_log_level level, const char *fmt, va_list ap)
     if (now - atomic_load_explicit(&g_rl_last_sweep_ms, memory_order_relaxed) >=
         atomic_load_explicit(&g_rl_window_ms, memory_order_relaxed))
         sweep(now, false);
-    if (level >= CM_LOG_WARN && fmt != NULL && !admit(level, fmt, now))
+    if (level >= CM_LOG_WARN && !admit(level, fmt, now))
         return;
     char msg[LOG_LINE_MAX / 2];
     vsnprintf(msg, sizeof msg, fmt, ap);
