@@ -101,8 +101,8 @@ static void repeated_warnings_are_limited_and_counted(void **s)
     assert_non_null(r);
     assert_int_equal(json_integer_value(json_object_get(r, "suppressed")), 995);
     assert_string_equal(json_string_value(json_object_get(r, "level")), "warn");
-    assert_non_null(strstr(json_string_value(json_object_get(r, "msg")),
-                           "request %d refused: queue full"));
+    assert_non_null(
+        strstr(json_string_value(json_object_get(r, "msg")), "request %d refused: queue full"));
     assert_int_equal(count_msg_prefix(all, "later"), 1);
     json_decref(all);
 }
