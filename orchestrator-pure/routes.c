@@ -10,7 +10,8 @@
 #include "cm_log.h"
 #include "cm_redis.h"
 
-#define SAGA_KEY_MAX 100 /* longest Idempotency-Key accepted (the saga id adds a prefix) */
+#define SAGA_KEY_MAX 100     /* longest Idempotency-Key accepted (the saga id adds a prefix) */
+#define SAGA_PREFIX  "pure-" /* saga id = prefix + Idempotency-Key (or a random token) */
 
 static void respond_result(http_req *req, const saga_row_t *row)
 {
@@ -72,10 +73,10 @@ static int saga_id_for(http_req *req, char *out, size_t cap)
     if (key == NULL) {
         char tok[RDS_TOKEN_LEN];
         rds_random_token(tok);
-        snprintf(out, cap, "pure-%s", tok);
+        snprintf(out, cap, SAGA_PREFIX "%s", tok);
         return 0;
     }
-    snprintf(out, cap, "pure-%s", key);
+    snprintf(out, cap, SAGA_PREFIX "%s", key);
     if (key[0] == '\0' || strlen(key) > SAGA_KEY_MAX || !saga_id_valid(out)) {
         http_respond_problem(req, 400, HTTP_CODE_VALIDATION,
                              "Idempotency-Key must be 1..%d characters of [A-Za-z0-9._:-]",
@@ -117,9 +118,15 @@ static void post_order(http_req *req, void *vctx)
         respond_result(req, &row);
     else if (rc == CM_ERR_TIMEOUT)
         respond_accepted(req, &row);
-    else
-        http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE, "saga store unavailable: %s",
-                             cm_strerror(rc));
+    else { /* the saga may exist: the same key attaches to it, never a second order */
+        const char *key = saga_id + strlen(SAGA_PREFIX);
+        http_respond_problem_ext(
+            req, 503, HTTP_CODE_UNAVAILABLE,
+            json_pack("{s:s, s:s}", "sagaId", saga_id, "idempotencyKey", key),
+            "saga store unavailable (%s): whether order %s was created is not known; retry "
+            "with Idempotency-Key %s",
+            cm_strerror(rc), saga_id, key);
+    }
 }
 
 static void get_order(http_req *req, void *vctx)
