@@ -95,11 +95,19 @@ int app_new(app **out, const char *service, int default_port, const char *defaul
                              .bind_addr = a->cfg.bind_addr,
                              .threads = a->cfg.http_threads,
                              .service = a->cfg.service,
-                             .metrics = a->metrics};
+                             .metrics = a->metrics,
+                             .max_connections = a->cfg.http_max_connections,
+                             .max_per_ip = a->cfg.http_max_per_ip > 0 ? a->cfg.http_max_per_ip : -1,
+                             .header_timeout_ms = a->cfg.http_header_timeout_ms,
+                             .body_timeout_ms = a->cfg.http_body_timeout_ms,
+                             .idle_timeout_ms = a->cfg.http_idle_timeout_ms,
+                             .request_timeout_ms = a->cfg.http_request_timeout_ms};
     rc = http_server_new(&sc, &a->srv);
     if (rc)
         goto fail;
+    /* /health runs on the I/O thread: liveness must not wait behind busy handler workers. */
     if ((rc = http_route(a->srv, "GET", "/health", on_health, a)) ||
+        (rc = http_route_inline(a->srv, "GET", "/health")) ||
         (rc = http_route(a->srv, "GET", "/ready", on_ready, a)) ||
         (rc = http_route(a->srv, "GET", "/metrics", on_metrics, a)))
         goto fail;

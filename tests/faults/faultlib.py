@@ -174,8 +174,13 @@ class Suite:
             self.daemons[n] = h.Daemon(n, PORTS[n], e, log_name=f"faults-{tag}-{n}")
 
     def start(self):
-        for d in self.daemons.values():
-            d.start(60)
+        try:
+            for d in self.daemons.values():
+                d.start(60)
+        except Exception:
+            for d in self.daemons.values():
+                d.kill()
+            raise
         return self
 
     def alive(self):
@@ -195,6 +200,26 @@ class Suite:
                 errors.append(str(e))
         if errors:
             raise AssertionError("; ".join(errors))
+
+
+def world(tag, names, temporal, **env):
+    """Servers and daemons of one test module: (servers, suite), both started."""
+    raise_fd_limit()
+    servers = Servers(temporal=temporal).start()
+    try:
+        return servers, Suite(tag, names, **env).start()
+    except Exception:
+        servers.stop()
+        raise
+
+
+def world_stop(servers, suite):
+    try:
+        if suite:
+            suite.stop()
+    finally:
+        if servers:
+            servers.stop()
 
 
 def new_product(stock):

@@ -15,23 +15,17 @@ SECOND_ORCH_PORT = 27086
 
 def setUpModule():
     global SERVERS, SUITE
-    f.raise_fd_limit()
-    SERVERS = f.Servers(temporal=False).start()
-    SUITE = f.Suite("pure", ["service-order", "service-inventory", "service-payment",
-                             "service-notification", "orchestrator-pure"],
-                    SAGA_RESUME_EVERY_MS=1000, SAGA_RESUME_STALE_MS=3000,
-                    # Short synchronous waits keep the clients creating sagas while a server is
-                    # down, so a kill lands between a create's COMMIT and its answer.
-                    ORDER_SYNC_TIMEOUT_MS=1500).start()
+    SERVERS, SUITE = f.world("pure", ["service-order", "service-inventory", "service-payment",
+                                      "service-notification", "orchestrator-pure"],
+                             temporal=False, SAGA_RESUME_EVERY_MS=1000, SAGA_RESUME_STALE_MS=3000,
+                             # Short synchronous waits keep the clients creating sagas while a
+                             # server is down, so a kill can land between a create's COMMIT and
+                             # its answer.
+                             ORDER_SYNC_TIMEOUT_MS=1500)
 
 
 def tearDownModule():
-    try:
-        if SUITE:
-            SUITE.stop()
-    finally:
-        if SERVERS:
-            SERVERS.stop()
+    f.world_stop(SERVERS, SUITE)
 
 
 def create_orphan(saga_id, pid, age_s=60):

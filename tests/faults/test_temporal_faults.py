@@ -13,20 +13,13 @@ SUITE = None
 
 def setUpModule():
     global SERVERS, SUITE
-    f.raise_fd_limit()
-    SERVERS = f.Servers(temporal=True).start()
-    SUITE = f.Suite("temporal", ["service-order", "service-inventory", "service-payment",
-                                 "service-notification", "orchestrator-temporal"],
-                    HTTP_THREADS=32).start()
+    SERVERS, SUITE = f.world("temporal", ["service-order", "service-inventory", "service-payment",
+                                          "service-notification", "orchestrator-temporal"],
+                             temporal=True, HTTP_THREADS=32)
 
 
 def tearDownModule():
-    try:
-        if SUITE:
-            SUITE.stop()
-    finally:
-        if SERVERS:
-            SERVERS.stop()
+    f.world_stop(SERVERS, SUITE)
 
 
 def open_runs(queue):
