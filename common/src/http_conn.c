@@ -202,14 +202,14 @@ static void shut(http_guard *g, gconn *c, const char *reason, int64_t now)
 
 /* ---- accepting ---- */
 
-#define BUSY_BODY                                                                          \
-    "{\"type\":\"/problems/Unavailable\",\"title\":\"Service Unavailable\",\"status\":503,"      \
+#define BUSY_BODY                                                                           \
+    "{\"type\":\"/problems/Unavailable\",\"title\":\"Service Unavailable\",\"status\":503," \
     "\"detail\":\"too many connections, retry later\",\"code\":\"Unavailable\"}"
-#define BUSY_HEAD                                                                          \
-    "HTTP/1.1 503 Service Unavailable\r\n"                                                   \
-    "Content-Type: application/problem+json\r\n"                                             \
-    "Retry-After: 1\r\n"                                                                     \
-    "Connection: close\r\n"                                                                  \
+#define BUSY_HEAD                                \
+    "HTTP/1.1 503 Service Unavailable\r\n"       \
+    "Content-Type: application/problem+json\r\n" \
+    "Retry-After: 1\r\n"                         \
+    "Connection: close\r\n"                      \
     "Content-Length: "
 
 /* Answers a connection we will not serve with 503 and closes it, without waiting: what the
@@ -225,8 +225,8 @@ static void refuse(http_guard *g, int fd, uint32_t ip, const char *reason, int o
     while (recv(fd, drain, sizeof drain, MSG_DONTWAIT) > 0) {
     }
     char answer[512];
-    int n = snprintf(answer, sizeof answer, BUSY_HEAD "%zu\r\n\r\n" BUSY_BODY,
-                     sizeof BUSY_BODY - 1);
+    int n =
+        snprintf(answer, sizeof answer, BUSY_HEAD "%zu\r\n\r\n" BUSY_BODY, sizeof BUSY_BODY - 1);
     ssize_t w = send(fd, answer, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
     (void)w;
     shutdown(fd, SHUT_WR);
@@ -277,7 +277,8 @@ static void accept_some(http_guard *g)
     for (int i = 0; i < GUARD_ACCEPT_BATCH; i++) {
         struct sockaddr_in addr;
         socklen_t len = sizeof addr;
-        int fd = accept4(g->listen_fd, (struct sockaddr *)&addr, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd =
+            accept4(g->listen_fd, (struct sockaddr *)&addr, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
