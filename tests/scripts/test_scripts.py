@@ -1,6 +1,7 @@
-"""scripts/test against stand-ins: a `scripts/stack` that records what it is asked to do, and
-`cmake`/`ctest` that do nothing. scripts/test must stop the stack afterwards only when it
-started it, however slowly `scripts/stack status` writes its lines."""
+"""scripts/test against stand-ins: a `scripts/stack` and `scripts/fuzz` that record what they are
+asked to do, and `cmake`/`ctest` that do nothing. scripts/test must stop the stack afterwards
+only when it started it, however slowly `scripts/stack status` writes its lines, and must run
+the fuzz targets."""
 import os
 import shutil
 import stat
@@ -41,6 +42,8 @@ class ScriptTestStack(unittest.TestCase):
                     os.path.join(self.root, "scripts", "test"))
         executable(os.path.join(self.root, "scripts", "setup"), "#!/bin/sh\nexit 0\n")
         executable(os.path.join(self.root, "scripts", "stack"), FAKE_STACK)
+        executable(os.path.join(self.root, "scripts", "fuzz"),
+                   '#!/bin/sh\necho "fuzz $*" >>"$(dirname "$0")/../calls"\n')
         for tool in ("cmake", "ctest"):
             executable(os.path.join(self.root, "bin", tool), "#!/bin/sh\nexit 0\n")
 
@@ -52,6 +55,7 @@ class ScriptTestStack(unittest.TestCase):
             f.write("\n".join(status_lines) + "\n")
         env = dict(os.environ, PATH=os.path.join(self.root, "bin") + os.pathsep + os.environ["PATH"])
         env.pop("BUILD_DIR", None)
+        env.pop("FUZZ_SECONDS", None)
         out = subprocess.run(["bash", os.path.join(self.root, "scripts", "test")], env=env,
                              capture_output=True, text=True, timeout=60)
         self.assertEqual(out.returncode, 0, out.stderr)
@@ -74,6 +78,11 @@ class ScriptTestStack(unittest.TestCase):
     def test_a_stack_the_tests_started_is_stopped(self):
         calls = self.run_script(["mariadb: stopped", "redis: stopped", "temporal: stopped"])
         self.assertEqual(calls[-1], "down")
+
+    def test_every_fuzz_target_runs_briefly_after_the_tests(self):
+        calls = self.run_script(["mariadb: stopped", "redis: stopped", "temporal: stopped"])
+        self.assertIn("fuzz all 25", calls)
+        self.assertLess(calls.index("up"), calls.index("fuzz all 25"))
 
 
 if __name__ == "__main__":
