@@ -56,6 +56,15 @@ static json_t *saga_view(const saga_row_t *row)
     return o;
 }
 
+/* The saga store failed: the reason goes to the log (with this request's id), the caller
+ * learns only that it may retry. */
+static void respond_store_error(http_req *req, int rc)
+{
+    log_warn("saga store: %s", cm_strerror(rc));
+    http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE,
+                         "the saga store is unavailable; retry later");
+}
+
 static void respond_accepted(http_req *req, const saga_row_t *row)
 {
     char loc[SAGA_ID_MAX + 32];
@@ -120,12 +129,13 @@ static void post_order(http_req *req, void *vctx)
         respond_accepted(req, &row);
     else { /* the saga may exist: the same key attaches to it, never a second order */
         const char *key = saga_id + strlen(SAGA_PREFIX);
+        log_warn("saga store: %s", cm_strerror(rc));
         http_respond_problem_ext(
             req, 503, HTTP_CODE_UNAVAILABLE,
             json_pack("{s:s, s:s}", "sagaId", saga_id, "idempotencyKey", key),
-            "saga store unavailable (%s): whether order %s was created is not known; retry "
+            "the saga store is unavailable: whether order %s was created is not known; retry "
             "with Idempotency-Key %s",
-            cm_strerror(rc), saga_id, key);
+            saga_id, key);
     }
 }
 
@@ -146,8 +156,7 @@ static void get_order(http_req *req, void *vctx)
         return;
     }
     if (rc != 0) {
-        http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE, "saga store unavailable: %s",
-                             cm_strerror(rc));
+        respond_store_error(req, rc);
         return;
     }
     http_respond_json(req, 200, saga_view(&row));

@@ -84,8 +84,9 @@ static void respond_outcome(http_req *req, ot_routes_ctx *c, const char *wid, in
     }
     if (rc == TC_ERR_NOT_FOUND) { /* the server lost the run: nothing goes on */
         count(c, "error");
-        http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE, "waiting for workflow %s: %s", wid,
-                             err->text);
+        log_warn("waiting for workflow %s: %s", wid, err->text);
+        http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE,
+                             "Temporal lost workflow %s; place the order again", wid);
         return;
     }
     log_warn("order %s: waiting for the result failed (%s); answering 202", wid, err->text);
@@ -251,8 +252,12 @@ static void post_order(http_req *req, ot_routes_ctx *c, int async)
         started = false;
     } else if (rc != TC_OK) {
         count(c, "error");
-        http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE, "could not start workflow %s: %s",
-                             wid, err.text);
+        log_warn("could not start workflow %s: %s", wid, err.text);
+        /* workflowId: the run a client (or a test) can look for before placing it again */
+        http_respond_problem_ext(req, 503, HTTP_CODE_UNAVAILABLE,
+                                 json_pack("{s:s}", OT_ID_FIELD, wid),
+                                 "Temporal is unreachable; the order was not started, retry "
+                                 "later (with the same Idempotency-Key)");
         return;
     }
     if (!started) {
@@ -297,8 +302,11 @@ static void add_state(ot_routes_ctx *c, const char *wid, const char *run_id, jso
     if (!json_is_object(s)) {
         json_decref(s);
         json_object_set_new(o, "step", json_null());
-        json_object_set_new(o, "queryError",
-                            json_string(rc == TC_OK ? "unreadable state" : err.text));
+        if (rc != TC_OK)
+            log_warn("query %s of %s: %s", OT_QUERY_STATE, wid, err.text);
+        json_object_set_new(
+            o, "queryError",
+            json_string(rc == TC_OK ? "unreadable state" : "state not available now"));
         return;
     }
     const char *k;
@@ -329,7 +337,9 @@ static void h_get_order(http_req *req, void *ctx)
         return;
     }
     if (rc != TC_OK) {
-        http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE, "describe %s: %s", wid, err.text);
+        log_warn("describe %s: %s", wid, err.text);
+        http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE,
+                             "Temporal is unreachable; retry later");
         return;
     }
     json_t *o = json_object();

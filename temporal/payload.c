@@ -179,7 +179,7 @@ int tc_history_add_page(tc_history *h, ProtobufCMessage *msg, tc_pb_event **even
         h->events = e;
         h->cap = nc;
     }
-    if (n > 0) /* an empty page: events may be NULL, and NULL + 0 is undefined */
+    if (n)
         memcpy(h->events + h->n, events, n * sizeof *events);
     h->n += n;
     return TC_OK;

@@ -1,5 +1,5 @@
-"""Fault tests' own world: a private MariaDB, Redis and Temporal dev server (ports 27306, 27379,
-27733), the six daemons on 27080-27085, a closed-loop order load, and the invariants every
+"""Fault tests' own world: a private MariaDB, Redis and Temporal dev server (ports 28306, 28379,
+28733), the six daemons on 28080-28085, a closed-loop order load, and the invariants every
 order must satisfy after a fault. Nothing here touches the shared stack of `scripts/stack up`:
 the ctest environment points MYSQL_PORT, REDIS_PORT and TEMPORAL_ADDRESS at the private servers.
 
@@ -24,8 +24,8 @@ TEMPORAL_PORT = int(h.TEMPORAL_ADDRESS.rsplit(":", 1)[1])
 if {MYSQL_PORT, REDIS_PORT, TEMPORAL_PORT} & {21306, 21379, 21733}:
     raise SystemExit("fault tests must run against their own servers (see tests/faults/CMakeLists.txt)")
 
-PORTS = {"orchestrator-pure": 27080, "orchestrator-temporal": 27081, "service-order": 27082,
-         "service-inventory": 27083, "service-payment": 27084, "service-notification": 27085}
+PORTS = {"orchestrator-pure": 28080, "orchestrator-temporal": 28081, "service-order": 28082,
+         "service-inventory": 28083, "service-payment": 28084, "service-notification": 28085}
 DATA_DIR = os.path.join(h.BUILD_DIR, "faults")
 SQL_DIR = os.path.join(h.SOURCE_DIR, "sql")
 TERMINAL_PURE = ("COMPLETED", "COMPENSATED")
@@ -47,8 +47,9 @@ def url(name):
 class Server:
     """One server process of our own; kill() is the SIGKILL a fault test is about."""
 
-    def __init__(self, name, argv, ready, timeout=90):
+    def __init__(self, name, argv, ready, timeout=90, config=b""):
         self.name, self.argv, self.ready, self.timeout = name, argv, ready, timeout
+        self.config = config  # written to its stdin (secrets stay out of argv)
         self.proc = None
         self.log_path = os.path.join(DATA_DIR, "logs", f"{name}.log")
 
@@ -56,7 +57,9 @@ class Server:
         os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
+                                         stdin=subprocess.PIPE, start_new_session=True)
+        self.proc.stdin.write(self.config)
+        self.proc.stdin.close()
 
         def up():
             if self.proc.poll() is not None:
@@ -108,10 +111,12 @@ class Servers:
                             "ping"]).returncode == 0)
         rdir = os.path.join(DATA_DIR, "redis")
         os.makedirs(rdir)
+        # The stack's password (as config on stdin: "-"), so the daemons' settings fit.
         self.redis = Server("redis", [
-            "redis-server", "--port", str(REDIS_PORT), "--bind", "127.0.0.1", "--dir", rdir,
+            "redis-server", "-", "--port", str(REDIS_PORT), "--bind", "127.0.0.1", "--dir", rdir,
             "--appendonly", "yes", "--save", "", "--daemonize", "no"],
-            lambda: h.redis_cli("PING") == "PONG")
+            lambda: h.redis_cli("PING") == "PONG",
+            config=f"requirepass {h.REDIS_PASSWORD}\n".encode() if h.REDIS_PASSWORD else b"")
         self.temporal = None
         if temporal:
             self.temporal = Server("temporal", [
@@ -124,8 +129,9 @@ class Servers:
 
     def start(self):
         self.mariadb.start()
-        self.root_sql("CREATE USER IF NOT EXISTS 'saga'@'%' IDENTIFIED BY 'saga';"
-                      "GRANT ALL PRIVILEGES ON *.* TO 'saga'@'%'; FLUSH PRIVILEGES;")
+        pw = h.MYSQL["password"].replace("\\", "\\\\").replace("'", "\\'")
+        self.root_sql(f"CREATE USER IF NOT EXISTS '{h.MYSQL['user']}'@'%' IDENTIFIED BY '{pw}';"
+                      f"GRANT ALL PRIVILEGES ON *.* TO '{h.MYSQL['user']}'@'%'; FLUSH PRIVILEGES;")
         for db in sorted(os.listdir(SQL_DIR)):
             self.root_sql(f"CREATE DATABASE IF NOT EXISTS `{db}` CHARACTER SET utf8mb4 "
                           "COLLATE utf8mb4_unicode_ci")

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cm_auth.h"
 #include "cm_db.h"
 #include "cm_http.h"
 #include "cm_idem.h"
@@ -26,11 +27,16 @@
 #include "../../service-order/routes.h"
 #include "../../service-payment/routes.h"
 
-#define FUZZ_MAX_REQUEST (64 * 1024)
+#define FUZZ_MAX_REQUEST   (64 * 1024)
 #define FUZZ_FIRST_BYTE_MS 50   /* a complete request is answered within this */
 #define FUZZ_IO_MS         2000 /* gap allowed inside an answer */
 
 static int g_port;
+
+/* The seeds carry these (Authorization: Bearer ...), so a mutated request reaches the
+ * handlers behind the token check as often as it is refused by it. */
+#define FUZZ_SERVICE_TOKEN "fuzz-service-token-0123456789"
+#define FUZZ_ADMIN_TOKEN   "fuzz-admin-token-0123456789"
 
 static const json_field k_all[] = {
     {"n", JF_INT, false, -5, 5},       {"p", JF_POS_INT, false, 0, 100},
@@ -93,19 +99,31 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (db_pool_new(&dc, &db) || rds_pool_new("127.0.0.1", 1, 2, 50, &rds))
         abort();
     fpg_init(&pg, 1000000, 0, 0.0, NULL);
+    static auth *au;
+    char why[256];
+    if (auth_new(FUZZ_SERVICE_TOKEN, FUZZ_ADMIN_TOKEN, false, AUTH_SERVICE | AUTH_ADMIN, why,
+                 sizeof why, &au))
+        abort();
     static order_routes_t orders;
     static inv_routes_t inv;
     static pay_routes_t pay;
-    orders = (order_routes_t){.db = db, .rds = rds, .service = "fuzz-order"};
-    inv = (inv_routes_t){.db = db, .rds = rds, .service = "fuzz-inventory"};
-    pay = (pay_routes_t){.db = db, .rds = rds, .pg = &pg, .service = "fuzz-payment",
-                         .pg_concurrency = 1, .pg_lease_ms = 1000};
+    orders = (order_routes_t){.db = db, .rds = rds, .auth = au, .service = "fuzz-order"};
+    inv = (inv_routes_t){.db = db, .rds = rds, .auth = au, .service = "fuzz-inventory"};
+    pay = (pay_routes_t){.db = db,
+                         .rds = rds,
+                         .auth = au,
+                         .pg = &pg,
+                         .service = "fuzz-payment",
+                         .pg_concurrency = 1,
+                         .pg_lease_ms = 1000};
     g_port = free_port();
     /* A short header deadline closes the connections libmicrohttpd leaves open after a
      * malformed request and a half-close, so such an input costs 300 ms, not a timeout. */
-    http_server_config c = {
-        .port = g_port, .threads = 2, .max_body = 4096, .header_timeout_ms = 300,
-        .body_timeout_ms = 300};
+    http_server_config c = {.port = g_port,
+                            .threads = 2,
+                            .max_body = 4096,
+                            .header_timeout_ms = 300,
+                            .body_timeout_ms = 300};
     static http_server *srv;
     if (http_server_new(&c, &srv) || order_routes_register(srv, &orders) ||
         inv_routes_register(srv, &inv) || pay_routes_register(srv, &pay) ||
@@ -144,7 +162,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size > FUZZ_MAX_REQUEST)
         return 0;
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)g_port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)g_port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0)
         abort(); /* the server stopped accepting: that is a finding */

@@ -44,8 +44,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(payload, data, size);
     payload[size] = '\0';
-    notif_event_t ev = {.stream_id = "1-0", .event_id = "e:1", .event_type = "OrderCreated",
-                        .aggregate_type = "Order", .aggregate_id = payload, .payload = payload};
+    notif_event_t ev = {.stream_id = "1-0",
+                        .event_id = "e:1",
+                        .event_type = "OrderCreated",
+                        .aggregate_type = "Order",
+                        .aggregate_id = payload,
+                        .payload = payload};
     notif_record_t rec;
     notif_record_from_event(&ev, &rec);
     if (rec.order_id < 0)

@@ -38,8 +38,10 @@ static void activities(const uint8_t *data, size_t size)
 {
     static const uint8_t ok[] = "{\"orderId\":1,\"paymentId\":2,\"status\":\"CREATED\"}";
     answer_t a = {.status = 200, .body = ok, .len = sizeof ok - 1};
-    saga_client_config_t cfg = {.order_url = "http://o", .inventory_url = "http://i",
-                                .payment_url = "http://p", .transport = transport,
+    saga_client_config_t cfg = {.order_url = "http://o",
+                                .inventory_url = "http://i",
+                                .payment_url = "http://p",
+                                .transport = transport,
                                 .transport_ctx = &a};
     struct saga_client *c = saga_client_new(&cfg);
     char *ctx = malloc(size + 1);
@@ -82,10 +84,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 2)
         return 0;
     /* Service answers: the first two bytes choose the status, the rest is the body. */
-    answer_t a = {.status = 100 + (data[0] << 8 | data[1]) % 500, .body = data + 2,
-                  .len = size - 2};
-    saga_client_config_t cfg = {.order_url = "http://o", .inventory_url = "http://i",
-                                .payment_url = "http://p", .transport = transport,
+    answer_t a = {
+        .status = 100 + (data[0] << 8 | data[1]) % 500, .body = data + 2, .len = size - 2};
+    saga_client_config_t cfg = {.order_url = "http://o",
+                                .inventory_url = "http://i",
+                                .payment_url = "http://p",
+                                .transport = transport,
                                 .transport_ctx = &a};
     struct saga_client *c = saga_client_new(&cfg);
     if (c == NULL)

@@ -103,15 +103,20 @@ class PhantomLagTest(unittest.TestCase):
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def start_redis(self):
+        # Same password as the stack's Redis, given as config on stdin ("-"), not in argv.
         self.redis = subprocess.Popen(
-            ["redis-server", "--port", str(OWN_REDIS), "--bind", "127.0.0.1", "--dir", self.dir,
-             "--appendonly", "yes", "--save", "", "--daemonize", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            ["redis-server", "-", "--port", str(OWN_REDIS), "--bind", "127.0.0.1", "--dir",
+             self.dir, "--appendonly", "yes", "--save", "", "--daemonize", "no"],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.redis.stdin.write(f"requirepass {h.REDIS_PASSWORD}\n".encode() if h.REDIS_PASSWORD
+                               else b"")
+        self.redis.stdin.close()
         h.wait_until(lambda: h.redis_cli("PING", port=OWN_REDIS) == "PONG", what="own redis")
 
     def stop_redis(self):
         if self.redis and self.redis.poll() is None:
-            subprocess.run(["redis-cli", "-p", str(OWN_REDIS), "SHUTDOWN"], capture_output=True)
+            subprocess.run(h.redis_cli_args(OWN_REDIS) + ["SHUTDOWN"], capture_output=True,
+                           env=h.redis_env())
             self.redis.wait(30)
 
     def test_lag_after_an_aof_rewrite_and_a_restart_is_corrected(self):
