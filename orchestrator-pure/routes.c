@@ -77,6 +77,23 @@ static void respond_accepted(http_req *req, const saga_row_t *row)
     http_respond_json(req, 202, saga_view(row));
 }
 
+/* The saga store did not answer for the whole wait: the saga may exist. The answer names the
+ * key to retry with (the client's, or the random one behind the saga id), which attaches to
+ * it or creates it - never a second order. */
+static void respond_unknown(http_req *req, int rc, const char *saga_id)
+{
+    const char *key = http_req_idempotency_key(req);
+    if (key == NULL)
+        key = saga_id + strlen("pure-");
+    log_warn("saga store: %s", cm_strerror(rc));
+    http_respond_problem_ext(
+        req, 503, HTTP_CODE_UNAVAILABLE,
+        json_pack("{s:s, s:s}", "sagaId", saga_id, "idempotencyKey", key),
+        "the saga store is unavailable: whether order %s was created is not known; retry with "
+        "Idempotency-Key %s",
+        saga_id, key);
+}
+
 /* The saga id: derived from the Idempotency-Key (saga_id_from_key: "pure-<key>", or a hash of
  * an awkward key) so a repeated POST attaches to the same saga, or "pure-<32 random hex>".
  * Returns 0, or answers 400 and returns -1. */
@@ -131,7 +148,7 @@ static void post_order(http_req *req, void *vctx)
     else if (rc == CM_ERR_TIMEOUT)
         respond_accepted(req, &row);
     else
-        respond_store_error(req, rc, saga_id);
+        respond_unknown(req, rc, saga_id);
 }
 
 /* The {sagaId} of the path, or answers 400 and returns NULL. */

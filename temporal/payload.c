@@ -120,6 +120,41 @@ void tc_failure_describe(const tc_pb_failure *f, const char **type, const char *
 
 /* ---- history container ---- */
 
+#define TC_EA(x) TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_##x##_EVENT_ATTRIBUTES
+#define TC_EXPECT(x) \
+    case TC_ET(x): return ev->attributes_case == TC_EA(x)
+
+bool tc_event_attrs_match(const tc_pb_event *ev)
+{
+    switch (ev->event_type) {
+        TC_EXPECT(WORKFLOW_EXECUTION_STARTED);
+        TC_EXPECT(WORKFLOW_EXECUTION_COMPLETED);
+        TC_EXPECT(WORKFLOW_EXECUTION_FAILED);
+        TC_EXPECT(WORKFLOW_EXECUTION_TIMED_OUT);
+        TC_EXPECT(WORKFLOW_EXECUTION_CANCELED);
+        TC_EXPECT(WORKFLOW_EXECUTION_TERMINATED);
+        TC_EXPECT(WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
+        TC_EXPECT(WORKFLOW_EXECUTION_SIGNALED);
+        TC_EXPECT(WORKFLOW_PROPERTIES_MODIFIED);
+        TC_EXPECT(ACTIVITY_TASK_SCHEDULED);
+        TC_EXPECT(ACTIVITY_TASK_COMPLETED);
+        TC_EXPECT(ACTIVITY_TASK_FAILED);
+        TC_EXPECT(ACTIVITY_TASK_TIMED_OUT);
+        TC_EXPECT(ACTIVITY_TASK_CANCEL_REQUESTED);
+        TC_EXPECT(ACTIVITY_TASK_CANCELED);
+        TC_EXPECT(TIMER_STARTED);
+        TC_EXPECT(TIMER_FIRED);
+        TC_EXPECT(TIMER_CANCELED);
+        TC_EXPECT(MARKER_RECORDED);
+        TC_EXPECT(UPSERT_WORKFLOW_SEARCH_ATTRIBUTES);
+        TC_EXPECT(START_CHILD_WORKFLOW_EXECUTION_INITIATED);
+        TC_EXPECT(SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED);
+        TC_EXPECT(REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED);
+        TC_EXPECT(NEXUS_OPERATION_SCHEDULED);
+    default: return true; /* a type the runtime does not read */
+    }
+}
+
 int tc_history_add_page(tc_history *h, ProtobufCMessage *msg, tc_pb_event **events, size_t n,
                         tc_error *err)
 {

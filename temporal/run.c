@@ -168,6 +168,9 @@ static int apply_signal(tc_run *r, const tc_pb_event *ev)
 
 int tc_run_apply(tc_run *r, const tc_pb_event *ev, tc_error *err)
 {
+    if (!tc_event_attrs_match(ev))
+        return tc_seterr(err, TC_ERR_PROTOCOL, "run %s: event %lld of type %d lacks its attributes",
+                         r->run_id, (long long)ev->event_id, (int)ev->event_type);
     if (ev->event_id != r->last_event_id + 1)
         return tc_seterr(err, TC_ERR_PROTOCOL, "run %s: event %lld follows %lld", r->run_id,
                          (long long)ev->event_id, (long long)r->last_event_id);

@@ -118,6 +118,10 @@ typedef struct tc_pl1 {
 /* Returns &b->ps describing json (NULL json -> NULL: no payloads at all). */
 tc_pb_payloads *tc_pl1_init(tc_pl1 *b, const char *json);
 
+/* True when ev carries the attributes its type names (the oneof the runtime reads for it): a
+ * history event with none, or another type's, must be refused, not dereferenced. */
+bool tc_event_attrs_match(const tc_pb_event *ev);
+
 /* Decodes a payload to a malloc'd NUL-terminated JSON string ("null" for binary/null or an
  * absent payload). Returns NULL only on allocation failure. */
 char *tc_payload_json(const tc_pb_payload *p);
