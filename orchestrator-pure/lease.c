@@ -119,8 +119,8 @@ static void take_over(lease_keeper_t *k)
     for (int i = 0; i < l.n; i++) {
         int claimed = 0;
         int64_t from = mono_now_ms();
-        if (c->has_room(c->ctx) && repo_claim(c->db, ids[i], c->owner, c->lease_ms, &claimed) == 0 &&
-            claimed) {
+        if (c->has_room(c->ctx) &&
+            repo_claim(c->db, ids[i], c->owner, c->lease_ms, &claimed) == 0 && claimed) {
             log_info("saga %s: lease expired; taken over", ids[i]);
             if (c->adopt(c->ctx, ids[i], from) < 0)
                 log_error("saga %s: taken over but cannot be queued", ids[i]);

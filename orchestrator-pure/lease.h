@@ -11,11 +11,11 @@
 typedef struct lease_keeper lease_keeper_t;
 
 typedef struct lease_config {
-    db_pool *db;         /* borrowed */
-    const char *owner;   /* this replica's owner id, borrowed */
-    int64_t lease_ms;    /* SAGA_LEASE_MS: renewed every lease_ms / 3 */
-    int64_t scan_ms;     /* how often to look for expired leases */
-    owned_set_t *owned;  /* borrowed: the sagas this replica drives */
+    db_pool *db;        /* borrowed */
+    const char *owner;  /* this replica's owner id, borrowed */
+    int64_t lease_ms;   /* SAGA_LEASE_MS: renewed every lease_ms / 3 */
+    int64_t scan_ms;    /* how often to look for expired leases */
+    owned_set_t *owned; /* borrowed: the sagas this replica drives */
     /* Drive saga_id here: it was just taken over, or the database says this replica holds it
      * and nothing here drives it; lease_from_ms as owned_add takes it. Returns 1 when queued,
      * 0 when it was driven here already, < 0 on error. */

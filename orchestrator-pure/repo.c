@@ -251,9 +251,18 @@ int repo_each_expired(db_pool *db, int limit, void (*fn)(const char *saga_id, vo
 {
     db_result *r = NULL;
     db_val p[] = {DB_INT(limit)};
-    int rc = query1(db,
+    /* An ended saga has no lease; one written by code that knows no leases (an older replica,
+     * saga_create) may have kept the insert's: clear those first, so they never crowd the
+     * sagas that need a replica out of the batch. */
+    int rc = exec1(db,
+                   "UPDATE saga_instance SET lease_until = NULL, updated_at = updated_at"
+                   " WHERE lease_until < CURRENT_TIMESTAMP(3)"
+                   " AND status NOT IN ('RUNNING', 'COMPENSATING')",
+                   NULL, 0, NULL);
+    if (rc == 0)
+        rc = query1(db,
                     "SELECT saga_id FROM saga_instance WHERE lease_until < CURRENT_TIMESTAMP(3)"
-                    " ORDER BY lease_until LIMIT ?",
+                    " AND status IN ('RUNNING', 'COMPENSATING') ORDER BY lease_until LIMIT ?",
                     p, 1, &r);
     for (size_t i = 0; rc == 0 && i < db_result_rows(r); i++)
         fn(db_result_str(r, i, 0), ctx);
@@ -269,7 +278,8 @@ int repo_claim(db_pool *db, const char *saga_id, const char *owner, int64_t leas
                    "UPDATE saga_instance SET owner_id = ?, lease_until = CURRENT_TIMESTAMP(3) +"
                    " INTERVAL ? MICROSECOND, lease_version = lease_version + 1,"
                    " updated_at = updated_at"
-                   " WHERE saga_id = ? AND lease_until < CURRENT_TIMESTAMP(3)",
+                   " WHERE saga_id = ? AND lease_until < CURRENT_TIMESTAMP(3)"
+                   " AND status IN ('RUNNING', 'COMPENSATING')",
                    p, 3, &n);
     *claimed = rc == 0 && n == 1;
     return rc;
