@@ -207,6 +207,23 @@ static void get_order(http_req *req, void *vctx)
         http_respond_json(req, 200, saga_view(&row, &live));
 }
 
+/* A cancel takes no body, or a JSON object (its members are ignored); anything else is
+ * answered 400 before the saga is touched. */
+static bool cancel_body_ok(http_req *req)
+{
+    size_t len = 0;
+    const char *body = http_req_body(req, &len);
+    if (len == 0)
+        return true;
+    json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+    bool ok = json_is_object(j);
+    json_decref(j);
+    if (!ok)
+        http_respond_problem(req, 400, HTTP_CODE_VALIDATION,
+                             "a cancel takes no body, or a JSON object");
+    return ok;
+}
+
 /* POST /api/pure/orders/{sagaId}/cancel: 202 and the saga's view when the cancel takes effect
  * (before the pivot; its registered compensations run and it ends COMPENSATED "Cancelled"),
  * 409 IllegalTransition once past the pivot, compensating a failure, or ended. */
@@ -221,6 +238,8 @@ static void cancel_order(http_req *req, void *vctx)
         http_respond_problem(req, 400, HTTP_CODE_VALIDATION, "%s", HTTP_IDEM_KEY_RULE);
         return;
     }
+    if (!cancel_body_ok(req))
+        return;
     orch_live_t live;
     int rc = orch_cancel(ctx->orch, id, &row);
     orch_live(ctx->orch, id, &live);
@@ -250,9 +269,9 @@ static void list_sagas(http_req *req, void *vctx)
     routes_ctx_t *ctx = vctx;
     const char *stuck = NULL;
     int64_t limit = 0;
-    if (http_req_query_str(req, "stuck", false, 8, &stuck) != 0 ||
-        http_req_query_int(req, "limit", false, 100, 1, 1000, &limit) != 0)
+    if (http_req_query_int(req, "limit", false, 100, 1, 1000, &limit) != 0)
         return;
+    stuck = http_req_query(req, "stuck"); /* present but empty is a bad value too */
     if (stuck != NULL && strcmp(stuck, "true") != 0 && strcmp(stuck, "false") != 0) {
         http_respond_problem(req, 400, HTTP_CODE_VALIDATION, "stuck must be true or false");
         return;
