@@ -239,21 +239,21 @@ static void refresh_gauges(void *ctx)
     static const saga_phase_t SHOWN[] = {SAGA_PHASE_FORWARD, SAGA_PHASE_CONFIRMING,
                                          SAGA_PHASE_COMPENSATING};
     int counts[SAGA_PHASE_COUNT];
-    int64_t oldest = 0;
+    int64_t oldest[SAGA_PHASE_COUNT];
     if (o->cfg.metrics == NULL)
         return;
-    owned_stats(o->owned, mono_now_ms(), counts, &oldest);
+    owned_stats(o->owned, mono_now_ms(), counts, oldest);
     for (size_t i = 0; i < sizeof SHOWN / sizeof SHOWN[0]; i++) {
         char labels[48];
         snprintf(labels, sizeof labels, "phase=\"%s\"", saga_phase_name(SHOWN[i]));
         metrics_gauge_set(o->cfg.metrics, "saga_in_progress",
                           "Sagas this replica drives (queued or running), by phase", labels,
                           counts[SHOWN[i]]);
+        metrics_gauge_set(o->cfg.metrics, "saga_oldest_retry_seconds",
+                          "How long the step retrying longest on this replica has been retrying, "
+                          "by phase (0: none retries)",
+                          labels, (double)oldest[SHOWN[i]] / 1000.0);
     }
-    metrics_gauge_set(o->cfg.metrics, "saga_oldest_retry_seconds",
-                      "How long the step retrying longest on this replica has been retrying "
-                      "(0: none retries)",
-                      NULL, (double)oldest / 1000.0);
 }
 
 static int has_room(void *ctx)

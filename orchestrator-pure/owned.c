@@ -179,19 +179,22 @@ int owned_renewed(owned_set_t *s, int64_t from_ms, const owned_held_t *held, int
 
 int owned_stats(owned_set_t *s, int64_t now_ms, int *counts, int64_t *oldest_retry_ms)
 {
-    int64_t oldest = 0;
     pthread_mutex_lock(&s->mu);
-    for (int p = 0; p < SAGA_PHASE_COUNT; p++)
+    for (int p = 0; p < SAGA_PHASE_COUNT; p++) {
         counts[p] = 0;
+        oldest_retry_ms[p] = 0;
+    }
     for (size_t b = 0; b < OWNED_BUCKETS; b++)
         for (owned_node_t *e = s->bucket[b]; e != NULL; e = e->next) {
-            if ((int)e->info.phase >= 0 && e->info.phase < SAGA_PHASE_COUNT)
-                counts[e->info.phase]++;
-            if (e->info.retry_step != SAGA_STEP_NONE && now_ms - e->info.retry_since_ms > oldest)
-                oldest = now_ms - e->info.retry_since_ms;
+            int p = (int)e->info.phase;
+            if (p < 0 || p >= SAGA_PHASE_COUNT)
+                continue;
+            counts[p]++;
+            if (e->info.retry_step != SAGA_STEP_NONE &&
+                now_ms - e->info.retry_since_ms > oldest_retry_ms[p])
+                oldest_retry_ms[p] = now_ms - e->info.retry_since_ms;
         }
     int count = s->count;
     pthread_mutex_unlock(&s->mu);
-    *oldest_retry_ms = oldest;
     return count;
 }

@@ -67,8 +67,8 @@ typedef struct owned_held {
  * puts their indexes into orphans[] (room for n): the engine then drives them. */
 int owned_renewed(owned_set_t *s, int64_t from_ms, const owned_held_t *held, int n, int *orphans);
 
-/* Counts: sagas by phase (counts[SAGA_PHASE_COUNT], live phases), and the age at now_ms of
- * the oldest retry in progress (0 when none). Returns the number of entries. */
+/* Per live phase (arrays of SAGA_PHASE_COUNT): how many sagas, and the age at now_ms of the
+ * oldest retry in progress (0 when none). Returns the number of entries. */
 int owned_stats(owned_set_t *s, int64_t now_ms, int *counts, int64_t *oldest_retry_ms);
 
 #endif
