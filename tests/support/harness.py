@@ -156,6 +156,32 @@ class Daemon:
         self.stop()
 
 
+def start_all(daemons):
+    """Starts daemons in order; if one fails, kills those already started and re-raises."""
+    started = []
+    try:
+        for d in daemons:
+            d.start()
+            started.append(d)
+    except Exception:
+        for d in reversed(started):
+            d.kill()
+        raise
+
+
+def stop_all(daemons):
+    """Stops daemons in reverse order (SIGTERM, clean exit expected); raises one AssertionError
+    naming every daemon that did not stop cleanly, after trying them all."""
+    errors = []
+    for d in reversed(daemons):
+        try:
+            d.stop()
+        except AssertionError as e:
+            errors.append(str(e))
+    if errors:
+        raise AssertionError("; ".join(errors))
+
+
 def http(method, url, body=None, headers=None, timeout=30.0, raw=None):
     """Sends one request. body: a JSON-able value (sent as JSON) or None; raw: bytes sent as is.
     Returns (status, headers dict with lower-case names, parsed JSON or text or None)."""
