@@ -226,7 +226,7 @@ static void attempt_order(httpc_upstream *u, size_t *order)
 {
     int64_t now = now_ms();
     size_t live[HTTPC_UPSTREAM_MAX], nlive = 0, k = 0;
-    bool cooling[HTTPC_UPSTREAM_MAX];
+    bool cooling[HTTPC_UPSTREAM_MAX] = {false};
     for (size_t i = 0; i < u->n; i++) {
         cooling[i] = atomic_load_explicit(&u->r[i].down_until_ms, memory_order_relaxed) > now;
         if (!cooling[i])
