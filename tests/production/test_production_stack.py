@@ -73,11 +73,12 @@ class ProductionStackTest(unittest.TestCase):
                             "-o", "json")
         self.assertEqual(cp.returncode, 0, cp.stderr)
         listed = json.loads(cp.stdout)
-        custom = {k: v for k, v in listed.get("customAttributes", {}).items()}
+        custom = listed.get("customAttributes", {})
         want = search_attributes_of_stack()
+        self.assertEqual(set(custom), set(want))
         for name, typ in want.items():
-            self.assertIn(name, custom, f"{name} not registered")
-            self.assertIn(typ.lower(), str(custom[name]).lower().replace("_", ""))
+            self.assertEqual(custom[name], "INDEXED_VALUE_TYPE_" +
+                             re.sub(r"(?<!^)(?=[A-Z])", "_", typ).upper(), name)
 
     def test_ui_server_shows_the_namespace_through_the_frontend(self):
         base = f"http://127.0.0.1:{UI_PORT}"

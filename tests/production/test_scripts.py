@@ -2,14 +2,16 @@
 a non-zero exit, and leave nothing running that they started: a replica count off the port
 range, a port taken, a build that fails, PostgreSQL unreachable or refusing the password, a
 Temporal schema at another version than the server needs (and --upgrade-schema upgrading an
-older one).
+older one). Also: the stack's custom search attributes reach the dev and the production server.
 
 Each case runs scripts/stack on a stack directory of its own with ports of its own (Temporal
 28733 and neighbours, UI 28388, PostgreSQL 28432) and reuses the MariaDB and Redis already
 running (a port served by another process is used, not started). Needs the Temporal server
 built (label production: scripts/test --production)."""
 import glob
+import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -136,6 +138,44 @@ class ScriptsTest(unittest.TestCase):
         self.assert_refused(p.script("stack", "up", "--production", env=env),
                             "database temporal has Temporal schema 99.0, newer than")
         self.assert_nothing_running(env)
+
+    def test_custom_search_attributes_reach_both_profiles(self):
+        """TEMPORAL_SEARCH_ATTRIBUTES of scripts/stack (a copy of the script with two entries):
+        the dev server gets them with --search-attribute, the production server through
+        `temporal operator search-attribute create`."""
+        fake_root = os.path.join(self.tmp, "sa-root")
+        os.makedirs(os.path.join(fake_root, "scripts"))
+        with open(os.path.join(p.SCRIPTS, "stack")) as f:
+            text = f.read()
+        text, n = re.subn(r"^TEMPORAL_SEARCH_ATTRIBUTES=\(.*\)$",
+                          "TEMPORAL_SEARCH_ATTRIBUTES=(SagaTestKeyword=Keyword SagaTestInt=Int)",
+                          text, flags=re.M)
+        self.assertEqual(n, 1)
+        stack = os.path.join(fake_root, "scripts", "stack")
+        with open(stack, "w") as f:
+            f.write(text)
+        os.chmod(stack, 0o755)
+        os.symlink(os.path.join(p.SCRIPTS, "temporal-build"),
+                   os.path.join(fake_root, "scripts", "temporal-build"))
+        env = dict(os.environ, **{k: str(v) for k, v in self.env("sa").items()},
+                   TEMPORAL_CLI=h.TEMPORAL_CLI)
+        for profile in ([], ["--production"]):
+            with self.subTest(profile=profile or "dev"):
+                cp = subprocess.run([stack, "up"] + profile, env=env, capture_output=True,
+                                    text=True, timeout=600)
+                try:
+                    self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+                    out = subprocess.run(
+                        [h.TEMPORAL_CLI, "operator", "search-attribute", "list", "--address",
+                         f"127.0.0.1:{T_PORT}", "-o", "json"],
+                        capture_output=True, text=True, timeout=60)
+                    self.assertEqual(out.returncode, 0, out.stderr)
+                    custom = json.loads(out.stdout).get("customAttributes", {})
+                    self.assertEqual(custom, {"SagaTestKeyword": "INDEXED_VALUE_TYPE_KEYWORD",
+                                              "SagaTestInt": "INDEXED_VALUE_TYPE_INT"})
+                finally:
+                    subprocess.run([stack, "down"], env=env, capture_output=True, timeout=300)
+        self.assert_nothing_running(self.env("sa"))
 
     def set_schema(self, env, db, version, running=False):
         """Sets the recorded schema version of db, starting the stack first if need be."""
