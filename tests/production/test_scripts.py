@@ -2,7 +2,7 @@
 a non-zero exit, and leave nothing running that they started: a replica count off the port
 range, a port taken, a build that fails, PostgreSQL unreachable or refusing the password, a
 Temporal schema at another version than the server needs (and --upgrade-schema upgrading an
-older one). Also: the stack's custom search attributes reach the dev and the production server.
+older one), a history shard count the database was not created with. Also: the stack's custom search attributes reach the dev and the production server.
 
 Each case runs scripts/stack on a stack directory of its own with ports of its own (Temporal
 28733 and neighbours, UI 28388, PostgreSQL 28432) and reuses the MariaDB and Redis already
@@ -120,6 +120,12 @@ class ScriptsTest(unittest.TestCase):
         self.assert_refused(p.script("stack", "up", "--production", env=dict(
             env, TEMPORAL_PG_PASSWORD="not-the-password")),
             f"PostgreSQL at 127.0.0.1:{PG_PORT} refused the password of role 'temporal'")
+        self.assert_nothing_running(env)
+
+        # The shard count is the database's once the server has run on it.
+        self.assert_refused(p.script("stack", "up", "--production", env=dict(
+            env, TEMPORAL_HISTORY_SHARDS="8")),
+            "database temporal holds 4 history shards; TEMPORAL_HISTORY_SHARDS=8 cannot change")
         self.assert_nothing_running(env)
 
         # An older schema is refused, and upgraded on request.
