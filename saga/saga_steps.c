@@ -24,6 +24,7 @@ struct saga_client {
     long timeout_ms;
     saga_transport_fn transport; /* NULL: common's client with failover over the replicas */
     void *transport_ctx;
+    char service_token[SAGA_URL_MAX / 2]; /* "" -> no Authorization header */
 };
 
 /* ---- default transport: common's HTTP client (per-thread keep-alive handles) ------------- */
@@ -31,12 +32,14 @@ struct saga_client {
 /* One call to `svc` at `path` through common's replica-aware client: spread over the
  * replicas, failed over on a refused connection, a timeout or a 5xx (the Idempotency-Key
  * makes the repeat safe). */
-static int httpc_call(const saga_service *svc, const char *method, const char *path,
-                      const char *idem_key, const char *body, long timeout_ms, int *status,
-                      char **resp_body)
+static int httpc_call(const struct saga_client *c, const saga_service *svc, const char *method,
+                      const char *path, const char *idem_key, const char *body, long timeout_ms,
+                      int *status, char **resp_body)
 {
     httpc_resp r = {0};
-    httpc_opts o = {.idempotency_key = idem_key, .timeout_ms = timeout_ms};
+    httpc_opts o = {.idempotency_key = idem_key,
+                    .timeout_ms = timeout_ms,
+                    .bearer_token = c->service_token[0] ? c->service_token : NULL};
     *status = 0;
     *resp_body = NULL;
     int rc = httpc_upstream_request(svc->up, method, path, body, body != NULL ? strlen(body) : 0,
@@ -75,6 +78,12 @@ struct saga_client *saga_client_new(const saga_client_config_t *cfg)
         return NULL;
     }
     c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 10000;
+    if (cfg->service_token != NULL &&
+        snprintf(c->service_token, sizeof c->service_token, "%s", cfg->service_token) >=
+            (int)sizeof c->service_token) {
+        saga_client_free(c);
+        return NULL;
+    }
     c->transport = cfg->transport;
     c->transport_ctx = cfg->transport_ctx;
     return c;
@@ -93,6 +102,7 @@ struct saga_client *saga_client_from_env(void)
         .inventory_url = env_or("INVENTORY_SERVICE_URL", "http://127.0.0.1:21083"),
         .payment_url = env_or("PAYMENT_SERVICE_URL", "http://127.0.0.1:21084"),
         .timeout_ms = 10000,
+        .service_token = env_or("SERVICE_TOKEN", NULL),
     };
     return saga_client_new(&cfg);
 }
@@ -133,7 +143,7 @@ static int call(struct saga_client *c, saga_step_t step, const char *saga_id, co
         snprintf(url, sizeof url, "%s%s", svc->base, path);
         trc = c->transport(c->transport_ctx, method, url, key, body, c->timeout_ms, &status, &resp);
     } else {
-        trc = httpc_call(svc, method, path, key, body, c->timeout_ms, &status, &resp);
+        trc = httpc_call(c, svc, method, path, key, body, c->timeout_ms, &status, &resp);
     }
     if (trc != 0)
         status = 0;

@@ -77,8 +77,13 @@ def pid_of(stack_dir, name):
 
 def measure(profile, stack_dir, conc, secs, tool):
     stack(stack_dir, "up", *(["--production"] if profile == "production" else []))
+    # The private stack's own passwords; the tokens the harness signs its requests with.
+    secrets = h.read_secrets(os.path.join(stack_dir, "secrets.env"))
     env = {"ORDER_EVENTS_STREAM": h.uid("stream:bench-servers-"), "LOG_LEVEL": "warn",
            "MYSQL_PORT": STACK_ENV["MYSQL_PORT"], "REDIS_PORT": STACK_ENV["REDIS_PORT"],
+           "MYSQL_PASSWORD": secrets["MYSQL_PASSWORD"],
+           "REDIS_PASSWORD": secrets["REDIS_PASSWORD"],
+           "SERVICE_TOKEN": h.SERVICE_TOKEN, "ADMIN_TOKEN": h.ADMIN_TOKEN,
            "TEMPORAL_ADDRESS": "127.0.0.1:" + STACK_ENV["TEMPORAL_PORT"]}
     urls = {"ORDER_SERVICE_URL": f"http://127.0.0.1:{ORDER}",
             "INVENTORY_SERVICE_URL": f"http://127.0.0.1:{INV}",

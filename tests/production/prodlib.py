@@ -47,6 +47,13 @@ def server_metric(name, port=METRICS_PORT, **labels):
     return total
 
 
+def stop_all(daemons):
+    """harness.stop_all, failing with every unclean stop after trying them all."""
+    errors = h.stop_all(daemons)
+    if errors:
+        raise AssertionError("; ".join(str(e) for e in errors))
+
+
 def pid_file(name, stack_dir=STACK_DIR):
     with open(os.path.join(stack_dir, f"{name}.pid")) as f:
         return int(f.read().strip())

@@ -15,7 +15,9 @@ import prodlib as p
 
 PG_PORT = int(os.environ.get("TEMPORAL_PG_PORT", "21432"))
 PG_USER = os.environ.get("TEMPORAL_PG_USER", "temporal")
-PG_PASSWORD = os.environ.get("TEMPORAL_PG_PASSWORD", "temporal")
+# scripts/stack generates the role's password into the stack's secrets file.
+PG_PASSWORD = (os.environ.get("TEMPORAL_PG_PASSWORD")
+               or h.read_secrets().get("TEMPORAL_PG_PASSWORD", ""))
 UI_PORT = int(os.environ.get("TEMPORAL_UI_PORT", "21088"))
 ORDER, INV, PAY, ORCH = 28282, 28283, 28284, 28281
 
@@ -120,7 +122,7 @@ class ProductionStackTest(unittest.TestCase):
                          timeout=30, interval=0.5, what="an eagerly dispatched activity")
         finally:
             try:
-                h.stop_all(daemons)
+                p.stop_all(daemons)
             finally:
                 h.redis_cli("DEL", stream)
 

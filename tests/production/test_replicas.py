@@ -15,6 +15,7 @@ import subprocess
 import unittest
 
 import harness as h
+import prodlib as p
 
 PURE, TEMPORAL = 28080, 28081
 SERVICES = {"service-order": 28082, "service-inventory": 28083, "service-payment": 28084}
@@ -58,7 +59,7 @@ class ReplicasTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         try:
-            h.stop_all(cls.all)
+            p.stop_all(cls.all)
         finally:
             h.redis_cli("DEL", cls.stream)
 

@@ -192,7 +192,9 @@ class ScriptsTest(unittest.TestCase):
             ["psql", "-X", "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "temporal", "-d", db,
              "-c", f"UPDATE schema_version SET curr_version = '{version}' "
                    f"WHERE version_partition = 0 AND db_name = '{db}'"],
-            env=dict(os.environ, PGPASSWORD="temporal"), capture_output=True, text=True)
+            env=dict(os.environ, PGPASSWORD=h.read_secrets(
+                os.path.join(env["STACK_DIR"], "secrets.env"))["TEMPORAL_PG_PASSWORD"]),
+            capture_output=True, text=True)
         self.assertEqual(cp.returncode, 0, cp.stderr)
         if not running:
             self.assertEqual(p.script("stack", "down", env=env).returncode, 0)

@@ -50,7 +50,7 @@ class TemporalRestartTest(unittest.TestCase):
 
     def tearDown(self):
         try:
-            h.stop_all(self.daemons)
+            p.stop_all(self.daemons)
         finally:
             h.redis_cli("DEL", self.stream)
             # Whatever happened, leave the server running for the tests after this one.
