@@ -32,7 +32,7 @@ def psql(sql, password=PG_PASSWORD, db="temporal"):
 def search_attributes_of_stack():
     """TEMPORAL_SEARCH_ATTRIBUTES of scripts/stack, as {name: type}."""
     with open(os.path.join(p.SCRIPTS, "stack")) as f:
-        m = re.search(r"^TEMPORAL_SEARCH_ATTRIBUTES=\(([^)]*)\)", f.read(), re.M)
+        m = re.search(r"^TEMPORAL_SEARCH_ATTRIBUTES=\(([^)]*)\)", f.read(), re.M)  # may span lines
     assert m, "TEMPORAL_SEARCH_ATTRIBUTES not found in scripts/stack"
     return dict(kv.split("=", 1) for kv in m.group(1).split())
 

@@ -49,12 +49,12 @@ class ScriptsTest(unittest.TestCase):
         for phrase in phrases:
             self.assertIn(phrase, out)
 
-    def assert_nothing_running(self, env):
+    def assert_nothing_running(self, env, ports=tuple(T_PORTS + [UI_PORT, PG_PORT])):
         """No process of the stack directory alive, none of its ports open."""
         for f in glob.glob(os.path.join(env["STACK_DIR"], "*.pid")):
             with open(f) as fh:
                 self.assertFalse(p.alive(int(fh.read().strip())), f"{f} still alive")
-        for port in T_PORTS + [UI_PORT, PG_PORT]:
+        for port in ports:
             self.assertFalse(h.port_open(port), f"port {port} left open")
 
     # ---- replicas ----------------------------------------------------------------------------
@@ -109,17 +109,18 @@ class ScriptsTest(unittest.TestCase):
 
     def test_password_and_schema_version_are_checked_at_every_start(self):
         env = self.env("stack")
+        self.addCleanup(p.script, "stack", "down", env=env)
         cp = p.script("stack", "up", "--production", env=env)
         self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
         self.assertEqual(p.stack_profile(env), "production")
+        # Another stack directory on the same PostgreSQL port: that server is not its own, so
+        # the role keeps its password, and the other stack's (generated apart) is refused.
+        other = self.env("other", TEMPORAL_PORT=T_PORT + 100, TEMPORAL_UI_PORT=UI_PORT + 1)
+        self.assert_refused(p.script("stack", "up", "--production", env=other),
+                            f"PostgreSQL at 127.0.0.1:{PG_PORT} refused the password of role "
+                            "'temporal'")
+        self.assert_nothing_running(other, ports=[port + 100 for port in T_PORTS] + [UI_PORT + 1])
         self.assertEqual(p.script("stack", "down", env=env).returncode, 0)
-        self.assert_nothing_running(env)
-
-        # The role has the password of the first start; another one is refused, and the
-        # PostgreSQL this run started is stopped again.
-        self.assert_refused(p.script("stack", "up", "--production", env=dict(
-            env, TEMPORAL_PG_PASSWORD="not-the-password")),
-            f"PostgreSQL at 127.0.0.1:{PG_PORT} refused the password of role 'temporal'")
         self.assert_nothing_running(env)
 
         # The shard count is the database's once the server has run on it.
@@ -153,7 +154,7 @@ class ScriptsTest(unittest.TestCase):
         os.makedirs(os.path.join(fake_root, "scripts"))
         with open(os.path.join(p.SCRIPTS, "stack")) as f:
             text = f.read()
-        text, n = re.subn(r"^TEMPORAL_SEARCH_ATTRIBUTES=\(.*\)$",
+        text, n = re.subn(r"^TEMPORAL_SEARCH_ATTRIBUTES=\([^)]*\)",
                           "TEMPORAL_SEARCH_ATTRIBUTES=(SagaTestKeyword=Keyword SagaTestInt=Int)",
                           text, flags=re.M)
         self.assertEqual(n, 1)
