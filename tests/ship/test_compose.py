@@ -173,9 +173,10 @@ class ComposeFile(unittest.TestCase):
                     self.assertEqual(host, "127.0.0.1",
                                      f"{name} publishes {port} on every interface")
         for name, svc in self.services.items():
+            daemon = re.sub(r"-r\d+$", "", name)  # replica r of a daemon: <daemon>-r<r>
             for port, (_, host) in ports(svc).items():
                 with self.subTest(service=name, port=port):
-                    self.assertTrue(name in S.DAEMONS and name.startswith("orchestrator")
+                    self.assertTrue(daemon in S.DAEMONS and daemon.startswith("orchestrator")
                                     or host == "127.0.0.1",
                                     "only the public order API may be reachable from outside")
 
