@@ -238,7 +238,7 @@ class Daemon:
 
 
 def start_all(daemons):
-    """Starts daemons in order; if one fails, kills those already started and re-raises."""
+    """Starts the daemons in order; if one fails, kills those started and re-raises."""
     started = []
     try:
         for d in daemons:
@@ -248,6 +248,7 @@ def start_all(daemons):
         for d in reversed(started):
             d.kill()
         raise
+    return daemons
 
 
 def stop_all(daemons):
