@@ -155,6 +155,7 @@ def main():
                        env=dict(os.environ, STACK_DIR=stack_dir, **STACK_ENV),
                        stdout=subprocess.DEVNULL, check=False)
         shutil.rmtree(stack_dir, ignore_errors=True)
+        shutil.rmtree(stack_dir + ".postgresql", ignore_errors=True)  # PostgreSQL's, beside it
 
 
 if __name__ == "__main__":
