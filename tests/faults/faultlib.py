@@ -27,7 +27,6 @@ if {MYSQL_PORT, REDIS_PORT, TEMPORAL_PORT} & {21306, 21379, 21733}:
 PORTS = {"orchestrator-pure": 28080, "orchestrator-temporal": 28081, "service-order": 28082,
          "service-inventory": 28083, "service-payment": 28084, "service-notification": 28085}
 DATA_DIR = os.path.join(h.BUILD_DIR, "faults")
-SQL_DIR = os.path.join(h.SOURCE_DIR, "sql")
 TERMINAL_PURE = ("COMPLETED", "COMPENSATED")
 
 
@@ -132,13 +131,7 @@ class Servers:
         pw = h.MYSQL["password"].replace("\\", "\\\\").replace("'", "\\'")
         self.root_sql(f"CREATE USER IF NOT EXISTS '{h.MYSQL['user']}'@'%' IDENTIFIED BY '{pw}';"
                       f"GRANT ALL PRIVILEGES ON *.* TO '{h.MYSQL['user']}'@'%'; FLUSH PRIVILEGES;")
-        for db in sorted(os.listdir(SQL_DIR)):
-            self.root_sql(f"CREATE DATABASE IF NOT EXISTS `{db}` CHARACTER SET utf8mb4 "
-                          "COLLATE utf8mb4_unicode_ci")
-            for f in sorted(os.listdir(os.path.join(SQL_DIR, db))):
-                if f.endswith(".sql"):
-                    with open(os.path.join(SQL_DIR, db, f)) as fh:
-                        self.root_sql(fh.read(), db)
+        h.ensure_test_databases()  # the databases harness gives the daemons
         self.redis.start()
         if self.temporal:
             self.temporal.start()
