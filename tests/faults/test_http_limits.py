@@ -15,7 +15,7 @@ import harness as h
 SERVERS = None
 SUITE = None
 HEALTH_BOUND_S = 2.0   # /health must answer within this while under attack
-ORDER_BOUND_S = 10.0   # a whole saga (seven service calls) must end within this
+ORDER_BOUND_S = 5.0    # a whole saga (seven service calls) must end within this
 DEADLINE_PORT, CAP_PORT, PER_IP_PORT = 28090, 28091, 28092
 
 
