@@ -33,7 +33,7 @@ def create_orphan(saga_id, pid, age_s=60):
     a request left behind when the database failed between the create's COMMIT and its
     answer."""
     h.sql("orchestrator_db",
-          f"CALL saga_create('{saga_id}', 'RUNNING', 'CreateOrder', -1, 0, 7, {pid}, 1, 10000, "
+          f"CALL saga_create('{saga_id}', 'RUNNING', 'CreateOrder', 0, 0, 7, {pid}, 1, 10000, "
           f"'CARD'); UPDATE saga_instance SET updated_at = CURRENT_TIMESTAMP(3) - INTERVAL "
           f"{age_s} SECOND WHERE saga_id = '{saga_id}'")
 

@@ -68,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char id[SAGA_ID_MAX];
     saga_input_t in;
     saga_state_t st;
-    saga_error_t err;
+    saga_error_t err = {0};
     if (saga_context_parse((const char *)data, size, id, &in, &st, &err) == 0) {
         char *again = saga_context_json(id, &in, &st);
         if (again == NULL)
@@ -103,7 +103,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (rc != SAGA_OK && e.message[0] == '\0')
             abort(); /* a failed step always says why */
     }
-    char *res = saga_result_json("workflowId", "order-fuzz", learned.order_id > 0, &learned, &err);
+    saga_result_t r = {.success = learned.order_id > 0,
+                       .st = learned,
+                       .error_type = err.type,
+                       .error_message = err.message};
+    char *res = saga_result_json("workflowId", "order-fuzz", &r, SAGA_RESULT_DETAILED);
     free(res);
     saga_client_free(c);
     return 0;
