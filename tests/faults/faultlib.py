@@ -83,6 +83,23 @@ class Server:
         self.proc = None
 
 
+class Paused:
+    """A daemon frozen with SIGSTOP instead of killed: kill() stops it, start() resumes it
+    (SIGCONT). Connections to it stay open and silent meanwhile, the nastiest outage a caller
+    sees."""
+
+    def __init__(self, daemon):
+        self.daemon = daemon
+        self.name = daemon.name + "-paused"
+
+    def kill(self):
+        self.daemon.proc.send_signal(signal.SIGSTOP)
+
+    def start(self):
+        self.daemon.proc.send_signal(signal.SIGCONT)
+        return self
+
+
 def _quiet(argv, **kw):
     return subprocess.run(argv, capture_output=True, text=True, **kw)
 

@@ -1,5 +1,5 @@
-"""orchestrator-pure under faults: MariaDB and Redis SIGKILLed and restarted under load, and
-sagas nobody drives (a creation that committed although its request saw a database error).
+"""orchestrator-pure under faults: MariaDB and Redis SIGKILLed and restarted under load,
+service-inventory frozen with SIGSTOP, and sagas nobody drives (a creation that committed although its request saw a database error).
 Own MariaDB and Redis (faultlib); daemons on 28080-28086."""
 import threading
 import time
@@ -126,6 +126,9 @@ class KillTest(unittest.TestCase):
 
     def test_redis_killed_under_load(self):
         self.kill_under_load(SERVERS.redis)
+
+    def test_service_inventory_paused_under_load(self):
+        self.kill_under_load(f.Paused(SUITE.daemons["service-inventory"]))
 
 
 if __name__ == "__main__":
