@@ -94,4 +94,3 @@ void tc_run_free(tc_run *r)
     free(r->state);
     free(r);
 }
-

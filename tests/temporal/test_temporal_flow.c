@@ -390,11 +390,28 @@ static void patched_code_takes_over_a_run_in_flight(void **s)
     tc_worker_free(v2);
 }
 
+static char g_warn[1024];
+static atomic_int n_warn;
+
+static void capture_log(const tc_log_record *rec, void *user)
+{
+    (void)user;
+    if (rec->level == TC_LOG_WARN && rec->workflow_id && strstr(rec->workflow_id, "Panic")) {
+        snprintf(g_warn, sizeof g_warn, "%s %s", rec->workflow_id, rec->message);
+        atomic_fetch_add(&n_warn, 1);
+    }
+}
+
 static void fail_workflow_policy_ends_the_run(void **s)
 {
     (void)s;
     char queue[128], wid[128], rid[64];
     tt_unique(queue, sizeof queue, "tc-flow-policy");
+    /* the worker's log lines go to the client's callback */
+    tc_client *saved = g_client;
+    tc_client_options co = {.log_fn = capture_log};
+    TT_OK(tc_client_new(&co, &g_client, &e_));
+    atomic_store(&n_warn, 0);
     tc_worker *w = worker(queue, NULL, TC_TASK_FAILURE_FAIL_WORKFLOW);
     start(queue, "Panic", NULL, wid, rid);
     tc_outcome out;
@@ -406,6 +423,11 @@ static void fail_workflow_policy_ends_the_run(void **s)
     assert_non_null(strstr(out.failure_message, "broken invariant"));
     tc_outcome_clear(&out);
     tc_worker_free(w);
+    tc_client_free(g_client);
+    g_client = saved;
+    assert_int_equal(atomic_load(&n_warn), 1);
+    assert_non_null(strstr(g_warn, wid));
+    assert_non_null(strstr(g_warn, "failing the workflow"));
 }
 
 static void retry_policy_keeps_the_run_and_shows_the_reason(void **s)
