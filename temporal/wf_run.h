@@ -139,6 +139,7 @@ struct tc_wf_ctx {
     void *suser;
     tc_future *sig; /* CO_SIGNAL: the signal (resolved future holding its values) */
     /* what it waits for while blocked */
+    tc_future *one; /* a single future waited for (wfs points here) */
     tc_future *const *wfs;
     size_t wn;
     bool wall;
