@@ -133,9 +133,14 @@ tc_coro *tc_coro_new(size_t stack_size, tc_coro_fn fn, void *arg)
     if (stack_size < TC_CORO_MIN_STACK)
         stack_size = TC_CORO_MIN_STACK;
     stack_size = (stack_size + pg - 1) / pg * pg;
-    tc_coro *co = calloc(1, sizeof *co);
+    /* Not calloc: the two ucontext_t (about 2 KiB) are filled by getcontext / swapcontext. */
+    tc_coro *co = malloc(sizeof *co);
     if (!co)
         return NULL;
+    co->done = false;
+    co->fake_stack = NULL;
+    co->caller_bottom = NULL;
+    co->caller_size = 0;
     co->map_size = stack_size + pg;
     co->map = stack_get(co->map_size);
     if (!co->map) {

@@ -39,15 +39,22 @@ static int push_events(task_events *te, tc_pb_event **evs, size_t n, tc_error *e
 static void task_events_clear(task_events *te)
 {
     tc_history_clear(&te->pages);
-    free(te->evs);
+    if (te->cap) /* owned only when pages were followed */
+        free(te->evs);
     memset(te, 0, sizeof *te);
 }
 
 /* The task's history: its first page and every next_page_token page after it. */
 static int gather(tc_worker *w, const tc_wf_task *t, task_events *te, tc_error *err)
 {
-    int rc = t->history ? push_events(te, t->history->events, t->history->n_events, err) : TC_OK;
     ProtobufCBinaryData token = t->next_page_token;
+    if (!token.len) {
+        /* One page (nearly every task): its events are used where they are. */
+        te->evs = t->history ? t->history->events : NULL;
+        te->n = t->history ? t->history->n_events : 0;
+        return TC_OK;
+    }
+    int rc = t->history ? push_events(te, t->history->events, t->history->n_events, err) : TC_OK;
     while (rc == TC_OK && token.len) {
         Temporal__Api__Workflowservice__V1__GetWorkflowExecutionHistoryRequest rq =
             TEMPORAL__API__WORKFLOWSERVICE__V1__GET_WORKFLOW_EXECUTION_HISTORY_REQUEST__INIT;
