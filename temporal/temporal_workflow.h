@@ -136,10 +136,11 @@ int tc_wf_activity(tc_wf_ctx *ctx, const char *activity_type, const char *input_
 /* Builds an activity's JSON argument: a malloc'd string the library frees, or NULL. */
 typedef char *(*tc_wf_input_fn)(void *arg);
 
-/* tc_wf_activity with the argument built by make_input(arg) only when the activity is really
- * scheduled: a replayed call (history already recorded it) never builds it. make_input NULL:
- * no argument. make_input returning NULL fails the workflow task (it is retried), as an
- * allocation failure should. */
+/* tc_wf_activity with the argument built by make_input(arg) when the call is made (once per
+ * execution of the workflow function: a replay after a cache miss builds it again, because a
+ * command that history turns out not to have recorded is sent with the live task).
+ * make_input NULL: no argument. make_input returning NULL fails the workflow task (it is
+ * retried), as an allocation failure should. */
 int tc_wf_activity_lazy(tc_wf_ctx *ctx, const char *activity_type, tc_wf_input_fn make_input,
                         void *arg, const tc_activity_options *opts, tc_wf_result *out);
 
