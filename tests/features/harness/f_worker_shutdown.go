@@ -16,7 +16,7 @@ import (
 func init() {
 	register(&Feature{
 		Name: "worker_shutdown/poll_complete_on_shutdown", Issue: 10, Source: "go",
-		Run:  runPollCompleteOnShutdown,
+		Run: runPollCompleteOnShutdown,
 	})
 }
 
