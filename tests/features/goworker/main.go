@@ -5,7 +5,7 @@
 //
 //	goworker --list
 //	goworker --feature NAME --address HOST:PORT --namespace NS --task-queue Q   (until SIGTERM)
-//	goworker --feature NAME --replay HISTORY.pb                                  (exit 0 = replays)
+//	goworker --feature NAME --replay HISTORY.pb --workflow-type T                (exit 0 = replays)
 package main
 
 import (
@@ -70,6 +70,7 @@ func main() {
 	flag.StringVar(&namespace, "namespace", "default", "namespace")
 	flag.StringVar(&taskQueue, "task-queue", "", "task queue")
 	flag.StringVar(&replay, "replay", "", "replay this binary History file and exit")
+	flag.String("workflow-type", "", "the replayed history's workflow type (the Go replayer finds it itself)")
 	flag.BoolVar(&broken, "broken", false, "misbehave in the features marked broken")
 	flag.BoolVar(&list, "list", false, "list implemented features")
 	flag.Parse()

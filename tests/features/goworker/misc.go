@@ -48,18 +48,24 @@ func continueAsSameWorkflow(ctx workflow.Context, input string) (string, error) 
 	return "", workflow.NewContinueAsNewError(ctx, "Workflow", input)
 }
 
+type canState struct {
+	Continued bool     `json:"continued"`
+	Signals   []string `json:"signals"`
+}
+
 // Continues as new at once with the signals received so far (drained first, as the README
 // advises for Go, which has no signal handlers).
-func signalsBlockCANWorkflow(ctx workflow.Context, signals []string) ([]string, error) {
-	if workflow.GetInfo(ctx).ContinuedExecutionRunID != "" {
-		return signals, nil
+func signalsBlockCANWorkflow(ctx workflow.Context, st canState) ([]string, error) {
+	if st.Continued {
+		return st.Signals, nil
 	}
 	ch := workflow.GetSignalChannel(ctx, "signal")
 	var s string
 	for ch.ReceiveAsync(&s) {
-		signals = append(signals, s)
+		st.Signals = append(st.Signals, s)
 	}
-	return nil, workflow.NewContinueAsNewError(ctx, "Workflow", signals)
+	st.Continued = true
+	return nil, workflow.NewContinueAsNewError(ctx, "Workflow", st)
 }
 
 type jsonMessage struct {

@@ -85,6 +85,13 @@ func checkContinueAsSame(ctx context.Context, r *Runner, run client.WorkflowRun)
 	return nil
 }
 
+// canState is the signals_block_continue_as_new workflow's argument: whether this run is the one
+// continued as new, and the signals the first run handled.
+type canState struct {
+	Continued bool     `json:"continued"`
+	Signals   []string `json:"signals"`
+}
+
 // signals_block_continue_as_new: the workflow continues as new at once, passing on the signals
 // it has received. The proxy holds its first continue-as-new completion until the harness's
 // signal is durable, so the signal arrives while that task is in flight: the server must refuse
@@ -105,7 +112,7 @@ func executeSignalsBlockCAN(ctx context.Context, r *Runner) (client.WorkflowRun,
 			return nil
 		},
 	})
-	run, err := r.Client.ExecuteWorkflow(ctx, o, r.Feature.workflowType(), []string{})
+	run, err := r.Client.ExecuteWorkflow(ctx, o, r.Feature.workflowType(), canState{Signals: []string{}})
 	if err != nil {
 		return nil, err
 	}

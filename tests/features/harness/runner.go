@@ -267,7 +267,12 @@ func (r *Runner) Replay(ctx context.Context, hist *historypb.History, tag string
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		return err
 	}
-	args := append(append([]string{}, r.cfg.WorkerArgs...), "--feature", r.Feature.Name, "--replay", path)
+	wfType := ""
+	if evs := hist.GetEvents(); len(evs) > 0 {
+		wfType = evs[0].GetWorkflowExecutionStartedEventAttributes().GetWorkflowType().GetName()
+	}
+	args := append(append([]string{}, r.cfg.WorkerArgs...), "--feature", r.Feature.Name, "--replay", path,
+		"--workflow-type", wfType)
 	cmd := exec.CommandContext(ctx, r.cfg.Worker, args...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
