@@ -5,7 +5,8 @@
 //
 //	goworker --list
 //	goworker --feature NAME --address HOST:PORT --namespace NS --task-queue Q   (until SIGTERM)
-//	goworker --feature NAME --replay HISTORY.pb --workflow-type T                (exit 0 = replays)
+//	goworker --feature NAME --replay HISTORY.pb --workflow-type T --workflow-id ID --run-id RUN
+//	                                                                             (exit 0 = replays)
 package main
 
 import (
@@ -63,7 +64,7 @@ func register(name string, f *feature) {
 }
 
 func main() {
-	var name, address, namespace, taskQueue, replay string
+	var name, address, namespace, taskQueue, replay, replayID, replayRunID string
 	var list bool
 	flag.StringVar(&name, "feature", "", "feature to serve")
 	flag.StringVar(&address, "address", "127.0.0.1:7233", "server HOST:PORT")
@@ -71,6 +72,8 @@ func main() {
 	flag.StringVar(&taskQueue, "task-queue", "", "task queue")
 	flag.StringVar(&replay, "replay", "", "replay this binary History file and exit")
 	flag.String("workflow-type", "", "the replayed history's workflow type (the Go replayer finds it itself)")
+	flag.StringVar(&replayID, "workflow-id", "", "the replayed run's workflow id")
+	flag.StringVar(&replayRunID, "run-id", "", "the replayed run's run id")
 	flag.BoolVar(&broken, "broken", false, "misbehave in the features marked broken")
 	flag.BoolVar(&list, "list", false, "list implemented features")
 	flag.Parse()
@@ -94,7 +97,7 @@ func main() {
 		os.Exit(2)
 	}
 	if replay != "" {
-		if err := replayFile(f, replay); err != nil {
+		if err := replayFile(f, replay, replayID, replayRunID); err != nil {
 			fmt.Fprintf(os.Stderr, "goworker: replay failed: %v\n", err)
 			os.Exit(1)
 		}
@@ -145,7 +148,9 @@ func serve(f *feature, address, namespace, taskQueue string) error {
 	return nil
 }
 
-func replayFile(f *feature, path string) error {
+// replayFile replays the history twice in this process: a second replay catches state an SDK
+// wrongly keeps or changes across replays (update/validation_replay relies on it).
+func replayFile(f *feature, path, workflowID, runID string) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return err
@@ -158,5 +163,13 @@ func replayFile(f *feature, path string) error {
 	for _, w := range f.workflows {
 		rp.RegisterWorkflowWithOptions(w.fn, workflow.RegisterOptions{Name: w.name})
 	}
-	return rp.ReplayWorkflowHistory(nil, &h)
+	opts := worker.ReplayWorkflowHistoryOptions{
+		OriginalExecution: workflow.Execution{ID: workflowID, RunID: runID},
+	}
+	for i := 0; i < 2; i++ {
+		if err := rp.ReplayWorkflowHistoryWithOptions(nil, &h, opts); err != nil {
+			return err
+		}
+	}
+	return nil
 }

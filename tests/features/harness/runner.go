@@ -248,7 +248,8 @@ func (r *Runner) CheckHistoryDefault(ctx context.Context, _ client.WorkflowRun) 
 		if err != nil {
 			return err
 		}
-		if err := r.Replay(ctx, hist, fmt.Sprintf("run%d", i)); err != nil {
+		if err := r.Replay(ctx, hist, e.GetExecution().GetWorkflowId(), e.GetExecution().GetRunId(),
+			fmt.Sprintf("run%d", i)); err != nil {
 			return fmt.Errorf("replaying %s (run %s): %w", e.GetExecution().GetWorkflowId(),
 				e.GetExecution().GetRunId(), err)
 		}
@@ -257,8 +258,9 @@ func (r *Runner) CheckHistoryDefault(ctx context.Context, _ client.WorkflowRun) 
 }
 
 // Replay writes a history as a binary temporal.api.history.v1.History file and replays it with
-// `WORKER --feature NAME --replay FILE`; a non-zero exit is a replay failure.
-func (r *Runner) Replay(ctx context.Context, hist *historypb.History, tag string) error {
+// `WORKER --feature NAME --replay FILE --workflow-type T --workflow-id ID --run-id RUN`; a non-zero
+// exit is a replay failure.
+func (r *Runner) Replay(ctx context.Context, hist *historypb.History, workflowID, runID, tag string) error {
 	data, err := proto.Marshal(hist)
 	if err != nil {
 		return err
@@ -272,7 +274,7 @@ func (r *Runner) Replay(ctx context.Context, hist *historypb.History, tag string
 		wfType = evs[0].GetWorkflowExecutionStartedEventAttributes().GetWorkflowType().GetName()
 	}
 	args := append(append([]string{}, r.cfg.WorkerArgs...), "--feature", r.Feature.Name, "--replay", path,
-		"--workflow-type", wfType)
+		"--workflow-type", wfType, "--workflow-id", workflowID, "--run-id", runID)
 	cmd := exec.CommandContext(ctx, r.cfg.Worker, args...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
