@@ -46,6 +46,9 @@ type feature struct {
 	options    func(*worker.Options)
 	// broken marks the features whose --broken variant misbehaves on purpose.
 	broken bool
+	// beforeReplay sets up process state the live worker had when the run ended (a replay runs
+	// in a fresh process, where upstream replays in the worker's own).
+	beforeReplay func()
 }
 
 var (
@@ -158,6 +161,9 @@ func replayFile(f *feature, path, workflowID, runID string) error {
 	var h historypb.History
 	if err := proto.Unmarshal(data, &h); err != nil {
 		return err
+	}
+	if f.beforeReplay != nil {
+		f.beforeReplay()
 	}
 	rp := worker.NewWorkflowReplayer()
 	for _, w := range f.workflows {

@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"reflect"
 	"sort"
@@ -148,6 +147,11 @@ func indexOf(h *historypb.History, t enumspb.EventType, from int) int {
 	return -1
 }
 
-var errSkip = errors.New("skip")
+// skipError reports a feature the connected server cannot run (upstream's runner.Skip).
+type skipError struct{ reason string }
+
+func (e *skipError) Error() string { return e.reason }
+
+func skipf(format string, args ...any) error { return &skipError{fmt.Sprintf(format, args...)} }
 
 type historyEvent = historypb.HistoryEvent

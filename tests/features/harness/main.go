@@ -192,6 +192,12 @@ func run(cfg *Config) int {
 			ferr = runFeature(ctx, cfg, f, c)
 		}
 		secs := time.Since(start).Seconds()
+		var skipped *skipError
+		if errors.As(ferr, &skipped) {
+			fmt.Printf("SKIP %s: %s\n", f.Name, skipped.reason)
+			skip++
+			continue
+		}
 		if ferr == nil {
 			fmt.Printf("PASS %s %.1fs\n", f.Name, secs)
 			pass++

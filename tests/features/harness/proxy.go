@@ -9,6 +9,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -46,6 +47,9 @@ func (rawCodec) Name() string { return "proto" }
 type ProxyHooks struct {
 	Before func(ctx context.Context, method string, req []byte) error
 	After  func(method string, req []byte, resp []byte, err error)
+	// Detach says which calls are forwarded even if the worker gives up on them (it stopped):
+	// the call then completes on the server as a late response from that worker would.
+	Detach func(method string) bool
 }
 
 // Proxy forwards every WorkflowService call from the worker to the real server.
@@ -132,7 +136,13 @@ func (p *Proxy) handle(_ any, stream grpc.ServerStream) error {
 	}
 	var resp rawFrame
 	var header, trailer metadata.MD
-	err := p.upstream.Invoke(metadata.NewOutgoingContext(ctx, out), method, &req, &resp,
+	fwd := ctx
+	if hooks.Detach != nil && hooks.Detach(method) {
+		var cancel context.CancelFunc
+		fwd, cancel = context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+	}
+	err := p.upstream.Invoke(metadata.NewOutgoingContext(fwd, out), method, &req, &resp,
 		grpc.ForceCodec(rawCodec{}), grpc.Header(&header), grpc.Trailer(&trailer))
 	if hooks.After != nil {
 		hooks.After(method, req.b, resp.b, err)
