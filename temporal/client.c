@@ -418,6 +418,31 @@ int tc_workflow_terminate(tc_client *c, const char *workflow_id, const char *run
     return rc;
 }
 
+int tc_workflow_cancel(tc_client *c, const char *workflow_id, const char *run_id,
+                       const char *reason, tc_error *err)
+{
+    if (!workflow_id || !*workflow_id)
+        return tc_seterr(err, TC_ERR_INVALID, "workflow_id required");
+    Temporal__Api__Workflowservice__V1__RequestCancelWorkflowExecutionRequest rq =
+        TEMPORAL__API__WORKFLOWSERVICE__V1__REQUEST_CANCEL_WORKFLOW_EXECUTION_REQUEST__INIT;
+    tc_pb_exec ex;
+    char uuid[37];
+    exec_init(&ex, workflow_id, run_id);
+    tc_uuid(uuid); /* a repeated call (retry) is one request */
+    rq.namespace_ = c->ns;
+    rq.workflow_execution = &ex;
+    rq.identity = c->identity;
+    rq.request_id = uuid;
+    rq.reason = (char *)(reason ? reason : "");
+    ProtobufCMessage *m = NULL;
+    int rc =
+        tc_rpc(c, "RequestCancelWorkflowExecution", TC_RPC_MSG(rq),
+               &WS(request_cancel_workflow_execution_response__descriptor), &m, 0, 0, NULL, err);
+    if (m)
+        protobuf_c_message_free_unpacked(m, NULL);
+    return rc;
+}
+
 int tc_fetch_history(tc_client *c, const char *wid, const char *rid, tc_history *h, tc_error *err)
 {
     ProtobufCBinaryData token = {0, NULL};

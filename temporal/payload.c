@@ -1,5 +1,6 @@
-/* payload.c - json/plain payloads, ApplicationFailure, durations and history containers.
- * Interoperable with the official SDKs' default data converter; must not do any I/O but files. */
+/* payload.c - the data converter (json/plain payloads in and out), ApplicationFailure, durations
+ * and history containers. Interoperable with the official SDKs' default data converter; must not
+ * do any I/O but files. */
 #include "temporal_internal.h"
 
 #include <stdio.h>
@@ -9,45 +10,120 @@
 static const char k_encoding[] = "encoding";
 static const char k_json[] = TC_ENCODING_JSON;
 
+/* ---- the data converter: every payload the library writes or reads goes through
+ * tc_payload_encode / tc_payload_decode (a converter chain and a codec plug in here) ---- */
+
+void tc_payload_encode(const char *json, tc_pb_payload *p, tc_pb_meta *me, tc_pb_meta **mep)
+{
+    temporal__api__common__v1__payload__init(p);
+    temporal__api__common__v1__payload__metadata_entry__init(me);
+    me->key = (char *)k_encoding;
+    me->value.data = (uint8_t *)k_json;
+    me->value.len = sizeof k_json - 1;
+    mep[0] = me;
+    p->n_metadata = 1;
+    p->metadata = mep;
+    p->data.data = (uint8_t *)json;
+    p->data.len = strlen(json);
+}
+
+static bool enc_is(const ProtobufCBinaryData *enc, const char *name)
+{
+    size_t n = strlen(name);
+    return enc->len == n && memcmp(enc->data, name, n) == 0;
+}
+
+int tc_payload_decode(const tc_pb_payload *p, char **json, tc_error *err)
+{
+    *json = NULL;
+    if (!p) {
+        *json = tc_strdup("null");
+        return *json ? TC_OK : tc_seterr(err, TC_ERR_NOMEM, "out of memory");
+    }
+    const ProtobufCBinaryData *enc = NULL;
+    for (size_t i = 0; i < p->n_metadata; i++)
+        if (p->metadata[i]->key && strcmp(p->metadata[i]->key, k_encoding) == 0)
+            enc = &p->metadata[i]->value;
+    if (!enc)
+        return tc_seterr(err, TC_ERR_PROTOCOL, "payload has no encoding metadata");
+    bool null = enc_is(enc, "binary/null") || p->data.len == 0;
+    if (!null && !enc_is(enc, k_json) && !enc_is(enc, "json/protobuf")) {
+        char name[64];
+        size_t n = enc->len < sizeof name - 1 ? enc->len : sizeof name - 1;
+        for (size_t i = 0; i < n; i++)
+            name[i] = (enc->data[i] >= 0x20 && enc->data[i] < 0x7f) ? (char)enc->data[i] : '?';
+        name[n] = '\0';
+        return tc_seterr(err, TC_ERR_PROTOCOL, "payload encoding %s is not supported", name);
+    }
+    if (null) {
+        *json = tc_strdup("null");
+    } else if ((*json = malloc(p->data.len + 1)) != NULL) {
+        memcpy(*json, p->data.data, p->data.len);
+        (*json)[p->data.len] = '\0';
+    }
+    return *json ? TC_OK : tc_seterr(err, TC_ERR_NOMEM, "out of memory");
+}
+
 tc_pb_payloads *tc_pl1_init(tc_pl1 *b, const char *json)
 {
     if (!json)
         return NULL;
     temporal__api__common__v1__payloads__init(&b->ps);
-    temporal__api__common__v1__payload__init(&b->p);
-    temporal__api__common__v1__payload__metadata_entry__init(&b->me);
-    b->me.key = (char *)k_encoding;
-    b->me.value.data = (uint8_t *)k_json;
-    b->me.value.len = sizeof k_json - 1;
-    b->mep[0] = &b->me;
-    b->p.n_metadata = 1;
-    b->p.metadata = b->mep;
-    b->p.data.data = (uint8_t *)json;
-    b->p.data.len = strlen(json);
+    tc_payload_encode(json, &b->p, &b->me, b->mep);
     b->pp[0] = &b->p;
     b->ps.n_payloads = 1;
     b->ps.payloads = b->pp;
     return &b->ps;
 }
 
+tc_pb_payloads *tc_plv_init(tc_plv *b, const char *const *jsons, size_t n, bool *oom)
+{
+    memset(b, 0, sizeof *b);
+    *oom = false;
+    if (n == 0)
+        return NULL;
+    b->pp = calloc(n, sizeof *b->pp);
+    b->p = calloc(n, sizeof *b->p);
+    b->me = calloc(n, sizeof *b->me);
+    b->mep = calloc(n, sizeof *b->mep);
+    if (!b->pp || !b->p || !b->me || !b->mep) {
+        tc_plv_clear(b);
+        *oom = true;
+        return NULL;
+    }
+    temporal__api__common__v1__payloads__init(&b->ps);
+    for (size_t i = 0; i < n; i++) {
+        tc_payload_encode(jsons[i] ? jsons[i] : "null", &b->p[i], &b->me[i], &b->mep[i]);
+        b->pp[i] = &b->p[i];
+    }
+    b->ps.n_payloads = n;
+    b->ps.payloads = b->pp;
+    return &b->ps;
+}
+
+void tc_plv_clear(tc_plv *b)
+{
+    free(b->pp);
+    free(b->p);
+    free(b->me);
+    free(b->mep);
+    memset(b, 0, sizeof *b);
+}
+
 char *tc_payload_json(const tc_pb_payload *p)
 {
-    if (!p)
-        return tc_strdup("null");
-    const ProtobufCBinaryData *enc = NULL;
-    for (size_t i = 0; i < p->n_metadata; i++)
-        if (p->metadata[i]->key && strcmp(p->metadata[i]->key, k_encoding) == 0)
-            enc = &p->metadata[i]->value;
-    if (enc && enc->len == 11 && memcmp(enc->data, "binary/null", 11) == 0)
-        return tc_strdup("null");
-    if (p->data.len == 0)
-        return tc_strdup("null");
-    /* json/plain (and, leniently, anything else) is handed over as its bytes. */
-    char *s = malloc(p->data.len + 1);
-    if (!s)
+    char *s = NULL;
+    tc_error e;
+    if (tc_payload_decode(p, &s, &e) == TC_OK)
+        return s;
+    if (e.code == TC_ERR_NOMEM)
         return NULL;
-    memcpy(s, p->data.data, p->data.len);
-    s[p->data.len] = '\0';
+    /* Lenient for display (client results, describe): an encoding we cannot decode is handed
+     * over as its bytes. The workflow runtime uses tc_payload_decode and fails instead. */
+    if ((s = malloc(p->data.len + 1)) != NULL) {
+        memcpy(s, p->data.data, p->data.len);
+        s[p->data.len] = '\0';
+    }
     return s;
 }
 
@@ -144,7 +220,8 @@ int tc_history_add_page(tc_history *h, ProtobufCMessage *msg, tc_pb_event **even
         h->events = e;
         h->cap = nc;
     }
-    memcpy(h->events + h->n, events, n * sizeof *events);
+    if (n)
+        memcpy(h->events + h->n, events, n * sizeof *events);
     h->n += n;
     return TC_OK;
 }

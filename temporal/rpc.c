@@ -93,6 +93,9 @@ const char *tc_code_name(int code)
     case TC_ERR_CANCELLED: return "TC_ERR_CANCELLED";
     case TC_ERR_IO: return "TC_ERR_IO";
     case TC_ERR_STATE: return "TC_ERR_STATE";
+    case TC_ERR_FAILED: return "TC_ERR_FAILED";
+    case TC_ERR_NONDETERMINISM: return "TC_ERR_NONDETERMINISM";
+    case TC_ERR_TASK_FAILED: return "TC_ERR_TASK_FAILED";
     default: return "TC_ERR_UNKNOWN";
     }
 }
