@@ -184,6 +184,8 @@ int main(int argc, char **argv)
                                          {"task-queue", required_argument, NULL, 'q'},
                                          {"replay", required_argument, NULL, 'r'},
                                          {"workflow-type", required_argument, NULL, 't'},
+                                         {"workflow-id", required_argument, NULL, 'w'},
+                                         {"run-id", required_argument, NULL, 'u'},
                                          {NULL, 0, NULL, 0}};
     const char *name = NULL, *address = NULL, *ns = "default", *queue = NULL, *path = NULL;
     const char *type = NULL;
