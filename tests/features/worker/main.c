@@ -25,6 +25,8 @@ static const feature *const *groups(void)
                                          feat_search_attributes_features,
                                          feat_worker_shutdown_features,
                                          feat_bugs_features,
+                                         feat_schedule_features,
+                                         feat_reset_features,
                                          NULL};
     return all;
 }
