@@ -15,8 +15,8 @@ static void empty_workflow(tc_wf_ctx *ctx, void *state, void *user)
     (void)ctx, (void)state, (void)user;
 }
 
-static const feat_workflow basic_wf[] = {
-    {"BasicScheduleWorkflow", echo_arg_workflow, 0}, {NULL, NULL, 0}};
+static const feat_workflow basic_wf[] = {{"BasicScheduleWorkflow", echo_arg_workflow, 0},
+                                         {NULL, NULL, 0}};
 static const feat_workflow echo_wf[] = {{"Workflow", echo_arg_workflow, 0}, {NULL, NULL, 0}};
 static const feat_workflow empty_wf[] = {{"Workflow", empty_workflow, 0}, {NULL, NULL, 0}};
 
