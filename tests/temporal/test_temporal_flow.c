@@ -218,8 +218,8 @@ static void wait_event(const char *wid, const char *rid, int t)
     fail_msg("event type %d never appeared in %s", t, wid);
 }
 
-#define EV_ACTIVITY_STARTED   11
-#define EV_CANCEL_REQUESTED   20
+#define EV_ACTIVITY_STARTED 11
+#define EV_CANCEL_REQUESTED 20
 #define EV_ACTIVITY_SCHEDULED 10
 
 static int cli(const char *fmt, ...)
@@ -312,8 +312,7 @@ static void signal_and_timer_race_picks_the_first(void **s)
     /* an unknown query: the official SDKs' wording, listing the known types */
     assert_int_equal(tc_workflow_query(g_client, wid, rid, "nope", NULL, &ans, &err),
                      TC_ERR_QUERY_FAILED);
-    assert_non_null(
-        strstr(err.text, "unknown queryType nope. KnownQueryTypes=[__stack_trace nargs]"));
+    assert_non_null(strstr(err.text, "unknown queryType nope. KnownQueryTypes=[__stack_trace nargs]"));
     /* no signal: the 200 ms timer wins */
     start(queue, "Race", "200", wid, rid);
     TT_OK(tc_workflow_result(g_client, wid, rid, 60000, &out, &err));
