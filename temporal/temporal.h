@@ -89,16 +89,58 @@ void tc_global_shutdown(void);
 
 typedef struct tc_client tc_client;
 
+/* One gRPC header sent on every call (lowercase key; value printable ASCII). */
+typedef struct tc_header {
+    const char *key;
+    const char *value;
+} tc_header;
+
+/* Every field may be left zero / NULL for its default. Strings are copied by tc_client_new. */
 typedef struct tc_client_options {
     const char *address;  /* host:port; NULL = $TEMPORAL_ADDRESS or "127.0.0.1:21733" */
     const char *ns;       /* namespace; NULL = $TEMPORAL_NAMESPACE or "default" */
     const char *identity; /* NULL = "<pid>@<hostname>" */
     int rpc_timeout_ms;   /* deadline of a non-poll call; 0 = 10000 */
-    int max_attempts;     /* attempts on UNAVAILABLE / RESOURCE_EXHAUSTED; 0 = 8 */
+    int max_attempts;     /* attempts on UNAVAILABLE / RESOURCE_EXHAUSTED; 0 = 4 */
+
+    /* ---- TLS: on when `tls` is true or any tls_* file is given ---- */
+    bool tls;                    /* TLS with the system roots when no CA file is given */
+    const char *tls_ca_file;     /* PEM roots the server certificate must chain to */
+    const char *tls_cert_file;   /* mTLS: client certificate chain (PEM), with tls_key_file */
+    const char *tls_key_file;    /* mTLS: the certificate's private key (PEM) */
+    const char *tls_server_name; /* name the server certificate must carry (default: the
+                                    host of address) */
+
+    /* ---- headers ---- */
+    const char *api_key;      /* sent as "authorization: Bearer <api_key>" on every call */
+    const tc_header *headers; /* extra headers, n_headers of them */
+    size_t n_headers;
+    const char *header_list; /* more extra headers as text: "key=value,key2=value2" */
+
+    /* ---- transport ---- */
+    const char *proxy;        /* HTTP CONNECT proxy "http://[user:password@]host:port"; NULL =
+                                 gRPC's default ($grpc_proxy / $https_proxy / $http_proxy) */
+    int retry_initial_ms;     /* first retry delay; 0 = 100; doubles per attempt, jittered */
+    int retry_max_ms;         /* retry delay cap; 0 = 1000 */
+    int reconnect_max_ms;     /* cap of gRPC's reconnect backoff; 0 = 1000 */
+    int keepalive_time_ms;    /* HTTP/2 ping interval; 0 = 30000, negative = no pings */
+    int keepalive_timeout_ms; /* ping answer deadline; 0 = 15000 */
 } tc_client_options;
 
-/* Opens a gRPC channel (insecure) to the frontend and sends the client-name / client-version
- * headers on every call. Does no network I/O: use tc_client_wait_ready to check the server.
+/* Fills o from the environment, overwriting only the fields whose variable is set and
+ * non-empty: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TLS (true/false/1/0),
+ * TEMPORAL_TLS_CA, TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY, TEMPORAL_TLS_SERVER_NAME,
+ * TEMPORAL_API_KEY, TEMPORAL_GRPC_META ("key=value,..."), TEMPORAL_GRPC_PROXY,
+ * TEMPORAL_RPC_TIMEOUT_MS, TEMPORAL_RPC_ATTEMPTS. Strings are borrowed from the environment
+ * (valid until it changes; tc_client_new copies them). Returns TC_ERR_INVALID naming the
+ * variable when a value is malformed. Call before starting threads that change the environment. */
+int tc_client_options_from_env(tc_client_options *o, tc_error *err);
+
+/* Opens a gRPC channel to the frontend (TLS / mTLS when configured, else plaintext) and sends
+ * client-name, client-version, temporal-namespace, authorization (API key) and the extra
+ * headers on every call. Reads the TLS files now: a missing or unreadable file, or a key
+ * without a certificate, is an error here (TC_ERR_IO / TC_ERR_INVALID naming the file), never
+ * a hang later. Does no network I/O: use tc_client_wait_ready to check the server.
  * opts may be NULL. On success *out is owned by the caller (tc_client_free). A client is
  * thread-safe: any number of threads may use it at once. */
 int tc_client_new(const tc_client_options *opts, tc_client **out, tc_error *err);
@@ -139,14 +181,35 @@ typedef struct tc_start_options {
     int64_t task_timeout_ms;      /* workflow task timeout; 0 = server default (10 s) */
     tc_id_reuse_policy id_reuse_policy;
     tc_id_conflict_policy id_conflict_policy;
+    /* A JSON object; each value is stored as a json/plain payload (shown decoded by the CLI and
+     * the UI). NULL = none. */
+    const char *memo_json;
+    /* A JSON object of search attributes, e.g. {"CustomKeywordField":"a","CustomIntField":5}.
+     * Each value becomes a json/plain payload; booleans, integers, reals and arrays also carry
+     * their type ("Bool", "Int", "Double", "KeywordList") in the payload's "type" metadata,
+     * strings carry none so the server applies the registered type (Keyword, Text or
+     * Datetime - RFC 3339). Custom names must be registered on the server. NULL = none. */
+    const char *search_attributes_json;
+    const struct tc_retry_policy *retry; /* workflow retry policy; NULL = none (one run) */
+    const char *cron_schedule;           /* cron workflow, e.g. "0 3 * * *"; NULL = none */
 } tc_start_options;
 
 /* Starts a workflow. On success writes the run id into run_id (NUL-terminated, at most
  * run_id_cap bytes; 64 is enough) and *started (may be NULL) tells whether a new run began
  * (false when USE_EXISTING attached to a running one). A running workflow with the same id and
- * policy FAIL gives TC_ERR_ALREADY_STARTED. */
+ * policy FAIL gives TC_ERR_ALREADY_STARTED. Malformed memo / search attribute JSON is
+ * TC_ERR_INVALID before any call; an unregistered search attribute is the server's
+ * TC_ERR_INVALID. */
 int tc_workflow_start(tc_client *c, const tc_start_options *o, char *run_id, size_t run_id_cap,
                       bool *started, tc_error *err);
+
+/* SignalWithStartWorkflowExecution: signals the running workflow o->workflow_id, or starts it
+ * with o (memo, search attributes, policies included) and delivers the signal as its first
+ * event. signal_input_json may be NULL. run_id / *started as for tc_workflow_start (started
+ * false: the signal went to a run that was already running). */
+int tc_workflow_signal_with_start(tc_client *c, const tc_start_options *o, const char *signal_name,
+                                  const char *signal_input_json, char *run_id, size_t run_id_cap,
+                                  bool *started, tc_error *err);
 
 /* Final state of a run, as reported by its close event or DescribeWorkflowExecution. */
 typedef enum tc_wf_status {
@@ -208,6 +271,60 @@ typedef struct tc_description {
 int tc_workflow_describe(tc_client *c, const char *workflow_id, const char *run_id,
                          tc_description *out, tc_error *err);
 
+/* ResetWorkflowExecution: a new run of the same workflow id whose history is the old run's up
+ * to event_id, which must be a WorkflowTaskCompleted (or WorkflowTaskStarted / Failed /
+ * TimedOut) event of it; the old run is terminated if still running. Writes the new run id
+ * (64 bytes suffice). reason may be NULL. */
+int tc_workflow_reset(tc_client *c, const char *workflow_id, const char *run_id, int64_t event_id,
+                      const char *reason, char *new_run_id, size_t new_run_id_cap, tc_error *err);
+
+/* DeleteWorkflowExecution: removes the run (terminating it first when running) with its
+ * history and visibility record. The server deletes asynchronously: describe may still find
+ * it for a moment. */
+int tc_workflow_delete(tc_client *c, const char *workflow_id, const char *run_id, tc_error *err);
+
+/* A run as describe and list report it. Every string is owned: tc_workflow_info_clear. */
+typedef struct tc_workflow_info {
+    char *workflow_id;
+    char *run_id;
+    char *workflow_type;
+    char *task_queue;
+    tc_wf_status status;
+    int64_t start_time_ms; /* Unix milliseconds; 0 when not set */
+    int64_t close_time_ms; /* 0 while running */
+    int64_t execution_time_ms;
+    int64_t history_length;
+    int pending_activities;       /* describe only */
+    char *memo_json;              /* JSON object of the memo ("{}" when none) */
+    char *search_attributes_json; /* JSON object, values decoded ("{}" when none) */
+} tc_workflow_info;
+
+void tc_workflow_info_clear(tc_workflow_info *i);
+
+/* DescribeWorkflowExecution with memo and search attributes. out is always initialised. */
+int tc_workflow_describe_info(tc_client *c, const char *workflow_id, const char *run_id,
+                              tc_workflow_info *out, tc_error *err);
+
+/* One page of a visibility listing. Owned: tc_workflow_page_clear. */
+typedef struct tc_workflow_page {
+    tc_workflow_info *items;
+    size_t n;
+    uint8_t *next_token; /* NULL on the last page; pass to the next tc_workflow_list */
+    size_t next_token_len;
+} tc_workflow_page;
+
+void tc_workflow_page_clear(tc_workflow_page *p);
+
+/* ListWorkflowExecutions with a visibility query (the CLI's --query language, e.g.
+ * "WorkflowType = 'X' AND ExecutionStatus = 'Running'"; "" lists all). page_size 0 = server
+ * default. token/token_len: NULL/0 for the first page, then the previous page's next_token.
+ * Visibility is eventually consistent: a run just started may appear a moment later. */
+int tc_workflow_list(tc_client *c, const char *query, int page_size, const uint8_t *token,
+                     size_t token_len, tc_workflow_page *out, tc_error *err);
+
+/* CountWorkflowExecutions with a visibility query. */
+int tc_workflow_count(tc_client *c, const char *query, int64_t *count, tc_error *err);
+
 /* QueryWorkflow. args_json may be NULL. On success *result_json is malloc'd JSON owned by the
  * caller ("null" when the handler returned nothing). A handler error is TC_ERR_QUERY_FAILED. */
 int tc_workflow_query(tc_client *c, const char *workflow_id, const char *run_id,
@@ -246,7 +363,150 @@ int tc_history_event_type(const tc_history *h, size_t i);
  * official replayers read); loads such a file back. */
 int tc_history_save(const tc_history *h, const char *path, tc_error *err);
 int tc_history_load(const char *path, tc_history **out, tc_error *err);
+
+/* Loads a history written as proto3 JSON - what `temporal workflow show --output json` and the
+ * UI's download write: {"events": [...]}, lowerCamelCase (or original) field names, enum value
+ * names or numbers, 64-bit integers as strings or numbers, bytes as base64, durations as
+ * "1.5s", timestamps in RFC 3339. Every event type and attribute the protos know is read (the
+ * conversion walks the protobuf descriptors). Malformed JSON is TC_ERR_INVALID with line and
+ * column; an unknown field, a value of the wrong type, an unknown enum name or events out of
+ * sequence are TC_ERR_INVALID naming the JSON path ("events[4].activityTaskScheduledEvent
+ * Attributes.startToCloseTimeout: duration \"x\" must end in s"). Files up to 512 MiB. */
+int tc_history_load_json(const char *path, tc_history **out, tc_error *err);
+/* The same from a buffer of len bytes (need not be NUL-terminated). Any thread. */
+int tc_history_parse_json(const char *json, size_t len, tc_history **out, tc_error *err);
+
+/* TC_OK when both histories hold the same events with the same field values (map entries in
+ * any order), else TC_ERR_STATE with err->text naming the first differing event and field. */
+int tc_history_compare(const tc_history *a, const tc_history *b, tc_error *err);
 void tc_history_free(tc_history *h);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Schedules                                                                                   */
+/* ------------------------------------------------------------------------------------------ */
+
+/* What a schedule does when an action is due while the previous one still runs. */
+typedef enum tc_overlap_policy {
+    TC_OVERLAP_UNSPECIFIED = 0, /* server default: SKIP */
+    TC_OVERLAP_SKIP = 1,
+    TC_OVERLAP_BUFFER_ONE = 2,
+    TC_OVERLAP_BUFFER_ALL = 3,
+    TC_OVERLAP_CANCEL_OTHER = 4,
+    TC_OVERLAP_TERMINATE_OTHER = 5,
+    TC_OVERLAP_ALLOW_ALL = 6,
+} tc_overlap_policy;
+
+/* Every interval_ms, shifted by offset_ms (both from the Unix epoch). */
+typedef struct tc_schedule_interval {
+    int64_t every_ms;
+    int64_t offset_ms;
+} tc_schedule_interval;
+
+/* A calendar entry in cron field syntax per field ("*", "5", "1-5", "MON-FRI", "0-59/15");
+ * NULL fields take the server default (second "0", minute "0", hour "0", the others "*"). */
+typedef struct tc_schedule_calendar {
+    const char *second, *minute, *hour, *day_of_month, *month, *year, *day_of_week;
+    const char *comment;
+} tc_schedule_calendar;
+
+typedef struct tc_schedule_options {
+    /* spec: when (any mix; none = only triggers and backfills) */
+    const tc_schedule_interval *intervals;
+    size_t n_intervals;
+    const tc_schedule_calendar *calendars;
+    size_t n_calendars;
+    const char *const *cron; /* NULL-terminated list of cron strings ("0 12 * * MON-FRI") */
+    const char *timezone;    /* IANA name; NULL = UTC */
+    int64_t start_time_ms;   /* Unix ms; 0 = none */
+    int64_t end_time_ms;     /* Unix ms; 0 = none */
+    int64_t jitter_ms;       /* random delay of each action up to this */
+    /* action: start this workflow (its id gets the action time appended by the server) */
+    const char *workflow_id;   /* required */
+    const char *workflow_type; /* required */
+    const char *task_queue;    /* required */
+    const char *input_json;
+    const char *memo_json;              /* of each started workflow */
+    const char *search_attributes_json; /* of each started workflow */
+    int64_t execution_timeout_ms, run_timeout_ms, task_timeout_ms;
+    /* policies */
+    tc_overlap_policy overlap;
+    int64_t catchup_window_ms; /* 0 = server default (1 year) */
+    bool pause_on_failure;
+    /* state */
+    bool paused;
+    const char *notes;
+    int64_t remaining_actions; /* > 0: stop after this many actions; 0 = unlimited */
+} tc_schedule_options;
+
+/* CreateSchedule. An existing id is TC_ERR_ALREADY_STARTED. */
+int tc_schedule_create(tc_client *c, const char *schedule_id, const tc_schedule_options *o,
+                       tc_error *err);
+
+/* UpdateSchedule: replaces the schedule's spec, action, policies and state with o. */
+int tc_schedule_update(tc_client *c, const char *schedule_id, const tc_schedule_options *o,
+                       tc_error *err);
+
+/* A schedule as DescribeSchedule reports it. Strings owned: tc_schedule_info_clear. */
+typedef struct tc_schedule_info {
+    bool paused;
+    char *notes;
+    char *workflow_id, *workflow_type, *task_queue; /* of the action */
+    tc_overlap_policy overlap;
+    int64_t catchup_window_ms;
+    bool pause_on_failure;
+    size_t n_intervals;
+    int64_t interval_ms;       /* the first interval, 0 if none */
+    size_t n_calendars;        /* structured calendar entries (cron strings and calendars are
+                              returned in this form) */
+    char *calendars_text;      /* those entries as "minute=0 hour=5 ...; ..." for display */
+    int64_t remaining_actions; /* -1 = unlimited */
+    int64_t action_count;      /* actions taken so far (scheduled, triggered, backfilled) */
+    int64_t missed_catchup_window, overlap_skipped;
+    size_t running_workflows;
+    size_t recent_actions;
+    int64_t next_action_ms[8]; /* next action times (Unix ms), n_next of them */
+    size_t n_next;
+    int64_t create_time_ms, update_time_ms;
+} tc_schedule_info;
+
+void tc_schedule_info_clear(tc_schedule_info *i);
+
+/* DescribeSchedule. out is always initialised. Unknown id: TC_ERR_NOT_FOUND. */
+int tc_schedule_describe(tc_client *c, const char *schedule_id, tc_schedule_info *out,
+                         tc_error *err);
+
+/* PatchSchedule: pause / unpause (note may be NULL), trigger one action now, or backfill the
+ * actions the spec had between start_ms and end_ms (Unix ms). overlap UNSPECIFIED = the
+ * schedule's policy. */
+int tc_schedule_pause(tc_client *c, const char *schedule_id, const char *note, tc_error *err);
+int tc_schedule_unpause(tc_client *c, const char *schedule_id, const char *note, tc_error *err);
+int tc_schedule_trigger(tc_client *c, const char *schedule_id, tc_overlap_policy overlap,
+                        tc_error *err);
+int tc_schedule_backfill(tc_client *c, const char *schedule_id, int64_t start_ms, int64_t end_ms,
+                         tc_overlap_policy overlap, tc_error *err);
+
+/* DeleteSchedule (the workflows it started keep running). */
+int tc_schedule_delete(tc_client *c, const char *schedule_id, tc_error *err);
+
+typedef struct tc_schedule_entry {
+    char *schedule_id;
+    char *workflow_type;
+    char *notes;
+    bool paused;
+} tc_schedule_entry;
+
+typedef struct tc_schedule_page {
+    tc_schedule_entry *items;
+    size_t n;
+    uint8_t *next_token; /* NULL on the last page */
+    size_t next_token_len;
+} tc_schedule_page;
+
+void tc_schedule_page_clear(tc_schedule_page *p);
+
+/* ListSchedules (query may be NULL; eventually consistent like workflow listings). */
+int tc_schedule_list(tc_client *c, const char *query, int page_size, const uint8_t *token,
+                     size_t token_len, tc_schedule_page *out, tc_error *err);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Activities                                                                                  */
