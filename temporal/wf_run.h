@@ -199,6 +199,7 @@ struct tc_run {
     int64_t look_first;
     uint64_t seq;
     uint64_t rng;
+    int64_t side_effects; /* side effects made so far: their ids, as the Go SDK counts them */
 
     /* coroutines */
     tc_wf_ctx **coros;

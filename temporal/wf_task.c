@@ -19,6 +19,8 @@ typedef struct task_events {
 
 static int push_events(task_events *te, tc_pb_event **evs, size_t n, tc_error *err)
 {
+    if (n == 0)
+        return TC_OK;
     if (te->n + n > te->cap) {
         size_t nc = te->cap ? te->cap : 64;
         while (nc < te->n + n)
@@ -230,8 +232,9 @@ static void handle_task(tc_worker *w, const tc_wf_task *t)
     size_t n = tc_run_new_commands(r, &cmds);
     rc = tc_respond_completed(w, t, reg, r, cmds, n, NULL, 0, &err);
     if (rc != TC_OK)
-        tc_logf(&w->log, TC_LOG_WARN, r->workflow_id, r->run_id, r->workflow_type,
-                "RespondWorkflowTaskCompleted: %s", err.text);
+        /* NotFound: the run closed (terminated, timed out) or the task timed out meanwhile. */
+        tc_logf(&w->log, rc == TC_ERR_NOT_FOUND ? TC_LOG_INFO : TC_LOG_WARN, r->workflow_id,
+                r->run_id, r->workflow_type, "%s", err.text);
     /* On any error (stale token, UnhandledCommand because new events arrived) the cached state
      * may be ahead of what the server accepted: drop it, the next task rebuilds it. */
     if (rc == TC_OK && !r->closed && !r->ended && w->sticky_queue) {
