@@ -15,7 +15,7 @@ int tc_replay_history(const tc_history *h, tc_workflow_fn fn, void *state, size_
         tc_event_attrs_ok(h->events[0]) &&
         *h->events[0]->workflow_execution_started_event_attributes->workflow_id)
         wid = h->events[0]->workflow_execution_started_event_attributes->workflow_id;
-    tc_run_setup setup = {fn, user, state_size, 0, NULL};
+    tc_run_setup setup = {.fn = fn, .user = user, .state_size = state_size};
     tc_run *r = tc_run_new(wid, "replay", &setup);
     if (!r)
         return tc_seterr(err, TC_ERR_NOMEM, "out of memory");

@@ -1,7 +1,7 @@
 /* run_core.c - a workflow run's data: creation and teardown, futures and their resolution order,
  * the queue of commands the code made and the index of recorded ones. Pure computation: no
  * network I/O, no knowledge of particular command kinds. */
-#include "wf_run.h"
+#include "cmd_families.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -62,6 +62,8 @@ void tc_run_free(tc_run *r)
         return;
     /* Coroutines first: unwinding them may still read futures and state. */
     tc_sched_destroy(r);
+    tc_children_free(r);
+    tc_updates_free(r);
     for (size_t i = 0; i < r->n_all; i++) {
         free(r->all[i]->id);
         free(r->all[i]->type);
@@ -77,6 +79,7 @@ void tc_run_free(tc_run *r)
         free(f->ftype);
         free(f->fmsg);
         free(f->signal_name);
+        free(f->failure_pb);
         free(f);
     }
     free(r->sigbuf);
@@ -93,6 +96,7 @@ void tc_run_free(tc_run *r)
     free(r->out_result);
     free(r->out_ftype);
     free(r->out_fmsg);
+    free(r->out_failure_pb);
     free((char *)r->out_can.workflow_type);
     free((char *)r->out_can.task_queue);
     free(r->workflow_id);

@@ -149,6 +149,13 @@ char *tc_payloads_first_json(const tc_pb_payloads *ps);
 
 void tc_duration_ms(tc_pb_duration *d, int64_t ms);
 
+/* A RetryPolicy message over in (borrowed: the error types are not copied): rp and the two
+ * durations are the caller's storage. Returns rp. */
+struct tc_retry_policy;
+Temporal__Api__Common__V1__RetryPolicy *
+tc_retry_policy_pb(const struct tc_retry_policy *in, Temporal__Api__Common__V1__RetryPolicy *rp,
+                   tc_pb_duration *ii, tc_pb_duration *mi);
+
 /* ApplicationFailure on the stack. */
 typedef struct tc_appfail {
     tc_pb_failure f;

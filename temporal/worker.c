@@ -211,6 +211,9 @@ void tc_worker_free(tc_worker *w)
         for (size_t q = 0; q < w->wfs[i].n_queries; q++)
             free(w->wfs[i].queries[q].name);
         free(w->wfs[i].queries);
+        for (size_t q = 0; q < w->wfs[i].n_updates; q++)
+            free(w->wfs[i].updates[q].name);
+        free(w->wfs[i].updates);
         free(w->wfs[i].type);
     }
     free(w->wfs);

@@ -17,6 +17,8 @@ typedef struct wf_reg {
     void *user;
     tc_handler *queries; /* registered query handlers (qfn) */
     size_t n_queries;
+    tc_handler *updates; /* registered update handlers (ufn, vfn) */
+    size_t n_updates;
     tc_task_failure_policy policy;
     bool policy_set;
 } wf_reg;
@@ -108,6 +110,9 @@ void tc_cache_clear(struct tc_worker *w);
 
 /* wf_task.c: polls the workflow queue once (normal or sticky) and handles a task if one came. */
 void tc_wft_poll_once(struct tc_worker *w, poller *p);
+/* Handles one workflow task (borrowed) on the calling thread: a polled one, or the first task
+ * of an eagerly started workflow (worker_eager.c). */
+void tc_wft_handle(struct tc_worker *w, const tc_wf_task *t);
 
 /* activity_queue.c: executor slots and the queue of activity tasks. */
 /* Blocks until a slot is free (or stop); reserves it. False when stopping. */

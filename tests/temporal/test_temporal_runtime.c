@@ -1128,11 +1128,11 @@ static void build_no_start(hb *b)
     hb_wft(b);
 }
 
-static void build_child(hb *b)
+static void build_nexus(hb *b)
 {
     hb_started(b, "U", NULL);
     hb_wft(b);
-    hb_child_initiated(b, "Kid");
+    hb_raw(b, TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_NEXUS_OPERATION_SCHEDULED);
 }
 
 static void build_dangling_result(hb *b)
@@ -1158,8 +1158,8 @@ static void bad_input_fails_naming_the_event(void **s)
     assert_non_null(strstr(t, "event 5 (ActivityTaskScheduled) does not carry its attributes"));
     assert_int_equal(bad_history(build_no_start, t, sizeof t), TC_ERR_PROTOCOL);
     assert_non_null(strstr(t, "not WorkflowExecutionStarted"));
-    assert_int_equal(bad_history(build_child, t, sizeof t), TC_ERR_TASK_FAILED);
-    assert_non_null(strstr(t, "not supported yet: StartChildWorkflowExecutionInitiated"));
+    assert_int_equal(bad_history(build_nexus, t, sizeof t), TC_ERR_TASK_FAILED);
+    assert_non_null(strstr(t, "not supported yet: NexusOperationScheduled"));
     assert_int_equal(bad_history(build_dangling_result, t, sizeof t), TC_ERR_PROTOCOL);
     assert_non_null(strstr(t, "refers to event 3"));
 }
