@@ -212,6 +212,14 @@ void tc_failure_describe(const tc_pb_failure *f, const char **type, const char *
         }
         *type = "ActivityError";
         return;
+    case TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_CHILD_WORKFLOW_EXECUTION_FAILURE_INFO:
+        /* a child's failure re-raised by its parent: what ended the child tells */
+        if (f->cause) {
+            tc_failure_describe(f->cause, type, message, non_retryable);
+            return;
+        }
+        *type = "ChildWorkflowError";
+        return;
     default: return;
     }
 }

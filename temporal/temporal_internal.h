@@ -57,6 +57,18 @@ struct tc_client {
     size_t n_methods;
     grpc_completion_queue **cq_pool;
     size_t n_cq_pool, cap_cq_pool;
+    /* Eager workflow start: the started workers of this client that can run a start's first
+     * workflow task (worker_eager.c keeps the list and sets the functions; client.c calls them
+     * through these pointers, so the client never links against the worker). */
+    pthread_mutex_t eager_mu;
+    struct tc_worker **eager_workers;
+    size_t n_eager_workers, cap_eager_workers;
+    /* A slot of a worker polling task_queue that runs workflow_type, reserved; NULL: none. */
+    void *(*eager_reserve)(struct tc_client *c, const char *task_queue, const char *type);
+    /* Runs the task (a PollWorkflowTaskQueueResponse, taken over) in the slot. */
+    void (*eager_run)(void *slot, ProtobufCMessage *task);
+    /* Gives back a slot no task came for. */
+    void (*eager_release)(void *slot);
 };
 
 /* ---- client internals (connection.c, rpc.c, client_visibility.c) ---- */

@@ -343,6 +343,10 @@ int tc_run_feed(tc_run *r, tc_pb_event *const *evs, size_t n, int64_t started_ev
 /* The commands the last answered task made, in order (borrowed). */
 size_t tc_run_new_commands(const tc_run *r, tc_cmd *const **out);
 
+/* replay.c: tc_replay_history with a whole setup (a worker's registration). */
+int tc_replay_setup(const tc_history *h, const tc_run_setup *setup, void *state, size_t state_size,
+                    tc_error *err);
+
 /* ---- command families ---- */
 
 extern const tc_cmd_family tc_family_activity, tc_family_timer, tc_family_marker, tc_family_close,
