@@ -33,7 +33,8 @@ static const tc_cmd_kind k_start = {"StartChildWorkflowExecution",
                                     TC_ET(START_CHILD_WORKFLOW_EXECUTION_INITIATED), start_matches,
                                     NULL, cancel};
 
-void tc_children_free(tc_run *r)
+/* The run's child handles (tc_run_free, through r->free_children). */
+static void children_free(tc_run *r)
 {
     for (tc_child *ch = r->children, *n; ch; ch = n) {
         n = ch->next;
@@ -153,6 +154,7 @@ static tc_child *child_new(tc_wf_ctx *ctx, const char *wid, const char *type, in
         return NULL;
     ch->next = r->children;
     r->children = ch;
+    r->free_children = children_free;
     ch->mode = mode;
     ch->workflow_id = tc_strdup(wid);
     ch->workflow_type = tc_strdup(type);

@@ -32,11 +32,6 @@ tc_future *tc_external_signal(tc_run *r, const char *workflow_id, const char *ru
 bool tc_external_cancel(tc_run *r, const char *workflow_id, const char *run_id, bool child_only,
                         tc_future *fut, int resolve_mode);
 
-/* ---- cmd_child.c ---- */
-
-/* Frees the run's child handles (tc_run_free). */
-void tc_children_free(tc_run *r);
-
 /* ---- wf_failure.c ---- */
 
 /* Keeps a packed copy of fl (may be NULL: nothing) on f, for tc_wf_fail_future. False out of
@@ -62,7 +57,5 @@ void tc_update_activation_end(tc_run *r);
 /* The protocol messages the last activation made, in order (packed
  * temporal.api.protocol.v1.Message; borrowed from the run). */
 size_t tc_update_outgoing(const tc_run *r, uint8_t *const **packed, const size_t **lens);
-/* Frees the run's update state (tc_run_free). */
-void tc_updates_free(tc_run *r);
 
 #endif

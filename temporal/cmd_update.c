@@ -97,7 +97,8 @@ static void clear_out(struct tc_updates *s)
     s->n_out = 0;
 }
 
-void tc_updates_free(tc_run *r)
+/* The run's update state (tc_run_free, through r->free_updates). */
+static void updates_free(tc_run *r)
 {
     struct tc_updates *s = r->updates;
     if (!s)
@@ -120,8 +121,10 @@ void tc_updates_free(tc_run *r)
 
 static struct tc_updates *state_of(tc_run *r)
 {
-    if (!r->updates)
+    if (!r->updates) {
         r->updates = calloc(1, sizeof *r->updates);
+        r->free_updates = updates_free;
+    }
     return r->updates;
 }
 

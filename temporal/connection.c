@@ -430,6 +430,9 @@ int tc_client_new(const tc_client_options *o, tc_client **out, tc_error *err)
     c->max_attempts = positive_or(o->max_attempts, TC_DEFAULT_ATTEMPTS);
     c->retry_initial_ms = positive_or(o->retry_initial_ms, TC_RETRY_INITIAL_MS);
     c->retry_max_ms = positive_or(o->retry_max_ms, TC_RETRY_MAX_MS);
+    c->log_fn = o->log_fn;
+    c->log_user = o->log_user;
+    c->on_unavailable = tc_conn_kick;
     int rc = TC_OK;
     if (!c->address || !c->ns || !c->identity)
         rc = tc_seterr(err, TC_ERR_NOMEM, "out of memory");

@@ -430,8 +430,8 @@ int tc_rpc(tc_client *c, const char *rpc, const ProtobufCMessage *req,
         nanosleep(&ts, NULL);
         backoff_ms = backoff_ms * 2 > c->retry_max_ms ? c->retry_max_ms : backoff_ms * 2;
     }
-    if (rc == TC_ERR_UNAVAILABLE)
-        tc_conn_kick(c);
+    if (rc == TC_ERR_UNAVAILABLE && c->on_unavailable)
+        c->on_unavailable(c);
     if (rc == TC_ERR_UNAVAILABLE && err && attempts > 1) {
         size_t n = strlen(err->text);
         snprintf(err->text + n, sizeof err->text - n, " (after %d attempts)", attempts);

@@ -35,17 +35,8 @@ struct tc_client {
     char *identity;
     int rpc_timeout_ms;
     int max_attempts;
-    int retry_initial_ms, retry_max_ms;
-    bool tls;
-    /* Headers sent on every call; keys and values are static slices over strs[] (owned). */
-    grpc_metadata *md;
-    size_t n_md;
-    char **strs;
-    size_t n_strs;
-    /* Reconnect watcher (connection.c): runs only while the channel is down. */
-    pthread_mutex_t rec_mu;
-    pthread_t rec_thread;
-    bool rec_running, rec_joinable, rec_stop;
+    tc_log_fn log_fn; /* NULL: tc_log_stderr */
+    void *log_user;
     /* Idle pluck completion queues, reused across calls: creating and destroying one per call
      * costs more CPU than the call's own work. */
     pthread_mutex_t cq_mu;
@@ -57,6 +48,21 @@ struct tc_client {
     size_t n_methods;
     grpc_completion_queue **cq_pool;
     size_t n_cq_pool, cap_cq_pool;
+    /* Connection (connection.c): retry delays, TLS on or off. */
+    int retry_initial_ms, retry_max_ms;
+    bool tls;
+    /* Headers sent on every call; keys and values are static slices over strs[] (owned). */
+    grpc_metadata *md;
+    size_t n_md;
+    char **strs;
+    size_t n_strs;
+    /* Reconnect watcher (connection.c): runs only while the channel is down. */
+    pthread_mutex_t rec_mu;
+    pthread_t rec_thread;
+    bool rec_running, rec_joinable, rec_stop;
+    /* Called by tc_rpc after a call ended UNAVAILABLE (set to tc_conn_kick by tc_client_new):
+     * the call layer notifies the connection layer without depending on it. */
+    void (*on_unavailable)(tc_client *c);
     /* Eager workflow start: the started workers of this client that can run a start's first
      * workflow task (worker_eager.c keeps the list and sets the functions; client.c calls them
      * through these pointers, so the client never links against the worker). */

@@ -18,6 +18,9 @@ typedef struct tc_logger {
 extern const tc_logger tc_default_logger;
 
 /* Formats one line and hands it to lg (NULL: the default) when level >= lg->min. */
+void tc_vlogf(const tc_logger *lg, tc_log_level level, const char *workflow_id, const char *run_id,
+              const char *workflow_type, const char *fmt, va_list ap)
+    __attribute__((format(printf, 6, 0)));
 void tc_logf(const tc_logger *lg, tc_log_level level, const char *workflow_id, const char *run_id,
              const char *workflow_type, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
@@ -120,6 +123,7 @@ typedef struct tc_cmd_family {
 /* The rule of an event type (cmd_table.c): never NULL (EV_UNKNOWN for types it does not
  * know). */
 const tc_event_rule *tc_event_rule_of(int event_type);
+/* event_names.c: */
 /* True when ev carries the attributes its type needs (the right oneof member, present). */
 bool tc_event_attrs_ok(const tc_pb_event *ev);
 /* "ActivityTaskScheduled" for EVENT_TYPE_ACTIVITY_TASK_SCHEDULED; "EventType(<n>)" if unknown.
@@ -143,6 +147,7 @@ struct tc_wf_ctx {
     void *suser;
     tc_future *sig; /* CO_SIGNAL: the signal (resolved future holding its values) */
     /* what it waits for while blocked */
+    tc_future *one; /* a single future waited for (wfs points here) */
     tc_future *const *wfs;
     size_t wn;
     bool wall;
@@ -207,6 +212,8 @@ struct tc_run {
     tc_pb_event *const *look; /* command events recorded after this activation's task */
     size_t n_look;
     int64_t look_first;
+    bool *look_uncounted; /* per look event: no command of ours records it (id prediction) */
+    size_t cap_look_uncounted;
     uint64_t seq;
     uint64_t rng;
     int64_t side_effects; /* side effects made so far: their ids, as the Go SDK counts them */
@@ -239,9 +246,12 @@ struct tc_run {
     tc_patch *patches;
     size_t n_patches;
 
-    /* families with state of their own: child handles (cmd_child.c), updates (cmd_update.c) */
+    /* families with state of their own: child handles (cmd_child.c), updates (cmd_update.c);
+     * each family sets how its state is freed (pointers: teardown does not depend on them) */
     struct tc_child *children;
     struct tc_updates *updates;
+    void (*free_children)(tc_run *r);
+    void (*free_updates)(tc_run *r);
 
     int outcome; /* OUT_* */
     char *out_result;
@@ -260,7 +270,7 @@ struct tc_run {
     uint64_t lru;
 };
 
-/* ---- run lifecycle and helpers (run_core.c) ---- */
+/* ---- run lifecycle (run_life.c), futures (run_futures.c), commands (run_cmds.c) ---- */
 
 /* A run of a workflow that has not seen any event yet. NULL when out of memory. */
 tc_run *tc_run_new(const char *workflow_id, const char *run_id, const tc_run_setup *setup);
@@ -329,6 +339,10 @@ tc_future *tc_signal_claim(tc_run *r, const char *name, bool detached);
 void tc_signal_unclaim(tc_run *r, tc_future *f);
 /* Sets or removes a handler; buffered signals of that name go to it at once. */
 int tc_signal_set_handler(tc_run *r, const char *name, tc_signal_fn fn, void *user);
+/* Handler arrays (signals and queries): the slot of name (NULL name: the default), added when
+ * absent; removing one. */
+int tc_handler_put(tc_handler **arr, size_t *n, const char *name, tc_handler **slot);
+void tc_handler_remove(tc_handler *arr, size_t *n, const char *name);
 
 /* ---- history events (run_events.c) ---- */
 

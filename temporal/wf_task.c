@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define WS(name) temporal__api__workflowservice__v1__##name
 
@@ -40,15 +39,22 @@ static int push_events(task_events *te, tc_pb_event **evs, size_t n, tc_error *e
 static void task_events_clear(task_events *te)
 {
     tc_history_clear(&te->pages);
-    free(te->evs);
+    if (te->cap) /* owned only when pages were followed */
+        free(te->evs);
     memset(te, 0, sizeof *te);
 }
 
 /* The task's history: its first page and every next_page_token page after it. */
 static int gather(tc_worker *w, const tc_wf_task *t, task_events *te, tc_error *err)
 {
-    int rc = t->history ? push_events(te, t->history->events, t->history->n_events, err) : TC_OK;
     ProtobufCBinaryData token = t->next_page_token;
+    if (!token.len) {
+        /* One page (nearly every task): its events are used where they are. */
+        te->evs = t->history ? t->history->events : NULL;
+        te->n = t->history ? t->history->n_events : 0;
+        return TC_OK;
+    }
+    int rc = t->history ? push_events(te, t->history->events, t->history->n_events, err) : TC_OK;
     while (rc == TC_OK && token.len) {
         Temporal__Api__Workflowservice__V1__GetWorkflowExecutionHistoryRequest rq =
             TEMPORAL__API__WORKFLOWSERVICE__V1__GET_WORKFLOW_EXECUTION_HISTORY_REQUEST__INIT;
@@ -275,19 +281,9 @@ void tc_wft_poll_once(tc_worker *w, poller *p)
     rq.task_queue = &tq;
     rq.identity = w->identity;
     ProtobufCMessage *m = NULL;
-    tc_error err = {0};
-    tc_worker_note_poll(w);
-    int rc = tc_rpc(w->c, "PollWorkflowTaskQueue", TC_RPC_MSG(rq),
-                    &WS(poll_workflow_task_queue_response__descriptor), &m, TC_POLL_TIMEOUT_MS,
-                    TC_RPC_NO_RETRY, &p->cancel, &err);
-    if (rc != TC_OK) {
-        if (rc != TC_ERR_TIMEOUT && rc != TC_ERR_CANCELLED && !atomic_load(&w->stop)) {
-            tc_logf(&w->log, TC_LOG_WARN, NULL, NULL, NULL, "workflow poll: %s", err.text);
-            struct timespec ts = {1, 0};
-            nanosleep(&ts, NULL);
-        }
+    if (tc_worker_poll(w, p, "PollWorkflowTaskQueue", TC_RPC_MSG(rq),
+                       &WS(poll_workflow_task_queue_response__descriptor), &m) != TC_OK)
         return;
-    }
     tc_wf_task *t = (void *)m;
     if (t->task_token.len) /* an expired long poll is an empty response: poll again */
         handle_task(w, t);

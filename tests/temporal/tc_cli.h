@@ -6,7 +6,11 @@
 #include "tc_test_util.h"
 #include "test_workflows.h"
 
+#include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
+
+extern char **environ;
 
 static const char *g_tt_cli = "temporal";
 
@@ -54,6 +58,29 @@ static inline char *tt_cli(int *status, const char *fmt, ...)
     else if (code != 0)
         fail_msg("`%s` failed (%d): %s", cmd, code, buf);
     return buf;
+}
+
+/* Starts the Go SDK peer worker (tests/temporal/gopeer) polling queue; returns its pid, or -1
+ * (with a message on stderr). Its workflows run on the official Go SDK, so tests of the client
+ * do not depend on our workflow runtime. */
+static inline pid_t tt_gopeer_start(const char *peer, const char *queue)
+{
+    pid_t pid = -1;
+    char *argv[] = {(char *)peer,  "-address",    (char *)tt_address(),
+                    "-task-queue", (char *)queue, NULL};
+    if (posix_spawn(&pid, peer, NULL, NULL, argv, environ) != 0) {
+        fprintf(stderr, "cannot start %s\n", peer);
+        return -1;
+    }
+    return pid;
+}
+
+static inline void tt_gopeer_stop(pid_t pid)
+{
+    if (pid > 0) {
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+    }
 }
 
 /* Registers a test's own workflows / activities on w (after tw_register_all). */

@@ -1,79 +1,31 @@
 /* test_temporal_client.c - client calls against the dev server, cross-checked with the official
  * `temporal` CLI: memo and search attributes, describe, list / count by query, signal-with-start,
- * cancel, reset, delete, and tc_workflow_result following a run chain. */
+ * cancel, reset, delete, and tc_workflow_result following a run chain. The workflows run on
+ * the official Go SDK worker in tests/temporal/gopeer. */
 #include "tc_cli.h"
 #include "test_workflows.h"
 
 #include <jansson.h>
-#include <stdatomic.h>
 
 static tc_client *g_c;
-static tc_worker *g_w;
+static pid_t g_peer_pid;
+static const char *g_peer;
 static char g_queue[96];
-static atomic_int g_attempts;
 
-/* TwoSignals: waits for two "go" signals, completes with [first, second]. */
-static void wf_two_signals(tc_wf_ctx *ctx, void *state, void *user)
-{
-    (void)state, (void)user;
-    const char *a = NULL, *b = NULL;
-    if (tc_wf_wait_signal(ctx, "go", 0, &a) == TC_WF_PENDING)
-        return;
-    if (tc_wf_wait_signal(ctx, "go", 1, &b) == TC_WF_PENDING)
-        return;
-    char out[512];
-    snprintf(out, sizeof out, "[%s,%s]", a ? a : "null", b ? b : "null");
-    tc_wf_complete(ctx, out);
-}
-
-/* Attempt: counts its executions in this process. */
-static void act_attempt(tc_activity_ctx *ctx, void *user)
-{
-    (void)user;
-    char out[32];
-    snprintf(out, sizeof out, "%d", atomic_fetch_add(&g_attempts, 1) + 1);
-    tc_activity_complete(ctx, out);
-}
-
-/* FailFirstRun: fails (retryable) when its Attempt activity reports 1, else completes with
- * {"attempt":n}. Started with a workflow retry policy, the first run fails and the server
- * starts a second run of the same chain. */
-static void wf_fail_first_run(tc_wf_ctx *ctx, void *state, void *user)
-{
-    (void)state, (void)user;
-    tc_activity_options o = {.start_to_close_ms = 10000};
-    tc_wf_result r;
-    if (tc_wf_activity(ctx, "Attempt", NULL, &o, &r) != TC_WF_DONE)
-        return;
-    if (strcmp(r.result_json, "1") == 0) {
-        tc_wf_fail(ctx, "FirstRunFails", "the first run always fails", false);
-        return;
-    }
-    char out[64];
-    snprintf(out, sizeof out, "{\"attempt\":%s}", r.result_json);
-    tc_wf_complete(ctx, out);
-}
-
-static int register_own(tc_worker *w, tc_error *err)
-{
-    if (tc_worker_register_workflow(w, "TwoSignals", wf_two_signals, 0, NULL, err) != TC_OK ||
-        tc_worker_register_workflow(w, "FailFirstRun", wf_fail_first_run, 0, NULL, err) != TC_OK)
-        return err->code;
-    return tc_worker_register_activity(w, "Attempt", act_attempt, NULL, err);
-}
-
+/* The workflows these tests run (TwoSignals, FailFirstRun, GoGreet) live in the Go SDK peer. */
 static int group_setup(void **s)
 {
     (void)s;
     g_c = tt_client();
-    g_w = tt_worker(g_c, g_queue, sizeof g_queue, "tc-client", register_own);
-    return g_w ? 0 : -1;
+    tt_unique(g_queue, sizeof g_queue, "tc-client");
+    g_peer_pid = tt_gopeer_start(g_peer, g_queue);
+    return g_peer_pid > 0 ? 0 : -1;
 }
 
 static int group_teardown(void **s)
 {
     (void)s;
-    tc_worker_free(g_w);
+    tt_gopeer_stop(g_peer_pid);
     tc_client_free(g_c);
     return 0;
 }
@@ -306,7 +258,6 @@ static void result_follows_the_retry_chain_to_the_second_run(void **s)
     (void)s;
     char wid[96], rid[64];
     tt_unique(wid, sizeof wid, "chain");
-    atomic_store(&g_attempts, 0);
     tc_error err = {0};
     tc_retry_policy rp = {.initial_interval_ms = 1000, .maximum_attempts = 2};
     tc_start_options so = {
@@ -334,8 +285,10 @@ static void reset_replays_from_the_first_workflow_task(void **s)
     char wid[96], rid[64], new_rid[64];
     tt_unique(wid, sizeof wid, "reset");
     tc_error err = {0};
-    tc_start_options so = {
-        .workflow_id = wid, .workflow_type = "Greet", .task_queue = g_queue, .input_json = "\"R\""};
+    tc_start_options so = {.workflow_id = wid,
+                           .workflow_type = "GoGreet",
+                           .task_queue = g_queue,
+                           .input_json = "\"R\""};
     TT_OK(tc_workflow_start(g_c, &so, rid, sizeof rid, NULL, &err));
     tc_outcome oc;
     TT_OK(tc_workflow_result(g_c, wid, rid, 30000, &oc, &err));
@@ -347,7 +300,7 @@ static void reset_replays_from_the_first_workflow_task(void **s)
     tc_history_free(h);
     TT_OK(tc_workflow_reset(g_c, wid, rid, wtc + 1, "test reset", new_rid, sizeof new_rid, &err));
     assert_string_not_equal(new_rid, rid);
-    /* The new run re-runs the activity on our worker and completes again. */
+    /* The new run re-runs the activity on the worker and completes again. */
     TT_OK(tc_workflow_result(g_c, wid, new_rid, 30000, &oc, &err));
     assert_string_equal(oc.result_json, "\"Hello, R!\"");
     tc_outcome_clear(&oc);
@@ -384,11 +337,12 @@ static void delete_removes_the_run(void **s)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s TEMPORAL_CLI\n", argv[0]);
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s TEMPORAL_CLI GOPEER\n", argv[0]);
         return 2;
     }
     g_tt_cli = argv[1];
+    g_peer = argv[2];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(memo_and_search_attributes_round_trip),
         cmocka_unit_test(bad_memo_or_search_attributes_are_refused),

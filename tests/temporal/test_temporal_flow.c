@@ -137,6 +137,20 @@ static void wf_v2(tc_wf_ctx *ctx, void *state, void *user)
     tc_wf_complete(ctx, step[0] == 'B' ? "\"B\"" : "\"A\"");
 }
 
+/* Upserts a search attribute and a memo field, then reads them back. */
+static void wf_props(tc_wf_ctx *ctx, void *state, void *user)
+{
+    (void)state;
+    (void)user;
+    if (tc_wf_upsert_search_attributes(ctx, "{\"TcFlowStatus\":\"paid\"}") != TC_OK ||
+        tc_wf_upsert_memo(ctx, "{\"note\":\"from C\"}") != TC_OK)
+        return;
+    char out[256];
+    snprintf(out, sizeof out, "[%s,%s]", tc_wf_search_attribute(ctx, "TcFlowStatus"),
+             tc_wf_memo(ctx, "note"));
+    tc_wf_complete(ctx, out);
+}
+
 static void wf_panic(tc_wf_ctx *ctx, void *state, void *user)
 {
     (void)state;
@@ -172,6 +186,7 @@ static tc_worker *worker(const char *queue, tc_workflow_fn versioned, tc_task_fa
         tc_worker_register_workflow(w, "Race", wf_race, 0, NULL, &err) ||
         tc_worker_register_workflow(w, "Count", wf_count, 0, NULL, &err) ||
         tc_worker_register_workflow(w, "Panic", wf_panic, 0, NULL, &err) ||
+        tc_worker_register_workflow(w, "Props", wf_props, 0, NULL, &err) ||
         tc_worker_register_query(w, "Race", "nargs", q_answer, NULL, &err) ||
         (versioned && tc_worker_register_workflow(w, "Versioned", versioned, 0, NULL, &err)))
         fail_msg("worker: %s", err.text);
@@ -390,11 +405,28 @@ static void patched_code_takes_over_a_run_in_flight(void **s)
     tc_worker_free(v2);
 }
 
+static char g_warn[1024];
+static atomic_int n_warn;
+
+static void capture_log(const tc_log_record *rec, void *user)
+{
+    (void)user;
+    if (rec->level == TC_LOG_WARN && rec->workflow_id && strstr(rec->workflow_id, "Panic")) {
+        snprintf(g_warn, sizeof g_warn, "%s %s", rec->workflow_id, rec->message);
+        atomic_fetch_add(&n_warn, 1);
+    }
+}
+
 static void fail_workflow_policy_ends_the_run(void **s)
 {
     (void)s;
     char queue[128], wid[128], rid[64];
     tt_unique(queue, sizeof queue, "tc-flow-policy");
+    /* the worker's log lines go to the client's callback */
+    tc_client *saved = g_client;
+    tc_client_options co = {.log_fn = capture_log};
+    TT_OK(tc_client_new(&co, &g_client, &e_));
+    atomic_store(&n_warn, 0);
     tc_worker *w = worker(queue, NULL, TC_TASK_FAILURE_FAIL_WORKFLOW);
     start(queue, "Panic", NULL, wid, rid);
     tc_outcome out;
@@ -406,6 +438,11 @@ static void fail_workflow_policy_ends_the_run(void **s)
     assert_non_null(strstr(out.failure_message, "broken invariant"));
     tc_outcome_clear(&out);
     tc_worker_free(w);
+    tc_client_free(g_client);
+    g_client = saved;
+    assert_int_equal(atomic_load(&n_warn), 1);
+    assert_non_null(strstr(g_warn, wid));
+    assert_non_null(strstr(g_warn, "failing the workflow"));
 }
 
 static void retry_policy_keeps_the_run_and_shows_the_reason(void **s)
@@ -427,6 +464,35 @@ static void retry_policy_keeps_the_run_and_shows_the_reason(void **s)
              g_cli, addr(), wid);
     assert_int_equal(system(cmd), 0);
     TT_OK(tc_workflow_terminate(g_client, wid, rid, "test done", &e_));
+    tc_worker_free(w);
+}
+
+static void upserted_properties_reach_the_server(void **s)
+{
+    (void)s;
+    char queue[128], wid[128], rid[64];
+    tt_unique(queue, sizeof queue, "tc-flow-props");
+    /* a Keyword attribute of our own (the dev server has no custom ones); "already exists"
+     * on a second run is fine */
+    cli("'%s' operator search-attribute create --address %s --name TcFlowStatus --type Keyword "
+        ">/dev/null 2>&1",
+        g_cli, addr());
+    tc_worker *w = worker(queue, NULL, TC_TASK_FAILURE_RETRY);
+    start(queue, "Props", NULL, wid, rid);
+    tc_outcome out;
+    tc_error err = {0};
+    TT_OK(tc_workflow_result(g_client, wid, rid, 60000, &out, &err));
+    assert_string_equal(out.result_json, "[\"paid\",\"from C\"]");
+    tc_outcome_clear(&out);
+    /* the server took both: describe shows them */
+    assert_int_equal(cli("'%s' workflow describe --address %s --workflow-id %s --output json "
+                         "2>&1 | grep -q 'TcFlowStatus'",
+                         g_cli, addr(), wid),
+                     0);
+    assert_int_equal(cli("'%s' workflow describe --address %s --workflow-id %s --output json "
+                         "2>&1 | grep -q 'note'",
+                         g_cli, addr(), wid),
+                     0);
     tc_worker_free(w);
 }
 
@@ -456,6 +522,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(signal_and_timer_race_picks_the_first),
         cmocka_unit_test(continue_as_new_chains_runs),
         cmocka_unit_test(patched_code_takes_over_a_run_in_flight),
+        cmocka_unit_test(upserted_properties_reach_the_server),
         cmocka_unit_test(fail_workflow_policy_ends_the_run),
         cmocka_unit_test(retry_policy_keeps_the_run_and_shows_the_reason),
     };

@@ -2,12 +2,6 @@
  * (tests/temporal/gopeer): tc_workflow_result follows a real continue-as-new chain. */
 #include "tc_cli.h"
 
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-
-extern char **environ;
-
 static const char *g_peer;
 static pid_t g_pid;
 static char g_queue[96];
@@ -29,10 +23,7 @@ static int group_setup(void **s)
 static int group_teardown(void **s)
 {
     (void)s;
-    if (g_pid > 0) {
-        kill(g_pid, SIGTERM);
-        waitpid(g_pid, NULL, 0);
-    }
+    tt_gopeer_stop(g_pid);
     tc_client_free(g_c);
     return 0;
 }
