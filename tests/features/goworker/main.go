@@ -46,6 +46,10 @@ type feature struct {
 	options    func(*worker.Options)
 	// broken marks the features whose --broken variant misbehaves on purpose.
 	broken bool
+	// client changes the worker's client options (data converter, metrics, dialer).
+	client func(*client.Options)
+	// afterStart runs once the worker has started (a feature whose worker starts the workflow).
+	afterStart func(c client.Client, taskQueue string) error
 	// beforeReplay sets up process state the live worker had when the run ended (a replay runs
 	// in a fresh process, where upstream replays in the worker's own).
 	beforeReplay func()
@@ -124,7 +128,11 @@ func registerAll(f *feature, r worker.Registry) {
 func serve(f *feature, address, namespace, taskQueue string) error {
 	logger := sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr,
 		&slog.HandlerOptions{Level: slog.LevelWarn})))
-	c, err := client.Dial(client.Options{HostPort: address, Namespace: namespace, Logger: logger})
+	copts := client.Options{HostPort: address, Namespace: namespace, Logger: logger}
+	if f.client != nil {
+		f.client(&copts)
+	}
+	c, err := client.Dial(copts)
 	if err != nil {
 		return err
 	}
@@ -143,6 +151,12 @@ func serve(f *feature, address, namespace, taskQueue string) error {
 	registerAll(f, w)
 	if err := w.Start(); err != nil {
 		return err
+	}
+	if f.afterStart != nil {
+		if err := f.afterStart(c, taskQueue); err != nil {
+			w.Stop()
+			return err
+		}
 	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
@@ -165,7 +179,16 @@ func replayFile(f *feature, path, workflowID, runID string) error {
 	if f.beforeReplay != nil {
 		f.beforeReplay()
 	}
-	rp := worker.NewWorkflowReplayer()
+	var copts client.Options
+	if f.client != nil {
+		f.client(&copts)
+	}
+	rp, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{
+		DataConverter: copts.DataConverter, FailureConverter: copts.FailureConverter,
+	})
+	if err != nil {
+		return err
+	}
 	for _, w := range f.workflows {
 		rp.RegisterWorkflowWithOptions(w.fn, workflow.RegisterOptions{Name: w.name})
 	}

@@ -43,6 +43,12 @@ type Feature struct {
 	Proxy bool
 	// WorkerEnv is added to the worker's environment.
 	WorkerEnv []string
+	// ClientOptions changes the harness client's options for this feature (a data converter the
+	// worker uses too); the feature then gets a client of its own.
+	ClientOptions func(*client.Options)
+	// Prepare runs before the worker starts (it may add to Runner.Env or start helpers; cleanups
+	// it registers with Runner.Defer run when the feature ends).
+	Prepare func(ctx context.Context, r *Runner) error
 	// Run replaces the whole start-worker / execute / check sequence (features that need servers
 	// of their own or several workers).
 	Run func(ctx context.Context, cfg *Config, f *Feature) error

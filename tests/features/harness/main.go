@@ -251,7 +251,23 @@ func runStandard(parent context.Context, cfg *Config, f *Feature, c client.Clien
 	defer cancelCause(nil)
 	ctx, cancel := context.WithTimeoutCause(ctx, cfg.FeatureTimeout, errors.New("feature timed out"))
 	defer cancel()
+	if f.ClientOptions != nil {
+		opts := client.Options{HostPort: cfg.Address, Namespace: cfg.Namespace, Logger: quietLogger(cfg)}
+		f.ClientOptions(&opts)
+		own, derr := client.Dial(opts)
+		if derr != nil {
+			return derr
+		}
+		defer own.Close()
+		c = own
+	}
 	r := newRunner(cfg, f, c, cancelCause)
+	defer r.runCleanups()
+	if f.Prepare != nil {
+		if err := f.Prepare(ctx, r); err != nil {
+			return fmt.Errorf("prepare: %w", err)
+		}
+	}
 	if f.Proxy {
 		p, perr := StartProxy(cfg.Address)
 		if perr != nil {

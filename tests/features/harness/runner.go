@@ -37,6 +37,13 @@ type Runner struct {
 	Address    string
 	Proxy      *Proxy
 	CreateTime time.Time
+	// Env is added to the worker's environment (after Feature.WorkerEnv).
+	Env []string
+
+	// State some features keep between their steps.
+	resetOriginal string
+	metricsAddr   string
+	connect       *connectProxy
 
 	mu          sync.Mutex
 	worker      *workerProc
@@ -45,6 +52,17 @@ type Runner struct {
 	logPath     string
 	// failCause cancels the feature's context when the worker dies on its own.
 	failCause context.CancelCauseFunc
+	cleanups  []func()
+}
+
+// Defer registers a cleanup run (last first) when the feature ends.
+func (r *Runner) Defer(f func()) { r.cleanups = append(r.cleanups, f) }
+
+func (r *Runner) runCleanups() {
+	for i := len(r.cleanups) - 1; i >= 0; i-- {
+		r.cleanups[i]()
+	}
+	r.cleanups = nil
 }
 
 type workerProc struct {
@@ -70,6 +88,22 @@ func newRunner(cfg *Config, f *Feature, c client.Client, cancel context.CancelCa
 	}
 }
 
+// WorkerReport returns the value of the last "FEATURE-REPORT key=value" line the worker printed
+// (features whose facts only the worker process knows report them this way), "" if none.
+func (r *Runner) WorkerReport(key string) string {
+	b, err := os.ReadFile(r.logPath)
+	if err != nil {
+		return ""
+	}
+	val := ""
+	for _, l := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(l, "FEATURE-REPORT "+key+"="); ok {
+			val = strings.TrimSpace(rest)
+		}
+	}
+	return val
+}
+
 // LogPath is the file that collects the worker's stdout and stderr for this feature.
 func (r *Runner) LogPath() string { return r.logPath }
 
@@ -90,7 +124,7 @@ func (r *Runner) StartWorker(ctx context.Context) error {
 	fmt.Fprintf(logf, "=== start %s %s\n", r.cfg.Worker, strings.Join(args, " "))
 	cmd := exec.Command(r.cfg.Worker, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = append(os.Environ(), r.Feature.WorkerEnv...)
+	cmd.Env = append(append(os.Environ(), r.Feature.WorkerEnv...), r.Env...)
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return fmt.Errorf("starting worker: %w", err)
@@ -278,7 +312,7 @@ func (r *Runner) Replay(ctx context.Context, hist *historypb.History, workflowID
 	cmd := exec.CommandContext(ctx, r.cfg.Worker, args...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.Env = append(os.Environ(), r.Feature.WorkerEnv...)
+	cmd.Env = append(append(os.Environ(), r.Feature.WorkerEnv...), r.Env...)
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("%v: %s", err, lastLines(out.String(), 6))
 	}

@@ -38,6 +38,9 @@ extern const feature feat_data_converter_features[];
 extern const feature feat_search_attributes_features[];
 extern const feature feat_worker_shutdown_features[];
 extern const feature feat_bugs_features[];
+extern const feature feat_schedule_features[];
+extern const feature feat_reset_features[];
+extern const feature feat_client_features[];
 
 /* The worker's client (set once before the worker starts, thread-safe): activities use it to
  * signal or query the workflow that runs them, as the upstream activities use theirs. */

@@ -2,6 +2,7 @@
  * lists the features it implements, or replays a recorded history on a feature's workflows.
  *   features-worker --list
  *   features-worker --feature NAME --address HOST:PORT --namespace NS --task-queue Q
+ *                   (environment: FEATURE_HTTP_PROXY = a CONNECT proxy URL for the client)
  *   features-worker --feature NAME --replay HISTORY.pb [--workflow-type TYPE]
  *                   [--workflow-id ID --run-id RUN]                           (exit 0 = ok) */
 #include "features.h"
@@ -17,15 +18,13 @@
 
 static const feature *const *groups(void)
 {
-    static const feature *const all[] = {feat_activity_features,
-                                         feat_signal_features,
-                                         feat_query_features,
-                                         feat_continue_as_new_features,
-                                         feat_data_converter_features,
-                                         feat_search_attributes_features,
-                                         feat_worker_shutdown_features,
-                                         feat_bugs_features,
-                                         NULL};
+    static const feature *const all[] = {
+        feat_activity_features,        feat_signal_features,
+        feat_query_features,           feat_continue_as_new_features,
+        feat_data_converter_features,  feat_search_attributes_features,
+        feat_worker_shutdown_features, feat_bugs_features,
+        feat_schedule_features,        feat_reset_features,
+        feat_client_features,          NULL};
     return all;
 }
 
@@ -154,7 +153,8 @@ static int serve(const feature *f, const char *address, const char *ns, const ch
 
     tc_error err = {0};
     tc_worker *w = NULL;
-    tc_client_options co = {.address = address, .ns = ns};
+    /* FEATURE_HTTP_PROXY: the HTTP CONNECT proxy the harness runs for client/http_proxy*. */
+    tc_client_options co = {.address = address, .ns = ns, .proxy = getenv("FEATURE_HTTP_PROXY")};
     int rc = tc_client_new(&co, &the_client, &err);
     if (rc == TC_OK)
         rc = tc_client_wait_ready(the_client, 30000, &err);
@@ -184,6 +184,8 @@ int main(int argc, char **argv)
                                          {"task-queue", required_argument, NULL, 'q'},
                                          {"replay", required_argument, NULL, 'r'},
                                          {"workflow-type", required_argument, NULL, 't'},
+                                         {"workflow-id", required_argument, NULL, 'w'},
+                                         {"run-id", required_argument, NULL, 'u'},
                                          {NULL, 0, NULL, 0}};
     const char *name = NULL, *address = NULL, *ns = "default", *queue = NULL, *path = NULL;
     const char *type = NULL;

@@ -151,6 +151,27 @@ static void external_workflow(tc_wf_ctx *ctx, void *state, void *user)
     tc_wf_complete(ctx, r.result_json);
 }
 
+/* ---- signal/signal_with_start: its input plus the values of the first two "add" signals (the
+ * harness's signal-with-start delivers the first) ---- */
+
+static void add_signals_workflow(tc_wf_ctx *ctx, void *state, void *user)
+{
+    (void)state, (void)user;
+    const char *input = tc_wf_input(ctx, 0);
+    long total = input ? strtol(input, NULL, 10) : 0;
+    for (int i = 0; i < 2; i++) {
+        tc_wf_result r;
+        if (tc_wf_signal_recv(ctx, "add", &r) != TC_OK) {
+            tc_wf_report_cancelled(ctx);
+            return;
+        }
+        total += r.result_json ? strtol(r.result_json, NULL, 10) : 0;
+    }
+    char out[32];
+    snprintf(out, sizeof out, "%ld", total);
+    tc_wf_complete(ctx, out);
+}
+
 /* ---- table ---- */
 
 static const feat_workflow basic_wf[] = {{"Workflow", basic_workflow, sizeof(basic_state)},
@@ -161,11 +182,16 @@ static const feat_activity activities_act[] = {{"myActivity", my_activity}, {NUL
 static const feat_workflow prevent_wf[] = {
     {"Workflow", prevent_close_workflow, sizeof(prevent_state)}, {NULL, NULL, 0}};
 static const feat_workflow external_wf[] = {{"Workflow", external_workflow, 0}, {NULL, NULL, 0}};
+static const feat_workflow with_start_wf[] = {{"Workflow", add_signals_workflow, 0},
+                                              {NULL, NULL, 0}};
 
 const feature feat_signal_features[] = {
     {"signal/basic", basic_wf, NULL},
     {"signal/activities", activities_wf, activities_act},
     {"signal/prevent_close", prevent_wf, NULL},
     {"signal/external", external_wf, NULL},
+    {"signal/signal_with_start", with_start_wf, NULL},
+    /* signal/workflow_to_workflow and signal/child_workflow need external signals and child
+     * workflows, which the C SDK does not have yet. */
     {NULL, NULL, NULL},
 };
