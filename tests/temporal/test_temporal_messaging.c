@@ -101,7 +101,12 @@ static void wf_parent(tc_wf_ctx *ctx, void *state, void *user)
     const char *mode = json_string_value(json_object_get(in, "mode"));
     tc_child_options o = {.workflow_id = json_string_value(json_object_get(in, "child")),
                           .parent_close_policy = TC_PARENT_CLOSE_ABANDON,
-                          .execution_timeout_ms = 120000};
+                          .execution_timeout_ms = 120000,
+                          .memo_json = "{\"from\":\"parent\"}",
+                          .search_attributes_json = "{\"CustomKeywordField\":\"kid\"}"};
+    if (json_integer_value(json_object_get(in, "close")))
+        o.parent_close_policy =
+            (tc_parent_close_policy)json_integer_value(json_object_get(in, "close"));
     const char *arg = json_string_value(json_object_get(in, "arg"));
     char *arg_json = dup_json_string(arg ? arg : "echo");
     tc_retry_policy rp = {
@@ -396,6 +401,42 @@ static void child_results_failures_and_starts(void **s)
     tc_outcome_clear(&out);
 }
 
+/* What the server does to a child when its parent (mode "started": it completes as soon as the
+ * child started) closes, per policy; the child carries the parent's memo and search attribute. */
+static void parent_close_policies(void **s)
+{
+    (void)s;
+    const tc_parent_close_policy policies[3] = {
+        TC_PARENT_CLOSE_TERMINATE, TC_PARENT_CLOSE_REQUEST_CANCEL, TC_PARENT_CLOSE_ABANDON};
+    const tc_wf_status want[3] = {TC_WF_TERMINATED, TC_WF_CANCELED, TC_WF_RUNNING};
+    for (int i = 0; i < 3; i++) {
+        char wid[128], child[160], input[512];
+        tt_unique(wid, sizeof wid, "closing");
+        snprintf(child, sizeof child, "%s-child", wid);
+        snprintf(input, sizeof input,
+                 "{\"mode\":\"started\",\"child\":\"%s\",\"arg\":\"block\",\"close\":%d}", child,
+                 (int)policies[i]);
+        tc_outcome out;
+        tc_error err = {0};
+        assert_int_equal(run_wf("Parent", wid, input, &out), TC_OK);
+        tc_outcome_clear(&out);
+        if (want[i] == TC_WF_RUNNING) {
+            tc_workflow_info info;
+            TT_OK(tc_workflow_describe_info(g_client, child, NULL, &info, &e_));
+            assert_int_equal(info.status, TC_WF_RUNNING);
+            assert_non_null(strstr(info.memo_json, "\"from\":\"parent\""));
+            assert_non_null(strstr(info.search_attributes_json, "\"CustomKeywordField\":\"kid\""));
+            tc_workflow_info_clear(&info);
+            TT_OK(tc_workflow_terminate(g_client, child, NULL, "test", &e_));
+            continue;
+        }
+        assert_int_equal(tc_workflow_result(g_client, child, NULL, 60000, &out, &err),
+                         TC_ERR_WORKFLOW_FAILED);
+        assert_int_equal(out.status, want[i]);
+        tc_outcome_clear(&out);
+    }
+}
+
 static void child_signal_through_the_handle(void **s)
 {
     (void)s;
@@ -653,6 +694,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(child_results_failures_and_starts),
+        cmocka_unit_test(parent_close_policies),
         cmocka_unit_test(child_signal_through_the_handle),
         cmocka_unit_test(child_cancellation_types),
         cmocka_unit_test(signals_and_cancel_requests_between_workflows),
