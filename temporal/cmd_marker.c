@@ -136,7 +136,7 @@ static tc_cmd *add_marker(tc_run *r, const char *name, const char *id, const cha
 {
     uint8_t *packed = NULL;
     size_t len = 0;
-    if (tc_run_live(r)) {
+    {
         Temporal__Api__Command__V1__Command cmd = TEMPORAL__API__COMMAND__V1__COMMAND__INIT;
         Temporal__Api__Command__V1__RecordMarkerCommandAttributes a =
             TEMPORAL__API__COMMAND__V1__RECORD_MARKER_COMMAND_ATTRIBUTES__INIT;
