@@ -64,8 +64,8 @@ static void cancel(tc_run *r, tc_cmd *c)
     if (c->cancelled || !ch || ch->result->state != FUT_PENDING)
         return;
     c->cancelled = true;
-    if (c->state == CMD_NEW) {
-        /* Never sent: no child will run. */
+    if (c->state != CMD_RECORDED) {
+        /* Never sent (this task's, or a replayed one history did not record): no child runs. */
         tc_cmd_drop(r, c);
         tc_future_resolve_fail(r, ch->started, FUT_CANCELLED, "CanceledError",
                                "child workflow cancelled before it was started", false, 0);
@@ -197,7 +197,8 @@ tc_child *tc_wf_child_start(tc_wf_ctx *ctx, const char *workflow_type, const cha
     }
     uint8_t *packed = NULL;
     size_t len = 0;
-    if (tc_run_live(r)) {
+    {
+        /* Packed even while replaying: an unrecorded command is sent with the live task. */
         const char *one[1] = {input_json};
         tc_error e = {0};
         int rc = o->n_inputs ? pack_start(r, ch->workflow_id, workflow_type, o->inputs, o->n_inputs,

@@ -42,8 +42,8 @@ static void signal_cancel(tc_run *r, tc_cmd *c)
     if (c->cancelled || !c->fut || c->fut->state != FUT_PENDING)
         return;
     c->cancelled = true;
-    if (c->state == CMD_NEW)
-        tc_cmd_drop(r, c);
+    if (c->state != CMD_RECORDED)
+        tc_cmd_drop(r, c); /* not sent (this task's, or a replayed one history did not record) */
     tc_future_resolve_fail(r, c->fut, FUT_CANCELLED, "CanceledError",
                            c->state == CMD_DROPPED ? "signal cancelled before it was sent"
                                                    : "signal cancelled (it was already sent)",
@@ -87,8 +87,9 @@ tc_future *tc_external_signal(tc_run *r, const char *workflow_id, const char *ru
     if (!f)
         goto oom;
     f->detached = detached;
-    if (tc_run_live(r) &&
-        !(packed = pack_signal(workflow_id, run_id, signal_name, args, n_args, child_only, &len)))
+    /* Packed even while replaying: a command history turns out not to have recorded is sent
+     * with the live task. */
+    if (!(packed = pack_signal(workflow_id, run_id, signal_name, args, n_args, child_only, &len)))
         goto oom;
     tc_cmd *c = tc_cmd_add(r, &k_signal, workflow_id, signal_name, packed, len);
     if (!c)
@@ -106,7 +107,7 @@ bool tc_external_cancel(tc_run *r, const char *workflow_id, const char *run_id, 
 {
     uint8_t *packed = NULL;
     size_t len = 0;
-    if (tc_run_live(r)) {
+    {
         Temporal__Api__Command__V1__Command cmd = TEMPORAL__API__COMMAND__V1__COMMAND__INIT;
         Temporal__Api__Command__V1__RequestCancelExternalWorkflowExecutionCommandAttributes a =
             TEMPORAL__API__COMMAND__V1__REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES__INIT;

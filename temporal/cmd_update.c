@@ -52,15 +52,47 @@ typedef struct upd_list {
     size_t n, cap;
 } upd_list;
 
+/* Packed temporal.api.protocol.v1.Message texts. */
+typedef struct msg_list {
+    uint8_t **data;
+    size_t *len;
+    size_t n, cap;
+} msg_list;
+
+/* The message a ProtocolMessage command points at, kept on the command (cmd->ext): a command
+ * history does not record in the task that made it is sent again later, with its message. */
+typedef struct packed_msg {
+    uint8_t *data;
+    size_t len;
+} packed_msg;
+
+static bool msg_push(msg_list *l, uint8_t *data, size_t len)
+{
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? l->cap * 2 : 4;
+        uint8_t **d = realloc(l->data, nc * sizeof *d);
+        if (!d)
+            return false;
+        l->data = d;
+        size_t *n = realloc(l->len, nc * sizeof *n);
+        if (!n)
+            return false;
+        l->len = n;
+        l->cap = nc;
+    }
+    l->data[l->n] = data;
+    l->len[l->n++] = len;
+    return true;
+}
+
 struct tc_updates {
     upd_list all;      /* delivered, in delivery order (rejected ones stay, marked) */
     upd_list admitted; /* from admitted events, for the next activation */
     upd_list incoming; /* from the task's messages, for its live activation */
     tc_handler *handlers;
     size_t n_handlers;
-    uint8_t **out; /* messages of the current activation (packed protocol.v1.Message) */
-    size_t *out_len;
-    size_t n_out, cap_out;
+    msg_list rejections; /* of the current activation, when it is live */
+    msg_list send;       /* tc_update_outgoing's answer (borrowed from commands / rejections) */
 };
 
 static bool upd_push(upd_list *l, tc_update *u)
@@ -90,12 +122,14 @@ static void upd_free(tc_update *u)
     free(u);
 }
 
-static void clear_out(struct tc_updates *s)
+static void clear_rejections(struct tc_updates *s)
 {
-    for (size_t i = 0; i < s->n_out; i++)
-        free(s->out[i]);
-    s->n_out = 0;
+    for (size_t i = 0; i < s->rejections.n; i++)
+        free(s->rejections.data[i]);
+    s->rejections.n = 0;
 }
+
+static bool is_protocol_cmd(const tc_cmd *c);
 
 /* The run's update state (tc_run_free, through r->free_updates). */
 static void updates_free(tc_run *r)
@@ -112,9 +146,18 @@ static void updates_free(tc_run *r)
     for (size_t i = 0; i < s->n_handlers; i++)
         free(s->handlers[i].name);
     free(s->handlers);
-    clear_out(s);
-    free(s->out);
-    free(s->out_len);
+    clear_rejections(s);
+    free(s->rejections.data);
+    free(s->rejections.len);
+    free(s->send.data);
+    free(s->send.len);
+    for (size_t i = 0; i < r->n_all; i++) /* the messages kept on the commands */
+        if (is_protocol_cmd(r->all[i]) && r->all[i]->ext) {
+            packed_msg *pm = r->all[i]->ext;
+            free(pm->data);
+            free(pm);
+            r->all[i]->ext = NULL;
+        }
     free(s);
     r->updates = NULL;
 }
@@ -242,18 +285,18 @@ int tc_update_admitted(tc_run *r, const tc_pb_event *ev, tc_error *err)
 
 /* ---- outgoing messages ---- */
 
-/* Appends a protocol message "<update id>/<suffix>" whose body is `body` (type_name). */
-static bool add_message(tc_run *r, const tc_update *u, const char *suffix, const char *type_name,
-                        const ProtobufCMessage *body)
+/* A protocol message "<update id>/<suffix>" whose body is `body` (type_name), packed. NULL out
+ * of memory. */
+static uint8_t *pack_message(const tc_update *u, const char *suffix, const char *type_name,
+                             const ProtobufCMessage *body, size_t *len)
 {
-    struct tc_updates *s = r->updates;
     Temporal__Api__Protocol__V1__Message m = TEMPORAL__API__PROTOCOL__V1__MESSAGE__INIT;
     Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
     char id[300], type_url[128];
     size_t blen = protobuf_c_message_get_packed_size(body);
     uint8_t *bbuf = malloc(blen ? blen : 1), *mbuf = NULL;
     if (!bbuf)
-        return false;
+        return NULL;
     protobuf_c_message_pack(body, bbuf);
     snprintf(id, sizeof id, "%s/%s", u->id, suffix);
     snprintf(type_url, sizeof type_url, TYPE_PREFIX "%s", type_name);
@@ -263,40 +306,36 @@ static bool add_message(tc_run *r, const tc_update *u, const char *suffix, const
     m.id = id;
     m.protocol_instance_id = u->id;
     m.body = &any;
-    size_t mlen = temporal__api__protocol__v1__message__get_packed_size(&m);
-    if (s->n_out == s->cap_out) {
-        size_t nc = s->cap_out ? s->cap_out * 2 : 4;
-        uint8_t **o = realloc(s->out, nc * sizeof *o);
-        if (o)
-            s->out = o;
-        size_t *l = o ? realloc(s->out_len, nc * sizeof *l) : NULL;
-        if (l)
-            s->out_len = l;
-        if (!o || !l) {
-            free(bbuf);
-            return false;
-        }
-        s->cap_out = nc;
-    }
-    if ((mbuf = malloc(mlen ? mlen : 1)) != NULL) {
+    *len = temporal__api__protocol__v1__message__get_packed_size(&m);
+    if ((mbuf = malloc(*len ? *len : 1)) != NULL)
         temporal__api__protocol__v1__message__pack(&m, mbuf);
-        s->out[s->n_out] = mbuf;
-        s->out_len[s->n_out++] = mlen;
-    }
     free(bbuf);
-    return mbuf != NULL;
+    return mbuf;
 }
 
 size_t tc_update_outgoing(const tc_run *r, uint8_t *const **packed, const size_t **lens)
 {
-    if (!r->updates) {
-        *packed = NULL;
-        *lens = NULL;
+    struct tc_updates *s = r->updates;
+    *packed = NULL;
+    *lens = NULL;
+    if (!s)
         return 0;
+    /* The messages of the ProtocolMessage commands this task sends, in command order, then the
+     * rejections (which have no command). */
+    s->send.n = 0;
+    for (size_t i = r->pending_head; i < r->n_pending; i++) {
+        const tc_cmd *c = r->pending[i];
+        const packed_msg *pm = is_protocol_cmd(c) ? c->ext : NULL;
+        if (pm && !msg_push(&s->send, pm->data, pm->len))
+            return 0; /* out of memory: the commands then point at missing messages, and the
+                         server fails the task, which is retried */
     }
-    *packed = r->updates->out;
-    *lens = r->updates->out_len;
-    return r->updates->n_out;
+    for (size_t i = 0; i < s->rejections.n; i++)
+        if (!msg_push(&s->send, s->rejections.data[i], s->rejections.len[i]))
+            return 0;
+    *packed = s->send.data;
+    *lens = s->send.len;
+    return s->send.n;
 }
 
 static upd_request *request_of(const tc_update *u)
@@ -313,12 +352,16 @@ static void reject(tc_run *r, tc_update *u, const char *type, const char *messag
         return; /* a rejection leaves no trace in history: nothing to match on replay */
     Temporal__Api__Update__V1__Rejection rej = TEMPORAL__API__UPDATE__V1__REJECTION__INIT;
     tc_appfail af;
+    size_t len = 0;
     rej.rejected_request_message_id = u->msg_id;
     rej.rejected_request_sequencing_event_id = u->seq_event_id;
     rej.rejected_request = request_of(u);
     rej.failure = tc_appfail_init(&af, type, message, true);
-    if (!add_message(r, u, "reject", T_REJECT, &rej.base))
+    uint8_t *m = pack_message(u, "reject", T_REJECT, &rej.base, &len);
+    if (!m || !msg_push(&r->updates->rejections, m, len)) {
+        free(m);
         tc_run_fail(r, TC_ERR_NOMEM, "out of memory rejecting update %s", u->id);
+    }
     if (rej.rejected_request)
         temporal__api__update__v1__request__free_unpacked(rej.rejected_request, NULL);
 }
@@ -338,47 +381,73 @@ static bool complete_matches(const tc_cmd *c, const tc_pb_event *ev)
     return m && strcmp(m->update_id, c->id) == 0;
 }
 
-static const tc_cmd_kind k_accept = {"ProtocolMessage", TC_ET(WORKFLOW_EXECUTION_UPDATE_ACCEPTED),
-                                     accept_matches, NULL, NULL};
-static const tc_cmd_kind k_complete = {
-    "ProtocolMessage", TC_ET(WORKFLOW_EXECUTION_UPDATE_COMPLETED), complete_matches, NULL, NULL};
-
-/* A ProtocolMessage command pointing at "<update id>/<suffix>" (packed when live). */
-static bool add_command(tc_run *r, const tc_update *u, const tc_cmd_kind *kind, const char *suffix)
+/* Recorded: its message went out and was taken; it is not needed any more. */
+static int drop_message(tc_run *r, tc_cmd *c, const tc_pb_event *ev, tc_error *err)
 {
-    uint8_t *packed = NULL;
-    size_t len = 0;
-    if (tc_run_live(r)) {
-        Temporal__Api__Command__V1__Command cmd = TEMPORAL__API__COMMAND__V1__COMMAND__INIT;
-        Temporal__Api__Command__V1__ProtocolMessageCommandAttributes a =
-            TEMPORAL__API__COMMAND__V1__PROTOCOL_MESSAGE_COMMAND_ATTRIBUTES__INIT;
-        char id[300];
-        snprintf(id, sizeof id, "%s/%s", u->id, suffix);
-        a.message_id = id;
-        cmd.command_type = TC_CT(PROTOCOL_MESSAGE);
-        cmd.attributes_case =
-            TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_PROTOCOL_MESSAGE_COMMAND_ATTRIBUTES;
-        cmd.protocol_message_command_attributes = &a;
-        if (!(packed = tc_cmd_pack(&cmd, &len)))
-            return false;
+    (void)r, (void)ev, (void)err;
+    packed_msg *pm = c->ext;
+    if (pm) {
+        free(pm->data);
+        free(pm);
+        c->ext = NULL;
     }
-    return tc_cmd_add(r, kind, u->id, suffix, packed, len) != NULL;
+    return TC_OK;
+}
+
+static const tc_cmd_kind k_accept = {"ProtocolMessage", TC_ET(WORKFLOW_EXECUTION_UPDATE_ACCEPTED),
+                                     accept_matches, drop_message, NULL};
+static const tc_cmd_kind k_complete = {"ProtocolMessage",
+                                       TC_ET(WORKFLOW_EXECUTION_UPDATE_COMPLETED), complete_matches,
+                                       drop_message, NULL};
+
+static bool is_protocol_cmd(const tc_cmd *c)
+{
+    return c->kind == &k_accept || c->kind == &k_complete;
+}
+
+/* A ProtocolMessage command pointing at "<update id>/<suffix>", carrying that message (msg,
+ * taken over). Both are made even while replaying: a command history turns out not to have
+ * recorded is sent with the live task. */
+static bool add_command(tc_run *r, const tc_update *u, const tc_cmd_kind *kind, const char *suffix,
+                        uint8_t *msg, size_t msg_len)
+{
+    Temporal__Api__Command__V1__Command cmd = TEMPORAL__API__COMMAND__V1__COMMAND__INIT;
+    Temporal__Api__Command__V1__ProtocolMessageCommandAttributes a =
+        TEMPORAL__API__COMMAND__V1__PROTOCOL_MESSAGE_COMMAND_ATTRIBUTES__INIT;
+    packed_msg *pm = calloc(1, sizeof *pm);
+    char id[300];
+    size_t len = 0;
+    snprintf(id, sizeof id, "%s/%s", u->id, suffix);
+    a.message_id = id;
+    cmd.command_type = TC_CT(PROTOCOL_MESSAGE);
+    cmd.attributes_case =
+        TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_PROTOCOL_MESSAGE_COMMAND_ATTRIBUTES;
+    cmd.protocol_message_command_attributes = &a;
+    uint8_t *packed = msg && pm ? tc_cmd_pack(&cmd, &len) : NULL;
+    tc_cmd *c = packed ? tc_cmd_add(r, kind, u->id, suffix, packed, len) : NULL;
+    if (!c) {
+        free(msg);
+        free(pm);
+        return false;
+    }
+    pm->data = msg;
+    pm->len = msg_len;
+    c->ext = pm;
+    return true;
 }
 
 static void accept(tc_run *r, tc_update *u)
 {
     u->state = U_ACCEPTED;
-    bool ok = add_command(r, u, &k_accept, "accept");
-    if (ok && tc_run_live(r)) {
-        Temporal__Api__Update__V1__Acceptance acc = TEMPORAL__API__UPDATE__V1__ACCEPTANCE__INIT;
-        acc.accepted_request_message_id = u->msg_id;
-        acc.accepted_request_sequencing_event_id = u->seq_event_id;
-        acc.accepted_request = request_of(u);
-        ok = add_message(r, u, "accept", T_ACCEPT, &acc.base);
-        if (acc.accepted_request)
-            temporal__api__update__v1__request__free_unpacked(acc.accepted_request, NULL);
-    }
-    if (!ok)
+    Temporal__Api__Update__V1__Acceptance acc = TEMPORAL__API__UPDATE__V1__ACCEPTANCE__INIT;
+    size_t len = 0;
+    acc.accepted_request_message_id = u->msg_id;
+    acc.accepted_request_sequencing_event_id = u->seq_event_id;
+    acc.accepted_request = request_of(u);
+    uint8_t *msg = pack_message(u, "accept", T_ACCEPT, &acc.base, &len);
+    if (acc.accepted_request)
+        temporal__api__update__v1__request__free_unpacked(acc.accepted_request, NULL);
+    if (!add_command(r, u, &k_accept, "accept", msg, len))
         tc_run_fail(r, TC_ERR_NOMEM, "out of memory accepting update %s", u->id);
 }
 
@@ -388,27 +457,25 @@ static void complete(tc_run *r, tc_update *u, const char *result_json, const cha
                      const char *fmsg, bool nr)
 {
     u->state = U_DONE;
-    bool ok = add_command(r, u, &k_complete, "complete");
-    if (ok && tc_run_live(r)) {
-        Temporal__Api__Update__V1__Response resp = TEMPORAL__API__UPDATE__V1__RESPONSE__INIT;
-        Temporal__Api__Update__V1__Meta meta = TEMPORAL__API__UPDATE__V1__META__INIT;
-        Temporal__Api__Update__V1__Outcome out = TEMPORAL__API__UPDATE__V1__OUTCOME__INIT;
-        tc_pl1 pl;
-        tc_appfail af;
-        Temporal__Api__Common__V1__Payloads empty = TEMPORAL__API__COMMON__V1__PAYLOADS__INIT;
-        meta.update_id = u->id;
-        resp.meta = &meta;
-        resp.outcome = &out;
-        if (ftype) {
-            out.value_case = TEMPORAL__API__UPDATE__V1__OUTCOME__VALUE_FAILURE;
-            out.failure = tc_appfail_init(&af, ftype, fmsg, nr);
-        } else {
-            out.value_case = TEMPORAL__API__UPDATE__V1__OUTCOME__VALUE_SUCCESS;
-            out.success = result_json ? tc_pl1_init(&pl, result_json) : &empty;
-        }
-        ok = add_message(r, u, "complete", T_RESPONSE, &resp.base);
+    Temporal__Api__Update__V1__Response resp = TEMPORAL__API__UPDATE__V1__RESPONSE__INIT;
+    Temporal__Api__Update__V1__Meta meta = TEMPORAL__API__UPDATE__V1__META__INIT;
+    Temporal__Api__Update__V1__Outcome out = TEMPORAL__API__UPDATE__V1__OUTCOME__INIT;
+    tc_pl1 pl;
+    tc_appfail af;
+    Temporal__Api__Common__V1__Payloads empty = TEMPORAL__API__COMMON__V1__PAYLOADS__INIT;
+    size_t len = 0;
+    meta.update_id = u->id;
+    resp.meta = &meta;
+    resp.outcome = &out;
+    if (ftype) {
+        out.value_case = TEMPORAL__API__UPDATE__V1__OUTCOME__VALUE_FAILURE;
+        out.failure = tc_appfail_init(&af, ftype, fmsg, nr);
+    } else {
+        out.value_case = TEMPORAL__API__UPDATE__V1__OUTCOME__VALUE_SUCCESS;
+        out.success = result_json ? tc_pl1_init(&pl, result_json) : &empty;
     }
-    if (!ok)
+    uint8_t *msg = pack_message(u, "complete", T_RESPONSE, &resp.base, &len);
+    if (!add_command(r, u, &k_complete, "complete", msg, len))
         tc_run_fail(r, TC_ERR_NOMEM, "out of memory completing update %s", u->id);
 }
 
@@ -542,7 +609,7 @@ void tc_update_activation_begin(tc_run *r, bool replay)
 {
     struct tc_updates *s = r->updates;
     if (s)
-        clear_out(s);
+        clear_rejections(s);
     bool recorded = false;
     for (size_t i = 0; replay && i < r->n_look && !recorded; i++)
         recorded = r->look[i]->event_type == TC_ET(WORKFLOW_EXECUTION_UPDATE_ACCEPTED);

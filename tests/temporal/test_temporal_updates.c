@@ -434,6 +434,33 @@ static void admitted_update_is_delivered_after_the_events(void **s)
     hb_free(b);
 }
 
+/* An update accepted while replaying a task whose completion history did not record (the
+ * official SDKs match commands across tasks): its commands go out with the live task, and so do
+ * the messages they point at. */
+static void unrecorded_acceptance_is_sent_with_its_message(void **s)
+{
+    (void)s;
+    reset();
+    hb *b = hb_new();
+    hb_started(b, "U", NULL);
+    hbf_update_admitted(b, "late", "echo", "\"l\"");
+    hb_wft(b); /* 3-5: the code accepted and completed it; history recorded neither */
+    int64_t started = hb_wft_start(b);
+    tc_history *h = hb_history(b);
+    tc_error err = {0};
+    tc_run *r = utask(h, started, NULL, 0, NULL, 0, NULL, NULL, &err);
+    rt_expect(r, "ProtocolMessage:late:accept,ProtocolMessage:late:complete");
+    assert_int_equal(n_out(r), 2);
+    proto_msg *acc = out_msg(r, 0), *done = out_msg(r, 1);
+    assert_string_equal(acc->id, "late/accept");
+    assert_string_equal(done->id, "late/complete");
+    temporal__api__protocol__v1__message__free_unpacked(acc, NULL);
+    temporal__api__protocol__v1__message__free_unpacked(done, NULL);
+    tc_run_free(r);
+    tc_history_free(h);
+    hb_free(b);
+}
+
 static void handlers_registered_for_the_type_and_overridden(void **s)
 {
     (void)s;
@@ -523,6 +550,7 @@ int main(void)
         cmocka_unit_test(blocking_handler_completes_in_a_later_task),
         cmocka_unit_test(failed_update_sends_its_failure),
         cmocka_unit_test(admitted_update_is_delivered_after_the_events),
+        cmocka_unit_test(unrecorded_acceptance_is_sent_with_its_message),
         cmocka_unit_test(handlers_registered_for_the_type_and_overridden),
         cmocka_unit_test(malformed_messages_are_refused_or_rejected),
     };
