@@ -602,6 +602,14 @@ static void deliver_recorded(tc_run *r, const tc_pb_event *ev)
         tc_run_fail(r, TC_ERR_NOMEM, "out of memory delivering an update");
         return;
     }
+    if (u->bad) {
+        /* history says it was accepted: a request that cannot be read is a broken history */
+        tc_run_fail(r, TC_ERR_PROTOCOL,
+                    "history event %lld (WorkflowExecutionUpdateAccepted) update %s: %s",
+                    (long long)ev->event_id, u->id, u->bad);
+        upd_free(u);
+        return;
+    }
     deliver(r, u, false);
 }
 

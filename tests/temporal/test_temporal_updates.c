@@ -538,6 +538,30 @@ static void malformed_messages_are_refused_or_rejected(void **s)
     hb_free(b);
 }
 
+/* An accepted event whose request cannot be read is a broken history, named as such. */
+static void unreadable_recorded_request_fails_naming_the_event(void **s)
+{
+    (void)s;
+    reset();
+    int64_t started;
+    hb *b = accepted_history("1", &started);
+    tc_history *h = hb_history(b);
+    /* event 5: its argument's encoding becomes "xson/plain" */
+    Temporal__Api__History__V1__WorkflowExecutionUpdateAcceptedEventAttributes *a =
+        h->events[4]->workflow_execution_update_accepted_event_attributes;
+    a->accepted_request->input->args->payloads[0]->metadata[0]->value.data[0] = 'x';
+    tc_error err = {0};
+    int rc;
+    tc_run *r = utask(h, started, NULL, 0, NULL, 0, NULL, &rc, &err);
+    assert_int_equal(rc, TC_ERR_PROTOCOL);
+    assert_non_null(
+        strstr(err.text, "history event 5 (WorkflowExecutionUpdateAccepted) update u1"));
+    assert_non_null(strstr(err.text, "xson/plain"));
+    tc_run_free(r);
+    tc_history_free(h);
+    hb_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -553,6 +577,7 @@ int main(void)
         cmocka_unit_test(unrecorded_acceptance_is_sent_with_its_message),
         cmocka_unit_test(handlers_registered_for_the_type_and_overridden),
         cmocka_unit_test(malformed_messages_are_refused_or_rejected),
+        cmocka_unit_test(unreadable_recorded_request_fails_naming_the_event),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
