@@ -364,6 +364,8 @@ static void reject(tc_run *r, tc_update *u, const char *type, const char *messag
     }
     if (rej.rejected_request)
         temporal__api__update__v1__request__free_unpacked(rej.rejected_request, NULL);
+    free(u->request_pb);
+    u->request_pb = NULL;
 }
 
 /* ---- commands ---- */
@@ -447,6 +449,9 @@ static void accept(tc_run *r, tc_update *u)
     uint8_t *msg = pack_message(u, "accept", T_ACCEPT, &acc.base, &len);
     if (acc.accepted_request)
         temporal__api__update__v1__request__free_unpacked(acc.accepted_request, NULL);
+    /* The request is echoed once: a run with many updates keeps only their ids and args. */
+    free(u->request_pb);
+    u->request_pb = NULL;
     if (!add_command(r, u, &k_accept, "accept", msg, len))
         tc_run_fail(r, TC_ERR_NOMEM, "out of memory accepting update %s", u->id);
 }

@@ -562,6 +562,51 @@ static void unreadable_recorded_request_fails_naming_the_event(void **s)
     hb_free(b);
 }
 
+/* Registration and the client calls refuse bad arguments before any call (no server here). */
+static void bad_arguments_are_refused_before_any_call(void **s)
+{
+    (void)s;
+    tc_client *c = NULL;
+    tc_worker *w = NULL;
+    tc_error err = {0};
+    tc_client_options co = {.address = "127.0.0.1:1", .max_attempts = 1};
+    assert_int_equal(tc_client_new(&co, &c, &err), TC_OK);
+    tc_worker_options wo = {.task_queue = "q"};
+    assert_int_equal(tc_worker_new(c, &wo, &w, &err), TC_OK);
+    assert_int_equal(tc_worker_register_update(w, "U", "echo", h_echo, NULL, NULL, &err),
+                     TC_ERR_INVALID);
+    assert_non_null(strstr(err.text, "workflow U is not registered"));
+    assert_int_equal(tc_worker_register_workflow(w, "U", wf_upd, sizeof(upd_state), NULL, &err),
+                     TC_OK);
+    assert_int_equal(tc_worker_register_update(w, "U", "echo", NULL, NULL, NULL, &err),
+                     TC_ERR_INVALID);
+    assert_int_equal(tc_worker_register_update(w, "U", "echo", h_echo, NULL, NULL, &err), TC_OK);
+    assert_int_equal(tc_worker_register_update(w, "U", "echo", h_other, NULL, NULL, &err),
+                     TC_ERR_INVALID);
+    assert_non_null(strstr(err.text, "registered twice"));
+    /* replay on the registration: a history of a type the worker does not run */
+    hb *b = hb_new();
+    hb_started(b, "Other", NULL);
+    tc_history *h = hb_history(b);
+    assert_int_equal(tc_worker_replay_history(w, h, NULL, 0, &err), TC_ERR_INVALID);
+    assert_non_null(strstr(err.text, "workflow type Other is not registered"));
+    tc_history_free(h);
+    hb_free(b);
+    tc_update_outcome out;
+    tc_update_request rq = {.workflow_id = "wf", .update_name = ""};
+    assert_int_equal(tc_workflow_update(c, &rq, &out, &err), TC_ERR_INVALID);
+    char long_id[200];
+    memset(long_id, 'x', sizeof long_id - 1);
+    long_id[sizeof long_id - 1] = '\0';
+    rq.update_name = "echo";
+    rq.update_id = long_id;
+    assert_int_equal(tc_workflow_update(c, &rq, &out, &err), TC_ERR_INVALID);
+    assert_int_equal(tc_workflow_update_result(c, "wf", NULL, "", 1000, &out, &err),
+                     TC_ERR_INVALID);
+    tc_worker_free(w);
+    tc_client_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -578,6 +623,7 @@ int main(void)
         cmocka_unit_test(handlers_registered_for_the_type_and_overridden),
         cmocka_unit_test(malformed_messages_are_refused_or_rejected),
         cmocka_unit_test(unreadable_recorded_request_fails_naming_the_event),
+        cmocka_unit_test(bad_arguments_are_refused_before_any_call),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
