@@ -1295,6 +1295,40 @@ static void command_history_never_recorded_is_sent_live(void **s)
     tc_history_free(h);
 }
 
+/* ---- odd inputs to the runtime's own JSON ---- */
+
+static void wf_odd_patch(tc_wf_ctx *ctx, void *state, void *user)
+{
+    (void)user;
+    patch_state *st = state;
+    st->patched = tc_wf_patched(ctx, "a\"b\\c");
+    tc_wf_complete(ctx, NULL);
+}
+
+static void patch_ids_are_escaped_in_marker_json(void **s)
+{
+    (void)s;
+    hb *b = hb_new();
+    hb_started(b, "P", NULL);
+    int64_t started = hb_wft_start(b);
+    tc_history *h = hb_history(b);
+    hb_free(b);
+    tc_error err = {0};
+    /* a small stack is enough for a small workflow */
+    tc_run_setup setup = {wf_odd_patch, NULL, sizeof(patch_state), 32 * 1024, NULL};
+    tc_run *r = tc_run_new("odd", "odd-run", &setup);
+    assert_int_equal(tc_run_feed(r, h->events, h->n, started, &err), TC_OK);
+    Temporal__Api__Command__V1__Command *c = rt_unpack(rt_cmd(r, 0));
+    const ProtobufCBinaryData *d =
+        &c->record_marker_command_attributes->details[0]->value->payloads[0]->data;
+    const char *want = "{\"id\":\"a\\\"b\\\\c\",\"deprecated\":false}";
+    assert_int_equal(d->len, strlen(want));
+    assert_memory_equal(d->data, want, d->len);
+    temporal__api__command__v1__command__free_unpacked(c, NULL);
+    tc_run_free(r);
+    tc_history_free(h);
+}
+
 /* ---- logging ---- */
 
 static char g_log[1024];
@@ -1384,6 +1418,7 @@ int main(void)
         cmocka_unit_test(cached_run_continues_like_a_full_replay),
         cmocka_unit_test(failed_task_makes_the_cached_run_stale),
         cmocka_unit_test(logger_is_silent_while_replaying),
+        cmocka_unit_test(patch_ids_are_escaped_in_marker_json),
         cmocka_unit_test(commands_made_earlier_than_recorded_still_match),
         cmocka_unit_test(command_history_never_recorded_is_sent_live),
     };
