@@ -1315,7 +1315,8 @@ static void patch_ids_are_escaped_in_marker_json(void **s)
     hb_free(b);
     tc_error err = {0};
     /* a small stack is enough for a small workflow */
-    tc_run_setup setup = {wf_odd_patch, NULL, sizeof(patch_state), 32 * 1024, NULL};
+    tc_run_setup setup = {
+        .fn = wf_odd_patch, .state_size = sizeof(patch_state), .stack_size = 32 * 1024};
     tc_run *r = tc_run_new("odd", "odd-run", &setup);
     assert_int_equal(tc_run_feed(r, h->events, h->n, started, &err), TC_OK);
     Temporal__Api__Command__V1__Command *c = rt_unpack(rt_cmd(r, 0));
