@@ -1,7 +1,7 @@
 /* cmd_table.c - the table of history event types: which command family handles each one.
  * Adding a command family = one cmd_<family>.c and one line in k_families; must not hold any
  * family's logic itself. */
-#include "wf_run.h"
+#include "cmd_families.h"
 
 #include <pthread.h>
 
@@ -10,29 +10,6 @@
 /* Families that later work builds on this runtime: until then a history holding their events
  * fails the workflow task with "not supported yet: <type>" instead of being misread. */
 static const tc_event_rule k_unsupported_rules[] = {
-    {TC_ET(START_CHILD_WORKFLOW_EXECUTION_INITIATED), EV_UNSUPPORTED, NULL, NULL, NULL, NULL, NULL},
-    {TC_ET(START_CHILD_WORKFLOW_EXECUTION_FAILED), EV_UNSUPPORTED, NULL, NULL, NULL, NULL, NULL},
-    {TC_ET(CHILD_WORKFLOW_EXECUTION_STARTED), EV_UNSUPPORTED, NULL, NULL, NULL, NULL, NULL},
-    {TC_ET(CHILD_WORKFLOW_EXECUTION_COMPLETED), EV_UNSUPPORTED, NULL, NULL, NULL, NULL, NULL},
-    {TC_ET(CHILD_WORKFLOW_EXECUTION_FAILED), EV_UNSUPPORTED, NULL, NULL, NULL, NULL, NULL},
-    {TC_ET(CHILD_WORKFLOW_EXECUTION_CANCELED), EV_UNSUPPORTED, NULL, NULL, NULL, NULL, NULL},
-    {TC_ET(CHILD_WORKFLOW_EXECUTION_TIMED_OUT), EV_UNSUPPORTED, NULL, NULL, NULL, NULL, NULL},
-    {TC_ET(CHILD_WORKFLOW_EXECUTION_TERMINATED), EV_UNSUPPORTED, NULL, NULL, NULL, NULL, NULL},
-    {TC_ET(SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED), EV_UNSUPPORTED, NULL, NULL, NULL, NULL,
-     NULL},
-    {TC_ET(SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED), EV_UNSUPPORTED, NULL, NULL, NULL, NULL,
-     NULL},
-    {TC_ET(EXTERNAL_WORKFLOW_EXECUTION_SIGNALED), EV_UNSUPPORTED, NULL, NULL, NULL, NULL, NULL},
-    {TC_ET(REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED), EV_UNSUPPORTED, NULL, NULL, NULL,
-     NULL, NULL},
-    {TC_ET(REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED), EV_UNSUPPORTED, NULL, NULL, NULL,
-     NULL, NULL},
-    {TC_ET(EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED), EV_UNSUPPORTED, NULL, NULL, NULL, NULL,
-     NULL},
-    {TC_ET(WORKFLOW_EXECUTION_UPDATE_ADMITTED), EV_UNSUPPORTED, NULL, NULL, NULL, NULL, NULL},
-    {TC_ET(WORKFLOW_EXECUTION_UPDATE_ACCEPTED), EV_UNSUPPORTED, NULL, NULL, NULL, NULL, NULL},
-    {TC_ET(WORKFLOW_EXECUTION_UPDATE_REJECTED), EV_UNSUPPORTED, NULL, NULL, NULL, NULL, NULL},
-    {TC_ET(WORKFLOW_EXECUTION_UPDATE_COMPLETED), EV_UNSUPPORTED, NULL, NULL, NULL, NULL, NULL},
     {TC_ET(NEXUS_OPERATION_SCHEDULED), EV_UNSUPPORTED, NULL, NULL, NULL, NULL, NULL},
     {TC_ET(NEXUS_OPERATION_STARTED), EV_UNSUPPORTED, NULL, NULL, NULL, NULL, NULL},
     {TC_ET(NEXUS_OPERATION_COMPLETED), EV_UNSUPPORTED, NULL, NULL, NULL, NULL, NULL},
@@ -67,8 +44,17 @@ static const tc_cmd_family k_workflow = {"workflow", k_workflow_rules,
                                          sizeof k_workflow_rules / sizeof k_workflow_rules[0]};
 
 static const tc_cmd_family *const k_families[] = {
-    &k_workflow,      &tc_family_activity, &tc_family_timer, &tc_family_marker,
-    &tc_family_close, &tc_family_props,    &k_unsupported,
+    &k_workflow,
+    &tc_family_activity,
+    &tc_family_timer,
+    &tc_family_marker,
+    &tc_family_close,
+    &tc_family_props,
+    &k_unsupported,
+    /* children, other workflows, updates (cmd_child.c, cmd_external.c, cmd_update.c) */
+    &tc_family_child,
+    &tc_family_external,
+    &tc_family_update,
 };
 
 static const tc_event_rule k_unknown = {0, EV_UNKNOWN, NULL, NULL, NULL, NULL, NULL};

@@ -139,6 +139,28 @@ void tc_duration_ms(tc_pb_duration *d, int64_t ms)
     d->nanos = (int32_t)((ms % 1000) * 1000000);
 }
 
+Temporal__Api__Common__V1__RetryPolicy *
+tc_retry_policy_pb(const tc_retry_policy *in, Temporal__Api__Common__V1__RetryPolicy *rp,
+                   tc_pb_duration *ii, tc_pb_duration *mi)
+{
+    temporal__api__common__v1__retry_policy__init(rp);
+    if (in->initial_interval_ms > 0) {
+        tc_duration_ms(ii, in->initial_interval_ms);
+        rp->initial_interval = ii;
+    }
+    if (in->maximum_interval_ms > 0) {
+        tc_duration_ms(mi, in->maximum_interval_ms);
+        rp->maximum_interval = mi;
+    }
+    rp->backoff_coefficient = in->backoff_coefficient;
+    rp->maximum_attempts = in->maximum_attempts;
+    while (in->non_retryable_error_types &&
+           in->non_retryable_error_types[rp->n_non_retryable_error_types])
+        rp->n_non_retryable_error_types++;
+    rp->non_retryable_error_types = (char **)in->non_retryable_error_types;
+    return rp;
+}
+
 tc_pb_failure *tc_appfail_init(tc_appfail *b, const char *type, const char *message,
                                bool non_retryable)
 {
@@ -190,6 +212,14 @@ void tc_failure_describe(const tc_pb_failure *f, const char **type, const char *
         }
         *type = "ActivityError";
         return;
+    case TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_CHILD_WORKFLOW_EXECUTION_FAILURE_INFO:
+        /* a child's failure re-raised by its parent: what ended the child tells */
+        if (f->cause) {
+            tc_failure_describe(f->cause, type, message, non_retryable);
+            return;
+        }
+        *type = "ChildWorkflowError";
+        return;
     default: return;
     }
 }
@@ -220,7 +250,7 @@ int tc_history_add_page(tc_history *h, ProtobufCMessage *msg, tc_pb_event **even
         h->events = e;
         h->cap = nc;
     }
-    if (n)
+    if (n) /* an empty page may have no array at all */
         memcpy(h->events + h->n, events, n * sizeof *events);
     h->n += n;
     return TC_OK;

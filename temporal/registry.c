@@ -64,6 +64,35 @@ int tc_worker_register_query(tc_worker *w, const char *wf_type, const char *quer
     return TC_OK;
 }
 
+int tc_worker_register_update(tc_worker *w, const char *wf_type, const char *update_name,
+                              tc_update_fn fn, tc_update_validator_fn validator, void *user,
+                              tc_error *err)
+{
+    if (!w || !wf_type || !update_name || !*update_name || !fn)
+        return tc_seterr(err, TC_ERR_INVALID, "workflow type, update name and fn are required");
+    if (w->started)
+        return tc_seterr(err, TC_ERR_STATE, "worker already started");
+    wf_reg *r = find_wf(w, wf_type);
+    if (!r)
+        return tc_seterr(err, TC_ERR_INVALID, "workflow %s is not registered", wf_type);
+    for (size_t i = 0; i < r->n_updates; i++)
+        if (strcmp(r->updates[i].name, update_name) == 0)
+            return tc_seterr(err, TC_ERR_INVALID, "update %s registered twice on %s", update_name,
+                             wf_type);
+    tc_handler *u = realloc(r->updates, (r->n_updates + 1) * sizeof *u);
+    if (!u)
+        return tc_seterr(err, TC_ERR_NOMEM, "out of memory");
+    r->updates = u;
+    memset(&u[r->n_updates], 0, sizeof *u);
+    if (!(u[r->n_updates].name = tc_strdup(update_name)))
+        return tc_seterr(err, TC_ERR_NOMEM, "out of memory");
+    u[r->n_updates].ufn = fn;
+    u[r->n_updates].vfn = validator;
+    u[r->n_updates].user = user;
+    r->n_updates++;
+    return TC_OK;
+}
+
 int tc_worker_set_task_failure_policy(tc_worker *w, const char *workflow_type,
                                       tc_task_failure_policy policy, tc_error *err)
 {

@@ -8,15 +8,21 @@
 int tc_replay_history(const tc_history *h, tc_workflow_fn fn, void *state, size_t state_size,
                       void *user, tc_error *err)
 {
-    if (!h || !fn)
+    tc_run_setup setup = {.fn = fn, .user = user, .state_size = state_size};
+    return tc_replay_setup(h, &setup, state, state_size, err);
+}
+
+int tc_replay_setup(const tc_history *h, const tc_run_setup *setup, void *state, size_t state_size,
+                    tc_error *err)
+{
+    if (!h || !setup->fn)
         return tc_seterr(err, TC_ERR_INVALID, "history and fn are required");
     const char *wid = "replay";
     if (h->n && h->events[0]->event_type == TC_ET(WORKFLOW_EXECUTION_STARTED) &&
         tc_event_attrs_ok(h->events[0]) &&
         *h->events[0]->workflow_execution_started_event_attributes->workflow_id)
         wid = h->events[0]->workflow_execution_started_event_attributes->workflow_id;
-    tc_run_setup setup = {fn, user, state_size, 0, NULL};
-    tc_run *r = tc_run_new(wid, "replay", &setup);
+    tc_run *r = tc_run_new(wid, "replay", setup);
     if (!r)
         return tc_seterr(err, TC_ERR_NOMEM, "out of memory");
     /* Every completed workflow task is replayed, as a worker does on a cache miss; a task still
@@ -44,7 +50,7 @@ int tc_replay_history(const tc_history *h, tc_workflow_fn fn, void *state, size_
         }
     }
     if (state && state_size && r->state)
-        memcpy(state, r->state, state_size);
+        memcpy(state, r->state, state_size < setup->state_size ? state_size : setup->state_size);
     tc_run_free(r);
     return rc;
 }

@@ -1,7 +1,7 @@
 /* run_events.c - applies a run's history events in order: workflow task batches, activations of
  * the workflow code, matching of the commands it made against the command events history
  * recorded, routing of results to their commands. Pure computation: no network I/O. */
-#include "wf_run.h"
+#include "cmd_families.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +61,7 @@ static int apply_started(tc_run *r, const tc_pb_event *ev, tc_error *err)
         return fail(r, err, TC_ERR_NOMEM, "out of memory");
     r->run_timeout_ms = dur_ms(a->workflow_run_timeout);
     r->task_timeout_ms = dur_ms(a->workflow_task_timeout);
+    r->attempt = a->attempt > 0 ? a->attempt : 1;
     snprintf(what, sizeof what, "event 1 (WorkflowExecutionStarted) input");
     rc = tc_payloads_decode_all(a->input, &r->inputs, &r->n_inputs, what, err);
     if (rc == TC_OK && a->search_attributes)
@@ -197,7 +198,9 @@ static int activate(tc_run *r, tc_pb_event *const *evs, size_t n, size_t i, bool
         if (!main)
             return fail(r, err, TC_ERR_NOMEM, "out of memory for the workflow coroutine");
     }
+    tc_update_activation_begin(r, replay); /* update requests come after the events */
     tc_sched_run(r);
+    tc_update_activation_end(r);
     r->look = NULL;
     r->n_look = 0;
     if (r->fail_code)
@@ -256,6 +259,10 @@ static int apply_workflow_event(tc_run *r, tc_pb_event *const *evs, size_t n, si
     case TC_ET(WORKFLOW_EXECUTION_CANCEL_REQUESTED):
         apply_cancel_request(r, ev->event_id);
         return TC_OK;
+    case TC_ET(WORKFLOW_EXECUTION_UPDATE_ADMITTED): {
+        int rc = tc_update_admitted(r, ev, err);
+        return rc == TC_OK ? rc : fail(r, err, rc, "%s", err->text);
+    }
     case TC_ET(WORKFLOW_EXECUTION_TERMINATED):
     case TC_ET(WORKFLOW_EXECUTION_TIMED_OUT): r->closed = true; return TC_OK;
     default: return TC_OK; /* task scheduled / completed: boundaries only */

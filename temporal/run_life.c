@@ -52,6 +52,10 @@ void tc_run_free(tc_run *r)
         return;
     /* Coroutines first: unwinding them may still read futures and state. */
     tc_sched_destroy(r);
+    if (r->free_children)
+        r->free_children(r);
+    if (r->free_updates)
+        r->free_updates(r);
     for (size_t i = 0; i < r->n_all; i++) {
         free(r->all[i]->id);
         free(r->all[i]->type);
@@ -67,6 +71,7 @@ void tc_run_free(tc_run *r)
         free(f->ftype);
         free(f->fmsg);
         free(f->signal_name);
+        free(f->failure_pb);
         free(f);
     }
     free(r->sigbuf);
@@ -84,6 +89,7 @@ void tc_run_free(tc_run *r)
     free(r->out_result);
     free(r->out_ftype);
     free(r->out_fmsg);
+    free(r->out_failure_pb);
     free((char *)r->out_can.workflow_type);
     free((char *)r->out_can.task_queue);
     free(r->workflow_id);

@@ -197,6 +197,14 @@ typedef struct tc_start_options {
     const char *search_attributes_json;
     const struct tc_retry_policy *retry; /* workflow retry policy; NULL = none (one run) */
     const char *cron_schedule;           /* cron workflow, e.g. "0 3 * * *"; NULL = none */
+    /* Eager workflow start (tc_workflow_start only): when a worker started on this client polls
+     * task_queue, runs workflow_type and has a free slot, the slot is reserved and the request
+     * asks the server (dynamic config system.enableEagerWorkflowStart) to return the run's first
+     * workflow task in its response; that worker runs it at once, without a poll. Otherwise, or
+     * when the server returns none, the start is an ordinary one. */
+    bool request_eager_start;
+    bool *eager_started; /* optional out: set true when the first task came back and a local
+                            worker took it, false otherwise */
 } tc_start_options;
 
 /* Starts a workflow. On success writes the run id into run_id (NUL-terminated, at most
@@ -349,6 +357,56 @@ int tc_workflow_terminate(tc_client *c, const char *workflow_id, const char *run
  * decides how to end (normally CANCELED after its cleanup). reason may be NULL. */
 int tc_workflow_cancel(tc_client *c, const char *workflow_id, const char *run_id,
                        const char *reason, tc_error *err);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Workflow updates (client)                                                                   */
+/* ------------------------------------------------------------------------------------------ */
+
+/* The stage an update call waits for. */
+typedef enum tc_update_stage {
+    TC_UPDATE_WAIT_COMPLETED = 0, /* the handler finished: the outcome is known (default) */
+    TC_UPDATE_WAIT_ACCEPTED = 1,  /* the validator accepted it (or it was rejected) */
+} tc_update_stage;
+
+typedef struct tc_update_request {
+    const char *workflow_id;   /* required */
+    const char *run_id;        /* NULL or "" = the current run */
+    const char *update_name;   /* required */
+    const char *update_id;     /* NULL = a random UUID; the same id twice is one update */
+    const char *input_json;    /* one JSON argument, or NULL for none */
+    const char *const *inputs; /* several arguments, used instead of input_json when */
+    size_t n_inputs;           /* n_inputs > 0 */
+    tc_update_stage wait;
+    int timeout_ms; /* whole call; 0 = wait as long as it takes */
+} tc_update_request;
+
+/* What an update call learnt. Strings are owned: tc_update_outcome_clear. */
+typedef struct tc_update_outcome {
+    char update_id[128]; /* the id used (the generated one when none was given) */
+    bool accepted;       /* the server reported the update accepted (or completed) */
+    bool completed;      /* the outcome is known: result_json, or failure_* */
+    char *result_json;   /* completed with success: the first value ("null" if none) */
+    char *failure_type;  /* completed with a failure: the validator's or unknown name's rejection
+                            (the server reports both alike), or the handler's failure */
+    char *failure_message;
+} tc_update_outcome;
+
+void tc_update_outcome_clear(tc_update_outcome *o);
+
+/* UpdateWorkflowExecution: sends the update and waits for rq->wait, looping on the server's
+ * long-poll answers (~20 s each; PollWorkflowExecutionUpdate once it was accepted). Returns
+ * TC_OK when it was accepted (waiting for COMPLETED: and completed successfully,
+ * out->result_json), TC_ERR_FAILED when it was rejected or its handler failed (failure_*),
+ * TC_ERR_NOT_FOUND when the workflow does not exist or closed before taking it, TC_ERR_TIMEOUT
+ * when timeout_ms passed, or an RPC error. out is always initialised. Any thread. */
+int tc_workflow_update(tc_client *c, const tc_update_request *rq, tc_update_outcome *out,
+                       tc_error *err);
+
+/* PollWorkflowExecutionUpdate: waits for the outcome of an update sent before (by id), as
+ * tc_workflow_update with wait = COMPLETED. */
+int tc_workflow_update_result(tc_client *c, const char *workflow_id, const char *run_id,
+                              const char *update_id, int timeout_ms, tc_update_outcome *out,
+                              tc_error *err);
 
 /* ------------------------------------------------------------------------------------------ */
 /* History                                                                                     */
@@ -551,6 +609,8 @@ int tc_activity_report_cancelled(tc_activity_ctx *ctx);
 
 /* Workflows: the runtime's API, kept in a header of its own (part of this one). */
 #include "temporal_workflow.h"
+/* Children, other workflows, updates: kept in a header of their own (part of this one). */
+#include "temporal_messaging.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* Worker                                                                                      */
@@ -606,6 +666,13 @@ int tc_worker_register_workflow(tc_worker *w, const char *workflow_type, tc_work
  * answers it; tc_wf_set_query_handler overrides it per run). */
 int tc_worker_register_query(tc_worker *w, const char *workflow_type, const char *query_type,
                              tc_query_fn fn, void *user, tc_error *err);
+/* Registers an update handler (and its validator, NULL for none) for a workflow type
+ * registered before: every run of that type accepts updates of that name (a handler the run
+ * sets with tc_wf_set_update_handler overrides it). tc_replay_history knows only the handlers a
+ * workflow sets itself. */
+int tc_worker_register_update(tc_worker *w, const char *workflow_type, const char *update_name,
+                              tc_update_fn fn, tc_update_validator_fn validator, void *user,
+                              tc_error *err);
 /* Sets the task failure policy of one registered workflow type (overrides the worker's). */
 int tc_worker_set_task_failure_policy(tc_worker *w, const char *workflow_type,
                                       tc_task_failure_policy policy, tc_error *err);
@@ -648,6 +715,10 @@ typedef struct tc_worker_stats {
     uint64_t eager_requested;      /* activities scheduled with request_eager_execution */
     uint64_t eager_activity_tasks; /* activity tasks the server returned eagerly (run without a
                                       poll); the rest of eager_requested were polled */
+    uint64_t eager_workflow_requested; /* starts of this client that reserved a slot of this
+                                          worker and asked for eager workflow start */
+    uint64_t eager_workflow_tasks;     /* first workflow tasks the server returned in the start
+                                          response and this worker ran */
 } tc_worker_stats;
 
 void tc_worker_get_stats(const tc_worker *w, tc_worker_stats *out);
@@ -666,6 +737,14 @@ void tc_worker_get_stats(const tc_worker *w, tc_worker_stats *out);
  * receive the final workflow state. Any thread; no server. */
 int tc_replay_history(const tc_history *h, tc_workflow_fn fn, void *state, size_t state_size,
                       void *user, tc_error *err);
+
+/* tc_replay_history with the workflow registered on w for the history's workflow type: its
+ * function, user pointer, state size and the update handlers registered for it. state (may be
+ * NULL) receives up to state_size bytes of the final state. TC_ERR_INVALID when the history
+ * does not start with a WorkflowExecutionStarted of a type w runs. w may be started or not;
+ * any thread. */
+int tc_worker_replay_history(const tc_worker *w, const tc_history *h, void *state,
+                             size_t state_size, tc_error *err);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Payloads                                                                                    */

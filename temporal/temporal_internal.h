@@ -63,6 +63,18 @@ struct tc_client {
     /* Called by tc_rpc after a call ended UNAVAILABLE (set to tc_conn_kick by tc_client_new):
      * the call layer notifies the connection layer without depending on it. */
     void (*on_unavailable)(tc_client *c);
+    /* Eager workflow start: the started workers of this client that can run a start's first
+     * workflow task (worker_eager.c keeps the list and sets the functions; client.c calls them
+     * through these pointers, so the client never links against the worker). */
+    pthread_mutex_t eager_mu;
+    struct tc_worker **eager_workers;
+    size_t n_eager_workers, cap_eager_workers;
+    /* A slot of a worker polling task_queue that runs workflow_type, reserved; NULL: none. */
+    void *(*eager_reserve)(struct tc_client *c, const char *task_queue, const char *type);
+    /* Runs the task (a PollWorkflowTaskQueueResponse, taken over) in the slot. */
+    void (*eager_run)(void *slot, ProtobufCMessage *task);
+    /* Gives back a slot no task came for. */
+    void (*eager_release)(void *slot);
 };
 
 /* ---- client internals (connection.c, rpc.c, client_visibility.c) ---- */
@@ -154,6 +166,13 @@ char *tc_payload_json(const tc_pb_payload *p);
 char *tc_payloads_first_json(const tc_pb_payloads *ps);
 
 void tc_duration_ms(tc_pb_duration *d, int64_t ms);
+
+/* A RetryPolicy message over in (borrowed: the error types are not copied): rp and the two
+ * durations are the caller's storage. Returns rp. */
+struct tc_retry_policy;
+Temporal__Api__Common__V1__RetryPolicy *
+tc_retry_policy_pb(const struct tc_retry_policy *in, Temporal__Api__Common__V1__RetryPolicy *rp,
+                   tc_pb_duration *ii, tc_pb_duration *mi);
 
 /* ApplicationFailure on the stack. */
 typedef struct tc_appfail {

@@ -504,6 +504,11 @@ const char *tc_wf_task_queue(const tc_wf_ctx *ctx)
     return ctx->run->task_queue;
 }
 
+int tc_wf_attempt(const tc_wf_ctx *ctx)
+{
+    return ctx->run->attempt;
+}
+
 bool tc_wf_is_replaying(const tc_wf_ctx *ctx)
 {
     return ctx->run->replaying;

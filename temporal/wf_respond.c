@@ -1,6 +1,7 @@
 /* wf_respond.c - the answers to a workflow task: RespondWorkflowTaskCompleted (new commands in
  * order, query results, sticky attributes, eager activity requests), RespondWorkflowTaskFailed,
  * RespondQueryTaskCompleted. Must not run workflow code. */
+#include "cmd_families.h"
 #include "query.h"
 #include "worker_internal.h"
 
@@ -85,7 +86,13 @@ int tc_respond_completed(tc_worker *w, const tc_wf_task *t, const wf_reg *reg, t
     tc_pl1 *qpl = calloc(nq + 1, sizeof *qpl);
     char **qjson = calloc(nq + 1, sizeof *qjson);
     char **qerr = calloc(nq + 1, sizeof *qerr);
-    if (!cmds || !qe || !qep || !qr || !qpl || !qjson || !qerr) {
+    /* Protocol messages (update acceptances, rejections, responses) ride along with the
+     * commands; a ProtocolMessage command marks where each accepted one belongs. */
+    uint8_t *const *mp = NULL;
+    const size_t *ml = NULL;
+    size_t n_msgs = r ? tc_update_outgoing(r, &mp, &ml) : 0;
+    Temporal__Api__Protocol__V1__Message **msgs = calloc(n_msgs + 1, sizeof *msgs);
+    if (!cmds || !qe || !qep || !qr || !qpl || !qjson || !qerr || !msgs) {
         rc = tc_seterr(err, TC_ERR_NOMEM, "out of memory");
         goto out;
     }
@@ -102,6 +109,11 @@ int tc_respond_completed(tc_worker *w, const tc_wf_task *t, const wf_reg *reg, t
         }
         n_cmds++;
     }
+    for (size_t i = 0; i < n_msgs; i++)
+        if (!(msgs[i] = temporal__api__protocol__v1__message__unpack(NULL, ml[i], mp[i]))) {
+            rc = tc_seterr(err, TC_ERR_NOMEM, "cannot rebuild protocol message");
+            goto out;
+        }
     for (size_t i = 0; i < nq; i++) {
         temporal__api__workflowservice__v1__respond_workflow_task_completed_request__query_results_entry__init(
             &qe[i]);
@@ -133,6 +145,8 @@ int tc_respond_completed(tc_worker *w, const tc_wf_task *t, const wf_reg *reg, t
     rq.namespace_ = w->c->ns;
     rq.n_query_results = nq;
     rq.query_results = qep;
+    rq.n_messages = n_msgs;
+    rq.messages = msgs;
     if (w->sticky_queue) {
         stq.name = w->sticky_queue;
         stq.kind = TEMPORAL__API__ENUMS__V1__TASK_QUEUE_KIND__TASK_QUEUE_KIND_STICKY;
@@ -153,6 +167,10 @@ int tc_respond_completed(tc_worker *w, const tc_wf_task *t, const wf_reg *reg, t
 out:
     for (size_t i = 0; cmds && i < n_cmds; i++)
         temporal__api__command__v1__command__free_unpacked(cmds[i], NULL);
+    for (size_t i = 0; msgs && i < n_msgs; i++)
+        if (msgs[i])
+            temporal__api__protocol__v1__message__free_unpacked(msgs[i], NULL);
+    free(msgs);
     for (size_t i = 0; qjson && i < nq; i++)
         free(qjson[i]);
     for (size_t i = 0; qerr && i < nq; i++)

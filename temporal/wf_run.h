@@ -42,8 +42,12 @@ struct tc_future {
     size_t n_values;
     char *ftype, *fmsg; /* FUT_FAILED / FUT_CANCELLED */
     bool non_retryable;
-    tc_cmd *cmd;       /* the command behind it (activities, timers), or NULL */
-    char *signal_name; /* FK_SIGNAL while it waits for a signal */
+    tc_cmd *cmd;         /* the command behind it (activities, timers), or NULL */
+    char *signal_name;   /* FK_SIGNAL while it waits for a signal */
+    uint8_t *failure_pb; /* FUT_FAILED / FUT_CANCELLED: the whole failure (a packed
+                            temporal.api.failure.v1.Failure, wrapped as the official SDKs wrap
+                            it) when the family keeps it (children), else NULL (wf_failure.c) */
+    size_t failure_len;
     struct tc_future *next;
 };
 
@@ -81,6 +85,7 @@ struct tc_cmd {
     tc_cmd *target; /* cancel commands: the command they cancel */
     int mode;       /* kind-specific (activity cancel mode, patch deprecated flag ...) */
     bool cancelled; /* cancellation already handled */
+    void *ext;      /* family state that outlives the call (a child workflow's handle) */
 };
 
 /* How the runtime treats one history event type. */
@@ -160,9 +165,11 @@ typedef struct tc_kv {
 } tc_kv;
 
 typedef struct tc_handler {
-    char *name;       /* NULL: default signal handler */
-    tc_signal_fn sfn; /* signal handlers */
-    tc_query_fn qfn;  /* query handlers */
+    char *name;                 /* NULL: default signal handler */
+    tc_signal_fn sfn;           /* signal handlers */
+    tc_query_fn qfn;            /* query handlers */
+    tc_update_fn ufn;           /* update handlers (cmd_update.c) */
+    tc_update_validator_fn vfn; /* their validators (NULL: accept every request) */
     void *user;
 } tc_handler;
 
@@ -180,6 +187,8 @@ typedef struct tc_run_setup {
     size_t state_size;
     size_t stack_size;
     const tc_logger *log;
+    const tc_handler *updates; /* update handlers registered for the type (borrowed) */
+    size_t n_updates;
 } tc_run_setup;
 
 struct tc_run {
@@ -187,6 +196,7 @@ struct tc_run {
     char **inputs;
     size_t n_inputs;
     int64_t run_timeout_ms, task_timeout_ms;
+    int attempt; /* of the run (WorkflowExecutionStarted), 1 on the first */
     tc_kv *sa, *memo;
     size_t n_sa, n_memo;
 
@@ -236,10 +246,19 @@ struct tc_run {
     tc_patch *patches;
     size_t n_patches;
 
+    /* families with state of their own: child handles (cmd_child.c), updates (cmd_update.c);
+     * each family sets how its state is freed (pointers: teardown does not depend on them) */
+    struct tc_child *children;
+    struct tc_updates *updates;
+    void (*free_children)(tc_run *r);
+    void (*free_updates)(tc_run *r);
+
     int outcome; /* OUT_* */
     char *out_result;
     char *out_ftype, *out_fmsg;
     bool out_nr;
+    uint8_t *out_failure_pb; /* OUT_FAIL with a whole failure (tc_wf_fail_future), or NULL */
+    size_t out_failure_len;
     char **out_inputs;
     size_t n_out_inputs;
     tc_continue_options out_can; /* strings owned (workflow_type, task_queue) */
@@ -337,6 +356,10 @@ int tc_run_feed(tc_run *r, tc_pb_event *const *evs, size_t n, int64_t started_ev
                 tc_error *err);
 /* The commands the last answered task made, in order (borrowed). */
 size_t tc_run_new_commands(const tc_run *r, tc_cmd *const **out);
+
+/* replay.c: tc_replay_history with a whole setup (a worker's registration). */
+int tc_replay_setup(const tc_history *h, const tc_run_setup *setup, void *state, size_t state_size,
+                    tc_error *err);
 
 /* ---- command families ---- */
 

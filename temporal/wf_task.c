@@ -1,6 +1,7 @@
 /* wf_task.c - one workflow task: the run it needs (the cached live run continued by the task's
  * events, or a fresh one replayed from full history), its events applied, and the answer
  * (commands and query results, a task failure under the worker's policy, or a query answer). */
+#include "cmd_families.h"
 #include "worker_internal.h"
 
 #include <stdio.h>
@@ -82,7 +83,8 @@ static int gather(tc_worker *w, const tc_wf_task *t, task_events *te, tc_error *
 
 static tc_run *fresh_run(tc_worker *w, const tc_wf_task *t, const wf_reg *reg, tc_error *err)
 {
-    tc_run_setup setup = {reg->fn, reg->user, reg->state_size, w->stack_size, &w->log};
+    tc_run_setup setup = {reg->fn, reg->user,    reg->state_size, w->stack_size,
+                          &w->log, reg->updates, reg->n_updates};
     tc_run *r =
         tc_run_new(t->workflow_execution->workflow_id, t->workflow_execution->run_id, &setup);
     if (!r)
@@ -102,6 +104,10 @@ static tc_run *replay_full(tc_worker *w, const tc_wf_task *t, const wf_reg *reg,
     if (!r)
         return NULL;
     atomic_fetch_add(&w->st_miss, 1);
+    if (tc_update_incoming(r, t->messages, t->n_messages, err) != TC_OK) {
+        tc_run_fail(r, err->code, "%s", err->text);
+        return r;
+    }
     if (n == 0 || evs[0]->event_id != 1) {
         /* Partial history (a sticky task after eviction, a query): fetch from the start. */
         atomic_fetch_add(&w->st_refetch, 1);
@@ -211,11 +217,17 @@ static void handle_task(tc_worker *w, const tc_wf_task *t)
         goto out;
     }
     r = w->sticky_queue ? tc_cache_take(w, t->workflow_execution->run_id) : NULL;
-    if (r && te.n && te.evs[0]->event_id > r->last_event_id + 1) {
-        tc_run_free(r); /* a gap: events we never saw */
+    /* A gap (events we never saw), or the task we answered last is not the last one history
+     * kept: the server drops a speculative task whose answer only rejected updates, and its
+     * event ids come again with other events. */
+    if (r && ((te.n && te.evs[0]->event_id > r->last_event_id + 1) ||
+              t->previous_started_event_id != r->last_activation)) {
+        tc_run_free(r);
         r = NULL;
     }
-    if (r) {
+    if (r && tc_update_incoming(r, t->messages, t->n_messages, &err) != TC_OK)
+        tc_run_fail(r, err.code, "%s", err.text);
+    if (r && !r->fail_code) {
         atomic_fetch_add(&w->st_hit, 1);
         rc = tc_run_feed(r, te.evs, te.n, t->started_event_id, &err);
         if (rc == TC_ERR_STATE) {
@@ -276,4 +288,9 @@ void tc_wft_poll_once(tc_worker *w, poller *p)
     if (t->task_token.len) /* an expired long poll is an empty response: poll again */
         handle_task(w, t);
     protobuf_c_message_free_unpacked(m, NULL);
+}
+
+void tc_wft_handle(tc_worker *w, const tc_wf_task *t)
+{
+    handle_task(w, t);
 }

@@ -66,6 +66,8 @@ int tc_worker_new(tc_client *c, const tc_worker_options *o, tc_worker **out, tc_
     pthread_cond_init(&w->acv, NULL);
     pthread_cond_init(&w->ecv, NULL);
     pthread_mutex_init(&w->cmu, NULL);
+    pthread_mutex_init(&w->emu, NULL);
+    pthread_cond_init(&w->ecv_free, NULL);
     atomic_init(&w->stop, false);
     atomic_init(&w->st_first_poll_us, -1);
     *out = w;
@@ -121,7 +123,10 @@ int tc_worker_start(tc_worker *w, tc_error *err)
         }
         p->started = true;
     }
-    return TC_OK;
+    int rc = w->n_wfs > 0 ? tc_eager_register(w, err) : TC_OK;
+    if (rc != TC_OK)
+        tc_worker_stop(w);
+    return rc;
 }
 
 void tc_worker_request_stop(tc_worker *w)
@@ -135,6 +140,7 @@ void tc_worker_stop(tc_worker *w)
         return;
     w->stopped = true;
     atomic_store(&w->stop, true);
+    tc_eager_unregister(w); /* no new first tasks; those running finish */
     pthread_mutex_lock(&w->amu);
     pthread_cond_broadcast(&w->acv);
     pthread_cond_broadcast(&w->ecv);
@@ -212,6 +218,9 @@ void tc_worker_free(tc_worker *w)
         for (size_t q = 0; q < w->wfs[i].n_queries; q++)
             free(w->wfs[i].queries[q].name);
         free(w->wfs[i].queries);
+        for (size_t q = 0; q < w->wfs[i].n_updates; q++)
+            free(w->wfs[i].updates[q].name);
+        free(w->wfs[i].updates);
         free(w->wfs[i].type);
     }
     free(w->wfs);
@@ -222,6 +231,9 @@ void tc_worker_free(tc_worker *w)
     pthread_cond_destroy(&w->acv);
     pthread_cond_destroy(&w->ecv);
     pthread_mutex_destroy(&w->cmu);
+    pthread_mutex_destroy(&w->emu);
+    pthread_cond_destroy(&w->ecv_free);
+    free(w->eslots);
     free(w->task_queue);
     free(w->identity);
     free(w->sticky_queue);
@@ -240,4 +252,6 @@ void tc_worker_get_stats(const tc_worker *w, tc_worker_stats *out)
     out->first_poll_us = atomic_load(&w->st_first_poll_us);
     out->eager_requested = atomic_load(&w->st_eager_req);
     out->eager_activity_tasks = atomic_load(&w->st_eager);
+    out->eager_workflow_requested = atomic_load(&w->st_eager_wf_req);
+    out->eager_workflow_tasks = atomic_load(&w->st_eager_wf);
 }

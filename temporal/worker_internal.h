@@ -17,6 +17,8 @@ typedef struct wf_reg {
     void *user;
     tc_handler *queries; /* registered query handlers (qfn) */
     size_t n_queries;
+    tc_handler *updates; /* registered update handlers (ufn, vfn) */
+    size_t n_updates;
     tc_task_failure_policy policy;
     bool policy_set;
 } wf_reg;
@@ -83,6 +85,14 @@ struct tc_worker {
     size_t n_cache;
     uint64_t lru_clock;
 
+    /* eager workflow start (worker_eager.c): slots for first tasks handed over by a start */
+    pthread_mutex_t emu;
+    pthread_cond_t ecv_free; /* a slot became free (unregistering waits for all) */
+    struct eager_slot *eslots;
+    size_t n_eslots;
+    bool eager_registered;
+    atomic_uint_fast64_t st_eager_wf_req, st_eager_wf;
+
     atomic_uint_fast64_t st_wft, st_act, st_hit, st_miss, st_nondet, st_refetch, st_pages,
         st_eager_req, st_eager;
     atomic_int_fast64_t st_first_poll_us;
@@ -113,6 +123,9 @@ void tc_cache_clear(struct tc_worker *w);
 
 /* wf_task.c: polls the workflow queue once (normal or sticky) and handles a task if one came. */
 void tc_wft_poll_once(struct tc_worker *w, poller *p);
+/* Handles one workflow task (borrowed) on the calling thread: a polled one, or the first task
+ * of an eagerly started workflow (worker_eager.c). */
+void tc_wft_handle(struct tc_worker *w, const tc_wf_task *t);
 
 /* activity_queue.c: executor slots and the queue of activity tasks. */
 /* Blocks until a slot is free (or stop); reserves it. False when stopping. */
@@ -133,6 +146,12 @@ void tc_act_done(struct tc_worker *w, act_item *it);
 void tc_activity_run(struct tc_worker *w, const tc_act_task *t);
 /* Polls the activity queue once (after reserving a slot) and queues what came. */
 void tc_act_poll_once(struct tc_worker *w, poller *p);
+
+/* worker_eager.c: eager workflow start. A started worker with workflows offers its client
+ * slots for first workflow tasks (as many as it has workflow pollers); stopping it withdraws
+ * them and waits for the tasks it runs. */
+int tc_eager_register(struct tc_worker *w, tc_error *err);
+void tc_eager_unregister(struct tc_worker *w);
 
 /* wf_respond.c: the answers to a workflow task. */
 int tc_respond_completed(struct tc_worker *w, const tc_wf_task *t, const wf_reg *reg, tc_run *r,

@@ -89,7 +89,7 @@ int main(int argc, char **argv)
     size_t stack = 0;
     t0 = now_ns();
     for (int i = 0; i < runs; i++) {
-        tc_run_setup s = {wf_steps, NULL, 0, 0, NULL};
+        tc_run_setup s = {.fn = wf_steps};
         tc_error err;
         kept[i] = tc_run_new("bench", "bench-run", &s);
         if (!kept[i] || tc_run_feed(kept[i], h->events, h->n, started, &err) != TC_OK) {

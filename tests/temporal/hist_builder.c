@@ -579,3 +579,29 @@ tc_history *hb_history(hb *b)
     unlink(path);
     return out;
 }
+
+Temporal__Api__History__V1__HistoryEvent *hb_add(hb *b, int event_type)
+{
+    return add(b, event_type);
+}
+
+Temporal__Api__Common__V1__Payloads *hb_payloads(const char *const *jsons, size_t n)
+{
+    return payloads_n(jsons, n);
+}
+
+Temporal__Api__Failure__V1__Failure *hb_app_failure(const char *type, const char *message,
+                                                    bool non_retryable)
+{
+    return app_failure(type, message, non_retryable);
+}
+
+void *hb_calloc(size_t n)
+{
+    return xcalloc(n);
+}
+
+char *hb_strdup(const char *s)
+{
+    return xstrdup(s);
+}

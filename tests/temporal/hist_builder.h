@@ -74,4 +74,14 @@ void hb_child_initiated(hb *b, const char *workflow_type);
 /* Serializes what was built so far into a history (owned by the caller). */
 tc_history *hb_history(hb *b);
 
+/* For builders in other files: appends an event of a type (id and time set, no attributes)
+ * and returns it; json/plain payloads and an ApplicationFailure allocated as the events' own
+ * parts (freed with the builder once attached to an event). */
+struct Temporal__Api__History__V1__HistoryEvent *hb_add(hb *b, int event_type);
+struct Temporal__Api__Common__V1__Payloads *hb_payloads(const char *const *jsons, size_t n);
+void *hb_calloc(size_t n);      /* zeroed; aborts when out of memory */
+char *hb_strdup(const char *s); /* NULL -> ""; aborts when out of memory */
+struct Temporal__Api__Failure__V1__Failure *hb_app_failure(const char *type, const char *message,
+                                                           bool non_retryable);
+
 #endif

@@ -20,7 +20,7 @@
 static inline tc_run *rt_task(tc_history *h, int64_t started, tc_workflow_fn fn, size_t state_size,
                               void *user, int *rc_out, tc_error *err)
 {
-    tc_run_setup s = {fn, user, state_size, 0, NULL};
+    tc_run_setup s = {.fn = fn, .user = user, .state_size = state_size};
     tc_run *r = tc_run_new("unit-wf", "unit-run", &s);
     assert_non_null(r);
     int rc = tc_run_feed(r, h->events, h->n, started, err);

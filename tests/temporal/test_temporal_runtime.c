@@ -1128,11 +1128,11 @@ static void build_no_start(hb *b)
     hb_wft(b);
 }
 
-static void build_child(hb *b)
+static void build_nexus(hb *b)
 {
     hb_started(b, "U", NULL);
     hb_wft(b);
-    hb_child_initiated(b, "Kid");
+    hb_raw(b, TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_NEXUS_OPERATION_SCHEDULED);
 }
 
 static void build_dangling_result(hb *b)
@@ -1158,8 +1158,8 @@ static void bad_input_fails_naming_the_event(void **s)
     assert_non_null(strstr(t, "event 5 (ActivityTaskScheduled) does not carry its attributes"));
     assert_int_equal(bad_history(build_no_start, t, sizeof t), TC_ERR_PROTOCOL);
     assert_non_null(strstr(t, "not WorkflowExecutionStarted"));
-    assert_int_equal(bad_history(build_child, t, sizeof t), TC_ERR_TASK_FAILED);
-    assert_non_null(strstr(t, "not supported yet: StartChildWorkflowExecutionInitiated"));
+    assert_int_equal(bad_history(build_nexus, t, sizeof t), TC_ERR_TASK_FAILED);
+    assert_non_null(strstr(t, "not supported yet: NexusOperationScheduled"));
     assert_int_equal(bad_history(build_dangling_result, t, sizeof t), TC_ERR_PROTOCOL);
     assert_non_null(strstr(t, "refers to event 3"));
 }
@@ -1315,7 +1315,8 @@ static void patch_ids_are_escaped_in_marker_json(void **s)
     hb_free(b);
     tc_error err = {0};
     /* a small stack is enough for a small workflow */
-    tc_run_setup setup = {wf_odd_patch, NULL, sizeof(patch_state), 32 * 1024, NULL};
+    tc_run_setup setup = {
+        .fn = wf_odd_patch, .state_size = sizeof(patch_state), .stack_size = 32 * 1024};
     tc_run *r = tc_run_new("odd", "odd-run", &setup);
     assert_int_equal(tc_run_feed(r, h->events, h->n, started, &err), TC_OK);
     Temporal__Api__Command__V1__Command *c = rt_unpack(rt_cmd(r, 0));
@@ -1372,7 +1373,7 @@ static void logger_is_silent_while_replaying(void **s)
     tc_history *h = hb_history(b);
     hb_free(b);
     tc_logger lg = {capture, NULL, TC_LOG_INFO};
-    tc_run_setup setup = {wf_logs, NULL, 0, 0, &lg};
+    tc_run_setup setup = {.fn = wf_logs, .log = &lg};
     tc_run *r = tc_run_new("log-wf", "log-run", &setup);
     tc_error err = {0};
     g_log_lines = 0;

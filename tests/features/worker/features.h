@@ -41,6 +41,22 @@ extern const feature feat_bugs_features[];
 extern const feature feat_schedule_features[];
 extern const feature feat_reset_features[];
 extern const feature feat_client_features[];
+extern const feature feat_children_features[];
+extern const feature feat_update_features[];
+extern const feature feat_eager_features[];
+
+/* What a feature needs besides its workflows and activities; tables ended by a NULL name. */
+typedef struct feat_hooks {
+    const char *name;
+    /* Before a replay: the process state the live worker had (NULL: none). */
+    void (*before_replay)(void);
+    /* Once the worker polls, before waiting for SIGTERM (NULL: none): c is the worker's client.
+     * A non-TC_OK return stops the worker and fails the process. */
+    int (*after_start)(tc_client *c, const char *task_queue);
+} feat_hooks;
+
+extern const feat_hooks feat_update_hooks[];
+extern const feat_hooks feat_eager_hooks[];
 
 /* The worker's client (set once before the worker starts, thread-safe): activities use it to
  * signal or query the workflow that runs them, as the upstream activities use theirs. */

@@ -18,14 +18,33 @@
 
 static const feature *const *groups(void)
 {
-    static const feature *const all[] = {
-        feat_activity_features,        feat_signal_features,
-        feat_query_features,           feat_continue_as_new_features,
-        feat_data_converter_features,  feat_search_attributes_features,
-        feat_worker_shutdown_features, feat_bugs_features,
-        feat_schedule_features,        feat_reset_features,
-        feat_client_features,          NULL};
+    static const feature *const all[] = {feat_activity_features,
+                                         feat_signal_features,
+                                         feat_query_features,
+                                         feat_continue_as_new_features,
+                                         feat_data_converter_features,
+                                         feat_search_attributes_features,
+                                         feat_worker_shutdown_features,
+                                         feat_bugs_features,
+                                         feat_schedule_features,
+                                         feat_reset_features,
+                                         feat_client_features,
+                                         feat_children_features,
+                                         feat_update_features,
+                                         feat_eager_features,
+                                         NULL};
     return all;
+}
+
+/* The hooks of the feature (NULL when it has none). */
+static const feat_hooks *find_hooks(const char *name)
+{
+    static const feat_hooks *const tables[] = {feat_update_hooks, feat_eager_hooks, NULL};
+    for (const feat_hooks *const *t = tables; *t; t++)
+        for (const feat_hooks *h = *t; h->name; h++)
+            if (strcmp(h->name, name) == 0)
+                return h;
+    return NULL;
 }
 
 static const feature *find_feature(const char *name)
@@ -129,6 +148,9 @@ static int replay(const feature *f, const char *path, const char *type)
     }
     tc_error err = {0};
     tc_history *h = NULL;
+    const feat_hooks *hooks = find_hooks(f->name);
+    if (hooks && hooks->before_replay)
+        hooks->before_replay();
     int rc = tc_history_load(path, &h, &err);
     for (int i = 0; i < 2 && rc == TC_OK; i++)
         rc = tc_replay_history(h, wf->fn, NULL, wf->state_size, NULL, &err);
@@ -165,8 +187,18 @@ static int serve(const feature *f, const char *address, const char *ns, const ch
         rc = tc_worker_register_workflow(w, x->type, x->fn, x->state_size, NULL, &err);
     for (const feat_activity *a = f->activities; rc == TC_OK && a && a->type; a++)
         rc = tc_worker_register_activity(w, a->type, a->fn, NULL, &err);
-    if (rc == TC_OK)
+    const feat_hooks *hooks = find_hooks(f->name);
+    if (rc == TC_OK && hooks && hooks->after_start) {
+        /* tc_worker_run with the hook between the start and the wait for SIGTERM / SIGINT */
+        rc = tc_worker_start(w, &err);
+        if (rc == TC_OK && (rc = hooks->after_start(the_client, queue)) == TC_OK) {
+            int sig;
+            sigwait(&set, &sig);
+        }
+        tc_worker_stop(w);
+    } else if (rc == TC_OK) {
         rc = tc_worker_run(w, &err);
+    }
     if (rc != TC_OK)
         fprintf(stderr, "features-worker: %s: %s: %s\n", f->name, tc_code_name(rc), err.text);
     tc_worker_free(w);
