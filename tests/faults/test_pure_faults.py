@@ -1,6 +1,6 @@
 """orchestrator-pure under faults: MariaDB and Redis SIGKILLed and restarted under load,
 service-inventory frozen with SIGSTOP, and sagas nobody drives (a creation that committed although its request saw a database error).
-Own MariaDB and Redis (faultlib); daemons on 28080-28086."""
+Own MariaDB and Redis (faultlib); daemons on 29080-29086."""
 import threading
 import time
 import unittest
@@ -10,7 +10,7 @@ import harness as h
 
 SERVERS = None
 SUITE = None
-SECOND_ORCH_PORT = 28086
+SECOND_ORCH_PORT = 29086
 
 
 def setUpModule():

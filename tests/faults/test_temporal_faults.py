@@ -1,5 +1,5 @@
 """orchestrator-temporal under faults: the Temporal dev server, MariaDB and Redis SIGKILLed and
-restarted under load. Own servers (faultlib); daemons on 28081-28085."""
+restarted under load. Own servers (faultlib); daemons on 29081-29085."""
 import re
 import time
 import unittest
