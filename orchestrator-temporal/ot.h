@@ -16,6 +16,7 @@
 #define OT_WORKFLOW_TYPE "OrderWorkflow"
 #define OT_QUERY_STATE   "getState"
 #define OT_ID_FIELD      "workflowId"
+#define OT_ID_PREFIX     "order-" /* workflow id = prefix + key, or + a uuid (ot_workflow_id_new) */
 
 /* Settings read once in main from the environment (docs/orchestrator-temporal.md). */
 typedef struct ot_config {
