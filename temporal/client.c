@@ -166,13 +166,33 @@ int tc_workflow_start(tc_client *c, const tc_start_options *o, char *run_id, siz
     rq.cron_schedule = (char *)(o->cron_schedule ? o->cron_schedule : "");
     rq.memo = p.memo;
     rq.search_attributes = p.sa;
+    /* Eager start: a local worker's slot is reserved before asking (a granted task must run). */
+    void *slot = NULL;
+    if (o->eager_started)
+        *o->eager_started = false;
+    if (o->request_eager_start) {
+        pthread_mutex_lock(&c->eager_mu);
+        void *(*reserve)(tc_client *, const char *, const char *) = c->eager_reserve;
+        pthread_mutex_unlock(&c->eager_mu);
+        slot = reserve ? reserve(c, o->task_queue, o->workflow_type) : NULL;
+    }
+    rq.request_eager_execution = slot != NULL;
     ProtobufCMessage *m = NULL;
     rc = tc_rpc(c, "StartWorkflowExecution", TC_RPC_MSG(rq),
                 &WS(start_workflow_execution_response__descriptor), &m, 0, 0, NULL, err);
     start_parts_free(&p);
+    Temporal__Api__Workflowservice__V1__StartWorkflowExecutionResponse *r = (void *)m;
+    if (slot && rc == TC_OK && r->eager_workflow_task) {
+        ProtobufCMessage *task = &r->eager_workflow_task->base;
+        r->eager_workflow_task = NULL; /* taken over: free_unpacked skips it */
+        c->eager_run(slot, task);
+        if (o->eager_started)
+            *o->eager_started = true;
+    } else if (slot) {
+        c->eager_release(slot); /* refused (setting off, no slot) or the start failed */
+    }
     if (rc != TC_OK)
         return rc;
-    Temporal__Api__Workflowservice__V1__StartWorkflowExecutionResponse *r = (void *)m;
     if (run_id)
         copy_str(run_id, run_id_cap, r->run_id);
     if (started)

@@ -416,6 +416,7 @@ int tc_client_new(const tc_client_options *o, tc_client **out, tc_error *err)
         return tc_seterr(err, TC_ERR_NOMEM, "out of memory");
     pthread_mutex_init(&c->cq_mu, NULL);
     pthread_mutex_init(&c->rec_mu, NULL);
+    pthread_mutex_init(&c->eager_mu, NULL);
     char ident[256];
     if (!o->identity) {
         char host[128] = "localhost";
@@ -429,6 +430,9 @@ int tc_client_new(const tc_client_options *o, tc_client **out, tc_error *err)
     c->max_attempts = positive_or(o->max_attempts, TC_DEFAULT_ATTEMPTS);
     c->retry_initial_ms = positive_or(o->retry_initial_ms, TC_RETRY_INITIAL_MS);
     c->retry_max_ms = positive_or(o->retry_max_ms, TC_RETRY_MAX_MS);
+    c->log_fn = o->log_fn;
+    c->log_user = o->log_user;
+    c->on_unavailable = tc_conn_kick;
     int rc = TC_OK;
     if (!c->address || !c->ns || !c->identity)
         rc = tc_seterr(err, TC_ERR_NOMEM, "out of memory");
@@ -465,6 +469,8 @@ void tc_client_free(tc_client *c)
         tc_global_shutdown();
     }
     pthread_mutex_destroy(&c->cq_mu);
+    pthread_mutex_destroy(&c->eager_mu);
+    free(c->eager_workers);
     for (size_t i = 0; i < c->n_strs; i++) {
         memset(c->strs[i], 0, strlen(c->strs[i])); /* may hold the API key */
         free(c->strs[i]);

@@ -1,5 +1,6 @@
-/* payload.c - json/plain payloads, ApplicationFailure, durations and history containers.
- * Interoperable with the official SDKs' default data converter; must not do any I/O but files. */
+/* payload.c - the data converter (json/plain payloads in and out), ApplicationFailure, durations
+ * and history containers. Interoperable with the official SDKs' default data converter; must not
+ * do any I/O but files. */
 #include "temporal_internal.h"
 
 #include <stdio.h>
@@ -9,45 +10,120 @@
 static const char k_encoding[] = "encoding";
 static const char k_json[] = TC_ENCODING_JSON;
 
+/* ---- the data converter: every payload the library writes or reads goes through
+ * tc_payload_encode / tc_payload_decode (a converter chain and a codec plug in here) ---- */
+
+void tc_payload_encode(const char *json, tc_pb_payload *p, tc_pb_meta *me, tc_pb_meta **mep)
+{
+    temporal__api__common__v1__payload__init(p);
+    temporal__api__common__v1__payload__metadata_entry__init(me);
+    me->key = (char *)k_encoding;
+    me->value.data = (uint8_t *)k_json;
+    me->value.len = sizeof k_json - 1;
+    mep[0] = me;
+    p->n_metadata = 1;
+    p->metadata = mep;
+    p->data.data = (uint8_t *)json;
+    p->data.len = strlen(json);
+}
+
+static bool enc_is(const ProtobufCBinaryData *enc, const char *name)
+{
+    size_t n = strlen(name);
+    return enc->len == n && memcmp(enc->data, name, n) == 0;
+}
+
+int tc_payload_decode(const tc_pb_payload *p, char **json, tc_error *err)
+{
+    *json = NULL;
+    if (!p) {
+        *json = tc_strdup("null");
+        return *json ? TC_OK : tc_seterr(err, TC_ERR_NOMEM, "out of memory");
+    }
+    const ProtobufCBinaryData *enc = NULL;
+    for (size_t i = 0; i < p->n_metadata; i++)
+        if (p->metadata[i]->key && strcmp(p->metadata[i]->key, k_encoding) == 0)
+            enc = &p->metadata[i]->value;
+    if (!enc)
+        return tc_seterr(err, TC_ERR_PROTOCOL, "payload has no encoding metadata");
+    bool null = enc_is(enc, "binary/null") || p->data.len == 0;
+    if (!null && !enc_is(enc, k_json) && !enc_is(enc, "json/protobuf")) {
+        char name[64];
+        size_t n = enc->len < sizeof name - 1 ? enc->len : sizeof name - 1;
+        for (size_t i = 0; i < n; i++)
+            name[i] = (enc->data[i] >= 0x20 && enc->data[i] < 0x7f) ? (char)enc->data[i] : '?';
+        name[n] = '\0';
+        return tc_seterr(err, TC_ERR_PROTOCOL, "payload encoding %s is not supported", name);
+    }
+    if (null) {
+        *json = tc_strdup("null");
+    } else if ((*json = malloc(p->data.len + 1)) != NULL) {
+        memcpy(*json, p->data.data, p->data.len);
+        (*json)[p->data.len] = '\0';
+    }
+    return *json ? TC_OK : tc_seterr(err, TC_ERR_NOMEM, "out of memory");
+}
+
 tc_pb_payloads *tc_pl1_init(tc_pl1 *b, const char *json)
 {
     if (!json)
         return NULL;
     temporal__api__common__v1__payloads__init(&b->ps);
-    temporal__api__common__v1__payload__init(&b->p);
-    temporal__api__common__v1__payload__metadata_entry__init(&b->me);
-    b->me.key = (char *)k_encoding;
-    b->me.value.data = (uint8_t *)k_json;
-    b->me.value.len = sizeof k_json - 1;
-    b->mep[0] = &b->me;
-    b->p.n_metadata = 1;
-    b->p.metadata = b->mep;
-    b->p.data.data = (uint8_t *)json;
-    b->p.data.len = strlen(json);
+    tc_payload_encode(json, &b->p, &b->me, b->mep);
     b->pp[0] = &b->p;
     b->ps.n_payloads = 1;
     b->ps.payloads = b->pp;
     return &b->ps;
 }
 
+tc_pb_payloads *tc_plv_init(tc_plv *b, const char *const *jsons, size_t n, bool *oom)
+{
+    memset(b, 0, sizeof *b);
+    *oom = false;
+    if (n == 0)
+        return NULL;
+    b->pp = calloc(n, sizeof *b->pp);
+    b->p = calloc(n, sizeof *b->p);
+    b->me = calloc(n, sizeof *b->me);
+    b->mep = calloc(n, sizeof *b->mep);
+    if (!b->pp || !b->p || !b->me || !b->mep) {
+        tc_plv_clear(b);
+        *oom = true;
+        return NULL;
+    }
+    temporal__api__common__v1__payloads__init(&b->ps);
+    for (size_t i = 0; i < n; i++) {
+        tc_payload_encode(jsons[i] ? jsons[i] : "null", &b->p[i], &b->me[i], &b->mep[i]);
+        b->pp[i] = &b->p[i];
+    }
+    b->ps.n_payloads = n;
+    b->ps.payloads = b->pp;
+    return &b->ps;
+}
+
+void tc_plv_clear(tc_plv *b)
+{
+    free(b->pp);
+    free(b->p);
+    free(b->me);
+    free(b->mep);
+    memset(b, 0, sizeof *b);
+}
+
 char *tc_payload_json(const tc_pb_payload *p)
 {
-    if (!p)
-        return tc_strdup("null");
-    const ProtobufCBinaryData *enc = NULL;
-    for (size_t i = 0; i < p->n_metadata; i++)
-        if (p->metadata[i]->key && strcmp(p->metadata[i]->key, k_encoding) == 0)
-            enc = &p->metadata[i]->value;
-    if (enc && enc->len == 11 && memcmp(enc->data, "binary/null", 11) == 0)
-        return tc_strdup("null");
-    if (p->data.len == 0)
-        return tc_strdup("null");
-    /* json/plain (and, leniently, anything else) is handed over as its bytes. */
-    char *s = malloc(p->data.len + 1);
-    if (!s)
+    char *s = NULL;
+    tc_error e;
+    if (tc_payload_decode(p, &s, &e) == TC_OK)
+        return s;
+    if (e.code == TC_ERR_NOMEM)
         return NULL;
-    memcpy(s, p->data.data, p->data.len);
-    s[p->data.len] = '\0';
+    /* Lenient for display (client results, describe): an encoding we cannot decode is handed
+     * over as its bytes. The workflow runtime uses tc_payload_decode and fails instead. */
+    if ((s = malloc(p->data.len + 1)) != NULL) {
+        memcpy(s, p->data.data, p->data.len);
+        s[p->data.len] = '\0';
+    }
     return s;
 }
 
@@ -61,6 +137,28 @@ void tc_duration_ms(tc_pb_duration *d, int64_t ms)
     google__protobuf__duration__init(d);
     d->seconds = ms / 1000;
     d->nanos = (int32_t)((ms % 1000) * 1000000);
+}
+
+Temporal__Api__Common__V1__RetryPolicy *
+tc_retry_policy_pb(const tc_retry_policy *in, Temporal__Api__Common__V1__RetryPolicy *rp,
+                   tc_pb_duration *ii, tc_pb_duration *mi)
+{
+    temporal__api__common__v1__retry_policy__init(rp);
+    if (in->initial_interval_ms > 0) {
+        tc_duration_ms(ii, in->initial_interval_ms);
+        rp->initial_interval = ii;
+    }
+    if (in->maximum_interval_ms > 0) {
+        tc_duration_ms(mi, in->maximum_interval_ms);
+        rp->maximum_interval = mi;
+    }
+    rp->backoff_coefficient = in->backoff_coefficient;
+    rp->maximum_attempts = in->maximum_attempts;
+    while (in->non_retryable_error_types &&
+           in->non_retryable_error_types[rp->n_non_retryable_error_types])
+        rp->n_non_retryable_error_types++;
+    rp->non_retryable_error_types = (char **)in->non_retryable_error_types;
+    return rp;
 }
 
 tc_pb_failure *tc_appfail_init(tc_appfail *b, const char *type, const char *message,
@@ -114,46 +212,29 @@ void tc_failure_describe(const tc_pb_failure *f, const char **type, const char *
         }
         *type = "ActivityError";
         return;
+    case TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_CHILD_WORKFLOW_EXECUTION_FAILURE_INFO:
+        /* a child's failure re-raised by its parent: what ended the child tells */
+        if (f->cause) {
+            tc_failure_describe(f->cause, type, message, non_retryable);
+            return;
+        }
+        *type = "ChildWorkflowError";
+        return;
     default: return;
     }
 }
 
-/* ---- history container ---- */
-
-#define TC_EA(x) TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_##x##_EVENT_ATTRIBUTES
-#define TC_EXPECT(x) \
-    case TC_ET(x): return ev->attributes_case == TC_EA(x)
-
-bool tc_event_attrs_match(const tc_pb_event *ev)
+int64_t tc_ms_of(int64_t seconds, int32_t nanos)
 {
-    switch (ev->event_type) {
-        TC_EXPECT(WORKFLOW_EXECUTION_STARTED);
-        TC_EXPECT(WORKFLOW_EXECUTION_COMPLETED);
-        TC_EXPECT(WORKFLOW_EXECUTION_FAILED);
-        TC_EXPECT(WORKFLOW_EXECUTION_TIMED_OUT);
-        TC_EXPECT(WORKFLOW_EXECUTION_CANCELED);
-        TC_EXPECT(WORKFLOW_EXECUTION_TERMINATED);
-        TC_EXPECT(WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
-        TC_EXPECT(WORKFLOW_EXECUTION_SIGNALED);
-        TC_EXPECT(WORKFLOW_PROPERTIES_MODIFIED);
-        TC_EXPECT(ACTIVITY_TASK_SCHEDULED);
-        TC_EXPECT(ACTIVITY_TASK_COMPLETED);
-        TC_EXPECT(ACTIVITY_TASK_FAILED);
-        TC_EXPECT(ACTIVITY_TASK_TIMED_OUT);
-        TC_EXPECT(ACTIVITY_TASK_CANCEL_REQUESTED);
-        TC_EXPECT(ACTIVITY_TASK_CANCELED);
-        TC_EXPECT(TIMER_STARTED);
-        TC_EXPECT(TIMER_FIRED);
-        TC_EXPECT(TIMER_CANCELED);
-        TC_EXPECT(MARKER_RECORDED);
-        TC_EXPECT(UPSERT_WORKFLOW_SEARCH_ATTRIBUTES);
-        TC_EXPECT(START_CHILD_WORKFLOW_EXECUTION_INITIATED);
-        TC_EXPECT(SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED);
-        TC_EXPECT(REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED);
-        TC_EXPECT(NEXUS_OPERATION_SCHEDULED);
-    default: return true; /* a type the runtime does not read */
-    }
+    const int64_t lim = INT64_MAX / 1000 - 3; /* room for |nanos| / 1e6 <= 2147 */
+    if (seconds > lim)
+        return INT64_MAX;
+    if (seconds < -lim)
+        return INT64_MIN;
+    return seconds * 1000 + nanos / 1000000;
 }
+
+/* ---- history container ---- */
 
 int tc_history_add_page(tc_history *h, ProtobufCMessage *msg, tc_pb_event **events, size_t n,
                         tc_error *err)
@@ -179,7 +260,7 @@ int tc_history_add_page(tc_history *h, ProtobufCMessage *msg, tc_pb_event **even
         h->events = e;
         h->cap = nc;
     }
-    if (n)
+    if (n) /* an empty page may have no array at all */
         memcpy(h->events + h->n, events, n * sizeof *events);
     h->n += n;
     return TC_OK;

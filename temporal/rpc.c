@@ -93,6 +93,9 @@ const char *tc_code_name(int code)
     case TC_ERR_CANCELLED: return "TC_ERR_CANCELLED";
     case TC_ERR_IO: return "TC_ERR_IO";
     case TC_ERR_STATE: return "TC_ERR_STATE";
+    case TC_ERR_FAILED: return "TC_ERR_FAILED";
+    case TC_ERR_NONDETERMINISM: return "TC_ERR_NONDETERMINISM";
+    case TC_ERR_TASK_FAILED: return "TC_ERR_TASK_FAILED";
     default: return "TC_ERR_UNKNOWN";
     }
 }
@@ -427,8 +430,8 @@ int tc_rpc(tc_client *c, const char *rpc, const ProtobufCMessage *req,
         nanosleep(&ts, NULL);
         backoff_ms = backoff_ms * 2 > c->retry_max_ms ? c->retry_max_ms : backoff_ms * 2;
     }
-    if (rc == TC_ERR_UNAVAILABLE)
-        tc_conn_kick(c);
+    if (rc == TC_ERR_UNAVAILABLE && c->on_unavailable)
+        c->on_unavailable(c);
     if (rc == TC_ERR_UNAVAILABLE && err && attempts > 1) {
         size_t n = strlen(err->text);
         snprintf(err->text + n, sizeof err->text - n, " (after %d attempts)", attempts);

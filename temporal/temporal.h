@@ -31,6 +31,10 @@ typedef enum tc_code {
     TC_ERR_CANCELLED = -11,      /* cancellation requested (activity) or call cancelled */
     TC_ERR_IO = -12,             /* file read/write failed */
     TC_ERR_STATE = -13,          /* call not allowed in the object's current state */
+    TC_ERR_FAILED = -14,         /* the awaited activity failed or timed out (tc_wf_result) */
+    TC_ERR_NONDETERMINISM = -15, /* workflow code and history disagree (replay) */
+    TC_ERR_TASK_FAILED = -16,    /* a workflow task failed: tc_wf_panic, an invalid call, a
+                                    history the runtime cannot read (replay) */
 } tc_code;
 
 /* Error detail written by every call that can fail. `text` is always NUL-terminated. */
@@ -42,6 +46,33 @@ typedef struct tc_error {
 
 /* Returns a static name for a tc_code ("TC_ERR_TIMEOUT"). Any thread. */
 const char *tc_code_name(int code);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Logging                                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+typedef enum tc_log_level {
+    TC_LOG_DEBUG = 1,
+    TC_LOG_INFO = 2,
+    TC_LOG_WARN = 3,
+    TC_LOG_ERROR = 4,
+} tc_log_level;
+
+/* One log line of the library. Strings are valid during the callback only. */
+typedef struct tc_log_record {
+    tc_log_level level;
+    const char *message;
+    const char *workflow_id;   /* NULL when the line is not about a workflow run */
+    const char *run_id;        /* NULL when not known */
+    const char *workflow_type; /* NULL when not known */
+} tc_log_record;
+
+/* A log sink. Called from any worker thread (and workflow coroutines), possibly at once from
+ * several: it must be thread-safe and must not call back into the library. */
+typedef void (*tc_log_fn)(const tc_log_record *rec, void *user);
+
+/* The default sink: one line to stderr, "temporal-c <LEVEL> [wf=<id> run=<id>] message". */
+void tc_log_stderr(const tc_log_record *rec, void *user);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Library lifetime                                                                            */
@@ -94,6 +125,11 @@ typedef struct tc_client_options {
     int reconnect_max_ms;     /* cap of gRPC's reconnect backoff; 0 = 1000 */
     int keepalive_time_ms;    /* HTTP/2 ping interval; 0 = 30000, negative = no pings */
     int keepalive_timeout_ms; /* ping answer deadline; 0 = 15000 */
+
+    /* ---- logging ---- */
+    tc_log_fn log_fn; /* log lines of the client and of workers on it that set none;
+                         NULL = tc_log_stderr */
+    void *log_user;
 } tc_client_options;
 
 /* Fills o from the environment, overwriting only the fields whose variable is set and
@@ -161,6 +197,14 @@ typedef struct tc_start_options {
     const char *search_attributes_json;
     const struct tc_retry_policy *retry; /* workflow retry policy; NULL = none (one run) */
     const char *cron_schedule;           /* cron workflow, e.g. "0 3 * * *"; NULL = none */
+    /* Eager workflow start (tc_workflow_start only): when a worker started on this client polls
+     * task_queue, runs workflow_type and has a free slot, the slot is reserved and the request
+     * asks the server (dynamic config system.enableEagerWorkflowStart) to return the run's first
+     * workflow task in its response; that worker runs it at once, without a poll. Otherwise, or
+     * when the server returns none, the start is an ordinary one. */
+    bool request_eager_start;
+    bool *eager_started; /* optional out: set true when the first task came back and a local
+                            worker took it, false otherwise */
 } tc_start_options;
 
 /* Starts a workflow. On success writes the run id into run_id (NUL-terminated, at most
@@ -313,6 +357,56 @@ int tc_workflow_terminate(tc_client *c, const char *workflow_id, const char *run
  * decides how to end (normally CANCELED after its cleanup). reason may be NULL. */
 int tc_workflow_cancel(tc_client *c, const char *workflow_id, const char *run_id,
                        const char *reason, tc_error *err);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Workflow updates (client)                                                                   */
+/* ------------------------------------------------------------------------------------------ */
+
+/* The stage an update call waits for. */
+typedef enum tc_update_stage {
+    TC_UPDATE_WAIT_COMPLETED = 0, /* the handler finished: the outcome is known (default) */
+    TC_UPDATE_WAIT_ACCEPTED = 1,  /* the validator accepted it (or it was rejected) */
+} tc_update_stage;
+
+typedef struct tc_update_request {
+    const char *workflow_id;   /* required */
+    const char *run_id;        /* NULL or "" = the current run */
+    const char *update_name;   /* required */
+    const char *update_id;     /* NULL = a random UUID; the same id twice is one update */
+    const char *input_json;    /* one JSON argument, or NULL for none */
+    const char *const *inputs; /* several arguments, used instead of input_json when */
+    size_t n_inputs;           /* n_inputs > 0 */
+    tc_update_stage wait;
+    int timeout_ms; /* whole call; 0 = wait as long as it takes */
+} tc_update_request;
+
+/* What an update call learnt. Strings are owned: tc_update_outcome_clear. */
+typedef struct tc_update_outcome {
+    char update_id[128]; /* the id used (the generated one when none was given) */
+    bool accepted;       /* the server reported the update accepted (or completed) */
+    bool completed;      /* the outcome is known: result_json, or failure_* */
+    char *result_json;   /* completed with success: the first value ("null" if none) */
+    char *failure_type;  /* completed with a failure: the validator's or unknown name's rejection
+                            (the server reports both alike), or the handler's failure */
+    char *failure_message;
+} tc_update_outcome;
+
+void tc_update_outcome_clear(tc_update_outcome *o);
+
+/* UpdateWorkflowExecution: sends the update and waits for rq->wait, looping on the server's
+ * long-poll answers (~20 s each; PollWorkflowExecutionUpdate once it was accepted). Returns
+ * TC_OK when it was accepted (waiting for COMPLETED: and completed successfully,
+ * out->result_json), TC_ERR_FAILED when it was rejected or its handler failed (failure_*),
+ * TC_ERR_NOT_FOUND when the workflow does not exist or closed before taking it, TC_ERR_TIMEOUT
+ * when timeout_ms passed, or an RPC error. out is always initialised. Any thread. */
+int tc_workflow_update(tc_client *c, const tc_update_request *rq, tc_update_outcome *out,
+                       tc_error *err);
+
+/* PollWorkflowExecutionUpdate: waits for the outcome of an update sent before (by id), as
+ * tc_workflow_update with wait = COMPLETED. */
+int tc_workflow_update_result(tc_client *c, const char *workflow_id, const char *run_id,
+                              const char *update_id, int timeout_ms, tc_update_outcome *out,
+                              tc_error *err);
 
 /* ------------------------------------------------------------------------------------------ */
 /* History                                                                                     */
@@ -513,119 +607,26 @@ bool tc_activity_cancel_requested(const tc_activity_ctx *ctx);
 /* Acknowledges a cancellation: RespondActivityTaskCanceled. */
 int tc_activity_report_cancelled(tc_activity_ctx *ctx);
 
-/* ------------------------------------------------------------------------------------------ */
-/* Workflows                                                                                   */
-/* ------------------------------------------------------------------------------------------ */
-
-/* Passed to a workflow function; valid only during that call. */
-typedef struct tc_wf_ctx tc_wf_ctx;
-
-/* A workflow implementation: a plain C function re-executed from its start on every workflow
- * task against the run's history (re-execution replay). It must be deterministic: the same
- * inputs and the same results from tc_wf_* calls must lead to the same sequence of tc_wf_*
- * calls. No clocks, random numbers, I/O or globals; use activities for those.
- *   - `state` is state_size zeroed bytes (given at registration), fresh on every execution;
- *     query handlers read the state left by the latest execution.
- *   - A tc_wf_* call returning TC_WF_PENDING means "not known yet": the function must return
- *     soon (it may first schedule more independent work, which runs in parallel).
- *   - Ending: tc_wf_complete / tc_wf_fail. Returning with nothing pending and neither called
- *     completes the workflow with no result. */
-typedef void (*tc_workflow_fn)(tc_wf_ctx *ctx, void *state, void *user);
-
-/* Outcomes of tc_wf_activity / tc_wf_sleep / tc_wf_wait_signal. */
-typedef enum tc_wf_step {
-    TC_WF_DONE = 0,    /* completed; the result is available */
-    TC_WF_PENDING = 1, /* not finished yet: return from the workflow function */
-    TC_WF_ERROR = 2,   /* finished unsuccessfully (activity failed / timed out / cancelled) */
-} tc_wf_step;
-
-typedef struct tc_retry_policy {
-    int64_t initial_interval_ms;                  /* 0 = server default (1 s) */
-    double backoff_coefficient;                   /* 0 = server default (2.0) */
-    int64_t maximum_interval_ms;                  /* 0 = server default (100 x initial) */
-    int maximum_attempts;                         /* 0 = unlimited */
-    const char *const *non_retryable_error_types; /* NULL-terminated list, may be NULL */
-} tc_retry_policy;
-
-typedef struct tc_activity_options {
-    const char *activity_id;      /* NULL = the call's sequence number ("1", "2", ...) */
-    const char *task_queue;       /* NULL = the workflow's task queue */
-    int64_t schedule_to_close_ms; /* at least one of these two must be > 0 */
-    int64_t start_to_close_ms;
-    int64_t schedule_to_start_ms; /* 0 = unlimited */
-    int64_t heartbeat_timeout_ms; /* 0 = none */
-    const tc_retry_policy *retry; /* NULL = server default policy */
-} tc_activity_options;
-
-/* The outcome of an activity as recorded in history. Strings are borrowed: valid until the
- * workflow function returns. */
-typedef struct tc_wf_result {
-    const char *result_json;     /* TC_WF_DONE: result JSON ("null" when none) */
-    const char *failure_type;    /* TC_WF_ERROR: ApplicationFailure type, or "TimeoutError",
-                                    "CanceledError" */
-    const char *failure_message; /* TC_WF_ERROR */
-    bool non_retryable;          /* TC_WF_ERROR: the failure said non_retryable */
-} tc_wf_result;
-
-/* Schedules (or, on replay, finds) an activity of activity_type with one JSON argument
- * (input_json may be NULL for none). Returns TC_WF_DONE / TC_WF_ERROR with *out filled (out may
- * be NULL), or TC_WF_PENDING. An invalid option also returns TC_WF_PENDING and fails the
- * workflow task with the reason. */
-tc_wf_step tc_wf_activity(tc_wf_ctx *ctx, const char *activity_type, const char *input_json,
-                          const tc_activity_options *opts, tc_wf_result *out);
-
-/* Builds an activity's JSON argument on demand: a malloc'd string the library frees, or NULL
- * (no argument is scheduled then; the callback may call tc_wf_fail first, e.g. out of memory). */
-typedef char *(*tc_wf_input_fn)(void *arg);
-
-/* tc_wf_activity with the argument built by make_input(arg) only when the activity is scheduled
- * by this task: a call that history already answers (every earlier step of a replayed or
- * re-executed run) never builds it. make_input NULL: no argument. When make_input returns NULL
- * the activity is not scheduled and TC_WF_PENDING is returned. */
-tc_wf_step tc_wf_activity_lazy(tc_wf_ctx *ctx, const char *activity_type, tc_wf_input_fn make_input,
-                               void *arg, const tc_activity_options *opts, tc_wf_result *out);
-
-/* Requests cancellation of an activity this run scheduled earlier (activity_id as given in its
- * options, or its default sequence number "1", "2", ...). Returns TC_WF_DONE once the request
- * is made or recorded, or when the activity had already finished (no request then); its
- * tc_wf_activity call later reports TC_WF_ERROR "CanceledError" if the activity acknowledged
- * (see tc_activity_heartbeat). Returns TC_WF_PENDING when the activity is not in history yet
- * (scheduled by this same task): return, the request is made on the next task.
- * Determinism: call it only after a blocking call (a timer, a signal), never because an
- * activity was still pending. */
-tc_wf_step tc_wf_cancel_activity(tc_wf_ctx *ctx, const char *activity_id);
-
-/* Starts (or finds) a durable timer. TC_WF_DONE once it fired, else TC_WF_PENDING. */
-tc_wf_step tc_wf_sleep(tc_wf_ctx *ctx, int64_t duration_ms);
-
-/* Waits for the n-th (0-based) signal named name. TC_WF_DONE with *json_out (borrowed, may be
- * NULL) once history holds it, else TC_WF_PENDING. */
-tc_wf_step tc_wf_wait_signal(tc_wf_ctx *ctx, const char *name, size_t n, const char **json_out);
-
-/* Completes the workflow with a JSON result (NULL = none). Call at most once, then return. */
-void tc_wf_complete(tc_wf_ctx *ctx, const char *result_json);
-/* Fails the workflow with an ApplicationFailure. Call at most once, then return. */
-void tc_wf_fail(tc_wf_ctx *ctx, const char *type, const char *message, bool non_retryable);
-
-size_t tc_wf_input_count(const tc_wf_ctx *ctx);
-const char *tc_wf_input(const tc_wf_ctx *ctx, size_t i); /* borrowed JSON, NULL if absent */
-const char *tc_wf_workflow_id(const tc_wf_ctx *ctx);
-const char *tc_wf_run_id(const tc_wf_ctx *ctx);
-const char *tc_wf_workflow_type(const tc_wf_ctx *ctx);
-/* True while the call being made is already recorded in history (use to silence logs). */
-bool tc_wf_is_replaying(const tc_wf_ctx *ctx);
-
-/* A query handler: reads the workflow's state (after the latest execution) and writes a
- * malloc'd JSON answer to *result_json (NULL = "null"). Return TC_OK, or an error code with
- * err->text to answer the query as failed. Must not modify state. */
-typedef int (*tc_query_fn)(const void *state, const char *args_json, void *user, char **result_json,
-                           tc_error *err);
+/* Workflows: the runtime's API, kept in a header of its own (part of this one). */
+#include "temporal_workflow.h"
+/* Children, other workflows, updates: kept in a header of their own (part of this one). */
+#include "temporal_messaging.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* Worker                                                                                      */
 /* ------------------------------------------------------------------------------------------ */
 
 typedef struct tc_worker tc_worker;
+
+/* What a workflow task failure (non-determinism, tc_wf_panic, an invalid call, a history the
+ * runtime cannot read) does. */
+typedef enum tc_task_failure_policy {
+    TC_TASK_FAILURE_RETRY = 0,         /* RespondWorkflowTaskFailed with the reason (visible in
+                                          the UI); the server retries the task on its schedule,
+                                          so deploying fixed code resumes the run */
+    TC_TASK_FAILURE_FAIL_WORKFLOW = 1, /* fail the workflow (FailWorkflowExecution with the
+                                          reason): the run ends FAILED */
+} tc_task_failure_policy;
 
 typedef struct tc_worker_options {
     const char *task_queue;          /* required */
@@ -645,18 +646,36 @@ typedef struct tc_worker_options {
                                           response and the worker runs them without polling. A
                                           server with it false ignores the request (activities
                                           are polled as usual). */
+    size_t workflow_stack_size;      /* bytes of each workflow coroutine stack (plus a guard
+                                        page); 0 = 256 KiB. Touched pages only use memory. */
+    tc_task_failure_policy task_failure_policy; /* 0 = TC_TASK_FAILURE_RETRY */
+    tc_log_fn log_fn;                           /* NULL = tc_log_stderr */
+    void *log_user;
+    tc_log_level log_level; /* lines below it are dropped; 0 = TC_LOG_INFO */
 } tc_worker_options;
 
 /* Creates a worker on the client (borrowed: must outlive the worker). Registration is allowed
  * until tc_worker_start. */
 int tc_worker_new(tc_client *c, const tc_worker_options *o, tc_worker **out, tc_error *err);
 
-/* Registers a workflow type. state_size bytes of zeroed state are given to each execution. */
+/* Registers a workflow type. Each run owns state_size zeroed bytes of state (see
+ * tc_workflow_fn). */
 int tc_worker_register_workflow(tc_worker *w, const char *workflow_type, tc_workflow_fn fn,
                                 size_t state_size, void *user, tc_error *err);
-/* Registers a query handler for a workflow type registered before. */
+/* Registers a query handler for a workflow type registered before (every run of that type
+ * answers it; tc_wf_set_query_handler overrides it per run). */
 int tc_worker_register_query(tc_worker *w, const char *workflow_type, const char *query_type,
                              tc_query_fn fn, void *user, tc_error *err);
+/* Registers an update handler (and its validator, NULL for none) for a workflow type
+ * registered before: every run of that type accepts updates of that name (a handler the run
+ * sets with tc_wf_set_update_handler overrides it). tc_replay_history knows only the handlers a
+ * workflow sets itself. */
+int tc_worker_register_update(tc_worker *w, const char *workflow_type, const char *update_name,
+                              tc_update_fn fn, tc_update_validator_fn validator, void *user,
+                              tc_error *err);
+/* Sets the task failure policy of one registered workflow type (overrides the worker's). */
+int tc_worker_set_task_failure_policy(tc_worker *w, const char *workflow_type,
+                                      tc_task_failure_policy policy, tc_error *err);
 /* Registers an activity type. */
 int tc_worker_register_activity(tc_worker *w, const char *activity_type, tc_activity_fn fn,
                                 void *user, tc_error *err);
@@ -696,6 +715,10 @@ typedef struct tc_worker_stats {
     uint64_t eager_requested;      /* activities scheduled with request_eager_execution */
     uint64_t eager_activity_tasks; /* activity tasks the server returned eagerly (run without a
                                       poll); the rest of eager_requested were polled */
+    uint64_t eager_workflow_requested; /* starts of this client that reserved a slot of this
+                                          worker and asked for eager workflow start */
+    uint64_t eager_workflow_tasks;     /* first workflow tasks the server returned in the start
+                                          response and this worker ran */
 } tc_worker_stats;
 
 void tc_worker_get_stats(const tc_worker *w, tc_worker_stats *out);
@@ -704,12 +727,24 @@ void tc_worker_get_stats(const tc_worker *w, tc_worker_stats *out);
 /* Replay (no server)                                                                          */
 /* ------------------------------------------------------------------------------------------ */
 
-/* Replays a recorded history against a workflow function, as a worker would on a cache miss:
- * returns TC_OK when the code produces exactly the commands the history recorded, or
- * TC_ERR_STATE with err->text naming the first disagreement (non-determinism). state may be
- * NULL; otherwise state_size bytes receive the final workflow state. */
+/* Replays a recorded history against a workflow function through the same code path as the
+ * worker on a cache miss (batches, coroutines, command matching): returns TC_OK when the code
+ * makes exactly the commands the history recorded, TC_ERR_NONDETERMINISM with err->text
+ * naming the event and both commands at the first disagreement, TC_ERR_TASK_FAILED when the
+ * code failed the task (tc_wf_panic, an invalid call) and TC_ERR_PROTOCOL when the history
+ * cannot be read (unknown event type, undecodable payload, missing or out-of-order events:
+ * the text names the event id and type). state may be NULL; otherwise state_size bytes
+ * receive the final workflow state. Any thread; no server. */
 int tc_replay_history(const tc_history *h, tc_workflow_fn fn, void *state, size_t state_size,
                       void *user, tc_error *err);
+
+/* tc_replay_history with the workflow registered on w for the history's workflow type: its
+ * function, user pointer, state size and the update handlers registered for it. state (may be
+ * NULL) receives up to state_size bytes of the final state. TC_ERR_INVALID when the history
+ * does not start with a WorkflowExecutionStarted of a type w runs. w may be started or not;
+ * any thread. */
+int tc_worker_replay_history(const tc_worker *w, const tc_history *h, void *state,
+                             size_t state_size, tc_error *err);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Payloads                                                                                    */

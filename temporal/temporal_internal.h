@@ -35,6 +35,8 @@ struct tc_client {
     char *identity;
     int rpc_timeout_ms;
     int max_attempts;
+    tc_log_fn log_fn; /* NULL: tc_log_stderr */
+    void *log_user;
     /* Idle pluck completion queues, reused across calls: creating and destroying one per call
      * costs more CPU than the call's own work. */
     pthread_mutex_t cq_mu;
@@ -58,6 +60,21 @@ struct tc_client {
     pthread_mutex_t rec_mu;
     pthread_t rec_thread;
     bool rec_running, rec_joinable, rec_stop;
+    /* Called by tc_rpc after a call ended UNAVAILABLE (set to tc_conn_kick by tc_client_new):
+     * the call layer notifies the connection layer without depending on it. */
+    void (*on_unavailable)(tc_client *c);
+    /* Eager workflow start: the started workers of this client that can run a start's first
+     * workflow task (worker_eager.c keeps the list and sets the functions; client.c calls them
+     * through these pointers, so the client never links against the worker). */
+    pthread_mutex_t eager_mu;
+    struct tc_worker **eager_workers;
+    size_t n_eager_workers, cap_eager_workers;
+    /* A slot of a worker polling task_queue that runs workflow_type, reserved; NULL: none. */
+    void *(*eager_reserve)(struct tc_client *c, const char *task_queue, const char *type);
+    /* Runs the task (a PollWorkflowTaskQueueResponse, taken over) in the slot. */
+    void (*eager_run)(void *slot, ProtobufCMessage *task);
+    /* Gives back a slot no task came for. */
+    void (*eager_release)(void *slot);
 };
 
 /* ---- client internals (connection.c, rpc.c, client_visibility.c) ---- */
@@ -107,28 +124,59 @@ int tc_rpc(tc_client *c, const char *rpc, const ProtobufCMessage *req,
            const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp, int timeout_ms,
            unsigned flags, tc_cancel *cancel, tc_error *err);
 
+typedef Temporal__Api__Common__V1__Payload__MetadataEntry tc_pb_meta;
+
+/* The data converter, encode side: fills p (with me / mep[0] as its metadata) with the
+ * json/plain payload of json (borrowed, NUL-terminated). Every payload written goes through
+ * here. */
+void tc_payload_encode(const char *json, tc_pb_payload *p, tc_pb_meta *me, tc_pb_meta **mep);
+/* The data converter, decode side: a payload to a malloc'd NUL-terminated JSON text in *json
+ * ("null" for binary/null, empty data or an absent payload). TC_ERR_PROTOCOL naming the
+ * encoding when it is not json/plain (or json/protobuf), TC_ERR_NOMEM. Every payload read goes
+ * through here. */
+int tc_payload_decode(const tc_pb_payload *p, char **json, tc_error *err);
+
 /* Payloads on the stack: one json/plain payload pointing at caller memory (no allocation). */
 typedef struct tc_pl1 {
     tc_pb_payloads ps;
     tc_pb_payload *pp[1];
     tc_pb_payload p;
-    Temporal__Api__Common__V1__Payload__MetadataEntry me;
-    Temporal__Api__Common__V1__Payload__MetadataEntry *mep[1];
+    tc_pb_meta me;
+    tc_pb_meta *mep[1];
 } tc_pl1;
 /* Returns &b->ps describing json (NULL json -> NULL: no payloads at all). */
 tc_pb_payloads *tc_pl1_init(tc_pl1 *b, const char *json);
 
-/* True when ev carries the attributes its type names (the oneof the runtime reads for it): a
- * history event with none, or another type's, must be refused, not dereferenced. */
-bool tc_event_attrs_match(const tc_pb_event *ev);
+/* A protobuf Timestamp / Duration (seconds + nanos) in milliseconds, saturated at the int64
+ * limits: the values come from the wire, and seconds * 1000 must not overflow. */
+int64_t tc_ms_of(int64_t seconds, int32_t nanos);
 
-/* Decodes a payload to a malloc'd NUL-terminated JSON string ("null" for binary/null or an
- * absent payload). Returns NULL only on allocation failure. */
+/* n json/plain payloads over caller strings (arrays allocated; tc_plv_clear frees them).
+ * Returns NULL for n == 0, or with *oom set when out of memory. */
+typedef struct tc_plv {
+    tc_pb_payloads ps;
+    tc_pb_payload **pp;
+    tc_pb_payload *p;
+    tc_pb_meta *me;
+    tc_pb_meta **mep;
+} tc_plv;
+tc_pb_payloads *tc_plv_init(tc_plv *b, const char *const *jsons, size_t n, bool *oom);
+void tc_plv_clear(tc_plv *b);
+
+/* tc_payload_decode for display: an encoding it cannot decode is handed over as its bytes.
+ * Returns NULL only on allocation failure. */
 char *tc_payload_json(const tc_pb_payload *p);
 /* First payload of ps as JSON ("null" if none). */
 char *tc_payloads_first_json(const tc_pb_payloads *ps);
 
 void tc_duration_ms(tc_pb_duration *d, int64_t ms);
+
+/* A RetryPolicy message over in (borrowed: the error types are not copied): rp and the two
+ * durations are the caller's storage. Returns rp. */
+struct tc_retry_policy;
+Temporal__Api__Common__V1__RetryPolicy *
+tc_retry_policy_pb(const struct tc_retry_policy *in, Temporal__Api__Common__V1__RetryPolicy *rp,
+                   tc_pb_duration *ii, tc_pb_duration *mi);
 
 /* ApplicationFailure on the stack. */
 typedef struct tc_appfail {
@@ -146,68 +194,6 @@ void tc_failure_describe(const tc_pb_failure *f, const char **type, const char *
 char *tc_strdup(const char *s);
 void tc_uuid(char out[37]);
 int64_t tc_now_us(void);
-
-/* ---- run model (run.c): a workflow run's state derived from its history events ---- */
-
-typedef enum rc_kind {
-    RC_ACTIVITY = 1,
-    RC_TIMER,
-    RC_COMPLETE,
-    RC_FAIL,
-    RC_CANCEL_ACTIVITY, /* id: the activity id whose cancellation was requested */
-    RC_OTHER
-} rc_kind;
-
-typedef struct rc_cmd {
-    rc_kind kind;
-    int64_t event_id;   /* the event that recorded the command */
-    char *id;           /* activity id / timer id */
-    char *type;         /* activity type / other: event type number */
-    int status;         /* tc_wf_step: PENDING until a result event arrives */
-    char *result;       /* DONE: JSON */
-    char *ftype, *fmsg; /* ERROR */
-    bool non_retryable;
-} rc_cmd;
-
-typedef struct rc_signal {
-    char *name;
-    char *json;
-} rc_signal;
-
-typedef struct tc_run {
-    char *workflow_id, *run_id, *workflow_type, *task_queue;
-    char **inputs;
-    size_t n_inputs;
-    rc_cmd *cmds;
-    size_t n_cmds, cap_cmds;
-    rc_signal *sigs;
-    size_t n_sigs, cap_sigs;
-    int64_t last_event_id;
-    bool closed;
-    /* worker cache bookkeeping */
-    void *state;
-    size_t state_size;
-    uint64_t lru;
-} tc_run;
-
-tc_run *tc_run_new(const char *workflow_id, const char *run_id);
-void tc_run_free(tc_run *r);
-/* Applies one event (must be r->last_event_id + 1). */
-int tc_run_apply(tc_run *r, const tc_pb_event *ev, tc_error *err);
-
-/* Result of executing the workflow function once against a run. */
-typedef struct tc_exec {
-    ProtobufCBinaryData *cmds; /* new commands, each a packed temporal.api.command.v1.Command */
-    size_t n_cmds, cap_cmds;
-    bool nondeterministic; /* code and history disagree: text in fail_text */
-    bool task_failure;     /* bad usage (invalid options): text in fail_text */
-    char fail_text[512];
-} tc_exec;
-
-void tc_exec_clear(tc_exec *x);
-/* Runs fn once from its start against r; state (state_size bytes) is zeroed first. */
-int tc_run_execute(tc_run *r, tc_workflow_fn fn, void *state, size_t state_size, void *user,
-                   tc_exec *x);
 
 struct tc_history {
     ProtobufCMessage **pages; /* owned unpacked messages the events point into */

@@ -1,27 +1,26 @@
-/* worker_internal.h - the worker's private structures, shared by worker.c (threads, cache,
- * activities) and wft.c (workflow tasks). Not public. */
+/* worker_internal.h - the worker's private structures, shared by worker.c (threads), registry.c,
+ * sticky_cache.c, wf_task.c / wf_respond.c (workflow tasks) and activity_*.c. Not public. */
 #ifndef TEMPORAL_WORKER_INTERNAL_H
 #define TEMPORAL_WORKER_INTERNAL_H
 
-#include "temporal_internal.h"
+#include "wf_run.h"
 
 #include <stdatomic.h>
 
-#define TC_MAX_QUERIES 16
-
-typedef struct wf_query_reg {
-    char *type;
-    tc_query_fn fn;
-    void *user;
-} wf_query_reg;
+typedef Temporal__Api__Workflowservice__V1__PollActivityTaskQueueResponse tc_act_task;
+typedef Temporal__Api__Workflowservice__V1__PollWorkflowTaskQueueResponse tc_wf_task;
 
 typedef struct wf_reg {
     char *type;
     tc_workflow_fn fn;
     size_t state_size;
     void *user;
-    wf_query_reg queries[TC_MAX_QUERIES];
+    tc_handler *queries; /* registered query handlers (qfn) */
     size_t n_queries;
+    tc_handler *updates; /* registered update handlers (ufn, vfn) */
+    size_t n_updates;
+    tc_task_failure_policy policy;
+    bool policy_set;
 } wf_reg;
 
 typedef struct act_reg {
@@ -31,15 +30,17 @@ typedef struct act_reg {
 } act_reg;
 
 typedef struct act_item {
-    Temporal__Api__Workflowservice__V1__PollActivityTaskQueueResponse *task;
+    tc_act_task *task;
     struct act_item *next;
 } act_item;
+
+enum { POLL_WF_NORMAL = 0, POLL_WF_STICKY = 1, POLL_ACTIVITY = 2 };
 
 typedef struct poller {
     struct tc_worker *w;
     pthread_t th;
     bool started;
-    int kind; /* 0 workflow normal, 1 workflow sticky, 2 activity */
+    int kind; /* POLL_* */
     tc_cancel cancel;
 } poller;
 
@@ -52,6 +53,9 @@ struct tc_worker {
     int sticky_s2s_ms;
     int max_acts;
     bool eager; /* request eager activity dispatch (tc_worker_options) */
+    size_t stack_size;
+    tc_task_failure_policy policy;
+    tc_logger log;
 
     wf_reg *wfs;
     size_t n_wfs;
@@ -81,28 +85,80 @@ struct tc_worker {
     size_t n_cache;
     uint64_t lru_clock;
 
+    /* eager workflow start (worker_eager.c): slots for first tasks handed over by a start */
+    pthread_mutex_t emu;
+    pthread_cond_t ecv_free; /* a slot became free (unregistering waits for all) */
+    struct eager_slot *eslots;
+    size_t n_eslots;
+    bool eager_registered;
+    atomic_uint_fast64_t st_eager_wf_req, st_eager_wf;
+
     atomic_uint_fast64_t st_wft, st_act, st_hit, st_miss, st_nondet, st_refetch, st_pages,
         st_eager_req, st_eager;
     atomic_int_fast64_t st_first_poll_us;
 };
 
-/* Polls the workflow queue once (normal or sticky) and handles a task if one came. */
-void tc_wft_poll_once(struct tc_worker *w, poller *p);
+/* Records the time of the worker's first poll (tests and benchmarks read it). */
+static inline void tc_worker_note_poll(struct tc_worker *w)
+{
+    int_fast64_t unset = -1;
+    atomic_compare_exchange_strong(&w->st_first_poll_us, &unset, tc_now_us() - w->start_us);
+}
 
+/* poll.c: one long poll of rpc (cancellable by tc_worker_stop); logs and backs off 1 s after
+ * an error other than an expired poll or a shutdown. Returns the tc_rpc code. */
+int tc_worker_poll(struct tc_worker *w, poller *p, const char *rpc, const ProtobufCMessage *rq,
+                   const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp);
+
+/* registry.c: registered types by name (NULL when unknown). Any worker thread (read-only
+ * after start). */
+const wf_reg *tc_reg_workflow(const struct tc_worker *w, const char *type);
+const act_reg *tc_reg_activity(const struct tc_worker *w, const char *type);
+
+/* sticky_cache.c: takes a run out of the cache (NULL when absent); puts one back (evicting the
+ * least recently used, which is freed); frees them all. */
 tc_run *tc_cache_take(struct tc_worker *w, const char *run_id);
 void tc_cache_put(struct tc_worker *w, tc_run *r);
+void tc_cache_clear(struct tc_worker *w);
 
-void tc_worker_note_poll(struct tc_worker *w);
+/* wf_task.c: polls the workflow queue once (normal or sticky) and handles a task if one came. */
+void tc_wft_poll_once(struct tc_worker *w, poller *p);
+/* Handles one workflow task (borrowed) on the calling thread: a polled one, or the first task
+ * of an eagerly started workflow (worker_eager.c). */
+void tc_wft_handle(struct tc_worker *w, const tc_wf_task *t);
 
-/* Reserves an executor slot for an activity asked for eagerly, without waiting: false when all
- * executors are busy or reserved, or the worker is stopping. Any worker thread. */
+/* activity_queue.c: executor slots and the queue of activity tasks. */
+/* Blocks until a slot is free (or stop); reserves it. False when stopping. */
+bool tc_act_reserve(struct tc_worker *w);
+/* Reserves a slot without waiting: false when all executors are busy or reserved, or the
+ * worker is stopping. Any worker thread. */
 bool tc_act_try_reserve(struct tc_worker *w);
-/* Gives back n slots reserved with tc_act_try_reserve that no task arrived for. */
+/* Gives back n reserved slots that no task arrived for. */
 void tc_act_release(struct tc_worker *w, int n);
 /* Queues an activity task (owned; freed after it ran) for the executors. reserved: a slot was
  * reserved for it; if not, one is taken anyway, because a task the server handed us must run. */
-void tc_act_enqueue(struct tc_worker *w,
-                    Temporal__Api__Workflowservice__V1__PollActivityTaskQueueResponse *t,
-                    bool reserved);
+void tc_act_enqueue(struct tc_worker *w, tc_act_task *t, bool reserved);
+/* Executors: the next task (NULL when draining and nothing is left); done frees its slot. */
+act_item *tc_act_next(struct tc_worker *w);
+void tc_act_done(struct tc_worker *w, act_item *it);
+
+/* activity_task.c: runs one activity task and reports its outcome. */
+void tc_activity_run(struct tc_worker *w, const tc_act_task *t);
+/* Polls the activity queue once (after reserving a slot) and queues what came. */
+void tc_act_poll_once(struct tc_worker *w, poller *p);
+
+/* worker_eager.c: eager workflow start. A started worker with workflows offers its client
+ * slots for first workflow tasks (as many as it has workflow pollers); stopping it withdraws
+ * them and waits for the tasks it runs. */
+int tc_eager_register(struct tc_worker *w, tc_error *err);
+void tc_eager_unregister(struct tc_worker *w);
+
+/* wf_respond.c: the answers to a workflow task. */
+int tc_respond_completed(struct tc_worker *w, const tc_wf_task *t, const wf_reg *reg, tc_run *r,
+                         tc_cmd *const *cmds, size_t n_cmds, const uint8_t *extra, size_t extra_len,
+                         tc_error *err);
+void tc_respond_failed(struct tc_worker *w, const tc_wf_task *t, int code, const char *msg);
+void tc_respond_legacy_query(struct tc_worker *w, const tc_wf_task *t, const wf_reg *reg,
+                             const tc_run *r, const char *load_error);
 
 #endif

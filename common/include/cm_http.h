@@ -22,17 +22,16 @@
 #define HTTP_IDEM_KEY_MAX  255
 #define HTTP_IDEM_KEY_RULE "Idempotency-Key must be 1..255 printable characters without spaces"
 
-/* Connection limits and deadlines (docs/configuration.md, HTTP_* variables). */
-#define HTTP_MAX_CONNECTIONS \
-    10000                             /* open connections; at the cap the oldest idle one is
-                                          * closed, else a newcomer gets 503 at once */
+/* Connection limits and deadlines (docs/configuration.md, HTTP_* variables). At the cap the
+ * oldest idle connection is closed, else a newcomer gets 503 at once; the header deadline runs
+ * from connect (or the previous answer); the request deadline covers header + body + the wait
+ * for a handler worker; the idle timeout is no byte moving either way (also while answering). */
+#define HTTP_MAX_CONNECTIONS        10000
 #define HTTP_MAX_CONNECTIONS_PER_IP 0 /* per client address; 0: no cap */
-#define HTTP_HEADER_TIMEOUT_MS \
-    10000                             /* from connect (or the previous answer) to a whole
-                                          * request header */
-#define HTTP_BODY_TIMEOUT_MS    30000 /* from the header to the whole body */
-#define HTTP_IDLE_TIMEOUT_MS    30000 /* no byte moving either way (also while answering) */
-#define HTTP_REQUEST_TIMEOUT_MS 60000 /* header + body + wait for a handler worker */
+#define HTTP_HEADER_TIMEOUT_MS      10000
+#define HTTP_BODY_TIMEOUT_MS        30000
+#define HTTP_IDLE_TIMEOUT_MS        30000
+#define HTTP_REQUEST_TIMEOUT_MS     60000
 
 /* problem+json `code` values common itself answers with (docs/development.md, "Error codes");
  * the business codes of the saga's services are the contract's (contract/saga_contract.h). */

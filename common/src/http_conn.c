@@ -68,6 +68,7 @@ struct http_guard {
     gc_list idle, body; /* oldest first */
     int open;           /* admitted, not yet closed */
     int closing;        /* shut down by us, not yet closed */
+    int pending;        /* admitted, not yet started by MHD (not evictable yet) */
     int last_open_reported;
     ip_count *ips[GUARD_IP_BUCKETS];
 };
@@ -163,6 +164,8 @@ static void forget(http_guard *g, gconn *c)
         list_del(l, c);
     if (c->state == GC_CLOSING)
         g->closing--;
+    if (c->state == GC_PENDING)
+        g->pending--;
     g->open--;
     ip_add(g, c->ip, -1);
     if (c->fd >= 0 && (size_t)c->fd < g->nfd && g->byfd[c->fd] == c)
@@ -244,9 +247,12 @@ static gconn *admit(http_guard *g, int fd, uint32_t ip, int64_t now)
     else if (g->cfg.max_per_ip > 0 && ip_open(g, ip) >= g->cfg.max_per_ip)
         refused = "per_ip";
     else if (g->open - g->closing >= g->cfg.max_connections) {
+        /* Make room with the oldest idle connection. Connections accepted a moment ago that MHD
+         * has not started yet are idle too but cannot be closed yet: while some are, admit
+         * (up to one accept batch over the cap); the deadline pass evicts back to the cap. */
         if (g->idle.head)
             shut(g, g->idle.head, "evicted", now);
-        else
+        else if (g->pending == 0 || g->pending >= GUARD_ACCEPT_BATCH)
             refused = "max_connections";
     }
     if (!refused) {
@@ -263,6 +269,7 @@ static gconn *admit(http_guard *g, int fd, uint32_t ip, int64_t now)
             *c = (gconn){.fd = fd, .ip = ip, .state = GC_PENDING, .since_ms = now};
             g->byfd[fd] = c;
             g->open++;
+            g->pending++;
         }
     }
     int open = g->open - g->closing;
@@ -309,6 +316,8 @@ static void reap(http_guard *g, int64_t now)
     pthread_mutex_lock(&g->mu);
     while (g->idle.head && now - g->idle.head->since_ms >= g->cfg.header_timeout_ms)
         shut(g, g->idle.head, "header_timeout", now);
+    while (g->idle.head && g->open - g->closing > g->cfg.max_connections)
+        shut(g, g->idle.head, "evicted", now); /* back to the cap after a burst */
     for (gconn *c = g->body.head, *next; c; c = next) {
         next = c->next;
         if (now - c->since_ms >= g->cfg.body_timeout_ms)
@@ -465,6 +474,7 @@ void guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
         int fd = ci ? ci->connect_fd : -1;
         gconn *c = fd >= 0 && (size_t)fd < g->nfd ? g->byfd[fd] : NULL;
         if (c) {
+            g->pending--;
             c->req_start_ms = now;
             set_state(g, c, GC_IDLE, now);
         }

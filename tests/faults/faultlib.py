@@ -1,5 +1,5 @@
-"""Fault tests' own world: a private MariaDB, Redis and Temporal dev server (ports 28306, 28379,
-28733), the six daemons on 28080-28085, a closed-loop order load, and the invariants every
+"""Fault tests' own world: a private MariaDB, Redis and Temporal dev server (ports 29306, 29379,
+29733), the six daemons on 29080-29085, a closed-loop order load, and the invariants every
 order must satisfy after a fault. Nothing here touches the shared stack of `scripts/stack up`:
 the ctest environment points MYSQL_PORT, REDIS_PORT and TEMPORAL_ADDRESS at the private servers.
 
@@ -24,10 +24,9 @@ TEMPORAL_PORT = int(h.TEMPORAL_ADDRESS.rsplit(":", 1)[1])
 if {MYSQL_PORT, REDIS_PORT, TEMPORAL_PORT} & {21306, 21379, 21733}:
     raise SystemExit("fault tests must run against their own servers (see tests/faults/CMakeLists.txt)")
 
-PORTS = {"orchestrator-pure": 28080, "orchestrator-temporal": 28081, "service-order": 28082,
-         "service-inventory": 28083, "service-payment": 28084, "service-notification": 28085}
+PORTS = {"orchestrator-pure": 29080, "orchestrator-temporal": 29081, "service-order": 29082,
+         "service-inventory": 29083, "service-payment": 29084, "service-notification": 29085}
 DATA_DIR = os.path.join(h.BUILD_DIR, "faults")
-SQL_DIR = os.path.join(h.SOURCE_DIR, "sql")
 TERMINAL_PURE = ("COMPLETED", "COMPENSATED")
 
 
@@ -84,6 +83,23 @@ class Server:
         self.proc = None
 
 
+class Paused:
+    """A daemon frozen with SIGSTOP instead of killed: kill() stops it, start() resumes it
+    (SIGCONT). Connections to it stay open and silent meanwhile, the nastiest outage a caller
+    sees."""
+
+    def __init__(self, daemon):
+        self.daemon = daemon
+        self.name = daemon.name + "-paused"
+
+    def kill(self):
+        self.daemon.proc.send_signal(signal.SIGSTOP)
+
+    def start(self):
+        self.daemon.proc.send_signal(signal.SIGCONT)
+        return self
+
+
 def _quiet(argv, **kw):
     return subprocess.run(argv, capture_output=True, text=True, **kw)
 
@@ -132,13 +148,7 @@ class Servers:
         pw = h.MYSQL["password"].replace("\\", "\\\\").replace("'", "\\'")
         self.root_sql(f"CREATE USER IF NOT EXISTS '{h.MYSQL['user']}'@'%' IDENTIFIED BY '{pw}';"
                       f"GRANT ALL PRIVILEGES ON *.* TO '{h.MYSQL['user']}'@'%'; FLUSH PRIVILEGES;")
-        for db in sorted(os.listdir(SQL_DIR)):
-            self.root_sql(f"CREATE DATABASE IF NOT EXISTS `{db}` CHARACTER SET utf8mb4 "
-                          "COLLATE utf8mb4_unicode_ci")
-            for f in sorted(os.listdir(os.path.join(SQL_DIR, db))):
-                if f.endswith(".sql"):
-                    with open(os.path.join(SQL_DIR, db, f)) as fh:
-                        self.root_sql(fh.read(), db)
+        h.ensure_test_databases()  # the databases harness gives the daemons
         self.redis.start()
         if self.temporal:
             self.temporal.start()

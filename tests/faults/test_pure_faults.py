@@ -1,6 +1,6 @@
-"""orchestrator-pure under faults: MariaDB and Redis SIGKILLed and restarted under load, and
-sagas nobody drives (a creation that committed although its request saw a database error).
-Own MariaDB and Redis (faultlib); daemons on 28080-28086."""
+"""orchestrator-pure under faults: MariaDB and Redis SIGKILLed and restarted under load,
+service-inventory frozen with SIGSTOP, and sagas nobody drives (a creation that committed although its request saw a database error).
+Own MariaDB and Redis (faultlib); daemons on 29080-29086."""
 import threading
 import time
 import unittest
@@ -10,7 +10,7 @@ import harness as h
 
 SERVERS = None
 SUITE = None
-SECOND_ORCH_PORT = 28086
+SECOND_ORCH_PORT = 29086
 
 
 def setUpModule():
@@ -33,7 +33,7 @@ def create_orphan(saga_id, pid, age_s=60):
     run out: what a request left behind when the database failed between the create's COMMIT
     and its answer, once the lease of the replica that created it ran out."""
     h.sql("orchestrator_db",
-          f"CALL saga_create('{saga_id}', 'RUNNING', 'CreateOrder', -1, 0, 7, {pid}, 1, 10000, "
+          f"CALL saga_create('{saga_id}', 'RUNNING', 'CreateOrder', 0, 0, 7, {pid}, 1, 10000, "
           f"'CARD'); UPDATE saga_instance SET updated_at = CURRENT_TIMESTAMP(3) - INTERVAL "
           f"{age_s} SECOND WHERE saga_id = '{saga_id}'")
 
@@ -127,6 +127,9 @@ class KillTest(unittest.TestCase):
 
     def test_redis_killed_under_load(self):
         self.kill_under_load(SERVERS.redis)
+
+    def test_service_inventory_paused_under_load(self):
+        self.kill_under_load(f.Paused(SUITE.daemons["service-inventory"]))
 
 
 if __name__ == "__main__":

@@ -103,7 +103,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (rc != SAGA_OK && e.message[0] == '\0')
             abort(); /* a failed step always says why */
     }
-    saga_result_t r = {learned.order_id > 0, learned, err.type, err.message};
+    saga_result_t r = {.success = learned.order_id > 0,
+                       .st = learned,
+                       .error_type = err.type,
+                       .error_message = err.message};
     char *res = saga_result_json("workflowId", "order-fuzz", &r, SAGA_RESULT_DETAILED);
     free(res);
     saga_client_free(c);

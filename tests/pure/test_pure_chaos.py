@@ -5,7 +5,7 @@ ends, stock moves by exactly the successes, nothing stays reserved, every succes
 payment is CONFIRMED, no saga is driven by two replicas at once; the takeover time is printed.
 
 Its own MariaDB, Redis and Temporal dev server (tests/faults/faultlib.py, on the ports the ctest
-environment gives: 29306, 29379, 29733), never the shared stack; replica 0 of the daemons on
+environment gives: 29406, 29479, 29833), never the shared stack; replica 0 of the daemons on
 29580-29585, replica 1 on 29680-29685 (the test's own range, replica r on port + 100*r)."""
 import json
 import os
@@ -63,7 +63,7 @@ class Client:
             return None
         if st != 200 or not isinstance(b, dict):
             return None
-        done = b.get("status") in (f.TERMINAL_PURE if self.orch == "orchestrator-pure"
+        done = b.get("status") in (("COMPLETED", "COMPENSATED", "FAILED") if self.orch == "orchestrator-pure"
                                    else TERMINAL_TEMPORAL)
         return b.get("result") or {"success": False, "status": b.get("status")} if done else None
 

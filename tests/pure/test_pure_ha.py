@@ -1,8 +1,8 @@
 """orchestrator-pure replicas on one database: ownership by lease, takeover, fencing, attaching
 to another replica's saga, cancel through another replica, the recovery points of the fewer
 commits, and a stuck compensation made visible. Real MariaDB and Redis (scripts/stack), the
-three services and two orchestrator-pure replicas started here: services 29082-29084,
-replica 0 on 29080, replica 1 on 29180 (the test's own range, replica r on port + 100*r)."""
+three services and two orchestrator-pure replicas started here: services 29182-29184,
+replica 0 on 29180, replica 1 on 29280 (the test's own range, replica r on port + 100*r)."""
 import concurrent.futures
 import os
 import random
@@ -13,8 +13,8 @@ import unittest
 
 import harness as h
 
-ORDER, INV, PAY = 29082, 29083, 29084
-REPLICA = [29080, 29180]
+ORDER, INV, PAY = 29182, 29183, 29184
+REPLICA = [29180, 29280]
 LEASE_MS = 4000
 GATEWAY_MS = 1000  # the fake gateway's latency: ApprovePayment is where a saga can be caught
 PG_LIMIT = 1000000

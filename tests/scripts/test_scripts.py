@@ -6,6 +6,7 @@ import os
 import shutil
 import stat
 import subprocess
+import sys
 import tempfile
 import unittest
 
@@ -56,6 +57,7 @@ class ScriptTestStack(unittest.TestCase):
         env = dict(os.environ, PATH=os.path.join(self.root, "bin") + os.pathsep + os.environ["PATH"])
         env.pop("BUILD_DIR", None)
         env.pop("FUZZ_SECONDS", None)
+        env["SAGA_TEST_PRODUCTION"] = "0"  # the dev pass only: no production stack here
         out = subprocess.run(["bash", os.path.join(self.root, "scripts", "test")], env=env,
                              capture_output=True, text=True, timeout=60)
         self.assertEqual(out.returncode, 0, out.stderr)
@@ -83,6 +85,29 @@ class ScriptTestStack(unittest.TestCase):
         calls = self.run_script(["mariadb: stopped", "redis: stopped", "temporal: stopped"])
         self.assertIn("fuzz all 25", calls)
         self.assertLess(calls.index("up"), calls.index("fuzz all 25"))
+
+
+class TestsLeaveTheDemoAlone(unittest.TestCase):
+    """Daemons started by tests never take the demo's ports or use its databases."""
+
+    def setUp(self):
+        sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "support"))
+        import harness
+        self.h = harness
+
+    def test_a_daemon_on_a_demo_port_is_refused(self):
+        for port in (21080, 21083, 21085):
+            with self.assertRaises(AssertionError):
+                self.h.Daemon("service-inventory", port)
+
+    def test_daemons_use_test_databases_unless_a_test_names_one(self):
+        for name, db in self.h.DAEMON_DATABASES.items():
+            d = self.h.Daemon(name, 22999)
+            self.assertEqual(d.env["MYSQL_DATABASE"], "test_" + db)
+        d = self.h.Daemon("service-order", 22999, {"MYSQL_DATABASE": "mine"})
+        self.assertEqual(d.env["MYSQL_DATABASE"], "mine")
+        self.assertEqual(self.h.db_for_tests("order_db"), "test_order_db")
+        self.assertEqual(self.h.db_for_tests("mysql"), "mysql")
 
 
 if __name__ == "__main__":

@@ -3,71 +3,27 @@
  * for at most three, a busy worker never asks beyond its free executors, the option turns it
  * off; with the setting false the requests are refused and every activity is polled and runs
  * once. argv[1]: the temporal CLI. (The CLI's dev server grants eager tasks by default.) */
-#include "tc_test_util.h"
+#include "tc_devserver.h"
 #include "test_workflows.h"
-
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 
 static tc_client *g_client;
 static pid_t g_server;
 static const char *g_cli;
 static const char *g_eager_setting; /* the dynamic config value of the current group */
 
-/* A port the kernel just handed out (free now; the server binds it a moment later). */
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof a;
-    assert_true(fd >= 0);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &al), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 static int setup(void **s)
 {
     (void)s;
-    const char *cli = g_cli;
-    char port[16], http[16], metrics[16], addr[64];
-    snprintf(port, sizeof port, "%d", free_port());
-    snprintf(http, sizeof http, "%d", free_port());
-    snprintf(metrics, sizeof metrics, "%d", free_port());
-    g_server = fork();
-    if (g_server == 0) {
-        FILE *null = freopen("/dev/null", "w", stdout);
-        (void)null;
-        null = freopen("/dev/null", "w", stderr);
-        (void)null;
-        execl(cli, cli, "server", "start-dev", "--ip", "127.0.0.1", "--port", port, "--http-port",
-              http, "--metrics-port", metrics, "--headless", "--log-level", "error",
-              "--dynamic-config-value", g_eager_setting, (char *)NULL);
-        _exit(127);
-    }
-    assert_true(g_server > 0);
-    snprintf(addr, sizeof addr, "127.0.0.1:%s", port);
-    tc_error err = {0};
-    tc_client_options co = {.address = addr};
-    if (tc_client_new(&co, &g_client, &err) != TC_OK)
-        fail_msg("client: %s", err.text);
-    if (tc_client_wait_ready(g_client, 90000, &err) != TC_OK)
-        fail_msg("private dev server on %s not ready: %s", addr, err.text);
+    g_server = tt_devserver_start(g_cli, g_eager_setting, &g_client);
     return 0;
 }
 
 static int teardown(void **s)
 {
     (void)s;
-    tc_client_free(g_client);
-    if (g_server > 0) {
-        kill(g_server, SIGTERM);
-        waitpid(g_server, NULL, 0);
-        g_server = 0;
-    }
+    tt_devserver_stop(g_server, g_client);
+    g_server = 0;
+    g_client = NULL;
     return 0;
 }
 

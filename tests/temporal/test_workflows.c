@@ -19,8 +19,10 @@ void wf_greet(tc_wf_ctx *ctx, void *state, void *user)
     (void)user;
     tc_wf_result r;
     const char *in = tc_wf_input(ctx, 0);
-    if (tc_wf_activity(ctx, "Hello", in ? in : "\"nobody\"", &k_act, &r) == TC_WF_PENDING)
+    if (tc_wf_activity(ctx, "Hello", in ? in : "\"nobody\"", &k_act, &r) != TC_OK) {
+        tc_wf_fail(ctx, r.failure_type, r.failure_message, false);
         return;
+    }
     tc_wf_complete(ctx, r.result_json);
 }
 
@@ -29,8 +31,10 @@ void wf_greet_changed(tc_wf_ctx *ctx, void *state, void *user)
     (void)state;
     (void)user;
     tc_wf_result r;
-    if (tc_wf_activity(ctx, "Hi", tc_wf_input(ctx, 0), &k_act, &r) == TC_WF_PENDING)
+    if (tc_wf_activity(ctx, "Hi", tc_wf_input(ctx, 0), &k_act, &r) != TC_OK) {
+        tc_wf_fail(ctx, r.failure_type, r.failure_message, false);
         return;
+    }
     tc_wf_complete(ctx, r.result_json);
 }
 
@@ -67,8 +71,10 @@ void wf_chain(tc_wf_ctx *ctx, void *state, void *user)
     for (int i = 0; i < n; i++) {
         snprintf(in, sizeof in, "%d", st->done);
         tc_wf_result r;
-        if (tc_wf_activity(ctx, "Inc", in, &k_act, &r) != TC_WF_DONE)
+        if (tc_wf_activity(ctx, "Inc", in, &k_act, &r) != TC_OK) {
+            tc_wf_fail(ctx, r.failure_type, r.failure_message, false);
             return;
+        }
         st->done = atoi(r.result_json);
     }
     char out[64];
@@ -85,9 +91,11 @@ void act_inc(tc_activity_ctx *ctx, void *user)
     tc_activity_complete(ctx, out);
 }
 
-int q_chain_progress(const void *state, const char *args, void *user, char **out, tc_error *err)
+int q_chain_progress(const void *state, const char *const *args, size_t n_args, void *user,
+                     char **out, tc_error *err)
 {
     (void)args;
+    (void)n_args;
     (void)user;
     (void)err;
     const chain_state *st = state;
@@ -112,11 +120,13 @@ void wf_steps(tc_wf_ctx *ctx, void *state, void *user)
     for (int i = 1; i <= n; i++) {
         json_t *a = json_pack("{s:s, s:i}", "dir", dir ? dir : "/nonexistent", "step", i);
         char *s = json_dumps(a, JSON_COMPACT);
-        tc_wf_step st = tc_wf_activity(ctx, "Step", s, &o, NULL);
+        tc_wf_result r;
+        int rc = tc_wf_activity(ctx, "Step", s, &o, &r);
         free(s);
         json_decref(a);
-        if (st != TC_WF_DONE) {
+        if (rc != TC_OK) {
             json_decref(j);
+            tc_wf_fail(ctx, r.failure_type, r.failure_message, false);
             return;
         }
     }
@@ -157,44 +167,53 @@ void act_step(tc_activity_ctx *ctx, void *user)
     tc_activity_complete(ctx, NULL);
 }
 
-/* Cancel: start LongBeat (heartbeat timeout 1 s), sleep 1.5 s, cancel it, report its outcome. */
+/* Cancel: start LongBeat (heartbeat timeout 1 s, cancel mode wait-cancellation-completed),
+ * sleep 1.5 s, cancel it, report its outcome once it acknowledged. */
 void wf_cancel(tc_wf_ctx *ctx, void *state, void *user)
 {
     (void)state;
     (void)user;
     tc_retry_policy rp = {.maximum_attempts = 1};
-    tc_activity_options o = {
-        .start_to_close_ms = 60000, .heartbeat_timeout_ms = 1000, .retry = &rp};
+    tc_activity_options o = {.start_to_close_ms = 60000,
+                             .heartbeat_timeout_ms = 1000,
+                             .retry = &rp,
+                             .cancel_mode = TC_CANCEL_WAIT_COMPLETED};
+    tc_future *act = tc_wf_activity_start(ctx, "LongBeat", NULL, &o);
+    if (tc_wf_sleep(ctx, 1500) != TC_OK)
+        return;
+    tc_future_cancel(ctx, act);
     tc_wf_result r;
-    tc_wf_step s = tc_wf_activity(ctx, "LongBeat", NULL, &o, &r);
-    if (tc_wf_sleep(ctx, 1500) != TC_WF_DONE)
-        return;
-    if (tc_wf_cancel_activity(ctx, "1") != TC_WF_DONE)
-        return;
-    if (s == TC_WF_PENDING)
-        return;
+    int rc = tc_future_get(ctx, act, &r);
     char out[256];
-    snprintf(out, sizeof out, "{\"ok\":%s,\"type\":\"%s\"}", s == TC_WF_DONE ? "true" : "false",
-             s == TC_WF_DONE ? "" : r.failure_type);
+    snprintf(out, sizeof out, "{\"ok\":%s,\"type\":\"%s\"}", rc == TC_OK ? "true" : "false",
+             rc == TC_OK ? "" : r.failure_type);
     tc_wf_complete(ctx, out);
 }
 
+/* Fan: n Inc activities at once, then their sum. */
 void wf_fan(tc_wf_ctx *ctx, void *state, void *user)
 {
     (void)user;
     chain_state *st = state;
     int n = input_int(tc_wf_input(ctx, 0), "n", 3);
-    bool pending = false;
-    for (int i = 0; i < n; i++) {
-        tc_wf_result r;
-        tc_wf_step s = tc_wf_activity(ctx, "Inc", "0", &k_act, &r);
-        if (s == TC_WF_DONE)
-            st->done += atoi(r.result_json);
-        else if (s == TC_WF_PENDING)
-            pending = true;
-    }
-    if (pending)
+    tc_future **fs = calloc((size_t)n, sizeof *fs);
+    if (!fs) {
+        tc_wf_fail(ctx, "OutOfMemory", "fan-out", false);
         return;
+    }
+    for (int i = 0; i < n; i++)
+        fs[i] = tc_wf_activity_start(ctx, "Inc", "0", &k_act);
+    int rc = tc_wf_wait_all(ctx, fs, (size_t)n);
+    for (int i = 0; rc == TC_OK && i < n; i++) {
+        tc_wf_result r;
+        tc_future_get(ctx, fs[i], &r);
+        st->done += atoi(r.result_json);
+    }
+    free(fs);
+    if (rc != TC_OK) {
+        tc_wf_fail(ctx, "FanFailed", tc_code_name(rc), false);
+        return;
+    }
     char out[64];
     snprintf(out, sizeof out, "{\"sum\":%d}", st->done);
     tc_wf_complete(ctx, out);

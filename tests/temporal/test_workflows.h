@@ -17,7 +17,8 @@ typedef struct chain_state {
 } chain_state;
 void wf_chain(tc_wf_ctx *ctx, void *state, void *user);
 void act_inc(tc_activity_ctx *ctx, void *user);
-int q_chain_progress(const void *state, const char *args, void *user, char **out, tc_error *err);
+int q_chain_progress(const void *state, const char *const *args, size_t n_args, void *user,
+                     char **out, tc_error *err);
 
 /* Fan: input {"n":N} -> N Inc activities in parallel -> {"sum":N}. state: chain_state. */
 void wf_fan(tc_wf_ctx *ctx, void *state, void *user);
@@ -27,8 +28,9 @@ void wf_fan(tc_wf_ctx *ctx, void *state, void *user);
 void wf_steps(tc_wf_ctx *ctx, void *state, void *user);
 void act_step(tc_activity_ctx *ctx, void *user);
 
-/* Cancel: LongBeat activity (heartbeat timeout 1 s), 1.5 s timer, cancel the activity, complete
- * with {"ok":false,"type":"CanceledError"} (the LongBeat activity lives in the stack test). */
+/* Cancel: LongBeat activity (heartbeat timeout 1 s, wait-cancellation-completed), 1.5 s timer,
+ * cancel the activity, complete with {"ok":false,"type":"CanceledError"} once it acknowledged
+ * (the LongBeat activity lives in the stack test). */
 void wf_cancel(tc_wf_ctx *ctx, void *state, void *user);
 
 /* Register everything above on w (Greet, Chain, Steps + their activities). */
