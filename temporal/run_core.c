@@ -1,6 +1,7 @@
 /* run_core.c - a workflow run's data: creation and teardown, futures and their resolution order,
  * the queue of commands the code made and the index of recorded ones. Pure computation: no
  * network I/O, no knowledge of particular command kinds. */
+#include "local_activity.h"
 #include "wf_run.h"
 
 #include <stdarg.h>
@@ -62,6 +63,7 @@ void tc_run_free(tc_run *r)
         return;
     /* Coroutines first: unwinding them may still read futures and state. */
     tc_sched_destroy(r);
+    tc_la_free_all(r);
     for (size_t i = 0; i < r->n_all; i++) {
         free(r->all[i]->id);
         free(r->all[i]->type);

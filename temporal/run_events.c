@@ -1,6 +1,7 @@
 /* run_events.c - applies a run's history events in order: workflow task batches, activations of
  * the workflow code, matching of the commands it made against the command events history
  * recorded, routing of results to their commands. Pure computation: no network I/O. */
+#include "local_activity.h"
 #include "wf_run.h"
 
 #include <stdio.h>
@@ -142,6 +143,7 @@ static void apply_cancel_request(tc_run *r, int64_t event_id)
     for (size_t i = r->n_claims; i-- > 0;)
         if (!r->claims[i]->detached)
             tc_signal_unclaim(r, r->claims[i]);
+    tc_la_cancel_run(r);
 }
 
 /* ---- activations ---- */
@@ -198,6 +200,7 @@ static int activate(tc_run *r, tc_pb_event *const *evs, size_t n, size_t i, bool
             return fail(r, err, TC_ERR_NOMEM, "out of memory for the workflow coroutine");
     }
     tc_sched_run(r);
+    tc_la_after_code(r); /* replaying: this task's local activity markers answer */
     r->look = NULL;
     r->n_look = 0;
     if (r->fail_code)

@@ -133,6 +133,7 @@ int tc_respond_completed(tc_worker *w, const tc_wf_task *t, const wf_reg *reg, t
     rq.namespace_ = w->c->ns;
     rq.n_query_results = nq;
     rq.query_results = qep;
+    rq.force_create_new_workflow_task = r && r->force_new_task; /* local activities run on */
     if (w->sticky_queue) {
         stq.name = w->sticky_queue;
         stq.kind = TEMPORAL__API__ENUMS__V1__TASK_QUEUE_KIND__TASK_QUEUE_KIND_STICKY;

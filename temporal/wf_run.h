@@ -240,6 +240,9 @@ struct tc_run {
     int fail_code; /* 0, TC_ERR_NONDETERMINISM, TC_ERR_TASK_FAILED, TC_ERR_PROTOCOL ... */
     char fail_text[1024];
 
+    struct tc_la_set *la; /* local activities (local_activity.h), NULL until the first */
+    bool force_new_task;  /* answer with force_create_new_workflow_task (a heartbeat) */
+
     uint64_t lru;
 };
 

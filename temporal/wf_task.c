@@ -1,6 +1,7 @@
 /* wf_task.c - one workflow task: the run it needs (the cached live run continued by the task's
  * events, or a fresh one replayed from full history), its events applied, and the answer
  * (commands and query results, a task failure under the worker's policy, or a query answer). */
+#include "local_activity.h"
 #include "worker_internal.h"
 
 #include <stdio.h>
@@ -175,6 +176,7 @@ static void task_failed(tc_worker *w, const tc_wf_task *t, const wf_reg *reg, in
 
 static void handle_task(tc_worker *w, const tc_wf_task *t)
 {
+    int64_t t0 = tc_now_us();
     tc_error err = {0};
     const char *type = t->workflow_type ? t->workflow_type->name : NULL;
     const wf_reg *reg = tc_reg_workflow(w, type);
@@ -222,6 +224,7 @@ static void handle_task(tc_worker *w, const tc_wf_task *t)
         task_failed(w, t, reg, TC_ERR_NOMEM, err.text);
         goto out;
     }
+    tc_la_drive(w, r, t0); /* local activities run inside the task */
     if (r->fail_code) {
         task_failed(w, t, reg, r->fail_code, r->fail_text);
         goto out;

@@ -28,7 +28,8 @@ typedef struct act_reg {
 } act_reg;
 
 typedef struct act_item {
-    tc_act_task *task;
+    tc_act_task *task;        /* a polled or eager activity task, or NULL for: */
+    struct tc_la_exec *local; /* an attempt of a local activity (local_activity_exec.c) */
     struct act_item *next;
 } act_item;
 
@@ -50,7 +51,8 @@ struct tc_worker {
     int sticky_cap;
     int sticky_s2s_ms;
     int max_acts;
-    bool eager; /* request eager activity dispatch (tc_worker_options) */
+    bool eager;     /* request eager activity dispatch (tc_worker_options) */
+    bool no_remote; /* local activities only: no activity pollers (tc_worker_options) */
     size_t stack_size;
     tc_task_failure_policy policy;
     tc_logger log;
@@ -82,6 +84,10 @@ struct tc_worker {
     tc_run **cache;
     size_t n_cache;
     uint64_t lru_clock;
+
+    /* local activities: tasks waiting for their attempts (local_activity_exec.c) */
+    pthread_mutex_t lmu;
+    pthread_cond_t lcv; /* an attempt finished, or stop */
 
     atomic_uint_fast64_t st_wft, st_act, st_hit, st_miss, st_nondet, st_refetch, st_pages,
         st_eager_req, st_eager;
@@ -120,6 +126,9 @@ void tc_act_release(struct tc_worker *w, int n);
 /* Queues an activity task (owned; freed after it ran) for the executors. reserved: a slot was
  * reserved for it; if not, one is taken anyway, because a task the server handed us must run. */
 void tc_act_enqueue(struct tc_worker *w, tc_act_task *t, bool reserved);
+/* Queues an attempt of a local activity for the executors (it takes a slot like a task the
+ * server handed us). Returns false when out of memory. */
+bool tc_act_enqueue_local(struct tc_worker *w, struct tc_la_exec *x);
 /* Executors: the next task (NULL when draining and nothing is left); done frees its slot. */
 act_item *tc_act_next(struct tc_worker *w);
 void tc_act_done(struct tc_worker *w, act_item *it);
