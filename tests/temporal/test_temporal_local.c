@@ -6,6 +6,8 @@
 #include "local_activity.h"
 #include "rt_util.h"
 
+#include "la_workflows.h"
+
 static const tc_local_activity_options k_lo = {.start_to_close_ms = 5000};
 
 /* ---- retry decisions ---- */
@@ -621,8 +623,52 @@ static void lazy_input_is_not_built_when_a_marker_answers(void **s)
     hb_free(b);
 }
 
-int main(void)
+/* ---- a history written by the official Go SDK (tests/temporal/gola) ---- */
+
+static const char *g_fixtures;
+
+static void go_sdk_local_activity_history_replays(void **s)
 {
+    (void)s;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/go_local.history.pb", g_fixtures);
+    tc_history *h = NULL;
+    tc_error err = {0};
+    assert_int_equal(tc_history_load(path, &h, &err), TC_OK);
+    go_local_state st;
+    memset(&st, 0, sizeof st);
+    if (tc_replay_history(h, wf_go_local, &st, sizeof st, NULL, &err) != TC_OK)
+        fail_msg("replay: %s", err.text);
+    assert_string_equal(st.out, "a|3|2|OutOfStock|x|y");
+    tc_history_free(h);
+}
+
+/* The same history against code that asks for a different local activity second. */
+static void wf_go_local_changed(tc_wf_ctx *ctx, void *state, void *user)
+{
+    (void)state, (void)user;
+    tc_local_activity_options o = {.start_to_close_ms = 10000};
+    if (tc_wf_local_activity(ctx, "Echo", "\"a\"", &o, NULL) == TC_OK)
+        tc_wf_local_activity(ctx, "Charge", NULL, &o, NULL);
+}
+
+static void go_sdk_history_against_changed_code_is_nondeterminism(void **s)
+{
+    (void)s;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/go_local.history.pb", g_fixtures);
+    tc_history *h = NULL;
+    tc_error err = {0};
+    assert_int_equal(tc_history_load(path, &h, &err), TC_OK);
+    assert_int_equal(tc_replay_history(h, wf_go_local_changed, NULL, 0, NULL, &err),
+                     TC_ERR_NONDETERMINISM);
+    assert_non_null(strstr(err.text, "recorded local activity Flaky (ActivityID 2)"));
+    tc_history_free(h);
+}
+
+int main(int argc, char **argv)
+{
+    g_fixtures = argc > 1 ? argv[1] : "tests/temporal/fixtures";
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(backoff_grows_by_coefficient_up_to_maximum),
         cmocka_unit_test(maximum_attempts_end_the_retries),
@@ -646,6 +692,8 @@ int main(void)
         cmocka_unit_test(cancel_before_dispatch_records_nothing),
         cmocka_unit_test(run_cancel_during_timer_backoff_cancels_timer_and_records),
         cmocka_unit_test(lazy_input_is_not_built_when_a_marker_answers),
+        cmocka_unit_test(go_sdk_local_activity_history_replays),
+        cmocka_unit_test(go_sdk_history_against_changed_code_is_nondeterminism),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,6 +3,7 @@
  * task heartbeats past the task timeout, timeouts, the three cancel modes, replay of what was
  * recorded, a type the worker lacks, and a worker that runs no remote activities. */
 #include "local_activity.h"
+#include "la_workflows.h"
 #include "tc_test_util.h"
 
 #include <stdatomic.h>
@@ -12,6 +13,7 @@
 #define EV(x) TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_##x
 
 static tc_client *g_client;
+static const char *g_gola; /* the Go SDK program of tests/temporal/gola (its -replay mode) */
 static tc_worker *g_worker;
 static char g_queue[128];
 
@@ -26,12 +28,15 @@ static void act_echo(tc_activity_ctx *ctx, void *user)
     tc_activity_complete(ctx, tc_activity_input(ctx, 0));
 }
 
-/* Fails its first two attempts (Transient), then returns the attempt number. */
+/* Fails until the attempt given as its (number) input, 3 by default (Transient), then returns
+ * the attempt number. */
 static void act_flaky(tc_activity_ctx *ctx, void *user)
 {
     (void)user;
+    const char *in = tc_activity_input(ctx, 0);
+    int until = in && *in >= '0' && *in <= '9' ? atoi(in) : 3;
     atomic_fetch_add(&n_flaky, 1);
-    if (tc_activity_attempt(ctx) < 3) {
+    if (tc_activity_attempt(ctx) < until) {
         tc_activity_fail(ctx, "Transient", "try again", false);
         return;
     }
@@ -158,6 +163,8 @@ static tc_worker *start_worker(const char *queue, bool no_remote)
         tc_worker_register_workflow(w, "Seven", wf_seven, 0, NULL, &err) ||
         tc_worker_register_workflow(w, "One", wf_one, 0, NULL, &err) ||
         tc_worker_register_workflow(w, "CancelLA", wf_cancel_la, 0, NULL, &err) ||
+        tc_worker_register_workflow(w, "GoLocal", wf_go_local, sizeof(go_local_state), NULL,
+                                    &err) ||
         tc_worker_register_activity(w, "Echo", act_echo, NULL, &err) ||
         tc_worker_register_activity(w, "Flaky", act_flaky, NULL, &err) ||
         tc_worker_register_activity(w, "Refuse", act_refuse, NULL, &err) ||
@@ -415,6 +422,27 @@ static void no_remote_worker_runs_local_activities_only(void **s)
     tc_worker_free(w);
 }
 
+/* The Go SDK's twin workflow, run here: same result, and our history replays on the Go SDK's
+ * replayer (markers, their ids and data, the backoff timer). */
+static void our_history_replays_on_the_go_sdk(void **s)
+{
+    (void)s;
+    char wid[128], rid[64], path[256], cmd[1024];
+    tc_outcome out;
+    run_wf("GoLocal", NULL, 1000, wid, sizeof wid, rid, &out);
+    assert_string_equal(out.result_json, "\"a|3|2|OutOfStock|x|y\"");
+    tc_outcome_clear(&out);
+    tc_history *h = history_of(wid, rid);
+    assert_int_equal(count_events(h, EV(TIMER_STARTED)), 1);
+    tc_error err = {0};
+    snprintf(path, sizeof path, "%s/go_local_ours.history.pb",
+             getenv("TC_FIXTURE_DIR") ? getenv("TC_FIXTURE_DIR") : ".");
+    TT_OK(tc_history_save(h, path, &err));
+    tc_history_free(h);
+    snprintf(cmd, sizeof cmd, "'%s' -replay '%s'", g_gola, path);
+    assert_int_equal(system(cmd), 0);
+}
+
 static int setup(void **s)
 {
     (void)s;
@@ -432,8 +460,9 @@ static int teardown(void **s)
     return 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    g_gola = argc > 1 ? argv[1] : "gola";
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(seven_fast_local_activities_take_one_workflow_task),
         cmocka_unit_test(local_retries_record_one_marker_with_the_last_attempt),
@@ -446,6 +475,7 @@ int main(void)
         cmocka_unit_test(abandon_resolves_cancelled),
         cmocka_unit_test(unregistered_type_fails_the_workflow_task_with_the_reason),
         cmocka_unit_test(no_remote_worker_runs_local_activities_only),
+        cmocka_unit_test(our_history_replays_on_the_go_sdk),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
