@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # One image for all six daemons of the order saga suite.
 #   build:   docker build -t order-saga .
-#   run one: docker run --rm -e PORT=21082 -p 21082:21082 order-saga service-order
+#   run one: docker run --rm --env-file .env -e PORT=21082 -p 127.0.0.1:21082:21082 order-saga service-order
+#            (.env: the tokens and passwords of .env.example; a daemon refuses to start without its tokens)
 # docker-compose.yml runs each daemon from this image with its own command and environment.
 
 ARG DEBIAN_TAG=12-slim

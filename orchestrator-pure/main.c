@@ -36,7 +36,8 @@ int main(void)
     default_env("MYSQL_POOL_SIZE", "32");
     if (app_new(&a, "orchestrator-pure", 21080, "orchestrator_db") != 0)
         return 1;
-    if (app_db(a, &db) != 0)
+    auth *au; /* only checked here: the saga client sends SERVICE_TOKEN to the services */
+    if (app_auth(a, AUTH_SERVICE, &au) != 0 || app_db(a, &db) != 0)
         goto out;
     if ((client = saga_client_from_env()) == NULL) {
         log_error("bad ORDER_SERVICE_URL / INVENTORY_SERVICE_URL / PAYMENT_SERVICE_URL");

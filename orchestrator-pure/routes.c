@@ -55,6 +55,15 @@ static json_t *saga_view(const saga_row_t *row)
     return o;
 }
 
+/* The saga store failed: the reason goes to the log (with this request's id), the caller
+ * learns only that it may retry. */
+static void respond_store_error(http_req *req, int rc)
+{
+    log_warn("saga store: %s", cm_strerror(rc));
+    http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE,
+                         "the saga store is unavailable; retry later");
+}
+
 static void respond_accepted(http_req *req, const saga_row_t *row)
 {
     char loc[SAGA_ID_MAX + 32];
@@ -118,8 +127,7 @@ static void post_order(http_req *req, void *vctx)
     else if (rc == CM_ERR_TIMEOUT)
         respond_accepted(req, &row);
     else
-        http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE, "saga store unavailable: %s",
-                             cm_strerror(rc));
+        respond_store_error(req, rc);
 }
 
 static void get_order(http_req *req, void *vctx)
@@ -139,8 +147,7 @@ static void get_order(http_req *req, void *vctx)
         return;
     }
     if (rc != 0) {
-        http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE, "saga store unavailable: %s",
-                             cm_strerror(rc));
+        respond_store_error(req, rc);
         return;
     }
     http_respond_json(req, 200, saga_view(&row));

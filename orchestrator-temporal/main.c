@@ -35,7 +35,8 @@ static int temporal_ready(void *ctx, char *detail, size_t n)
     tc_error err;
     if (tc_client_wait_ready(ctx, 1000, &err) == TC_OK)
         return 0;
-    snprintf(detail, n, "temporal: %s", err.text);
+    log_warn("temporal not ready: %s", err.text);
+    snprintf(detail, n, "temporal unreachable");
     return -1;
 }
 
@@ -127,6 +128,9 @@ int main(void)
     setenv("HTTP_THREADS", OT_DEFAULT_HTTP_THREADS, 0); /* only when unset */
     if (app_new(&a, "orchestrator-temporal", OT_DEFAULT_PORT, NULL) != 0)
         return 1;
+    auth *au; /* only checked here: the saga client sends SERVICE_TOKEN to the services */
+    if (app_auth(a, AUTH_SERVICE, &au) != 0)
+        goto out;
     load_config(&cfg);
     ot_workflow_configure(cfg.activity_timeout_ms);
 
@@ -135,6 +139,7 @@ int main(void)
         .inventory_url = cfg_str("INVENTORY_SERVICE_URL", "http://127.0.0.1:21083"),
         .payment_url = cfg_str("PAYMENT_SERVICE_URL", "http://127.0.0.1:21084"),
         .timeout_ms = (long)cfg.http_timeout_ms,
+        .service_token = cfg_str("SERVICE_TOKEN", NULL),
     };
     sc = saga_client_new(&scfg);
     if (sc == NULL) {

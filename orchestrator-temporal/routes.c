@@ -79,8 +79,11 @@ static void respond_outcome(http_req *req, ot_routes_ctx *c, const char *wid, in
             out->failure_type ? ": " : "", out->failure_message ? out->failure_message : "");
         return;
     }
-    http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE, "waiting for workflow %s: %s", wid,
-                         err->text);
+    log_warn("waiting for workflow %s: %s", wid, err->text);
+    http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE,
+                         "Temporal is unreachable; read the order later with GET "
+                         "/api/temporal/orders/%s",
+                         wid);
 }
 
 /* POST body -> validated input and the workflow id. Answers 400 itself and returns -1. */
@@ -242,8 +245,10 @@ static void post_order(http_req *req, ot_routes_ctx *c, int async)
         started = false;
     } else if (rc != TC_OK) {
         count(c, "error");
-        http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE, "could not start workflow %s: %s",
-                             wid, err.text);
+        log_warn("could not start workflow %s: %s", wid, err.text);
+        http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE,
+                             "Temporal is unreachable; the order was not started, retry later "
+                             "(with the same Idempotency-Key)");
         return;
     }
     if (!started) {
@@ -288,8 +293,11 @@ static void add_state(ot_routes_ctx *c, const char *wid, const char *run_id, jso
     if (!json_is_object(s)) {
         json_decref(s);
         json_object_set_new(o, "step", json_null());
-        json_object_set_new(o, "queryError",
-                            json_string(rc == TC_OK ? "unreadable state" : err.text));
+        if (rc != TC_OK)
+            log_warn("query %s of %s: %s", OT_QUERY_STATE, wid, err.text);
+        json_object_set_new(
+            o, "queryError",
+            json_string(rc == TC_OK ? "unreadable state" : "state not available now"));
         return;
     }
     const char *k;
@@ -320,7 +328,9 @@ static void h_get_order(http_req *req, void *ctx)
         return;
     }
     if (rc != TC_OK) {
-        http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE, "describe %s: %s", wid, err.text);
+        log_warn("describe %s: %s", wid, err.text);
+        http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE,
+                             "Temporal is unreachable; retry later");
         return;
     }
     json_t *o = json_object();

@@ -121,7 +121,11 @@ int saga_classify(int http_status, const char *problem_code, saga_error_t *err)
     snprintf(msg, sizeof msg, "HTTP %d %s", http_status, code);
     if (http_status == 0)
         return fill(err, SAGA_ERR_RETRYABLE, 0, SAGA_TYPE_RETRYABLE, "transport error");
-    if (http_status == 429 || http_status >= 500 || http_status == 408)
+    /* 401/403: the orchestrator's SERVICE_TOKEN is missing or not the services' one. That is
+     * an operator's to fix (the same token on both sides), not the order's fault: retry like
+     * an outage, so in-flight sagas continue once the tokens agree. */
+    if (http_status == 429 || http_status >= 500 || http_status == 408 || http_status == 401 ||
+        http_status == 403)
         return fill(err, SAGA_ERR_RETRYABLE, http_status, SAGA_TYPE_RETRYABLE, msg);
     if (http_status == 409 && strcmp(code, "IdempotencyInFlight") == 0)
         return fill(err, SAGA_ERR_RETRYABLE, http_status, SAGA_TYPE_RETRYABLE, msg);

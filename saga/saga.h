@@ -125,8 +125,8 @@ int saga_compensation_plan(saga_step_t last_started, saga_step_t *out, int cap);
 int saga_idempotency_key(char *buf, size_t cap, const char *saga_id, saga_step_t step);
 
 /* Classifies a service answer per docs/development.md "Error codes": 2xx -> SAGA_OK;
- * business codes -> SAGA_ERR_BUSINESS with err->type; 409 IdempotencyInFlight, 429, 5xx and
- * status 0 (transport) -> SAGA_ERR_RETRYABLE. `problem_code` is the problem+json `code`
+ * business codes -> SAGA_ERR_BUSINESS with err->type; 409 IdempotencyInFlight, 401 and 403
+ * (tokens that do not agree), 429, 5xx and status 0 (transport) -> SAGA_ERR_RETRYABLE. `problem_code` is the problem+json `code`
  * (may be NULL). Fills err (may be NULL) and returns the code. Pure; any thread. */
 int saga_classify(int http_status, const char *problem_code, saga_error_t *err);
 
@@ -191,6 +191,8 @@ typedef struct saga_client_config {
     saga_transport_fn transport; /* NULL -> common's httpc_request (cm_httpc.h); the process
                                     must have called httpc_global_init (app_new does) */
     void *transport_ctx;         /* borrowed */
+    const char *service_token;   /* sent as "Authorization: Bearer <token>" on every call by
+                                    the default transport (copied; NULL or "" -> none) */
 } saga_client_config_t;
 
 struct saga_client;
@@ -198,7 +200,8 @@ struct saga_client;
 /* Creates a client. Returns NULL on OOM or missing URLs. Thread-safe once created: any number
  * of threads may call saga_step_run on one client concurrently. */
 struct saga_client *saga_client_new(const saga_client_config_t *cfg);
-/* Reads ORDER_SERVICE_URL, INVENTORY_SERVICE_URL, PAYMENT_SERVICE_URL (defaults 2108x). */
+/* Reads ORDER_SERVICE_URL, INVENTORY_SERVICE_URL, PAYMENT_SERVICE_URL (defaults 2108x) and
+ * SERVICE_TOKEN. */
 struct saga_client *saga_client_from_env(void);
 void saga_client_free(struct saga_client *c);
 

@@ -18,6 +18,7 @@ struct saga_client {
     long timeout_ms;
     saga_transport_fn transport;
     void *transport_ctx;
+    char service_token[SAGA_URL_MAX / 2]; /* "" -> no Authorization header */
 };
 
 /* ---- default transport: common's HTTP client (per-thread keep-alive handles) ------------- */
@@ -26,8 +27,10 @@ static int httpc_transport(void *ctx, const char *method, const char *url, const
                            const char *body, long timeout_ms, int *status, char **resp_body)
 {
     httpc_resp r = {0};
-    httpc_opts o = {.idempotency_key = idem_key, .timeout_ms = timeout_ms};
-    (void)ctx;
+    const struct saga_client *c = ctx;
+    httpc_opts o = {.idempotency_key = idem_key,
+                    .timeout_ms = timeout_ms,
+                    .bearer_token = c->service_token[0] ? c->service_token : NULL};
     *status = 0;
     *resp_body = NULL;
     int rc = httpc_request(method, url, body, body != NULL ? strlen(body) : 0, &o, &r);
@@ -68,8 +71,14 @@ struct saga_client *saga_client_new(const saga_client_config_t *cfg)
         return NULL;
     }
     c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 10000;
+    if (cfg->service_token != NULL &&
+        snprintf(c->service_token, sizeof c->service_token, "%s", cfg->service_token) >=
+            (int)sizeof c->service_token) {
+        free(c);
+        return NULL;
+    }
     c->transport = cfg->transport != NULL ? cfg->transport : httpc_transport;
-    c->transport_ctx = cfg->transport_ctx;
+    c->transport_ctx = cfg->transport != NULL ? cfg->transport_ctx : c;
     return c;
 }
 
@@ -86,6 +95,7 @@ struct saga_client *saga_client_from_env(void)
         .inventory_url = env_or("INVENTORY_SERVICE_URL", "http://127.0.0.1:21083"),
         .payment_url = env_or("PAYMENT_SERVICE_URL", "http://127.0.0.1:21084"),
         .timeout_ms = 10000,
+        .service_token = env_or("SERVICE_TOKEN", NULL),
     };
     return saga_client_new(&cfg);
 }

@@ -12,17 +12,20 @@ int main(void)
     app *a = NULL;
     db_pool *db = NULL;
     rds_pool *rds = NULL;
+    auth *au = NULL;
     outbox_relay *relay = NULL;
     static inv_routes_t routes;
     int rc = 1;
 
     if (app_new(&a, SERVICE, 21083, "inventory_db") != 0)
         return 1;
-    if (app_db(a, &db) != 0 || app_redis(a, &rds) != 0)
+    if (app_auth(a, AUTH_SERVICE | AUTH_ADMIN, &au) != 0 || app_db(a, &db) != 0 ||
+        app_redis(a, &rds) != 0)
         goto out;
     routes = (inv_routes_t){
         .db = db,
         .rds = rds,
+        .auth = au,
         .service = SERVICE,
         .lock_wait_ms = (int)cfg_int("INVENTORY_LOCK_WAIT_MS", INV_LOCK_WAIT_MS, 0, 60000),
     };

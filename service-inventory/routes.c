@@ -183,10 +183,15 @@ static void h_cancel(http_req *req, void *ctx)
 int inv_routes_register(http_server *srv, inv_routes_t *ctx)
 {
     int rc = 0;
-    rc |= http_route(srv, "GET", "/api/inventory/{productId}", h_get, ctx);
-    rc |= http_route(srv, "PUT", "/api/inventory/{productId}", h_put, ctx);
-    rc |= http_route(srv, "POST", "/api/inventory/{productId}/reserve", h_reserve, ctx);
-    rc |= http_route(srv, "POST", "/api/inventory/{productId}/confirm", h_confirm, ctx);
-    rc |= http_route(srv, "POST", "/api/inventory/{productId}/cancel", h_cancel, ctx);
+    auth *au = ctx->auth;
+    const unsigned any = AUTH_SERVICE | AUTH_ADMIN;
+    rc |= auth_route(au, srv, "GET", "/api/inventory/{productId}", any, h_get, ctx);
+    rc |= auth_route(au, srv, "PUT", "/api/inventory/{productId}", AUTH_ADMIN, h_put, ctx);
+    rc |= auth_route(au, srv, "POST", "/api/inventory/{productId}/reserve", AUTH_SERVICE, h_reserve,
+                     ctx);
+    rc |= auth_route(au, srv, "POST", "/api/inventory/{productId}/confirm", AUTH_SERVICE, h_confirm,
+                     ctx);
+    rc |= auth_route(au, srv, "POST", "/api/inventory/{productId}/cancel", AUTH_SERVICE, h_cancel,
+                     ctx);
     return rc ? CM_ERR_INVALID : 0;
 }

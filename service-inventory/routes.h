@@ -3,6 +3,7 @@
 #ifndef SERVICE_INVENTORY_ROUTES_H
 #define SERVICE_INVENTORY_ROUTES_H
 
+#include "cm_auth.h"
 #include "cm_db.h"
 #include "cm_http.h"
 #include "cm_outbox.h"
@@ -19,6 +20,8 @@ typedef struct inv_routes {
     outbox_relay *relay; /* borrowed, may be NULL: woken after each committed event */
     const char *service; /* "service-inventory", for idempotency keys */
     int lock_wait_ms;    /* INVENTORY_LOCK_WAIT_MS: how long to queue for a product lock */
+    auth *auth;          /* borrowed: PUT needs the admin token, reserve/confirm/cancel the
+                          * service token, reads either */
 } inv_routes_t;
 
 /* Registers every /api/inventory route on `srv` with `ctx` (must outlive the server).

@@ -19,13 +19,15 @@ int main(void)
     app *a = NULL;
     db_pool *db = NULL;
     rds_pool *rds = NULL;
+    auth *au = NULL;
     notif_consumer_t *c = NULL;
     int rc = 1;
     char host[128] = "host", consumer[CFG_STR_MAX];
 
     if (app_new(&a, "service-notification", 21085, "notification_db") != 0)
         return 1;
-    if (app_db(a, &db) != 0 || app_redis(a, &rds) != 0)
+    if (app_auth(a, AUTH_SERVICE | AUTH_ADMIN, &au) != 0 || app_db(a, &db) != 0 ||
+        app_redis(a, &rds) != 0)
         goto out;
     /* A fresh name per process: entries a dead process left pending are taken over by
      * XAUTOCLAIM once idle for NOTIFICATION_CLAIM_IDLE_MS. */
@@ -44,7 +46,7 @@ int main(void)
         .claim_idle_ms = cfg_int("NOTIFICATION_CLAIM_IDLE_MS", 30000, 1, 86400000),
         .claim_every_ms = cfg_int("NOTIFICATION_CLAIM_EVERY_MS", 5000, 1, 86400000),
     };
-    if (routes_register(app_server(a), db) != 0)
+    if (routes_register(app_server(a), db, au) != 0)
         goto out;
     if (notif_start(&nc, &c) != 0) {
         log_error("cannot start the stream consumer");

@@ -28,16 +28,16 @@ static void list_notifications(http_req *req, void *ctx)
     }
     int rc = repo_list(db, order_id, saga_id, (int)limit, &arr);
     if (rc != 0) {
-        http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE, "database unavailable: %s",
-                             cm_strerror(rc));
+        http_respond_repo_error(req, rc, "notifications");
         return;
     }
     http_respond_json(req, 200, arr);
 }
 
-int routes_register(http_server *srv, db_pool *db)
+int routes_register(http_server *srv, db_pool *db, auth *au)
 {
-    return http_route(srv, "GET", "/api/notifications", list_notifications, db) != 0
+    return auth_route(au, srv, "GET", "/api/notifications", AUTH_SERVICE | AUTH_ADMIN,
+                      list_notifications, db) != 0
                ? CM_ERR_INVALID
                : 0;
 }

@@ -11,15 +11,17 @@ int main(void)
     app *a = NULL;
     db_pool *db = NULL;
     rds_pool *rds = NULL;
+    auth *au = NULL;
     outbox_relay *relay = NULL;
     static order_routes_t routes;
     int rc = 1;
 
     if (app_new(&a, SERVICE, 21082, "order_db") != 0)
         return 1;
-    if (app_db(a, &db) != 0 || app_redis(a, &rds) != 0)
+    if (app_auth(a, AUTH_SERVICE | AUTH_ADMIN, &au) != 0 || app_db(a, &db) != 0 ||
+        app_redis(a, &rds) != 0)
         goto out;
-    routes = (order_routes_t){.db = db, .rds = rds, .service = SERVICE};
+    routes = (order_routes_t){.db = db, .rds = rds, .service = SERVICE, .auth = au};
     if (order_routes_register(app_server(a), &routes) != 0) {
         log_error("cannot register routes");
         goto out;

@@ -119,9 +119,10 @@ static void h_cancel(http_req *req, void *ctx)
 int order_routes_register(http_server *srv, order_routes_t *ctx)
 {
     int rc = 0;
-    rc |= http_route(srv, "POST", "/api/orders", h_create, ctx);
-    rc |= http_route(srv, "GET", "/api/orders/{id}", h_get, ctx);
-    rc |= http_route(srv, "PATCH", "/api/orders/{id}/confirm", h_confirm, ctx);
-    rc |= http_route(srv, "PATCH", "/api/orders/{id}/cancel", h_cancel, ctx);
+    auth *au = ctx->auth;
+    rc |= auth_route(au, srv, "POST", "/api/orders", AUTH_SERVICE, h_create, ctx);
+    rc |= auth_route(au, srv, "GET", "/api/orders/{id}", AUTH_SERVICE | AUTH_ADMIN, h_get, ctx);
+    rc |= auth_route(au, srv, "PATCH", "/api/orders/{id}/confirm", AUTH_SERVICE, h_confirm, ctx);
+    rc |= auth_route(au, srv, "PATCH", "/api/orders/{id}/cancel", AUTH_SERVICE, h_cancel, ctx);
     return rc ? CM_ERR_INVALID : 0;
 }

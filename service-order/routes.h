@@ -3,6 +3,7 @@
 #ifndef SERVICE_ORDER_ROUTES_H
 #define SERVICE_ORDER_ROUTES_H
 
+#include "cm_auth.h"
 #include "cm_db.h"
 #include "cm_http.h"
 #include "cm_outbox.h"
@@ -13,6 +14,7 @@ typedef struct order_routes {
     rds_pool *rds;       /* borrowed: idempotency keys */
     outbox_relay *relay; /* borrowed, may be NULL: woken after each committed event */
     const char *service; /* "service-order", for idempotency keys */
+    auth *auth;          /* borrowed: writes need the service token, reads either token */
 } order_routes_t;
 
 /* Registers every /api/orders route on `srv` with `ctx` (must outlive the server).

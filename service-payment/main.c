@@ -13,6 +13,7 @@ int main(void)
     app *a = NULL;
     db_pool *db = NULL;
     rds_pool *rds = NULL;
+    auth *au = NULL;
     outbox_relay *relay = NULL;
     static fake_pg_t pg;
     static pay_routes_t routes;
@@ -20,6 +21,10 @@ int main(void)
 
     if (app_new(&a, SERVICE, 21084, "payment_db") != 0)
         return 1;
+    if (app_auth(a, AUTH_SERVICE | AUTH_ADMIN, &au) != 0) {
+        app_free(a);
+        return 1;
+    }
     fpg_init(&pg, cfg_int("FAKE_PG_LIMIT", 1000000, 0, INT64_MAX),
              (int)cfg_int("FAKE_PG_LATENCY_MS", 0, 0, 600000),
              cfg_double("FAKE_PG_FAILURE_RATE", 0.0, 0.0, 1.0), app_metrics(a));
@@ -30,6 +35,7 @@ int main(void)
         .rds = rds,
         .pg = &pg,
         .service = SERVICE,
+        .auth = au,
         .pg_concurrency = (int)cfg_int("PG_CONCURRENCY", 10, 1, 10000),
         .pg_wait_ms = (int)cfg_int("PG_WAIT_MS", 5000, 0, 600000),
         .pg_lease_ms = pg.latency_ms + 30000,

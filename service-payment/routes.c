@@ -120,8 +120,9 @@ static int charge(http_req *req, pay_routes_t *ctx, const payment_t *p, fpg_outc
         return -1;
     }
     if (rc != 0) {
-        http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE, "semaphore unavailable: %s",
-                             cm_strerror(rc));
+        log_warn("semaphore:pg: %s", cm_strerror(rc));
+        http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE,
+                             "the payment gateway cannot be reached now; retry later");
         return -1;
     }
     *outcome = fpg_charge(ctx->pg, p->id, p->amount);
@@ -193,12 +194,16 @@ static void h_approve(http_req *req, void *vctx)
     rc = rds_lock_acquire(ctx->rds, key, ctx->pg_lease_ms,
                           ctx->pg_wait_ms + ctx->pg->latency_ms + 1000, token);
     if (rc != 0) {
-        if (rc == CM_ERR_BUSY)
+        if (rc == CM_ERR_BUSY) {
             http_resp_header(req, "Retry-After", "1");
-        http_respond_problem(req, rc == CM_ERR_BUSY ? 429 : 503,
-                             rc == CM_ERR_BUSY ? HTTP_CODE_BUSY : HTTP_CODE_UNAVAILABLE,
-                             "payment %lld is being approved by another request (%s)",
-                             (long long)id, cm_strerror(rc));
+            http_respond_problem(req, 429, HTTP_CODE_BUSY,
+                                 "payment %lld is being approved by another request; retry",
+                                 (long long)id);
+        } else {
+            log_warn("lock %s: %s", key, cm_strerror(rc));
+            http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE,
+                                 "payment %lld cannot be approved now; retry later", (long long)id);
+        }
         return;
     }
     rc = pay_repo_get(ctx->db, id, &p); /* whoever held the lock may have approved it */
@@ -252,10 +257,11 @@ static void h_refund(http_req *req, void *ctx)
 int pay_routes_register(http_server *srv, pay_routes_t *ctx)
 {
     int rc = 0;
-    rc |= http_route(srv, "POST", "/api/payments", h_create, ctx);
-    rc |= http_route(srv, "GET", "/api/payments/{id}", h_get, ctx);
-    rc |= http_route(srv, "POST", "/api/payments/{id}/approve", h_approve, ctx);
-    rc |= http_route(srv, "POST", "/api/payments/{id}/confirm", h_confirm, ctx);
-    rc |= http_route(srv, "POST", "/api/payments/{id}/refund", h_refund, ctx);
+    auth *au = ctx->auth;
+    rc |= auth_route(au, srv, "POST", "/api/payments", AUTH_SERVICE, h_create, ctx);
+    rc |= auth_route(au, srv, "GET", "/api/payments/{id}", AUTH_SERVICE | AUTH_ADMIN, h_get, ctx);
+    rc |= auth_route(au, srv, "POST", "/api/payments/{id}/approve", AUTH_SERVICE, h_approve, ctx);
+    rc |= auth_route(au, srv, "POST", "/api/payments/{id}/confirm", AUTH_SERVICE, h_confirm, ctx);
+    rc |= auth_route(au, srv, "POST", "/api/payments/{id}/refund", AUTH_SERVICE, h_refund, ctx);
     return rc ? CM_ERR_INVALID : 0;
 }

@@ -3,6 +3,7 @@
 #ifndef SERVICE_PAYMENT_ROUTES_H
 #define SERVICE_PAYMENT_ROUTES_H
 
+#include "cm_auth.h"
 #include "cm_db.h"
 #include "cm_http.h"
 #include "cm_outbox.h"
@@ -20,6 +21,7 @@ typedef struct pay_routes {
     int pg_concurrency;  /* PG_CONCURRENCY: permits of semaphore:pg */
     int pg_wait_ms;      /* PG_WAIT_MS: how long an approval queues for a permit */
     int pg_lease_ms;     /* permit lease: longer than any charge can take */
+    auth *auth;          /* borrowed: writes need the service token, reads either token */
 } pay_routes_t;
 
 /* Registers every /api/payments route on `srv` with `ctx` (must outlive the server).

@@ -636,24 +636,3 @@ void tc_la_after_code(tc_run *r)
             tc_sched_run(r);
     }
 }
-
-void tc_la_free_all(tc_run *r)
-{
-    tc_la_set *s = r->la;
-    if (!s)
-        return;
-    for (size_t i = 0; i < s->n; i++) {
-        tc_la *la = s->v[i];
-        if (la->exec)
-            tc_la_exec_release(la->exec, la->cancel_mode != TC_CANCEL_ABANDON);
-        for (size_t k = 0; k < la->retry.n_non_retryable; k++)
-            free(la->retry.non_retryable[k]);
-        free(la->retry.non_retryable);
-        tc_strv_free(la->inputs, la->n_inputs);
-        free(la->type);
-        free(la);
-    }
-    free(s->v);
-    free(s);
-    r->la = NULL;
-}

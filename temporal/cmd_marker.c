@@ -236,7 +236,8 @@ int tc_side_effect_call(tc_wf_ctx *ctx, tc_side_effect_fn fn, void *arg, const c
     *out = "null";
     if (r->destroying || r->outcome != OUT_NONE)
         return TC_ERR_CANCELLED;
-    snprintf(id, sizeof id, "%lld", (long long)tc_cmd_next_event_id(r));
+    /* The Go SDK numbers side effects 1, 2, ... per run (not by event id). */
+    snprintf(id, sizeof id, "%lld", (long long)++r->side_effects);
     tc_future *f = tc_future_new(r, FK_OTHER);
     if (!f)
         return TC_ERR_NOMEM;

@@ -64,8 +64,6 @@ enum {
     LA_RESOLVED,   /* its future is resolved; nothing more happens */
 };
 
-/* An attempt running on an executor thread (local_activity_exec.c). */
-typedef struct tc_la_exec tc_la_exec;
 
 /* Outcome of an activity function run for a local activity (activity_task.c fills it). */
 enum { LA_OUT_NONE = 0, LA_OUT_OK, LA_OUT_FAILED, LA_OUT_CANCELLED };
@@ -75,6 +73,22 @@ typedef struct tc_la_outcome {
     char *ftype, *fmsg;
     bool non_retryable;
 } tc_la_outcome;
+
+/* An attempt running on an executor thread, shared by the run and the executor
+ * (local_activity_attempt.c). */
+typedef struct tc_la_exec {
+    int refs; /* under w->lmu: the run's and the executor's */
+    struct tc_worker *w;
+    char *type, *id, *workflow_id, *run_id, *workflow_type;
+    char **inputs;
+    size_t n_inputs;
+    int attempt;
+    int64_t deadline_us; /* monotonic time the attempt times out at */
+    bool deadline_final; /* that deadline is schedule-to-close: no retry after it */
+    atomic_bool cancel;
+    bool done;         /* under w->lmu */
+    tc_la_outcome out; /* written before done is set */
+} tc_la_exec;
 
 typedef struct tc_la {
     tc_cmd handle; /* what the future's cmd points at, for tc_future_cancel's cancel hook; it is
@@ -128,10 +142,6 @@ void tc_la_after_code(tc_run *r);
 /* The run's cancellation: every local activity outside a detached section is cancelled per
  * its cancel mode. Hook of run_events.c. */
 void tc_la_cancel_run(tc_run *r);
-/* Frees the run's local activities; attempts still running are told to cancel (abandoned
- * ones are not) and their results discarded. Hook of tc_run_free, after the coroutines are
- * unwound. */
-void tc_la_free_all(tc_run *r);
 
 /* Live results (the worker, on the task's thread): each records the marker, resolves the
  * future and runs the workflow code. */
@@ -145,6 +155,15 @@ void tc_la_fail(tc_run *r, tc_la *la, int attempt, const tc_pb_failure *failure,
 void tc_la_cancelled(tc_run *r, tc_la *la, int attempt);
 /* Runs the code after a resolution and emits the closing command if it chose one. */
 void tc_la_run_code(tc_run *r);
+
+/* ---- attempts (local_activity_attempt.c) ---- */
+
+/* Frees the run's local activities; attempts still running are told to cancel (abandoned
+ * ones are not) and their results discarded. Hook of tc_run_free, after the coroutines are
+ * unwound. */
+void tc_la_free_all(tc_run *r);
+/* Frees an attempt no one references. */
+void tc_la_exec_free(tc_la_exec *x);
 
 /* ---- worker side (local_activity_exec.c) ---- */
 

@@ -15,20 +15,6 @@
  * for the answer to reach the server. */
 #define HEARTBEAT_PERCENT 80
 
-struct tc_la_exec {
-    int refs; /* under w->lmu: the run's and the executor's */
-    tc_worker *w;
-    char *type, *id, *workflow_id, *run_id, *workflow_type;
-    char **inputs;
-    size_t n_inputs;
-    int attempt;
-    int64_t deadline_us; /* monotonic time the attempt times out at */
-    bool deadline_final; /* that deadline is schedule-to-close: no retry after it */
-    atomic_bool cancel;
-    bool done;         /* under w->lmu */
-    tc_la_outcome out; /* written before done is set */
-};
-
 int tc_la_worker_init(tc_worker *w)
 {
     pthread_condattr_t a;
@@ -66,83 +52,6 @@ static int64_t wall_ms(void)
 
 /* ---- attempts ---- */
 
-static void exec_free(tc_la_exec *x)
-{
-    free(x->type);
-    free(x->id);
-    free(x->workflow_id);
-    free(x->run_id);
-    free(x->workflow_type);
-    tc_strv_free(x->inputs, x->n_inputs);
-    free(x->out.result);
-    free(x->out.ftype);
-    free(x->out.fmsg);
-    free(x);
-}
-
-/* Drops one reference (under lmu); the last one frees. */
-static void unref_locked(tc_la_exec *x)
-{
-    if (--x->refs == 0)
-        exec_free(x);
-}
-
-void tc_la_exec_cancel(tc_la_exec *x)
-{
-    atomic_store(&x->cancel, true);
-}
-
-void tc_la_exec_release(tc_la_exec *x, bool cancel)
-{
-    tc_worker *w = x->w;
-    if (cancel)
-        atomic_store(&x->cancel, true);
-    pthread_mutex_lock(&w->lmu);
-    unref_locked(x);
-    pthread_mutex_unlock(&w->lmu);
-}
-
-void tc_la_exec_run(tc_worker *w, tc_la_exec *x)
-{
-    Temporal__Api__Workflowservice__V1__PollActivityTaskQueueResponse t =
-        TEMPORAL__API__WORKFLOWSERVICE__V1__POLL_ACTIVITY_TASK_QUEUE_RESPONSE__INIT;
-    Temporal__Api__Common__V1__ActivityType at = TEMPORAL__API__COMMON__V1__ACTIVITY_TYPE__INIT;
-    Temporal__Api__Common__V1__WorkflowExecution we =
-        TEMPORAL__API__COMMON__V1__WORKFLOW_EXECUTION__INIT;
-    Temporal__Api__Common__V1__WorkflowType wt = TEMPORAL__API__COMMON__V1__WORKFLOW_TYPE__INIT;
-    tc_la_outcome out;
-    tc_plv in;
-    bool oom = false;
-    memset(&out, 0, sizeof out);
-    at.name = x->type;
-    we.workflow_id = x->workflow_id;
-    we.run_id = x->run_id;
-    wt.name = x->workflow_type;
-    t.activity_type = &at;
-    t.workflow_execution = &we;
-    t.workflow_type = &wt;
-    t.activity_id = x->id;
-    t.attempt = x->attempt;
-    t.input = tc_plv_init(&in, (const char *const *)x->inputs, x->n_inputs, &oom);
-    if (oom) {
-        out.kind = LA_OUT_FAILED;
-        out.ftype = tc_strdup("OutOfMemory");
-        out.fmsg = tc_strdup("cannot pass the local activity's input");
-    } else if (atomic_load(&x->cancel) && atomic_load(&w->stop)) {
-        out.kind = LA_OUT_CANCELLED; /* queued before a stop: never started */
-    } else {
-        tc_activity_run_local(w, &t, &x->cancel, &out);
-    }
-    tc_plv_clear(&in);
-    atomic_fetch_add(&w->st_act, 1);
-    pthread_mutex_lock(&w->lmu);
-    x->out = out;
-    x->done = true;
-    unref_locked(x);
-    pthread_cond_broadcast(&w->lcv); /* the task's thread waits for one of its attempts */
-    pthread_mutex_unlock(&w->lmu);
-}
-
 /* Starts the attempt la->run_attempt of la on the executors. */
 static int start_attempt(tc_worker *w, tc_run *r, tc_la *la, int64_t now)
 {
@@ -176,7 +85,7 @@ static int start_attempt(tc_worker *w, tc_run *r, tc_la *la, int64_t now)
     }
     x->deadline_us = now + limit_ms * 1000;
     if (!ok || !tc_act_enqueue_local(w, x)) {
-        exec_free(x);
+        tc_la_exec_free(x);
         return TC_ERR_NOMEM;
     }
     la->exec = x;

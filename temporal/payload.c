@@ -220,7 +220,8 @@ int tc_history_add_page(tc_history *h, ProtobufCMessage *msg, tc_pb_event **even
         h->events = e;
         h->cap = nc;
     }
-    memcpy(h->events + h->n, events, n * sizeof *events);
+    if (n)
+        memcpy(h->events + h->n, events, n * sizeof *events);
     h->n += n;
     return TC_OK;
 }

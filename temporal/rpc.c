@@ -186,6 +186,8 @@ int tc_client_new(const tc_client_options *o, tc_client **out, tc_error *err)
     c->identity = tc_strdup(o->identity ? o->identity : ident);
     c->rpc_timeout_ms = o->rpc_timeout_ms > 0 ? o->rpc_timeout_ms : 10000;
     c->max_attempts = o->max_attempts > 0 ? o->max_attempts : 8;
+    c->log_fn = o->log_fn;
+    c->log_user = o->log_user;
     if (!c->address || !c->ns || !c->identity) {
         free(c->address);
         free(c->ns);

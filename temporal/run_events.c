@@ -192,6 +192,17 @@ static int activate(tc_run *r, tc_pb_event *const *evs, size_t n, size_t i, bool
         r->look = &evs[i + 2];
         r->n_look = k - (i + 2);
         r->look_first = evs[i + 2]->event_id;
+        if (r->n_look > r->cap_look_uncounted) {
+            bool *p = realloc(r->look_uncounted, r->n_look * sizeof *p);
+            if (!p)
+                return fail(r, err, TC_ERR_NOMEM, "out of memory");
+            r->look_uncounted = p;
+            r->cap_look_uncounted = r->n_look;
+        }
+        for (size_t j = 0; j < r->n_look; j++) {
+            const tc_event_rule *rule = tc_event_rule_of((int)r->look[j]->event_type);
+            r->look_uncounted[j] = rule->uncounted && rule->uncounted(r->look[j]);
+        }
     }
     bool first = r->n_coros == 0;
     if (first) {

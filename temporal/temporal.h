@@ -95,6 +95,9 @@ typedef struct tc_client_options {
     const char *identity; /* NULL = "<pid>@<hostname>" */
     int rpc_timeout_ms;   /* deadline of a non-poll call; 0 = 10000 */
     int max_attempts;     /* attempts on UNAVAILABLE / RESOURCE_EXHAUSTED; 0 = 8 */
+    tc_log_fn log_fn;     /* log lines of the client and of workers on it that set none;
+                             NULL = tc_log_stderr */
+    void *log_user;
 } tc_client_options;
 
 /* Opens a gRPC channel (insecure) to the frontend and sends the client-name / client-version

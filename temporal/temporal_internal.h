@@ -35,6 +35,8 @@ struct tc_client {
     char *identity;
     int rpc_timeout_ms;
     int max_attempts;
+    tc_log_fn log_fn; /* NULL: tc_log_stderr */
+    void *log_user;
     /* Idle pluck completion queues, reused across calls: creating and destroying one per call
      * costs more CPU than the call's own work. */
     pthread_mutex_t cq_mu;

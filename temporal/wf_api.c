@@ -57,7 +57,8 @@ int tc_future_get(tc_wf_ctx *ctx, tc_future *f, tc_wf_result *out)
     if (f->state == FUT_PENDING) {
         if (!on_own_coroutine(ctx))
             return TC_ERR_STATE;
-        ctx->wfs = &f;
+        ctx->one = f;
+        ctx->wfs = &ctx->one;
         ctx->wn = 1;
         ctx->wall = false;
         if (!tc_sched_block(ctx, "waiting for a future"))
@@ -214,7 +215,8 @@ int tc_wf_await_timeout(tc_wf_ctx *ctx, int64_t timeout_ms, tc_wf_cond_fn cond, 
             return timer->state == FUT_OK ? TC_ERR_TIMEOUT : TC_ERR_CANCELLED;
         ctx->cond = cond;
         ctx->carg = arg;
-        ctx->wfs = &timer;
+        ctx->one = timer;
+        ctx->wfs = &ctx->one;
         ctx->wn = 1;
         ctx->wall = false;
         ctx->wake_on_cancel = true;

@@ -115,6 +115,7 @@ typedef struct tc_cmd_family {
 /* The rule of an event type (cmd_table.c): never NULL (EV_UNKNOWN for types it does not
  * know). */
 const tc_event_rule *tc_event_rule_of(int event_type);
+/* event_names.c: */
 /* True when ev carries the attributes its type needs (the right oneof member, present). */
 bool tc_event_attrs_ok(const tc_pb_event *ev);
 /* "ActivityTaskScheduled" for EVENT_TYPE_ACTIVITY_TASK_SCHEDULED; "EventType(<n>)" if unknown.
@@ -138,6 +139,7 @@ struct tc_wf_ctx {
     void *suser;
     tc_future *sig; /* CO_SIGNAL: the signal (resolved future holding its values) */
     /* what it waits for while blocked */
+    tc_future *one; /* a single future waited for (wfs points here) */
     tc_future *const *wfs;
     size_t wn;
     bool wall;
@@ -197,8 +199,11 @@ struct tc_run {
     tc_pb_event *const *look; /* command events recorded after this activation's task */
     size_t n_look;
     int64_t look_first;
+    bool *look_uncounted; /* per look event: no command of ours records it (id prediction) */
+    size_t cap_look_uncounted;
     uint64_t seq;
     uint64_t rng;
+    int64_t side_effects; /* side effects made so far: their ids, as the Go SDK counts them */
 
     /* coroutines */
     tc_wf_ctx **coros;
@@ -246,7 +251,7 @@ struct tc_run {
     uint64_t lru;
 };
 
-/* ---- run lifecycle and helpers (run_core.c) ---- */
+/* ---- run lifecycle (run_life.c), futures (run_futures.c), commands (run_cmds.c) ---- */
 
 /* A run of a workflow that has not seen any event yet. NULL when out of memory. */
 tc_run *tc_run_new(const char *workflow_id, const char *run_id, const tc_run_setup *setup);

@@ -20,6 +20,8 @@ typedef struct task_events {
 
 static int push_events(task_events *te, tc_pb_event **evs, size_t n, tc_error *err)
 {
+    if (n == 0)
+        return TC_OK;
     if (te->n + n > te->cap) {
         size_t nc = te->cap ? te->cap : 64;
         while (nc < te->n + n)
@@ -38,15 +40,22 @@ static int push_events(task_events *te, tc_pb_event **evs, size_t n, tc_error *e
 static void task_events_clear(task_events *te)
 {
     tc_history_clear(&te->pages);
-    free(te->evs);
+    if (te->cap) /* owned only when pages were followed */
+        free(te->evs);
     memset(te, 0, sizeof *te);
 }
 
 /* The task's history: its first page and every next_page_token page after it. */
 static int gather(tc_worker *w, const tc_wf_task *t, task_events *te, tc_error *err)
 {
-    int rc = t->history ? push_events(te, t->history->events, t->history->n_events, err) : TC_OK;
     ProtobufCBinaryData token = t->next_page_token;
+    if (!token.len) {
+        /* One page (nearly every task): its events are used where they are. */
+        te->evs = t->history ? t->history->events : NULL;
+        te->n = t->history ? t->history->n_events : 0;
+        return TC_OK;
+    }
+    int rc = t->history ? push_events(te, t->history->events, t->history->n_events, err) : TC_OK;
     while (rc == TC_OK && token.len) {
         Temporal__Api__Workflowservice__V1__GetWorkflowExecutionHistoryRequest rq =
             TEMPORAL__API__WORKFLOWSERVICE__V1__GET_WORKFLOW_EXECUTION_HISTORY_REQUEST__INIT;
@@ -233,8 +242,9 @@ static void handle_task(tc_worker *w, const tc_wf_task *t)
     size_t n = tc_run_new_commands(r, &cmds);
     rc = tc_respond_completed(w, t, reg, r, cmds, n, NULL, 0, &err);
     if (rc != TC_OK)
-        tc_logf(&w->log, TC_LOG_WARN, r->workflow_id, r->run_id, r->workflow_type,
-                "RespondWorkflowTaskCompleted: %s", err.text);
+        /* NotFound: the run closed (terminated, timed out) or the task timed out meanwhile. */
+        tc_logf(&w->log, rc == TC_ERR_NOT_FOUND ? TC_LOG_INFO : TC_LOG_WARN, r->workflow_id,
+                r->run_id, r->workflow_type, "%s", err.text);
     /* On any error (stale token, UnhandledCommand because new events arrived) the cached state
      * may be ahead of what the server accepted: drop it, the next task rebuilds it. */
     if (rc == TC_OK && !r->closed && !r->ended && w->sticky_queue) {

@@ -31,8 +31,9 @@ int tc_worker_new(tc_client *c, const tc_worker_options *o, tc_worker **out, tc_
     w->eager = !o->no_eager_activities && !o->no_remote_activities;
     w->stack_size = o->workflow_stack_size;
     w->policy = o->task_failure_policy;
-    w->log.fn = o->log_fn ? o->log_fn : tc_log_stderr;
-    w->log.user = o->log_fn ? o->log_user : NULL;
+    /* The worker's own callback, else its client's, else one line to stderr. */
+    w->log.fn = o->log_fn ? o->log_fn : c->log_fn ? c->log_fn : tc_log_stderr;
+    w->log.user = o->log_fn ? o->log_user : c->log_fn ? c->log_user : NULL;
     w->log.min = o->log_level ? o->log_level : TC_LOG_INFO;
     int wfp = o->workflow_pollers > 0 ? o->workflow_pollers : 4;
     int afp = o->activity_pollers > 0 ? o->activity_pollers : 2;

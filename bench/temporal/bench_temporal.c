@@ -65,7 +65,7 @@ static void wf_bench(tc_wf_ctx *ctx, void *state, void *user)
     (void)user;
     tc_activity_options o = {.start_to_close_ms = 10000};
     for (int i = 0; i < g.acts; i++)
-        if (tc_wf_activity(ctx, "Noop", "1", &o, NULL) != TC_WF_DONE)
+        if (tc_wf_activity(ctx, "Noop", "1", &o, NULL) != TC_OK)
             return;
     tc_wf_complete(ctx, "\"ok\"");
 }

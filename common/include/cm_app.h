@@ -18,6 +18,7 @@
 #ifndef CM_APP_H
 #define CM_APP_H
 
+#include "cm_auth.h"
 #include "cm_config.h"
 #include "cm_db.h"
 #include "cm_http.h"
@@ -46,6 +47,13 @@ metrics_registry *app_metrics(app *a);
  * app_free after the stop hooks). Once created, /ready pings it. 0 or an error code. */
 int app_db(app *a, db_pool **out);
 int app_redis(app *a, rds_pool **out);
+
+/* The daemon's bearer tokens (cm_auth.h) from SERVICE_TOKEN, ADMIN_TOKEN and AUTH_DISABLED,
+ * read on first call; `need` is the mask of tokens the daemon must have (AUTH_SERVICE: it
+ * checks or sends the service token; AUTH_ADMIN: it checks the admin token). A missing or
+ * malformed token is logged with what to do and returned as an error: the daemon must then
+ * exit without serving. Owned by the app, freed by app_free after the server. Main thread. */
+int app_auth(app *a, unsigned need, auth **out);
 
 /* Extra readiness check run by GET /ready after the pool pings (any thread). */
 void app_set_ready(app *a, app_ready_fn fn, void *ctx);

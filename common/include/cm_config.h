@@ -27,11 +27,13 @@ typedef struct cm_config {
     char mysql_host[CFG_STR_MAX];     /* MYSQL_HOST 127.0.0.1 */
     int mysql_port;                   /* MYSQL_PORT 21306 */
     char mysql_user[CFG_STR_MAX];     /* MYSQL_USER saga */
-    char mysql_password[CFG_STR_MAX]; /* MYSQL_PASSWORD saga */
+    char mysql_password[CFG_STR_MAX]; /* MYSQL_PASSWORD, no default (secret) */
     char mysql_database[CFG_STR_MAX]; /* MYSQL_DATABASE, default: the daemon's database */
     int mysql_pool_size;              /* MYSQL_POOL_SIZE 8 */
     char redis_host[CFG_STR_MAX];     /* REDIS_HOST 127.0.0.1 */
     int redis_port;                   /* REDIS_PORT 21379 */
+    char redis_username[CFG_STR_MAX]; /* REDIS_USERNAME, "" -> AUTH with the password only */
+    char redis_password[CFG_STR_MAX]; /* REDIS_PASSWORD, "" -> no AUTH (secret) */
     int redis_pool_size;              /* REDIS_POOL_SIZE, default = http_threads + 4 */
     char order_events_stream[CFG_STR_MAX]; /* ORDER_EVENTS_STREAM stream:order-events */
 } cm_config;

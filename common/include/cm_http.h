@@ -137,8 +137,10 @@ void http_resp_header(http_req *req, const char *name, const char *value);
  * (like json_object_set_new); body NULL -> empty body. */
 void http_respond_json(http_req *req, int status, json_t *body);
 
-/* application/problem+json: {"type","title","status","detail","code","instance"} plus the
- * members of `extra` (may be NULL; reference stolen). detail is printf-style. */
+/* application/problem+json: {"type","title","status","detail","code","instance","requestId"}
+ * plus the members of `extra` (may be NULL; reference stolen). detail is printf-style and is
+ * read by the caller: say what to do, never addresses, SQL or library errors (log those;
+ * requestId is the X-Request-Id every log line of the request carries). */
 void http_respond_problem(http_req *req, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void http_respond_problem_ext(http_req *req, int status, const char *code, json_t *extra,
@@ -147,7 +149,7 @@ void http_respond_problem_ext(http_req *req, int status, const char *code, json_
 /* Answer a failed repository / db_* call the way docs/development.md maps them:
  * CM_ERR_NOT_FOUND -> 404 NotFound "<what> not found"; CM_ERR_IO, CM_ERR_TIMEOUT,
  * CM_ERR_CONFLICT (database unreachable, lock wait or deadlock, optimistic retries used up)
- * -> 503 Unavailable, retryable; anything else -> 500 Internal, logged (a bug).
+ * -> 503 Unavailable, retryable, logged; anything else -> 500 Internal, logged (a bug).
  * `what` names the resource ("order"). */
 void http_respond_repo_error(http_req *req, int rc, const char *what);
 

@@ -13,6 +13,8 @@ typedef struct httpc_opts {
     const char *idempotency_key; /* Idempotency-Key header, NULL for none */
     const char *request_id;      /* X-Request-Id; NULL -> this thread's log request id if any */
     const char *content_type;    /* NULL -> "application/json" when there is a body */
+    const char *bearer_token;    /* Authorization: Bearer <token>, NULL for none; never logged.
+                                  * Bytes outside the RFC 6750 token alphabet -> CM_ERR_INVALID */
     long connect_timeout_ms;     /* 0 -> 2000 */
     long timeout_ms;             /* total; 0 -> 10000 */
 } httpc_opts;

@@ -18,6 +18,13 @@ typedef struct rds_conn rds_conn;
 int rds_pool_new(const char *host, int port, int size, int timeout_ms, rds_pool **out);
 void rds_pool_free(rds_pool *pool); /* all connections must be released; NULL ok */
 
+/* Credentials sent with AUTH on every new connection (REDIS_USERNAME / REDIS_PASSWORD):
+ * password NULL or "" -> no AUTH; username NULL or "" -> AUTH <password> (the default user),
+ * else AUTH <username> <password> (an ACL user). Strings copied; the password is overwritten
+ * when replaced or freed and never logged. Call before the pool is shared between threads.
+ * Returns 0 or CM_ERR_NOMEM. A refused AUTH makes rds_acquire fail with CM_ERR_IO (logged). */
+int rds_pool_set_auth(rds_pool *pool, const char *username, const char *password);
+
 /* Borrow a connected connection (waits while all are busy; reconnects a broken one).
  * Returns 0 or CM_ERR_IO. A connection belongs to the calling thread until released. */
 int rds_acquire(rds_pool *pool, rds_conn **out);

@@ -3,6 +3,7 @@
 #define COMMON_H
 
 #include "cm_app.h"
+#include "cm_auth.h"
 #include "cm_config.h"
 #include "cm_db.h"
 #include "cm_error.h"

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cm_app.h"
+#include "cm_auth.h"
 #include "cm_error.h"
 #include "cm_httpc.h"
 #include "cm_log.h"
@@ -21,6 +22,7 @@ struct app {
     http_server *srv;
     db_pool *db;
     rds_pool *rds;
+    auth *auth;
     app_ready_fn ready_fn;
     void *ready_ctx;
     app_hook_fn hooks[APP_MAX_HOOKS];
@@ -145,10 +147,26 @@ int app_redis(app *a, rds_pool **out)
     if (!a->rds) {
         int rc =
             rds_pool_new(a->cfg.redis_host, a->cfg.redis_port, a->cfg.redis_pool_size, 0, &a->rds);
+        if (rc == 0)
+            rc = rds_pool_set_auth(a->rds, a->cfg.redis_username, a->cfg.redis_password);
+        if (rc) {
+            rds_pool_free(a->rds);
+            a->rds = NULL;
+            return rc;
+        }
+    }
+    *out = a->rds;
+    return 0;
+}
+
+int app_auth(app *a, unsigned need, auth **out)
+{
+    if (!a->auth) {
+        int rc = auth_from_env(a->cfg.service, need, &a->auth);
         if (rc)
             return rc;
     }
-    *out = a->rds;
+    *out = a->auth;
     return 0;
 }
 
@@ -238,6 +256,7 @@ void app_free(app *a)
     /* A daemon that gave up before app_run (a later start step failed) still has threads
      * using the pools: stop them before the pools go. */
     http_server_free(a->srv);
+    auth_free(a->auth); /* after the server: its routes point into it */
     run_hooks(a);
     db_pool_free(a->db);
     rds_pool_free(a->rds);

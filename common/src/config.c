@@ -61,12 +61,14 @@ void cfg_load(cm_config *cfg, const char *service, int default_port, const char 
     copy(cfg->mysql_host, sizeof cfg->mysql_host, cfg_str("MYSQL_HOST", "127.0.0.1"));
     cfg->mysql_port = (int)cfg_int("MYSQL_PORT", 21306, 1, 65535);
     copy(cfg->mysql_user, sizeof cfg->mysql_user, cfg_str("MYSQL_USER", "saga"));
-    copy(cfg->mysql_password, sizeof cfg->mysql_password, cfg_str("MYSQL_PASSWORD", "saga"));
+    copy(cfg->mysql_password, sizeof cfg->mysql_password, cfg_str("MYSQL_PASSWORD", ""));
     copy(cfg->mysql_database, sizeof cfg->mysql_database,
          cfg_str("MYSQL_DATABASE", default_database ? default_database : ""));
     cfg->mysql_pool_size = (int)cfg_int("MYSQL_POOL_SIZE", 8, 1, 1024);
     copy(cfg->redis_host, sizeof cfg->redis_host, cfg_str("REDIS_HOST", "127.0.0.1"));
     cfg->redis_port = (int)cfg_int("REDIS_PORT", 21379, 1, 65535);
+    copy(cfg->redis_username, sizeof cfg->redis_username, cfg_str("REDIS_USERNAME", ""));
+    copy(cfg->redis_password, sizeof cfg->redis_password, cfg_str("REDIS_PASSWORD", ""));
     cfg->redis_pool_size = (int)cfg_int("REDIS_POOL_SIZE", cfg->http_threads + 4, 1, 1024);
     copy(cfg->order_events_stream, sizeof cfg->order_events_stream,
          cfg_str("ORDER_EVENTS_STREAM", "stream:order-events"));

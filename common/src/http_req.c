@@ -284,8 +284,9 @@ void http_respond_repo_error(http_req *r, int rc, const char *what)
     if (rc == CM_ERR_NOT_FOUND) {
         http_respond_problem(r, 404, HTTP_CODE_NOT_FOUND, "%s not found", what);
     } else if (rc == CM_ERR_IO || rc == CM_ERR_TIMEOUT || rc == CM_ERR_CONFLICT) {
-        http_respond_problem(r, 503, HTTP_CODE_UNAVAILABLE, "database busy or unavailable: %s",
-                             cm_strerror(rc));
+        log_warn("%s repository: %s", what, cm_strerror(rc));
+        http_respond_problem(r, 503, HTTP_CODE_UNAVAILABLE,
+                             "the database is busy or unreachable; retry later");
     } else {
         log_error("%s repository failed: %s", what, cm_strerror(rc));
         http_respond_problem(r, 500, HTTP_CODE_INTERNAL, "internal error");
@@ -357,6 +358,9 @@ static void respond_problem_v(http_req *r, int status, const char *code, json_t 
     char detail[1024];
     vsnprintf(detail, sizeof detail, fmt, ap);
     json_t *p = http_problem_new(status, code, detail, r->path);
+    /* The log lines of this request carry the same id: an operator finds them from here. */
+    if (p)
+        json_object_set_new(p, "requestId", json_string(r->request_id));
     if (p && extra) {
         const char *k;
         json_t *v;

@@ -13,6 +13,9 @@
 #include "cm_json.h"
 #include "cm_log.h"
 
+/* RFC 6750 b64token characters (and its trailing '='). */
+#define BEARER_ALPHABET "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/="
+
 static pthread_key_t g_key;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
@@ -138,6 +141,19 @@ int httpc_request(const char *method, const char *url, const char *body, size_t 
     if (o.idempotency_key) {
         snprintf(line, sizeof line, "Idempotency-Key: %s", o.idempotency_key);
         hdrs = add_header(hdrs, line, &nomem);
+    }
+    if (o.bearer_token) {
+        /* Checked, not escaped: a CR or LF would let the value forge headers. */
+        if (strspn(o.bearer_token, BEARER_ALPHABET) != strlen(o.bearer_token) ||
+            !o.bearer_token[0] ||
+            snprintf(line, sizeof line, "Authorization: Bearer %s", o.bearer_token) >=
+                (int)sizeof line) {
+            curl_slist_free_all(hdrs);
+            snprintf(out->error, sizeof out->error, "malformed bearer token");
+            return CM_ERR_INVALID;
+        }
+        hdrs = add_header(hdrs, line, &nomem);
+        explicit_bzero(line, sizeof line);
     }
     const char *rid = o.request_id ? o.request_id : log_request_id();
     if (rid) {

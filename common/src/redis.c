@@ -1,6 +1,7 @@
 /* redis.c — hiredis connection pool, owner-token lock, expiring counting semaphore.
  * Must not hand one redisContext to two threads; a context that failed is never reused. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,6 +36,9 @@ struct rds_pool {
     pthread_cond_t cv;
     char *host;
     int port;
+    char *username;            /* NULL: AUTH <password> (the default user) */
+    char *password;            /* NULL: no AUTH */
+    atomic_bool warned_noauth; /* "server has no password" logged once */
     int timeout_ms;
     int size;
     rds_conn *conns;
@@ -65,6 +69,31 @@ int rds_pool_new(const char *host, int port, int size, int timeout_ms, rds_pool 
     return 0;
 }
 
+/* Free a secret after overwriting it, so it does not linger in freed heap memory. */
+static void free_secret(char *s)
+{
+    if (s) {
+        explicit_bzero(s, strlen(s));
+        free(s);
+    }
+}
+
+int rds_pool_set_auth(rds_pool *p, const char *username, const char *password)
+{
+    char *u = (username && *username) ? strdup(username) : NULL;
+    char *pw = (password && *password) ? strdup(password) : NULL;
+    if ((username && *username && !u) || (password && *password && !pw)) {
+        free(u);
+        free_secret(pw);
+        return CM_ERR_NOMEM;
+    }
+    free(p->username);
+    free_secret(p->password);
+    p->username = u;
+    p->password = pw;
+    return 0;
+}
+
 void rds_pool_free(rds_pool *p)
 {
     if (!p)
@@ -78,8 +107,41 @@ void rds_pool_free(rds_pool *p)
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
     free(p->host);
+    free(p->username);
+    free_secret(p->password);
     free(p->conns);
     free(p);
+}
+
+/* AUTH on a fresh connection. The password goes out as one binary-safe argument and is never
+ * logged; the server's error text (WRONGPASS ...) does not contain it. A server without a
+ * password refuses AUTH yet serves the commands: warn once and go on. */
+static int authenticate(rds_pool *p, redisContext *c)
+{
+    if (!p->password)
+        return 0;
+    const char *argv[3] = {"AUTH", p->username ? p->username : p->password, p->password};
+    size_t lens[3] = {4, strlen(argv[1]), strlen(argv[2])};
+    redisReply *r = redisCommandArgv(c, p->username ? 3 : 2, argv, lens);
+    if (!r) {
+        log_warn("redis %s:%d: AUTH failed: %s", p->host, p->port, c->errstr);
+        return CM_ERR_IO;
+    }
+    int rc = 0;
+    if (r->type == REDIS_REPLY_ERROR) {
+        if (strstr(r->str, "without any password configured")) {
+            if (!atomic_exchange(&p->warned_noauth, true))
+                log_warn("redis %s:%d has no password but REDIS_PASSWORD is set: anyone who "
+                         "reaches it can use it (start it with requirepass)",
+                         p->host, p->port);
+        } else {
+            log_error("redis %s:%d refused REDIS_USERNAME/REDIS_PASSWORD: %.120s", p->host, p->port,
+                      r->str);
+            rc = CM_ERR_IO;
+        }
+    }
+    freeReplyObject(r);
+    return rc;
 }
 
 static int connect_conn(rds_pool *p, rds_conn *c)
@@ -97,6 +159,11 @@ static int connect_conn(rds_pool *p, rds_conn *c)
         return CM_ERR_IO;
     }
     redisSetTimeout(c->c, tv);
+    if (authenticate(p, c->c)) {
+        redisFree(c->c);
+        c->c = NULL;
+        return CM_ERR_IO;
+    }
     c->broken = false;
     return 0;
 }

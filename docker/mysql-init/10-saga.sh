@@ -11,10 +11,11 @@ set -euo pipefail
 
 sql_dir=${SAGA_SQL_DIR:-/saga-sql}
 app_user=${SAGA_DB_USER:-saga}
-app_password=${SAGA_DB_PASSWORD:-saga}
+app_password=${SAGA_DB_PASSWORD:?SAGA_DB_PASSWORD is required (MYSQL_PASSWORD in .env)}
 databases=(order_db inventory_db payment_db notification_db orchestrator_db)
 
-mysql_root() { mysql --protocol=socket -uroot -p"${MYSQL_ROOT_PASSWORD}" "$@"; }
+# Passwords travel in the environment (MYSQL_PWD) and on stdin, never in a command line.
+mysql_root() { MYSQL_PWD="${MYSQL_ROOT_PASSWORD}" mysql --protocol=socket -uroot "$@"; }
 
 for d in "$sql_dir"/*/; do
   [[ -d $d ]] || continue
@@ -30,7 +31,9 @@ for db in "${databases[@]}"; do
       applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)"
 done
 
-mysql_root -e "CREATE USER IF NOT EXISTS '${app_user}'@'%' IDENTIFIED WITH mysql_native_password BY '${app_password}'"
+mysql_root <<SQL
+CREATE USER IF NOT EXISTS '${app_user}'@'%' IDENTIFIED WITH mysql_native_password BY '${app_password}';
+SQL
 for db in "${databases[@]}"; do
   mysql_root -e "GRANT ALL PRIVILEGES ON \`$db\`.* TO '${app_user}'@'%'"
 done

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "../support/stack_secrets.h"
 
 static int g_pipe[2];
 
@@ -192,6 +193,7 @@ static void port_in_use_returns_error_after_stop_hooks(void **s)
 
 int main(void)
 {
+    stack_secrets_load();
     httpc_global_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(health_ready_metrics_and_clean_sigterm),

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "../support/stack_secrets.h"
 
 static db_pool *g_pool;
 static char g_table[64];
@@ -23,7 +24,7 @@ static db_config cfg(int size, const char *database)
     db_config c = {.host = cfg_str("MYSQL_HOST", "127.0.0.1"),
                    .port = (int)cfg_int("MYSQL_PORT", 21306, 1, 65535),
                    .user = cfg_str("MYSQL_USER", "saga"),
-                   .password = cfg_str("MYSQL_PASSWORD", "saga"),
+                   .password = cfg_str("MYSQL_PASSWORD", ""),
                    .database = database,
                    .pool_size = size};
     return c;
@@ -464,6 +465,7 @@ static void unreachable_database_is_io_error(void **s)
 
 int main(void)
 {
+    stack_secrets_load();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(insert_and_select_round_trip_with_null),
         cmocka_unit_test(long_values_are_fetched_whole),

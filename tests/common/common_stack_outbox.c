@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "../support/stack_secrets.h"
 
 static db_pool *g_db;
 static rds_pool *g_rds;
@@ -51,8 +52,8 @@ static int setup(void **s)
     (void)s;
     db_config dc = {.host = "127.0.0.1",
                     .port = (int)cfg_int("MYSQL_PORT", 21306, 1, 65535),
-                    .user = "saga",
-                    .password = "saga",
+                    .user = cfg_str("MYSQL_USER", "saga"),
+                    .password = cfg_str("MYSQL_PASSWORD", ""),
                     .pool_size = 8};
     db_pool *boot;
     assert_int_equal(db_pool_new(&dc, &boot), 0);
@@ -66,6 +67,9 @@ static int setup(void **s)
     assert_int_equal(db_pool_new(&dc, &g_db), 0);
     assert_int_equal(
         rds_pool_new("127.0.0.1", (int)cfg_int("REDIS_PORT", 21379, 1, 65535), 8, 0, &g_rds), 0);
+    assert_int_equal(
+        rds_pool_set_auth(g_rds, cfg_str("REDIS_USERNAME", NULL), cfg_str("REDIS_PASSWORD", NULL)),
+        0);
     char tok[RDS_TOKEN_LEN];
     rds_random_token(tok);
     snprintf(g_table, sizeof g_table, "outbox_%.12s", tok);
@@ -331,8 +335,8 @@ static void insert_while_relay_waits_for_redis_is_not_blocked(void **s)
      * unpublished index, and this would wait for the lock (and time out after 1 s). */
     db_config dc = {.host = "127.0.0.1",
                     .port = (int)cfg_int("MYSQL_PORT", 21306, 1, 65535),
-                    .user = "saga",
-                    .password = "saga",
+                    .user = cfg_str("MYSQL_USER", "saga"),
+                    .password = cfg_str("MYSQL_PASSWORD", ""),
                     .database = "common_test",
                     .pool_size = 1};
     db_pool *own;
@@ -405,6 +409,7 @@ static void bad_config_is_refused(void **s)
 
 int main(void)
 {
+    stack_secrets_load();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(two_relays_publish_each_event_exactly_once),
         cmocka_unit_test(failed_xadd_leaves_rows_pending),

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "../support/stack_secrets.h"
 
 static rds_pool *g_rds;
 static char g_prefix[48];
@@ -30,6 +31,9 @@ static int setup(void **s)
     (void)s;
     g_port = (int)cfg_int("REDIS_PORT", 21379, 1, 65535);
     assert_int_equal(rds_pool_new("127.0.0.1", g_port, 40, 0, &g_rds), 0);
+    assert_int_equal(
+        rds_pool_set_auth(g_rds, cfg_str("REDIS_USERNAME", NULL), cfg_str("REDIS_PASSWORD", NULL)),
+        0);
     char tok[RDS_TOKEN_LEN];
     rds_random_token(tok);
     snprintf(g_prefix, sizeof g_prefix, "test:common:%.12s", tok);
@@ -242,6 +246,9 @@ static void blocking_read_longer_than_socket_timeout_is_not_an_error(void **s)
     key("stream", k, sizeof k);
     rds_pool *quick;
     assert_int_equal(rds_pool_new("127.0.0.1", g_port, 1, 200, &quick), 0);
+    assert_int_equal(
+        rds_pool_set_auth(quick, cfg_str("REDIS_USERNAME", NULL), cfg_str("REDIS_PASSWORD", NULL)),
+        0);
     assert_int_equal(rds_xgroup_create(quick, k, "g2", "$"), 0);
     rds_stream_batch b;
     assert_int_equal(rds_xreadgroup(quick, k, "g2", "c1", ">", 10, 500, &b), 0);
@@ -257,6 +264,9 @@ static void pool_reconnects_after_connection_is_killed(void **s)
     (void)s;
     rds_pool *one;
     assert_int_equal(rds_pool_new("127.0.0.1", g_port, 1, 0, &one), 0);
+    assert_int_equal(
+        rds_pool_set_auth(one, cfg_str("REDIS_USERNAME", NULL), cfg_str("REDIS_PASSWORD", NULL)),
+        0);
     rds_conn *c;
     assert_int_equal(rds_acquire(one, &c), 0);
     redisReply *r = rds_command(c, "CLIENT ID");
@@ -293,6 +303,7 @@ static void unreachable_redis_is_io_error(void **s)
 
 int main(void)
 {
+    stack_secrets_load();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(lock_is_exclusive_and_released_only_by_owner),
         cmocka_unit_test(expired_lease_lets_next_owner_in_and_old_owner_cannot_release),

@@ -34,8 +34,8 @@ def xadd_many(stream, entries, port=None):
         for k, v in fields.items():
             parts += [k, v]
         lines.append(" ".join(json.dumps(p) for p in parts))
-    subprocess.run(["redis-cli", "-p", str(port or h.REDIS_PORT)], input="\n".join(lines) + "\n",
-                   check=True, capture_output=True, text=True)
+    subprocess.run(h.redis_cli_args(port), input="\n".join(lines) + "\n",
+                   check=True, capture_output=True, text=True, env=h.redis_env())
 
 
 def event(i, order_id, prefix):
@@ -51,9 +51,8 @@ def fresh_database(name, schema_dir):
     for f in sorted(os.listdir(os.path.join(SQL_DIR, schema_dir))):
         if f.endswith(".sql"):
             with open(os.path.join(SQL_DIR, schema_dir, f)) as fh:
-                subprocess.run(["mariadb", "--no-defaults", "-h", h.MYSQL["host"], "-P",
-                                str(h.MYSQL["port"]), "-u", h.MYSQL["user"],
-                                f"-p{h.MYSQL['password']}", name], stdin=fh, check=True)
+                subprocess.run(h.mariadb_args() + [name], stdin=fh, check=True,
+                               env=h.mariadb_env())
 
 
 class StreamConsumerTest(unittest.TestCase):
@@ -193,17 +192,21 @@ class SagaEventsTest(unittest.TestCase):
 
     @classmethod
     def start_redis(cls):
+        # Same password as the stack's Redis, given as config on stdin ("-"), not in argv.
         cls.redis = subprocess.Popen(
-            ["redis-server", "--port", str(OWN_REDIS), "--bind", "127.0.0.1", "--dir",
+            ["redis-server", "-", "--port", str(OWN_REDIS), "--bind", "127.0.0.1", "--dir",
              cls.redis_dir, "--appendonly", "yes", "--save", "", "--daemonize", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cls.redis.stdin.write(f"requirepass {h.REDIS_PASSWORD}\n".encode() if h.REDIS_PASSWORD
+                              else b"")
+        cls.redis.stdin.close()
         h.wait_until(lambda: h.redis_cli("PING", port=OWN_REDIS) == "PONG", what="own redis")
 
     @classmethod
     def stop_redis(cls):
         if cls.redis is not None and cls.redis.poll() is None:
-            subprocess.run(["redis-cli", "-p", str(OWN_REDIS), "SHUTDOWN"],
-                           capture_output=True)
+            subprocess.run(h.redis_cli_args(OWN_REDIS) + ["SHUTDOWN"], capture_output=True,
+                           env=h.redis_env())
             try:
                 cls.redis.wait(15)
             except subprocess.TimeoutExpired:
@@ -231,9 +234,10 @@ class SagaEventsTest(unittest.TestCase):
                                    "published_at IS NULL")) for s in ("order", "inventory", "payment"))
 
     def stream_event_ids(self):
-        out = subprocess.run(["redis-cli", "-p", str(OWN_REDIS), "--no-raw", "XRANGE",
-                              self.stream, "-", "+"], capture_output=True, text=True,
-                             check=True).stdout
+        out = subprocess.run(h.redis_cli_args(OWN_REDIS) + ["--no-raw", "XRANGE", self.stream,
+                                                             "-", "+"],
+                             capture_output=True, text=True, check=True,
+                             env=h.redis_env()).stdout
         ids, lines = [], out.splitlines()
         for i, line in enumerate(lines):
             if line.strip().endswith('"eventId"'):

@@ -14,6 +14,7 @@
 #include "cm_db.h"
 #include "cm_error.h"
 #include "cm_redis.h"
+#include "../support/stack_secrets.h"
 
 static db_pool *g_pool;
 static char g_table[64];
@@ -24,7 +25,7 @@ static db_config cfg(int size, const char *database)
     db_config c = {.host = cfg_str("MYSQL_HOST", "127.0.0.1"),
                    .port = (int)cfg_int("MYSQL_PORT", 21306, 1, 65535),
                    .user = cfg_str("MYSQL_USER", "saga"),
-                   .password = cfg_str("MYSQL_PASSWORD", "saga"),
+                   .password = cfg_str("MYSQL_PASSWORD", ""),
                    .database = database,
                    .pool_size = size};
     return c;
@@ -151,6 +152,7 @@ static void read_committed_inside_a_transaction_is_refused(void **s)
 
 int main(void)
 {
+    stack_secrets_load();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(read_committed_claim_does_not_block_inserts),
         cmocka_unit_test(level_applies_to_one_transaction_only),

@@ -273,7 +273,8 @@ static int fake_transport(void *ctx, const char *method, const char *url, const 
 
 static struct saga_client *fake_client(fake_t *f)
 {
-    saga_client_config_t cfg = {"http://o:1/", "http://i:2", "http://p:3", 1000, fake_transport, f};
+    saga_client_config_t cfg = {"http://o:1/", "http://i:2", "http://p:3", 1000, fake_transport, f,
+                                NULL};
     return saga_client_new(&cfg);
 }
 

@@ -44,10 +44,8 @@ class Service(harness.Daemon):
 
 
 def _mariadb(args, stdin=None):
-    m = harness.MYSQL
-    subprocess.run(["mariadb", "--no-defaults", "-h", m["host"], "-P", str(m["port"]),
-                    "-u", m["user"], f"-p{m['password']}"] + args,
-                   check=True, stdin=stdin, capture_output=True)
+    subprocess.run(harness.mariadb_args() + args, check=True, stdin=stdin, capture_output=True,
+                   env=harness.mariadb_env())
 
 
 def private_database(schema):
@@ -83,11 +81,15 @@ def relayed_events(svc, db, aggregate_type, aggregate_id, count):
     return entries
 
 
-def raw_request(port, method, path, body=b"", headers=None, timeout=30):
+def raw_request(port, method, path, body=b"", headers=None, timeout=30, auth=True):
     """Sends one request with http.client; tolerates the server answering before the whole
-    body was sent (413). Returns (status, headers dict lower-case, parsed JSON or text)."""
+    body was sent (413). auth as in harness.http. Returns (status, headers dict lower-case,
+    parsed JSON or text)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     hdrs = {"Content-Length": str(len(body))}
+    token = harness.default_token(method, f"http://127.0.0.1:{port}{path}") if auth else None
+    if token and not any(k.lower() == "authorization" for k in (headers or {})):
+        hdrs.update(harness.bearer(token))
     hdrs.update(headers or {})
     try:
         conn.putrequest(method, path, skip_accept_encoding=True)

@@ -8,7 +8,18 @@ os.chdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
 def js(*lines): return list(lines)
 
-def req(name, method, base, path, body=None, tests=(), prerequest=(), headers=None, query=None):
+# Who signs what: the services take the collection's bearer token ({{serviceToken}}, the token
+# the orchestrators send), PUT stock the admin token, and the public order API, /health and the
+# deliberate 401 none.
+PUBLIC_BASES = ("pureBaseUrl", "temporalBaseUrl")
+NOAUTH = {"type": "noauth"}
+
+
+def bearer(var):
+    return {"type": "bearer", "bearer": [{"key": "token", "value": "{{%s}}" % var, "type": "string"}]}
+
+
+def req(name, method, base, path, body=None, tests=(), prerequest=(), headers=None, query=None, auth=None):
     url_raw = "{{%s}}%s" % (base, path)
     h = [{"key": "Content-Type", "value": "application/json"}] if body is not None else []
     for k, v in (headers or {}).items():
@@ -19,6 +30,10 @@ def req(name, method, base, path, body=None, tests=(), prerequest=(), headers=No
     if query:
         url["query"] = [{"key": k, "value": v} for k, v in query]
     item = {"name": name, "request": {"method": method, "header": h, "url": url}, "event": []}
+    if auth is None and (base in PUBLIC_BASES or path == "/health"):
+        auth = NOAUTH
+    if auth is not None:
+        item["request"]["auth"] = auth
     if body is not None:
         item["request"]["body"] = {"mode": "raw", "raw": json.dumps(body, indent=2).replace('"@@', '').replace('@@"', ''),
                                    "options": {"raw": {"language": "json"}}}
@@ -65,7 +80,8 @@ def stock_back(var):
 key_pre = js('pm.collectionVariables.set("idemKey", "postman-" + pm.variables.replaceIn("{{$guid}}"));')
 
 setup = folder("0 Setup", "Gives the demo product enough stock for the run.", [
-    req("Set stock", "PUT", "inventoryBaseUrl", "/api/inventory/{{productId}}", body={"available": "@@{{initialStock}}@@"},
+    req("Set stock (admin token)", "PUT", "inventoryBaseUrl", "/api/inventory/{{productId}}", body={"available": "@@{{initialStock}}@@"},
+        auth=bearer("adminToken"),
         tests=js(status_is(200), 'pm.test("stock set", () => pm.expect(pm.response.json().available).to.eql(Number(pm.environment.get("initialStock") || pm.variables.get("initialStock"))));')),
 ])
 
@@ -189,6 +205,14 @@ errors = folder("5 Errors are problem+json", "Bad input gets 4xx application/pro
     req("Unknown order", "GET", "orderBaseUrl", "/api/orders/9223372036854775806", tests=js(
         status_is(404),
         'pm.test("NotFound", () => pm.expect(pm.response.json().code).to.eql("NotFound"));')),
+    req("A service refuses a call without a token", "GET", "orderBaseUrl", "/api/orders/1", auth=NOAUTH, tests=js(
+        status_is(401),
+        'pm.test("WWW-Authenticate: Bearer", () => pm.expect(pm.response.headers.get("WWW-Authenticate")).to.match(/^Bearer/));',
+        'pm.test("Unauthorized, with the request id", () => { const p = pm.response.json(); pm.expect(p.code).to.eql("Unauthorized"); pm.expect(p.requestId).to.eql(pm.response.headers.get("X-Request-Id")); });')),
+    req("The service token cannot set stock", "PUT", "inventoryBaseUrl", "/api/inventory/{{productId}}",
+        body={"available": 1}, tests=js(
+            status_is(403),
+            'pm.test("Forbidden", () => pm.expect(pm.response.json().code).to.eql("Forbidden"));')),
 ])
 
 coll = {
@@ -196,10 +220,14 @@ coll = {
         "_postman_id": "6f2d6a55-8d0e-4c1e-9a57-0b7f3d0c2a11",
         "name": "Order saga suite",
         "description": "Places orders on both orchestrators, reads them back from the services, and watches compensated sagas. "
-                       "Import together with order-saga-local.postman_environment.json (default ports 21080-21085). "
+                       "Import together with order-saga-local.postman_environment.json (default ports 21080-21085) and "
+                       "set its serviceToken and adminToken from .stack/secrets.env, or import the filled copy "
+                       "scripts/demo writes to .stack/postman-environment.json. The order API is public; the services "
+                       "take the collection's bearer token (serviceToken), PUT stock the adminToken. "
                        "The API is described in docs/openapi.yaml.",
         "schema": "https://schema.getpostman.com/json/collection/v2.1.0/collection.json",
     },
+    "auth": bearer("serviceToken"),
     "item": [folder("Health", "GET /health on the six daemons.", health), setup, pure_ok, pure_comp, temporal_ok, temporal_comp, errors],
     "variable": [{"key": k, "value": v} for k, v in [
         ("orderId", ""), ("paymentId", ""), ("sagaId", ""), ("idemKey", ""), ("notifTries", "0"), ("pollTries", "0"),
@@ -210,7 +238,8 @@ coll = {
 env = {
     "id": "0d4c3e36-2b7b-4a0e-8f4e-5d1c9a7e6b21",
     "name": "order-saga local (default ports)",
-    "values": [{"key": k, "value": v, "type": "default", "enabled": True} for k, v in [
+    "values": [{"key": k, "value": "", "type": "secret", "enabled": True} for k in ("serviceToken", "adminToken")] +
+              [{"key": k, "value": v, "type": "default", "enabled": True} for k, v in [
         ("pureBaseUrl", "http://127.0.0.1:21080"), ("temporalBaseUrl", "http://127.0.0.1:21081"),
         ("orderBaseUrl", "http://127.0.0.1:21082"), ("inventoryBaseUrl", "http://127.0.0.1:21083"),
         ("paymentBaseUrl", "http://127.0.0.1:21084"), ("notificationBaseUrl", "http://127.0.0.1:21085"),

@@ -83,6 +83,10 @@ def spec_operations(spec):
 
 
 ROUTE_RE = re.compile(r'http_route\s*\(\s*[^,]+,\s*"([A-Z]+)"\s*,\s*"([^"]+)"')
+# auth_route(au, srv, "METHOD", "/pattern", ACCEPT, handler, ctx): ACCEPT names AUTH_SERVICE,
+# AUTH_ADMIN or both (directly or through a local `const unsigned name = ...;`).
+AUTH_ROUTE_RE = re.compile(r'auth_route\s*\(\s*[^,]+,\s*[^,]+,\s*"([A-Z]+)"\s*,\s*"([^"]+)"\s*,'
+                           r'\s*([^,]+?)\s*,')
 
 
 _TOKEN_RE = re.compile(r'("(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\')|(/\*.*?\*/|//[^\n]*)', re.S)
@@ -93,20 +97,37 @@ def _strip_comments(code):
     return _TOKEN_RE.sub(lambda m: m.group(1) if m.group(1) is not None else " ", code)
 
 
-def registered_routes(folder):
-    """{(METHOD, pattern)} registered with http_route("METHOD", "/pattern", ...) in the .c
-    files of a top-level folder (comments ignored)."""
-    routes = set()
+def _folder_code(folder):
     root = src(folder)
     if not os.path.isdir(root):
-        return routes
+        return
     for dirpath, _, files in os.walk(root):
         for f in files:
             if f.endswith(".c"):
                 with open(os.path.join(dirpath, f), encoding="utf-8", errors="replace") as fh:
-                    code = _strip_comments(fh.read())
-                routes.update(ROUTE_RE.findall(code))
+                    yield _strip_comments(fh.read())
+
+
+def route_tokens(folder):
+    """{(METHOD, pattern): set of "service" / "admin"} for every route of a top-level folder:
+    the tokens an auth_route() call accepts, an empty set for a public http_route()."""
+    routes = {}
+    for code in _folder_code(folder):
+        for m, p in ROUTE_RE.findall(code):
+            routes[(m, p)] = set()
+        consts = dict(re.findall(r'const\s+unsigned\s+(\w+)\s*=\s*([^;]+);', code))
+        for m, p, accept in AUTH_ROUTE_RE.findall(code):
+            accept = consts.get(accept.strip(), accept)
+            routes[(m, p)] = ({"service"} if "AUTH_SERVICE" in accept else set()) | \
+                             ({"admin"} if "AUTH_ADMIN" in accept else set())
     return routes
+
+
+def registered_routes(folder):
+    """{(METHOD, pattern)} registered with http_route("METHOD", "/pattern", ...) or
+    auth_route(..., "METHOD", "/pattern", ...) in the .c files of a top-level folder (comments
+    ignored)."""
+    return set(route_tokens(folder))
 
 
 def daemon_exists(name):

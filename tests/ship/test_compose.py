@@ -1,6 +1,9 @@
 """docker-compose.yml: accepted by docker-compose, and every daemon, port and setting of
-DESIGN.md / docs/development.md is in it, wired to the containers by name. Also runs the MySQL
-init script of docker/ against a recording stand-in for the mysql client."""
+DESIGN.md / docs/development.md is in it, wired to the containers by name. Secrets: every
+password and token comes from .env (the file has no literal one, compose refuses to start
+without them, .env.example lists them all and its one-liner makes a working .env), and no
+infrastructure port or service port is published on all interfaces. Also runs the MySQL init
+script of docker/ against a recording stand-in for the mysql client."""
 import os
 import re
 import subprocess
@@ -19,30 +22,77 @@ URL_VARS = {"ORDER_SERVICE_URL": "service-order", "INVENTORY_SERVICE_URL": "serv
             "PAYMENT_SERVICE_URL": "service-payment"}
 
 
+# Containers a user never needs to reach from another machine: loopback only. The
+# orchestrators (the public order API) may listen on every interface.
+INFRASTRUCTURE = ("mysql", "redis", "postgresql", "temporal", "temporal-ui")
+LOOPBACK_ONLY = INFRASTRUCTURE + ("service-order", "service-inventory", "service-payment",
+                                  "service-notification")
+SECRET_NAME = re.compile(r"PASSWORD|TOKEN|SECRET|PWD|REDISCLI_AUTH")
+ENV_REF = re.compile(r"^\$\{[A-Z][A-Z0-9_]*(:?[?-][^}]*)?\}$")
+
+
 def published(svc):
     """{published: target} of a service's ports (docker-compose config normal form)."""
+    return {p: t for p, (t, _) in ports(svc).items()}
+
+
+def ports(svc):
+    """{published: (target, host ip or "" for all interfaces)} of a service's ports."""
     out = {}
     for p in svc.get("ports", []):
         if isinstance(p, dict):
-            out[int(p["published"])] = int(p["target"])
+            out[int(p["published"])] = (int(p["target"]), p.get("host_ip", ""))
         else:
             parts = str(p).split(":")
-            out[int(parts[-2])] = int(parts[-1].split("/")[0])
+            host = parts[-3] if len(parts) >= 3 else ""
+            out[int(parts[-2])] = (int(parts[-1].split("/")[0]), host)
     return out
+
+
+def env_example():
+    """{NAME: value} of .env.example and the one-liner it documents (a shell command)."""
+    with open(S.src(".env.example"), encoding="utf-8") as f:
+        text = f.read()
+    values = dict(re.findall(r"^([A-Z][A-Z0-9_]*)=(.*)$", text, re.M))
+    one_liner = re.search(r"^#\s+(for k in .*)$", text, re.M)
+    return values, one_liner.group(1) if one_liner else None
+
+
+def compose_config(env_file):
+    """(returncode, stdout, stderr) of `docker-compose config` with that env file."""
+    exe = S.tool("docker-compose", "DOCKER_COMPOSE")
+    if not exe:
+        raise AssertionError("docker-compose not found (Debian package docker-compose)")
+    res = subprocess.run([exe, "--env-file", env_file, "-f", S.src("docker-compose.yml"),
+                          "config"], cwd=S.SOURCE_DIR, capture_output=True, text=True,
+                         timeout=120)
+    return res.returncode, res.stdout, res.stderr
 
 
 class ComposeFile(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        exe = S.tool("docker-compose", "DOCKER_COMPOSE")
-        if not exe:
-            raise AssertionError("docker-compose not found (Debian package docker-compose)")
-        res = subprocess.run([exe, "-f", S.src("docker-compose.yml"), "config"],
-                             cwd=S.SOURCE_DIR, capture_output=True, text=True, timeout=120)
-        if res.returncode != 0:
-            raise AssertionError(f"docker-compose config refused the file:\n{res.stderr}")
-        cls.cfg = yaml.safe_load(res.stdout)
+        cls.tmp = tempfile.TemporaryDirectory()
+        values, one_liner = env_example()
+        if not one_liner:
+            raise AssertionError(".env.example must document a one-liner that writes .env")
+        # The documented one-liner, run where a user runs it, makes the .env compose reads.
+        subprocess.run(["bash", "-c", one_liner], cwd=cls.tmp.name, check=True, timeout=30)
+        cls.env_file = os.path.join(cls.tmp.name, ".env")
+        with open(cls.env_file, encoding="utf-8") as f:
+            cls.secrets = dict(line.strip().split("=", 1) for line in f if "=" in line)
+        rc, out, err = compose_config(cls.env_file)
+        if rc != 0:
+            raise AssertionError(f"docker-compose config refused the file:\n{err}")
+        cls.cfg = yaml.safe_load(out)
         cls.services = cls.cfg["services"]
+        with open(S.src("docker-compose.yml"), encoding="utf-8") as f:
+            cls.raw_text = f.read()
+        cls.raw = yaml.safe_load(cls.raw_text)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
 
     def env(self, name):
         return {k: str(v) for k, v in (self.services[name].get("environment") or {}).items()}
@@ -89,6 +139,83 @@ class ComposeFile(unittest.TestCase):
                 svc = self.services[name]
                 self.assertTrue(svc["image"].startswith(image), svc["image"])
                 self.assertEqual(published(svc), {S.INFRA_PORTS[name]: target})
+
+    def test_no_infrastructure_or_service_port_is_bound_to_all_interfaces(self):
+        for name in LOOPBACK_ONLY:
+            for port, (_, host) in ports(self.services[name]).items():
+                with self.subTest(service=name, port=port):
+                    self.assertEqual(host, "127.0.0.1",
+                                     f"{name} publishes {port} on every interface")
+        for name, svc in self.services.items():
+            for port, (_, host) in ports(svc).items():
+                with self.subTest(service=name, port=port):
+                    self.assertTrue(name in S.DAEMONS and name.startswith("orchestrator")
+                                    or host == "127.0.0.1",
+                                    "only the public order API may be reachable from outside")
+
+    def test_no_secret_literal_in_the_compose_file(self):
+        """Every password/token setting is a ${VAR} reference, no command carries one, and
+        after interpolation the generated values appear only in environment settings."""
+        checked = 0
+        for name, svc in self.raw["services"].items():
+            env = svc.get("environment") or {}
+            for key, value in (env.items() if isinstance(env, dict) else []):
+                if SECRET_NAME.search(key):
+                    checked += 1
+                    with self.subTest(service=name, variable=key):
+                        self.assertRegex(str(value), ENV_REF, "a secret must come from .env")
+        for key, anchor in self.raw.items():
+            if key.startswith("x-") and isinstance(anchor, dict):
+                for var, value in anchor.items():
+                    if SECRET_NAME.search(str(var)):
+                        checked += 1
+                        with self.subTest(anchor=key, variable=var):
+                            self.assertRegex(str(value), ENV_REF, "a secret must come from .env")
+        self.assertGreaterEqual(checked, 8)
+        for pattern in (r"\s-p\S", r"--requirepass", r"IDENTIFIED BY", r"saga-root",
+                        r"PASSWORD:\s*[a-z]"):
+            with self.subTest(pattern=pattern):
+                self.assertIsNone(re.search(pattern, self.raw_text), "a literal secret")
+
+        def walk(node, path):
+            if isinstance(node, dict):
+                for k, v in node.items():
+                    yield from walk(v, path + [str(k)])
+            elif isinstance(node, list):
+                for i, v in enumerate(node):
+                    yield from walk(v, path + [str(i)])
+            else:
+                yield path, str(node)
+
+        values = [v for v in self.secrets.values() if v]
+        for path, text in walk(self.cfg, []):
+            for v in values:
+                if v in text:
+                    with self.subTest(setting="/".join(path)):
+                        self.assertIn("environment", path, "a secret outside the environment")
+
+    def test_compose_refuses_to_start_without_the_secrets(self):
+        empty = os.path.join(self.tmp.name, "empty.env")
+        open(empty, "w").close()
+        rc, _, err = compose_config(empty)
+        self.assertNotEqual(rc, 0, "compose must not start with default or empty secrets")
+        self.assertRegex(err, r"set [A-Z_]+ in \.env")
+
+    def test_env_example_lists_every_variable_and_commits_no_value(self):
+        values, _ = env_example()
+        referenced = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", self.raw_text))
+        self.assertEqual(set(values), referenced, ".env.example and docker-compose.yml differ")
+        for k, v in values.items():
+            with self.subTest(variable=k):
+                self.assertEqual(v, "", "no value in the example: the one-liner makes them")
+        required = {k for k in referenced
+                    if re.search(r"\$\{" + k + r":\?", self.raw_text)}
+        self.assertEqual(required, {k for k in self.secrets}, "the one-liner makes every secret")
+        for v in self.secrets.values():
+            self.assertRegex(v, r"^[0-9a-f]{64}$")
+        for ignore in (".gitignore", ".dockerignore"):
+            with open(S.src(ignore), encoding="utf-8") as f:
+                self.assertIn(".env", f.read().split(), f".env must be in {ignore}")
 
     def test_depends_on_waits_for_healthy(self):
         for name, svc in self.services.items():
@@ -177,8 +304,9 @@ class MysqlInitScript(unittest.TestCase):
                         'if [ ! -t 0 ]; then cat; fi; echo; } >>"$MYSQL_STUB_LOG"\n')
             os.chmod(stub, 0o755)
             env = dict(os.environ, PATH=tmp + os.pathsep + os.environ["PATH"],
-                       MYSQL_STUB_LOG=log, MYSQL_ROOT_PASSWORD="root-pw",
-                       SAGA_SQL_DIR=S.src("sql"), SAGA_DB_USER="saga", SAGA_DB_PASSWORD="saga")
+                       MYSQL_STUB_LOG=log, MYSQL_ROOT_PASSWORD="root-pw-7f3a",
+                       SAGA_SQL_DIR=S.src("sql"), SAGA_DB_USER="saga",
+                       SAGA_DB_PASSWORD="app-pw-91c2")
             for sc in scripts:
                 res = subprocess.run(["bash", S.src("docker", "mysql-init", sc)], env=env,
                                      capture_output=True, text=True, stdin=subprocess.DEVNULL,
@@ -189,7 +317,12 @@ class MysqlInitScript(unittest.TestCase):
         for db in set(S.DATABASES.values()):
             self.assertIn(f"CREATE DATABASE IF NOT EXISTS `{db}`", calls)
         self.assertRegex(calls, r"CREATE USER IF NOT EXISTS 'saga'@'%' IDENTIFIED WITH "
-                                r"mysql_native_password BY 'saga'")
+                                r"mysql_native_password BY 'app-pw-91c2'")
+        # Neither password is on a mysql command line (the stub logs argv as CALL lines).
+        for line in calls.splitlines():
+            if line.startswith("CALL "):
+                self.assertNotIn("root-pw-7f3a", line)
+                self.assertNotIn("app-pw-91c2", line)
         pos = -1
         for db in sorted(os.listdir(S.src("sql"))):
             files = sorted(f for f in os.listdir(S.src("sql", db)) if f.endswith(".sql"))

@@ -1,7 +1,9 @@
 """schemathesis against each of the six running daemons, every operation of its tag in
 docs/openapi.yaml, valid and invalid inputs (examples, coverage and fuzzing phases): no 5xx, and
 every answer conforms to the document (status, content type, headers, body schema), and invalid
-input is refused. The daemons run on their own databases (migrated under MySQL 8's sql_mode),
+input is refused. Requests carry the token each operation's security scheme names (a
+schemathesis.toml maps serviceToken / adminToken to the suite's tokens), and `ignored_auth`
+checks that every protected operation refuses a request without or with a wrong token. The daemons run on their own databases (migrated under MySQL 8's sql_mode),
 stream and task queue, so random ids never touch another test's data."""
 import os
 import re
@@ -15,7 +17,7 @@ import livelib as L
 
 CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,"
           "response_headers_conformance,response_schema_conformance,negative_data_rejection,"
-          "unsupported_method,allow_header_conformance,missing_required_header")
+          "unsupported_method,allow_header_conformance,missing_required_header,ignored_auth")
 # Fuzzing-phase examples per operation (the coverage phase adds its boundary and invalid cases
 # regardless). A valid order runs a whole saga, so the orchestrators get fewer.
 MAX_EXAMPLES = {"orchestrator-pure": 5, "orchestrator-temporal": 4}
@@ -42,6 +44,13 @@ class LiveApi(unittest.TestCase):
         out_dir = os.path.join(os.environ.get("SHIP_OUT_DIR", S.BUILD_DIR), "schemathesis")
         os.makedirs(out_dir, exist_ok=True)
         procs = {}
+        # Tokens by security scheme; the values stay in the environment, not in the file.
+        config = os.path.join(out_dir, "schemathesis.toml")
+        with open(config, "w") as f:
+            f.write('[auth.openapi.serviceToken]\nbearer = "${SERVICE_TOKEN}"\n'
+                    '[auth.openapi.adminToken]\nbearer = "${ADMIN_TOKEN}"\n')
+        st_env = dict(os.environ, NO_COLOR="1", SERVICE_TOKEN=L.H.SERVICE_TOKEN,
+                      ADMIN_TOKEN=L.H.ADMIN_TOKEN)
         # SHIP_FUZZ_ONLY=daemon-or-run,... narrows a manual run (e.g. to refresh the baseline with
         # SHIP_FUZZ_EXTRA=--baseline-update, one run at a time).
         only = [x for x in os.environ.get("SHIP_FUZZ_ONLY", "").split(",") if x]
@@ -63,7 +72,8 @@ class LiveApi(unittest.TestCase):
         jobs_daemon = {label: name for label, name, _ in jobs}
         for label, name, extra in jobs:
             log = open(os.path.join(out_dir, f"{label}.log"), "w")
-            cmd = [self.st, "run", S.src("docs", "openapi.yaml"), "--url", self.suite.url[name],
+            cmd = [self.st, "--config-file", config, "run", S.src("docs", "openapi.yaml"),
+                   "--url", self.suite.url[name],
                    "--include-tag", name, "--checks", CHECKS, *extra, "--seed", SEED,
                    "--workers", "1", "--request-timeout", "30", "--no-shrink", "--warnings", "off",
                    "--report", "junit", "--report-junit-path", os.path.join(out_dir, f"{label}.xml")]
@@ -71,7 +81,7 @@ class LiveApi(unittest.TestCase):
                 cmd += ["--baseline", BASELINE]
             cmd += os.environ.get("SHIP_FUZZ_EXTRA", "").split()
             procs[label] = (subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                             env=dict(os.environ, NO_COLOR="1")), log)
+                                             env=st_env), log)
         deadline = time.monotonic() + 200
         failures = []
         for name, (p, log) in procs.items():

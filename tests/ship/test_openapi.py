@@ -1,6 +1,8 @@
 """docs/openapi.yaml: a valid OpenAPI 3.1 document; every route the C code registers with
-http_route() is in it under its daemon's tag, and every operation in it is registered by the
-daemon its tag names; errors are problem+json; mutating calls take Idempotency-Key."""
+http_route() or auth_route() is in it under its daemon's tag, and every operation in it is
+registered by the daemon its tag names; each operation's security is exactly the tokens the code
+accepts on it (public routes: none); errors are problem+json; mutating calls take
+Idempotency-Key."""
 import re
 import unittest
 
@@ -56,6 +58,42 @@ class OpenApi(unittest.TestCase):
                 self.assertEqual(sorted(spec_by[daemon] - code), [],
                                  "in docs/openapi.yaml but not registered by the code")
         self.assertGreater(checked, 0, "no daemon registers any route")
+
+    def test_security_matches_the_tokens_the_code_accepts(self):
+        schemes = {"serviceToken": "service", "adminToken": "admin"}
+        declared = self.spec["components"]["securitySchemes"]
+        self.assertEqual(set(declared), set(schemes))
+        for name in schemes:
+            self.assertEqual((declared[name]["type"], declared[name]["scheme"]), ("http", "bearer"))
+        self.assertNotIn("security", self.spec, "say per operation which token it takes")
+        code = {}
+        for folder in [COMMON_FOLDER] + list(S.DAEMONS):
+            code.update(S.route_tokens(folder))
+        protected = 0
+        for key, op in self.ops.items():
+            with self.subTest(operation=key):
+                self.assertIn("security", op, "state the tokens, or [] for a public route")
+                spec_tokens = {schemes[n] for req in op["security"] for n in req}
+                self.assertEqual(spec_tokens, code[key])
+                if spec_tokens:
+                    protected += 1
+                    self.assertIn("401", op["responses"])
+                    self.assertEqual(self.resolve(op["responses"]["401"]),
+                                     self.spec["components"]["responses"]["Unauthorized"])
+                    # A token the route does not take exists exactly when it takes only one.
+                    self.assertEqual("403" in op["responses"], len(spec_tokens) == 1)
+        self.assertGreaterEqual(protected, 15)
+
+    def test_the_public_api_and_the_services_are_where_the_design_says(self):
+        for (method, path), op in self.ops.items():
+            public = not op["security"]
+            tags = set(op.get("tags", []))
+            with self.subTest(operation=(method, path)):
+                if tags & {"service-order", "service-inventory", "service-payment",
+                           "service-notification"} and "operations" not in tags:
+                    self.assertFalse(public, "every service route needs a token")
+                else:
+                    self.assertTrue(public, "the order API, health, ready and metrics are public")
 
     def test_daemons_without_routes_are_reported(self):
         missing = [d for d in S.DAEMONS if not S.registered_routes(d)]

@@ -1,6 +1,8 @@
 """Runs the Postman collection of docs/postman/ with newman against the six daemons started
 from this build (ports 25086-25091): orders on both orchestrators, read back from the services,
-compensated orders on both, notifications, problem+json errors. The environment's base URLs and
+compensated orders on both, notifications, problem+json errors, a service refusing a call
+without a token. The tokens are the suite's, given as --env-var (the committed environment has
+empty ones). The environment's base URLs and
 product id are overridden so the run touches only its own data."""
 import os
 import random
@@ -24,7 +26,8 @@ class PostmanNewman(unittest.TestCase):
                 "pureBaseUrl": "orchestrator-pure", "temporalBaseUrl": "orchestrator-temporal",
                 "orderBaseUrl": "service-order", "inventoryBaseUrl": "service-inventory",
                 "paymentBaseUrl": "service-payment", "notificationBaseUrl": "service-notification"}.items()}
-            overrides.update(productId=product, failAmount=2000000, initialStock=100000)
+            overrides.update(productId=product, failAmount=2000000, initialStock=100000,
+                             serviceToken=L.H.SERVICE_TOKEN, adminToken=L.H.ADMIN_TOKEN)
             cmd = [node, newman, "run", S.src("docs", "postman", "order-saga.postman_collection.json"),
                    "-e", S.src("docs", "postman", "order-saga-local.postman_environment.json"),
                    "--timeout-request", "60000", "--color", "off", "--disable-unicode"]

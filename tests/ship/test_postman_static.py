@@ -57,6 +57,23 @@ class PostmanStatic(unittest.TestCase):
                 self.assertTrue(tags, f"{r['request']['method']} {path} is not in docs/openapi.yaml")
                 self.assertIn(BASE_VARS[var], set().union(*tags))
 
+    def test_tokens_are_variables_and_the_order_api_is_called_without_one(self):
+        env = {v["key"]: v for v in load("order-saga-local.postman_environment.json")["values"]}
+        for var in ("serviceToken", "adminToken"):
+            self.assertEqual((env[var]["value"], env[var]["type"]), ("", "secret"),
+                             "no token value is committed")
+        coll = load("order-saga.postman_collection.json")
+        self.assertEqual(coll["auth"]["type"], "bearer")
+        self.assertEqual(coll["auth"]["bearer"][0]["value"], "{{serviceToken}}")
+        for r in requests(coll["item"]):
+            var = re.match(r"^\{\{(\w+)\}\}", r["request"]["url"]["raw"]).group(1)
+            auth = r["request"].get("auth", {"type": "inherited"})
+            with self.subTest(request=r["name"]):
+                if BASE_VARS[var].startswith("orchestrator") or r["name"].endswith("/health"):
+                    self.assertEqual(auth["type"], "noauth", "the public API needs no token")
+                elif r["request"]["method"] == "PUT" and "403" not in json.dumps(r["event"]):
+                    self.assertEqual(auth["bearer"][0]["value"], "{{adminToken}}")
+
     def test_covers_both_orchestrators_and_compensation(self):
         coll = json.dumps(load("order-saga.postman_collection.json"))
         for needle in ("/api/pure/orders", "/api/temporal/orders", "REFUNDED", "CANCELLED",

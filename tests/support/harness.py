@@ -3,9 +3,18 @@
 Standard library only. Daemons run as child processes with the environment a test gives them;
 their output goes to <build>/test-logs/. Sanitizer reports in a daemon's log fail the test that
 stopped it.
+
+Credentials come the way scripts/suite gets them: from the environment if set, else from the
+stack's secrets file ($STACK_DIR/secrets.env, default <source>/.stack/secrets.env) that
+scripts/stack up writes. Daemons get SERVICE_TOKEN, ADMIN_TOKEN, REDIS_PASSWORD and
+MYSQL_PASSWORD in their environment; http() signs requests like the orchestrators and an
+operator do (see default_token), mariadb and redis-cli get their passwords through the
+environment (MYSQL_PWD, REDISCLI_AUTH), never on a command line.
 """
 import json
 import os
+import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -17,14 +26,82 @@ import uuid
 BUILD_DIR = os.environ.get("SAGA_BUILD_DIR", os.path.join(os.getcwd(), "build"))
 SOURCE_DIR = os.environ.get("SAGA_SOURCE_DIR", os.getcwd())
 LOG_DIR = os.path.join(BUILD_DIR, "test-logs")
+STACK_DIR = os.environ.get("STACK_DIR") or os.path.join(SOURCE_DIR, ".stack")
+SECRETS_FILE = os.path.join(STACK_DIR, "secrets.env")
+
+
+def read_secrets(path=SECRETS_FILE):
+    """KEY=value lines of a secrets file (scripts/stack's format) as a dict; {} if absent."""
+    out = {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                line = line.strip()
+                if line and not line.startswith("#") and "=" in line:
+                    k, v = line.split("=", 1)
+                    out[k.strip()] = v.strip()
+    except FileNotFoundError:
+        pass
+    return out
+
+
+_STACK_SECRETS = read_secrets()
+
+
+def _secret(name, generate=False):
+    value = os.environ.get(name) or _STACK_SECRETS.get(name)
+    if not value and generate:
+        value = secrets.token_hex(32)
+    return value or ""
+
+
+# Tokens of the daemons the tests start (generated per test process when the stack has none).
+SERVICE_TOKEN = _secret("SERVICE_TOKEN", generate=True)
+ADMIN_TOKEN = _secret("ADMIN_TOKEN", generate=True)
+REDIS_USERNAME = _secret("REDIS_USERNAME")
+REDIS_PASSWORD = _secret("REDIS_PASSWORD")
 
 MYSQL = {
     "host": os.environ.get("MYSQL_HOST", "127.0.0.1"),
     "port": os.environ.get("MYSQL_PORT", "21306"),
     "user": os.environ.get("MYSQL_USER", "saga"),
-    "password": os.environ.get("MYSQL_PASSWORD", "saga"),
+    "password": _secret("MYSQL_PASSWORD"),
 }
 REDIS_PORT = os.environ.get("REDIS_PORT", "21379")
+
+
+def secret_values():
+    """Every credential a test run uses: no log line may contain one of them."""
+    return {k: v for k, v in {"SERVICE_TOKEN": SERVICE_TOKEN, "ADMIN_TOKEN": ADMIN_TOKEN,
+                              "REDIS_PASSWORD": REDIS_PASSWORD,
+                              "MYSQL_PASSWORD": MYSQL["password"]}.items() if v}
+
+
+# Routes only an operator may call (docs/security.md); every other service route takes the
+# service token, reads take either.
+ADMIN_ROUTES = [("PUT", re.compile(r"^/api/inventory/[^/]+/?$"))]
+# Ports of the services (service-*) started by Daemon: only they get a token by default, so the
+# order API is called as the public calls it and no token goes to any other server.
+SERVICE_PORTS = set()
+
+
+def default_token(method, url):
+    """The token http() sends to `url` when a test gives none: None unless it is a service a
+    Daemon of this process runs; then the admin token on admin routes, the service token
+    elsewhere."""
+    m = re.match(r"^[a-z]+://[^/:]+:(\d+)(/[^?]*)?", url)
+    if not m or int(m.group(1)) not in SERVICE_PORTS:
+        return None
+    path = m.group(2) or "/"
+    for meth, rx in ADMIN_ROUTES:
+        if meth == method.upper() and rx.match(path):
+            return ADMIN_TOKEN
+    return SERVICE_TOKEN
+
+
+def bearer(token):
+    """{"Authorization": "Bearer <token>"} for a headers argument."""
+    return {"Authorization": f"Bearer {token}"}
 TEMPORAL_ADDRESS = os.environ.get("TEMPORAL_ADDRESS", "127.0.0.1:21733")
 TEMPORAL_CLI = os.environ.get("SAGA_TEMPORAL_CLI", os.path.join(SOURCE_DIR, ".venv", "bin", "temporal"))
 
@@ -72,6 +149,8 @@ def base_env(**extra):
         "MYSQL_HOST": MYSQL["host"], "MYSQL_PORT": str(MYSQL["port"]),
         "MYSQL_USER": MYSQL["user"], "MYSQL_PASSWORD": MYSQL["password"],
         "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(REDIS_PORT),
+        "REDIS_USERNAME": REDIS_USERNAME, "REDIS_PASSWORD": REDIS_PASSWORD,
+        "SERVICE_TOKEN": SERVICE_TOKEN, "ADMIN_TOKEN": ADMIN_TOKEN,
         "TEMPORAL_ADDRESS": TEMPORAL_ADDRESS,
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "info"),
     })
@@ -87,6 +166,8 @@ class Daemon:
         self.port = int(port)
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = base_env(PORT=self.port, **(env or {}))
+        if name.startswith("service-"):
+            SERVICE_PORTS.add(self.port)
         self.args = list(args)
         self.proc = None
         os.makedirs(LOG_DIR, exist_ok=True)
@@ -156,11 +237,28 @@ class Daemon:
         self.stop()
 
 
-def http(method, url, body=None, headers=None, timeout=30.0, raw=None):
+def stop_all(daemons):
+    """Stops daemons in reverse order (each one even when an earlier stop failed); returns the
+    AssertionErrors of the stops that failed (unclean exit, sanitizer report)."""
+    errors = []
+    for d in reversed(list(daemons)):
+        try:
+            d.stop()
+        except AssertionError as err:
+            errors.append(err)
+    return errors
+
+
+def http(method, url, body=None, headers=None, timeout=30.0, raw=None, auth=True):
     """Sends one request. body: a JSON-able value (sent as JSON) or None; raw: bytes sent as is.
+    auth: True sends default_token() (if any) unless headers carry an Authorization; False
+    sends none.
     Returns (status, headers dict with lower-case names, parsed JSON or text or None)."""
     data = raw
     hdrs = dict(headers or {})
+    token = default_token(method, url) if auth else None
+    if token and not any(k.lower() == "authorization" for k in hdrs):
+        hdrs.update(bearer(token))
     if body is not None:
         data = json.dumps(body).encode()
         hdrs.setdefault("Content-Type", "application/json")
@@ -181,9 +279,8 @@ def sql(db, query):
     """Runs SQL in database `db` with the mariadb client; returns rows as lists of strings
     (NULL as None)."""
     out = subprocess.run(
-        ["mariadb", "--no-defaults", "-h", MYSQL["host"], "-P", str(MYSQL["port"]),
-         "-u", MYSQL["user"], f"-p{MYSQL['password']}", "-N", "-B", db, "-e", query],
-        check=True, capture_output=True, text=True).stdout
+        mariadb_args() + ["-N", "-B", db, "-e", query],
+        check=True, capture_output=True, text=True, env=mariadb_env()).stdout
     rows = []
     for line in out.splitlines():
         rows.append([None if c == "NULL" else c for c in line.split("\t")])
@@ -196,10 +293,40 @@ def sql_value(db, query):
     return rows[0][0] if rows else None
 
 
+def mariadb_args():
+    """The mariadb client's command line for the test server (the password is in mariadb_env)."""
+    return ["mariadb", "--no-defaults", "-h", MYSQL["host"], "-P", str(MYSQL["port"]),
+            "-u", MYSQL["user"]]
+
+
+def mariadb_env():
+    """Environment for the mariadb client: the password as MYSQL_PWD, not in argv."""
+    return dict(os.environ, MYSQL_PWD=MYSQL["password"])
+
+
+def redis_cli_args(port=None):
+    """redis-cli's command line for the test Redis (the password is in redis_env)."""
+    args = ["redis-cli", "-p", str(port or REDIS_PORT)]
+    if REDIS_USERNAME:
+        args += ["--user", REDIS_USERNAME]
+    return args
+
+
+def redis_env(password=None):
+    """Environment for redis-cli: the password as REDISCLI_AUTH, not in argv."""
+    env = dict(os.environ)
+    env.pop("REDISCLI_AUTH", None)
+    pw = REDIS_PASSWORD if password is None else password
+    if pw:
+        env["REDISCLI_AUTH"] = pw
+    return env
+
+
 def redis_cli(*args, port=None):
     """Runs one redis-cli command; returns its stdout stripped."""
-    return subprocess.run(["redis-cli", "-p", str(port or REDIS_PORT)] + [str(a) for a in args],
-                          check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run(redis_cli_args(port) + [str(a) for a in args],
+                          check=True, capture_output=True, text=True,
+                          env=redis_env()).stdout.strip()
 
 
 def temporal_cli(*args, timeout=120):

@@ -27,7 +27,7 @@ static void wf_chain3(tc_wf_ctx *ctx, void *state, void *user)
         char in[16];
         snprintf(in, sizeof in, "%d", st->done);
         tc_wf_result r;
-        if (tc_wf_activity(ctx, "Inc", in, &o, &r) != TC_WF_DONE)
+        if (tc_wf_activity(ctx, "Inc", in, &o, &r) != TC_OK)
             return;
         st->done = atoi(r.result_json);
     }
@@ -40,7 +40,7 @@ static void wf_chain_renamed(tc_wf_ctx *ctx, void *state, void *user)
     (void)state;
     (void)user;
     tc_activity_options o = {.start_to_close_ms = 5000, .activity_id = "custom"};
-    if (tc_wf_activity(ctx, "Inc", "0", &o, NULL) != TC_WF_DONE)
+    if (tc_wf_activity(ctx, "Inc", "0", &o, NULL) != TC_OK)
         return;
     tc_wf_complete(ctx, NULL);
 }
@@ -49,7 +49,7 @@ static void wf_sleeps_first(tc_wf_ctx *ctx, void *state, void *user)
 {
     (void)state;
     (void)user;
-    if (tc_wf_sleep(ctx, 1000) != TC_WF_DONE)
+    if (tc_wf_sleep(ctx, 1000) != TC_OK)
         return;
     wf_greet(ctx, NULL, NULL);
 }
@@ -69,7 +69,8 @@ static void greet_history_rejects_changed_activity(void **s)
     (void)s;
     tc_history *h = load("greet");
     tc_error err = {0};
-    assert_int_equal(tc_replay_history(h, wf_greet_changed, NULL, 0, NULL, &err), TC_ERR_STATE);
+    assert_int_equal(tc_replay_history(h, wf_greet_changed, NULL, 0, NULL, &err),
+                     TC_ERR_NONDETERMINISM);
     assert_non_null(strstr(err.text, "Hello"));
     assert_non_null(strstr(err.text, "Hi"));
     tc_history_free(h);
@@ -80,7 +81,8 @@ static void greet_history_rejects_timer_before_activity(void **s)
     (void)s;
     tc_history *h = load("greet");
     tc_error err = {0};
-    assert_int_equal(tc_replay_history(h, wf_sleeps_first, NULL, 0, NULL, &err), TC_ERR_STATE);
+    assert_int_equal(tc_replay_history(h, wf_sleeps_first, NULL, 0, NULL, &err),
+                     TC_ERR_NONDETERMINISM);
     assert_non_null(strstr(err.text, "StartTimer"));
     tc_history_free(h);
 }
@@ -93,7 +95,7 @@ static void chain_history_replays_to_final_state(void **s)
     TT_OK(tc_replay_history(h, wf_chain, &st, sizeof st, NULL, &e_));
     assert_int_equal(st.done, 5);
     char *q = NULL;
-    TT_OK(q_chain_progress(&st, NULL, NULL, &q, &e_));
+    TT_OK(q_chain_progress(&st, NULL, 0, NULL, &q, &e_));
     assert_string_equal(q, "{\"done\":5}");
     free(q);
     tc_history_free(h);
@@ -105,7 +107,8 @@ static void chain_history_rejects_shorter_chain(void **s)
     tc_history *h = load("chain5");
     chain_state st;
     tc_error err = {0};
-    assert_int_equal(tc_replay_history(h, wf_chain3, &st, sizeof st, NULL, &err), TC_ERR_STATE);
+    assert_int_equal(tc_replay_history(h, wf_chain3, &st, sizeof st, NULL, &err),
+                     TC_ERR_NONDETERMINISM);
     assert_non_null(strstr(err.text, "CompleteWorkflowExecution"));
     tc_history_free(h);
 }
@@ -115,7 +118,8 @@ static void chain_history_rejects_changed_activity_id(void **s)
     (void)s;
     tc_history *h = load("chain5");
     tc_error err = {0};
-    assert_int_equal(tc_replay_history(h, wf_chain_renamed, NULL, 0, NULL, &err), TC_ERR_STATE);
+    assert_int_equal(tc_replay_history(h, wf_chain_renamed, NULL, 0, NULL, &err),
+                     TC_ERR_NONDETERMINISM);
     assert_non_null(strstr(err.text, "custom"));
     tc_history_free(h);
 }
@@ -133,10 +137,13 @@ static void wf_cancel_forgotten(tc_wf_ctx *ctx, void *state, void *user)
 {
     (void)state;
     (void)user;
-    tc_activity_options o = {.start_to_close_ms = 60000, .heartbeat_timeout_ms = 1000};
-    tc_wf_result r;
-    tc_wf_step st = tc_wf_activity(ctx, "LongBeat", NULL, &o, &r);
-    if (tc_wf_sleep(ctx, 1500) != TC_WF_DONE || st == TC_WF_PENDING)
+    tc_retry_policy rp = {.maximum_attempts = 1};
+    tc_activity_options o = {.start_to_close_ms = 60000,
+                             .heartbeat_timeout_ms = 1000,
+                             .retry = &rp,
+                             .cancel_mode = TC_CANCEL_WAIT_COMPLETED};
+    tc_wf_activity_start(ctx, "LongBeat", NULL, &o);
+    if (tc_wf_sleep(ctx, 1500) != TC_OK)
         return;
     tc_wf_complete(ctx, "{}");
 }
@@ -146,7 +153,8 @@ static void cancel_history_rejects_missing_cancel(void **s)
     (void)s;
     tc_history *h = load("cancel");
     tc_error err = {0};
-    assert_int_equal(tc_replay_history(h, wf_cancel_forgotten, NULL, 0, NULL, &err), TC_ERR_STATE);
+    assert_int_equal(tc_replay_history(h, wf_cancel_forgotten, NULL, 0, NULL, &err),
+                     TC_ERR_NONDETERMINISM);
     assert_non_null(strstr(err.text, "RequestCancelActivityTask"));
     tc_history_free(h);
 }

@@ -97,11 +97,11 @@ static void wf_failures(tc_wf_ctx *ctx, void *state, void *user)
     }
     tc_activity_options o = {.start_to_close_ms = 5000, .retry = &rp};
     tc_wf_result r;
-    tc_wf_step s = tc_wf_activity(ctx, type, NULL, &o, &r);
-    if (s == TC_WF_PENDING)
+    int rc = tc_wf_activity(ctx, type, NULL, &o, &r);
+    if (rc == TC_ERR_CANCELLED)
         return;
     char out[512];
-    if (s == TC_WF_DONE)
+    if (rc == TC_OK)
         snprintf(out, sizeof out, "{\"ok\":true,\"result\":%s}", r.result_json);
     else
         snprintf(out, sizeof out, "{\"ok\":false,\"type\":\"%s\",\"nr\":%s}", r.failure_type,
@@ -115,7 +115,7 @@ static void wf_fail_it(tc_wf_ctx *ctx, void *state, void *user)
     (void)state;
     (void)user;
     tc_activity_options o = {.start_to_close_ms = 5000};
-    if (tc_wf_activity(ctx, "Inc", "0", &o, NULL) != TC_WF_DONE)
+    if (tc_wf_activity(ctx, "Inc", "0", &o, NULL) != TC_OK)
         return;
     tc_wf_fail(ctx, "Boom", "workflow gave up", true);
 }
@@ -127,16 +127,16 @@ static void wf_waiter(tc_wf_ctx *ctx, void *state, void *user)
     chain_state *st = state;
     tc_activity_options o = {.start_to_close_ms = 5000};
     tc_wf_result r;
-    if (tc_wf_activity(ctx, "Inc", "0", &o, &r) != TC_WF_DONE)
+    if (tc_wf_activity(ctx, "Inc", "0", &o, &r) != TC_OK)
         return;
     st->done = atoi(r.result_json);
-    const char *sig = NULL;
-    if (tc_wf_wait_signal(ctx, "finish", 0, &sig) != TC_WF_DONE)
+    tc_wf_result sig;
+    if (tc_wf_signal_recv(ctx, "finish", &sig) != TC_OK)
         return;
-    if (tc_wf_sleep(ctx, 100) != TC_WF_DONE)
+    if (tc_wf_sleep(ctx, 100) != TC_OK)
         return;
     char out[256];
-    snprintf(out, sizeof out, "{\"done\":%d,\"signal\":%s}", st->done, sig);
+    snprintf(out, sizeof out, "{\"done\":%d,\"signal\":%s}", st->done, sig.result_json);
     tc_wf_complete(ctx, out);
 }
 
@@ -146,9 +146,9 @@ static void wf_versioned_v1(tc_wf_ctx *ctx, void *state, void *user)
     (void)state;
     (void)user;
     tc_activity_options o = {.start_to_close_ms = 5000};
-    if (tc_wf_activity(ctx, "Hello", "\"v1\"", &o, NULL) != TC_WF_DONE)
+    if (tc_wf_activity(ctx, "Hello", "\"v1\"", &o, NULL) != TC_OK)
         return;
-    if (tc_wf_wait_signal(ctx, "go", 0, NULL) != TC_WF_DONE)
+    if (tc_wf_signal_recv(ctx, "go", NULL) != TC_OK)
         return;
     tc_wf_complete(ctx, "\"v1 done\"");
 }
@@ -158,9 +158,9 @@ static void wf_versioned_v2(tc_wf_ctx *ctx, void *state, void *user)
     (void)state;
     (void)user;
     tc_activity_options o = {.start_to_close_ms = 5000};
-    if (tc_wf_activity(ctx, "Inc", "1", &o, NULL) != TC_WF_DONE)
+    if (tc_wf_activity(ctx, "Inc", "1", &o, NULL) != TC_OK)
         return;
-    if (tc_wf_wait_signal(ctx, "go", 0, NULL) != TC_WF_DONE)
+    if (tc_wf_signal_recv(ctx, "go", NULL) != TC_OK)
         return;
     tc_wf_complete(ctx, "\"v2 done\"");
 }

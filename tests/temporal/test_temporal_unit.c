@@ -63,10 +63,12 @@ static void noop_act(tc_activity_ctx *ctx, void *user)
     (void)user;
 }
 
-static int noop_query(const void *state, const char *args, void *user, char **out, tc_error *err)
+static int noop_query(const void *state, const char *const *args, size_t n_args, void *user,
+                      char **out, tc_error *err)
 {
     (void)state;
     (void)args;
+    (void)n_args;
     (void)user;
     (void)err;
     *out = NULL;
