@@ -1,8 +1,9 @@
-/* orchestrator.c - the pure saga engine: queue, bounded worker pool, retries with backoff,
- * LIFO compensations, and waiters for HTTP handlers. Every transition is committed (repo.c)
- * before the service call it leads to; calls carry Idempotency-Key <sagaId>:<step>, so
- * re-running the step a crash interrupted repeats no effect. */
+/* orchestrator.c - the pure saga engine: queue, bounded worker pool, crash recovery, and
+ * waiters for HTTP handlers. Each worker hands one saga at a time to driver.c, which drives it
+ * through saga_machine.h; nothing here knows a step. */
 #include "orchestrator.h"
+
+#include "driver.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -12,10 +13,6 @@
 
 #include "cm_error.h"
 #include "cm_log.h"
-
-/* How many 409 IdempotencyInFlight answers a step may wait through before they count as
- * failures (the twin call sent before a crash is still running in the service). */
-#define SAGA_IN_FLIGHT_WAITS 30
 
 typedef struct job {
     struct job *next;
@@ -36,6 +33,7 @@ typedef struct waiter {
 
 struct orch {
     orch_config_t cfg;
+    driver_t driver;      /* the step logic's view of cfg */
     pthread_mutex_t mu;   /* guards everything below */
     pthread_cond_t work;  /* a job arrived or stopping */
     pthread_cond_t sleep; /* broadcast on stop: interrupts backoff sleeps */
@@ -153,7 +151,7 @@ static void waiter_put(orch_t *o, waiter_t *w)
     pthread_mutex_unlock(&o->mu);
 }
 
-/* ---- running one saga ---------------------------------------------------------------------- */
+/* ---- running one saga (the step logic is driver.c's) ------------------------------------ */
 
 static void count(orch_t *o, const char *name, const char *help, const char *labels)
 {
@@ -161,127 +159,20 @@ static void count(orch_t *o, const char *name, const char *help, const char *lab
         metrics_counter_add(o->cfg.metrics, name, help, labels, 1);
 }
 
-/* Runs row->pos.step until it succeeds, fails for good, or the engine stops.
- * Returns 1 when stopping (nothing to persist), else 0 with *outcome and *err set. */
-static int run_step(orch_t *o, saga_row_t *row, machine_outcome_t *outcome, int *attempts,
-                    saga_error_t *err)
+static int driver_sleep(void *ctx, int64_t ms)
 {
-    saga_step_t step = row->pos.step;
-    int forward = saga_step_is_forward(step);
-    int failures = 0; /* retryable failures; waiting on an in-flight twin does not count */
-    for (int attempt = 1;; attempt++) {
-        saga_state_t st = row->st;
-        int rc = saga_step_run(o->cfg.client, step, row->saga_id, &row->in, &st, err);
-        *attempts = attempt;
-        row->st = st;
-        if (rc == SAGA_OK) {
-            *outcome = MO_OK;
-            return 0;
-        }
-        if (rc == SAGA_ERR_BUSINESS || rc == SAGA_ERR_INVALID) {
-            *outcome = MO_FAILED;
-            return 0;
-        }
-        /* Retryable: back off. Forward steps up to the pivot give up after forward_attempts
-         * and compensate; steps after the pivot and compensations never give up. */
-        count(o, "saga_step_retries_total", "Retried saga step calls", NULL);
-        step_log_t l = {step, "RETRY", attempt, err};
-        if (repo_log(o->cfg.db, row->saga_id, &l) != 0)
-            log_warn("saga %s: could not log retry of %s", row->saga_id, saga_step_activity(step));
-        log_warn("saga %s: %s attempt %d failed: %s", row->saga_id, saga_step_activity(step),
-                 attempt, err->message);
-        if (!saga_error_in_flight(err) || attempt > SAGA_IN_FLIGHT_WAITS)
-            failures++;
-        if (forward && !saga_step_after_pivot(step) && failures >= o->cfg.forward_attempts) {
-            snprintf(err->type, sizeof err->type, "RetriesExhausted");
-            *outcome = MO_FAILED;
-            return 0;
-        }
-        int64_t d = saga_backoff_ms(attempt, o->cfg.retry_initial_ms, o->cfg.retry_max_ms);
-        if (saga_error_in_flight(err) && d > 1000)
-            d = 1000; /* the twin finishes soon; poll it rather than back off to the max */
-        if (sleep_or_stop(o, d))
-            return 1;
-    }
+    return sleep_or_stop(ctx, ms);
 }
 
-/* Commits the transition after a step, retrying the database (never the call) until it
- * sticks. Returns 0, 1 when stopping, or CM_ERR_CONFLICT (another worker owns the saga). */
-static int persist(orch_t *o, saga_row_t *row, machine_outcome_t outcome, int attempts,
-                   const saga_error_t *err)
+static void driver_retried(void *ctx)
 {
-    saga_step_t step = row->pos.step;
-    machine_pos_t next = machine_advance(row->pos, outcome);
-    step_log_t logs[2];
-    int n = 0;
-    if (row->pos.status == MS_RUNNING && outcome == MO_FAILED && row->error_type[0] == '\0') {
-        snprintf(row->error_type, sizeof row->error_type, "%s", err->type);
-        snprintf(row->error_message, sizeof row->error_message, "%s", err->message);
-    }
-    logs[n++] = (step_log_t){step, outcome == MO_OK ? "SUCCEEDED" : "FAILED", attempts,
-                             outcome == MO_OK ? NULL : err};
-    if (!machine_is_terminal(next.status))
-        logs[n++] = (step_log_t){next.step, "STARTED", 0, NULL};
-    for (int attempt = 1;; attempt++) {
-        int rc = repo_transition(o->cfg.db, row, next, logs, n);
-        if (rc == CM_ERR_CONFLICT && attempt > 1) {
-            /* The connection may have died after an earlier attempt's COMMIT went through:
-             * then the stored saga is exactly where that attempt put it. */
-            saga_row_t now;
-            if (repo_load(o->cfg.db, row->saga_id, &now) == 0 && now.version == row->version + 1 &&
-                now.pos.status == next.status && now.pos.step == next.step &&
-                now.pos.comp_index == next.comp_index) {
-                *row = now;
-                return 0;
-            }
-        }
-        if (rc == 0 || rc == CM_ERR_CONFLICT)
-            return rc;
-        log_warn("saga %s: could not commit transition (%s), retrying", row->saga_id,
-                 cm_strerror(rc));
-        if (sleep_or_stop(o, saga_backoff_ms(attempt, 100, 2000)))
-            return 1;
-    }
+    count(ctx, "saga_step_retries_total", "Retried saga step calls", NULL);
 }
 
-static void run_saga(orch_t *o, const job_t *job)
+static void finished(orch_t *o, const job_t *job, const saga_row_t *row)
 {
-    const char *saga_id = job->saga_id;
-    saga_row_t row = job->row;
-    int rc;
-    log_set_saga_id(saga_id);
-    for (int attempt = 1; !job->have_row && (rc = repo_load(o->cfg.db, saga_id, &row)) != 0;
-         attempt++) {
-        if (rc == CM_ERR_NOT_FOUND) {
-            log_error("saga %s vanished from saga_instance", saga_id);
-            goto out;
-        }
-        if (sleep_or_stop(o, saga_backoff_ms(attempt, 100, 2000)))
-            goto out;
-    }
-    while (!machine_is_terminal(row.pos.status)) {
-        machine_outcome_t outcome;
-        saga_error_t err = {0};
-        int attempts = 0;
-        if (row.pos.step == SAGA_STEP_NONE) {
-            log_error("saga %s: no step in state %s", saga_id, machine_status_name(row.pos.status));
-            goto out;
-        }
-        if (run_step(o, &row, &outcome, &attempts, &err) != 0)
-            goto out; /* stopping: the saga resumes at this step on the next start */
-        if (row.pos.status == MS_COMPENSATING && outcome == MO_FAILED)
-            log_error("saga %s: compensation %s refused for good: %s", saga_id,
-                      saga_step_activity(row.pos.step), err.message);
-        rc = persist(o, &row, outcome, attempts, &err);
-        if (rc == CM_ERR_CONFLICT) {
-            log_warn("saga %s moved by another worker; leaving it", saga_id);
-            goto out;
-        }
-        if (rc != 0)
-            goto out;
-    }
-    const char *label =
-        row.pos.status == MS_COMPLETED ? "status=\"COMPLETED\"" : "status=\"COMPENSATED\"";
+    char label[48];
+    snprintf(label, sizeof label, "status=\"%s\"", saga_phase_status(row->m.phase));
     count(o, "saga_finished_total", "Sagas that reached a terminal state", label);
     if (o->cfg.metrics != NULL && job->have_row) {
         struct timespec now;
@@ -292,7 +183,23 @@ static void run_saga(orch_t *o, const job_t *job)
                                   "Queue to terminal state of sagas created by this process", label,
                                   secs);
     }
-    notify_done(o, &row);
+    notify_done(o, row);
+}
+
+static void run_saga(orch_t *o, const job_t *job)
+{
+    saga_row_t row = job->row;
+    int rc = 0;
+    log_set_saga_id(job->saga_id);
+    for (int attempt = 1; !job->have_row && (rc = repo_load(o->cfg.db, job->saga_id, &row)) != 0;
+         attempt++)
+        if (rc == CM_ERR_NOT_FOUND || sleep_or_stop(o, saga_backoff_ms(attempt, 100, 2000)))
+            goto out;
+    rc = driver_run(&o->driver, &row);
+    if (rc == CM_ERR_CONFLICT)
+        log_warn("saga %s moved by another worker; leaving it", job->saga_id);
+    else if (rc == 0)
+        finished(o, job, &row);
 out:
     log_set_saga_id(NULL);
 }
@@ -330,8 +237,12 @@ int orch_start(const orch_config_t *cfg, orch_t **out)
     if (o == NULL)
         return CM_ERR_NOMEM;
     o->cfg = *cfg;
-    if (o->cfg.forward_attempts < 1)
-        o->cfg.forward_attempts = 1;
+    /* The in-flight allowance (30 answers, polled every second) is the machine's default. */
+    o->driver =
+        (driver_t){cfg->db, cfg->client, SAGA_POLICY_DEFAULT, driver_sleep, driver_retried, o};
+    o->driver.policy.forward_attempts = cfg->forward_attempts;
+    o->driver.policy.retry_initial_ms = cfg->retry_initial_ms;
+    o->driver.policy.retry_max_ms = cfg->retry_max_ms;
     pthread_mutex_init(&o->mu, NULL);
     pthread_cond_init(&o->work, NULL);
     cond_init_monotonic(&o->sleep);
@@ -366,13 +277,6 @@ int orch_resume(orch_t *o)
     return repo_each_unfinished(o->cfg.db, resume_one, o);
 }
 
-static int same_input(const saga_input_t *a, const saga_input_t *b)
-{
-    return a->customer_id == b->customer_id && a->product_id == b->product_id &&
-           a->quantity == b->quantity && a->amount == b->amount &&
-           strcmp(a->payment_method, b->payment_method) == 0;
-}
-
 /* Waits on w until done, stop or the deadline. Returns 0 (row = the final state) or
  * CM_ERR_TIMEOUT. */
 static int wait_done(orch_t *o, waiter_t *w, int64_t timeout_ms, saga_row_t *row)
@@ -401,9 +305,11 @@ int orch_submit_wait(orch_t *o, const char *saga_id, const saga_input_t *in, int
     pthread_mutex_lock(&o->mu);
     int full = o->queued >= o->cfg.queue_max;
     pthread_mutex_unlock(&o->mu);
+    saga_actions_t start;
     memset(row, 0, sizeof *row);
     snprintf(row->saga_id, sizeof row->saga_id, "%s", saga_id);
-    row->pos = machine_start();
+    saga_machine_init(&row->m, &o->driver.policy);
+    saga_machine_resume(&row->m, &start); /* CreateOrder started, CancelOrder registered */
     row->in = *in;
     int rc = CM_ERR_DUPLICATE;
     if (!full)
@@ -418,15 +324,15 @@ int orch_submit_wait(orch_t *o, const char *saga_id, const saga_input_t *in, int
         rc = repo_load(o->cfg.db, saga_id, row);
         if (rc == CM_ERR_NOT_FOUND)
             rc = full ? CM_ERR_BUSY : CM_ERR_DB;
-        else if (rc == 0 && !same_input(&row->in, in))
+        else if (rc == 0 && !saga_input_equal(&row->in, in))
             rc = CM_ERR_CONFLICT;
-        else if (rc == 0 && machine_is_terminal(row->pos.status))
+        else if (rc == 0 && saga_phase_terminal(row->m.phase))
             goto out;
     }
     if (rc != 0)
         goto out;
     if ((rc = wait_done(o, w, timeout_ms, row)) == CM_ERR_TIMEOUT &&
-        repo_load(o->cfg.db, saga_id, row) == 0 && machine_is_terminal(row->pos.status))
+        repo_load(o->cfg.db, saga_id, row) == 0 && saga_phase_terminal(row->m.phase))
         rc = 0; /* finished just now */
 out:
     waiter_put(o, w);
@@ -436,6 +342,11 @@ out:
 int orch_get(orch_t *o, const char *saga_id, saga_row_t *row)
 {
     return repo_load(o->cfg.db, saga_id, row);
+}
+
+int orch_cancel(orch_t *o, const char *saga_id, saga_row_t *row)
+{
+    return driver_cancel(&o->driver, saga_id, row);
 }
 
 void orch_stop(orch_t *o)

@@ -1,5 +1,5 @@
 /* orchestrator.h - the pure saga engine: a bounded worker pool that drives each saga through
- * machine.c, committing every transition (repo.c) before the call it leads to. */
+ * saga_machine.h, committing every transition (repo.c) before the calls it leads to. */
 #ifndef ORCH_ORCHESTRATOR_H
 #define ORCH_ORCHESTRATOR_H
 
@@ -38,6 +38,9 @@ int orch_submit_wait(orch_t *o, const char *saga_id, const saga_input_t *in, int
 
 /* Current state of a saga: 0, CM_ERR_NOT_FOUND or a db error. Any thread. */
 int orch_get(orch_t *o, const char *saga_id, saga_row_t *row);
+
+/* Cancels a saga before its pivot: driver_cancel (driver.h) says what it answers. Any thread. */
+int orch_cancel(orch_t *o, const char *saga_id, saga_row_t *row);
 
 /* Stops the workers (a saga in the middle of a step finishes that call; its next transition is
  * resumed on the next start), joins and frees. NULL ok. */

@@ -15,33 +15,42 @@ static const char *step_name(saga_step_t s)
     return n != NULL ? n : "None";
 }
 
-#define LOG_COLS     7
-#define LOG_MAX_ROWS 2
+/* The six values of one log row after its saga id (step, event, attempt, http_status,
+ * error_type, message); a row that is absent binds six NULLs. */
+static void log_vals(const step_log_t *l, db_val *v)
+{
+    const saga_error_t *e = l != NULL ? l->err : NULL;
+    int failed = e != NULL && e->code != 0;
+    v[0] = l != NULL ? DB_STR(step_name(l->step)) : DB_NULL;
+    v[1] = l != NULL ? DB_STR(l->event) : DB_NULL;
+    v[2] = l != NULL ? DB_INT(l->attempt) : DB_NULL;
+    v[3] = failed ? DB_INT(e->http_status) : DB_NULL;
+    v[4] = failed ? DB_STR(e->type) : DB_NULL;
+    v[5] = failed ? DB_STR(e->message) : DB_NULL;
+}
 
-/* Inserts up to LOG_MAX_ROWS log rows with one statement (one round trip fewer per
- * transition than a statement per row). */
+#define LOG_COLS 7
+
+/* Inserts up to REPO_LOGS_MAX log rows with one statement (one round trip per batch). */
 static int insert_logs(db_conn *c, const char *saga_id, const step_log_t *logs, int n)
 {
-    static const char *const SQL[LOG_MAX_ROWS] = {
+    static const char *const SQL[REPO_LOGS_MAX] = {
         "INSERT INTO saga_step_log (saga_id, step, event, attempt, http_status, error_type,"
         " message) VALUES (?, ?, ?, ?, ?, ?, ?)",
         "INSERT INTO saga_step_log (saga_id, step, event, attempt, http_status, error_type,"
         " message) VALUES (?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO saga_step_log (saga_id, step, event, attempt, http_status, error_type,"
+        " message) VALUES (?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO saga_step_log (saga_id, step, event, attempt, http_status, error_type,"
+        " message) VALUES (?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?),"
+        " (?, ?, ?, ?, ?, ?, ?)",
     };
-    db_val p[LOG_COLS * LOG_MAX_ROWS];
-    if (n < 1 || n > LOG_MAX_ROWS)
+    db_val p[LOG_COLS * REPO_LOGS_MAX];
+    if (n < 1 || n > REPO_LOGS_MAX)
         return n == 0 ? 0 : CM_ERR_INVALID;
     for (int i = 0; i < n; i++) {
-        const saga_error_t *e = logs[i].err;
-        int failed = e != NULL && e->code != 0;
-        db_val *v = &p[i * LOG_COLS];
-        v[0] = DB_STR(saga_id);
-        v[1] = DB_STR(step_name(logs[i].step));
-        v[2] = DB_STR(logs[i].event);
-        v[3] = DB_INT(logs[i].attempt);
-        v[4] = failed ? DB_INT(e->http_status) : DB_NULL;
-        v[5] = failed ? DB_STR(e->type) : DB_NULL;
-        v[6] = failed ? DB_STR(e->message) : DB_NULL;
+        p[i * LOG_COLS] = DB_STR(saga_id);
+        log_vals(&logs[i], &p[i * LOG_COLS + 1]);
     }
     return db_exec(c, SQL[n - 1], p, (size_t)(LOG_COLS * n), NULL, NULL);
 }
@@ -54,10 +63,10 @@ int repo_create(db_pool *db, const saga_row_t *row)
         return rc;
     db_val p[] = {
         DB_STR(row->saga_id),
-        DB_STR(machine_status_name(row->pos.status)),
-        DB_STR(step_name(row->pos.step)),
-        DB_INT(row->pos.last_forward),
-        DB_INT(row->pos.comp_index),
+        DB_STR(saga_phase_status(row->m.phase)),
+        DB_STR(step_name(saga_machine_step(&row->m))),
+        DB_INT(row->m.last_forward),
+        DB_INT(row->m.comp_done),
         DB_INT(row->in.customer_id),
         DB_INT(row->in.product_id),
         DB_INT(row->in.quantity),
@@ -85,9 +94,10 @@ int repo_load(db_pool *db, const char *saga_id, saga_row_t *out)
         return rc;
     db_val p[] = {DB_STR(saga_id)};
     rc = db_query(c,
-                  "SELECT status, step, last_forward, comp_index, customer_id, product_id,"
-                  " quantity, amount, payment_method, order_id, payment_id, error_type,"
-                  " error_message, version FROM saga_instance WHERE saga_id = ?",
+                  "SELECT phase, last_forward, comp_index, confirms_done, refused,"
+                  " cancel_requested, customer_id, product_id, quantity, amount, payment_method,"
+                  " order_id, payment_id, error_type, error_message, version FROM saga_instance"
+                  " WHERE saga_id = ?",
                   p, 1, &r);
     if (rc != 0)
         goto out;
@@ -97,24 +107,26 @@ int repo_load(db_pool *db, const char *saga_id, saga_row_t *out)
     }
     memset(out, 0, sizeof *out);
     copy_str(out->saga_id, sizeof out->saga_id, saga_id);
-    int st = machine_status_parse(db_result_str(r, 0, 0));
-    const char *step = db_result_str(r, 0, 1);
-    out->pos.status = st < 0 ? MS_RUNNING : (machine_status_t)st;
-    out->pos.step = saga_step_from_name(step);
-    out->pos.last_forward = (int)db_result_int(r, 0, 2, -1);
-    out->pos.comp_index = (int)db_result_int(r, 0, 3, 0);
-    out->in.customer_id = db_result_int(r, 0, 4, 0);
-    out->in.product_id = db_result_int(r, 0, 5, 0);
-    out->in.quantity = db_result_int(r, 0, 6, 0);
-    out->in.amount = db_result_int(r, 0, 7, 0);
-    copy_str(out->in.payment_method, sizeof out->in.payment_method, db_result_str(r, 0, 8));
-    out->st.order_id = db_result_int(r, 0, 9, 0);
-    out->st.payment_id = db_result_int(r, 0, 10, 0);
-    copy_str(out->error_type, sizeof out->error_type, db_result_str(r, 0, 11));
-    copy_str(out->error_message, sizeof out->error_message, db_result_str(r, 0, 12));
-    out->version = (int)db_result_int(r, 0, 13, 0);
-    if (st < 0) {
-        log_error("saga %s has unknown status %s", saga_id, db_result_str(r, 0, 0));
+    saga_machine_init(&out->m, NULL);
+    int phase = saga_phase_parse(db_result_str(r, 0, 0));
+    out->m.phase = phase < 0 ? SAGA_PHASE_FORWARD : (saga_phase_t)phase;
+    out->m.last_forward = (saga_step_t)db_result_int(r, 0, 1, -1);
+    out->m.comp_done = (int)db_result_int(r, 0, 2, 0);
+    out->m.done = (unsigned)db_result_int(r, 0, 3, 0);
+    out->m.refused = (unsigned)db_result_int(r, 0, 4, 0);
+    out->m.cancel_requested = db_result_int(r, 0, 5, 0) != 0;
+    out->in.customer_id = db_result_int(r, 0, 6, 0);
+    out->in.product_id = db_result_int(r, 0, 7, 0);
+    out->in.quantity = db_result_int(r, 0, 8, 0);
+    out->in.amount = db_result_int(r, 0, 9, 0);
+    copy_str(out->in.payment_method, sizeof out->in.payment_method, db_result_str(r, 0, 10));
+    out->st.order_id = db_result_int(r, 0, 11, 0);
+    out->st.payment_id = db_result_int(r, 0, 12, 0);
+    copy_str(out->m.error_type, sizeof out->m.error_type, db_result_str(r, 0, 13));
+    copy_str(out->m.error_message, sizeof out->m.error_message, db_result_str(r, 0, 14));
+    out->version = (int)db_result_int(r, 0, 15, 0);
+    if (phase < 0) {
+        log_error("saga %s has unknown phase %s", saga_id, db_result_str(r, 0, 0));
         rc = CM_ERR_DB;
     }
 out:
@@ -123,62 +135,61 @@ out:
     return rc;
 }
 
-/* MariaDB / MySQL errno of SIGNAL SQLSTATE '45000' (saga_transition's stale version). */
+/* MariaDB / MySQL errno of SIGNAL SQLSTATE '45000' (saga_advance's stale version). */
 #define REPO_ERRNO_SIGNAL 1644
+#define STATE_COLS        14
 
-int repo_transition(db_pool *db, saga_row_t *row, machine_pos_t next, const step_log_t *logs,
-                    int nlogs)
+int repo_commit(db_pool *db, saga_row_t *row, const step_log_t *logs, int nlogs)
 {
     db_conn *c = NULL;
-    if (nlogs < 1 || nlogs > 2)
+    db_val p[STATE_COLS + 6 * REPO_LOGS_MAX];
+    const saga_machine_t *m = &row->m;
+    if (nlogs < 1 || nlogs > REPO_LOGS_MAX)
         return CM_ERR_INVALID;
     int rc = db_acquire(db, &c, NULL, 0);
     if (rc != 0)
         return rc;
-    const saga_error_t *e = logs[0].err;
-    int failed = e != NULL && e->code != 0;
-    db_val p[] = {
+    db_val state[STATE_COLS] = {
         DB_STR(row->saga_id),
         DB_INT(row->version),
-        DB_STR(machine_status_name(next.status)),
-        DB_STR(step_name(next.step)),
-        DB_INT(next.last_forward),
-        DB_INT(next.comp_index),
+        DB_STR(saga_phase_status(m->phase)),
+        DB_STR(saga_phase_name(m->phase)),
+        DB_STR(step_name(saga_machine_step(m))),
+        DB_INT(m->last_forward),
+        DB_INT(m->comp_done),
+        DB_INT(m->done),
+        DB_INT(m->refused),
+        DB_INT(m->cancel_requested),
         row->st.order_id > 0 ? DB_INT(row->st.order_id) : DB_NULL,
         row->st.payment_id > 0 ? DB_INT(row->st.payment_id) : DB_NULL,
-        row->error_type[0] ? DB_STR(row->error_type) : DB_NULL,
-        row->error_message[0] ? DB_STR(row->error_message) : DB_NULL,
-        DB_STR(step_name(logs[0].step)),
-        DB_STR(logs[0].event),
-        DB_INT(logs[0].attempt),
-        failed ? DB_INT(e->http_status) : DB_NULL,
-        failed ? DB_STR(e->type) : DB_NULL,
-        failed ? DB_STR(e->message) : DB_NULL,
-        nlogs > 1 ? DB_STR(step_name(logs[1].step)) : DB_NULL,
-        nlogs > 1 ? DB_STR(logs[1].event) : DB_NULL,
+        m->error_type[0] ? DB_STR(m->error_type) : DB_NULL,
+        m->error_type[0] ? DB_STR(m->error_message) : DB_NULL,
     };
-    /* One CALL = one transaction (sql/orchestrator_db/002_saga_transition.sql). */
-    rc = db_exec(c, "CALL saga_transition(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", p,
-                 sizeof p / sizeof p[0], NULL, NULL);
+    memcpy(p, state, sizeof state);
+    for (int i = 0; i < REPO_LOGS_MAX; i++)
+        log_vals(i < nlogs ? &logs[i] : NULL, &p[STATE_COLS + 6 * i]);
+    /* One CALL = one transaction (sql/orchestrator_db/004_saga_machine.sql). */
+    rc = db_exec(c,
+                 "CALL saga_advance(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                 " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 p, sizeof p / sizeof p[0], NULL, NULL);
     if (rc == CM_ERR_DB && db_errno(c) == REPO_ERRNO_SIGNAL)
         rc = CM_ERR_CONFLICT;
     else if (rc != 0)
-        log_warn("saga_transition for %s failed: %u %s", row->saga_id, db_errno(c), db_errmsg(c));
-    if (rc == 0) {
-        row->pos = next;
+        log_warn("saga_advance for %s failed: %u %s", row->saga_id, db_errno(c), db_errmsg(c));
+    if (rc == 0)
         row->version++;
-    }
     db_release(db, c);
     return rc;
 }
 
-int repo_log(db_pool *db, const char *saga_id, const step_log_t *log)
+int repo_log(db_pool *db, const char *saga_id, const step_log_t *logs, int nlogs)
 {
     db_conn *c = NULL;
     int rc = db_acquire(db, &c, NULL, 0);
     if (rc != 0)
         return rc;
-    rc = insert_logs(c, saga_id, log, 1);
+    rc = insert_logs(c, saga_id, logs, nlogs);
     db_release(db, c);
     return rc;
 }

@@ -1,5 +1,6 @@
 /* routes.c - HTTP in/out for orchestrator-pure: validates the order body, maps the
- * Idempotency-Key to a saga id, waits for the saga up to the sync timeout. No saga rules. */
+ * Idempotency-Key to a saga id, waits for the saga up to the sync timeout, reads and cancels
+ * sagas. No saga rules. */
 #include "routes.h"
 
 #include <stdio.h>
@@ -10,15 +11,16 @@
 #include "cm_log.h"
 #include "cm_redis.h"
 
-#define SAGA_KEY_MAX 100 /* longest Idempotency-Key accepted (the saga id adds a prefix) */
+/* The saga's result JSON (saga_result_json, detailed); NULL on OOM. */
+static char *result_of(const saga_row_t *row)
+{
+    saga_result_t r = saga_machine_result(&row->m, &row->st);
+    return saga_result_json("sagaId", row->saga_id, &r, SAGA_RESULT_DETAILED);
+}
 
 static void respond_result(http_req *req, const saga_row_t *row)
 {
-    saga_error_t err = {0};
-    snprintf(err.type, sizeof err.type, "%s", row->error_type);
-    snprintf(err.message, sizeof err.message, "%s", row->error_message);
-    char *s =
-        saga_result_json("sagaId", row->saga_id, row->pos.status == MS_COMPLETED, &row->st, &err);
+    char *s = result_of(row);
     if (s == NULL) {
         http_respond_problem(req, 500, HTTP_CODE_INTERNAL, "out of memory");
         return;
@@ -27,26 +29,25 @@ static void respond_result(http_req *req, const saga_row_t *row)
     free(s);
 }
 
-/* JSON view of a saga for GET and for 202 answers. New reference. */
+/* JSON view of a saga for GET, 202 and cancel answers. New reference. */
 static json_t *saga_view(const saga_row_t *row)
 {
+    saga_step_t step = saga_machine_step(&row->m);
     json_t *o = json_pack("{s:s, s:s, s:s}", "sagaId", row->saga_id, "status",
-                          machine_status_name(row->pos.status), "step",
-                          row->pos.step == SAGA_STEP_NONE ? "" : saga_step_activity(row->pos.step));
+                          saga_phase_status(row->m.phase), "step",
+                          step == SAGA_STEP_NONE ? "" : saga_step_activity(step));
     if (o == NULL)
         return NULL;
     if (row->st.order_id > 0)
         json_object_set_new(o, "orderId", json_integer(row->st.order_id));
     if (row->st.payment_id > 0)
         json_object_set_new(o, "paymentId", json_integer(row->st.payment_id));
-    if (row->error_type[0])
-        json_object_set_new(o, "errorType", json_string(row->error_type));
-    if (machine_is_terminal(row->pos.status)) {
-        saga_error_t err = {0};
-        snprintf(err.type, sizeof err.type, "%s", row->error_type);
-        snprintf(err.message, sizeof err.message, "%s", row->error_message);
-        char *s = saga_result_json("sagaId", row->saga_id, row->pos.status == MS_COMPLETED,
-                                   &row->st, &err);
+    if (row->m.error_type[0])
+        json_object_set_new(o, "errorType", json_string(row->m.error_type));
+    if (row->m.cancel_requested)
+        json_object_set_new(o, "cancelRequested", json_true());
+    if (saga_phase_terminal(row->m.phase)) {
+        char *s = result_of(row);
         json_t *r = s != NULL ? json_loads(s, 0, NULL) : NULL;
         free(s);
         if (r != NULL)
@@ -55,10 +56,14 @@ static json_t *saga_view(const saga_row_t *row)
     return o;
 }
 
-/* The saga store failed: the reason goes to the log (with this request's id), the caller
- * learns only that it may retry. */
-static void respond_store_error(http_req *req, int rc)
+/* No saga `id` (404), or the saga store failed: then the reason goes to the log (with this
+ * request's id) and the caller learns only that it may retry. */
+static void respond_store_error(http_req *req, int rc, const char *id)
 {
+    if (rc == CM_ERR_NOT_FOUND) {
+        http_respond_problem(req, 404, HTTP_CODE_NOT_FOUND, "no saga %s", id);
+        return;
+    }
     log_warn("saga store: %s", cm_strerror(rc));
     http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE,
                          "the saga store is unavailable; retry later");
@@ -72,23 +77,22 @@ static void respond_accepted(http_req *req, const saga_row_t *row)
     http_respond_json(req, 202, saga_view(row));
 }
 
-/* The saga id: "pure-<Idempotency-Key>" so a repeated POST attaches to the same saga, or
- * "pure-<32 random hex>". Returns 0, or answers 400 and returns -1. */
+/* The saga id: derived from the Idempotency-Key (saga_id_from_key: "pure-<key>", or a hash of
+ * an awkward key) so a repeated POST attaches to the same saga, or "pure-<32 random hex>".
+ * Returns 0, or answers 400 and returns -1. */
 static int saga_id_for(http_req *req, char *out, size_t cap)
 {
-    /* The raw header: a key common's parser rejects must be refused, not silently dropped. */
-    const char *key = http_req_header(req, "Idempotency-Key");
-    if (key == NULL) {
+    /* The raw header: a key common's rule refuses must be refused, not silently dropped. */
+    const char *raw = http_req_header(req, "Idempotency-Key");
+    const char *key = http_req_idempotency_key(req);
+    if (raw == NULL) {
         char tok[RDS_TOKEN_LEN];
         rds_random_token(tok);
         snprintf(out, cap, "pure-%s", tok);
         return 0;
     }
-    snprintf(out, cap, "pure-%s", key);
-    if (key[0] == '\0' || strlen(key) > SAGA_KEY_MAX || !saga_id_valid(out)) {
-        http_respond_problem(req, 400, HTTP_CODE_VALIDATION,
-                             "Idempotency-Key must be 1..%d characters of [A-Za-z0-9._:-]",
-                             SAGA_KEY_MAX);
+    if (key == NULL || saga_id_from_key("pure-", key, out, cap) != 0) {
+        http_respond_problem(req, 400, HTTP_CODE_VALIDATION, "%s", HTTP_IDEM_KEY_RULE);
         return -1;
     }
     return 0;
@@ -127,37 +131,69 @@ static void post_order(http_req *req, void *vctx)
     else if (rc == CM_ERR_TIMEOUT)
         respond_accepted(req, &row);
     else
-        respond_store_error(req, rc);
+        respond_store_error(req, rc, saga_id);
+}
+
+/* The {sagaId} of the path, or answers 400 and returns NULL. */
+static const char *path_saga_id(http_req *req)
+{
+    const char *id = http_req_param(req, "sagaId");
+    if (!saga_id_valid(id)) {
+        http_respond_problem(req, 400, HTTP_CODE_VALIDATION, "%s", SAGA_ID_RULE);
+        return NULL;
+    }
+    http_req_set_saga_id(req, id);
+    return id;
 }
 
 static void get_order(http_req *req, void *vctx)
 {
     routes_ctx_t *ctx = vctx;
     saga_row_t row;
-    const char *id = http_req_param(req, "sagaId");
-    if (!saga_id_valid(id)) {
-        http_respond_problem(req, 400, HTTP_CODE_VALIDATION,
-                             "sagaId must be 1..127 characters of [A-Za-z0-9._:-]");
+    const char *id = path_saga_id(req);
+    if (id == NULL)
         return;
-    }
-    http_req_set_saga_id(req, id);
     int rc = orch_get(ctx->orch, id, &row);
-    if (rc == CM_ERR_NOT_FOUND) {
-        http_respond_problem(req, 404, HTTP_CODE_NOT_FOUND, "no saga %s", id);
+    if (rc != 0)
+        respond_store_error(req, rc, id);
+    else
+        http_respond_json(req, 200, saga_view(&row));
+}
+
+/* POST /api/pure/orders/{sagaId}/cancel: 202 and the saga's view when the cancel takes effect
+ * (before the pivot; its registered compensations run and it ends COMPENSATED "Cancelled"),
+ * 409 IllegalTransition once past the pivot, compensating a failure, or ended. */
+static void cancel_order(http_req *req, void *vctx)
+{
+    routes_ctx_t *ctx = vctx;
+    saga_row_t row;
+    const char *id = path_saga_id(req);
+    if (id == NULL)
+        return;
+    if (http_req_header(req, "Idempotency-Key") != NULL && http_req_idempotency_key(req) == NULL) {
+        http_respond_problem(req, 400, HTTP_CODE_VALIDATION, "%s", HTTP_IDEM_KEY_RULE);
         return;
     }
-    if (rc != 0) {
-        respond_store_error(req, rc);
-        return;
+    int rc = orch_cancel(ctx->orch, id, &row);
+    if (rc == 0) {
+        http_respond_json(req, 202, saga_view(&row));
+    } else if (rc == CM_ERR_CONFLICT) {
+        http_respond_problem_ext(
+            req, 409, SAGA_CODE_ILLEGAL_TRANSITION, saga_view(&row),
+            "saga %s is %s%s and can no longer be cancelled", id, saga_phase_status(row.m.phase),
+            row.m.phase == SAGA_PHASE_CONFIRMING ? " past its pivot (the payment is approved)"
+                                                 : "");
+    } else {
+        respond_store_error(req, rc, id);
     }
-    http_respond_json(req, 200, saga_view(&row));
 }
 
 int routes_register(http_server *srv, routes_ctx_t *ctx)
 {
     if (http_route(srv, "POST", "/api/pure/orders", post_order, ctx) != 0 ||
         http_route(srv, "POST", "/api/saga/order", post_order, ctx) != 0 ||
-        http_route(srv, "GET", "/api/pure/orders/{sagaId}", get_order, ctx) != 0)
+        http_route(srv, "GET", "/api/pure/orders/{sagaId}", get_order, ctx) != 0 ||
+        http_route(srv, "POST", "/api/pure/orders/{sagaId}/cancel", cancel_order, ctx) != 0)
         return CM_ERR_INVALID;
     return 0;
 }

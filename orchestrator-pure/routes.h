@@ -10,7 +10,8 @@ typedef struct routes_ctx {
     int64_t sync_timeout_ms; /* ORDER_SYNC_TIMEOUT_MS: how long POST waits before 202 */
 } routes_ctx_t;
 
-/* Registers POST /api/pure/orders, POST /api/saga/order, GET /api/pure/orders/{sagaId}.
+/* Registers POST /api/pure/orders, POST /api/saga/order, GET /api/pure/orders/{sagaId},
+ * POST /api/pure/orders/{sagaId}/cancel.
  * ctx must outlive the server. 0 or CM_ERR_INVALID. */
 int routes_register(http_server *srv, routes_ctx_t *ctx);
 

@@ -146,7 +146,10 @@ int main(void)
         log_error("saga client: bad service URLs or out of memory");
         goto out;
     }
-    if (tc_client_new(NULL, &tc, &err) != TC_OK) {
+    /* TEMPORAL_ADDRESS, _NAMESPACE, _TLS*, _API_KEY, _GRPC_META, _GRPC_PROXY, _RPC_* */
+    tc_client_options tco = {0};
+    if (tc_client_options_from_env(&tco, &err) != TC_OK ||
+        tc_client_new(&tco, &tc, &err) != TC_OK) {
         log_error("temporal client: %s", err.text);
         goto out;
     }

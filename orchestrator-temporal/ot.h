@@ -10,12 +10,12 @@
 #include <stdint.h>
 
 #include "saga.h"
+#include "saga_machine.h"
 #include "temporal.h"
 
 #define OT_WORKFLOW_TYPE "OrderWorkflow"
 #define OT_QUERY_STATE   "getState"
 #define OT_ID_FIELD      "workflowId"
-#define OT_ERROR_MAX     384
 
 /* Settings read once in main from the environment (docs/orchestrator-temporal.md). */
 typedef struct ot_config {
@@ -31,16 +31,11 @@ typedef struct ot_config {
 /* Per-execution state of OrderWorkflow: plain bytes (the runtime zeroes it before each
  * re-execution), read by the getState query after the latest execution. */
 typedef struct ot_wf_state {
-    saga_step_t step;                     /* step running now; SAGA_STEP_NONE when finished */
-    saga_step_t comp[SAGA_FORWARD_COUNT]; /* registered compensations, bottom first */
-    int ncomp;
-    int compensating; /* 1 once a forward step failed */
-    int finished;     /* 1 once complete was called */
-    int success;
-    saga_state_t st; /* orderId / paymentId learned so far */
-    saga_input_t in; /* the validated order (valid when has_input) */
+    saga_machine_t m; /* the saga's control flow (saga_machine.h) */
+    saga_state_t st;  /* orderId / paymentId learned so far */
+    saga_input_t in;  /* the validated order (valid when has_input) */
     int has_input;
-    char error[OT_ERROR_MAX]; /* "<type>: <message>" of the failed forward step */
+    int finished; /* 1 once complete was called */
 } ot_wf_state;
 
 /* Options every OrderWorkflow execution uses; set once by main before the worker starts. */
@@ -51,7 +46,7 @@ void ot_workflow_configure(int64_t activity_timeout_ms);
 void ot_order_workflow(tc_wf_ctx *ctx, void *state, void *user);
 
 /* The getState query (tc_query_fn): {"step","phase","compensationStack","orderId",
- * "paymentId","input"} (+ "error" once a forward step failed). */
+ * "paymentId","input"} (+ "error" once the saga failed). */
 int ot_query_state(const void *state, const char *args_json, void *user, char **result_json,
                    tc_error *err);
 
@@ -97,22 +92,6 @@ void ot_routes_destroy(ot_routes_ctx *ctx);
 int ot_routes_register(struct http_server *srv, ot_routes_ctx *ctx);
 
 /* ---- pure helpers (ot_util.c) ----------------------------------------------------------- */
-
-/* Workflow result JSON, exactly the contract's fields:
- *   {"success":true,"orderId":N,"paymentId":N,"workflowId":"..."}
- *   {"success":false,"error":"...","workflowId":"..."}
- * malloc'd; NULL on OOM. */
-char *ot_result_json(const char *workflow_id, int success, const saga_state_t *st,
-                     const char *error);
-
-/* Workflow input JSON for a validated order: exactly customerId, productId, quantity, amount,
- * paymentMethod. malloc'd; NULL on OOM. */
-char *ot_input_json(const saga_input_t *in);
-
-/* Workflow id for a client's Idempotency-Key: "order-<key>" when the key is 1..64 bytes of
- * [A-Za-z0-9._-], else "order-k" + 32 hex digits of a hash of the key (the same key always
- * gives the same id). Returns 0, or -1 when key is empty / NULL. */
-int ot_workflow_id_from_key(const char *key, char *buf, size_t cap);
 
 /* A fresh workflow id "order-<uuid v4>". Returns 0 or -1 (no randomness available). */
 int ot_workflow_id_new(char *buf, size_t cap);

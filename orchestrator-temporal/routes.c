@@ -101,11 +101,10 @@ static int read_request(http_req *req, ot_routes_ctx *c, saga_input_t *in, char 
     const char *key = http_req_idempotency_key(req);
     if (raw_key != NULL && key == NULL) {
         count(c, "invalid");
-        http_respond_problem(req, 400, HTTP_CODE_VALIDATION,
-                             "Idempotency-Key must be 1..255 visible ASCII characters (no spaces)");
+        http_respond_problem(req, 400, HTTP_CODE_VALIDATION, "%s", HTTP_IDEM_KEY_RULE);
         return -1;
     }
-    int rc = key != NULL ? ot_workflow_id_from_key(key, wid, cap) : ot_workflow_id_new(wid, cap);
+    int rc = key != NULL ? saga_id_from_key("order-", key, wid, cap) : ot_workflow_id_new(wid, cap);
     if (rc != 0) {
         count(c, "error");
         http_respond_problem(req, 500, HTTP_CODE_INTERNAL, "could not make a workflow id");
@@ -125,17 +124,13 @@ static int input_differs(ot_routes_ctx *c, const char *wid, const saga_input_t *
     if (tc_workflow_query(c->tc, wid, NULL, OT_QUERY_STATE, NULL, &state, &err) != TC_OK)
         return 0;
     json_t *o = json_loads(state, 0, NULL);
-    json_t *input = json_object_get(o, "input");
-    if (json_is_object(input)) {
-        differs = json_integer_value(json_object_get(input, "customerId")) != in->customer_id ||
-                  json_integer_value(json_object_get(input, "productId")) != in->product_id ||
-                  json_integer_value(json_object_get(input, "quantity")) != in->quantity ||
-                  json_integer_value(json_object_get(input, "amount")) != in->amount ||
-                  strcmp(json_string_value(json_object_get(input, "paymentMethod"))
-                             ? json_string_value(json_object_get(input, "paymentMethod"))
-                             : "",
-                         in->payment_method) != 0;
-    }
+    char *input = json_is_object(json_object_get(o, "input"))
+                      ? json_dumps(json_object_get(o, "input"), JSON_COMPACT)
+                      : NULL;
+    saga_input_t run_in;
+    if (input != NULL && saga_input_parse(input, strlen(input), &run_in, NULL) == SAGA_OK)
+        differs = !saga_input_equal(&run_in, in);
+    free(input);
     json_decref(o);
     free(state);
     return differs;
@@ -223,7 +218,7 @@ static void post_order(http_req *req, ot_routes_ctx *c, int async)
     if (read_request(req, c, &in, wid, sizeof wid) != 0)
         return;
     http_req_set_saga_id(req, wid);
-    input = ot_input_json(&in);
+    input = saga_input_json(&in);
     if (input == NULL) {
         http_respond_problem(req, 500, HTTP_CODE_INTERNAL, "out of memory");
         return;

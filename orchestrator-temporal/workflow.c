@@ -1,7 +1,8 @@
-/* workflow.c - OrderWorkflow: the order saga as a Temporal workflow, plus its getState query.
- * Re-executed from the start on every workflow task, so it must stay deterministic: it reads only
- * its input and the activity results the runtime hands back - no clock, no I/O, no globals but
- * the options fixed before the worker starts. */
+/* workflow.c - OrderWorkflow: a thin loop running saga_machine.h's actions as activities, plus
+ * its getState query. Re-executed from the start on every workflow task, so it must stay
+ * deterministic: it reads only its input and the activity results the runtime hands back - no
+ * clock, no I/O, no globals but the options fixed before the worker starts. It decides no
+ * transition: the machine does. */
 #include "ot.h"
 
 #include <jansson.h>
@@ -13,14 +14,14 @@
 
 /* Business failures end the step at once (DESIGN: non_retryable_error_types). */
 static const char *const k_non_retryable[] = {
-    SAGA_TYPE_INVALID_REQUEST,    SAGA_TYPE_OUT_OF_STOCK,          SAGA_TYPE_INSUFFICIENT_BALANCE,
-    SAGA_TYPE_ILLEGAL_TRANSITION, SAGA_TYPE_RESERVATION_CANCELLED, NULL};
+    SAGA_TYPE_INVALID_REQUEST,    SAGA_CODE_OUT_OF_STOCK,          SAGA_CODE_INSUFFICIENT_BALANCE,
+    SAGA_CODE_ILLEGAL_TRANSITION, SAGA_CODE_RESERVATION_CANCELLED, NULL};
 
-/* DESIGN retry policy: initial 1 s, coefficient 2, max interval 10 s; forward steps 3 attempts,
- * compensations unlimited (0) - they are retried until they succeed. Steps after the pivot
- * (saga_step_after_pivot: the confirms after ApprovePayment) are unlimited too: the payment is
- * approved, the saga can only go forward (docs/saga.md). */
-static const tc_retry_policy k_forward_retry = {1000, 2.0, 10000, 3, k_non_retryable};
+/* DESIGN retry policy: initial 1 s, coefficient 2, max interval 10 s; forward steps up to the
+ * pivot 3 attempts, the confirms and compensations unlimited (0): saga_step_retry_class. The
+ * server retries; the workflow only sees a step's final outcome, so the machine never asks to
+ * run a step twice. */
+static const tc_retry_policy k_limited_retry = {1000, 2.0, 10000, 3, k_non_retryable};
 static const tc_retry_policy k_unlimited_retry = {1000, 2.0, 10000, 0, k_non_retryable};
 
 static int64_t g_activity_timeout_ms = 30000; /* set once before the worker starts */
@@ -31,14 +32,22 @@ void ot_workflow_configure(int64_t activity_timeout_ms)
         g_activity_timeout_ms = activity_timeout_ms;
 }
 
-static tc_activity_options step_options(saga_step_t step)
+/* What the activity input of one step is built from, only when the step is scheduled: the
+ * workflow runs from the start on every task, and steps history already answers need none. */
+typedef struct step_input {
+    tc_wf_ctx *ctx;
+    const char *wid;
+    const ot_wf_state *s;
+} step_input;
+
+static char *make_step_input(void *arg)
 {
-    tc_activity_options o = {0};
-    o.activity_id = saga_step_key(step); /* unique per run: each step runs at most once */
-    o.start_to_close_ms = g_activity_timeout_ms;
-    o.retry = saga_step_is_forward(step) && !saga_step_after_pivot(step) ? &k_forward_retry
-                                                                         : &k_unlimited_retry;
-    return o;
+    const step_input *a = arg;
+    char *input = saga_context_json(a->wid, &a->s->in, &a->s->st);
+    if (input == NULL)
+        /* Out of memory: fail this workflow task (it is retried) rather than guess. */
+        tc_wf_fail(a->ctx, "OutOfMemory", "no memory for the activity input", false);
+    return input;
 }
 
 /* Takes what a step learned (orderId, paymentId) from its result context. A result we cannot
@@ -48,9 +57,8 @@ static void learn(ot_wf_state *s, const char *result_json)
     char id[SAGA_ID_MAX];
     saga_input_t in;
     saga_state_t st;
-    if (result_json == NULL)
-        return;
-    if (saga_context_parse(result_json, strlen(result_json), id, &in, &st, NULL) != SAGA_OK)
+    if (result_json == NULL ||
+        saga_context_parse(result_json, strlen(result_json), id, &in, &st, NULL) != SAGA_OK)
         return;
     if (st.order_id > 0)
         s->st.order_id = st.order_id;
@@ -58,76 +66,76 @@ static void learn(ot_wf_state *s, const char *result_json)
         s->st.payment_id = st.payment_id;
 }
 
-/* Runs (or finds in history) one step. Returns TC_WF_DONE, TC_WF_ERROR (res filled) or
- * TC_WF_PENDING. */
-/* What the activity input of one step is built from, only when the step is scheduled. */
-typedef struct step_input {
-    tc_wf_ctx *ctx;
-    const char *wid;
-    const saga_input_t *in;
-    const saga_state_t *st;
-} step_input;
-
-static char *make_step_input(void *arg)
+/* Schedules (or finds in history) the activity of `step`. PENDING: still running. Otherwise
+ * *o is its final outcome: a non-retryable failure is a business one; any other failure means
+ * the server's retries ended (attempts, timeouts). */
+static tc_wf_step run_step(tc_wf_ctx *ctx, ot_wf_state *s, const char *wid, saga_step_t step,
+                           saga_outcome_t *o)
 {
-    const step_input *a = arg;
-    char *input = saga_context_json(a->wid, a->in, a->st);
-    if (input == NULL)
-        /* Out of memory: fail this workflow task (it is retried) rather than guess. */
-        tc_wf_fail(a->ctx, "OutOfMemory", "no memory for the activity input", false);
-    return input;
-}
-
-/* The context JSON is built only when the step is scheduled: the workflow function runs from
- * the start on every workflow task, and the steps history already answers need no input. */
-static tc_wf_step run_step(tc_wf_ctx *ctx, ot_wf_state *s, const char *wid, const saga_input_t *in,
-                           saga_step_t step, tc_wf_result *res)
-{
-    s->step = step;
-    step_input arg = {ctx, wid, in, &s->st};
-    tc_activity_options o = step_options(step);
-    memset(res, 0, sizeof *res);
+    step_input arg = {ctx, wid, s};
+    tc_wf_result res;
+    tc_activity_options opt = {.activity_id = saga_step_key(step), /* each step runs once */
+                               .start_to_close_ms = g_activity_timeout_ms};
+    opt.retry =
+        saga_step_retry_class(step) == SAGA_RETRY_LIMITED ? &k_limited_retry : &k_unlimited_retry;
     tc_wf_step r =
-        tc_wf_activity_lazy(ctx, saga_step_activity(step), make_step_input, &arg, &o, res);
+        tc_wf_activity_lazy(ctx, saga_step_activity(step), make_step_input, &arg, &opt, &res);
+    *o = (saga_outcome_t){.step = step, .type = res.failure_type, .message = res.failure_message};
     if (r == TC_WF_DONE)
-        learn(s, res->result_json);
+        learn(s, res.result_json);
+    else if (r == TC_WF_ERROR)
+        o->kind = res.non_retryable ? SAGA_OUT_BUSINESS : SAGA_OUT_EXHAUSTED;
     return r;
 }
 
-static void finish(tc_wf_ctx *ctx, ot_wf_state *s, const char *wid, int success)
+static void finish(tc_wf_ctx *ctx, ot_wf_state *s, const char *wid)
 {
-    char *result = ot_result_json(wid, success, &s->st, s->error);
-    s->step = SAGA_STEP_NONE;
+    saga_result_t r = saga_machine_result(&s->m, &s->st);
+    char *result = saga_result_json(OT_ID_FIELD, wid, &r, 0);
     s->finished = 1;
-    s->success = success;
     if (result == NULL) {
         tc_wf_fail(ctx, "OutOfMemory", "no memory for the workflow result", false);
         return;
     }
     if (!tc_wf_is_replaying(ctx))
-        log_info("workflow %s finished success=%d %s", wid, success, success ? "" : s->error);
+        log_info("workflow %s finished %s %s%s%s", wid, saga_phase_status(s->m.phase),
+                 s->m.error_type, s->m.error_type[0] ? ": " : "", s->m.error_message);
     tc_wf_complete(ctx, result);
     free(result);
 }
 
-/* LIFO over the registered compensations. Each is retried by the server until it succeeds; one
- * that can never succeed (IllegalTransition) is logged and skipped so the rest still run. */
-static void compensate(tc_wf_ctx *ctx, ot_wf_state *s, const char *wid, const saga_input_t *in)
+static void note(tc_wf_ctx *ctx, const char *wid, const saga_outcome_t *o, saga_verdict_t v)
 {
-    s->compensating = 1;
-    while (s->ncomp > 0) {
-        saga_step_t c = s->comp[s->ncomp - 1];
-        tc_wf_result res;
-        tc_wf_step r = run_step(ctx, s, wid, in, c, &res);
-        if (r == TC_WF_PENDING)
+    if (tc_wf_is_replaying(ctx) || (v != SAGA_V_FAILED && v != SAGA_V_SKIPPED))
+        return;
+    log_warn("workflow %s: %s %s: %s: %s", wid, saga_step_activity(o->step),
+             v == SAGA_V_FAILED ? "failed" : "refused for good, skipped", o->type ? o->type : "",
+             o->message ? o->message : "");
+}
+
+/* Runs the machine's actions: each step's activity is called once per execution, in the order
+ * the machine asked for them (so the commands repeat in history order), and every step history
+ * has answered is fed back at once; what is still running stays in flight until a later task. */
+static void drive(tc_wf_ctx *ctx, ot_wf_state *s, const char *wid, saga_actions_t *acts)
+{
+    saga_step_t queue[2 * SAGA_STEP_COUNT];
+    int head = 0, tail = 0;
+    for (;;) {
+        for (int i = 0; i < acts->nrun && tail < (int)(sizeof queue / sizeof queue[0]); i++)
+            queue[tail++] = acts->run[i].step;
+        if (acts->finished) {
+            finish(ctx, s, wid);
             return;
-        if (r == TC_WF_ERROR && !tc_wf_is_replaying(ctx))
-            log_error("workflow %s: compensation %s gave up: %s: %s", wid, saga_step_activity(c),
-                      res.failure_type ? res.failure_type : "",
-                      res.failure_message ? res.failure_message : "");
-        s->ncomp--;
+        }
+        if (head == tail)
+            return; /* everything left is pending: the next workflow task goes on */
+        saga_outcome_t o;
+        memset(acts, 0, sizeof *acts);
+        if (run_step(ctx, s, wid, queue[head++], &o) == TC_WF_PENDING)
+            continue;
+        saga_machine_advance(&s->m, &o, acts);
+        note(ctx, wid, &o, acts->verdict);
     }
-    finish(ctx, s, wid, 0);
 }
 
 void ot_order_workflow(tc_wf_ctx *ctx, void *state, void *user)
@@ -136,54 +144,20 @@ void ot_order_workflow(tc_wf_ctx *ctx, void *state, void *user)
     ot_wf_state *s = state;
     const char *wid = tc_wf_workflow_id(ctx);
     const char *input = tc_wf_input(ctx, 0);
-    saga_input_t in;
     saga_error_t perr;
-    s->step = SAGA_STEP_NONE;
+    saga_actions_t acts;
 
-    if (input == NULL || saga_input_parse(input, strlen(input), &in, &perr) != SAGA_OK) {
-        /* Bad input from a CLI or SDK client: a business failure with nothing to undo. */
-        snprintf(s->error, sizeof s->error, "%s: %s", SAGA_TYPE_INVALID_REQUEST,
-                 input == NULL ? "workflow input is missing" : perr.message);
-        finish(ctx, s, wid, 0);
+    saga_machine_init(&s->m, NULL);
+    if (input == NULL || saga_input_parse(input, strlen(input), &s->in, &perr) != SAGA_OK) {
+        /* Bad input from a CLI or SDK client: the saga ends before it starts. */
+        saga_machine_refuse(&s->m, input == NULL ? "workflow input is missing" : perr.message,
+                            &acts);
+        finish(ctx, s, wid);
         return;
     }
-    s->in = in;
     s->has_input = 1;
-
-    for (saga_step_t step = SAGA_STEP_CREATE_ORDER; step != SAGA_STEP_NONE;
-         step = saga_step_next(step)) {
-        /* DESIGN: the compensation is registered BEFORE its forward step runs, so a step whose
-         * outcome is unknown is still undone. */
-        saga_step_t c = saga_step_compensation(step);
-        if (c != SAGA_STEP_NONE && s->ncomp < SAGA_FORWARD_COUNT)
-            s->comp[s->ncomp++] = c;
-        tc_wf_result res;
-        tc_wf_step r = run_step(ctx, s, wid, &in, step, &res);
-        if (r == TC_WF_PENDING)
-            return;
-        if (r == TC_WF_ERROR) {
-            /* A business failure keeps its type; a step that ran out of attempts (retryable
-             * failures, timeouts) is "RetriesExhausted", as in orchestrator-pure. */
-            const char *type = res.non_retryable && res.failure_type && res.failure_type[0]
-                                   ? res.failure_type
-                                   : "RetriesExhausted";
-            snprintf(s->error, sizeof s->error, "%s: %s", type,
-                     res.failure_message ? res.failure_message : "");
-            if (!tc_wf_is_replaying(ctx))
-                log_warn("workflow %s: %s failed (%s); compensating", wid, saga_step_activity(step),
-                         s->error);
-            compensate(ctx, s, wid, &in);
-            return;
-        }
-    }
-    finish(ctx, s, wid, 1);
-}
-
-static const char *phase_name(const ot_wf_state *s)
-{
-    if (s->finished)
-        return s->success ? "COMPLETED" : "COMPENSATED";
-    return s->compensating ? "COMPENSATING" : "RUNNING";
+    saga_machine_resume(&s->m, &acts);
+    drive(ctx, s, wid, &acts);
 }
 
 int ot_query_state(const void *state, const char *args_json, void *user, char **result_json,
@@ -192,31 +166,35 @@ int ot_query_state(const void *state, const char *args_json, void *user, char **
     (void)args_json;
     (void)user;
     const ot_wf_state *s = state;
+    saga_step_t stack[SAGA_STEP_COUNT];
+    int n = saga_machine_stack(&s->m, stack, SAGA_STEP_COUNT);
+    saga_step_t step = saga_machine_step(&s->m);
     json_t *o = json_object();
-    json_t *stack = json_array();
-    if (o == NULL || stack == NULL)
+    json_t *comp = json_array();
+    char error[SAGA_TYPE_MAX + SAGA_ERRMSG_MAX + 8];
+    if (o == NULL || comp == NULL)
         goto nomem;
-    /* Top of the stack first: the order the compensations would run in. */
-    for (int i = s->ncomp - 1; i >= 0; i--)
-        json_array_append_new(stack, json_string(saga_step_activity(s->comp[i])));
-    const char *step = s->step == SAGA_STEP_NONE ? NULL : saga_step_activity(s->step);
-    json_object_set_new(o, "step", step ? json_string(step) : json_null());
-    json_object_set_new(o, "phase", json_string(phase_name(s)));
-    json_object_set_new(o, "compensationStack", stack);
-    stack = NULL;
+    for (int i = 0; i < n; i++) /* top first: the order they would run in */
+        json_array_append_new(comp, json_string(saga_step_activity(stack[i])));
+    json_object_set_new(
+        o, "step", step == SAGA_STEP_NONE ? json_null() : json_string(saga_step_activity(step)));
+    json_object_set_new(o, "phase", json_string(saga_phase_status(s->m.phase)));
+    json_object_set_new(o, "compensationStack", comp);
+    comp = NULL;
     json_object_set_new(o, "orderId",
                         s->st.order_id > 0 ? json_integer(s->st.order_id) : json_null());
     json_object_set_new(o, "paymentId",
                         s->st.payment_id > 0 ? json_integer(s->st.payment_id) : json_null());
-    if (s->error[0])
-        json_object_set_new(o, "error", json_string(s->error));
-    if (s->has_input)
-        json_object_set_new(
-            o, "input",
-            json_pack("{s:I,s:I,s:I,s:I,s:s}", "customerId", (json_int_t)s->in.customer_id,
-                      "productId", (json_int_t)s->in.product_id, "quantity",
-                      (json_int_t)s->in.quantity, "amount", (json_int_t)s->in.amount,
-                      "paymentMethod", s->in.payment_method));
+    if (s->m.error_type[0]) {
+        snprintf(error, sizeof error, "%s: %s", s->m.error_type, s->m.error_message);
+        json_object_set_new(o, "error", json_string(error));
+    }
+    if (s->has_input) {
+        char *in = saga_input_json(&s->in);
+        json_t *v = in != NULL ? json_loads(in, 0, NULL) : NULL;
+        free(in);
+        json_object_set_new(o, "input", v != NULL ? v : json_null());
+    }
     *result_json = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     if (*result_json == NULL)
@@ -224,7 +202,7 @@ int ot_query_state(const void *state, const char *args_json, void *user, char **
     return TC_OK;
 nomem:
     json_decref(o);
-    json_decref(stack);
+    json_decref(comp);
 nomem_done:
     if (err != NULL) {
         err->code = TC_ERR_NOMEM;

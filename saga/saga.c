@@ -1,9 +1,11 @@
-/* saga.c - the saga's step table, error classification, backoff and compensation plan.
- * Pure functions only: no I/O, no allocation, callable from any thread. */
+/* saga.c - the saga's step table, error classification, backoff, compensation plan and saga
+ * ids. Pure functions only: no I/O, no allocation, callable from any thread. */
 #include "saga.h"
 
 #include <stdio.h>
 #include <string.h>
+
+#include "cm_http.h"
 
 typedef struct step_def {
     const char *activity;
@@ -90,6 +92,10 @@ int saga_compensation_plan(saga_step_t last_started, saga_step_t *out, int cap)
     return n < cap ? n : cap;
 }
 
+/* "<sagaId>:<step>" must pass common's Idempotency-Key rule in every service. */
+_Static_assert(SAGA_ID_MAX - 1 + 1 + sizeof "confirmReservation" - 1 <= HTTP_IDEM_KEY_MAX,
+               "the longest saga Idempotency-Key exceeds HTTP_IDEM_KEY_MAX");
+
 int saga_idempotency_key(char *buf, size_t cap, const char *saga_id, saga_step_t step)
 {
     if (!step_valid(step) || saga_id == NULL || buf == NULL)
@@ -127,16 +133,16 @@ int saga_classify(int http_status, const char *problem_code, saga_error_t *err)
     if (http_status == 429 || http_status >= 500 || http_status == 408 || http_status == 401 ||
         http_status == 403)
         return fill(err, SAGA_ERR_RETRYABLE, http_status, SAGA_TYPE_RETRYABLE, msg);
-    if (http_status == 409 && strcmp(code, "IdempotencyInFlight") == 0)
+    if (http_status == 409 && strcmp(code, HTTP_CODE_IDEM_IN_FLIGHT) == 0)
         return fill(err, SAGA_ERR_RETRYABLE, http_status, SAGA_TYPE_RETRYABLE, msg);
-    if (strcmp(code, "OutOfStock") == 0)
-        return fill(err, SAGA_ERR_BUSINESS, http_status, SAGA_TYPE_OUT_OF_STOCK, msg);
-    if (strcmp(code, "InsufficientBalance") == 0 || http_status == 402)
-        return fill(err, SAGA_ERR_BUSINESS, http_status, SAGA_TYPE_INSUFFICIENT_BALANCE, msg);
-    if (strcmp(code, "ReservationCancelled") == 0)
-        return fill(err, SAGA_ERR_BUSINESS, http_status, SAGA_TYPE_RESERVATION_CANCELLED, msg);
-    if (strcmp(code, "IllegalTransition") == 0 || http_status == 409)
-        return fill(err, SAGA_ERR_BUSINESS, http_status, SAGA_TYPE_ILLEGAL_TRANSITION, msg);
+    if (strcmp(code, SAGA_CODE_OUT_OF_STOCK) == 0)
+        return fill(err, SAGA_ERR_BUSINESS, http_status, SAGA_CODE_OUT_OF_STOCK, msg);
+    if (strcmp(code, SAGA_CODE_INSUFFICIENT_BALANCE) == 0 || http_status == 402)
+        return fill(err, SAGA_ERR_BUSINESS, http_status, SAGA_CODE_INSUFFICIENT_BALANCE, msg);
+    if (strcmp(code, SAGA_CODE_RESERVATION_CANCELLED) == 0)
+        return fill(err, SAGA_ERR_BUSINESS, http_status, SAGA_CODE_RESERVATION_CANCELLED, msg);
+    if (strcmp(code, SAGA_CODE_ILLEGAL_TRANSITION) == 0 || http_status == 409)
+        return fill(err, SAGA_ERR_BUSINESS, http_status, SAGA_CODE_ILLEGAL_TRANSITION, msg);
     /* 400, 404, 405, 413, 415, 422 and any other 4xx: the request itself is wrong. */
     return fill(err, SAGA_ERR_BUSINESS, http_status, SAGA_TYPE_INVALID_REQUEST, msg);
 }
@@ -154,4 +160,31 @@ int64_t saga_backoff_ms(int attempt, int64_t initial_ms, int64_t max_ms)
     for (int i = 1; i < attempt && d < max_ms; i++)
         d *= 2;
     return d > max_ms ? max_ms : d;
+}
+
+/* FNV-1a 64 with a seed folded in first: two seeds give 128 bits, stable across builds and
+ * restarts (a key must map to the same saga forever). Not a security boundary: a client can
+ * only collide with its own keys. */
+static uint64_t fnv1a(const char *s, uint64_t seed)
+{
+    uint64_t h = 1469598103934665603ULL ^ seed;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+int saga_id_from_key(const char *prefix, const char *key, char *buf, size_t cap)
+{
+    size_t n = key != NULL ? strnlen(key, SAGA_KEY_EMBED_MAX + 1) : 0;
+    int len;
+    if (n == 0 || prefix == NULL || cap == 0)
+        return -1;
+    if (n <= SAGA_KEY_EMBED_MAX && saga_id_valid_n(key, n))
+        len = snprintf(buf, cap, "%s%s", prefix, key);
+    else
+        len = snprintf(buf, cap, "%sk%016llx%016llx", prefix, (unsigned long long)fnv1a(key, 0),
+                       (unsigned long long)fnv1a(key, 0x9e3779b97f4a7c15ULL));
+    return len > 0 && (size_t)len < cap && saga_id_valid(buf) ? 0 : -1;
 }

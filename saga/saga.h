@@ -1,11 +1,15 @@
-/* saga.h - the order saga written once: step table, per-step service calls, input validation.
- * Knows nothing about Temporal or MySQL; both orchestrators drive these steps, neither calls a
+/* saga.h - the order saga written once: step table, per-step service calls, input validation,
+ * the JSON shapes both orchestrators answer with. Knows nothing about Temporal or MySQL; both
+ * orchestrators drive these steps through the state machine of saga_machine.h, neither calls a
  * service directly. Must not keep saga state of its own: callers own saga_state_t. */
 #ifndef SAGA_SAGA_H
 #define SAGA_SAGA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "saga_contract.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -29,7 +33,8 @@ extern "C" {
  * A forward step's compensation is REGISTERED BEFORE the step runs: once a forward step has been
  * started (even if its outcome is unknown or it failed), its compensation is on the stack.
  * Compensations run LIFO (saga_compensation_plan) and are retried until they succeed; they are
- * idempotent and tolerate "the forward step never happened" (see saga_step_run).
+ * idempotent and tolerate "the forward step never happened" (see saga_step_run). The order in
+ * which steps run, retry and compensate is saga_machine.h's.
  * ------------------------------------------------------------------------------------------- */
 typedef enum saga_step {
     SAGA_STEP_CREATE_ORDER = 0,    /* T1   */
@@ -57,15 +62,9 @@ enum {
     SAGA_ERR_NOMEM = -4
 };
 
-/* Business failure types (Temporal ApplicationFailure.type, problem+json code). */
-#define SAGA_TYPE_INVALID_REQUEST       "InvalidRequest"
-#define SAGA_TYPE_OUT_OF_STOCK          "OutOfStock"
-#define SAGA_TYPE_INSUFFICIENT_BALANCE  "InsufficientBalance"
-#define SAGA_TYPE_ILLEGAL_TRANSITION    "IllegalTransition"
-#define SAGA_TYPE_RESERVATION_CANCELLED "ReservationCancelled"
-#define SAGA_TYPE_RETRYABLE             "Retryable" /* type of SAGA_ERR_RETRYABLE errors */
+/* Business failure types are the contract's problem codes (SAGA_CODE_*) and SAGA_TYPE_* of
+ * saga_contract.h; saga ids follow its rule (saga_id_valid, SAGA_ID_MAX). */
 
-#define SAGA_ID_MAX     128 /* saga ids and Idempotency-Key client values are at most 127 bytes */
 #define SAGA_METHOD_MAX 32
 /* The largest quantity every service accepts (service-inventory keeps stock in an INT with
  * headroom): a bigger one is refused with 400 before a saga starts, not mid-saga. */
@@ -73,9 +72,9 @@ enum {
 #define SAGA_ERRMSG_MAX   256
 
 typedef struct saga_error {
-    int code;        /* SAGA_OK, SAGA_ERR_* */
-    int http_status; /* status of the failed call, 0 for transport errors */
-    char type[48];   /* SAGA_TYPE_* ("" when ok) */
+    int code;                 /* SAGA_OK, SAGA_ERR_* */
+    int http_status;          /* status of the failed call, 0 for transport errors */
+    char type[SAGA_TYPE_MAX]; /* SAGA_CODE_* / SAGA_TYPE_* ("" when ok) */
     char message[SAGA_ERRMSG_MAX];
 } saga_error_t;
 
@@ -138,13 +137,30 @@ int saga_error_in_flight(const saga_error_t *err);
  * capped at max_ms. DESIGN: initial 1000, max 10000. */
 int64_t saga_backoff_ms(int attempt, int64_t initial_ms, int64_t max_ms);
 
-/* ---- input validation (shared by both orchestrators) ---------------------------------------- */
+/* ---- the order request (shared by both orchestrators) -------------------------------------- */
 
 /* Parses and validates an order request body: customerId, productId, quantity, amount positive
  * integers (JSON integers, not strings or reals), paymentMethod optional non-empty string of at
  * most SAGA_METHOD_MAX-1 bytes, default "CARD". Unknown fields are ignored. Returns 0 or
  * SAGA_ERR_INVALID with err->message naming the field (err may be NULL). */
 int saga_input_parse(const char *body, size_t len, saga_input_t *out, saga_error_t *err);
+
+/* The order as JSON, exactly the body's fields in order (the Temporal workflow input):
+ * {"customerId":1,"productId":1,"quantity":2,"amount":20000,"paymentMethod":"CARD"}.
+ * malloc'd (caller frees); NULL on OOM. */
+char *saga_input_json(const saga_input_t *in);
+
+/* 1 when a and b are the same order (a repeated request with the same Idempotency-Key must be
+ * the same order, else 422). Pure. */
+bool saga_input_equal(const saga_input_t *a, const saga_input_t *b);
+
+/* The saga id for a client's Idempotency-Key (common's HTTP_IDEM_KEY_MAX rule): prefix + key
+ * when the key is 1..SAGA_KEY_EMBED_MAX characters of the saga-id set, else prefix + "k" + 32
+ * hex digits of a stable 128-bit hash of the key; either way the same key always gives the
+ * same id. Returns 0, or -1 when key is NULL / empty or the id does not fit (cap, SAGA_ID_MAX).
+ * Pure; any thread. */
+#define SAGA_KEY_EMBED_MAX 64
+int saga_id_from_key(const char *prefix, const char *key, char *buf, size_t cap);
 
 /* ---- JSON shapes ----------------------------------------------------------------------------
  * Step context (activity input AND output, one JSON object):
@@ -155,13 +171,13 @@ int saga_input_parse(const char *body, size_t len, saga_input_t *out, saga_error
  *
  * Saga result (HTTP response body and Temporal workflow result):
  *   success: {"success":true,"orderId":10,"paymentId":7,"<idField>":"order-.."}
- *   failure: {"success":false,"error":"OutOfStock: ...","errorType":"OutOfStock",
- *             "<idField>":"order-.."} (+ orderId/paymentId when known)
- * idField is "sagaId" for orchestrator-pure and "workflowId" for orchestrator-temporal.
+ *   failure: {"success":false,"error":"OutOfStock: ...","<idField>":"order-.."}
+ *   failure with SAGA_RESULT_DETAILED: {"success":false,"orderId":10,"paymentId":7,
+ *             "error":"OutOfStock: ...","errorType":"OutOfStock","<idField>":"order-.."}
+ *             (orderId / paymentId when known)
+ * idField is "sagaId" for orchestrator-pure (detailed) and "workflowId" for
+ * orchestrator-temporal (DESIGN's shape, exactly).
  * ------------------------------------------------------------------------------------------- */
-
-/* 1 if s is a usable saga id: 1..127 bytes of [A-Za-z0-9._:-] (goes into URLs and keys). */
-int saga_id_valid(const char *s);
 
 /* Returns a malloc'd JSON step context (caller frees), NULL on OOM. */
 char *saga_context_json(const char *saga_id, const saga_input_t *in, const saga_state_t *st);
@@ -169,9 +185,21 @@ char *saga_context_json(const char *saga_id, const saga_input_t *in, const saga_
  * SAGA_ERR_INVALID (err filled). */
 int saga_context_parse(const char *json, size_t len, char *saga_id_buf, saga_input_t *in,
                        saga_state_t *st, saga_error_t *err);
-/* Returns a malloc'd result JSON (caller frees). `err` is ignored when success != 0. */
-char *saga_result_json(const char *id_field, const char *saga_id, int success,
-                       const saga_state_t *st, const saga_error_t *err);
+
+/* What a saga ended with, for saga_result_json. Strings borrowed. */
+typedef struct saga_result {
+    bool success;
+    saga_state_t st;           /* the ids learned */
+    const char *error_type;    /* failure: SAGA_CODE_* / SAGA_TYPE_*; NULL or "" -> "Failed" */
+    const char *error_message; /* failure: may be NULL */
+} saga_result_t;
+
+#define SAGA_RESULT_DETAILED 1u /* a failure also carries errorType and the ids known */
+
+/* The result JSON above. flags: 0 or SAGA_RESULT_DETAILED. malloc'd (caller frees); NULL on
+ * OOM. Pure; any thread. */
+char *saga_result_json(const char *id_field, const char *saga_id, const saga_result_t *r,
+                       unsigned flags);
 
 /* ---- running steps ------------------------------------------------------------------------ */
 

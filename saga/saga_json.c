@@ -91,40 +91,48 @@ int saga_input_parse(const char *body, size_t len, saga_input_t *out, saga_error
     return rc;
 }
 
-/* Saga ids go into URLs and keys: letters, digits and - _ . : only. */
-static int saga_id_ok(const char *s, size_t len)
+static json_t *input_obj(const saga_input_t *in)
 {
-    if (len == 0 || len >= SAGA_ID_MAX)
-        return 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_' || c == '.' || c == ':'))
-            return 0;
-    }
-    return 1;
+    return json_pack("{s:I, s:I, s:I, s:I, s:s}", "customerId", (json_int_t)in->customer_id,
+                     "productId", (json_int_t)in->product_id, "quantity", (json_int_t)in->quantity,
+                     "amount", (json_int_t)in->amount, "paymentMethod", in->payment_method);
 }
 
-int saga_id_valid(const char *s)
+/* Serializes o compactly in insertion order and releases it. NULL on OOM. */
+static char *dump(json_t *o)
 {
-    return s != NULL && saga_id_ok(s, strlen(s));
+    char *s = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(o);
+    return s;
+}
+
+char *saga_input_json(const saga_input_t *in)
+{
+    return dump(input_obj(in));
+}
+
+bool saga_input_equal(const saga_input_t *a, const saga_input_t *b)
+{
+    return a->customer_id == b->customer_id && a->product_id == b->product_id &&
+           a->quantity == b->quantity && a->amount == b->amount &&
+           strcmp(a->payment_method, b->payment_method) == 0;
 }
 
 char *saga_context_json(const char *saga_id, const saga_input_t *in, const saga_state_t *st)
 {
-    json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:s}", "sagaId", saga_id, "customerId",
-                          (json_int_t)in->customer_id, "productId", (json_int_t)in->product_id,
-                          "quantity", (json_int_t)in->quantity, "amount", (json_int_t)in->amount,
-                          "paymentMethod", in->payment_method);
-    if (o == NULL)
+    json_t *o = json_pack("{s:s}", "sagaId", saga_id);
+    json_t *fields = input_obj(in);
+    int rc = o != NULL && fields != NULL ? json_object_update(o, fields) : -1;
+    json_decref(fields);
+    if (rc != 0) {
+        json_decref(o);
         return NULL;
+    }
     if (st != NULL && st->order_id > 0)
         json_object_set_new(o, "orderId", json_integer(st->order_id));
     if (st != NULL && st->payment_id > 0)
         json_object_set_new(o, "paymentId", json_integer(st->payment_id));
-    char *s = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    return s;
+    return dump(o);
 }
 
 int saga_context_parse(const char *json, size_t len, char *saga_id_buf, saga_input_t *in,
@@ -139,8 +147,8 @@ int saga_context_parse(const char *json, size_t len, char *saga_id_buf, saga_inp
     if ((rc = parse_input_obj(root, in, err)) != 0)
         goto out;
     json_t *id = json_object_get(root, "sagaId");
-    if (!json_is_string(id) || !saga_id_ok(json_string_value(id), json_string_length(id))) {
-        rc = invalid(err, "'%s' must be a string of [A-Za-z0-9._:-], 1..127 chars", "sagaId");
+    if (!json_is_string(id) || !saga_id_valid_n(json_string_value(id), json_string_length(id))) {
+        rc = invalid(err, "%s", SAGA_ID_RULE);
         goto out;
     }
     memcpy(saga_id_buf, json_string_value(id), json_string_length(id) + 1);
@@ -152,26 +160,26 @@ out:
     return rc;
 }
 
-char *saga_result_json(const char *id_field, const char *saga_id, int success,
-                       const saga_state_t *st, const saga_error_t *err)
+char *saga_result_json(const char *id_field, const char *saga_id, const saga_result_t *r,
+                       unsigned flags)
 {
-    json_t *o = json_object();
+    json_t *o = json_pack("{s:b}", "success", r->success);
     if (o == NULL)
         return NULL;
-    json_object_set_new(o, "success", json_boolean(success));
-    if (st != NULL && st->order_id > 0)
-        json_object_set_new(o, "orderId", json_integer(st->order_id));
-    if (st != NULL && st->payment_id > 0)
-        json_object_set_new(o, "paymentId", json_integer(st->payment_id));
-    if (!success) {
-        char msg[SAGA_ERRMSG_MAX + 64];
-        const char *type = err != NULL && err->type[0] ? err->type : "Failed";
-        snprintf(msg, sizeof msg, "%s: %s", type, err != NULL ? err->message : "");
+    /* The contract's success shape always carries both ids; a detailed failure those known. */
+    int ids = r->success || (flags & SAGA_RESULT_DETAILED);
+    if (ids && (r->success || r->st.order_id > 0))
+        json_object_set_new(o, "orderId", json_integer(r->st.order_id));
+    if (ids && (r->success || r->st.payment_id > 0))
+        json_object_set_new(o, "paymentId", json_integer(r->st.payment_id));
+    if (!r->success) {
+        char msg[SAGA_ERRMSG_MAX + SAGA_TYPE_MAX + 8];
+        const char *type = r->error_type != NULL && r->error_type[0] ? r->error_type : "Failed";
+        snprintf(msg, sizeof msg, "%s: %s", type, r->error_message ? r->error_message : "");
         json_object_set_new(o, "error", json_string(msg));
-        json_object_set_new(o, "errorType", json_string(type));
+        if (flags & SAGA_RESULT_DETAILED)
+            json_object_set_new(o, "errorType", json_string(type));
     }
     json_object_set_new(o, id_field != NULL ? id_field : "sagaId", json_string(saga_id));
-    char *s = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    return s;
+    return dump(o);
 }

@@ -6,11 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cm_id.h"
+#include "saga_contract.h"
 #include "cm_json.h"
 
-#define INV_SAGA_ID_MAX CM_SAGA_ID_MAX /* buffer size; the rule is cm_saga_id_valid */
-#define INV_QTY_MAX     1000000000     /* stock and quantities fit an INT column with headroom */
+#define INV_SAGA_ID_MAX SAGA_ID_MAX /* buffer size; the rule is saga_id_valid (saga_contract.h) */
+#define INV_QTY_MAX     1000000000  /* stock and quantities fit an INT column with headroom */
 #define INV_ERR_MAX     160
 
 typedef enum inv_res_status {

@@ -4,38 +4,29 @@
 
 #include <jansson.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cm_error.h"
 #include "cm_json.h"
-#include "cm_log.h"
 #include "cm_outbox.h"
 
-#define REPO_ATTEMPTS 64 /* optimistic conflicts / deadlocks retried before giving up */
+#define STOCK_BY_PRODUCT                                                                          \
+    "SELECT product_id, available, reserved, confirmed, version FROM inventory WHERE product_id " \
+    "= ?"
 
-/* Loads stock; CM_ERR_NOT_FOUND when the product has no row. */
-static int load_stock(db_conn *c, int64_t product_id, inv_stock_t *out)
+/* The stock row (db_row_fn): CM_ERR_NOT_FOUND when the product has no row. */
+static int row_to_stock(const db_result *r, void *arg)
 {
-    db_result *r = NULL;
-    db_val v[] = {DB_INT(product_id)};
+    inv_stock_t *out = arg;
     memset(out, 0, sizeof *out);
-    int rc = db_query(c,
-                      "SELECT available, reserved, confirmed, version FROM inventory"
-                      " WHERE product_id = ?",
-                      v, 1, &r);
-    if (rc == 0 && db_result_rows(r) == 0)
-        rc = CM_ERR_NOT_FOUND;
-    if (rc == 0) {
-        out->product_id = product_id;
-        out->available = db_result_int(r, 0, 0, 0);
-        out->reserved = db_result_int(r, 0, 1, 0);
-        out->confirmed = db_result_int(r, 0, 2, 0);
-        out->version = db_result_int(r, 0, 3, 0);
-    }
-    db_result_free(r);
-    return rc;
+    if (db_result_rows(r) == 0)
+        return CM_ERR_NOT_FOUND;
+    out->product_id = db_result_int(r, 0, 0, 0);
+    out->available = db_result_int(r, 0, 1, 0);
+    out->reserved = db_result_int(r, 0, 2, 0);
+    out->confirmed = db_result_int(r, 0, 3, 0);
+    out->version = db_result_int(r, 0, 4, 0);
+    return 0;
 }
 
 /* Reads the reservation of (saga, product) and the product's stock in one statement (the
@@ -76,19 +67,6 @@ static int load_state(db_conn *c, int64_t product_id, const char *saga_id, inv_r
     return rc;
 }
 
-/* Inserts an outbox row for the product aggregate in the open transaction with `payload`
- * (reference stolen, NULL means out of memory). */
-static int outbox_add(db_conn *c, int64_t product_id, const char *event_type, json_t *payload)
-{
-    char agg[32];
-    if (!payload)
-        return CM_ERR_NOMEM;
-    snprintf(agg, sizeof agg, "%lld", (long long)product_id);
-    int rc = outbox_insert(c, "Inventory", agg, event_type, payload);
-    json_decref(payload);
-    return rc;
-}
-
 /* Event payload for a reservation change. */
 static json_t *reservation_event(const inv_reservation_t *res, int tombstone)
 {
@@ -97,60 +75,44 @@ static json_t *reservation_event(const inv_reservation_t *res, int tombstone)
                      inv_res_status_name(res->status), "tombstone", tombstone);
 }
 
-/* Random 0..2 ms pause so colliding retries spread out (per-thread generator). */
-static void backoff(void)
-{
-    static _Thread_local unsigned seed;
-    if (seed == 0)
-        seed = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)&seed;
-    struct timespec ts = {0, (long)(rand_r(&seed) % 2000) * 1000L};
-    nanosleep(&ts, NULL);
-}
-
 int inv_repo_get(db_pool *pool, int64_t product_id, inv_stock_t *out)
 {
-    db_conn *c = NULL;
-    int rc = db_acquire(pool, &c, NULL, 0);
-    if (rc != 0)
-        return rc;
-    rc = load_stock(c, product_id, out);
-    db_release(pool, c);
+    return db_get_row(pool, STOCK_BY_PRODUCT, DB_INT(product_id), row_to_stock, out);
+}
+
+typedef struct set_args {
+    int64_t product_id, available;
+    inv_stock_t *out;
+} set_args;
+
+/* One attempt of set (db_tx_fn): upsert the counter, read it back, the event. */
+static int set_once(db_conn *c, void *arg)
+{
+    const set_args *a = arg;
+    db_val v[] = {DB_INT(a->product_id), DB_INT(a->available), DB_INT(a->available)};
+    int rc = db_begin(c);
+    if (rc == 0)
+        rc = db_exec(c,
+                     "INSERT INTO inventory (product_id, available) VALUES (?, ?)"
+                     " ON DUPLICATE KEY UPDATE available = ?, version = version + 1",
+                     v, 3, NULL, NULL);
+    if (rc == 0)
+        rc = db_query_row(c, STOCK_BY_PRODUCT, DB_INT(a->product_id), row_to_stock, a->out);
+    if (rc == 0)
+        rc = outbox_emit(c, "Inventory", a->product_id, "StockSet",
+                         json_pack("{s:I, s:I, s:I, s:I}", "productId", (json_int_t)a->product_id,
+                                   "available", (json_int_t)a->out->available, "reserved",
+                                   (json_int_t)a->out->reserved, "confirmed",
+                                   (json_int_t)a->out->confirmed));
+    if (rc == 0)
+        rc = db_commit(c);
     return rc;
 }
 
 int inv_repo_set(db_pool *pool, int64_t product_id, int64_t available, inv_stock_t *out)
 {
-    db_conn *c = NULL;
-    int rc = db_acquire(pool, &c, NULL, 0);
-    if (rc != 0)
-        return rc;
-    for (int i = 0; i < REPO_ATTEMPTS; i++) {
-        db_val v[] = {DB_INT(product_id), DB_INT(available), DB_INT(available)};
-        if ((rc = db_begin(c)) != 0)
-            break;
-        rc = db_exec(c,
-                     "INSERT INTO inventory (product_id, available) VALUES (?, ?)"
-                     " ON DUPLICATE KEY UPDATE available = ?, version = version + 1",
-                     v, 3, NULL, NULL);
-        if (rc == 0)
-            rc = load_stock(c, product_id, out);
-        if (rc == 0)
-            rc = outbox_add(c, product_id, "StockSet",
-                            json_pack("{s:I, s:I, s:I, s:I}", "productId", (json_int_t)product_id,
-                                      "available", (json_int_t)out->available, "reserved",
-                                      (json_int_t)out->reserved, "confirmed",
-                                      (json_int_t)out->confirmed));
-        if (rc == 0)
-            rc = db_commit(c);
-        if (rc == 0)
-            break;
-        db_rollback(c);
-        if (rc != CM_ERR_TIMEOUT)
-            break;
-        backoff();
-    }
-    db_release(pool, c);
-    return rc;
+    set_args a = {product_id, available, out};
+    return db_tx_retry(pool, DB_TX_ATTEMPTS, set_once, &a);
 }
 
 /* Fast path of reserve, assuming the common case (no reservation yet, enough stock): the
@@ -200,7 +162,7 @@ static int try_reserve(db_conn *c, inv_reservation_t *res, int64_t qty, inv_stoc
     stock->version = db_result_int(r, 0, 3, 0);
     res->quantity = qty;
     res->status = INV_RES_RESERVED;
-    rc = outbox_add(c, pid, "StockReserved", reservation_event(res, 0));
+    rc = outbox_emit(c, "Inventory", pid, "StockReserved", reservation_event(res, 0));
     if (rc == 0)
         rc = db_commit(c);
     if (rc == 0)
@@ -253,7 +215,7 @@ static int try_release(db_conn *c, inv_action_t act, inv_reservation_t *res, inv
     if (rc == 0 && stock->product_id == 0)
         rc = CM_ERR_DB;
     if (rc == 0)
-        rc = outbox_add(c, pid, inv_action_event(act), reservation_event(res, 0));
+        rc = outbox_emit(c, "Inventory", pid, inv_action_event(act), reservation_event(res, 0));
     if (rc == 0)
         rc = db_commit(c);
     if (rc == 0)
@@ -278,7 +240,8 @@ static int do_tombstone(db_conn *c, inv_reservation_t *res, int64_t qty)
     if (rc == 0) {
         res->quantity = qty;
         res->status = INV_RES_CANCELLED;
-        rc = outbox_add(c, res->product_id, "StockReservationCancelled", reservation_event(res, 1));
+        rc = outbox_emit(c, "Inventory", res->product_id, "StockReservationCancelled",
+                         reservation_event(res, 1));
     }
     if (rc == 0)
         rc = db_commit(c);
@@ -287,39 +250,48 @@ static int do_tombstone(db_conn *c, inv_reservation_t *res, int64_t qty)
     return rc;
 }
 
-/* One attempt: the fast path for the common case; when it does not apply, one read of the
- * reservation and the stock, and inv_decide on that. For confirm / cancel the read runs in
- * the fast path's still open (unchanged) transaction, which a tombstone then uses. */
-static int apply_once(db_conn *c, inv_action_t act, int64_t product_id, const char *saga_id,
-                      int64_t qty, inv_verdict_t *verdict, inv_reservation_t *res,
-                      inv_stock_t *stock)
+typedef struct apply_args {
+    inv_action_t act;
+    int64_t product_id;
+    const char *saga_id;
+    int64_t qty;
+    inv_verdict_t *verdict;
+    inv_reservation_t *res;
+    inv_stock_t *stock;
+} apply_args;
+
+/* One attempt (db_tx_fn): the fast path for the common case; when it does not apply, one read
+ * of the reservation and the stock, and inv_decide on that. For confirm / cancel the read runs
+ * in the fast path's still open (unchanged) transaction, which a tombstone then uses. */
+static int apply_once(db_conn *c, void *arg)
 {
+    const apply_args *a = arg;
+    inv_reservation_t *res = a->res;
+    inv_stock_t *stock = a->stock;
     int applied = 0;
     memset(res, 0, sizeof *res);
     memset(stock, 0, sizeof *stock);
-    snprintf(res->saga_id, sizeof res->saga_id, "%s", saga_id);
-    res->product_id = product_id;
-    int rc = act == INV_ACT_RESERVE ? try_reserve(c, res, qty, stock, &applied)
-                                    : try_release(c, act, res, stock, &applied);
+    snprintf(res->saga_id, sizeof res->saga_id, "%s", a->saga_id);
+    res->product_id = a->product_id;
+    int rc = a->act == INV_ACT_RESERVE ? try_reserve(c, res, a->qty, stock, &applied)
+                                       : try_release(c, a->act, res, stock, &applied);
     if (rc != 0 || applied) {
-        *verdict = INV_APPLY;
+        *a->verdict = INV_APPLY;
         return rc;
     }
-    if ((rc = load_state(c, product_id, saga_id, res, stock)) != 0) {
-        db_rollback(c);
+    if ((rc = load_state(c, a->product_id, a->saga_id, res, stock)) != 0)
         return rc;
-    }
-    *verdict = inv_decide(res->status, res->quantity, act, qty);
-    if (*verdict == INV_TOMBSTONE && db_in_tx(c))
-        return do_tombstone(c, res, qty);
+    *a->verdict = inv_decide(res->status, res->quantity, a->act, a->qty);
+    if (*a->verdict == INV_TOMBSTONE && db_in_tx(c))
+        return do_tombstone(c, res, a->qty);
     if ((rc = db_rollback(c)) != 0)
         return rc;
-    switch (*verdict) {
+    switch (*a->verdict) {
     case INV_APPLY:
-        if (act == INV_ACT_RESERVE && stock->product_id == 0)
-            *verdict = INV_REFUSE_NO_PRODUCT;
-        else if (act == INV_ACT_RESERVE && stock->available < qty)
-            *verdict = INV_REFUSE_OUT_OF_STOCK;
+        if (a->act == INV_ACT_RESERVE && stock->product_id == 0)
+            *a->verdict = INV_REFUSE_NO_PRODUCT;
+        else if (a->act == INV_ACT_RESERVE && stock->available < a->qty)
+            *a->verdict = INV_REFUSE_OUT_OF_STOCK;
         else if (stock->product_id == 0)
             return CM_ERR_DB; /* a reservation without stock row */
         else
@@ -333,17 +305,6 @@ static int apply_once(db_conn *c, inv_action_t act, int64_t product_id, const ch
 int inv_repo_apply(db_pool *pool, inv_action_t act, int64_t product_id, const char *saga_id,
                    int64_t qty, inv_verdict_t *verdict, inv_reservation_t *res, inv_stock_t *stock)
 {
-    db_conn *c = NULL;
-    int rc = db_acquire(pool, &c, NULL, 0);
-    if (rc != 0)
-        return rc;
-    for (int i = 0; i < REPO_ATTEMPTS; i++) {
-        rc = apply_once(c, act, product_id, saga_id, qty, verdict, res, stock);
-        if (rc != CM_ERR_CONFLICT && rc != CM_ERR_TIMEOUT)
-            break;
-        log_debug("inventory %lld changed concurrently; retrying", (long long)product_id);
-        backoff();
-    }
-    db_release(pool, c);
-    return rc;
+    apply_args a = {act, product_id, saga_id, qty, verdict, res, stock};
+    return db_tx_retry(pool, DB_TX_ATTEMPTS, apply_once, &a);
 }

@@ -99,13 +99,13 @@ static void respond_verdict(http_req *req, inv_action_t act, inv_verdict_t v,
     case INV_TOMBSTONE:
     case INV_NOOP: http_respond_json(req, 200, result_json(r, s)); return;
     case INV_REFUSE_CANCELLED:
-        http_respond_problem(req, 409, HTTP_CODE_RESERVATION_CANCELLED,
+        http_respond_problem(req, 409, SAGA_CODE_RESERVATION_CANCELLED,
                              "saga %s already cancelled its reservation of product %lld",
                              r->saga_id, (long long)r->product_id);
         return;
     case INV_REFUSE_ILLEGAL:
         http_respond_problem(
-            req, 409, HTTP_CODE_ILLEGAL_TRANSITION,
+            req, 409, SAGA_CODE_ILLEGAL_TRANSITION,
             "reservation of saga %s is %s (quantity %lld); cannot %s quantity %lld", r->saga_id,
             inv_res_status_name(r->status), (long long)r->quantity, verbs[act], (long long)qty);
         return;
@@ -119,7 +119,7 @@ static void respond_verdict(http_req *req, inv_action_t act, inv_verdict_t v,
                              (long long)r->product_id);
         return;
     case INV_REFUSE_OUT_OF_STOCK:
-        http_respond_problem_ext(req, 409, HTTP_CODE_OUT_OF_STOCK,
+        http_respond_problem_ext(req, 409, SAGA_CODE_OUT_OF_STOCK,
                                  json_pack("{s:I, s:I}", "available", (json_int_t)s->available,
                                            "requested", (json_int_t)qty),
                                  "product %lld has %lld available, %lld requested",
@@ -144,8 +144,8 @@ static void reservation(http_req *req, inv_routes_t *ctx, inv_action_t act)
         http_req_query_int(req, "qty", true, 0, 1, INV_QTY_MAX, &qty) != 0 ||
         http_req_query_str(req, "sagaId", true, INV_SAGA_ID_MAX - 1, &saga) != 0)
         return;
-    if (!cm_saga_id_valid(saga)) {
-        http_respond_problem(req, 400, HTTP_CODE_VALIDATION, "%s", CM_SAGA_ID_RULE);
+    if (!saga_id_valid(saga)) {
+        http_respond_problem(req, 400, HTTP_CODE_VALIDATION, "%s", SAGA_ID_RULE);
         return;
     }
     http_req_set_saga_id(req, saga);

@@ -6,7 +6,7 @@
 
 #include "cm_error.h"
 #include "repo.h"
-#include "saga.h"
+#include "saga_contract.h"
 
 #define NOTIF_LIST_MAX 1000
 

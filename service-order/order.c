@@ -58,8 +58,8 @@ int order_from_json(const json_t *body, order_t *out, char *err, size_t err_cap)
 {
     memset(out, 0, sizeof *out);
     const char *saga = json_get_str(body, "sagaId", NULL);
-    if (!cm_saga_id_valid(saga)) {
-        snprintf(err, err_cap, "%s", CM_SAGA_ID_RULE);
+    if (!saga_id_valid(saga)) {
+        snprintf(err, err_cap, "%s", SAGA_ID_RULE);
         return -1;
     }
     out->customer_id = json_get_int(body, "customerId", 0);

@@ -6,10 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cm_id.h"
+#include "saga_contract.h"
 #include "cm_json.h"
 
-#define ORDER_SAGA_ID_MAX CM_SAGA_ID_MAX /* buffer size; the rule is cm_saga_id_valid */
+#define ORDER_SAGA_ID_MAX SAGA_ID_MAX /* buffer size; the rule is saga_id_valid (saga_contract.h) */
 #define ORDER_ERR_MAX     160
 
 typedef enum order_status { ORDER_CREATED = 0, ORDER_CONFIRMED, ORDER_CANCELLED } order_status_t;

@@ -8,18 +8,15 @@
 
 #include "cm_error.h"
 #include "cm_json.h"
-#include "cm_log.h"
 #include "cm_outbox.h"
 
-#define REPO_ATTEMPTS 8 /* optimistic conflicts / deadlocks retried before giving up */
+#define ORDER_SELECT \
+    "SELECT id, customer_id, product_id, quantity, amount, status, saga_id, version FROM orders "
 
-static const char *const order_cols =
-    "SELECT id, customer_id, product_id, quantity, amount, status, saga_id, version "
-    "FROM orders ";
-
-/* Fills *o from row 0 of r. Returns 0 or CM_ERR_NOT_FOUND when r is empty. */
-static int row_to_order(const db_result *r, order_t *o)
+/* Fills the order_t *o from row 0 of r. Returns 0 or CM_ERR_NOT_FOUND when r is empty. */
+static int row_to_order(const db_result *r, void *out)
 {
+    order_t *o = out;
     if (db_result_rows(r) == 0)
         return CM_ERR_NOT_FOUND;
     memset(o, 0, sizeof *o);
@@ -36,112 +33,69 @@ static int row_to_order(const db_result *r, order_t *o)
     return 0;
 }
 
-/* Runs a one-row order SELECT ending in `where` with a single bound value. */
-static int load(db_conn *c, const char *where, db_val key, order_t *out)
-{
-    char sql[256];
-    db_result *r = NULL;
-    snprintf(sql, sizeof sql, "%s%s", order_cols, where);
-    int rc = db_query(c, sql, &key, 1, &r);
-    if (rc == 0)
-        rc = row_to_order(r, out);
-    db_result_free(r);
-    return rc;
-}
-
 /* Inserts the outbox row for `o` in the open transaction (payload carries the whole order). */
 static int outbox_add(db_conn *c, const order_t *o, const char *event_type)
 {
-    char agg[32];
-    json_t *p = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s}", "sagaId", o->saga_id, "orderId",
-                          (json_int_t)o->id, "customerId", (json_int_t)o->customer_id, "productId",
-                          (json_int_t)o->product_id, "quantity", (json_int_t)o->quantity, "amount",
-                          (json_int_t)o->amount, "status", order_status_name(o->status));
-    if (!p)
-        return CM_ERR_NOMEM;
-    snprintf(agg, sizeof agg, "%lld", (long long)o->id);
-    int rc = outbox_insert(c, "Order", agg, event_type, p);
-    json_decref(p);
-    return rc;
+    return outbox_emit(c, "Order", o->id, event_type,
+                       json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s}", "sagaId", o->saga_id,
+                                 "orderId", (json_int_t)o->id, "customerId",
+                                 (json_int_t)o->customer_id, "productId", (json_int_t)o->product_id,
+                                 "quantity", (json_int_t)o->quantity, "amount",
+                                 (json_int_t)o->amount, "status", order_status_name(o->status)));
 }
 
 int order_repo_get(db_pool *pool, int64_t id, order_t *out)
 {
-    db_conn *c = NULL;
-    int rc = db_acquire(pool, &c, NULL, 0);
-    if (rc != 0)
-        return rc;
-    rc = load(c, "WHERE id = ?", DB_INT(id), out);
-    db_release(pool, c);
-    return rc;
+    return db_get_row(pool, ORDER_SELECT "WHERE id = ?", DB_INT(id), row_to_order, out);
 }
 
-/* One attempt of create inside a transaction. */
-static int create_once(db_conn *c, const order_t *in, order_t *out, bool *created)
+/* In the INSERT's transaction: the order's id and its OrderCreated event. */
+static int order_created(db_conn *c, uint64_t id, void *ctx)
 {
-    uint64_t id = 0;
-    db_val v[] = {DB_INT(in->customer_id), DB_INT(in->product_id), DB_INT(in->quantity),
-                  DB_INT(in->amount), DB_STR(in->saga_id)};
-    int rc = db_begin(c);
-    if (rc != 0)
-        return rc;
-    rc = db_exec(c,
-                 "INSERT INTO orders (customer_id, product_id, quantity, amount, status, saga_id)"
-                 " VALUES (?, ?, ?, ?, 'CREATED', ?)",
-                 v, 5, NULL, &id);
-    if (rc == CM_ERR_DUPLICATE) {
-        db_rollback(c);
-        *created = false;
-        return load(c, "WHERE saga_id = ?", DB_STR(in->saga_id), out);
-    }
-    if (rc == 0) {
-        *out = *in;
-        out->id = (int64_t)id;
-        out->status = ORDER_CREATED;
-        out->version = 0;
-        rc = outbox_add(c, out, "OrderCreated");
-    }
-    if (rc == 0)
-        rc = db_commit(c);
-    if (rc != 0) {
-        db_rollback(c);
-        return rc;
-    }
-    *created = true;
-    return 0;
+    order_t *o = ctx;
+    o->id = (int64_t)id;
+    return outbox_add(c, o, "OrderCreated");
 }
 
 int order_repo_create(db_pool *pool, const order_t *in, order_t *out, bool *created)
 {
-    db_conn *c = NULL;
-    int rc = db_acquire(pool, &c, NULL, 0);
-    if (rc != 0)
-        return rc;
-    for (int i = 0; i < REPO_ATTEMPTS; i++) {
-        rc = create_once(c, in, out, created);
-        /* NOT_FOUND after a duplicate: the other insert rolled back meanwhile; try again. */
-        if (rc != CM_ERR_TIMEOUT && rc != CM_ERR_NOT_FOUND)
-            break;
-    }
-    if (rc == CM_ERR_NOT_FOUND)
-        rc = CM_ERR_CONFLICT;
-    db_release(pool, c);
-    return rc;
+    db_val v[] = {DB_INT(in->customer_id), DB_INT(in->product_id), DB_INT(in->quantity),
+                  DB_INT(in->amount), DB_STR(in->saga_id)};
+    db_create spec = {"INSERT INTO orders (customer_id, product_id, quantity, amount, status,"
+                      " saga_id) VALUES (?, ?, ?, ?, 'CREATED', ?)",
+                      v,
+                      5,
+                      ORDER_SELECT "WHERE saga_id = ?",
+                      DB_STR(in->saga_id),
+                      row_to_order,
+                      order_created,
+                      out};
+    *out = *in;
+    out->status = ORDER_CREATED;
+    out->version = 0;
+    return db_create_or_load(pool, &spec, created);
 }
 
-/* One optimistic attempt: read, decide, versioned update + event. CM_ERR_CONFLICT means the
- * row moved on between the read and the update. */
-static int transition_once(db_conn *c, int64_t id, order_action_t act, order_t *out,
-                           order_verdict_t *verdict)
+typedef struct transition_args {
+    int64_t id;
+    order_action_t act;
+    order_t *out;
+    order_verdict_t *verdict;
+} transition_args;
+
+/* One optimistic attempt (db_tx_fn): read, decide, versioned update + event. CM_ERR_CONFLICT
+ * means the row moved on between the read and the update. */
+static int transition_once(db_conn *c, void *arg)
 {
-    int rc = load(c, "WHERE id = ?", DB_INT(id), out);
+    const transition_args *a = arg;
+    int rc = db_query_row(c, ORDER_SELECT "WHERE id = ?", DB_INT(a->id), row_to_order, a->out);
     if (rc != 0)
         return rc;
-    *verdict = order_decide(out->status, act);
-    if (*verdict != ORDER_APPLY)
+    *a->verdict = order_decide(a->out->status, a->act);
+    if (*a->verdict != ORDER_APPLY)
         return 0;
-    order_status_t to = order_action_target(act);
-    db_val v[] = {DB_STR(order_status_name(to)), DB_INT(id), DB_INT(out->version)};
+    order_status_t to = order_action_target(a->act);
+    db_val v[] = {DB_STR(order_status_name(to)), DB_INT(a->id), DB_INT(a->out->version)};
     if ((rc = db_begin(c)) != 0)
         return rc;
     rc = db_update_versioned(c,
@@ -149,30 +103,18 @@ static int transition_once(db_conn *c, int64_t id, order_action_t act, order_t *
                              " WHERE id = ? AND version = ?",
                              v, 3);
     if (rc == 0) {
-        out->status = to;
-        out->version++;
-        rc = outbox_add(c, out, order_action_event(act));
+        a->out->status = to;
+        a->out->version++;
+        rc = outbox_add(c, a->out, order_action_event(a->act));
     }
     if (rc == 0)
         rc = db_commit(c);
-    if (rc != 0)
-        db_rollback(c);
     return rc;
 }
 
 int order_repo_transition(db_pool *pool, int64_t id, order_action_t act, order_t *out,
                           order_verdict_t *verdict)
 {
-    db_conn *c = NULL;
-    int rc = db_acquire(pool, &c, NULL, 0);
-    if (rc != 0)
-        return rc;
-    for (int i = 0; i < REPO_ATTEMPTS; i++) {
-        rc = transition_once(c, id, act, out, verdict);
-        if (rc != CM_ERR_CONFLICT && rc != CM_ERR_TIMEOUT)
-            break;
-        log_debug("order %lld changed concurrently; retrying", (long long)id);
-    }
-    db_release(pool, c);
-    return rc;
+    transition_args a = {id, act, out, verdict};
+    return db_tx_retry(pool, DB_TX_ATTEMPTS, transition_once, &a);
 }

@@ -94,7 +94,7 @@ static void transition(http_req *req, order_routes_t *ctx, order_action_t act)
     http_req_set_saga_id(req, o.saga_id);
     if (verdict == ORDER_REFUSE) {
         http_respond_problem(
-            req, 409, HTTP_CODE_ILLEGAL_TRANSITION, "order %lld is %s; cannot %s it", (long long)id,
+            req, 409, SAGA_CODE_ILLEGAL_TRANSITION, "order %lld is %s; cannot %s it", (long long)id,
             order_status_name(o.status), act == ORDER_ACT_CONFIRM ? "confirm" : "cancel");
         return;
     }

@@ -88,8 +88,8 @@ int pay_from_json(const json_t *body, payment_t *out, char *err, size_t err_cap)
     memset(out, 0, sizeof *out);
     const char *saga = json_get_str(body, "sagaId", NULL);
     const char *method = json_get_str(body, "method", "CARD");
-    if (!cm_saga_id_valid(saga)) {
-        snprintf(err, err_cap, "%s", CM_SAGA_ID_RULE);
+    if (!saga_id_valid(saga)) {
+        snprintf(err, err_cap, "%s", SAGA_ID_RULE);
         return -1;
     }
     if (!method_valid(method)) {

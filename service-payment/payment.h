@@ -6,11 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cm_id.h"
+#include "saga_contract.h"
 #include "cm_json.h"
 
-#define PAY_SAGA_ID_MAX CM_SAGA_ID_MAX /* buffer size; the rule is cm_saga_id_valid */
-#define PAY_METHOD_MAX  32             /* buffer size: methods are 1..31 bytes */
+#define PAY_SAGA_ID_MAX SAGA_ID_MAX /* buffer size; the rule is saga_id_valid (saga_contract.h) */
+#define PAY_METHOD_MAX  32          /* buffer size: methods are 1..31 bytes */
 #define PAY_REASON_MAX  256
 #define PAY_ERR_MAX     160
 

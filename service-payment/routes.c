@@ -21,7 +21,7 @@ static json_t *payment_json(const payment_t *p)
 
 static void respond_insufficient(http_req *req, const payment_t *p)
 {
-    http_respond_problem_ext(req, 402, HTTP_CODE_INSUFFICIENT_BALANCE,
+    http_respond_problem_ext(req, 402, SAGA_CODE_INSUFFICIENT_BALANCE,
                              json_pack("{s:I, s:s}", "paymentId", (json_int_t)p->id,
                                        "paymentStatus", pay_status_name(p->status)),
                              "payment %lld was refused: %s", (long long)p->id,
@@ -30,7 +30,7 @@ static void respond_insufficient(http_req *req, const payment_t *p)
 
 static void respond_illegal(http_req *req, const payment_t *p, const char *verb)
 {
-    http_respond_problem(req, 409, HTTP_CODE_ILLEGAL_TRANSITION, "payment %lld is %s; cannot %s it",
+    http_respond_problem(req, 409, SAGA_CODE_ILLEGAL_TRANSITION, "payment %lld is %s; cannot %s it",
                          (long long)p->id, pay_status_name(p->status), verb);
 }
 

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define WS(name) temporal__api__workflowservice__v1__##name
 typedef tc_act_task act_task;
@@ -258,11 +257,8 @@ void tc_act_poll_once(tc_worker *w, poller *p)
     rq.task_queue = &tq;
     rq.identity = w->identity;
     ProtobufCMessage *m = NULL;
-    tc_error err = {0};
-    tc_worker_note_poll(w);
-    int rc = tc_rpc(w->c, "PollActivityTaskQueue", TC_RPC_MSG(rq),
-                    &WS(poll_activity_task_queue_response__descriptor), &m, TC_POLL_TIMEOUT_MS,
-                    TC_RPC_NO_RETRY, &p->cancel, &err);
+    int rc = tc_worker_poll(w, p, "PollActivityTaskQueue", TC_RPC_MSG(rq),
+                            &WS(poll_activity_task_queue_response__descriptor), &m);
     if (rc == TC_OK && ((act_task *)m)->task_token.len) {
         tc_act_enqueue(w, (act_task *)m, true);
         return;
@@ -270,9 +266,4 @@ void tc_act_poll_once(tc_worker *w, poller *p)
     if (m)
         protobuf_c_message_free_unpacked(m, NULL);
     tc_act_release(w, 1);
-    if (rc != TC_OK && rc != TC_ERR_TIMEOUT && rc != TC_ERR_CANCELLED && !atomic_load(&w->stop)) {
-        tc_logf(&w->log, TC_LOG_WARN, NULL, NULL, NULL, "activity poll: %s", err.text);
-        struct timespec ts = {1, 0};
-        nanosleep(&ts, NULL);
-    }
 }

@@ -56,52 +56,120 @@ int tc_client_wait_ready(tc_client *c, int timeout_ms, tc_error *err)
     }
 }
 
+/* What StartWorkflowExecution and SignalWithStartWorkflowExecution share, built once from
+ * tc_start_options: stack parts plus the malloc'd memo and search attributes. */
+typedef struct start_parts {
+    Temporal__Api__Common__V1__WorkflowType wt;
+    Temporal__Api__Taskqueue__V1__TaskQueue tq;
+    Temporal__Api__Common__V1__RetryPolicy rp;
+    tc_pb_duration d_exec, d_run, d_task, d_ii, d_mi;
+    tc_pb_duration *exec, *run, *task;
+    tc_pl1 in;
+    tc_pb_payloads *input;
+    Temporal__Api__Common__V1__Memo *memo;
+    Temporal__Api__Common__V1__SearchAttributes *sa;
+    Temporal__Api__Common__V1__RetryPolicy *retry;
+    char uuid[37];
+    const char *request_id;
+} start_parts;
+
+static void start_parts_free(start_parts *p)
+{
+    if (p->memo)
+        protobuf_c_message_free_unpacked(&p->memo->base, NULL);
+    if (p->sa)
+        protobuf_c_message_free_unpacked(&p->sa->base, NULL);
+}
+
+static int start_parts_init(start_parts *p, const tc_start_options *o, tc_error *err)
+{
+    memset(p, 0, sizeof *p);
+    if (!o || !o->workflow_id || !o->workflow_type || !o->task_queue || !*o->workflow_id)
+        return tc_seterr(err, TC_ERR_INVALID, "workflow_id, workflow_type, task_queue required");
+    temporal__api__common__v1__workflow_type__init(&p->wt);
+    temporal__api__taskqueue__v1__task_queue__init(&p->tq);
+    p->wt.name = (char *)o->workflow_type;
+    p->tq.name = (char *)o->task_queue;
+    p->tq.kind = TEMPORAL__API__ENUMS__V1__TASK_QUEUE_KIND__TASK_QUEUE_KIND_NORMAL;
+    p->input = tc_pl1_init(&p->in, o->input_json);
+    if (o->execution_timeout_ms > 0) {
+        tc_duration_ms(&p->d_exec, o->execution_timeout_ms);
+        p->exec = &p->d_exec;
+    }
+    if (o->run_timeout_ms > 0) {
+        tc_duration_ms(&p->d_run, o->run_timeout_ms);
+        p->run = &p->d_run;
+    }
+    if (o->task_timeout_ms > 0) {
+        tc_duration_ms(&p->d_task, o->task_timeout_ms);
+        p->task = &p->d_task;
+    }
+    if (o->retry) {
+        temporal__api__common__v1__retry_policy__init(&p->rp);
+        if (o->retry->initial_interval_ms > 0) {
+            tc_duration_ms(&p->d_ii, o->retry->initial_interval_ms);
+            p->rp.initial_interval = &p->d_ii;
+        }
+        if (o->retry->maximum_interval_ms > 0) {
+            tc_duration_ms(&p->d_mi, o->retry->maximum_interval_ms);
+            p->rp.maximum_interval = &p->d_mi;
+        }
+        p->rp.backoff_coefficient = o->retry->backoff_coefficient;
+        p->rp.maximum_attempts = o->retry->maximum_attempts;
+        size_t n = 0;
+        while (o->retry->non_retryable_error_types && o->retry->non_retryable_error_types[n])
+            n++;
+        p->rp.n_non_retryable_error_types = n;
+        p->rp.non_retryable_error_types = (char **)o->retry->non_retryable_error_types;
+        p->retry = &p->rp;
+    }
+    if (o->request_id && *o->request_id) {
+        p->request_id = o->request_id;
+    } else {
+        tc_uuid(p->uuid);
+        p->request_id = p->uuid;
+    }
+    int rc = TC_OK;
+    if (o->memo_json)
+        rc = tc_memo_from_json(o->memo_json, &p->memo, err);
+    if (rc == TC_OK && o->search_attributes_json)
+        rc = tc_search_attributes_from_json(o->search_attributes_json, &p->sa, err);
+    if (rc != TC_OK)
+        start_parts_free(p);
+    return rc;
+}
+
 int tc_workflow_start(tc_client *c, const tc_start_options *o, char *run_id, size_t run_id_cap,
                       bool *started, tc_error *err)
 {
-    if (!o || !o->workflow_id || !o->workflow_type || !o->task_queue || !*o->workflow_id)
-        return tc_seterr(err, TC_ERR_INVALID, "workflow_id, workflow_type, task_queue required");
+    start_parts p;
+    int rc = start_parts_init(&p, o, err);
+    if (rc != TC_OK)
+        return rc;
     Temporal__Api__Workflowservice__V1__StartWorkflowExecutionRequest rq =
         TEMPORAL__API__WORKFLOWSERVICE__V1__START_WORKFLOW_EXECUTION_REQUEST__INIT;
-    Temporal__Api__Common__V1__WorkflowType wt = TEMPORAL__API__COMMON__V1__WORKFLOW_TYPE__INIT;
-    Temporal__Api__Taskqueue__V1__TaskQueue tq = TEMPORAL__API__TASKQUEUE__V1__TASK_QUEUE__INIT;
-    tc_pb_duration d_exec, d_run, d_task;
-    tc_pl1 in;
-    char uuid[37];
-    wt.name = (char *)o->workflow_type;
-    tq.name = (char *)o->task_queue;
-    tq.kind = TEMPORAL__API__ENUMS__V1__TASK_QUEUE_KIND__TASK_QUEUE_KIND_NORMAL;
     rq.namespace_ = c->ns;
     rq.workflow_id = (char *)o->workflow_id;
-    rq.workflow_type = &wt;
-    rq.task_queue = &tq;
-    rq.input = tc_pl1_init(&in, o->input_json);
-    if (o->execution_timeout_ms > 0) {
-        tc_duration_ms(&d_exec, o->execution_timeout_ms);
-        rq.workflow_execution_timeout = &d_exec;
-    }
-    if (o->run_timeout_ms > 0) {
-        tc_duration_ms(&d_run, o->run_timeout_ms);
-        rq.workflow_run_timeout = &d_run;
-    }
-    if (o->task_timeout_ms > 0) {
-        tc_duration_ms(&d_task, o->task_timeout_ms);
-        rq.workflow_task_timeout = &d_task;
-    }
+    rq.workflow_type = &p.wt;
+    rq.task_queue = &p.tq;
+    rq.input = p.input;
+    rq.workflow_execution_timeout = p.exec;
+    rq.workflow_run_timeout = p.run;
+    rq.workflow_task_timeout = p.task;
     rq.identity = c->identity;
-    if (o->request_id && *o->request_id) {
-        rq.request_id = (char *)o->request_id;
-    } else {
-        tc_uuid(uuid);
-        rq.request_id = uuid;
-    }
+    rq.request_id = (char *)p.request_id;
     rq.workflow_id_reuse_policy =
         (Temporal__Api__Enums__V1__WorkflowIdReusePolicy)o->id_reuse_policy;
     rq.workflow_id_conflict_policy =
         (Temporal__Api__Enums__V1__WorkflowIdConflictPolicy)o->id_conflict_policy;
+    rq.retry_policy = p.retry;
+    rq.cron_schedule = (char *)(o->cron_schedule ? o->cron_schedule : "");
+    rq.memo = p.memo;
+    rq.search_attributes = p.sa;
     ProtobufCMessage *m = NULL;
-    int rc = tc_rpc(c, "StartWorkflowExecution", TC_RPC_MSG(rq),
-                    &WS(start_workflow_execution_response__descriptor), &m, 0, 0, NULL, err);
+    rc = tc_rpc(c, "StartWorkflowExecution", TC_RPC_MSG(rq),
+                &WS(start_workflow_execution_response__descriptor), &m, 0, 0, NULL, err);
+    start_parts_free(&p);
     if (rc != TC_OK)
         return rc;
     Temporal__Api__Workflowservice__V1__StartWorkflowExecutionResponse *r = (void *)m;
@@ -111,6 +179,102 @@ int tc_workflow_start(tc_client *c, const tc_start_options *o, char *run_id, siz
         *started = r->started;
     protobuf_c_message_free_unpacked(m, NULL);
     return TC_OK;
+}
+
+int tc_workflow_signal_with_start(tc_client *c, const tc_start_options *o, const char *signal_name,
+                                  const char *signal_input_json, char *run_id, size_t run_id_cap,
+                                  bool *started, tc_error *err)
+{
+    if (!signal_name || !*signal_name)
+        return tc_seterr(err, TC_ERR_INVALID, "signal_name required");
+    start_parts p;
+    int rc = start_parts_init(&p, o, err);
+    if (rc != TC_OK)
+        return rc;
+    Temporal__Api__Workflowservice__V1__SignalWithStartWorkflowExecutionRequest rq =
+        TEMPORAL__API__WORKFLOWSERVICE__V1__SIGNAL_WITH_START_WORKFLOW_EXECUTION_REQUEST__INIT;
+    tc_pl1 sig;
+    rq.namespace_ = c->ns;
+    rq.workflow_id = (char *)o->workflow_id;
+    rq.workflow_type = &p.wt;
+    rq.task_queue = &p.tq;
+    rq.input = p.input;
+    rq.workflow_execution_timeout = p.exec;
+    rq.workflow_run_timeout = p.run;
+    rq.workflow_task_timeout = p.task;
+    rq.identity = c->identity;
+    rq.request_id = (char *)p.request_id;
+    rq.workflow_id_reuse_policy =
+        (Temporal__Api__Enums__V1__WorkflowIdReusePolicy)o->id_reuse_policy;
+    rq.workflow_id_conflict_policy =
+        (Temporal__Api__Enums__V1__WorkflowIdConflictPolicy)o->id_conflict_policy;
+    rq.signal_name = (char *)signal_name;
+    rq.signal_input = tc_pl1_init(&sig, signal_input_json);
+    rq.retry_policy = p.retry;
+    rq.cron_schedule = (char *)(o->cron_schedule ? o->cron_schedule : "");
+    rq.memo = p.memo;
+    rq.search_attributes = p.sa;
+    ProtobufCMessage *m = NULL;
+    rc =
+        tc_rpc(c, "SignalWithStartWorkflowExecution", TC_RPC_MSG(rq),
+               &WS(signal_with_start_workflow_execution_response__descriptor), &m, 0, 0, NULL, err);
+    start_parts_free(&p);
+    if (rc != TC_OK)
+        return rc;
+    Temporal__Api__Workflowservice__V1__SignalWithStartWorkflowExecutionResponse *r = (void *)m;
+    if (run_id)
+        copy_str(run_id, run_id_cap, r->run_id);
+    if (started)
+        *started = r->started;
+    protobuf_c_message_free_unpacked(m, NULL);
+    return TC_OK;
+}
+
+int tc_workflow_reset(tc_client *c, const char *workflow_id, const char *run_id, int64_t event_id,
+                      const char *reason, char *new_run_id, size_t new_run_id_cap, tc_error *err)
+{
+    if (!workflow_id || !*workflow_id || event_id <= 0)
+        return tc_seterr(err, TC_ERR_INVALID, "workflow_id and a positive event_id required");
+    Temporal__Api__Workflowservice__V1__ResetWorkflowExecutionRequest rq =
+        TEMPORAL__API__WORKFLOWSERVICE__V1__RESET_WORKFLOW_EXECUTION_REQUEST__INIT;
+    tc_pb_exec ex;
+    char uuid[37];
+    tc_uuid(uuid);
+    exec_init(&ex, workflow_id, run_id);
+    rq.namespace_ = c->ns;
+    rq.workflow_execution = &ex;
+    rq.reason = (char *)(reason ? reason : "reset by temporal-c");
+    rq.workflow_task_finish_event_id = event_id;
+    rq.request_id = uuid;
+    rq.identity = c->identity;
+    ProtobufCMessage *m = NULL;
+    int rc = tc_rpc(c, "ResetWorkflowExecution", TC_RPC_MSG(rq),
+                    &WS(reset_workflow_execution_response__descriptor), &m, 0, 0, NULL, err);
+    if (rc != TC_OK)
+        return rc;
+    if (new_run_id)
+        copy_str(new_run_id, new_run_id_cap,
+                 ((Temporal__Api__Workflowservice__V1__ResetWorkflowExecutionResponse *)m)->run_id);
+    protobuf_c_message_free_unpacked(m, NULL);
+    return TC_OK;
+}
+
+int tc_workflow_delete(tc_client *c, const char *workflow_id, const char *run_id, tc_error *err)
+{
+    if (!workflow_id || !*workflow_id)
+        return tc_seterr(err, TC_ERR_INVALID, "workflow_id required");
+    Temporal__Api__Workflowservice__V1__DeleteWorkflowExecutionRequest rq =
+        TEMPORAL__API__WORKFLOWSERVICE__V1__DELETE_WORKFLOW_EXECUTION_REQUEST__INIT;
+    tc_pb_exec ex;
+    exec_init(&ex, workflow_id, run_id);
+    rq.namespace_ = c->ns;
+    rq.workflow_execution = &ex;
+    ProtobufCMessage *m = NULL;
+    int rc = tc_rpc(c, "DeleteWorkflowExecution", TC_RPC_MSG(rq),
+                    &WS(delete_workflow_execution_response__descriptor), &m, 0, 0, NULL, err);
+    if (m)
+        protobuf_c_message_free_unpacked(m, NULL);
+    return rc;
 }
 
 void tc_outcome_clear(tc_outcome *o)
@@ -226,6 +390,15 @@ int tc_workflow_result_wait(tc_client *c, const char *workflow_id, const char *r
         return tc_seterr(err, TC_ERR_INVALID, "workflow_id required");
     char rid[64];
     copy_str(rid, sizeof rid, run_id);
+    if (!rid[0]) {
+        /* Pin the latest run now, so out->run_id can name the run that produced the outcome
+         * (a close event does not carry its own run id). */
+        tc_description d;
+        int drc = tc_workflow_describe(c, workflow_id, NULL, &d, err);
+        if (drc != TC_OK)
+            return drc;
+        copy_str(rid, sizeof rid, d.run_id);
+    }
     int64_t end = timeout_ms > 0 ? tc_now_us() + (int64_t)timeout_ms * 1000 : INT64_MAX;
     ProtobufCBinaryData token = {0, NULL};
     uint8_t *token_buf = NULL;

@@ -64,7 +64,6 @@ enum {
     LA_RESOLVED,   /* its future is resolved; nothing more happens */
 };
 
-
 /* Outcome of an activity function run for a local activity (activity_task.c fills it). */
 enum { LA_OUT_NONE = 0, LA_OUT_OK, LA_OUT_FAILED, LA_OUT_CANCELLED };
 typedef struct tc_la_outcome {

@@ -30,18 +30,24 @@ void tc_log_stderr(const tc_log_record *rec, void *user)
         fprintf(stderr, "temporal-c %s %s\n", level_name(rec->level), rec->message);
 }
 
-void tc_logf(const tc_logger *lg, tc_log_level level, const char *workflow_id, const char *run_id,
-             const char *workflow_type, const char *fmt, ...)
+void tc_vlogf(const tc_logger *lg, tc_log_level level, const char *workflow_id, const char *run_id,
+              const char *workflow_type, const char *fmt, va_list ap)
 {
     if (!lg)
         lg = &tc_default_logger;
     if (level < lg->min || !lg->fn)
         return;
     char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     tc_log_record rec = {level, msg, workflow_id, run_id, workflow_type};
     lg->fn(&rec, lg->user);
+}
+
+void tc_logf(const tc_logger *lg, tc_log_level level, const char *workflow_id, const char *run_id,
+             const char *workflow_type, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    tc_vlogf(lg, level, workflow_id, run_id, workflow_type, fmt, ap);
+    va_end(ap);
 }

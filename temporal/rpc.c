@@ -137,6 +137,20 @@ void tc_uuid(char out[37])
              b[14], b[15]);
 }
 
+int64_t tc_backoff_jitter(int64_t ms)
+{
+    /* "Equal jitter": half the delay fixed, half random, so clients that failed together do
+     * not come back together. xorshift per thread: no lock, no shared state. */
+    static _Thread_local uint64_t x;
+    if (x == 0)
+        x = (uint64_t)tc_now_us() ^ ((uint64_t)(uintptr_t)&x << 16) ^ 0x9e3779b97f4a7c15ull;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    int64_t half = ms / 2;
+    return half + (half > 0 ? (int64_t)(x % (uint64_t)(half + 1)) : 0);
+}
+
 void tc_cancel_init(tc_cancel *k)
 {
     pthread_mutex_init(&k->mu, NULL);
@@ -156,109 +170,6 @@ void tc_cancel_fire(tc_cancel *k)
     if (k->call)
         grpc_call_cancel(k->call, NULL);
     pthread_mutex_unlock(&k->mu);
-}
-
-static const char *env_or(const char *name, const char *def)
-{
-    const char *v = getenv(name);
-    return (v && *v) ? v : def;
-}
-
-int tc_client_new(const tc_client_options *o, tc_client **out, tc_error *err)
-{
-    tc_client_options d = {0};
-    if (!o)
-        o = &d;
-    if (!out)
-        return tc_seterr(err, TC_ERR_INVALID, "out is NULL");
-    *out = NULL;
-    tc_client *c = calloc(1, sizeof *c);
-    if (!c)
-        return tc_seterr(err, TC_ERR_NOMEM, "out of memory");
-    char ident[256];
-    if (!o->identity) {
-        char host[128] = "localhost";
-        gethostname(host, sizeof host - 1);
-        snprintf(ident, sizeof ident, "%ld@%s", (long)getpid(), host);
-    }
-    c->address = tc_strdup(o->address ? o->address : env_or("TEMPORAL_ADDRESS", "127.0.0.1:21733"));
-    c->ns = tc_strdup(o->ns ? o->ns : env_or("TEMPORAL_NAMESPACE", "default"));
-    c->identity = tc_strdup(o->identity ? o->identity : ident);
-    c->rpc_timeout_ms = o->rpc_timeout_ms > 0 ? o->rpc_timeout_ms : 10000;
-    c->max_attempts = o->max_attempts > 0 ? o->max_attempts : 8;
-    c->log_fn = o->log_fn;
-    c->log_user = o->log_user;
-    if (!c->address || !c->ns || !c->identity) {
-        free(c->address);
-        free(c->ns);
-        free(c->identity);
-        free(c);
-        return tc_seterr(err, TC_ERR_NOMEM, "out of memory");
-    }
-    pthread_mutex_init(&c->cq_mu, NULL);
-    tc_global_init();
-    grpc_arg args[5];
-    args[0].type = GRPC_ARG_INTEGER;
-    args[0].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
-    args[0].value.integer = TC_MAX_RECV_BYTES;
-    args[1].type = GRPC_ARG_INTEGER;
-    args[1].key = (char *)GRPC_ARG_KEEPALIVE_TIME_MS;
-    args[1].value.integer = 30000;
-    args[2].type = GRPC_ARG_INTEGER;
-    args[2].key = (char *)GRPC_ARG_KEEPALIVE_TIMEOUT_MS;
-    args[2].value.integer = 15000;
-    args[3].type = GRPC_ARG_INTEGER;
-    args[3].key = (char *)GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS;
-    args[3].value.integer = 1;
-    /* We retry ourselves (tc_rpc), so gRPC's retry filter, which buffers every message of
-     * every call, only costs CPU. */
-    args[4].type = GRPC_ARG_INTEGER;
-    args[4].key = (char *)GRPC_ARG_ENABLE_RETRIES;
-    args[4].value.integer = 0;
-    grpc_channel_args ca = {5, args};
-    grpc_channel_credentials *cred = grpc_insecure_credentials_create();
-    c->channel = grpc_channel_create(c->address, cred, &ca);
-    grpc_channel_credentials_release(cred);
-    if (!c->channel) {
-        tc_global_shutdown(); /* tc_client_free only releases it for a live channel */
-        tc_client_free(c);
-        return tc_seterr(err, TC_ERR_UNAVAILABLE, "cannot create a channel");
-    }
-    *out = c;
-    return TC_OK;
-}
-
-void tc_client_free(tc_client *c)
-{
-    if (!c)
-        return;
-    for (size_t i = 0; i < c->n_cq_pool; i++) {
-        grpc_completion_queue_shutdown(c->cq_pool[i]);
-        while (grpc_completion_queue_pluck(c->cq_pool[i], NULL, gpr_inf_future(GPR_CLOCK_REALTIME),
-                                           NULL)
-                   .type != GRPC_QUEUE_SHUTDOWN) {
-        }
-        grpc_completion_queue_destroy(c->cq_pool[i]);
-    }
-    free(c->cq_pool);
-    if (c->channel) {
-        grpc_channel_destroy(c->channel);
-        tc_global_shutdown();
-    }
-    pthread_mutex_destroy(&c->cq_mu);
-    free(c->address);
-    free(c->ns);
-    free(c->identity);
-    free(c);
-}
-
-const char *tc_client_namespace(const tc_client *c)
-{
-    return c->ns;
-}
-const char *tc_client_identity(const tc_client *c)
-{
-    return c->identity;
 }
 
 static int map_status(grpc_status_code st)
@@ -296,6 +207,21 @@ static const char *status_name(grpc_status_code st)
                                   "DATA_LOSS",
                                   "UNAUTHENTICATED"};
     return (st >= 0 && st <= 16) ? names[st] : "?";
+}
+
+void tc_cq_pool_drain(tc_client *c)
+{
+    for (size_t i = 0; i < c->n_cq_pool; i++) {
+        grpc_completion_queue_shutdown(c->cq_pool[i]);
+        while (grpc_completion_queue_pluck(c->cq_pool[i], NULL, gpr_inf_future(GPR_CLOCK_REALTIME),
+                                           NULL)
+                   .type != GRPC_QUEUE_SHUTDOWN) {
+        }
+        grpc_completion_queue_destroy(c->cq_pool[i]);
+    }
+    free(c->cq_pool);
+    c->cq_pool = NULL;
+    c->n_cq_pool = c->cap_cq_pool = 0;
 }
 
 static grpc_completion_queue *cq_get(tc_client *c)
@@ -383,20 +309,12 @@ static int rpc_once(tc_client *c, const char *path, const uint8_t *buf, size_t l
     grpc_status_code status = GRPC_STATUS_UNKNOWN;
     grpc_slice details = grpc_empty_slice();
 
-    grpc_metadata md[3];
-    memset(md, 0, sizeof md);
-    md[0].key = grpc_slice_from_static_string("client-name");
-    md[0].value = grpc_slice_from_static_string(TC_CLIENT_NAME);
-    md[1].key = grpc_slice_from_static_string("client-version");
-    md[1].value = grpc_slice_from_static_string(TC_CLIENT_VERSION);
-    md[2].key = grpc_slice_from_static_string("supported-server-versions");
-    md[2].value = grpc_slice_from_static_string(">=1.0.0 <2.0.0");
-
     grpc_op ops[6];
     memset(ops, 0, sizeof ops);
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-    ops[0].data.send_initial_metadata.count = 3;
-    ops[0].data.send_initial_metadata.metadata = md;
+    /* The client's headers are static slices over strings it owns: no copy per call. */
+    ops[0].data.send_initial_metadata.count = c->n_md;
+    ops[0].data.send_initial_metadata.metadata = c->md;
     ops[1].op = GRPC_OP_SEND_MESSAGE;
     ops[1].data.send_message.send_message = req_bb;
     ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
@@ -491,7 +409,7 @@ int tc_rpc(tc_client *c, const char *rpc, const ProtobufCMessage *req,
         return tc_seterr(err, TC_ERR_NOMEM, "out of memory");
     protobuf_c_message_pack(req, buf);
     int attempts = (flags & TC_RPC_NO_RETRY) ? 1 : c->max_attempts;
-    int64_t backoff_ms = 100;
+    int64_t backoff_ms = c->retry_initial_ms;
     int rc = TC_OK;
     for (int i = 0; i < attempts; i++) {
         rc = rpc_once(c, path, buf, len, resp_desc, resp,
@@ -507,9 +425,16 @@ int tc_rpc(tc_client *c, const char *rpc, const ProtobufCMessage *req,
             if (stop)
                 break;
         }
-        struct timespec ts = {backoff_ms / 1000, (backoff_ms % 1000) * 1000000L};
+        int64_t d = tc_backoff_jitter(backoff_ms);
+        struct timespec ts = {d / 1000, (d % 1000) * 1000000L};
         nanosleep(&ts, NULL);
-        backoff_ms = backoff_ms * 2 > 5000 ? 5000 : backoff_ms * 2;
+        backoff_ms = backoff_ms * 2 > c->retry_max_ms ? c->retry_max_ms : backoff_ms * 2;
+    }
+    if (rc == TC_ERR_UNAVAILABLE && c->on_unavailable)
+        c->on_unavailable(c);
+    if (rc == TC_ERR_UNAVAILABLE && err && attempts > 1) {
+        size_t n = strlen(err->text);
+        snprintf(err->text + n, sizeof err->text - n, " (after %d attempts)", attempts);
     }
     free(buf);
     return rc;

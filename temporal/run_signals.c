@@ -102,44 +102,62 @@ void tc_signal_unclaim(tc_run *r, tc_future *f)
         }
 }
 
-int tc_signal_set_handler(tc_run *r, const char *name, tc_signal_fn fn, void *user)
+int tc_handler_put(tc_handler **arr, size_t *n, const char *name, tc_handler **slot)
 {
     size_t i;
-    for (i = 0; i < r->n_shandlers; i++) {
-        const char *n = r->shandlers[i].name;
-        if ((!n && !name) || (n && name && strcmp(n, name) == 0))
+    *slot = NULL;
+    for (i = 0; i < *n; i++) {
+        const char *h = (*arr)[i].name;
+        if ((!h && !name) || (h && name && strcmp(h, name) == 0))
             break;
     }
-    if (!fn) {
-        if (i < r->n_shandlers) {
-            free(r->shandlers[i].name);
-            memmove(&r->shandlers[i], &r->shandlers[i + 1],
-                    (r->n_shandlers - i - 1) * sizeof *r->shandlers);
-            r->n_shandlers--;
-        }
-        return TC_OK;
-    }
-    if (i == r->n_shandlers) {
-        tc_handler *p = realloc(r->shandlers, (r->n_shandlers + 1) * sizeof *p);
+    if (i == *n) {
+        tc_handler *p = realloc(*arr, (*n + 1) * sizeof *p);
         if (!p)
             return TC_ERR_NOMEM;
-        r->shandlers = p;
-        p[i].name = name ? tc_strdup(name) : NULL;
-        if (name && !p[i].name)
+        *arr = p;
+        memset(&p[i], 0, sizeof p[i]);
+        if (name && !(p[i].name = tc_strdup(name)))
             return TC_ERR_NOMEM;
-        r->n_shandlers++;
+        (*n)++;
     }
-    r->shandlers[i].sfn = fn;
-    r->shandlers[i].user = user;
+    *slot = &(*arr)[i];
+    return TC_OK;
+}
+
+void tc_handler_remove(tc_handler *arr, size_t *n, const char *name)
+{
+    for (size_t i = 0; i < *n; i++) {
+        const char *h = arr[i].name;
+        if ((!h && !name) || (h && name && strcmp(h, name) == 0)) {
+            free(arr[i].name);
+            memmove(&arr[i], &arr[i + 1], (*n - i - 1) * sizeof *arr);
+            (*n)--;
+            return;
+        }
+    }
+}
+
+int tc_signal_set_handler(tc_run *r, const char *name, tc_signal_fn fn, void *user)
+{
+    if (!fn) {
+        tc_handler_remove(r->shandlers, &r->n_shandlers, name);
+        return TC_OK;
+    }
+    tc_handler *h;
+    if (tc_handler_put(&r->shandlers, &r->n_shandlers, name, &h) != TC_OK)
+        return TC_ERR_NOMEM;
+    h->sfn = fn;
+    h->user = user;
     /* Hand over what waited for it, in arrival order. */
     for (size_t k = 0; k < r->n_sigbuf;) {
         tc_future *sig = r->sigbuf[k];
-        if (handler_of(r, sig->signal_name) != &r->shandlers[i]) {
+        if (handler_of(r, sig->signal_name) != h) {
             k++;
             continue;
         }
         remove_at((void **)r->sigbuf, &r->n_sigbuf, k);
-        if (start_handler(r, &r->shandlers[i], sig) != TC_OK)
+        if (start_handler(r, h, sig) != TC_OK)
             return TC_ERR_NOMEM;
     }
     return TC_OK;

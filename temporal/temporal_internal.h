@@ -48,7 +48,46 @@ struct tc_client {
     size_t n_methods;
     grpc_completion_queue **cq_pool;
     size_t n_cq_pool, cap_cq_pool;
+    /* Connection (connection.c): retry delays, TLS on or off. */
+    int retry_initial_ms, retry_max_ms;
+    bool tls;
+    /* Headers sent on every call; keys and values are static slices over strs[] (owned). */
+    grpc_metadata *md;
+    size_t n_md;
+    char **strs;
+    size_t n_strs;
+    /* Reconnect watcher (connection.c): runs only while the channel is down. */
+    pthread_mutex_t rec_mu;
+    pthread_t rec_thread;
+    bool rec_running, rec_joinable, rec_stop;
+    /* Called by tc_rpc after a call ended UNAVAILABLE (set to tc_conn_kick by tc_client_new):
+     * the call layer notifies the connection layer without depending on it. */
+    void (*on_unavailable)(tc_client *c);
 };
+
+/* ---- client internals (connection.c, rpc.c, client_visibility.c) ---- */
+
+/* Called after a call failed with UNAVAILABLE: makes sure a thread drives the channel's
+ * reconnection until it is READY again (see connection.c). Any thread. */
+void tc_conn_kick(tc_client *c);
+
+/* Destroys the client's idle completion queues (tc_client_free). */
+void tc_cq_pool_drain(tc_client *c);
+
+/* A retry delay in [ms/2, ms] (equal jitter). Any thread. */
+int64_t tc_backoff_jitter(int64_t ms);
+/* ---- memo and search attributes (client_visibility.c) ---- */
+
+/* JSON object -> malloc'd Memo / SearchAttributes (json/plain payloads; search attributes carry
+ * their "type" metadata when the JSON value tells it). Free with
+ * protobuf_c_message_free_unpacked. TC_ERR_INVALID names the problem. */
+int tc_memo_from_json(const char *json, Temporal__Api__Common__V1__Memo **out, tc_error *err);
+int tc_search_attributes_from_json(const char *json,
+                                   Temporal__Api__Common__V1__SearchAttributes **out,
+                                   tc_error *err);
+
+/* Copies a page token into a malloc'd buffer (*out NULL when the token is empty). */
+int tc_token_copy(const ProtobufCBinaryData *t, uint8_t **out, size_t *len, tc_error *err);
 
 /* Writes code + formatted text into err (err may be NULL). Returns code. */
 int tc_seterr(tc_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

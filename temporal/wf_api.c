@@ -73,15 +73,22 @@ bool tc_future_ready(const tc_future *f)
     return f && f->state != FUT_PENDING;
 }
 
-int tc_wf_wait_any(tc_wf_ctx *ctx, tc_future *const *fs, size_t n, size_t *index)
+/* A set of futures to wait for: every entry given, and the call on its own coroutine. */
+static int check_set(const tc_wf_ctx *ctx, tc_future *const *fs, size_t n)
 {
-    if (!fs || n == 0)
+    if (n && !fs)
         return TC_ERR_INVALID;
     for (size_t i = 0; i < n; i++)
         if (!fs[i])
             return TC_ERR_INVALID;
-    if (!on_own_coroutine(ctx))
-        return TC_ERR_STATE;
+    return on_own_coroutine(ctx) ? TC_OK : TC_ERR_STATE;
+}
+
+int tc_wf_wait_any(tc_wf_ctx *ctx, tc_future *const *fs, size_t n, size_t *index)
+{
+    int rc = n == 0 ? TC_ERR_INVALID : check_set(ctx, fs, n);
+    if (rc != TC_OK)
+        return rc;
     ctx->wfs = fs;
     ctx->wn = n;
     ctx->wall = false;
@@ -99,15 +106,9 @@ int tc_wf_wait_any(tc_wf_ctx *ctx, tc_future *const *fs, size_t n, size_t *index
 
 int tc_wf_wait_all(tc_wf_ctx *ctx, tc_future *const *fs, size_t n)
 {
-    if (n && !fs)
-        return TC_ERR_INVALID;
-    for (size_t i = 0; i < n; i++)
-        if (!fs[i])
-            return TC_ERR_INVALID;
-    if (n == 0)
-        return TC_OK;
-    if (!on_own_coroutine(ctx))
-        return TC_ERR_STATE;
+    int rc = n == 0 ? TC_OK : check_set(ctx, fs, n);
+    if (rc != TC_OK || n == 0)
+        return rc;
     ctx->wfs = fs;
     ctx->wn = n;
     ctx->wall = true;
@@ -258,33 +259,17 @@ int tc_wf_set_signal_handler(tc_wf_ctx *ctx, const char *name, tc_signal_fn fn, 
 int tc_wf_set_query_handler(tc_wf_ctx *ctx, const char *query_type, tc_query_fn fn, void *user)
 {
     tc_run *r = ctx->run;
+    tc_handler *h;
     if (!query_type)
         return TC_ERR_INVALID;
-    size_t i;
-    for (i = 0; i < r->n_qhandlers; i++)
-        if (strcmp(r->qhandlers[i].name, query_type) == 0)
-            break;
     if (!fn) {
-        if (i < r->n_qhandlers) {
-            free(r->qhandlers[i].name);
-            memmove(&r->qhandlers[i], &r->qhandlers[i + 1],
-                    (r->n_qhandlers - i - 1) * sizeof *r->qhandlers);
-            r->n_qhandlers--;
-        }
+        tc_handler_remove(r->qhandlers, &r->n_qhandlers, query_type);
         return TC_OK;
     }
-    if (i == r->n_qhandlers) {
-        tc_handler *p = realloc(r->qhandlers, (i + 1) * sizeof *p);
-        if (!p)
-            return TC_ERR_NOMEM;
-        r->qhandlers = p;
-        memset(&p[i], 0, sizeof p[i]);
-        if (!(p[i].name = tc_strdup(query_type)))
-            return TC_ERR_NOMEM;
-        r->n_qhandlers++;
-    }
-    r->qhandlers[i].qfn = fn;
-    r->qhandlers[i].user = user;
+    if (tc_handler_put(&r->qhandlers, &r->n_qhandlers, query_type, &h) != TC_OK)
+        return TC_ERR_NOMEM;
+    h->qfn = fn;
+    h->user = user;
     return TC_OK;
 }
 
@@ -529,10 +514,8 @@ void tc_wf_log(tc_wf_ctx *ctx, tc_log_level level, const char *fmt, ...)
     tc_run *r = ctx->run;
     if (r->replaying || r->destroying || !fmt)
         return;
-    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    tc_vlogf(r->setup.log, level, r->workflow_id, r->run_id, r->workflow_type, fmt, ap);
     va_end(ap);
-    tc_logf(r->setup.log, level, r->workflow_id, r->run_id, r->workflow_type, "%s", msg);
 }

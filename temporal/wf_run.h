@@ -18,6 +18,9 @@ typedef struct tc_logger {
 extern const tc_logger tc_default_logger;
 
 /* Formats one line and hands it to lg (NULL: the default) when level >= lg->min. */
+void tc_vlogf(const tc_logger *lg, tc_log_level level, const char *workflow_id, const char *run_id,
+              const char *workflow_type, const char *fmt, va_list ap)
+    __attribute__((format(printf, 6, 0)));
 void tc_logf(const tc_logger *lg, tc_log_level level, const char *workflow_id, const char *run_id,
              const char *workflow_type, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
@@ -320,6 +323,10 @@ tc_future *tc_signal_claim(tc_run *r, const char *name, bool detached);
 void tc_signal_unclaim(tc_run *r, tc_future *f);
 /* Sets or removes a handler; buffered signals of that name go to it at once. */
 int tc_signal_set_handler(tc_run *r, const char *name, tc_signal_fn fn, void *user);
+/* Handler arrays (signals and queries): the slot of name (NULL name: the default), added when
+ * absent; removing one. */
+int tc_handler_put(tc_handler **arr, size_t *n, const char *name, tc_handler **slot);
+void tc_handler_remove(tc_handler *arr, size_t *n, const char *name);
 
 /* ---- history events (run_events.c) ---- */
 

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define WS(name) temporal__api__workflowservice__v1__##name
 
@@ -273,19 +272,9 @@ void tc_wft_poll_once(tc_worker *w, poller *p)
     rq.task_queue = &tq;
     rq.identity = w->identity;
     ProtobufCMessage *m = NULL;
-    tc_error err = {0};
-    tc_worker_note_poll(w);
-    int rc = tc_rpc(w->c, "PollWorkflowTaskQueue", TC_RPC_MSG(rq),
-                    &WS(poll_workflow_task_queue_response__descriptor), &m, TC_POLL_TIMEOUT_MS,
-                    TC_RPC_NO_RETRY, &p->cancel, &err);
-    if (rc != TC_OK) {
-        if (rc != TC_ERR_TIMEOUT && rc != TC_ERR_CANCELLED && !atomic_load(&w->stop)) {
-            tc_logf(&w->log, TC_LOG_WARN, NULL, NULL, NULL, "workflow poll: %s", err.text);
-            struct timespec ts = {1, 0};
-            nanosleep(&ts, NULL);
-        }
+    if (tc_worker_poll(w, p, "PollWorkflowTaskQueue", TC_RPC_MSG(rq),
+                       &WS(poll_workflow_task_queue_response__descriptor), &m) != TC_OK)
         return;
-    }
     tc_wf_task *t = (void *)m;
     if (t->task_token.len) /* an expired long poll is an empty response: poll again */
         handle_task(w, t);

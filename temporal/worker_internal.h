@@ -101,6 +101,11 @@ static inline void tc_worker_note_poll(struct tc_worker *w)
     atomic_compare_exchange_strong(&w->st_first_poll_us, &unset, tc_now_us() - w->start_us);
 }
 
+/* poll.c: one long poll of rpc (cancellable by tc_worker_stop); logs and backs off 1 s after
+ * an error other than an expired poll or a shutdown. Returns the tc_rpc code. */
+int tc_worker_poll(struct tc_worker *w, poller *p, const char *rpc, const ProtobufCMessage *rq,
+                   const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp);
+
 /* registry.c: registered types by name (NULL when unknown). Any worker thread (read-only
  * after start). */
 const wf_reg *tc_reg_workflow(const struct tc_worker *w, const char *type);

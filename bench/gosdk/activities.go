@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -81,9 +82,11 @@ type StepContext struct {
 	PaymentID     int64  `json:"paymentId,omitempty"`
 }
 
-// Activities holds the service base URLs and one keep-alive HTTP client shared by all calls.
+// Activities holds the service base URLs, the service token our saga sends (the services refuse
+// mutating calls without it, as they do for our C worker) and one keep-alive HTTP client.
 type Activities struct {
 	OrderURL, InventoryURL, PaymentURL string
+	ServiceToken                       string
 	Client                             *http.Client
 }
 
@@ -95,6 +98,7 @@ func newActivities(orderURL, inventoryURL, paymentURL string, timeout time.Durat
 		OrderURL:     strings.TrimRight(orderURL, "/"),
 		InventoryURL: strings.TrimRight(inventoryURL, "/"),
 		PaymentURL:   strings.TrimRight(paymentURL, "/"),
+		ServiceToken: os.Getenv("SERVICE_TOKEN"),
 		Client:       &http.Client{Transport: tr, Timeout: timeout},
 	}
 }
@@ -168,6 +172,9 @@ func (a *Activities) call(ctx context.Context, activity, key, sagaID, method, ur
 	}
 	req.Header.Set("Accept", "application/json, application/problem+json")
 	req.Header.Set("Idempotency-Key", sagaID+":"+key)
+	if a.ServiceToken != "" {
+		req.Header.Set("Authorization", "Bearer "+a.ServiceToken)
+	}
 	status := 0
 	var answer map[string]any
 	resp, err := a.Client.Do(req)

@@ -99,6 +99,14 @@ const char *db_result_str(const db_result *r, size_t row, size_t col);
 int64_t db_result_int(const db_result *r, size_t row, size_t col, int64_t def);
 void db_result_free(db_result *r);
 
+/* Reads one row: runs `sql`, a SELECT with the one parameter `key`, and hands the result to
+ * row(r, out), which fills out from row 0 or answers CM_ERR_NOT_FOUND when there is none.
+ * Returns row's answer or db_query's error. db_get_row does the same on a connection it
+ * borrows from pool for the call. */
+typedef int (*db_row_fn)(const db_result *r, void *out);
+int db_query_row(db_conn *c, const char *sql, db_val key, db_row_fn row, void *out);
+int db_get_row(db_pool *pool, const char *sql, db_val key, db_row_fn row, void *out);
+
 /* ---- transactions ---- */
 /* BEGIN / COMMIT / ROLLBACK. db_commit failing leaves no transaction open. */
 int db_begin(db_conn *c);
@@ -112,6 +120,44 @@ bool db_in_tx(const db_conn *c);
  * queue waits until the consumer commits; at READ COMMITTED it locks only the rows it
  * returns. Same contract as db_begin; costs one more round trip. */
 int db_begin_read_committed(db_conn *c);
+
+/* ---- a transaction retried ---- */
+
+/* Attempts a service gives a transaction that may collide with another writer. */
+#define DB_TX_ATTEMPTS 16
+
+/* One attempt of a transaction on c: typically db_begin, statements, db_commit. Returns 0, a
+ * code worth another attempt (CM_ERR_CONFLICT: a row moved on since it was read;
+ * CM_ERR_TIMEOUT: deadlock or lock wait), or any other error. It need not roll back on
+ * failure: db_tx_retry does. */
+typedef int (*db_tx_fn)(db_conn *c, void *ctx);
+
+/* Borrows a connection and runs fn on it until fn returns something other than
+ * CM_ERR_CONFLICT / CM_ERR_TIMEOUT, at most `attempts` (>= 1) times; after a failed attempt it
+ * rolls back what is open and waits a short random while (up to 1, 2, 4, 8, then 16 ms) so
+ * colliding writers do not collide again. Returns fn's last code, or db_acquire's error. Any
+ * thread. */
+int db_tx_retry(db_pool *pool, int attempts, db_tx_fn fn, void *ctx);
+
+/* Creating a row once per natural key (a UNIQUE column such as a saga id): a repeated request
+ * gets the row the first one created. */
+typedef struct db_create {
+    const char *insert_sql; /* INSERT of the new row */
+    const db_val *insert_params;
+    size_t ninsert;
+    const char *load_sql; /* SELECT of the existing row by its key, one parameter: key */
+    db_val key;
+    db_row_fn load_row; /* reads that row into ctx (db_query_row) */
+    /* After the INSERT, in its transaction: what goes with it (the outbox row). NULL: nothing. */
+    int (*created)(db_conn *c, uint64_t insert_id, void *ctx);
+    void *ctx;
+} db_create;
+
+/* Inserts the row or, when its key exists, loads the existing one - in a transaction retried by
+ * db_tx_retry (DB_TX_ATTEMPTS; a row that vanished between the duplicate and the load is a
+ * conflict). *created says which happened. Returns 0, CM_ERR_CONFLICT, or a callback's / db
+ * error. Any thread. */
+int db_create_or_load(db_pool *pool, const db_create *spec, bool *created);
 
 /* Optimistic update: run `sql`, which must be written as
  *   UPDATE t SET ..., version = version + 1 WHERE id = ? AND version = ?

@@ -17,22 +17,23 @@
 #define HTTP_MAX_ROUTES   128
 #define HTTP_MAX_SEGMENTS 16   /* path segments per route pattern */
 #define HTTP_MAX_QUEUE    1024 /* requests waiting for a worker; more -> 503 Unavailable */
+/* An Idempotency-Key value is 1..HTTP_IDEM_KEY_MAX printable ASCII characters, no spaces: the
+ * one rule for keys, whoever reads them (common's idempotency layer, the orchestrators). */
+#define HTTP_IDEM_KEY_MAX  255
+#define HTTP_IDEM_KEY_RULE "Idempotency-Key must be 1..255 printable characters without spaces"
 
-/* problem+json `code` values (docs/development.md, "Error codes"). */
-#define HTTP_CODE_VALIDATION            "ValidationFailed"     /* 400 */
-#define HTTP_CODE_NOT_FOUND             "NotFound"             /* 404 */
-#define HTTP_CODE_METHOD                "MethodNotAllowed"     /* 405 */
-#define HTTP_CODE_TOO_LARGE             "PayloadTooLarge"      /* 413 */
-#define HTTP_CODE_MEDIA_TYPE            "UnsupportedMediaType" /* 415 */
-#define HTTP_CODE_ILLEGAL_TRANSITION    "IllegalTransition"    /* 409 */
-#define HTTP_CODE_OUT_OF_STOCK          "OutOfStock"           /* 409 */
-#define HTTP_CODE_RESERVATION_CANCELLED "ReservationCancelled" /* 409 */
-#define HTTP_CODE_INSUFFICIENT_BALANCE  "InsufficientBalance"  /* 402 */
-#define HTTP_CODE_IDEM_IN_FLIGHT        "IdempotencyInFlight"  /* 409 */
-#define HTTP_CODE_IDEM_REUSED           "IdempotencyKeyReused" /* 422 */
-#define HTTP_CODE_BUSY                  "Busy"                 /* 429 */
-#define HTTP_CODE_UNAVAILABLE           "Unavailable"          /* 503 */
-#define HTTP_CODE_INTERNAL              "Internal"             /* 500 */
+/* problem+json `code` values common itself answers with (docs/development.md, "Error codes");
+ * the business codes of the saga's services are the contract's (contract/saga_contract.h). */
+#define HTTP_CODE_VALIDATION     "ValidationFailed"     /* 400 */
+#define HTTP_CODE_NOT_FOUND      "NotFound"             /* 404 */
+#define HTTP_CODE_METHOD         "MethodNotAllowed"     /* 405 */
+#define HTTP_CODE_TOO_LARGE      "PayloadTooLarge"      /* 413 */
+#define HTTP_CODE_MEDIA_TYPE     "UnsupportedMediaType" /* 415 */
+#define HTTP_CODE_IDEM_IN_FLIGHT "IdempotencyInFlight"  /* 409 */
+#define HTTP_CODE_IDEM_REUSED    "IdempotencyKeyReused" /* 422 */
+#define HTTP_CODE_BUSY           "Busy"                 /* 429 */
+#define HTTP_CODE_UNAVAILABLE    "Unavailable"          /* 503 */
+#define HTTP_CODE_INTERNAL       "Internal"             /* 500 */
 
 typedef struct http_server http_server;
 typedef struct http_req http_req;
@@ -98,7 +99,7 @@ const char *http_req_header(const http_req *req, const char *name);
 /* The request id: X-Request-Id from the client if it is sane (1..64 chars of
  * [A-Za-z0-9._:-]), else a generated one. Echoed as X-Request-Id in every answer. */
 const char *http_req_id(const http_req *req);
-/* Idempotency-Key header (1..255 printable ASCII) or NULL. */
+/* Idempotency-Key header when it follows the rule (HTTP_IDEM_KEY_MAX), else NULL. */
 const char *http_req_idempotency_key(const http_req *req);
 /* Raw body (NUL-terminated for convenience; may contain NULs), *len its length. "" if none. */
 const char *http_req_body(const http_req *req, size_t *len);

@@ -41,6 +41,11 @@ typedef struct outbox_config {
 int outbox_insert(db_conn *c, const char *aggregate_type, const char *aggregate_id,
                   const char *event_type, const json_t *payload);
 
+/* outbox_insert for an aggregate with an integer id, taking the payload's reference (NULL, as
+ * from a json_pack out of memory, is CM_ERR_NOMEM): the form every service's repo.c writes. */
+int outbox_emit(db_conn *c, const char *aggregate_type, int64_t aggregate_id,
+                const char *event_type, json_t *payload);
+
 /* Same with a table name other than outbox_events. */
 int outbox_insert_table(db_conn *c, const char *table, const char *aggregate_type,
                         const char *aggregate_id, const char *event_type, const json_t *payload);

@@ -12,6 +12,7 @@
 #include "cm_db.h"
 #include "cm_error.h"
 #include "cm_log.h"
+#include "slots.h"
 
 #define DB_MAX_PARAMS  64
 #define DB_FETCH_CHUNK 256
@@ -29,19 +30,16 @@ typedef struct stmt_ent {
 struct db_conn {
     struct db_pool *pool;
     MYSQL *m;
-    bool busy;
     bool broken;
     bool in_tx;
     unsigned errnum;
     char err[512];
     stmt_ent cache[DB_STMT_CACHE];
     uint64_t tick;
-    time_t last_used; /* CLOCK_MONOTONIC seconds */
 };
 
 struct db_pool {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
+    slots slots; /* which conns are lent */
     char *host, *user, *password, *database;
     int port, connect_timeout, rw_timeout;
     int size;
@@ -81,23 +79,17 @@ int db_pool_new(const db_config *cfg, db_pool **out)
     p->password = dup_or_empty(cfg->password);
     p->database = dup_or_empty(cfg->database);
     p->conns = calloc((size_t)cfg->pool_size, sizeof *p->conns);
-    if (!p->host || !p->user || !p->password || !p->database || !p->conns) {
-        free(p->host);
-        free(p->user);
-        free(p->password);
-        free(p->database);
-        free(p->conns);
-        free(p);
+    p->size = cfg->pool_size;
+    if (!p->host || !p->user || !p->password || !p->database || !p->conns ||
+        slots_init(&p->slots, cfg->pool_size) != 0) {
+        db_pool_free(p);
         return CM_ERR_NOMEM;
     }
     for (int i = 0; i < cfg->pool_size; i++)
         p->conns[i].pool = p;
     p->port = cfg->port;
-    p->size = cfg->pool_size;
     p->connect_timeout = cfg->connect_timeout_s > 0 ? cfg->connect_timeout_s : 5;
     p->rw_timeout = cfg->rw_timeout_s > 0 ? cfg->rw_timeout_s : 30;
-    pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->cv, NULL);
     *out = p;
     return 0;
 }
@@ -106,15 +98,12 @@ void db_pool_free(db_pool *p)
 {
     if (!p)
         return;
-    for (int i = 0; i < p->size; i++) {
-        if (p->conns[i].busy)
-            log_error("db_pool_free: connection %d still borrowed", i);
+    slots_destroy(&p->slots, "db_pool_free");
+    for (int i = 0; p->conns && i < p->size; i++) {
         cache_clear(&p->conns[i]);
         if (p->conns[i].m)
             mysql_close(p->conns[i].m);
     }
-    pthread_mutex_destroy(&p->mu);
-    pthread_cond_destroy(&p->cv);
     free(p->host);
     free(p->user);
     free(p->password);
@@ -161,13 +150,6 @@ static void cache_clear(db_conn *c)
     }
 }
 
-static time_t mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
-}
-
 static int connect_conn(db_pool *p, db_conn *c)
 {
     cache_clear(c);
@@ -197,27 +179,13 @@ static int connect_conn(db_pool *p, db_conn *c)
 
 int db_acquire(db_pool *p, db_conn **out, char *err, size_t errn)
 {
-    *out = NULL;
-    pthread_mutex_lock(&p->mu);
-    db_conn *c = NULL;
-    for (;;) {
-        /* Prefer an open connection so a pool under light load keeps few sockets. */
-        for (int i = 0; i < p->size && !c; i++)
-            if (!p->conns[i].busy && p->conns[i].m && !p->conns[i].broken)
-                c = &p->conns[i];
-        for (int i = 0; i < p->size && !c; i++)
-            if (!p->conns[i].busy)
-                c = &p->conns[i];
-        if (c)
-            break;
-        pthread_cond_wait(&p->cv, &p->mu);
-    }
-    c->busy = true;
-    pthread_mutex_unlock(&p->mu);
+    int idle_s = 0;
+    db_conn *c = &p->conns[slots_take(&p->slots, &idle_s)];
     int rc = 0;
+    *out = NULL;
     /* A connection idle for a while may have been dropped by the server (wait_timeout, a
      * restart): one ping now is cheaper than failing the caller's first statement. */
-    if (c->m && !c->broken && mono_s() - c->last_used >= DB_IDLE_PING_S && mysql_ping(c->m))
+    if (c->m && !c->broken && idle_s >= DB_IDLE_PING_S && mysql_ping(c->m))
         c->broken = true;
     if (!c->m || c->broken)
         rc = connect_conn(p, c);
@@ -240,11 +208,93 @@ void db_release(db_pool *p, db_conn *c)
         return;
     if (c->in_tx)
         db_rollback(c);
-    c->last_used = mono_s();
-    pthread_mutex_lock(&p->mu);
-    c->busy = false;
-    pthread_cond_signal(&p->cv);
-    pthread_mutex_unlock(&p->mu);
+    slots_give(&p->slots, (int)(c - p->conns), c->m != NULL && !c->broken);
+}
+
+/* Sleeps a random 0..cap ms (per-thread generator). */
+static void jitter_ms(int cap)
+{
+    static _Thread_local unsigned seed;
+    if (seed == 0)
+        seed = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)&seed;
+    struct timespec ts = {0, (long)(rand_r(&seed) % (cap * 1000 + 1)) * 1000L};
+    nanosleep(&ts, NULL);
+}
+
+int db_tx_retry(db_pool *p, int attempts, db_tx_fn fn, void *ctx)
+{
+    db_conn *c = NULL;
+    int rc = db_acquire(p, &c, NULL, 0);
+    for (int i = 0; c != NULL && i < attempts; i++) {
+        if (i > 0)
+            jitter_ms(1 << (i < 5 ? i - 1 : 4));
+        rc = fn(c, ctx);
+        if (rc != CM_ERR_CONFLICT && rc != CM_ERR_TIMEOUT)
+            break;
+        if (c->in_tx)
+            db_rollback(c);
+    }
+    db_release(p, c);
+    return rc;
+}
+
+typedef struct create_attempt {
+    const db_create *spec;
+    bool *created;
+} create_attempt;
+
+int db_query_row(db_conn *c, const char *sql, db_val key, db_row_fn row, void *out)
+{
+    db_result *r = NULL;
+    int rc = db_query(c, sql, &key, 1, &r);
+    if (rc == 0)
+        rc = row(r, out);
+    db_result_free(r);
+    return rc;
+}
+
+int db_get_row(db_pool *p, const char *sql, db_val key, db_row_fn row, void *out)
+{
+    db_conn *c = NULL;
+    int rc = db_acquire(p, &c, NULL, 0);
+    if (rc == 0)
+        rc = db_query_row(c, sql, key, row, out);
+    db_release(p, c);
+    return rc;
+}
+
+static int load_existing(db_conn *c, const db_create *spec)
+{
+    int rc = db_query_row(c, spec->load_sql, spec->key, spec->load_row, spec->ctx);
+    return rc == CM_ERR_NOT_FOUND ? CM_ERR_CONFLICT : rc; /* the other insert rolled back */
+}
+
+static int create_once(db_conn *c, void *arg)
+{
+    const create_attempt *a = arg;
+    const db_create *spec = a->spec;
+    uint64_t id = 0;
+    int rc = db_begin(c);
+    if (rc == 0)
+        rc = db_exec(c, spec->insert_sql, spec->insert_params, spec->ninsert, NULL, &id);
+    if (rc == CM_ERR_DUPLICATE) {
+        db_rollback(c);
+        *a->created = false;
+        return load_existing(c, spec);
+    }
+    if (rc == 0 && spec->created != NULL)
+        rc = spec->created(c, id, spec->ctx);
+    if (rc == 0)
+        rc = db_commit(c);
+    if (rc == 0)
+        *a->created = true;
+    return rc;
+}
+
+int db_create_or_load(db_pool *p, const db_create *spec, bool *created)
+{
+    create_attempt a = {spec, created};
+    return db_tx_retry(p, DB_TX_ATTEMPTS, create_once, &a);
 }
 
 int db_ping(db_pool *p)

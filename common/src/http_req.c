@@ -50,7 +50,7 @@ const char *http_req_header(const http_req *r, const char *name)
 const char *http_req_idempotency_key(const http_req *r)
 {
     const char *k = http_req_header(r, "Idempotency-Key");
-    return cm_id_valid(k, 255) ? k : NULL;
+    return cm_id_valid(k, HTTP_IDEM_KEY_MAX) ? k : NULL;
 }
 
 const char *http_req_body(const http_req *r, size_t *len)

@@ -1,4 +1,4 @@
-/* id.c — validation of client-supplied identifiers (saga ids, idempotency keys).
+/* id.c — validation of client-supplied identifiers (request ids, idempotency keys).
  * Pure: no allocation, no state. */
 #include "cm_id.h"
 
@@ -13,9 +13,4 @@ bool cm_id_valid(const char *s, size_t max_len)
             return false;
     }
     return n > 0;
-}
-
-bool cm_saga_id_valid(const char *s)
-{
-    return cm_id_valid(s, CM_SAGA_ID_MAX - 1);
 }

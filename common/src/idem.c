@@ -309,8 +309,7 @@ int idem_begin(http_req *req, rds_pool *rds, const char *service)
     const char *key = http_req_idempotency_key(req);
     if (!key) {
         /* Running it without the protection the client asked for could charge twice. */
-        http_respond_problem(req, 400, HTTP_CODE_VALIDATION,
-                             "Idempotency-Key must be 1..255 printable characters without spaces");
+        http_respond_problem(req, 400, HTTP_CODE_VALIDATION, "%s", HTTP_IDEM_KEY_RULE);
         return IDEM_ANSWERED;
     }
     char *query = http_req_query_string(req);

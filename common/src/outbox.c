@@ -65,6 +65,18 @@ int outbox_insert(db_conn *c, const char *aggregate_type, const char *aggregate_
                                payload);
 }
 
+int outbox_emit(db_conn *c, const char *aggregate_type, int64_t aggregate_id,
+                const char *event_type, json_t *payload)
+{
+    char agg[24];
+    if (payload == NULL)
+        return CM_ERR_NOMEM;
+    snprintf(agg, sizeof agg, "%lld", (long long)aggregate_id);
+    int rc = outbox_insert(c, aggregate_type, agg, event_type, payload);
+    json_decref(payload);
+    return rc;
+}
+
 #define OUTBOX_MARK_MAX 64 /* ids per UPDATE ... IN (...): DB_MAX_PARAMS of cm_db */
 
 /* Marks ids[0..n) published, in UPDATEs of at most OUTBOX_MARK_MAX ids. The IN list is padded

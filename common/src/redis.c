@@ -13,27 +13,18 @@
 #include "cm_error.h"
 #include "cm_log.h"
 #include "cm_redis.h"
+#include "slots.h"
 #include "util.h"
 
 struct rds_conn {
     redisContext *c;
-    bool busy;
     bool broken;
-    time_t last_used; /* CLOCK_MONOTONIC seconds */
 };
 
 #define RDS_IDLE_PING_S 10 /* a connection idle this long is pinged before use */
 
-static time_t mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
-}
-
 struct rds_pool {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
+    slots slots; /* which conns are lent */
     char *host;
     int port;
     char *username;            /* NULL: AUTH <password> (the default user) */
@@ -54,17 +45,13 @@ int rds_pool_new(const char *host, int port, int size, int timeout_ms, rds_pool 
         return CM_ERR_NOMEM;
     p->host = strdup(host);
     p->conns = calloc((size_t)size, sizeof *p->conns);
-    if (!p->host || !p->conns) {
-        free(p->host);
-        free(p->conns);
-        free(p);
+    p->size = size;
+    if (!p->host || !p->conns || slots_init(&p->slots, size) != 0) {
+        rds_pool_free(p);
         return CM_ERR_NOMEM;
     }
     p->port = port;
-    p->size = size;
     p->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;
-    pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->cv, NULL);
     *out = p;
     return 0;
 }
@@ -98,14 +85,10 @@ void rds_pool_free(rds_pool *p)
 {
     if (!p)
         return;
-    for (int i = 0; i < p->size; i++) {
-        if (p->conns[i].busy)
-            log_error("rds_pool_free: connection %d still borrowed", i);
+    slots_destroy(&p->slots, "rds_pool_free");
+    for (int i = 0; p->conns && i < p->size; i++)
         if (p->conns[i].c)
             redisFree(p->conns[i].c);
-    }
-    pthread_mutex_destroy(&p->mu);
-    pthread_cond_destroy(&p->cv);
     free(p->host);
     free(p->username);
     free_secret(p->password);
@@ -170,25 +153,12 @@ static int connect_conn(rds_pool *p, rds_conn *c)
 
 int rds_acquire(rds_pool *p, rds_conn **out)
 {
+    int idle_s = 0;
+    rds_conn *c = &p->conns[slots_take(&p->slots, &idle_s)];
     *out = NULL;
-    pthread_mutex_lock(&p->mu);
-    rds_conn *c = NULL;
-    for (;;) {
-        for (int i = 0; i < p->size && !c; i++)
-            if (!p->conns[i].busy && p->conns[i].c && !p->conns[i].broken)
-                c = &p->conns[i];
-        for (int i = 0; i < p->size && !c; i++)
-            if (!p->conns[i].busy)
-                c = &p->conns[i];
-        if (c)
-            break;
-        pthread_cond_wait(&p->cv, &p->mu);
-    }
-    c->busy = true;
-    pthread_mutex_unlock(&p->mu);
     /* A link idle for a while may be dead (server restart, idle kill): find out now rather
      * than failing the caller's command. */
-    if (c->c && !c->broken && !c->c->err && mono_s() - c->last_used >= RDS_IDLE_PING_S) {
+    if (c->c && !c->broken && !c->c->err && idle_s >= RDS_IDLE_PING_S) {
         redisReply *r = redisCommand(c->c, "PING");
         if (!r || r->type == REDIS_REPLY_ERROR)
             c->broken = true;
@@ -207,11 +177,7 @@ void rds_release(rds_pool *p, rds_conn *c)
 {
     if (!c)
         return;
-    c->last_used = mono_s();
-    pthread_mutex_lock(&p->mu);
-    c->busy = false;
-    pthread_cond_signal(&p->cv);
-    pthread_mutex_unlock(&p->mu);
+    slots_give(&p->slots, (int)(c - p->conns), c->c != NULL && !c->broken && !c->c->err);
 }
 
 redisContext *rds_ctx(rds_conn *c)
@@ -219,14 +185,9 @@ redisContext *rds_ctx(rds_conn *c)
     return c->c;
 }
 
-redisReply *rds_command(rds_conn *c, const char *fmt, ...)
+/* A reply, or NULL after marking the link broken (a transport error leaves it unusable). */
+static redisReply *checked(rds_conn *c, redisReply *r)
 {
-    if (!c->c || c->broken)
-        return NULL;
-    va_list ap;
-    va_start(ap, fmt);
-    redisReply *r = redisvCommand(c->c, fmt, ap);
-    va_end(ap);
     if (!r) {
         log_warn("redis command failed: %s", c->c->errstr);
         c->broken = true;
@@ -234,16 +195,27 @@ redisReply *rds_command(rds_conn *c, const char *fmt, ...)
     return r;
 }
 
+static redisReply *vcommand(rds_conn *c, const char *fmt, va_list ap)
+{
+    if (!c->c || c->broken)
+        return NULL;
+    return checked(c, redisvCommand(c->c, fmt, ap));
+}
+
+redisReply *rds_command(rds_conn *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = vcommand(c, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
 redisReply *rds_command_argv(rds_conn *c, int argc, const char **argv, const size_t *argvlen)
 {
     if (!c->c || c->broken)
         return NULL;
-    redisReply *r = redisCommandArgv(c->c, argc, argv, argvlen);
-    if (!r) {
-        log_warn("redis command failed: %s", c->c->errstr);
-        c->broken = true;
-    }
-    return r;
+    return checked(c, redisCommandArgv(c->c, argc, argv, argvlen));
 }
 
 int rds_ping(rds_pool *p)
@@ -289,12 +261,8 @@ static redisReply *pool_cmd(rds_pool *p, const char *fmt, ...)
         return NULL;
     va_list ap;
     va_start(ap, fmt);
-    redisReply *r = redisvCommand(c->c, fmt, ap);
+    redisReply *r = vcommand(c, fmt, ap);
     va_end(ap);
-    if (!r) {
-        log_warn("redis command failed: %s", c->c->errstr);
-        c->broken = true;
-    }
     rds_release(p, c);
     return r;
 }

@@ -1,5 +1,8 @@
 /* MySQL pool against the real MariaDB: statements, NULLs, long values, duplicate keys,
- * optimistic conflicts, transactions, pool under threads, reconnect after a killed session. */
+ * optimistic conflicts, transactions, retried transactions, pool under threads, reconnect
+ * after a killed session, and db_begin_read_committed: a queue consumer's SELECT ... FOR UPDATE
+ * SKIP LOCKED at READ COMMITTED leaves the queue open to INSERTs (the outbox relay's gap locks
+ * were the row-lock waits measured in docs/bench-pure.md), for that one transaction only. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +20,7 @@
 
 static db_pool *g_pool;
 static char g_table[64];
+static char g_queue[64]; /* the outbox's shape: unpublished rows found through (published_at, id) */
 static char g_sql[512];
 
 static db_config cfg(int size, const char *database)
@@ -34,6 +38,13 @@ static db_config cfg(int size, const char *database)
 static const char *sql(const char *fmt)
 {
     snprintf(g_sql, sizeof g_sql, fmt, g_table);
+    return g_sql;
+}
+
+/* The same for the queue table. */
+static const char *qsql(const char *fmt)
+{
+    snprintf(g_sql, sizeof g_sql, fmt, g_queue);
     return g_sql;
 }
 
@@ -63,6 +74,17 @@ static int setup(void **s)
                                  "version BIGINT NOT NULL DEFAULT 0) ENGINE=InnoDB"),
                              NULL, 0, NULL, NULL),
                      0);
+    snprintf(g_queue, sizeof g_queue, "q_%.12s", tok);
+    assert_int_equal(db_exec(conn,
+                             qsql("CREATE TABLE %s (id BIGINT PRIMARY KEY AUTO_INCREMENT, "
+                                  "published_at TIMESTAMP(6) NULL, "
+                                  "KEY ix_unpublished (published_at, id)) ENGINE=InnoDB"),
+                             NULL, 0, NULL, NULL),
+                     0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(
+            db_exec(conn, qsql("INSERT INTO %s (published_at) VALUES (NULL)"), NULL, 0, NULL, NULL),
+            0);
     db_release(g_pool, conn);
     return 0;
 }
@@ -73,6 +95,7 @@ static int teardown(void **s)
     db_conn *conn;
     if (db_acquire(g_pool, &conn, NULL, 0) == 0) {
         db_exec(conn, sql("DROP TABLE IF EXISTS %s"), NULL, 0, NULL, NULL);
+        db_exec(conn, qsql("DROP TABLE IF EXISTS %s"), NULL, 0, NULL, NULL);
         db_release(g_pool, conn);
     }
     db_pool_free(g_pool);
@@ -301,9 +324,10 @@ static void pool_under_threads_serializes_connections(void **s)
     db_release(g_pool, c);
 }
 
-static void reconnects_after_session_is_killed(void **s)
+/* Open a 1-connection pool and kill its session from outside; returns the pool (and the killed
+ * session's id in *killed when not NULL). */
+static db_pool *pool_with_killed_session(int64_t *killed)
 {
-    (void)s;
     db_config c1 = cfg(1, "common_test");
     db_pool *one;
     assert_int_equal(db_pool_new(&c1, &one), 0);
@@ -314,13 +338,23 @@ static void reconnects_after_session_is_killed(void **s)
     int64_t victim = db_result_int(r, 0, 0, -1);
     db_result_free(r);
     db_release(one, c);
-
     db_conn *killer;
     assert_int_equal(db_acquire(g_pool, &killer, NULL, 0), 0);
     db_val p = DB_INT(victim);
     assert_int_equal(db_exec(killer, "KILL CONNECTION ?", &p, 1, NULL, NULL), 0);
     db_release(g_pool, killer);
+    if (killed != NULL)
+        *killed = victim;
+    return one;
+}
 
+static void reconnects_after_session_is_killed(void **s)
+{
+    (void)s;
+    int64_t victim = 0;
+    db_pool *one = pool_with_killed_session(&victim);
+    db_conn *c;
+    db_result *r;
     assert_int_equal(db_acquire(one, &c, NULL, 0), 0);
     assert_int_equal(db_query(c, "SELECT CONNECTION_ID()", NULL, 0, &r), 0);
     assert_int_not_equal(db_result_int(r, 0, 0, -1), victim);
@@ -330,31 +364,10 @@ static void reconnects_after_session_is_killed(void **s)
     db_pool_free(one);
 }
 
-/* Open a 1-connection pool and kill its session from outside; returns the pool. */
-static db_pool *pool_with_killed_session(void)
-{
-    db_config c1 = cfg(1, "common_test");
-    db_pool *one;
-    assert_int_equal(db_pool_new(&c1, &one), 0);
-    db_conn *c;
-    assert_int_equal(db_acquire(one, &c, NULL, 0), 0);
-    db_result *r;
-    assert_int_equal(db_query(c, "SELECT CONNECTION_ID()", NULL, 0, &r), 0);
-    int64_t victim = db_result_int(r, 0, 0, -1);
-    db_result_free(r);
-    db_release(one, c);
-    db_conn *killer;
-    assert_int_equal(db_acquire(g_pool, &killer, NULL, 0), 0);
-    db_val p = DB_INT(victim);
-    assert_int_equal(db_exec(killer, "KILL CONNECTION ?", &p, 1, NULL, NULL), 0);
-    db_release(g_pool, killer);
-    return one;
-}
-
 static void transaction_begins_on_fresh_connection_after_kill(void **s)
 {
     (void)s;
-    db_pool *one = pool_with_killed_session();
+    db_pool *one = pool_with_killed_session(NULL);
     db_conn *c;
     assert_int_equal(db_acquire(one, &c, NULL, 0), 0);
     assert_int_equal(db_begin(c), 0);
@@ -370,7 +383,7 @@ static void transaction_begins_on_fresh_connection_after_kill(void **s)
 static void new_statement_after_kill_is_prepared_on_fresh_connection(void **s)
 {
     (void)s;
-    db_pool *one = pool_with_killed_session();
+    db_pool *one = pool_with_killed_session(NULL);
     db_conn *c;
     assert_int_equal(db_acquire(one, &c, NULL, 0), 0);
     /* preparing has no side effect, so it is retried on a fresh connection */
@@ -447,6 +460,179 @@ static void statement_cache_evicts_and_reuses_correctly(void **s)
     db_release(g_pool, c);
 }
 
+/* db_tx_retry: a fn that inserts a row named `name`, then answers rcs[calls] (last one repeated). */
+typedef struct tx_script {
+    const int *rcs;
+    int nrcs, calls;
+    const char *name;
+} tx_script;
+
+static int scripted_tx(db_conn *c, void *arg)
+{
+    tx_script *t = arg;
+    db_val v[] = {DB_STR(t->name)};
+    int rc = db_begin(c);
+    if (rc == 0)
+        rc = db_exec(c, sql("INSERT INTO %s (name) VALUES (?)"), v, 1, NULL, NULL);
+    if (rc != 0)
+        return rc;
+    rc = t->rcs[t->calls < t->nrcs ? t->calls : t->nrcs - 1];
+    t->calls++;
+    return rc == 0 ? db_commit(c) : rc;
+}
+
+static long long rows_named(const char *name)
+{
+    db_conn *conn;
+    db_result *r = NULL;
+    db_val v[] = {DB_STR(name)};
+    assert_int_equal(db_acquire(g_pool, &conn, NULL, 0), 0);
+    assert_int_equal(db_query(conn, sql("SELECT COUNT(*) FROM %s WHERE name = ?"), v, 1, &r), 0);
+    long long n = db_result_int(r, 0, 0, -1);
+    db_result_free(r);
+    db_release(g_pool, conn);
+    return n;
+}
+
+static void tx_retry_rolls_back_and_retries_conflicts_only(void **s)
+{
+    (void)s;
+    const int conflicts_then_ok[] = {CM_ERR_CONFLICT, CM_ERR_TIMEOUT, 0};
+    tx_script t = {conflicts_then_ok, 3, 0, "tx-a"};
+    assert_int_equal(db_tx_retry(g_pool, 5, scripted_tx, &t), 0);
+    assert_int_equal(t.calls, 3);
+    assert_int_equal(rows_named("tx-a"), 1); /* the failed attempts were rolled back */
+
+    const int always_conflict[] = {CM_ERR_CONFLICT};
+    t = (tx_script){always_conflict, 1, 0, "tx-b"};
+    assert_int_equal(db_tx_retry(g_pool, 4, scripted_tx, &t), CM_ERR_CONFLICT);
+    assert_int_equal(t.calls, 4);
+    assert_int_equal(rows_named("tx-b"), 0);
+
+    const int hard_error[] = {CM_ERR_DB};
+    t = (tx_script){hard_error, 1, 0, "tx-c"};
+    assert_int_equal(db_tx_retry(g_pool, 4, scripted_tx, &t), CM_ERR_DB);
+    assert_int_equal(t.calls, 1);
+    assert_int_equal(rows_named("tx-c"), 0);
+}
+
+typedef struct named_row {
+    long long id;
+    int events;
+} named_row;
+
+static int load_named(const db_result *r, void *ctx)
+{
+    if (db_result_rows(r) == 0)
+        return CM_ERR_NOT_FOUND;
+    ((named_row *)ctx)->id = db_result_int(r, 0, 0, 0);
+    return 0;
+}
+
+static int named_created(db_conn *c, uint64_t id, void *ctx)
+{
+    (void)c;
+    named_row *n = ctx;
+    n->id = (long long)id;
+    n->events++;
+    return 0;
+}
+
+static void create_or_load_creates_once_then_loads(void **s)
+{
+    (void)s;
+    char load[256];
+    named_row first = {0}, again = {0};
+    bool created = false;
+    db_val v[] = {DB_STR("once")};
+    snprintf(load, sizeof load, "%s", sql("SELECT id FROM %s WHERE name = ?"));
+    db_create spec = {sql("INSERT INTO %s (name) VALUES (?)"),
+                      v,
+                      1,
+                      load,
+                      DB_STR("once"),
+                      load_named,
+                      named_created,
+                      &first};
+    assert_int_equal(db_create_or_load(g_pool, &spec, &created), 0);
+    assert_true(created);
+    assert_int_equal(first.events, 1);
+    spec.ctx = &again;
+    assert_int_equal(db_create_or_load(g_pool, &spec, &created), 0);
+    assert_false(created);
+    assert_int_equal(again.events, 0);
+    assert_int_equal(again.id, first.id);
+    assert_int_equal(rows_named("once"), 1);
+}
+
+/* Claims the unpublished rows the way the outbox relay does; returns how many. */
+static size_t claim(db_conn *c)
+{
+    db_result *r = NULL;
+    db_val lim = DB_INT(100);
+    assert_int_equal(db_query(c,
+                              qsql("SELECT id FROM %s WHERE published_at IS NULL ORDER BY id "
+                                   "LIMIT ? FOR UPDATE SKIP LOCKED"),
+                              &lim, 1, &r),
+                     0);
+    size_t n = db_result_rows(r);
+    db_result_free(r);
+    return n;
+}
+
+/* An INSERT into the queue from a second connection that gives up after 1 s of lock wait
+ * (the wait is the verdict, not a timing: it either never waits or always does). */
+static int insert_from_other(db_conn *o)
+{
+    assert_int_equal(db_exec(o, "SET SESSION innodb_lock_wait_timeout = 1", NULL, 0, NULL, NULL),
+                     0);
+    return db_exec(o, qsql("INSERT INTO %s (published_at) VALUES (NULL)"), NULL, 0, NULL, NULL);
+}
+
+static void read_committed_claim_does_not_block_inserts(void **s)
+{
+    (void)s;
+    db_conn *a, *b;
+    assert_int_equal(db_acquire(g_pool, &a, NULL, 0), 0);
+    assert_int_equal(db_acquire(g_pool, &b, NULL, 0), 0);
+    assert_int_equal(db_begin_read_committed(a), 0);
+    assert_true(db_in_tx(a));
+    assert_true(claim(a) >= 3);
+    assert_int_equal(insert_from_other(b), 0);
+    assert_int_equal(db_commit(a), 0);
+    db_release(g_pool, b);
+    db_release(g_pool, a);
+}
+
+static void level_applies_to_one_transaction_only(void **s)
+{
+    (void)s;
+    db_conn *a, *b;
+    assert_int_equal(db_acquire(g_pool, &a, NULL, 0), 0);
+    assert_int_equal(db_acquire(g_pool, &b, NULL, 0), 0);
+    assert_int_equal(db_begin_read_committed(a), 0);
+    assert_int_equal(db_commit(a), 0);
+    /* The next plain transaction is REPEATABLE READ again: its claim locks the gap at the
+     * end of the index, so the other connection's INSERT waits and gives up. */
+    assert_int_equal(db_begin(a), 0);
+    assert_true(claim(a) >= 3);
+    assert_int_equal(insert_from_other(b), CM_ERR_TIMEOUT);
+    assert_int_equal(db_rollback(a), 0);
+    db_release(g_pool, b);
+    db_release(g_pool, a);
+}
+
+static void read_committed_inside_a_transaction_is_refused(void **s)
+{
+    (void)s;
+    db_conn *a;
+    assert_int_equal(db_acquire(g_pool, &a, NULL, 0), 0);
+    assert_int_equal(db_begin(a), 0);
+    assert_int_equal(db_begin_read_committed(a), CM_ERR_STATE);
+    assert_int_equal(db_rollback(a), 0);
+    db_release(g_pool, a);
+}
+
 static void unreachable_database_is_io_error(void **s)
 {
     (void)s;
@@ -478,6 +664,11 @@ int main(void)
         cmocka_unit_test(new_statement_after_kill_is_prepared_on_fresh_connection),
         cmocka_unit_test(cached_write_after_kill_fails_once_then_recovers),
         cmocka_unit_test(statement_cache_evicts_and_reuses_correctly),
+        cmocka_unit_test(tx_retry_rolls_back_and_retries_conflicts_only),
+        cmocka_unit_test(create_or_load_creates_once_then_loads),
+        cmocka_unit_test(read_committed_claim_does_not_block_inserts),
+        cmocka_unit_test(level_applies_to_one_transaction_only),
+        cmocka_unit_test(read_committed_inside_a_transaction_is_refused),
         cmocka_unit_test(unreachable_database_is_io_error),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -164,7 +164,7 @@ static void h_search(http_req *req, void *ctx)
 static void h_stock(http_req *req, void *ctx)
 {
     (void)ctx;
-    http_respond_problem_ext(req, 409, HTTP_CODE_OUT_OF_STOCK,
+    http_respond_problem_ext(req, 409, "OutOfStock",
                              json_pack("{s:i, s:s}", "available", 1, "status", "ignored"),
                              "only %d left", 1);
 }

@@ -20,7 +20,7 @@
 static void problem_has_rfc9457_members_and_code(void **s)
 {
     (void)s;
-    json_t *p = http_problem_new(409, HTTP_CODE_OUT_OF_STOCK, "only 1 left", "/api/x");
+    json_t *p = http_problem_new(409, "OutOfStock", "only 1 left", "/api/x");
     assert_string_equal(json_string_value(json_object_get(p, "type")), "/problems/OutOfStock");
     assert_string_equal(json_string_value(json_object_get(p, "title")), "Conflict");
     assert_int_equal(json_integer_value(json_object_get(p, "status")), 409);
@@ -196,21 +196,21 @@ static void error_names(void **s)
 static void ids_are_bounded_printable_ascii_without_spaces(void **s)
 {
     (void)s;
-    char longest[CM_SAGA_ID_MAX], too_long[CM_SAGA_ID_MAX + 1];
+    char longest[HTTP_IDEM_KEY_MAX + 1], too_long[HTTP_IDEM_KEY_MAX + 2];
     memset(longest, 'a', sizeof longest - 1);
     longest[sizeof longest - 1] = '\0';
     memset(too_long, 'a', sizeof too_long - 1);
     too_long[sizeof too_long - 1] = '\0';
-    assert_true(cm_saga_id_valid("order-3f2a:createOrder"));
-    assert_true(cm_saga_id_valid("!~"));
-    assert_true(cm_saga_id_valid(longest));
-    assert_false(cm_saga_id_valid(too_long));
-    assert_false(cm_saga_id_valid(""));
-    assert_false(cm_saga_id_valid(NULL));
-    assert_false(cm_saga_id_valid("with space"));
-    assert_false(cm_saga_id_valid("tab\there"));
-    assert_false(cm_saga_id_valid("del\x7f"));
-    assert_false(cm_saga_id_valid("caf\xc3\xa9"));
+    assert_true(cm_id_valid("order-3f2a:createOrder", HTTP_IDEM_KEY_MAX));
+    assert_true(cm_id_valid("!~", HTTP_IDEM_KEY_MAX));
+    assert_true(cm_id_valid(longest, HTTP_IDEM_KEY_MAX));
+    assert_false(cm_id_valid(too_long, HTTP_IDEM_KEY_MAX));
+    assert_false(cm_id_valid("", HTTP_IDEM_KEY_MAX));
+    assert_false(cm_id_valid(NULL, HTTP_IDEM_KEY_MAX));
+    assert_false(cm_id_valid("with space", HTTP_IDEM_KEY_MAX));
+    assert_false(cm_id_valid("tab\there", HTTP_IDEM_KEY_MAX));
+    assert_false(cm_id_valid("del\x7f", HTTP_IDEM_KEY_MAX));
+    assert_false(cm_id_valid("caf\xc3\xa9", HTTP_IDEM_KEY_MAX));
     assert_true(cm_id_valid("abc", 3));
     assert_false(cm_id_valid("abcd", 3));
     assert_false(cm_id_valid("a", 0));

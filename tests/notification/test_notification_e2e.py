@@ -163,14 +163,9 @@ class SagaEventsTest(unittest.TestCase):
                              NOTIFICATION_BLOCK_MS=200)
         cls.notif = h.Daemon("service-notification", NOTIF, cls.notif_env)
         cls.daemons = [cls.order_a, cls.order_b, cls.inv, cls.pay, cls.orch, cls.notif]
-        started = []
         try:
-            for d in cls.daemons:
-                d.start()
-                started.append(d)
+            h.start_all(cls.daemons)
         except Exception:
-            for d in started:
-                d.kill()
             cls.stop_redis()
             raise
         cls.pid = random.randint(10**8, 10**12)
@@ -179,12 +174,7 @@ class SagaEventsTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        errors = []
-        for d in reversed(cls.daemons):
-            try:
-                d.stop()
-            except AssertionError as e:
-                errors.append(e)
+        errors = h.stop_all(cls.daemons)
         cls.stop_redis()
         shutil.rmtree(cls.redis_dir, ignore_errors=True)
         if errors:

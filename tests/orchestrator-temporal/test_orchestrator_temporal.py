@@ -201,6 +201,16 @@ class OrderSagaTest(OrchestratorMixin, unittest.TestCase):
         self.assertEqual(stock(pid), (8, 0))
         events = history(wid)
         self.assertEqual(scheduled_activities(events), FORWARD)
+        # After the pivot the three confirms are scheduled by one workflow task, side by side:
+        # nothing but their ActivityTaskScheduled events between the WorkflowTaskCompleted that
+        # follows ApprovePayment's completion and the first confirm's start.
+        types = [e["eventType"] for e in events]
+        confirm_at = [i for i, e in enumerate(events)
+                      if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED" and
+                      e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
+                      in FORWARD[4:]]
+        self.assertEqual(confirm_at, list(range(confirm_at[0], confirm_at[0] + 3)), types)
+        self.assertEqual(types[confirm_at[0] - 1], "EVENT_TYPE_WORKFLOW_TASK_COMPLETED")
         last = events[-1]
         self.assertEqual(last["eventType"], "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED")
         meta, result = decode_payload(

@@ -1,5 +1,5 @@
-/* test_ot_util.c - unit tests of orchestrator-temporal's pure helpers: the contract's result and
- * input shapes, workflow ids from Idempotency-Keys, status names. No servers. */
+/* test_ot_util.c - unit tests of orchestrator-temporal's pure parts: the contract's result shape
+ * as the workflow builds it, the getState query, new workflow ids, status names. No servers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,11 +21,12 @@ static json_t *parse(char *s)
     return o;
 }
 
+/* The workflow result is saga_result_json with the contract's flags (none): exactly these. */
 static void success_result_has_exactly_the_contract_fields(void **unused)
 {
     (void)unused;
-    saga_state_t st = {.order_id = 10, .payment_id = 7};
-    json_t *o = parse(ot_result_json("order-1", 1, &st, "ignored"));
+    saga_result_t r = {.success = true, .st = {.order_id = 10, .payment_id = 7}};
+    json_t *o = parse(saga_result_json(OT_ID_FIELD, "order-1", &r, 0));
     assert_int_equal(json_object_size(o), 4);
     assert_true(json_is_true(json_object_get(o, "success")));
     assert_int_equal(json_integer_value(json_object_get(o, "orderId")), 10);
@@ -37,8 +38,8 @@ static void success_result_has_exactly_the_contract_fields(void **unused)
 static void failure_result_has_exactly_success_error_workflow_id(void **unused)
 {
     (void)unused;
-    saga_state_t st = {.order_id = 10, .payment_id = 7};
-    json_t *o = parse(ot_result_json("order-2", 0, &st, "OutOfStock: only 1 left"));
+    saga_result_t r = {false, {.order_id = 10, .payment_id = 7}, "OutOfStock", "only 1 left"};
+    json_t *o = parse(saga_result_json(OT_ID_FIELD, "order-2", &r, 0));
     assert_int_equal(json_object_size(o), 3);
     assert_true(json_is_false(json_object_get(o, "success")));
     assert_string_equal(json_string_value(json_object_get(o, "error")), "OutOfStock: only 1 left");
@@ -46,44 +47,53 @@ static void failure_result_has_exactly_success_error_workflow_id(void **unused)
     json_decref(o);
 }
 
-static void input_json_is_the_order_body(void **unused)
+/* getState of a workflow state driven by the machine to `upto` forward steps done. */
+static json_t *state_after(int upto, ot_wf_state *s)
 {
-    (void)unused;
-    saga_input_t in = {.customer_id = 1, .product_id = 2, .quantity = 3, .amount = 20000};
-    strcpy(in.payment_method, "CARD");
-    char *s = ot_input_json(&in);
-    assert_string_equal(s, "{\"customerId\":1,\"productId\":2,\"quantity\":3,\"amount\":20000,"
-                           "\"paymentMethod\":\"CARD\"}");
-    free(s);
+    saga_actions_t a;
+    char *out = NULL;
+    memset(s, 0, sizeof *s);
+    saga_machine_init(&s->m, NULL);
+    s->in = (saga_input_t){1, 2, 3, 20000, "CARD"};
+    s->has_input = 1;
+    s->st.order_id = 10;
+    saga_machine_resume(&s->m, &a);
+    for (saga_step_t st = SAGA_STEP_CREATE_ORDER; (int)st < upto; st = saga_step_next(st)) {
+        saga_outcome_t o = {SAGA_OUT_OK, st, false, NULL, NULL};
+        saga_machine_advance(&s->m, &o, &a);
+    }
+    assert_int_equal(ot_query_state(s, NULL, NULL, &out, NULL), TC_OK);
+    return parse(out);
 }
 
-static void plain_key_becomes_order_prefix_and_key(void **unused)
+static void get_state_reports_step_phase_and_stack_top_first(void **unused)
 {
     (void)unused;
-    char id[SAGA_ID_MAX];
-    assert_int_equal(ot_workflow_id_from_key("abc-123_X.y", id, sizeof id), 0);
-    assert_string_equal(id, "order-abc-123_X.y");
+    ot_wf_state s;
+    json_t *o = state_after(SAGA_STEP_APPROVE_PAYMENT, &s);
+    assert_string_equal(json_string_value(json_object_get(o, "step")), "ApprovePayment");
+    assert_string_equal(json_string_value(json_object_get(o, "phase")), "RUNNING");
+    json_t *stack = json_object_get(o, "compensationStack");
+    assert_int_equal(json_array_size(stack), 3);
+    assert_string_equal(json_string_value(json_array_get(stack, 0)), "RefundPayment");
+    assert_string_equal(json_string_value(json_array_get(stack, 2)), "CancelOrder");
+    assert_int_equal(json_integer_value(json_object_get(o, "orderId")), 10);
+    assert_true(json_is_null(json_object_get(o, "paymentId")));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "input"), "amount")),
+                     20000);
+    assert_null(json_object_get(o, "error"));
+    json_decref(o);
 }
 
-static void awkward_key_is_hashed_stably_into_a_valid_id(void **unused)
+static void get_state_during_the_confirms_has_no_stack(void **unused)
 {
     (void)unused;
-    char a[SAGA_ID_MAX], b[SAGA_ID_MAX], c[SAGA_ID_MAX];
-    assert_int_equal(ot_workflow_id_from_key("k/with spaces:and colons", a, sizeof a), 0);
-    assert_int_equal(ot_workflow_id_from_key("k/with spaces:and colons", b, sizeof b), 0);
-    assert_int_equal(ot_workflow_id_from_key("k/with spaces:and colonz", c, sizeof c), 0);
-    assert_string_equal(a, b);
-    assert_string_not_equal(a, c);
-    assert_int_equal(strlen(a), strlen("order-k") + 32);
-    assert_true(saga_id_valid(a));
-    /* A 65-byte key of plain characters is too long to embed: hashed too. */
-    char longkey[66];
-    memset(longkey, 'a', 65);
-    longkey[65] = '\0';
-    assert_int_equal(ot_workflow_id_from_key(longkey, a, sizeof a), 0);
-    assert_int_equal(strncmp(a, "order-k", 7), 0);
-    assert_int_equal(ot_workflow_id_from_key("", a, sizeof a), -1);
-    assert_int_equal(ot_workflow_id_from_key(NULL, a, sizeof a), -1);
+    ot_wf_state s;
+    json_t *o = state_after(SAGA_STEP_CONFIRM_ORDER, &s); /* the pivot passed */
+    assert_string_equal(json_string_value(json_object_get(o, "step")), "ConfirmOrder");
+    assert_string_equal(json_string_value(json_object_get(o, "phase")), "RUNNING");
+    assert_int_equal(json_array_size(json_object_get(o, "compensationStack")), 0);
+    json_decref(o);
 }
 
 static void new_ids_are_uuid_v4_and_differ(void **unused)
@@ -113,9 +123,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(success_result_has_exactly_the_contract_fields),
         cmocka_unit_test(failure_result_has_exactly_success_error_workflow_id),
-        cmocka_unit_test(input_json_is_the_order_body),
-        cmocka_unit_test(plain_key_becomes_order_prefix_and_key),
-        cmocka_unit_test(awkward_key_is_hashed_stably_into_a_valid_id),
+        cmocka_unit_test(get_state_reports_step_phase_and_stack_top_first),
+        cmocka_unit_test(get_state_during_the_confirms_has_no_stack),
         cmocka_unit_test(new_ids_are_uuid_v4_and_differ),
         cmocka_unit_test(status_names),
     };

@@ -10,6 +10,7 @@ import harness as h
 ORCH_PORT, ORDER_PORT, INV_PORT, PAY_PORT = 23080, 23081, 23082, 23083
 SLOW_ORCH, SLOW_ORDER, SLOW_INV, SLOW_PAY = 23093, 23094, 23095, 23096
 PG_LIMIT = 1000000
+CONFIRMS = ["ConfirmOrder", "ConfirmPayment", "ConfirmReservation"]
 
 
 def services(stream, order_port, inv_port, pay_port, **pay_env):
@@ -47,49 +48,51 @@ def saga_rows(saga_id):
             h.sql_value("payment_db", f"SELECT COUNT(*) FROM payments WHERE saga_id='{saga_id}'"))
 
 
+def statuses(saga_id):
+    """(order, payment, reservation) status of one saga; None where it has no row."""
+    return tuple(h.sql_value(db, f"SELECT status FROM {table} WHERE saga_id='{saga_id}'")
+                 for db, table in (("order_db", "orders"), ("payment_db", "payments"),
+                                   ("inventory_db", "inventory_reservations")))
+
+
+def stock(inv_url, pid):
+    _, _, b = h.http("GET", f"{inv_url}/api/inventory/{pid}")
+    return b["available"], b["reserved"]
+
+
 def step_log(saga_id):
     return h.sql("orchestrator_db",
                  f"SELECT step, event FROM saga_step_log WHERE saga_id='{saga_id}' ORDER BY id")
 
 
-class PureSagaTest(unittest.TestCase):
+class Suite(unittest.TestCase):
+    """Daemons a test class starts (cls.daemons, on stream cls.stream) and stops after it."""
+
+    @classmethod
+    def tearDownClass(cls):
+        errors = h.stop_all(cls.daemons)
+        h.redis_cli("DEL", cls.stream)
+        if errors:
+            raise errors[0]
+
+
+class PureSagaTest(Suite):
     @classmethod
     def setUpClass(cls):
         cls.stream = h.uid("stream:test-pure-")
         cls.daemons = services(cls.stream, ORDER_PORT, INV_PORT, PAY_PORT)
         cls.daemons.append(h.Daemon("orchestrator-pure", ORCH_PORT,
                                     orch_env(ORDER_PORT, INV_PORT, PAY_PORT)))
-        started = []
-        try:
-            for d in cls.daemons:
-                d.start()
-                started.append(d)
-        except Exception:
-            for d in reversed(started):
-                d.kill()
-            raise
+        h.start_all(cls.daemons)
         cls.orch = cls.daemons[-1].url
         cls.inv = cls.daemons[1].url
-
-    @classmethod
-    def tearDownClass(cls):
-        errors = []
-        for d in reversed(cls.daemons):
-            try:
-                d.stop()
-            except AssertionError as e:
-                errors.append(e)
-        h.redis_cli("DEL", cls.stream)
-        if errors:
-            raise errors[0]
 
     def post(self, body, key=None, path="/api/pure/orders"):
         headers = {"Idempotency-Key": key} if key else None
         return h.http("POST", self.orch + path, body, headers=headers)
 
     def stock(self, pid):
-        _, _, b = h.http("GET", f"{self.inv}/api/inventory/{pid}")
-        return b["available"], b["reserved"]
+        return stock(self.inv, pid)
 
     def test_happy_path_confirms_order_reservation_and_payment(self):
         pid = new_product(self.inv, 10)
@@ -97,20 +100,17 @@ class PureSagaTest(unittest.TestCase):
         self.assertEqual(st, 200, r)
         self.assertTrue(r["success"], r)
         self.assertTrue(r["sagaId"].startswith("pure-"))
-        self.assertEqual(h.sql_value("order_db", f"SELECT status FROM orders WHERE id={r['orderId']}"),
-                         "CONFIRMED")
-        self.assertEqual(h.sql_value("payment_db",
-                                     f"SELECT status FROM payments WHERE id={r['paymentId']}"),
-                         "CONFIRMED")
-        self.assertEqual(h.sql_value("inventory_db",
-                                     "SELECT status FROM inventory_reservations WHERE "
-                                     f"saga_id='{r['sagaId']}'"), "CONFIRMED")
+        self.assertEqual(statuses(r["sagaId"]), ("CONFIRMED",) * 3)
         self.assertEqual(self.stock(pid), (8, 0))
         self.assertEqual(saga_rows(r["sagaId"]), ("1", "1"))
-        succeeded = [s for s, e in step_log(r["sagaId"]) if e == "SUCCEEDED"]
-        self.assertEqual(succeeded, ["CreateOrder", "ReserveStock", "CreatePayment",
-                                     "ApprovePayment", "ConfirmOrder", "ConfirmReservation",
-                                     "ConfirmPayment"])
+        log = step_log(r["sagaId"])
+        succeeded = [s for s, e in log if e == "SUCCEEDED"]
+        self.assertEqual(succeeded[:4], ["CreateOrder", "ReserveStock", "CreatePayment",
+                                         "ApprovePayment"])
+        self.assertEqual(sorted(succeeded[4:]), CONFIRMS)
+        # The pivot's commit starts the three confirms at once, before any of them answers.
+        pivot = log.index(["ApprovePayment", "SUCCEEDED"])
+        self.assertEqual(sorted(log[pivot + 1:pivot + 4]), [[c, "STARTED"] for c in CONFIRMS])
         st, _, g = h.http("GET", f"{self.orch}/api/pure/orders/{r['sagaId']}")
         self.assertEqual(st, 200)
         self.assertEqual(g["status"], "COMPLETED")
@@ -136,11 +136,7 @@ class PureSagaTest(unittest.TestCase):
         self.assertEqual(r["errorType"], "InsufficientBalance")
         self.assertIn("InsufficientBalance", r["error"])
         sid = r["sagaId"]
-        self.assertEqual(h.sql_value("order_db", f"SELECT status FROM orders WHERE saga_id='{sid}'"),
-                         "CANCELLED")
-        self.assertEqual(h.sql_value("payment_db",
-                                     f"SELECT status FROM payments WHERE saga_id='{sid}'"),
-                         "REFUNDED")
+        self.assertEqual(statuses(sid), ("CANCELLED", "REFUNDED", "CANCELLED"))
         self.assertEqual(self.stock(pid), (10, 0))
         comp = [s for s, e in step_log(sid) if e == "SUCCEEDED"][3:]
         self.assertEqual(comp, ["RefundPayment", "CancelReservation", "CancelOrder"])
@@ -155,8 +151,7 @@ class PureSagaTest(unittest.TestCase):
         self.assertFalse(r["success"])
         self.assertEqual(r["errorType"], "OutOfStock")
         sid = r["sagaId"]
-        self.assertEqual(h.sql_value("order_db", f"SELECT status FROM orders WHERE saga_id='{sid}'"),
-                         "CANCELLED")
+        self.assertEqual(statuses(sid), ("CANCELLED", None, "CANCELLED"))
         self.assertEqual(saga_rows(sid), ("1", "0"))
         self.assertEqual(self.stock(pid), (1, 0))
         comp = [s for s, e in step_log(sid) if e == "SUCCEEDED"][1:]
@@ -179,7 +174,7 @@ class PureSagaTest(unittest.TestCase):
             self.assertEqual(body["code"], "ValidationFailed")
             self.assertEqual(h.sql_value("orchestrator_db", "SELECT COUNT(*) FROM saga_instance "
                                          f"WHERE saga_id='pure-{key}'"), "0")
-        for bad_key in ("bad key/", "x" * 101):
+        for bad_key in ("bad key/", "x" * 256, "caf\u00e9"):
             st, _, body = self.post(order_body(1), key=bad_key)
             self.assertEqual(st, 400, bad_key)
         # An empty key must not become the saga id "pure-" (left over by older builds).
@@ -236,9 +231,9 @@ class PureSagaTest(unittest.TestCase):
         version, logs = h.sql("orchestrator_db", "SELECT version, (SELECT COUNT(*) FROM "
                               f"saga_step_log WHERE saga_id='{sid}') FROM saga_instance "
                               f"WHERE saga_id='{sid}'")[0]
-        call = (f"CALL saga_transition('{sid}', {int(version) - 1}, 'RUNNING', 'CreateOrder', 0, "
-                "0, NULL, NULL, NULL, NULL, 'CreateOrder', 'SUCCEEDED', 1, NULL, NULL, NULL, "
-                "'ReserveStock', 'STARTED')")
+        rows = ", ".join(["'CreateOrder', 'SUCCEEDED', 1, NULL, NULL, NULL"] + ["NULL"] * 18)
+        call = (f"CALL saga_advance('{sid}', {int(version) - 1}, 'RUNNING', 'FORWARD', "
+                f"'ReserveStock', 1, 0, 0, 0, 0, NULL, NULL, NULL, NULL, {rows})")
         with self.assertRaises(Exception) as ctx:
             h.sql("orchestrator_db", call)
         self.assertIn("stale version", str(ctx.exception.stderr))
@@ -250,31 +245,47 @@ class PureSagaTest(unittest.TestCase):
         st, _, b = h.http("GET", f"{self.orch}/api/pure/orders/pure-nope{h.uid()}")
         self.assertEqual(st, 404)
         self.assertEqual(b["code"], "NotFound")
+        st, _, b = h.http("POST", f"{self.orch}/api/pure/orders/pure-nope{h.uid()}/cancel")
+        self.assertEqual(st, 404)
+        self.assertEqual(b["code"], "NotFound")
+        st, _, b = h.http("POST", f"{self.orch}/api/pure/orders/a$b/cancel")
+        self.assertEqual(st, 400)
+
+    def test_awkward_key_is_hashed_into_one_saga(self):
+        pid = new_product(self.inv, 10)
+        key = "order/" + h.uid() + "=="
+        st1, _, r1 = self.post(order_body(pid), key=key)
+        st2, _, r2 = self.post(order_body(pid), key=key)
+        self.assertEqual((st1, st2), (200, 200))
+        self.assertEqual(r1, r2)
+        self.assertRegex(r1["sagaId"], r"^pure-k[0-9a-f]{32}$")
+        self.assertEqual(saga_rows(r1["sagaId"]), ("1", "1"))
+
+    def test_cancel_of_an_ended_saga_is_409_and_changes_nothing(self):
+        pid = new_product(self.inv, 10)
+        st, _, r = self.post(order_body(pid))
+        self.assertTrue(r["success"], r)
+        sid = r["sagaId"]
+        before = h.sql("orchestrator_db", f"SELECT status, version FROM saga_instance "
+                                          f"WHERE saga_id='{sid}'")
+        st, _, b = h.http("POST", f"{self.orch}/api/pure/orders/{sid}/cancel")
+        self.assertEqual(st, 409, b)
+        self.assertEqual(b["code"], "IllegalTransition")
+        self.assertEqual(h.sql("orchestrator_db", f"SELECT status, version FROM saga_instance "
+                                                  f"WHERE saga_id='{sid}'"), before)
+        self.assertIn(["ConfirmOrder", "SUCCEEDED"], step_log(sid))
+        self.assertEqual(step_log(sid)[-1][1], "CANCEL_IGNORED")
 
 
-class PureCrashTest(unittest.TestCase):
+class PureCrashTest(Suite):
     """Slow payment gateway so a saga can be caught mid-flight, then SIGKILL."""
 
     @classmethod
     def setUpClass(cls):
         cls.stream = h.uid("stream:test-pure-")
-        cls.services = services(cls.stream, SLOW_ORDER, SLOW_INV, SLOW_PAY, FAKE_PG_LATENCY_MS=1500)
-        started = []
-        try:
-            for d in cls.services:
-                d.start()
-                started.append(d)
-        except Exception:
-            for d in reversed(started):
-                d.kill()
-            raise
+        cls.services = cls.daemons = h.start_all(services(cls.stream, SLOW_ORDER, SLOW_INV,
+                                                          SLOW_PAY, FAKE_PG_LATENCY_MS=1500))
         cls.inv = cls.services[1].url
-
-    @classmethod
-    def tearDownClass(cls):
-        for d in reversed(cls.services):
-            d.stop()
-        h.redis_cli("DEL", cls.stream)
 
     def orchestrator(self):
         return h.Daemon("orchestrator-pure", SLOW_ORCH,
@@ -288,7 +299,7 @@ class PureCrashTest(unittest.TestCase):
     def wait_terminal(self, url, sid):
         def done():
             st, _, b = h.http("GET", f"{url}/api/pure/orders/{sid}")
-            return b if st == 200 and b["status"] in ("COMPLETED", "COMPENSATED") else None
+            return b if st == 200 and b["status"] in ("COMPLETED", "COMPENSATED", "FAILED") else None
         return h.wait_until(done, timeout=60, what="saga to finish")
 
     def test_slow_saga_answers_202_with_location(self):
@@ -304,52 +315,37 @@ class PureCrashTest(unittest.TestCase):
         finally:
             orch.stop()
 
-    def test_sigkill_mid_saga_then_restart_finishes_with_one_order_and_payment(self):
+    def killed_at_approve(self, **body):
+        """A saga SIGKILLed while ApprovePayment runs; returns a fresh orchestrator that resumes
+        it, the saga id and the product."""
         orch = self.orchestrator().start()
         pid = new_product(self.inv, 10)
-        st, _, b = h.http("POST", orch.url + "/api/pure/orders", order_body(pid))
+        st, _, b = h.http("POST", orch.url + "/api/pure/orders", order_body(pid, **body))
         self.assertEqual(st, 202, b)
-        sid = b["sagaId"]
-        self.wait_step(sid, "ApprovePayment")
+        self.wait_step(b["sagaId"], "ApprovePayment")
         orch.kill()
-        orch = self.orchestrator().start()
+        return self.orchestrator().start(), b["sagaId"], pid
+
+    def test_sigkill_mid_saga_then_restart_finishes_with_one_order_and_payment(self):
+        orch, sid, pid = self.killed_at_approve()
         try:
             final = self.wait_terminal(orch.url, sid)
             self.assertEqual(final["status"], "COMPLETED", final)
             self.assertEqual(saga_rows(sid), ("1", "1"))
-            self.assertEqual(h.sql_value("order_db",
-                                         f"SELECT status FROM orders WHERE saga_id='{sid}'"),
-                             "CONFIRMED")
-            self.assertEqual(h.sql_value("payment_db",
-                                         f"SELECT status FROM payments WHERE saga_id='{sid}'"),
-                             "CONFIRMED")
-            _, _, inv = h.http("GET", f"{self.inv}/api/inventory/{pid}")
-            self.assertEqual((inv["available"], inv["reserved"]), (8, 0))
+            self.assertEqual(statuses(sid), ("CONFIRMED",) * 3)
+            self.assertEqual(stock(self.inv, pid), (8, 0))
         finally:
             orch.stop()
 
     def test_sigkill_during_failing_step_then_restart_compensates(self):
-        orch = self.orchestrator().start()
-        pid = new_product(self.inv, 10)
-        st, _, b = h.http("POST", orch.url + "/api/pure/orders",
-                          order_body(pid, amount=PG_LIMIT + 5))
-        sid = b["sagaId"]
-        self.wait_step(sid, "ApprovePayment")
-        orch.kill()
-        orch = self.orchestrator().start()
+        orch, sid, pid = self.killed_at_approve(amount=PG_LIMIT + 5)
         try:
             final = self.wait_terminal(orch.url, sid)
             self.assertEqual(final["status"], "COMPENSATED", final)
             self.assertEqual(final["result"]["errorType"], "InsufficientBalance")
             self.assertEqual(saga_rows(sid), ("1", "1"))
-            self.assertEqual(h.sql_value("payment_db",
-                                         f"SELECT status FROM payments WHERE saga_id='{sid}'"),
-                             "REFUNDED")
-            self.assertEqual(h.sql_value("order_db",
-                                         f"SELECT status FROM orders WHERE saga_id='{sid}'"),
-                             "CANCELLED")
-            _, _, inv = h.http("GET", f"{self.inv}/api/inventory/{pid}")
-            self.assertEqual((inv["available"], inv["reserved"]), (10, 0))
+            self.assertEqual(statuses(sid), ("CANCELLED", "REFUNDED", "CANCELLED"))
+            self.assertEqual(stock(self.inv, pid), (10, 0))
         finally:
             orch.stop()
 
@@ -369,8 +365,7 @@ class PureCrashTest(unittest.TestCase):
                 final = self.wait_terminal(orch.url, sid)
                 self.assertEqual(final["status"], "COMPLETED", final)
                 self.assertEqual(saga_rows(sid), ("1", "1"))
-            _, _, inv = h.http("GET", f"{self.inv}/api/inventory/{pid}")
-            self.assertEqual((inv["available"], inv["reserved"]), (45, 0))
+            self.assertEqual(stock(self.inv, pid), (45, 0))
         finally:
             orch.stop()
 
@@ -398,17 +393,46 @@ class PureCrashTest(unittest.TestCase):
             final = self.wait_terminal(orch.url, sid)
             self.assertEqual(final["status"], "COMPENSATED")
             self.assertEqual(final["result"]["errorType"], "InsufficientBalance")
-            _, _, inv = h.http("GET", f"{self.inv}/api/inventory/{pid}")
-            self.assertEqual((inv["available"], inv["reserved"]), (10, 0))
-            self.assertEqual(h.sql_value("order_db",
-                                         f"SELECT status FROM orders WHERE saga_id='{sid}'"),
-                             "CANCELLED")
+            self.assertEqual(stock(self.inv, pid), (10, 0))
+            self.assertEqual(statuses(sid), ("CANCELLED", "REFUNDED", "CANCELLED"))
         finally:
             orch.stop()
             if self.services[1].proc is None:
                 self.restart_inventory()
 
+    def test_cancel_before_the_pivot_compensates_and_ends_cancelled(self):
+        orch = self.orchestrator().start()
+        try:
+            pid = new_product(self.inv, 10)
+            st, _, b = h.http("POST", orch.url + "/api/pure/orders", order_body(pid))
+            sid = b["sagaId"]
+            self.wait_step(sid, "ApprovePayment")  # the gateway takes 1.5 s
+            st, _, c = h.http("POST", f"{orch.url}/api/pure/orders/{sid}/cancel")
+            self.assertEqual(st, 202, c)
+            self.assertTrue(c["cancelRequested"])
+            self.assertEqual(c["status"], "RUNNING")
+            st, _, again = h.http("POST", f"{orch.url}/api/pure/orders/{sid}/cancel")
+            self.assertEqual(st, 202, again)
+            final = self.wait_terminal(orch.url, sid)
+            self.assertEqual(final["status"], "COMPENSATED", final)
+            self.assertEqual(final["result"]["errorType"], "Cancelled")
+            self.assertFalse(final["result"]["success"])
+            log = step_log(sid)
+            self.assertIn(["ApprovePayment", "CANCEL"], log)
+            self.assertEqual([s for s, e in log if e == "SUCCEEDED"][4:],
+                             ["RefundPayment", "CancelReservation", "CancelOrder"])
+            self.assertFalse([s for s, e in log if s in CONFIRMS])
+            self.assertEqual(statuses(sid), ("CANCELLED", "REFUNDED", "CANCELLED"))
+            self.assertEqual(stock(self.inv, pid), (10, 0))
+            st, _, b = h.http("POST", f"{orch.url}/api/pure/orders/{sid}/cancel")
+            self.assertEqual(st, 409, b)  # ended
+        finally:
+            orch.stop()
+
     def test_step_after_the_pivot_is_retried_until_it_succeeds(self):
+        """The confirms run side by side: ConfirmOrder and ConfirmPayment end while
+        ConfirmReservation is retried; a cancel past the pivot is refused; a SIGKILL there
+        resumes only the confirm that had not ended."""
         orch = self.orchestrator().start()
         try:
             pid = new_product(self.inv, 10)
@@ -416,20 +440,32 @@ class PureCrashTest(unittest.TestCase):
             sid = b["sagaId"]
             self.wait_step(sid, "ApprovePayment")
             self.services[1].kill()  # inventory down for ConfirmReservation
-            h.wait_until(lambda: int(h.sql_value(
-                "orchestrator_db", "SELECT COUNT(*) FROM saga_step_log WHERE "
-                f"saga_id='{sid}' AND step='ConfirmReservation' AND event='RETRY'")) >= 5,
-                timeout=30, what="ConfirmReservation retried beyond the forward attempts")
-            self.assertEqual(h.sql("orchestrator_db", "SELECT status, step FROM saga_instance "
-                                   f"WHERE saga_id='{sid}'")[0],
-                             ["RUNNING", "ConfirmReservation"])
+
+            def retries():
+                return int(h.sql_value("orchestrator_db", "SELECT COUNT(*) FROM saga_step_log "
+                                       f"WHERE saga_id='{sid}' AND step='ConfirmReservation' "
+                                       "AND event='RETRY'"))
+            h.wait_until(lambda: retries() >= 5, timeout=30,
+                         what="ConfirmReservation retried beyond the forward attempts")
+            self.assertEqual(h.sql("orchestrator_db", "SELECT status, step, confirms_done FROM "
+                                   f"saga_instance WHERE saga_id='{sid}'")[0],
+                             ["RUNNING", "ConfirmReservation", str(16 | 64)])
+            for other in ("ConfirmOrder", "ConfirmPayment"):
+                self.assertEqual(step_log(sid).count([other, "SUCCEEDED"]), 1)
+            st, _, c = h.http("POST", f"{orch.url}/api/pure/orders/{sid}/cancel")
+            self.assertEqual(st, 409, c)
+            self.assertEqual(c["code"], "IllegalTransition")
+            orch.kill()
+            seen = retries()
+            orch = self.orchestrator().start()
+            h.wait_until(lambda: retries() > seen, timeout=30, what="resumed ConfirmReservation")
             self.restart_inventory()
             final = self.wait_terminal(orch.url, sid)
             self.assertEqual(final["status"], "COMPLETED", final)
-            for db, table in (("order_db", "orders"), ("payment_db", "payments"),
-                              ("inventory_db", "inventory_reservations")):
-                self.assertEqual(h.sql_value(db, f"SELECT status FROM {table} WHERE "
-                                             f"saga_id='{sid}'"), "CONFIRMED")
+            self.assertEqual(statuses(sid), ("CONFIRMED",) * 3)
+            log = step_log(sid)
+            for other in ("ConfirmOrder", "ConfirmPayment"):  # not sent again after the kill
+                self.assertEqual([e for s, e in log if s == other], ["STARTED", "SUCCEEDED"])
         finally:
             orch.stop()
             if self.services[1].proc is None:
@@ -452,11 +488,8 @@ class PureCrashTest(unittest.TestCase):
             final = self.wait_terminal(orch.url, sid)
             self.assertEqual(final["status"], "COMPENSATED")
             self.assertEqual(final["result"]["errorType"], "RetriesExhausted")
-            self.assertEqual(h.sql_value("order_db",
-                                         f"SELECT status FROM orders WHERE saga_id='{sid}'"),
-                             "CANCELLED")
-            _, _, inv = h.http("GET", f"{self.inv}/api/inventory/{pid}")
-            self.assertEqual((inv["available"], inv["reserved"]), (10, 0))
+            self.assertEqual(statuses(sid)[0], "CANCELLED")
+            self.assertEqual(stock(self.inv, pid), (10, 0))
         finally:
             orch.stop()
             if self.services[1].proc is None:

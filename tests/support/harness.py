@@ -237,6 +237,20 @@ class Daemon:
         self.stop()
 
 
+def start_all(daemons):
+    """Starts the daemons in order; if one fails, kills those started and re-raises."""
+    started = []
+    try:
+        for d in daemons:
+            d.start()
+            started.append(d)
+    except Exception:
+        for d in reversed(started):
+            d.kill()
+        raise
+    return daemons
+
+
 def stop_all(daemons):
     """Stops daemons in reverse order (each one even when an earlier stop failed); returns the
     AssertionErrors of the stops that failed (unclean exit, sanitizer report)."""

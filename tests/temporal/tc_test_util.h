@@ -52,6 +52,18 @@ static inline tc_client *tt_client(void)
     return c;
 }
 
+/* Loads <dir>/<name>.history.pb (a recorded fixture), failing the test when it cannot. */
+static inline tc_history *tt_load_history(const char *dir, const char *name)
+{
+    char path[1024];
+    tc_history *h = NULL;
+    tc_error err = {0};
+    snprintf(path, sizeof path, "%s/%s.history.pb", dir, name);
+    if (tc_history_load(path, &h, &err) != TC_OK)
+        fail_msg("load %s: %s", path, err.text);
+    return h;
+}
+
 /* Index of the first event of type t at or after from, or -1. */
 static inline long tt_find_event(const tc_history *h, int t, size_t from)
 {

@@ -137,6 +137,20 @@ static void wf_v2(tc_wf_ctx *ctx, void *state, void *user)
     tc_wf_complete(ctx, step[0] == 'B' ? "\"B\"" : "\"A\"");
 }
 
+/* Upserts a search attribute and a memo field, then reads them back. */
+static void wf_props(tc_wf_ctx *ctx, void *state, void *user)
+{
+    (void)state;
+    (void)user;
+    if (tc_wf_upsert_search_attributes(ctx, "{\"TcFlowStatus\":\"paid\"}") != TC_OK ||
+        tc_wf_upsert_memo(ctx, "{\"note\":\"from C\"}") != TC_OK)
+        return;
+    char out[256];
+    snprintf(out, sizeof out, "[%s,%s]", tc_wf_search_attribute(ctx, "TcFlowStatus"),
+             tc_wf_memo(ctx, "note"));
+    tc_wf_complete(ctx, out);
+}
+
 static void wf_panic(tc_wf_ctx *ctx, void *state, void *user)
 {
     (void)state;
@@ -172,6 +186,7 @@ static tc_worker *worker(const char *queue, tc_workflow_fn versioned, tc_task_fa
         tc_worker_register_workflow(w, "Race", wf_race, 0, NULL, &err) ||
         tc_worker_register_workflow(w, "Count", wf_count, 0, NULL, &err) ||
         tc_worker_register_workflow(w, "Panic", wf_panic, 0, NULL, &err) ||
+        tc_worker_register_workflow(w, "Props", wf_props, 0, NULL, &err) ||
         tc_worker_register_query(w, "Race", "nargs", q_answer, NULL, &err) ||
         (versioned && tc_worker_register_workflow(w, "Versioned", versioned, 0, NULL, &err)))
         fail_msg("worker: %s", err.text);
@@ -452,6 +467,35 @@ static void retry_policy_keeps_the_run_and_shows_the_reason(void **s)
     tc_worker_free(w);
 }
 
+static void upserted_properties_reach_the_server(void **s)
+{
+    (void)s;
+    char queue[128], wid[128], rid[64];
+    tt_unique(queue, sizeof queue, "tc-flow-props");
+    /* a Keyword attribute of our own (the dev server has no custom ones); "already exists"
+     * on a second run is fine */
+    cli("'%s' operator search-attribute create --address %s --name TcFlowStatus --type Keyword "
+        ">/dev/null 2>&1",
+        g_cli, addr());
+    tc_worker *w = worker(queue, NULL, TC_TASK_FAILURE_RETRY);
+    start(queue, "Props", NULL, wid, rid);
+    tc_outcome out;
+    tc_error err = {0};
+    TT_OK(tc_workflow_result(g_client, wid, rid, 60000, &out, &err));
+    assert_string_equal(out.result_json, "[\"paid\",\"from C\"]");
+    tc_outcome_clear(&out);
+    /* the server took both: describe shows them */
+    assert_int_equal(cli("'%s' workflow describe --address %s --workflow-id %s --output json "
+                         "2>&1 | grep -q 'TcFlowStatus'",
+                         g_cli, addr(), wid),
+                     0);
+    assert_int_equal(cli("'%s' workflow describe --address %s --workflow-id %s --output json "
+                         "2>&1 | grep -q 'note'",
+                         g_cli, addr(), wid),
+                     0);
+    tc_worker_free(w);
+}
+
 static int setup(void **s)
 {
     (void)s;
@@ -478,6 +522,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(signal_and_timer_race_picks_the_first),
         cmocka_unit_test(continue_as_new_chains_runs),
         cmocka_unit_test(patched_code_takes_over_a_run_in_flight),
+        cmocka_unit_test(upserted_properties_reach_the_server),
         cmocka_unit_test(fail_workflow_policy_ends_the_run),
         cmocka_unit_test(retry_policy_keeps_the_run_and_shows_the_reason),
     };

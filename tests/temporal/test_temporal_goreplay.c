@@ -1,7 +1,8 @@
 /* test_temporal_goreplay.c - histories recorded by the official Go SDK (tests/temporal/go_recorder,
  * committed in fixtures/go) replayed on the C runtime with equivalent C workflows: patched and
  * unpatched code, cancellation with cleanup, continue-as-new, a signal-vs-timer race both ways,
- * a side effect. argv[1] is the fixture folder. */
+ * a side effect, each from its binary form and from the JSON `temporal workflow show -o json`
+ * wrote. argv[1] is the fixture folder. */
 #include "tc_test_util.h"
 
 static const char *g_dir;
@@ -9,13 +10,7 @@ static const tc_activity_options k_opts = {.start_to_close_ms = 10000};
 
 static tc_history *load(const char *name)
 {
-    char path[1024];
-    tc_history *h = NULL;
-    tc_error err = {0};
-    snprintf(path, sizeof path, "%s/%s.history.pb", g_dir, name);
-    if (tc_history_load(path, &h, &err) != TC_OK)
-        fail_msg("load %s: %s", path, err.text);
-    return h;
+    return tt_load_history(g_dir, name);
 }
 
 typedef struct out_state {
@@ -129,16 +124,34 @@ static void wf_side(tc_wf_ctx *ctx, void *state, void *user)
         finish(ctx, state, v);
 }
 
+/* The JSON form `temporal workflow show -o json` wrote for the same run. */
+static tc_history *load_json(const char *name)
+{
+    char path[1024];
+    tc_history *h = NULL;
+    tc_error err = {0};
+    snprintf(path, sizeof path, "%s/%s.history.json", g_dir, name);
+    if (tc_history_load_json(path, &h, &err) != TC_OK)
+        fail_msg("load %s: %s", path, err.text);
+    return h;
+}
+
+/* Replays both recorded forms of a history (binary and the CLI's JSON): each must replay
+ * cleanly and leave the same state. */
 static out_state replay_ok(const char *name, tc_workflow_fn fn)
 {
-    tc_history *h = load(name);
-    out_state st;
-    tc_error err = {0};
-    memset(&st, 0, sizeof st);
-    if (tc_replay_history(h, fn, &st, sizeof st, NULL, &err) != TC_OK)
-        fail_msg("%s: %s", name, err.text);
-    tc_history_free(h);
-    return st;
+    tc_history *forms[2] = {load(name), load_json(name)};
+    out_state st[2];
+    assert_int_equal(tc_history_length(forms[0]), tc_history_length(forms[1]));
+    for (int i = 0; i < 2; i++) {
+        tc_error err = {0};
+        memset(&st[i], 0, sizeof st[i]);
+        if (tc_replay_history(forms[i], fn, &st[i], sizeof st[i], NULL, &err) != TC_OK)
+            fail_msg("%s (%s): %s", name, i ? "json" : "binary", err.text);
+        tc_history_free(forms[i]);
+    }
+    assert_memory_equal(&st[0], &st[1], sizeof st[0]);
+    return st[0];
 }
 
 static void replay_bad(const char *name, tc_workflow_fn fn, const char *want)

@@ -8,13 +8,7 @@ static const char *g_dir;
 
 static tc_history *load(const char *name)
 {
-    char path[1024];
-    tc_history *h = NULL;
-    tc_error err = {0};
-    snprintf(path, sizeof path, "%s/%s.history.pb", g_dir, name);
-    if (tc_history_load(path, &h, &err) != TC_OK)
-        fail_msg("load %s: %s", path, err.text);
-    return h;
+    return tt_load_history(g_dir, name);
 }
 
 /* Chain that stops after 3 steps: history of a 5-step chain must not replay on it. */

@@ -1,5 +1,6 @@
 /* test_saga_unit.c - unit tests of saga/ (step table, compensation plan, error classification,
- * input validation, per-step calls on a fake transport) and of orchestrator-pure's machine. */
+ * input validation, JSON shapes, saga ids, per-step calls on a fake transport). The state
+ * machine has test_saga_machine.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "machine.h"
 #include "saga.h"
 
 /* ---- step table ---------------------------------------------------------------------------- */
@@ -225,17 +225,98 @@ static void context_json_round_trips(void **state)
 static void result_json_has_the_documented_shape(void **state)
 {
     (void)state;
-    saga_state_t st = {10, 7};
-    char *s = saga_result_json("sagaId", "order-x", 1, &st, NULL);
+    saga_result_t ok = {.success = true, .st = {10, 7}};
+    char *s = saga_result_json("sagaId", "order-x", &ok, SAGA_RESULT_DETAILED);
     assert_string_equal(s,
                         "{\"success\":true,\"orderId\":10,\"paymentId\":7,\"sagaId\":\"order-x\"}");
     free(s);
-    saga_error_t e = {SAGA_ERR_BUSINESS, 409, "OutOfStock", "no stock"};
-    saga_state_t none = {0, 0};
-    s = saga_result_json("workflowId", "order-y", 0, &none, &e);
-    assert_string_equal(s, "{\"success\":false,\"error\":\"OutOfStock: no stock\","
-                           "\"errorType\":\"OutOfStock\",\"workflowId\":\"order-y\"}");
+    s = saga_result_json("workflowId", "order-x", &ok, 0);
+    assert_string_equal(
+        s, "{\"success\":true,\"orderId\":10,\"paymentId\":7,\"workflowId\":\"order-x\"}");
     free(s);
+    saga_result_t failed = {false, {10, 0}, "OutOfStock", "no stock"};
+    s = saga_result_json("sagaId", "order-y", &failed, SAGA_RESULT_DETAILED);
+    assert_string_equal(s, "{\"success\":false,\"orderId\":10,\"error\":\"OutOfStock: no stock\","
+                           "\"errorType\":\"OutOfStock\",\"sagaId\":\"order-y\"}");
+    free(s);
+    /* DESIGN's Temporal shape: exactly success, error, workflowId */
+    s = saga_result_json("workflowId", "order-y", &failed, 0);
+    assert_string_equal(s, "{\"success\":false,\"error\":\"OutOfStock: no stock\","
+                           "\"workflowId\":\"order-y\"}");
+    free(s);
+    saga_result_t untyped = {0};
+    s = saga_result_json(NULL, "order-z", &untyped, SAGA_RESULT_DETAILED);
+    assert_non_null(strstr(s, "\"errorType\":\"Failed\""));
+    assert_non_null(strstr(s, "\"sagaId\":\"order-z\""));
+    free(s);
+}
+
+static void input_json_is_exactly_the_order_body_and_round_trips(void **state)
+{
+    (void)state;
+    saga_input_t in = {1, 2, 3, 20000, "CARD"}, back;
+    char *s = saga_input_json(&in);
+    assert_string_equal(s, "{\"customerId\":1,\"productId\":2,\"quantity\":3,\"amount\":20000,"
+                           "\"paymentMethod\":\"CARD\"}");
+    assert_int_equal(saga_input_parse(s, strlen(s), &back, NULL), 0);
+    assert_true(saga_input_equal(&in, &back));
+    free(s);
+    back.quantity = 4;
+    assert_false(saga_input_equal(&in, &back));
+    back = in;
+    strcpy(back.payment_method, "BANK");
+    assert_false(saga_input_equal(&in, &back));
+}
+
+static void saga_ids_follow_the_contract_rule(void **state)
+{
+    (void)state;
+    char longest[SAGA_ID_MAX], too_long[SAGA_ID_MAX + 1];
+    memset(longest, 'a', sizeof longest - 1);
+    longest[sizeof longest - 1] = '\0';
+    memset(too_long, 'a', sizeof too_long - 1);
+    too_long[sizeof too_long - 1] = '\0';
+    assert_true(saga_id_valid("pure-3f2a.b_c:d"));
+    assert_true(saga_id_valid(longest));
+    assert_false(saga_id_valid(too_long));
+    assert_false(saga_id_valid(""));
+    assert_false(saga_id_valid(NULL));
+    const char *bad[] = {"a b", "a/b", "a?b", "a%20", "caf\xc3\xa9", "!~"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_false(saga_id_valid(bad[i]));
+}
+
+static void plain_key_is_embedded_in_the_saga_id(void **state)
+{
+    (void)state;
+    char id[SAGA_ID_MAX];
+    assert_int_equal(saga_id_from_key("order-", "abc-123_X.y:z", id, sizeof id), 0);
+    assert_string_equal(id, "order-abc-123_X.y:z");
+    assert_int_equal(saga_id_from_key("pure-", "k1", id, sizeof id), 0);
+    assert_string_equal(id, "pure-k1");
+}
+
+static void awkward_or_long_key_is_hashed_stably_into_a_valid_id(void **state)
+{
+    (void)state;
+    char a[SAGA_ID_MAX], b[SAGA_ID_MAX], c[SAGA_ID_MAX], longkey[SAGA_KEY_EMBED_MAX + 2];
+    assert_int_equal(saga_id_from_key("order-", "k/with spaces=", a, sizeof a), 0);
+    assert_int_equal(saga_id_from_key("order-", "k/with spaces=", b, sizeof b), 0);
+    assert_int_equal(saga_id_from_key("order-", "k/with spaces!", c, sizeof c), 0);
+    assert_string_equal(a, b);
+    assert_string_not_equal(a, c);
+    assert_int_equal(strlen(a), strlen("order-k") + 32);
+    assert_true(saga_id_valid(a));
+    memset(longkey, 'a', sizeof longkey - 1);
+    longkey[sizeof longkey - 1] = '\0';
+    assert_int_equal(saga_id_from_key("pure-", longkey, a, sizeof a), 0);
+    assert_int_equal(strncmp(a, "pure-k", 6), 0);
+    longkey[SAGA_KEY_EMBED_MAX] = '\0'; /* exactly the limit: embedded */
+    assert_int_equal(saga_id_from_key("pure-", longkey, a, sizeof a), 0);
+    assert_string_equal(a + 5, longkey);
+    assert_int_equal(saga_id_from_key("pure-", "", a, sizeof a), -1);
+    assert_int_equal(saga_id_from_key("pure-", NULL, a, sizeof a), -1);
+    assert_int_equal(saga_id_from_key("pure-", "abc", a, 6), -1); /* does not fit */
 }
 
 /* ---- step calls on a fake transport -------------------------------------------------------- */
@@ -428,76 +509,6 @@ static void json_entry_point_runs_a_step_by_activity_name(void **state)
     saga_client_free(c);
 }
 
-/* ---- the pure orchestrator's state machine ------------------------------------------------- */
-
-static void happy_path_walks_t1_to_t6_then_completes(void **state)
-{
-    (void)state;
-    machine_pos_t p = machine_start();
-    assert_int_equal(p.status, MS_RUNNING);
-    assert_int_equal(p.step, SAGA_STEP_CREATE_ORDER);
-    assert_int_equal(p.last_forward, 0); /* CancelOrder registered before T1 runs */
-    for (int i = 1; i < SAGA_FORWARD_COUNT; i++) {
-        p = machine_advance(p, MO_OK);
-        assert_int_equal(p.status, MS_RUNNING);
-        assert_int_equal(p.step, i);
-        assert_int_equal(p.last_forward, i);
-    }
-    p = machine_advance(p, MO_OK);
-    assert_int_equal(p.status, MS_COMPLETED);
-    assert_true(machine_is_terminal(p.status));
-    machine_pos_t q = machine_advance(p, MO_FAILED);
-    assert_int_equal(q.status, MS_COMPLETED);
-}
-
-static void failed_approve_compensates_refund_then_reservation_then_order(void **state)
-{
-    (void)state;
-    machine_pos_t p = machine_start();
-    for (int i = 0; i < 3; i++)
-        p = machine_advance(p, MO_OK);
-    assert_int_equal(p.step, SAGA_STEP_APPROVE_PAYMENT);
-    p = machine_advance(p, MO_FAILED);
-    assert_int_equal(p.status, MS_COMPENSATING);
-    assert_int_equal(p.step, SAGA_STEP_REFUND_PAYMENT);
-    p = machine_advance(p, MO_OK);
-    assert_int_equal(p.step, SAGA_STEP_CANCEL_RESERVATION);
-    p = machine_advance(p, MO_FAILED); /* refused for good: recorded, the saga moves on */
-    assert_int_equal(p.step, SAGA_STEP_CANCEL_ORDER);
-    p = machine_advance(p, MO_OK);
-    assert_int_equal(p.status, MS_COMPENSATED);
-    assert_int_equal(p.step, SAGA_STEP_NONE);
-}
-
-static void failed_first_step_still_runs_its_registered_compensation(void **state)
-{
-    (void)state;
-    machine_pos_t p = machine_advance(machine_start(), MO_FAILED);
-    assert_int_equal(p.status, MS_COMPENSATING);
-    assert_int_equal(p.step, SAGA_STEP_CANCEL_ORDER);
-    p = machine_advance(p, MO_OK);
-    assert_int_equal(p.status, MS_COMPENSATED);
-}
-
-static void failed_reserve_cancels_reservation_before_order(void **state)
-{
-    (void)state;
-    machine_pos_t p = machine_advance(machine_start(), MO_OK);
-    assert_int_equal(p.step, SAGA_STEP_RESERVE_STOCK);
-    p = machine_advance(p, MO_FAILED);
-    assert_int_equal(p.step, SAGA_STEP_CANCEL_RESERVATION);
-    p = machine_advance(p, MO_OK);
-    assert_int_equal(p.step, SAGA_STEP_CANCEL_ORDER);
-}
-
-static void status_names_round_trip(void **state)
-{
-    (void)state;
-    for (int i = 0; i < 4; i++)
-        assert_int_equal(machine_status_parse(machine_status_name((machine_status_t)i)), i);
-    assert_int_equal(machine_status_parse("BOGUS"), -1);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -514,6 +525,10 @@ int main(void)
         cmocka_unit_test(invalid_bodies_are_refused_naming_the_field),
         cmocka_unit_test(context_json_round_trips),
         cmocka_unit_test(result_json_has_the_documented_shape),
+        cmocka_unit_test(input_json_is_exactly_the_order_body_and_round_trips),
+        cmocka_unit_test(saga_ids_follow_the_contract_rule),
+        cmocka_unit_test(plain_key_is_embedded_in_the_saga_id),
+        cmocka_unit_test(awkward_or_long_key_is_hashed_stably_into_a_valid_id),
         cmocka_unit_test(create_order_posts_body_with_key_and_learns_id),
         cmocka_unit_test(every_step_calls_its_documented_endpoint),
         cmocka_unit_test(business_and_retryable_answers_are_told_apart),
@@ -523,11 +538,6 @@ int main(void)
         cmocka_unit_test(refund_without_order_makes_no_call),
         cmocka_unit_test(compensation_of_a_missing_target_succeeds),
         cmocka_unit_test(json_entry_point_runs_a_step_by_activity_name),
-        cmocka_unit_test(happy_path_walks_t1_to_t6_then_completes),
-        cmocka_unit_test(failed_approve_compensates_refund_then_reservation_then_order),
-        cmocka_unit_test(failed_first_step_still_runs_its_registered_compensation),
-        cmocka_unit_test(failed_reserve_cancels_reservation_before_order),
-        cmocka_unit_test(status_names_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
