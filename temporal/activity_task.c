@@ -24,6 +24,8 @@ struct tc_activity_ctx {
     bool non_retryable;
     bool cancel_requested;
     const atomic_bool *local_cancel; /* a local activity's cancellation flag (no server task) */
+    uint8_t *failure;                /* tc_activity_fail_failure: the packed Failure */
+    size_t failure_len;
 };
 
 size_t tc_activity_input_count(const tc_activity_ctx *ctx)
@@ -77,6 +79,17 @@ int tc_activity_fail(tc_activity_ctx *ctx, const char *type, const char *message
     return (ctx->ftype && ctx->fmsg) ? TC_OK : TC_ERR_NOMEM;
 }
 
+int tc_activity_fail_failure(tc_activity_ctx *ctx, const tc_failure *f)
+{
+    if (ctx->outcome != ACT_NONE)
+        return TC_ERR_STATE;
+    int rc =
+        tc_activity_fail(ctx, f ? f->type : NULL, f ? f->message : NULL, f && f->non_retryable);
+    if (rc == TC_OK && f && !(ctx->failure = tc_failure_pack(f, &ctx->failure_len)))
+        rc = TC_ERR_NOMEM;
+    return rc;
+}
+
 int tc_activity_report_cancelled(tc_activity_ctx *ctx)
 {
     if (ctx->outcome != ACT_NONE)
@@ -110,6 +123,7 @@ int tc_activity_heartbeat(tc_activity_ctx *ctx, const char *details_json, tc_err
     ProtobufCMessage *m = NULL;
     int rc = tc_rpc(ctx->w->c, "RecordActivityTaskHeartbeat", TC_RPC_MSG(rq),
                     &WS(record_activity_task_heartbeat_response__descriptor), &m, 0, 0, NULL, err);
+    tc_pl1_clear(&d);
     if (rc != TC_OK)
         return rc;
     if (((Temporal__Api__Workflowservice__V1__RecordActivityTaskHeartbeatResponse *)m)
@@ -131,12 +145,18 @@ static void respond_activity(tc_worker *w, tc_activity_ctx *ctx)
         Temporal__Api__Workflowservice__V1__RespondActivityTaskFailedRequest rq =
             TEMPORAL__API__WORKFLOWSERVICE__V1__RESPOND_ACTIVITY_TASK_FAILED_REQUEST__INIT;
         tc_appfail f;
+        tc_pb_failure *whole =
+            ctx->failure
+                ? temporal__api__failure__v1__failure__unpack(NULL, ctx->failure_len, ctx->failure)
+                : NULL; /* tc_activity_fail_failure */
         rq.task_token = ctx->t->task_token;
-        rq.failure = tc_appfail_init(&f, ctx->ftype, ctx->fmsg, ctx->non_retryable);
+        rq.failure = whole ? whole : tc_appfail_init(&f, ctx->ftype, ctx->fmsg, ctx->non_retryable);
         rq.identity = w->identity;
         rq.namespace_ = w->c->ns;
         rc = tc_rpc(w->c, "RespondActivityTaskFailed", TC_RPC_MSG(rq),
                     &WS(respond_activity_task_failed_response__descriptor), &m, 0, 0, NULL, &err);
+        if (whole)
+            temporal__api__failure__v1__failure__free_unpacked(whole, NULL);
     } else if (ctx->outcome == ACT_CANCELLED) {
         Temporal__Api__Workflowservice__V1__RespondActivityTaskCanceledRequest rq =
             TEMPORAL__API__WORKFLOWSERVICE__V1__RESPOND_ACTIVITY_TASK_CANCELED_REQUEST__INIT;
@@ -156,9 +176,24 @@ static void respond_activity(tc_worker *w, tc_activity_ctx *ctx)
         rc =
             tc_rpc(w->c, "RespondActivityTaskCompleted", TC_RPC_MSG(rq),
                    &WS(respond_activity_task_completed_response__descriptor), &m, 0, 0, NULL, &err);
+        tc_pl1_clear(&res);
     }
     if (m)
         protobuf_c_message_free_unpacked(m, NULL);
+    if (rc == TC_ERR_CODEC && ctx->outcome != ACT_FAILED) {
+        /* A payload codec refused the result: report that instead (retried, as a codec may
+         * recover), so the activity fails with the reason rather than timing out. */
+        free(ctx->ftype);
+        free(ctx->fmsg);
+        free(ctx->failure);
+        ctx->failure = NULL;
+        ctx->outcome = ACT_FAILED;
+        ctx->ftype = tc_strdup("PayloadEncodeError");
+        ctx->fmsg = tc_strdup(err.text);
+        ctx->non_retryable = false;
+        respond_activity(w, ctx);
+        return;
+    }
     /* NotFound: the activity timed out or its run closed meanwhile; nothing to do. */
     if (rc != TC_OK && rc != TC_ERR_NOT_FOUND)
         tc_logf(&w->log, TC_LOG_WARN, tc_activity_workflow_id(ctx), tc_activity_run_id(ctx), NULL,
@@ -209,6 +244,7 @@ static void ctx_clear(tc_activity_ctx *ctx)
     free(ctx->result);
     free(ctx->ftype);
     free(ctx->fmsg);
+    free(ctx->failure);
 }
 
 void tc_activity_run_local(tc_worker *w, const act_task *t, const atomic_bool *cancel,
@@ -228,7 +264,10 @@ void tc_activity_run_local(tc_worker *w, const act_task *t, const atomic_bool *c
     out->ftype = ctx.ftype;
     out->fmsg = ctx.fmsg;
     out->non_retryable = ctx.non_retryable;
+    out->failure = ctx.failure;
+    out->failure_len = ctx.failure_len;
     ctx.result = ctx.ftype = ctx.fmsg = NULL;
+    ctx.failure = NULL;
     ctx_clear(&ctx);
 }
 

@@ -254,6 +254,8 @@ static uint8_t *pack_marker(const tc_la *la, int attempt, const char *result_jso
         TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_RECORD_MARKER_COMMAND_ATTRIBUTES;
     cmd.record_marker_command_attributes = &a;
     uint8_t *packed = tc_cmd_pack(&cmd, len);
+    for (size_t i = 0; i < n; i++)
+        tc_pl1_clear(&pl[i]);
     free(data);
     return packed;
 }
@@ -354,6 +356,7 @@ static void fail_round(tc_run *r, tc_la *la, int attempt, const tc_pb_failure *f
                     ? FUT_CANCELLED
                     : FUT_FAILED;
     tc_future_resolve_fail(r, la->fut, state, type, msg, nr, 0);
+    tc_future_keep_failure(la->fut, f); /* for tc_wf_fail_future */
     resolved(la);
 }
 
@@ -522,7 +525,9 @@ tc_future *tc_la_start(tc_wf_ctx *ctx, const char *type, const char *const *inpu
     la->scheduled_wall = r->now_ms; /* workflow time: the same when a run is rebuilt */
     f->cmd = &la->handle;
     new_round_id(r, la);
-    if (!(la->type = tc_strdup(type)) || policy_copy(&la->retry, o->retry) != TC_OK ||
+    la->handle.id = la->id; /* what tc_wf_fail_future names: the round's id, and the type */
+    if (!(la->type = la->handle.type = tc_strdup(type)) ||
+        policy_copy(&la->retry, o->retry) != TC_OK ||
         (n && !(la->inputs = calloc(n, sizeof *la->inputs))))
         park_oom(ctx, type);
     for (size_t i = 0; i < n; i++) {

@@ -71,6 +71,8 @@ typedef struct tc_la_outcome {
     char *result; /* LA_OUT_OK: JSON or NULL (no result) */
     char *ftype, *fmsg;
     bool non_retryable;
+    uint8_t *failure; /* LA_OUT_FAILED by tc_activity_fail_failure: the packed Failure */
+    size_t failure_len;
 } tc_la_outcome;
 
 /* An attempt running on an executor thread, shared by the run and the executor

@@ -26,6 +26,7 @@ void tc_la_exec_free(tc_la_exec *x)
     free(x->out.result);
     free(x->out.ftype);
     free(x->out.fmsg);
+    free(x->out.failure);
     free(x);
 }
 

@@ -149,8 +149,15 @@ static void outcome(tc_run *r, tc_la *la, int attempt, const tc_la_outcome *o, b
         tc_la_run_code(r);
     } else {
         tc_appfail af;
-        failed(r, la, attempt, tc_appfail_init(&af, o->ftype, o->fmsg, o->non_retryable), false,
+        tc_pb_failure *whole =
+            o->failure
+                ? temporal__api__failure__v1__failure__unpack(NULL, o->failure_len, o->failure)
+                : NULL; /* tc_activity_fail_failure: recorded as raised */
+        failed(r, la, attempt,
+               whole ? whole : tc_appfail_init(&af, o->ftype, o->fmsg, o->non_retryable), false,
                stopping, now);
+        if (whole)
+            temporal__api__failure__v1__failure__free_unpacked(whole, NULL);
     }
 }
 
@@ -185,6 +192,7 @@ static bool step_one(drive *d, tc_la *la)
             free(o.result);
             free(o.ftype);
             free(o.fmsg);
+            free(o.failure);
             return true;
         }
         if (d->now >= x->deadline_us) {

@@ -68,6 +68,7 @@ void tc_run_free(tc_run *r)
         tc_strv_free(f->values, f->n_values);
         free(f->ftype);
         free(f->fmsg);
+        free(f->failure);
         free(f->signal_name);
         free(f);
     }
@@ -86,6 +87,7 @@ void tc_run_free(tc_run *r)
     free(r->out_result);
     free(r->out_ftype);
     free(r->out_fmsg);
+    free(r->out_failure);
     free((char *)r->out_can.workflow_type);
     free((char *)r->out_can.task_queue);
     free(r->workflow_id);

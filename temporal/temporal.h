@@ -35,6 +35,7 @@ typedef enum tc_code {
     TC_ERR_NONDETERMINISM = -15, /* workflow code and history disagree (replay) */
     TC_ERR_TASK_FAILED = -16,    /* a workflow task failed: tc_wf_panic, an invalid call, a
                                     history the runtime cannot read (replay) */
+    TC_ERR_CODEC = -17,          /* a payload codec failed to encode a call's payload */
 } tc_code;
 
 /* Error detail written by every call that can fail. `text` is always NUL-terminated. */
@@ -130,6 +131,12 @@ typedef struct tc_client_options {
     tc_log_fn log_fn; /* log lines of the client and of workers on it that set none;
                          NULL = tc_log_stderr */
     void *log_user;
+
+    /* ---- data converter (temporal_payload.h) ---- */
+    const struct tc_payload_codec *codecs; /* applied to every payload of every call, by the
+                                              client and its workers; copied */
+    size_t n_codecs;
+    bool encode_failure_attributes; /* failure messages and stack traces travel encoded */
 } tc_client_options;
 
 /* Fills o from the environment, overwriting only the fields whose variable is set and
@@ -675,9 +682,12 @@ int tc_replay_history(const tc_history *h, tc_workflow_fn fn, void *state, size_
 /* Payloads                                                                                    */
 /* ------------------------------------------------------------------------------------------ */
 
-/* Encoding used for every payload we write: metadata "encoding" = "json/plain", data = the
- * UTF-8 JSON text. Payloads we read may also be "binary/null" (decoded as "null"). */
+/* Encoding of the payloads JSON values are written as: metadata "encoding" = "json/plain",
+ * data = the UTF-8 JSON text (the JSON null is written as "binary/null"). */
 #define TC_ENCODING_JSON "json/plain"
+
+/* Values of other encodings, payload codecs, failures with causes. */
+#include "temporal_payload.h"
 
 #ifdef __cplusplus
 }

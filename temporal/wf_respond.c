@@ -154,6 +154,8 @@ int tc_respond_completed(tc_worker *w, const tc_wf_task *t, const wf_reg *reg, t
 out:
     for (size_t i = 0; cmds && i < n_cmds; i++)
         temporal__api__command__v1__command__free_unpacked(cmds[i], NULL);
+    for (size_t i = 0; qpl && i < nq; i++)
+        tc_pl1_clear(&qpl[i]);
     for (size_t i = 0; qjson && i < nq; i++)
         free(qjson[i]);
     for (size_t i = 0; qerr && i < nq; i++)
@@ -221,6 +223,8 @@ void tc_respond_legacy_query(tc_worker *w, const tc_wf_task *t, const wf_reg *re
            &WS(respond_query_task_completed_response__descriptor), &m, 0, 0, NULL, &e);
     if (m)
         protobuf_c_message_free_unpacked(m, NULL);
+    if (ok)
+        tc_pl1_clear(&pl);
     free(json);
     free(errtext);
 }

@@ -44,6 +44,8 @@ struct tc_future {
     bool non_retryable;
     tc_cmd *cmd;       /* the command behind it (activities, timers), or NULL */
     char *signal_name; /* FK_SIGNAL while it waits for a signal */
+    uint8_t *failure;  /* the packed Failure it failed with, when kept (tc_wf_fail_future) */
+    size_t failure_len;
     struct tc_future *next;
 };
 
@@ -249,7 +251,9 @@ struct tc_run {
     char fail_text[1024];
 
     struct tc_la_set *la; /* local activities (local_activity.h), NULL until the first */
-    bool force_new_task;  /* answer with force_create_new_workflow_task (a heartbeat) */
+    uint8_t *out_failure; /* OUT_FAIL with a whole failure (failure.c): the packed Failure */
+    size_t out_failure_len;
+    bool force_new_task; /* answer with force_create_new_workflow_task (a heartbeat) */
 
     uint64_t lru;
 };
@@ -361,5 +365,10 @@ void tc_close_emit(tc_run *r);
 int tc_props_upsert(tc_wf_ctx *ctx, bool memo, const char *json_object);
 /* Sets (or, json NULL / "null", removes) key in a run's search attribute or memo view. */
 int tc_props_set(tc_kv **kv, size_t *n, const char *key, const char *json);
+
+/* failure.c: f's chain as a packed Failure (malloc'd), NULL out of memory; keeps the failure
+ * a future resolved with (copied) for tc_wf_fail_future. */
+uint8_t *tc_failure_pack(const tc_failure *f, size_t *len);
+void tc_future_keep_failure(tc_future *fut, const tc_pb_failure *f);
 
 #endif

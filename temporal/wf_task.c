@@ -240,7 +240,9 @@ static void handle_task(tc_worker *w, const tc_wf_task *t)
     tc_cmd *const *cmds;
     size_t n = tc_run_new_commands(r, &cmds);
     rc = tc_respond_completed(w, t, reg, r, cmds, n, NULL, 0, &err);
-    if (rc != TC_OK)
+    if (rc == TC_ERR_CODEC) /* a payload codec refused the answer: fail the task, visibly */
+        task_failed(w, t, reg, TC_ERR_TASK_FAILED, err.text);
+    else if (rc != TC_OK)
         /* NotFound: the run closed (terminated, timed out) or the task timed out meanwhile. */
         tc_logf(&w->log, rc == TC_ERR_NOT_FOUND ? TC_LOG_INFO : TC_LOG_WARN, r->workflow_id,
                 r->run_id, r->workflow_type, "%s", err.text);
