@@ -117,7 +117,8 @@ void tc_wf_fail_failure(tc_wf_ctx *ctx, const tc_failure *f)
     size_t len = 0;
     if (!f || !can_end(ctx))
         return;
-    end_with(ctx, tc_failure_pack(f, &len), len, f->type, f->message, f->non_retryable);
+    uint8_t *packed = tc_failure_pack(f, &len); /* before len is read */
+    end_with(ctx, packed, len, f->type, f->message, f->non_retryable);
 }
 
 void tc_wf_fail_future(tc_wf_ctx *ctx, const tc_future *fut)

@@ -343,6 +343,46 @@ static void final_failure_is_recorded_and_reaches_the_code(void **s)
     first_end(&t);
 }
 
+/* Re-raising the local activity's failure: an ActivityFailure naming it, caused by the
+ * failure the attempt raised (with its cause). */
+static void wf_reraise(tc_wf_ctx *ctx, void *state, void *user)
+{
+    (void)state, (void)user;
+    tc_future *f = tc_wf_local_activity_start(ctx, "Charge", NULL, &k_lo);
+    if (tc_future_get(ctx, f, NULL) == TC_ERR_FAILED)
+        tc_wf_fail_future(ctx, f);
+}
+
+static void failure_is_reraised_as_an_activity_failure_with_its_cause(void **s)
+{
+    (void)s;
+    first_task t;
+    tc_run *r = first_start(&t, wf_reraise, 0, NULL);
+    tc_failure cause = {.message = "card declined"};
+    tc_failure raised = {
+        .type = "Payment", .message = "charge failed", .non_retryable = true, .cause = &cause};
+    size_t len = 0;
+    uint8_t *packed = tc_failure_pack(&raised, &len);
+    tc_pb_failure *pf = temporal__api__failure__v1__failure__unpack(NULL, len, packed);
+    tc_la_fail(r, la_at(r, 0), 1, pf, 0);
+    tc_la_run_code(r);
+    temporal__api__failure__v1__failure__free_unpacked(pf, NULL);
+    free(packed);
+    rt_expect(r, "RecordMarker:1:LocalActivity,FailWorkflowExecution::");
+    Temporal__Api__Command__V1__Command *c = rt_unpack(rt_cmd(r, 1));
+    const tc_pb_failure *f = c->fail_workflow_execution_command_attributes->failure;
+    assert_int_equal(f->failure_info_case,
+                     TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_ACTIVITY_FAILURE_INFO);
+    assert_string_equal(f->activity_failure_info->activity_type->name, "Charge");
+    assert_string_equal(f->activity_failure_info->activity_id, "1");
+    assert_string_equal(f->cause->message, "charge failed");
+    assert_string_equal(f->cause->application_failure_info->type, "Payment");
+    assert_true(f->cause->application_failure_info->non_retryable);
+    assert_string_equal(f->cause->cause->message, "card declined");
+    temporal__api__command__v1__command__free_unpacked(c, NULL);
+    first_end(&t);
+}
+
 /* ---- durable backoff between rounds ---- */
 
 static void wf_one(tc_wf_ctx *ctx, void *state, void *user)
@@ -683,6 +723,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(marker_the_code_did_not_make_is_nondeterminism),
         cmocka_unit_test(live_task_records_a_marker_per_result_in_order),
         cmocka_unit_test(final_failure_is_recorded_and_reaches_the_code),
+        cmocka_unit_test(failure_is_reraised_as_an_activity_failure_with_its_cause),
         cmocka_unit_test(long_backoff_records_the_failure_then_starts_a_timer),
         cmocka_unit_test(replay_follows_the_timer_rounds),
         cmocka_unit_test(after_the_timer_the_next_round_is_dispatched),
