@@ -1,0 +1,32 @@
+/* schedule.c - features/schedule: the workflows the harness's schedules start (the schedules
+ * themselves are client calls of the harness). */
+#include "features.h"
+
+/* Returns its one argument ("arg1", then "arg2" after the schedule's update). */
+static void echo_arg_workflow(tc_wf_ctx *ctx, void *state, void *user)
+{
+    (void)state, (void)user;
+    tc_wf_complete(ctx, tc_wf_input(ctx, 0));
+}
+
+/* Completes with no result. */
+static void empty_workflow(tc_wf_ctx *ctx, void *state, void *user)
+{
+    (void)ctx, (void)state, (void)user;
+}
+
+static const feat_workflow basic_wf[] = {{"BasicScheduleWorkflow", echo_arg_workflow, 0},
+                                         {NULL, NULL, 0}};
+static const feat_workflow echo_wf[] = {{"Workflow", echo_arg_workflow, 0}, {NULL, NULL, 0}};
+static const feat_workflow empty_wf[] = {{"Workflow", empty_workflow, 0}, {NULL, NULL, 0}};
+
+const feature feat_schedule_features[] = {
+    {"schedule/basic", basic_wf, NULL},
+    {"schedule/backfill", echo_wf, NULL},
+    {"schedule/pause", echo_wf, NULL},
+    {"schedule/trigger", echo_wf, NULL},
+    {"schedule/duplicate_error", empty_wf, NULL},
+    /* schedule/cron needs the run's cron schedule (WorkflowExecutionStartedEventAttributes.
+     * cron_schedule), which tc_wf_ctx does not expose yet. */
+    {NULL, NULL, NULL},
+};
