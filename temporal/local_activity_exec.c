@@ -288,7 +288,7 @@ static void mark_sent(tc_run *r)
 
 void tc_la_drive(tc_worker *w, tc_run *r, int64_t task_start_us)
 {
-    r->force_new_task = false;
+    r->force_new_task = r->return_new_task = false;
     if (!r->la)
         return;
     int64_t timeout_ms = r->task_timeout_ms > 0 ? r->task_timeout_ms : 10000;
@@ -306,14 +306,19 @@ void tc_la_drive(tc_worker *w, tc_run *r, int64_t task_start_us)
         if (!d.waiting)
             break;
         if (d.now >= answer_by) {
-            r->force_new_task = true; /* a heartbeat: the attempts go on, the next task waits */
+            /* A heartbeat: the attempts go on here, and the next task comes back with the
+             * answer so this thread goes on with it (also while the worker stops). */
+            r->force_new_task = r->return_new_task = true;
             break;
         }
         wait_until(&d, d.wake);
     }
-    /* Local activities left unrun by a stop: a new task (on another worker) runs them. */
+    /* Local activities left unrun by a stop: a new task (on another worker: not handed back)
+     * runs them. */
     for (size_t i = 0; i < r->la->n; i++)
-        if (r->la->v[i]->shutdown_cancelled && r->la->v[i]->state == LA_DISPATCHED)
+        if (r->la->v[i]->shutdown_cancelled && r->la->v[i]->state == LA_DISPATCHED) {
             r->force_new_task = true;
+            r->return_new_task = false;
+        }
     mark_sent(r);
 }

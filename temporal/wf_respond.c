@@ -134,6 +134,7 @@ int tc_respond_completed(tc_worker *w, const tc_wf_task *t, const wf_reg *reg, t
     rq.n_query_results = nq;
     rq.query_results = qep;
     rq.force_create_new_workflow_task = r && r->force_new_task; /* local activities run on */
+    rq.return_new_workflow_task = r && r->return_new_task;
     if (w->sticky_queue) {
         stq.name = w->sticky_queue;
         stq.kind = TEMPORAL__API__ENUMS__V1__TASK_QUEUE_KIND__TASK_QUEUE_KIND_STICKY;
@@ -147,6 +148,11 @@ int tc_respond_completed(tc_worker *w, const tc_wf_task *t, const wf_reg *reg, t
     ProtobufCMessage *m = NULL;
     rc = tc_rpc(w->c, "RespondWorkflowTaskCompleted", TC_RPC_MSG(rq),
                 &WS(respond_workflow_task_completed_response__descriptor), &m, 0, 0, NULL, err);
+    if (rc == TC_OK && r && ((wtc_resp *)m)->workflow_task &&
+        ((wtc_resp *)m)->workflow_task->task_token.len) { /* the heartbeat's next task */
+        r->returned_task = ((wtc_resp *)m)->workflow_task;
+        ((wtc_resp *)m)->workflow_task = NULL;
+    }
     reserved -= take_eager(w, rc == TC_OK ? (wtc_resp *)m : NULL, reserved);
     tc_act_release(w, reserved); /* slots asked for but not granted */
     if (m)

@@ -253,7 +253,9 @@ struct tc_run {
     struct tc_la_set *la; /* local activities (local_activity.h), NULL until the first */
     uint8_t *out_failure; /* OUT_FAIL with a whole failure (failure.c): the packed Failure */
     size_t out_failure_len;
-    bool force_new_task; /* answer with force_create_new_workflow_task (a heartbeat) */
+    bool force_new_task;  /* answer with force_create_new_workflow_task (a heartbeat) */
+    bool return_new_task; /* and ask for that task back with the answer */
+    void *returned_task;  /* the task the answer handed back (tc_wf_task, owned), or NULL */
 
     uint64_t lru;
 };

@@ -182,14 +182,16 @@ static void task_failed(tc_worker *w, const tc_wf_task *t, const wf_reg *reg, in
         tc_respond_failed(w, t, code, msg);
 }
 
-static void handle_task(tc_worker *w, const tc_wf_task *t)
+/* Handles one workflow task; returns the next task of the run when the server handed it back
+ * with the answer (a local activity heartbeat), to be handled on this thread too. */
+static tc_wf_task *handle_task(tc_worker *w, const tc_wf_task *t)
 {
     int64_t t0 = tc_now_us();
     tc_error err = {0};
     const char *type = t->workflow_type ? t->workflow_type->name : NULL;
     const wf_reg *reg = tc_reg_workflow(w, type);
     if (!t->workflow_execution)
-        return;
+        return NULL;
     if (!reg) {
         char msg[256];
         snprintf(msg, sizeof msg, "workflow type %s is not registered on this worker",
@@ -198,11 +200,11 @@ static void handle_task(tc_worker *w, const tc_wf_task *t)
             tc_respond_legacy_query(w, t, NULL, NULL, msg);
         else
             task_failed(w, t, NULL, TC_ERR_TASK_FAILED, msg);
-        return;
+        return NULL;
     }
     if (t->query) {
         handle_query_task(w, t, reg);
-        return;
+        return NULL;
     }
     atomic_fetch_add(&w->st_wft, 1);
     task_events te = {0};
@@ -240,6 +242,8 @@ static void handle_task(tc_worker *w, const tc_wf_task *t)
     tc_cmd *const *cmds;
     size_t n = tc_run_new_commands(r, &cmds);
     rc = tc_respond_completed(w, t, reg, r, cmds, n, NULL, 0, &err);
+    tc_wf_task *next = r->returned_task; /* a heartbeat's next task, handled here */
+    r->returned_task = NULL;
     if (rc == TC_ERR_CODEC) /* a payload codec refused the answer: fail the task, visibly */
         task_failed(w, t, reg, TC_ERR_TASK_FAILED, err.text);
     else if (rc != TC_OK)
@@ -252,9 +256,13 @@ static void handle_task(tc_worker *w, const tc_wf_task *t)
         tc_cache_put(w, r);
         r = NULL;
     }
+    tc_run_free(r);
+    task_events_clear(&te);
+    return next;
 out:
     tc_run_free(r);
     task_events_clear(&te);
+    return NULL;
 }
 
 void tc_wft_poll_once(tc_worker *w, poller *p)
@@ -278,7 +286,13 @@ void tc_wft_poll_once(tc_worker *w, poller *p)
                        &WS(poll_workflow_task_queue_response__descriptor), &m) != TC_OK)
         return;
     tc_wf_task *t = (void *)m;
-    if (t->task_token.len) /* an expired long poll is an empty response: poll again */
-        handle_task(w, t);
+    if (t->task_token.len) { /* an expired long poll is an empty response: poll again */
+        tc_wf_task *next = handle_task(w, t);
+        while (next) { /* tasks handed back with a heartbeat's answer */
+            tc_wf_task *after = handle_task(w, next);
+            protobuf_c_message_free_unpacked(&next->base, NULL);
+            next = after;
+        }
+    }
     protobuf_c_message_free_unpacked(m, NULL);
 }

@@ -21,6 +21,14 @@ typedef struct feat_activity {
     tc_activity_fn fn;
 } feat_activity;
 
+/* Client and worker options a feature needs beyond the defaults. */
+typedef struct feat_options {
+    const tc_payload_codec *codecs; /* the client's payload codecs */
+    size_t n_codecs;
+    bool encode_failure_attributes; /* the client's failure converter */
+    bool no_remote_activities;      /* the worker runs local activities only */
+} feat_options;
+
 /* One feature: its workflows and activities, each list ended by an entry with a NULL type
  * (activities may be NULL for none). */
 typedef struct feature {
@@ -28,6 +36,9 @@ typedef struct feature {
     const feat_workflow *workflows;
     const feat_activity *activities;
 } feature;
+
+/* The options of a feature that needs more than the defaults (options.c), else NULL. */
+const feat_options *feat_options_for(const char *feature);
 
 /* The feature groups, one per source file, each ended by an entry with a NULL name. */
 extern const feature feat_activity_features[];
@@ -41,6 +52,8 @@ extern const feature feat_bugs_features[];
 extern const feature feat_schedule_features[];
 extern const feature feat_reset_features[];
 extern const feature feat_client_features[];
+extern const feature feat_local_activity_features[];
+extern const feature feat_eager_activity_features[];
 
 /* The worker's client (set once before the worker starts, thread-safe): activities use it to
  * signal or query the workflow that runs them, as the upstream activities use theirs. */

@@ -24,7 +24,8 @@ static const feature *const *groups(void)
         feat_data_converter_features,  feat_search_attributes_features,
         feat_worker_shutdown_features, feat_bugs_features,
         feat_schedule_features,        feat_reset_features,
-        feat_client_features,          NULL};
+        feat_client_features,          feat_local_activity_features,
+        feat_eager_activity_features,  NULL};
     return all;
 }
 
@@ -130,6 +131,9 @@ static int replay(const feature *f, const char *path, const char *type)
     tc_error err = {0};
     tc_history *h = NULL;
     int rc = tc_history_load(path, &h, &err);
+    const feat_options *o = feat_options_for(f->name);
+    if (rc == TC_OK && o && o->n_codecs) /* stored encoded */
+        rc = tc_history_decode(h, o->codecs, o->n_codecs, &err);
     for (int i = 0; i < 2 && rc == TC_OK; i++)
         rc = tc_replay_history(h, wf->fn, NULL, wf->state_size, NULL, &err);
     tc_history_free(h);
@@ -155,10 +159,17 @@ static int serve(const feature *f, const char *address, const char *ns, const ch
     tc_worker *w = NULL;
     /* FEATURE_HTTP_PROXY: the HTTP CONNECT proxy the harness runs for client/http_proxy*. */
     tc_client_options co = {.address = address, .ns = ns, .proxy = getenv("FEATURE_HTTP_PROXY")};
+    tc_worker_options wo = {.task_queue = queue, .log_level = TC_LOG_WARN};
+    const feat_options *o = feat_options_for(f->name);
+    if (o) {
+        co.codecs = o->codecs;
+        co.n_codecs = o->n_codecs;
+        co.encode_failure_attributes = o->encode_failure_attributes;
+        wo.no_remote_activities = o->no_remote_activities;
+    }
     int rc = tc_client_new(&co, &the_client, &err);
     if (rc == TC_OK)
         rc = tc_client_wait_ready(the_client, 30000, &err);
-    tc_worker_options wo = {.task_queue = queue, .log_level = TC_LOG_WARN};
     if (rc == TC_OK)
         rc = tc_worker_new(the_client, &wo, &w, &err);
     for (const feat_workflow *x = f->workflows; rc == TC_OK && x->type; x++)
