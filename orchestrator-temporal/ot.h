@@ -28,8 +28,8 @@ typedef struct ot_config {
 
 /* ---- workflow (workflow.c) ------------------------------------------------------------------ */
 
-/* Per-execution state of OrderWorkflow: plain bytes (the runtime zeroes it before each
- * re-execution), read by the getState query after the latest execution. */
+/* State of an OrderWorkflow run: plain bytes the runtime zeroes when the run starts (and for a
+ * replay), read by the getState query. */
 typedef struct ot_wf_state {
     saga_machine_t m; /* the saga's control flow (saga_machine.h) */
     saga_state_t st;  /* orderId / paymentId learned so far */
@@ -47,8 +47,8 @@ void ot_order_workflow(tc_wf_ctx *ctx, void *state, void *user);
 
 /* The getState query (tc_query_fn): {"step","phase","compensationStack","orderId",
  * "paymentId","input"} (+ "error" once the saga failed). */
-int ot_query_state(const void *state, const char *args_json, void *user, char **result_json,
-                   tc_error *err);
+int ot_query_state(const void *state, const char *const *args, size_t n_args, void *user,
+                   char **result_json, tc_error *err);
 
 /* ---- activities (activities.c) ---------------------------------------------------------- */
 

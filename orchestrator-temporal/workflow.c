@@ -1,8 +1,8 @@
 /* workflow.c - OrderWorkflow: a thin loop running saga_machine.h's actions as activities, plus
- * its getState query. Re-executed from the start on every workflow task, so it must stay
- * deterministic: it reads only its input and the activity results the runtime hands back - no
- * clock, no I/O, no globals but the options fixed before the worker starts. It decides no
- * transition: the machine does. */
+ * its getState query. It runs once per run on its own coroutine and is replayed from history
+ * after a cache miss, so it must stay deterministic: it reads only its input and the activity
+ * results the runtime hands back - no clock, no I/O, no globals but the options fixed before the
+ * worker starts. It decides no transition: the machine does. */
 #include "ot.h"
 
 #include <jansson.h>
@@ -32,24 +32,6 @@ void ot_workflow_configure(int64_t activity_timeout_ms)
         g_activity_timeout_ms = activity_timeout_ms;
 }
 
-/* What the activity input of one step is built from, only when the step is scheduled: the
- * workflow runs from the start on every task, and steps history already answers need none. */
-typedef struct step_input {
-    tc_wf_ctx *ctx;
-    const char *wid;
-    const ot_wf_state *s;
-} step_input;
-
-static char *make_step_input(void *arg)
-{
-    const step_input *a = arg;
-    char *input = saga_context_json(a->wid, &a->s->in, &a->s->st);
-    if (input == NULL)
-        /* Out of memory: fail this workflow task (it is retried) rather than guess. */
-        tc_wf_fail(a->ctx, "OutOfMemory", "no memory for the activity input", false);
-    return input;
-}
-
 /* Takes what a step learned (orderId, paymentId) from its result context. A result we cannot
  * read leaves the state as it was: the next step's input then lacks the id and saga reports it. */
 static void learn(ot_wf_state *s, const char *result_json)
@@ -66,26 +48,37 @@ static void learn(ot_wf_state *s, const char *result_json)
         s->st.payment_id = st.payment_id;
 }
 
-/* Schedules (or finds in history) the activity of `step`. PENDING: still running. Otherwise
- * *o is its final outcome: a non-retryable failure is a business one; any other failure means
- * the server's retries ended (attempts, timeouts). */
-static tc_wf_step run_step(tc_wf_ctx *ctx, ot_wf_state *s, const char *wid, saga_step_t step,
-                           saga_outcome_t *o)
+/* Schedules the activity of `step`, its input built from what the saga knows now. */
+static tc_future *start_step(tc_wf_ctx *ctx, ot_wf_state *s, const char *wid, saga_step_t step)
 {
-    step_input arg = {ctx, wid, s};
-    tc_wf_result res;
     tc_activity_options opt = {.activity_id = saga_step_key(step), /* each step runs once */
                                .start_to_close_ms = g_activity_timeout_ms};
     opt.retry =
         saga_step_retry_class(step) == SAGA_RETRY_LIMITED ? &k_limited_retry : &k_unlimited_retry;
-    tc_wf_step r =
-        tc_wf_activity_lazy(ctx, saga_step_activity(step), make_step_input, &arg, &opt, &res);
+    char *input = saga_context_json(wid, &s->in, &s->st);
+    if (input == NULL) /* out of memory: fail this workflow task (it is retried), not the saga */
+        tc_wf_panic(ctx, "no memory for the activity input of %s", saga_step_activity(step));
+    tc_future *f = tc_wf_activity_start(ctx, saga_step_activity(step), input, &opt);
+    free(input);
+    return f;
+}
+
+/* Waits for a step's final outcome into *o: a non-retryable failure is a business one; any
+ * other failure means the server's retries ended (attempts, timeouts). False when the run is
+ * being unwound (evicted): return at once. */
+static bool step_outcome(tc_wf_ctx *ctx, ot_wf_state *s, tc_future *f, saga_step_t step,
+                         saga_outcome_t *o)
+{
+    tc_wf_result res;
+    int rc = tc_future_get(ctx, f, &res);
+    if (rc == TC_ERR_CANCELLED)
+        return false;
     *o = (saga_outcome_t){.step = step, .type = res.failure_type, .message = res.failure_message};
-    if (r == TC_WF_DONE)
+    if (rc == TC_OK)
         learn(s, res.result_json);
-    else if (r == TC_WF_ERROR)
+    else
         o->kind = res.non_retryable ? SAGA_OUT_BUSINESS : SAGA_OUT_EXHAUSTED;
-    return r;
+    return true;
 }
 
 static void finish(tc_wf_ctx *ctx, ot_wf_state *s, const char *wid)
@@ -113,26 +106,31 @@ static void note(tc_wf_ctx *ctx, const char *wid, const saga_outcome_t *o, saga_
              o->message ? o->message : "");
 }
 
-/* Runs the machine's actions: each step's activity is called once per execution, in the order
- * the machine asked for them (so the commands repeat in history order), and every step history
- * has answered is fed back at once; what is still running stays in flight until a later task. */
+/* Runs the machine's actions: each step's activity is scheduled as soon as the machine asks
+ * for it (the confirms together), and the outcomes are fed back in the order the machine asked
+ * for the steps, waiting for the oldest in flight. */
 static void drive(tc_wf_ctx *ctx, ot_wf_state *s, const char *wid, saga_actions_t *acts)
 {
     saga_step_t queue[2 * SAGA_STEP_COUNT];
+    tc_future *running[2 * SAGA_STEP_COUNT];
     int head = 0, tail = 0;
     for (;;) {
-        for (int i = 0; i < acts->nrun && tail < (int)(sizeof queue / sizeof queue[0]); i++)
-            queue[tail++] = acts->run[i].step;
+        for (int i = 0; i < acts->nrun && tail < (int)(sizeof queue / sizeof queue[0]); i++) {
+            queue[tail] = acts->run[i].step;
+            running[tail] = start_step(ctx, s, wid, queue[tail]);
+            tail++;
+        }
         if (acts->finished) {
             finish(ctx, s, wid);
             return;
         }
         if (head == tail)
-            return; /* everything left is pending: the next workflow task goes on */
+            return; /* nothing in flight and not finished: the machine asked for nothing */
         saga_outcome_t o;
         memset(acts, 0, sizeof *acts);
-        if (run_step(ctx, s, wid, queue[head++], &o) == TC_WF_PENDING)
-            continue;
+        if (!step_outcome(ctx, s, running[head], queue[head], &o))
+            return;
+        head++;
         saga_machine_advance(&s->m, &o, acts);
         note(ctx, wid, &o, acts->verdict);
     }
@@ -147,6 +145,9 @@ void ot_order_workflow(tc_wf_ctx *ctx, void *state, void *user)
     saga_error_t perr;
     saga_actions_t acts;
 
+    /* A cancel request changes nothing here yet (as before this runtime): the saga runs in a
+     * section the run's cancellation does not reach. */
+    tc_wf_detached_begin(ctx);
     saga_machine_init(&s->m, NULL);
     if (input == NULL || saga_input_parse(input, strlen(input), &s->in, &perr) != SAGA_OK) {
         /* Bad input from a CLI or SDK client: the saga ends before it starts. */
@@ -160,10 +161,11 @@ void ot_order_workflow(tc_wf_ctx *ctx, void *state, void *user)
     drive(ctx, s, wid, &acts);
 }
 
-int ot_query_state(const void *state, const char *args_json, void *user, char **result_json,
-                   tc_error *err)
+int ot_query_state(const void *state, const char *const *args, size_t n_args, void *user,
+                   char **result_json, tc_error *err)
 {
-    (void)args_json;
+    (void)args;
+    (void)n_args;
     (void)user;
     const ot_wf_state *s = state;
     saga_step_t stack[SAGA_STEP_COUNT];

@@ -42,8 +42,9 @@ static void cancel(tc_run *r, tc_cmd *c)
     if (c->cancelled || !c->fut || c->fut->state != FUT_PENDING)
         return;
     c->cancelled = true;
-    if (c->state == CMD_NEW) {
-        /* Never sent: no event will record it, nothing runs. */
+    if (c->state != CMD_RECORDED) {
+        /* Never sent (made in this task, or in a replayed one that history did not record):
+         * no event will record it, nothing runs. */
         tc_cmd_drop(r, c);
         cancelled(r, c);
         return;
@@ -59,7 +60,7 @@ static void cancel(tc_run *r, tc_cmd *c)
     size_t len = 0;
     char id[24];
     snprintf(id, sizeof id, "%lld", (long long)c->event_id);
-    if (tc_run_live(r)) {
+    {
         a.scheduled_event_id = c->event_id;
         cmd.command_type = TC_CT(REQUEST_CANCEL_ACTIVITY_TASK);
         cmd.attributes_case =
@@ -182,8 +183,9 @@ tc_future *tc_activity_start(tc_wf_ctx *ctx, const char *type, const char *const
     const char *id = o->activity_id ? o->activity_id : seq;
     uint8_t *packed = NULL;
     size_t len = 0;
-    if (tc_run_live(r)) {
-        /* Only a command that will be sent needs its input built and packed. */
+    {
+        /* Built and packed even while replaying: a command history turns out not to have
+         * recorded (made earlier than history recorded it) is sent with the live task. */
         char *built = NULL;
         const char *one[1];
         if (make) {

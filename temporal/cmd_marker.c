@@ -136,7 +136,7 @@ static tc_cmd *add_marker(tc_run *r, const char *name, const char *id, const cha
 {
     uint8_t *packed = NULL;
     size_t len = 0;
-    if (tc_run_live(r)) {
+    {
         Temporal__Api__Command__V1__Command cmd = TEMPORAL__API__COMMAND__V1__COMMAND__INIT;
         Temporal__Api__Command__V1__RecordMarkerCommandAttributes a =
             TEMPORAL__API__COMMAND__V1__RECORD_MARKER_COMMAND_ATTRIBUTES__INIT;
@@ -168,20 +168,20 @@ static tc_cmd *add_marker(tc_run *r, const char *name, const char *id, const cha
 static tc_cmd *add_patch_marker(tc_run *r, const char *id, bool deprecated)
 {
     /* {"id":"<id>","deprecated":false} with the id escaped as a JSON string */
-    size_t n = strlen(id);
-    char *json = malloc(n * 6 + 40), *o = json;
+    size_t n = strlen(id), cap = n * 6 + 40, o = 0;
+    char *json = malloc(cap);
     if (!json)
         return NULL;
-    o += sprintf(o, "{\"id\":\"");
+    o += (size_t)snprintf(json + o, cap - o, "{\"id\":\"");
     for (const unsigned char *p = (const unsigned char *)id; *p; p++) {
         if (*p == '"' || *p == '\\')
-            o += sprintf(o, "\\%c", *p);
+            o += (size_t)snprintf(json + o, cap - o, "\\%c", *p);
         else if (*p < 0x20)
-            o += sprintf(o, "\\u%04x", *p);
+            o += (size_t)snprintf(json + o, cap - o, "\\u%04x", *p);
         else
-            *o++ = (char)*p;
+            json[o++] = (char)*p;
     }
-    sprintf(o, "\",\"deprecated\":%s}", deprecated ? "true" : "false");
+    snprintf(json + o, cap - o, "\",\"deprecated\":%s}", deprecated ? "true" : "false");
     const char *keys[] = {PATCH_DETAILS};
     const char *vals[] = {json};
     tc_cmd *c = add_marker(r, PATCH_MARKER, id, keys, vals, 1);

@@ -167,7 +167,7 @@ int tc_props_upsert(tc_wf_ctx *ctx, bool memo, const char *json_object)
         goto out;
     uint8_t *packed = NULL;
     size_t len = 0;
-    if (tc_run_live(r) && !(packed = pack(&m, memo, &len))) {
+    if (!(packed = pack(&m, memo, &len))) {
         rc = TC_ERR_NOMEM;
         goto out;
     }

@@ -28,7 +28,7 @@ static void cancel(tc_run *r, tc_cmd *c)
     if (c->cancelled || !c->fut || c->fut->state != FUT_PENDING)
         return;
     c->cancelled = true;
-    if (c->state == CMD_NEW) {
+    if (c->state != CMD_RECORDED) {
         tc_cmd_drop(r, c); /* never sent */
     } else {
         Temporal__Api__Command__V1__Command cmd = TEMPORAL__API__COMMAND__V1__COMMAND__INIT;
@@ -36,7 +36,7 @@ static void cancel(tc_run *r, tc_cmd *c)
             TEMPORAL__API__COMMAND__V1__CANCEL_TIMER_COMMAND_ATTRIBUTES__INIT;
         uint8_t *packed = NULL;
         size_t len = 0;
-        if (tc_run_live(r)) {
+        {
             a.timer_id = c->id;
             cmd.command_type = TC_CT(CANCEL_TIMER);
             cmd.attributes_case =
@@ -80,7 +80,7 @@ tc_future *tc_timer_start(tc_wf_ctx *ctx, int64_t duration_ms)
     snprintf(id, sizeof id, "%lld", (long long)tc_cmd_next_event_id(r));
     uint8_t *packed = NULL;
     size_t len = 0;
-    if (tc_run_live(r)) {
+    {
         Temporal__Api__Command__V1__Command cmd = TEMPORAL__API__COMMAND__V1__COMMAND__INIT;
         Temporal__Api__Command__V1__StartTimerCommandAttributes a =
             TEMPORAL__API__COMMAND__V1__START_TIMER_COMMAND_ATTRIBUTES__INIT;

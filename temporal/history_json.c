@@ -178,8 +178,8 @@ static int get_enum(jctx *j, json_t *v, const ProtobufCEnumDescriptor *ed, int32
 /* Writes one scalar of field f's type from v into the memory at dst. */
 static int scalar_from_json(jctx *j, const ProtobufCFieldDescriptor *f, json_t *v, void *dst)
 {
-    int64_t i;
-    uint64_t u;
+    int64_t i = 0;
+    uint64_t u = 0;
     double d;
     int rc = TC_OK;
     switch (f->type) {
@@ -219,7 +219,7 @@ static int scalar_from_json(jctx *j, const ProtobufCFieldDescriptor *f, json_t *
         *(protobuf_c_boolean *)dst = json_is_true(v);
         break;
     case PROTOBUF_C_TYPE_ENUM: {
-        int32_t e;
+        int32_t e = 0;
         if ((rc = get_enum(j, v, f->descriptor, &e)) == TC_OK)
             *(int32_t *)dst = e;
         break;

@@ -37,12 +37,13 @@ static char *unknown(const tc_run *r, const tc_handler *reg, size_t n_reg, const
     qsort(names, n, sizeof *names, cmp_str);
     for (size_t i = 0; i < n; i++)
         len += strlen(names[i]) + 1;
-    char *s = malloc(len), *o = s;
+    char *s = malloc(len);
     if (s) {
-        o += sprintf(o, "unknown queryType %s. KnownQueryTypes=[", type);
-        for (size_t i = 0; i < n; i++)
-            o += sprintf(o, "%s%s", i ? " " : "", names[i]);
-        sprintf(o, "]");
+        size_t o = (size_t)snprintf(s, len, "unknown queryType %s. KnownQueryTypes=[", type);
+        for (size_t i = 0; i < n && o < len; i++)
+            o += (size_t)snprintf(s + o, len - o, "%s%s", i ? " " : "", names[i]);
+        if (o < len)
+            snprintf(s + o, len - o, "]");
     }
     free(names);
     return s;

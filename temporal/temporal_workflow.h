@@ -27,7 +27,12 @@
  *
  * Every payload in and out is JSON text (encoding json/plain); a `const char *` JSON string
  * returned by the library is borrowed and stays valid until the run ends (it is freed with
- * the run), unless said otherwise. Only the coroutine a tc_wf_ctx was given to may use it. */
+ * the run), unless said otherwise. Only the coroutine a tc_wf_ctx was given to may use it.
+ *
+ * Unwinding: when a run leaves the worker (evicted from the sticky cache, replay finished,
+ * task failed) its suspended coroutines are resumed once more with every blocking call
+ * returning TC_ERR_CANCELLED at once: return promptly, freeing what you hold, as on any
+ * error path. Nothing done then is recorded. */
 
 /* The context of one workflow coroutine (the run's main function, a signal handler or a
  * coroutine started with tc_wf_go). Valid until that coroutine returns. */
@@ -41,7 +46,9 @@ typedef struct tc_future tc_future;
  * by the run: it keeps its value across workflow tasks and after the function returned, and
  * query handlers read it. The run ends when the function returns, in the way chosen with
  * tc_wf_complete / tc_wf_fail / tc_wf_continue_as_new / tc_wf_report_cancelled (or, if none
- * was called, completed with no result); coroutines still blocked then are abandoned. */
+ * was called, completed with no result); one of those called from another coroutine ends it
+ * as soon as that coroutine blocks or returns. Coroutines still blocked then are abandoned
+ * (unwound as above). */
 typedef void (*tc_workflow_fn)(tc_wf_ctx *ctx, void *state, void *user);
 
 /* What an operation resolved with. Strings are borrowed from the run. */
@@ -136,10 +143,11 @@ int tc_wf_activity(tc_wf_ctx *ctx, const char *activity_type, const char *input_
 /* Builds an activity's JSON argument: a malloc'd string the library frees, or NULL. */
 typedef char *(*tc_wf_input_fn)(void *arg);
 
-/* tc_wf_activity with the argument built by make_input(arg) only when the activity is really
- * scheduled: a replayed call (history already recorded it) never builds it. make_input NULL:
- * no argument. make_input returning NULL fails the workflow task (it is retried), as an
- * allocation failure should. */
+/* tc_wf_activity with the argument built by make_input(arg) when the call is made (once per
+ * execution of the workflow function: a replay after a cache miss builds it again, because a
+ * command that history turns out not to have recorded is sent with the live task).
+ * make_input NULL: no argument. make_input returning NULL fails the workflow task (it is
+ * retried), as an allocation failure should. */
 int tc_wf_activity_lazy(tc_wf_ctx *ctx, const char *activity_type, tc_wf_input_fn make_input,
                         void *arg, const tc_activity_options *opts, tc_wf_result *out);
 

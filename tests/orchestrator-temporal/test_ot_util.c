@@ -62,7 +62,7 @@ static json_t *state_after(int upto, ot_wf_state *s)
         saga_outcome_t o = {SAGA_OUT_OK, st, false, NULL, NULL};
         saga_machine_advance(&s->m, &o, &a);
     }
-    assert_int_equal(ot_query_state(s, NULL, NULL, &out, NULL), TC_OK);
+    assert_int_equal(ot_query_state(s, NULL, 0, NULL, &out, NULL), TC_OK);
     return parse(out);
 }
 

@@ -1236,6 +1236,99 @@ static void failed_task_makes_the_cached_run_stale(void **s)
     hb_free(b);
 }
 
+/* ---- commands made earlier than history recorded them ---- */
+
+/* Schedules A and B together, then completes. */
+static void wf_together(tc_wf_ctx *ctx, void *state, void *user)
+{
+    (void)state;
+    (void)user;
+    tc_future *fs[2] = {tc_wf_activity_start(ctx, "A", "1", &k_opts),
+                        tc_wf_activity_start(ctx, "B", "2", &k_opts)};
+    if (tc_wf_wait_all(ctx, fs, 2) != TC_OK)
+        return;
+    tc_wf_complete(ctx, NULL);
+}
+
+static void commands_made_earlier_than_recorded_still_match(void **s)
+{
+    (void)s;
+    /* older code scheduled A, and B only after A completed (ids as that code gave them) */
+    hb *b = hb_new();
+    hb_started(b, "T", NULL);
+    hb_wft(b);
+    int64_t a = hb_act_scheduled(b, "5", "A");
+    hb_act_completed(b, a, "null");
+    hb_wft(b); /* 7..9 */
+    int64_t b2 = hb_act_scheduled(b, "6", "B");
+    hb_act_completed(b, b2, "null");
+    hb_wft(b);
+    hb_completed(b, NULL);
+    tc_history *h = hb_history(b);
+    hb_free(b);
+    tc_error err = {0};
+    assert_int_equal(tc_replay_history(h, wf_together, NULL, 0, NULL, &err), TC_OK);
+    tc_history_free(h);
+}
+
+static void command_history_never_recorded_is_sent_live(void **s)
+{
+    (void)s;
+    /* history recorded A only, then A completed: the code's B was never sent */
+    hb *b = hb_new();
+    hb_started(b, "T", NULL);
+    hb_wft(b);
+    int64_t a = hb_act_scheduled(b, "5", "A");
+    hb_act_completed(b, a, "null");
+    int64_t started = hb_wft_start(b);
+    tc_history *h = hb_history(b);
+    hb_free(b);
+    tc_error err = {0};
+    tc_run *r = rt_task(h, started, wf_together, 0, NULL, NULL, &err);
+    rt_expect(r, "ScheduleActivityTask:6:B");
+    Temporal__Api__Command__V1__Command *c = rt_unpack(rt_cmd(r, 0));
+    assert_string_equal(c->schedule_activity_task_command_attributes->activity_type->name, "B");
+    assert_memory_equal(c->schedule_activity_task_command_attributes->input->payloads[0]->data.data,
+                        "2", 1);
+    temporal__api__command__v1__command__free_unpacked(c, NULL);
+    tc_run_free(r);
+    tc_history_free(h);
+}
+
+/* ---- odd inputs to the runtime's own JSON ---- */
+
+static void wf_odd_patch(tc_wf_ctx *ctx, void *state, void *user)
+{
+    (void)user;
+    patch_state *st = state;
+    st->patched = tc_wf_patched(ctx, "a\"b\\c");
+    tc_wf_complete(ctx, NULL);
+}
+
+static void patch_ids_are_escaped_in_marker_json(void **s)
+{
+    (void)s;
+    hb *b = hb_new();
+    hb_started(b, "P", NULL);
+    int64_t started = hb_wft_start(b);
+    tc_history *h = hb_history(b);
+    hb_free(b);
+    tc_error err = {0};
+    /* a small stack is enough for a small workflow */
+    tc_run_setup setup = {wf_odd_patch, NULL, sizeof(patch_state), 32 * 1024, NULL};
+    tc_run *r = tc_run_new("odd", "odd-run", &setup);
+    assert_int_equal(tc_run_feed(r, h->events, h->n, started, &err), TC_OK);
+    Temporal__Api__Command__V1__Command *c = rt_unpack(rt_cmd(r, 0));
+    const ProtobufCBinaryData *d =
+        &c->record_marker_command_attributes->details[0]->value->payloads[0]->data;
+    const char *want = "{\"id\":\"a\\\"b\\\\c\",\"deprecated\":false}";
+    assert_int_equal(d->len, strlen(want));
+    assert_memory_equal(d->data, want, d->len);
+    temporal__api__command__v1__command__free_unpacked(c, NULL);
+    tc_run_free(r);
+    tc_history_free(h);
+}
+
 /* ---- logging ---- */
 
 static char g_log[1024];
@@ -1325,6 +1418,9 @@ int main(void)
         cmocka_unit_test(cached_run_continues_like_a_full_replay),
         cmocka_unit_test(failed_task_makes_the_cached_run_stale),
         cmocka_unit_test(logger_is_silent_while_replaying),
+        cmocka_unit_test(patch_ids_are_escaped_in_marker_json),
+        cmocka_unit_test(commands_made_earlier_than_recorded_still_match),
+        cmocka_unit_test(command_history_never_recorded_is_sent_live),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
