@@ -212,12 +212,17 @@ typedef int (*saga_transport_fn)(void *ctx, const char *method, const char *url,
                                  int *status, char **resp_body);
 
 typedef struct saga_client_config {
-    const char *order_url;       /* e.g. "http://127.0.0.1:21082" (copied) */
-    const char *inventory_url;   /* copied */
-    const char *payment_url;     /* copied */
+    const char *order_url;       /* base URL of the service, or a comma-separated list of its
+                                    replicas' ("http://127.0.0.1:21082,http://127.0.0.1:22082");
+                                    parsed and copied */
+    const char *inventory_url;   /* same */
+    const char *payment_url;     /* same */
     long timeout_ms;             /* per call; 0 -> 10000 */
-    saga_transport_fn transport; /* NULL -> common's httpc_request (cm_httpc.h); the process
-                                    must have called httpc_global_init (app_new does) */
+    saga_transport_fn transport; /* NULL -> common's httpc_upstream_request (cm_httpc.h): calls
+                                    spread over the replicas, failed over on a refused
+                                    connection, a timeout or a 5xx; the process must have
+                                    called httpc_global_init (app_new does). Set: called with
+                                    the first URL of each list. */
     void *transport_ctx;         /* borrowed */
     const char *service_token;   /* sent as "Authorization: Bearer <token>" on every call by
                                     the default transport (copied; NULL or "" -> none) */
@@ -225,11 +230,12 @@ typedef struct saga_client_config {
 
 struct saga_client;
 
-/* Creates a client. Returns NULL on OOM or missing URLs. Thread-safe once created: any number
+/* Creates a client. Returns NULL on OOM or a missing or malformed URL list (logged with the
+ * entry at fault). Thread-safe once created: any number
  * of threads may call saga_step_run on one client concurrently. */
 struct saga_client *saga_client_new(const saga_client_config_t *cfg);
-/* Reads ORDER_SERVICE_URL, INVENTORY_SERVICE_URL, PAYMENT_SERVICE_URL (defaults 2108x) and
- * SERVICE_TOKEN. */
+/* Reads ORDER_SERVICE_URL, INVENTORY_SERVICE_URL, PAYMENT_SERVICE_URL (defaults 2108x; each a
+ * URL or a comma-separated list of replicas) and SERVICE_TOKEN. */
 struct saga_client *saga_client_from_env(void);
 void saga_client_free(struct saga_client *c);
 

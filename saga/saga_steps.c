@@ -3,6 +3,7 @@
 #include "saga.h"
 
 #include "cm_httpc.h"
+#include "cm_log.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -11,29 +12,38 @@
 
 #define SAGA_URL_MAX 512
 
+/* One downstream service: its replicas' base URLs. Requests are built on the first base for a
+ * caller's own transport; common's client spreads them over all (cm_httpc.h). */
+typedef struct saga_service {
+    httpc_upstream *up;
+    const char *base; /* first base URL, borrowed from up */
+} saga_service;
+
 struct saga_client {
-    char order_url[SAGA_URL_MAX / 2];
-    char inventory_url[SAGA_URL_MAX / 2];
-    char payment_url[SAGA_URL_MAX / 2];
+    saga_service order, inventory, payment;
     long timeout_ms;
-    saga_transport_fn transport;
+    saga_transport_fn transport; /* NULL: common's client with failover over the replicas */
     void *transport_ctx;
     char service_token[SAGA_URL_MAX / 2]; /* "" -> no Authorization header */
 };
 
 /* ---- default transport: common's HTTP client (per-thread keep-alive handles) ------------- */
 
-static int httpc_transport(void *ctx, const char *method, const char *url, const char *idem_key,
-                           const char *body, long timeout_ms, int *status, char **resp_body)
+/* One call to `svc` at `path` through common's replica-aware client: spread over the
+ * replicas, failed over on a refused connection, a timeout or a 5xx (the Idempotency-Key
+ * makes the repeat safe). */
+static int httpc_call(const struct saga_client *c, const saga_service *svc, const char *method,
+                      const char *path, const char *idem_key, const char *body, long timeout_ms,
+                      int *status, char **resp_body)
 {
     httpc_resp r = {0};
-    const struct saga_client *c = ctx;
     httpc_opts o = {.idempotency_key = idem_key,
                     .timeout_ms = timeout_ms,
                     .bearer_token = c->service_token[0] ? c->service_token : NULL};
     *status = 0;
     *resp_body = NULL;
-    int rc = httpc_request(method, url, body, body != NULL ? strlen(body) : 0, &o, &r);
+    int rc = httpc_upstream_request(svc->up, method, path, body, body != NULL ? strlen(body) : 0,
+                                    &o, &r);
     if (rc == 0) {
         *status = (int)r.status;
         *resp_body = r.body;
@@ -45,17 +55,14 @@ static int httpc_transport(void *ctx, const char *method, const char *url, const
 
 /* ---- client -------------------------------------------------------------------------------- */
 
-static int copy_url(char *dst, size_t cap, const char *src)
+static int service_init(saga_service *svc, const char *what, const char *list)
 {
-    if (src == NULL || src[0] == '\0')
+    char err[256];
+    if (httpc_upstream_new(list != NULL ? list : "", &svc->up, err, sizeof err) != 0) {
+        log_error("%s service URL list '%.200s': %s", what, list != NULL ? list : "", err);
         return -1;
-    size_t n = strlen(src);
-    while (n > 0 && src[n - 1] == '/')
-        n--; /* "http://h:1/" and "http://h:1" mean the same base */
-    if (n == 0 || n >= cap)
-        return -1;
-    memcpy(dst, src, n);
-    dst[n] = '\0';
+    }
+    svc->base = httpc_upstream_base(svc->up, 0);
     return 0;
 }
 
@@ -64,21 +71,21 @@ struct saga_client *saga_client_new(const saga_client_config_t *cfg)
     struct saga_client *c = calloc(1, sizeof *c);
     if (c == NULL)
         return NULL;
-    if (copy_url(c->order_url, sizeof c->order_url, cfg->order_url) != 0 ||
-        copy_url(c->inventory_url, sizeof c->inventory_url, cfg->inventory_url) != 0 ||
-        copy_url(c->payment_url, sizeof c->payment_url, cfg->payment_url) != 0) {
-        free(c);
+    if (service_init(&c->order, "order", cfg->order_url) != 0 ||
+        service_init(&c->inventory, "inventory", cfg->inventory_url) != 0 ||
+        service_init(&c->payment, "payment", cfg->payment_url) != 0) {
+        saga_client_free(c);
         return NULL;
     }
     c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 10000;
     if (cfg->service_token != NULL &&
         snprintf(c->service_token, sizeof c->service_token, "%s", cfg->service_token) >=
             (int)sizeof c->service_token) {
-        free(c);
+        saga_client_free(c);
         return NULL;
     }
-    c->transport = cfg->transport != NULL ? cfg->transport : httpc_transport;
-    c->transport_ctx = cfg->transport != NULL ? cfg->transport_ctx : c;
+    c->transport = cfg->transport;
+    c->transport_ctx = cfg->transport_ctx;
     return c;
 }
 
@@ -102,6 +109,11 @@ struct saga_client *saga_client_from_env(void)
 
 void saga_client_free(struct saga_client *c)
 {
+    if (c == NULL)
+        return;
+    httpc_upstream_free(c->order.up);
+    httpc_upstream_free(c->inventory.up);
+    httpc_upstream_free(c->payment.up);
     free(c);
 }
 
@@ -110,8 +122,8 @@ void saga_client_free(struct saga_client *c)
 /* Performs one call and classifies it. On SAGA_OK and when out_id_field is non-NULL, reads the
  * id from the JSON answer (first of the two names present) into *out_id. */
 static int call(struct saga_client *c, saga_step_t step, const char *saga_id, const char *method,
-                const char *url, const char *body, const char *id_a, const char *id_b,
-                int64_t *out_id, saga_error_t *err)
+                const saga_service *svc, const char *path, const char *body, const char *id_a,
+                const char *id_b, int64_t *out_id, saga_error_t *err)
 {
     char key[SAGA_ID_MAX + 32];
     char *resp = NULL;
@@ -125,7 +137,15 @@ static int call(struct saga_client *c, saga_step_t step, const char *saga_id, co
         err->code = SAGA_ERR_INVALID;
         return SAGA_ERR_INVALID;
     }
-    if (c->transport(c->transport_ctx, method, url, key, body, c->timeout_ms, &status, &resp) != 0)
+    int trc;
+    if (c->transport != NULL) {
+        char url[SAGA_URL_MAX];
+        snprintf(url, sizeof url, "%s%s", svc->base, path);
+        trc = c->transport(c->transport_ctx, method, url, key, body, c->timeout_ms, &status, &resp);
+    } else {
+        trc = httpc_call(c, svc, method, path, key, body, c->timeout_ms, &status, &resp);
+    }
+    if (trc != 0)
         status = 0;
     if (resp != NULL)
         root = json_loads(resp, 0, NULL);
@@ -162,8 +182,7 @@ static int call(struct saga_client *c, saga_step_t step, const char *saga_id, co
 static int create_order(struct saga_client *c, const char *saga_id, const saga_input_t *in,
                         saga_state_t *st, saga_error_t *err)
 {
-    char url[SAGA_URL_MAX];
-    snprintf(url, sizeof url, "%s/api/orders", c->order_url);
+
     json_t *o =
         json_pack("{s:I, s:I, s:I, s:I, s:s}", "customerId", (json_int_t)in->customer_id,
                   "productId", (json_int_t)in->product_id, "quantity", (json_int_t)in->quantity,
@@ -172,8 +191,8 @@ static int create_order(struct saga_client *c, const char *saga_id, const saga_i
     json_decref(o);
     if (body == NULL)
         return SAGA_ERR_NOMEM;
-    int rc = call(c, SAGA_STEP_CREATE_ORDER, saga_id, "POST", url, body, "orderId", "id",
-                  &st->order_id, err);
+    int rc = call(c, SAGA_STEP_CREATE_ORDER, saga_id, "POST", &c->order, "/api/orders", body,
+                  "orderId", "id", &st->order_id, err);
     free(body);
     return rc;
 }
@@ -181,16 +200,15 @@ static int create_order(struct saga_client *c, const char *saga_id, const saga_i
 static int create_payment(struct saga_client *c, const char *saga_id, const saga_input_t *in,
                           saga_state_t *st, saga_error_t *err)
 {
-    char url[SAGA_URL_MAX];
-    snprintf(url, sizeof url, "%s/api/payments", c->payment_url);
+
     json_t *o = json_pack("{s:I, s:I, s:s, s:s}", "orderId", (json_int_t)st->order_id, "amount",
                           (json_int_t)in->amount, "method", in->payment_method, "sagaId", saga_id);
     char *body = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (body == NULL)
         return SAGA_ERR_NOMEM;
-    int rc = call(c, SAGA_STEP_CREATE_PAYMENT, saga_id, "POST", url, body, "paymentId", "id",
-                  &st->payment_id, err);
+    int rc = call(c, SAGA_STEP_CREATE_PAYMENT, saga_id, "POST", &c->payment, "/api/payments", body,
+                  "paymentId", "id", &st->payment_id, err);
     free(body);
     return rc;
 }
@@ -219,19 +237,19 @@ static int compensation_result(int rc, saga_error_t *err)
 static int inventory_call(struct saga_client *c, saga_step_t step, const char *saga_id,
                           const char *action, const saga_input_t *in, saga_error_t *err)
 {
-    char url[SAGA_URL_MAX];
-    snprintf(url, sizeof url, "%s/api/inventory/%lld/%s?qty=%lld&sagaId=%s", c->inventory_url,
+    char path[SAGA_URL_MAX];
+    snprintf(path, sizeof path, "/api/inventory/%lld/%s?qty=%lld&sagaId=%s",
              (long long)in->product_id, action, (long long)in->quantity, saga_id);
-    return call(c, step, saga_id, "POST", url, NULL, NULL, NULL, NULL, err);
+    return call(c, step, saga_id, "POST", &c->inventory, path, NULL, NULL, NULL, NULL, err);
 }
 
 static int id_call(struct saga_client *c, saga_step_t step, const char *saga_id, const char *method,
-                   const char *base, const char *path, int64_t id, const char *action,
+                   const saga_service *svc, const char *collection, int64_t id, const char *action,
                    saga_error_t *err)
 {
-    char url[SAGA_URL_MAX];
-    snprintf(url, sizeof url, "%s/%s/%lld/%s", base, path, (long long)id, action);
-    return call(c, step, saga_id, method, url, NULL, NULL, NULL, NULL, err);
+    char path[SAGA_URL_MAX];
+    snprintf(path, sizeof path, "/%s/%lld/%s", collection, (long long)id, action);
+    return call(c, step, saga_id, method, svc, path, NULL, NULL, NULL, NULL, err);
 }
 
 static int run_step(struct saga_client *c, saga_step_t step, const char *saga_id,
@@ -248,18 +266,18 @@ static int run_step(struct saga_client *c, saga_step_t step, const char *saga_id
     case SAGA_STEP_APPROVE_PAYMENT:
         if ((rc = need(st->payment_id, "paymentId", step, err)) != 0)
             return rc;
-        return id_call(c, step, saga_id, "POST", c->payment_url, "api/payments", st->payment_id,
+        return id_call(c, step, saga_id, "POST", &c->payment, "api/payments", st->payment_id,
                        "approve", err);
     case SAGA_STEP_CONFIRM_ORDER:
         if ((rc = need(st->order_id, "orderId", step, err)) != 0)
             return rc;
-        return id_call(c, step, saga_id, "PATCH", c->order_url, "api/orders", st->order_id,
-                       "confirm", err);
+        return id_call(c, step, saga_id, "PATCH", &c->order, "api/orders", st->order_id, "confirm",
+                       err);
     case SAGA_STEP_CONFIRM_RESERVATION: return inventory_call(c, step, saga_id, "confirm", in, err);
     case SAGA_STEP_CONFIRM_PAYMENT:
         if ((rc = need(st->payment_id, "paymentId", step, err)) != 0)
             return rc;
-        return id_call(c, step, saga_id, "POST", c->payment_url, "api/payments", st->payment_id,
+        return id_call(c, step, saga_id, "POST", &c->payment, "api/payments", st->payment_id,
                        "confirm", err);
     case SAGA_STEP_REFUND_PAYMENT:
         if (st->payment_id <= 0) {
@@ -272,7 +290,7 @@ static int run_step(struct saga_client *c, saga_step_t step, const char *saga_id
             if (rc != SAGA_OK)
                 return rc;
         }
-        rc = id_call(c, step, saga_id, "POST", c->payment_url, "api/payments", st->payment_id,
+        rc = id_call(c, step, saga_id, "POST", &c->payment, "api/payments", st->payment_id,
                      "refund", err);
         return compensation_result(rc, err);
     case SAGA_STEP_CANCEL_RESERVATION:
@@ -285,7 +303,7 @@ static int run_step(struct saga_client *c, saga_step_t step, const char *saga_id
             if (rc != SAGA_OK)
                 return rc;
         }
-        rc = id_call(c, step, saga_id, "PATCH", c->order_url, "api/orders", st->order_id, "cancel",
+        rc = id_call(c, step, saga_id, "PATCH", &c->order, "api/orders", st->order_id, "cancel",
                      err);
         return compensation_result(rc, err);
     default: break;

@@ -26,6 +26,8 @@ typedef struct httpc_resp {
     char content_type[128];
     char error[256]; /* transport error text ("Connection refused", "Timeout ...") */
     char *headers;   /* raw response header lines, malloc'd; use httpc_resp_header */
+    int sent;        /* on a transport error: 0 when the request surely never reached the
+                        server (refused, unresolvable, connect timeout), 1 when it may have */
 } httpc_resp;
 
 /* Call once from main before threads start (curl_global_init); httpc_global_cleanup at exit
@@ -53,5 +55,53 @@ json_t *httpc_resp_json(const httpc_resp *r);
 const char *httpc_resp_header(const httpc_resp *r, const char *name, char *out, size_t n);
 
 void httpc_resp_free(httpc_resp *r);
+
+/* ---- replicas: one service behind a list of base URLs ------------------------------------- */
+
+#define HTTPC_UPSTREAM_MAX     64  /* base URLs in one list */
+#define HTTPC_UPSTREAM_URL_MAX 256 /* bytes of one base URL, NUL included */
+#define HTTPC_UPSTREAM_COOLDOWN_MS \
+    2000 /* default: how long a replica that failed at the
+                                           transport is tried only after the others */
+
+typedef struct httpc_upstream httpc_upstream;
+
+/* Parses `list`, comma-separated base URLs of one service's replicas
+ * ("http://127.0.0.1:21082,http://127.0.0.1:22082"): each entry is http:// or https://, a
+ * host (name, IPv4 or [IPv6]), an optional :port (1-65535) and an optional path prefix; blanks
+ * around entries and a trailing '/' are dropped. On success *out owns the group (free with
+ * httpc_upstream_free). A malformed, empty or oversize entry, or more than HTTPC_UPSTREAM_MAX,
+ * returns CM_ERR_INVALID and a message naming the entry in err (errlen bytes, may be 0). Any
+ * thread; the group itself is then safe to use from many threads at once. */
+int httpc_upstream_new(const char *list, httpc_upstream **out, char *err, size_t errlen);
+void httpc_upstream_free(httpc_upstream *u);
+
+/* Sets how long (ms, >= 0) a replica that failed at the transport is tried only after the
+ * others. Before the group is shared between threads. */
+void httpc_upstream_set_cooldown(httpc_upstream *u, long cooldown_ms);
+
+/* Number of base URLs, and the i-th one (borrowed, normalized, no trailing '/'). */
+size_t httpc_upstream_count(const httpc_upstream *u);
+const char *httpc_upstream_base(const httpc_upstream *u, size_t i);
+
+/* Performs `method` on <base><path> (path empty or starting with '/', may carry a query) like
+ * httpc_request, on one replica after another:
+ *  - each call starts on the less busy (fewer requests in flight from this process) of two
+ *    replicas picked at random; one that failed at the transport within the cooldown
+ *    (HTTPC_UPSTREAM_COOLDOWN_MS) is tried only after the others;
+ *  - on a refused connection or any other failure before the request was sent, the next
+ *    replica is tried;
+ *  - on a timeout or lost connection after sending, or on a 5xx answer, the next replica is
+ *    tried only when repeating is safe: GET, HEAD, PUT, DELETE, OPTIONS, or an
+ *    Idempotency-Key in opts (the services answer a repeated key with the first result);
+ *  - each replica is tried at most once per call, each attempt with opts' timeouts.
+ * Returns what the last attempt returned (0 with out->status, or a transport error). */
+int httpc_upstream_request(httpc_upstream *u, const char *method, const char *path,
+                           const char *body, size_t len, const httpc_opts *opts, httpc_resp *out);
+
+/* Counters of replica i since the group was made (any thread, relaxed reads): requests sent
+ * to it and transport failures; and calls that moved on to another replica. */
+void httpc_upstream_stats(const httpc_upstream *u, size_t i, long *requests, long *failures);
+long httpc_upstream_failovers(const httpc_upstream *u);
 
 #endif

@@ -113,6 +113,23 @@ static struct curl_slist *add_header(struct curl_slist *list, const char *line, 
     return n;
 }
 
+/* After a failed transfer: 0 only when the request cannot have reached the server (no
+ * connection was ever made), so a replica may be tried even for a non-idempotent call. A
+ * transfer that timed out before it got past connecting sent nothing either. */
+static int request_may_have_been_sent(CURL *h, CURLcode cc)
+{
+    if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ||
+        cc == CURLE_COULDNT_RESOLVE_PROXY || cc == CURLE_UNSUPPORTED_PROTOCOL ||
+        cc == CURLE_URL_MALFORMAT)
+        return 0;
+    curl_off_t pretransfer = 0;
+    if (cc == CURLE_OPERATION_TIMEDOUT &&
+        curl_easy_getinfo(h, CURLINFO_PRETRANSFER_TIME_T, &pretransfer) == CURLE_OK &&
+        pretransfer == 0)
+        return 0;
+    return 1;
+}
+
 int httpc_request(const char *method, const char *url, const char *body, size_t len,
                   const httpc_opts *opts, httpc_resp *out)
 {
@@ -201,6 +218,7 @@ int httpc_request(const char *method, const char *url, const char *body, size_t 
                      HTTPC_MAX_RESPONSE);
         free(a.p);
         free(hd.p);
+        out->sent = request_may_have_been_sent(h, cc);
         return cc == CURLE_OPERATION_TIMEDOUT ? CM_ERR_TIMEOUT : CM_ERR_IO;
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);

@@ -97,6 +97,32 @@ class ComposeFile(unittest.TestCase):
     def env(self, name):
         return {k: str(v) for k, v in (self.services[name].get("environment") or {}).items()}
 
+    def replicas_of(self, name):
+        """The compose services that are replicas of daemon `name` (name, name-r1, ...)."""
+        return sorted(s for s in self.services if re.fullmatch(re.escape(name) + r"(-r\d+)?", s))
+
+    def test_every_daemon_has_replicas_on_port_plus_1000_r(self):
+        """DESIGN: replica r of a daemon on its port + 1000*r; the same image, command and
+        settings (inside its container each listens on the daemon's own port)."""
+        for name, port in S.DAEMONS.items():
+            replicas = self.replicas_of(name)
+            with self.subTest(daemon=name):
+                self.assertGreaterEqual(len(replicas), 2, f"{name}: one replica only")
+                for rep in replicas:
+                    r = int(rep.rsplit("-r", 1)[1]) if rep != name else 0
+                    svc = self.services[rep]
+                    self.assertEqual(published(svc), {port + 1000 * r: port}, rep)
+                    self.assertEqual(svc.get("command"), [name])
+                    self.assertEqual(svc.get("image"), self.services[name].get("image"))
+                    self.assertEqual(self.env(rep), self.env(name), rep)
+                    self.assertTrue((svc.get("healthcheck") or {}).get("test"), rep)
+        # One task queue for the orchestrator-temporal replicas, one consumer group (the
+        # daemon's default, not overridden per replica) for the notification replicas.
+        queues = {self.env(r)["TEMPORAL_TASK_QUEUE"] for r in self.replicas_of("orchestrator-temporal")}
+        self.assertEqual(queues, {"order-task-queue"})
+        groups = {self.env(r).get("NOTIFICATION_GROUP") for r in self.replicas_of("service-notification")}
+        self.assertEqual(len(groups), 1)
+
     def test_every_daemon_has_its_port_health_and_image(self):
         images = set()
         for name, port in S.DAEMONS.items():
@@ -147,9 +173,10 @@ class ComposeFile(unittest.TestCase):
                     self.assertEqual(host, "127.0.0.1",
                                      f"{name} publishes {port} on every interface")
         for name, svc in self.services.items():
+            daemon = re.sub(r"-r\d+$", "", name)  # replica r of a daemon: <daemon>-r<r>
             for port, (_, host) in ports(svc).items():
                 with self.subTest(service=name, port=port):
-                    self.assertTrue(name in S.DAEMONS and name.startswith("orchestrator")
+                    self.assertTrue(daemon in S.DAEMONS and daemon.startswith("orchestrator")
                                     or host == "127.0.0.1",
                                     "only the public order API may be reachable from outside")
 
@@ -257,13 +284,14 @@ class ComposeFile(unittest.TestCase):
                     self.assertEqual(env["MYSQL_HOST"], "mysql")
                     self.assertEqual(env["MYSQL_PORT"], "3306")
                     self.assertEqual(env["MYSQL_DATABASE"], S.DATABASES[name])
-        for orch in ("orchestrator-pure", "orchestrator-temporal"):
+        for orch in self.replicas_of("orchestrator-pure") + self.replicas_of("orchestrator-temporal"):
             env = self.env(orch)
             for var, target in URL_VARS.items():
                 with self.subTest(daemon=orch, var=var):
-                    u = urlparse(env[var])
-                    self.assertEqual(u.hostname, target)
-                    self.assertEqual(u.port, S.DAEMONS[target])
+                    urls = [urlparse(u) for u in env[var].split(",")]
+                    self.assertEqual(sorted(u.hostname for u in urls), self.replicas_of(target),
+                                     f"{var} must list every replica of {target}")
+                    self.assertEqual({u.port for u in urls}, {S.DAEMONS[target]})
         t = self.env("orchestrator-temporal")
         self.assertEqual(t["TEMPORAL_ADDRESS"], "temporal:7233")
         self.assertEqual(t["TEMPORAL_NAMESPACE"], "default")
