@@ -383,6 +383,43 @@ static void failure_is_reraised_as_an_activity_failure_with_its_cause(void **s)
     first_end(&t);
 }
 
+/* The same for a remote activity: the failure of its ActivityTaskFailed event is kept. */
+static void wf_reraise_remote(tc_wf_ctx *ctx, void *state, void *user)
+{
+    (void)state, (void)user;
+    tc_activity_options o = {.start_to_close_ms = 5000};
+    tc_future *f = tc_wf_activity_start(ctx, "Charge", NULL, &o);
+    if (tc_future_get(ctx, f, NULL) == TC_ERR_FAILED)
+        tc_wf_fail_future(ctx, f);
+}
+
+static void remote_activity_failure_is_reraised_with_its_id(void **s)
+{
+    (void)s;
+    hb *b = hb_new();
+    hb_started(b, "Remote", NULL);
+    hb_wft(b);
+    int64_t sched = hb_act_scheduled(b, "5", "Charge");
+    hb_act_started(b, sched);
+    hb_act_failed(b, sched, "", "activity attempt 5 failed", false);
+    int64_t started = hb_wft_start(b);
+    tc_history *h = hb_history(b);
+    tc_error err = {0};
+    tc_run *r = rt_task(h, started, wf_reraise_remote, 0, NULL, NULL, &err);
+    rt_expect(r, "FailWorkflowExecution::");
+    Temporal__Api__Command__V1__Command *c = rt_unpack(rt_cmd(r, 0));
+    const tc_pb_failure *f = c->fail_workflow_execution_command_attributes->failure;
+    assert_string_equal(f->activity_failure_info->activity_type->name, "Charge");
+    assert_string_equal(f->activity_failure_info->activity_id, "5");
+    assert_int_equal(f->activity_failure_info->scheduled_event_id, sched);
+    assert_string_equal(f->cause->message, "activity attempt 5 failed");
+    assert_string_equal(f->cause->application_failure_info->type, "");
+    temporal__api__command__v1__command__free_unpacked(c, NULL);
+    tc_run_free(r);
+    tc_history_free(h);
+    hb_free(b);
+}
+
 /* ---- durable backoff between rounds ---- */
 
 static void wf_one(tc_wf_ctx *ctx, void *state, void *user)
@@ -724,6 +761,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(live_task_records_a_marker_per_result_in_order),
         cmocka_unit_test(final_failure_is_recorded_and_reaches_the_code),
         cmocka_unit_test(failure_is_reraised_as_an_activity_failure_with_its_cause),
+        cmocka_unit_test(remote_activity_failure_is_reraised_with_its_id),
         cmocka_unit_test(long_backoff_records_the_failure_then_starts_a_timer),
         cmocka_unit_test(replay_follows_the_timer_rounds),
         cmocka_unit_test(after_the_timer_the_next_round_is_dispatched),
