@@ -4,6 +4,8 @@
  * run by local_activity_exec.c. */
 #include "local_activity.h"
 
+#include "converter.h"
+
 #include "json_lite.h"
 
 #include <stdio.h>
@@ -105,26 +107,17 @@ static int64_t parse_rfc3339(const char *s)
 
 char *tc_la_marker_json(const tc_la_marker *m)
 {
-    size_t n = strlen(m->activity_id) * 6 + strlen(m->activity_type) * 6 + 160;
-    char *json = malloc(n), when[48], *o = json;
+    size_t cap = strlen(m->activity_id) * 6 + strlen(m->activity_type) * 6 + 160, o = 0;
+    char *json = malloc(cap), when[48];
     if (!json)
         return NULL;
     rfc3339(m->replay_time_ms, when, sizeof when);
-    const char *parts[2] = {m->activity_id, m->activity_type};
-    o += sprintf(o, "{\"ActivityID\":\"");
-    for (int k = 0; k < 2; k++) {
-        for (const unsigned char *p = (const unsigned char *)parts[k]; *p; p++) {
-            if (*p == '"' || *p == '\\')
-                o += sprintf(o, "\\%c", *p);
-            else if (*p < 0x20)
-                o += sprintf(o, "\\u%04x", *p);
-            else
-                *o++ = (char)*p;
-        }
-        o += sprintf(o, k == 0 ? "\",\"ActivityType\":\"" : "\"");
-    }
-    sprintf(o, ",\"ReplayTime\":\"%s\",\"Attempt\":%d,\"Backoff\":%lld}", when, m->attempt,
-            (long long)m->backoff_ms * 1000000LL);
+    o += (size_t)snprintf(json, cap, "{\"ActivityID\":\"");
+    o += tc_json_escape(m->activity_id, json + o, cap - o);
+    o += (size_t)snprintf(json + o, cap - o, "\",\"ActivityType\":\"");
+    o += tc_json_escape(m->activity_type, json + o, cap - o);
+    snprintf(json + o, cap - o, "\",\"ReplayTime\":\"%s\",\"Attempt\":%d,\"Backoff\":%lld}", when,
+             m->attempt, (long long)m->backoff_ms * 1000000LL);
     return json;
 }
 

@@ -377,22 +377,6 @@ static void decode_payload(visit *v, pb_payload *p)
 
 /* ---- failures (the failure converter) ---- */
 
-static char *json_str(const char *s, char *o)
-{
-    *o++ = '"';
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            o += sprintf(o, "\\%c", *p);
-        else if (*p < 0x20)
-            o += sprintf(o, "\\u%04x", *p);
-        else
-            *o++ = (char)*p;
-    }
-    *o++ = '"';
-    *o = '\0';
-    return o;
-}
-
 /* Moves the failure's message and stack trace into encoded_attributes (json/plain
  * {"message":..,"stack_trace":..}); the codecs then encode that payload like any other. */
 static void encode_failure(Temporal__Api__Failure__V1__Failure *f)
@@ -400,7 +384,8 @@ static void encode_failure(Temporal__Api__Failure__V1__Failure *f)
     const char *msg = f->message ? f->message : "", *st = f->stack_trace ? f->stack_trace : "";
     if (f->encoded_attributes || (!*msg && !*st))
         return;
-    char *json = malloc(strlen(msg) * 6 + strlen(st) * 6 + 40), *o = json;
+    size_t cap = strlen(msg) * 6 + strlen(st) * 6 + 40, o = 0;
+    char *json = malloc(cap);
     pb_payload *p = malloc(sizeof *p);
     pb_meta **md = calloc(1, sizeof *md);
     pb_meta *m = malloc(sizeof *m);
@@ -412,11 +397,11 @@ static void encode_failure(Temporal__Api__Failure__V1__Failure *f)
         free(key);
         return; /* out of memory: the failure goes as it is */
     }
-    o += sprintf(o, "{\"message\":");
-    o = json_str(msg, o);
-    o += sprintf(o, ",\"stack_trace\":");
-    o = json_str(st, o);
-    sprintf(o, "}");
+    o += (size_t)snprintf(json, cap, "{\"message\":\"");
+    o += tc_json_escape(msg, json + o, cap - o);
+    o += (size_t)snprintf(json + o, cap - o, "\",\"stack_trace\":\"");
+    o += tc_json_escape(st, json + o, cap - o);
+    snprintf(json + o, cap - o, "\"}");
     temporal__api__common__v1__payload__init(p);
     temporal__api__common__v1__payload__metadata_entry__init(m);
     m->key = key;

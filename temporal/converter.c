@@ -91,16 +91,23 @@ int tc_base64_decode(const char *in, size_t n, uint8_t **out, size_t *len)
 
 /* ---- the reserved form ---- */
 
-static void json_escape(const char *s, char **o)
+size_t tc_json_escape(const char *s, char *out, size_t cap)
 {
+    size_t o = 0;
+    if (cap == 0)
+        return 0;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            *o += sprintf(*o, "\\%c", *p);
-        else if (*p < 0x20)
-            *o += sprintf(*o, "\\u%04x", *p);
-        else
-            *(*o)++ = (char)*p;
+        char esc[8];
+        int n = (*p == '"' || *p == '\\') ? snprintf(esc, sizeof esc, "\\%c", *p)
+                : *p < 0x20               ? snprintf(esc, sizeof esc, "\\u%04x", *p)
+                                          : snprintf(esc, sizeof esc, "%c", *p);
+        if (n < 0 || o + (size_t)n >= cap)
+            break;
+        memcpy(out + o, esc, (size_t)n);
+        o += (size_t)n;
     }
+    out[o] = '\0';
+    return o;
 }
 
 char *tc_value_format(const char *encoding, const void *data, size_t len, const char *message_type)
@@ -120,18 +127,19 @@ char *tc_value_format(const char *encoding, const void *data, size_t len, const 
     }
     size_t cap = 64 + sizeof k_envelope + strlen(encoding) * 6 +
                  (message_type ? strlen(message_type) * 6 + 20 : 0) + (len + 2) / 3 * 4;
-    char *s = malloc(cap), *o = s;
+    char *s = malloc(cap);
+    size_t o = 0;
     if (!s)
         return NULL;
-    o += sprintf(o, "{\"%s\":{\"encoding\":\"", k_envelope);
-    json_escape(encoding, &o);
+    o += (size_t)snprintf(s, cap, "{\"%s\":{\"encoding\":\"", k_envelope);
+    o += tc_json_escape(encoding, s + o, cap - o);
     if (message_type) {
-        o += sprintf(o, "\",\"messageType\":\"");
-        json_escape(message_type, &o);
+        o += (size_t)snprintf(s + o, cap - o, "\",\"messageType\":\"");
+        o += tc_json_escape(message_type, s + o, cap - o);
     }
-    o += sprintf(o, "\",\"data\":\"");
-    o += tc_base64_encode(data, len, o);
-    sprintf(o, "\"}}");
+    o += (size_t)snprintf(s + o, cap - o, "\",\"data\":\"");
+    o += tc_base64_encode(data, len, s + o); /* cap counted 4 characters per 3 bytes */
+    snprintf(s + o, cap - o, "\"}}");
     return s;
 }
 

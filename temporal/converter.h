@@ -16,6 +16,10 @@
 size_t tc_base64_encode(const uint8_t *in, size_t n, char *out);
 int tc_base64_decode(const char *in, size_t n, uint8_t **out, size_t *len);
 
+/* Writes s escaped as the inside of a JSON string into out (NUL-terminated, at most cap bytes
+ * with the NUL; stops early rather than overflow). Returns the characters written. */
+size_t tc_json_escape(const char *s, char *out, size_t cap);
+
 /* Writes text into b->p: "null" as binary/null, the reserved form as its encoding, any other
  * text as json/plain. Returns true. */
 bool tc_pl_encode(tc_pl *b, const char *text);
