@@ -75,6 +75,7 @@ typedef struct start_parts {
 
 static void start_parts_free(start_parts *p)
 {
+    tc_pl1_clear(&p->in);
     if (p->memo)
         protobuf_c_message_free_unpacked(&p->memo->base, NULL);
     if (p->sa)
@@ -238,6 +239,7 @@ int tc_workflow_signal_with_start(tc_client *c, const tc_start_options *o, const
     rc =
         tc_rpc(c, "SignalWithStartWorkflowExecution", TC_RPC_MSG(rq),
                &WS(signal_with_start_workflow_execution_response__descriptor), &m, 0, 0, NULL, err);
+    tc_pl1_clear(&sig);
     start_parts_free(&p);
     if (rc != TC_OK)
         return rc;
@@ -549,6 +551,7 @@ int tc_workflow_query(tc_client *c, const char *workflow_id, const char *run_id,
     ProtobufCMessage *m = NULL;
     int rc = tc_rpc(c, "QueryWorkflow", TC_RPC_MSG(rq), &WS(query_workflow_response__descriptor),
                     &m, 0, 0, NULL, err);
+    tc_pl1_clear(&args);
     if (rc != TC_OK) {
         /* A handler error arrives as a failed call; say so with its own code. */
         if (err && err->grpc_status == 3 /* INVALID_ARGUMENT: the handler's error */)
@@ -587,6 +590,7 @@ int tc_workflow_signal(tc_client *c, const char *workflow_id, const char *run_id
     ProtobufCMessage *m = NULL;
     int rc = tc_rpc(c, "SignalWorkflowExecution", TC_RPC_MSG(rq),
                     &WS(signal_workflow_execution_response__descriptor), &m, 0, 0, NULL, err);
+    tc_pl1_clear(&in);
     if (m)
         protobuf_c_message_free_unpacked(m, NULL);
     return rc;

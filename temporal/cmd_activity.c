@@ -296,6 +296,7 @@ static void resolve_failure(tc_run *r, tc_cmd *c, const tc_pb_failure *f, const 
     if (fallback && (!f || strcmp(type, "Failure") == 0))
         type = fallback;
     tc_future_resolve_fail(r, c->fut, state, type, msg, nr, event_id);
+    tc_future_keep_failure(c->fut, f); /* for tc_wf_fail_future */
 }
 
 static int on_failed(tc_run *r, tc_cmd *c, const tc_pb_event *ev, tc_error *err)

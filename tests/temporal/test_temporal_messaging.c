@@ -48,7 +48,11 @@ static void wf_kid(tc_wf_ctx *ctx, void *state, void *user)
     if (is_string(in, "echo")) {
         tc_wf_complete(ctx, "\"echoed\"");
     } else if (is_string(in, "fail")) {
-        tc_wf_fail_with_details(ctx, "KidError", "kid failed", true, "{\"why\":\"test\"}");
+        tc_failure f = {.type = "KidError",
+                        .message = "kid failed",
+                        .non_retryable = true,
+                        .details_json = "{\"why\":\"test\"}"};
+        tc_wf_fail_failure(ctx, &f);
     } else if (is_string(in, "attempt")) {
         char msg[64];
         snprintf(msg, sizeof msg, "attempt %d", tc_wf_attempt(ctx));
