@@ -105,25 +105,8 @@ static int start_parts_init(start_parts *p, const tc_start_options *o, tc_error 
         tc_duration_ms(&p->d_task, o->task_timeout_ms);
         p->task = &p->d_task;
     }
-    if (o->retry) {
-        temporal__api__common__v1__retry_policy__init(&p->rp);
-        if (o->retry->initial_interval_ms > 0) {
-            tc_duration_ms(&p->d_ii, o->retry->initial_interval_ms);
-            p->rp.initial_interval = &p->d_ii;
-        }
-        if (o->retry->maximum_interval_ms > 0) {
-            tc_duration_ms(&p->d_mi, o->retry->maximum_interval_ms);
-            p->rp.maximum_interval = &p->d_mi;
-        }
-        p->rp.backoff_coefficient = o->retry->backoff_coefficient;
-        p->rp.maximum_attempts = o->retry->maximum_attempts;
-        size_t n = 0;
-        while (o->retry->non_retryable_error_types && o->retry->non_retryable_error_types[n])
-            n++;
-        p->rp.n_non_retryable_error_types = n;
-        p->rp.non_retryable_error_types = (char **)o->retry->non_retryable_error_types;
-        p->retry = &p->rp;
-    }
+    if (o->retry)
+        p->retry = tc_retry_policy_pb(o->retry, &p->rp, &p->d_ii, &p->d_mi);
     if (o->request_id && *o->request_id) {
         p->request_id = o->request_id;
     } else {
