@@ -190,23 +190,6 @@ static void run_wf(const char *type, const char *input, int64_t task_timeout_ms,
         fail_msg("%s: %s (%s)", type, err.text, out->failure_message ? out->failure_message : "");
 }
 
-static tc_history *history_of(const char *wid, const char *run_id)
-{
-    tc_history *h = NULL;
-    tc_error err = {0};
-    if (tc_workflow_history(g_client, wid, run_id, &h, &err) != TC_OK)
-        fail_msg("history: %s", err.text);
-    return h;
-}
-
-static size_t count_events(const tc_history *h, int type)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < tc_history_length(h); i++)
-        n += tc_history_event_type(h, i) == type;
-    return n;
-}
-
 /* ---- tests ---- */
 
 static void seven_fast_local_activities_take_one_workflow_task(void **s)
@@ -218,12 +201,12 @@ static void seven_fast_local_activities_take_one_workflow_task(void **s)
     run_wf("Seven", NULL, 0, wid, sizeof wid, rid, &out);
     assert_string_equal(out.result_json, "[0,1,2,3,4,5,6]");
     tc_outcome_clear(&out);
-    tc_history *h = history_of(wid, rid);
+    tc_history *h = tt_history(g_client, wid, rid);
     /* started, task scheduled/started/completed, 7 markers, completed: as the Go SDK does */
     assert_int_equal(tc_history_length(h), 12);
-    assert_int_equal(count_events(h, EV(WORKFLOW_TASK_COMPLETED)), 1);
-    assert_int_equal(count_events(h, EV(MARKER_RECORDED)), 7);
-    assert_int_equal(count_events(h, EV(ACTIVITY_TASK_SCHEDULED)), 0);
+    assert_int_equal(tt_count_events(h, EV(WORKFLOW_TASK_COMPLETED)), 1);
+    assert_int_equal(tt_count_events(h, EV(MARKER_RECORDED)), 7);
+    assert_int_equal(tt_count_events(h, EV(ACTIVITY_TASK_SCHEDULED)), 0);
     for (size_t i = 4; i < 11; i++)
         assert_true(tc_la_is_marker(h->events[i]));
     /* replay answers from the markers without running anything */
@@ -245,9 +228,9 @@ static void local_retries_record_one_marker_with_the_last_attempt(void **s)
     assert_string_equal(out.result_json, "{\"ok\":true,\"result\":3}");
     tc_outcome_clear(&out);
     assert_int_equal(atomic_load(&n_flaky), 3);
-    tc_history *h = history_of(wid, rid);
-    assert_int_equal(count_events(h, EV(MARKER_RECORDED)), 1);
-    assert_int_equal(count_events(h, EV(TIMER_STARTED)), 0);
+    tc_history *h = tt_history(g_client, wid, rid);
+    assert_int_equal(tt_count_events(h, EV(MARKER_RECORDED)), 1);
+    assert_int_equal(tt_count_events(h, EV(TIMER_STARTED)), 0);
     tc_la_marker m;
     tc_error err;
     long i = tt_find_event(h, EV(MARKER_RECORDED), 0);
@@ -268,11 +251,11 @@ static void long_backoff_waits_on_durable_timers(void **s)
     run_wf("One", "\"FlakyTimer\"", 0, wid, sizeof wid, rid, &out);
     assert_string_equal(out.result_json, "{\"ok\":true,\"result\":3}");
     tc_outcome_clear(&out);
-    tc_history *h = history_of(wid, rid);
+    tc_history *h = tt_history(g_client, wid, rid);
     /* attempts 1 and 2 failed: each recorded with its backoff, then a 1 s timer */
-    assert_int_equal(count_events(h, EV(MARKER_RECORDED)), 3);
-    assert_int_equal(count_events(h, EV(TIMER_STARTED)), 2);
-    assert_int_equal(count_events(h, EV(TIMER_FIRED)), 2);
+    assert_int_equal(tt_count_events(h, EV(MARKER_RECORDED)), 3);
+    assert_int_equal(tt_count_events(h, EV(TIMER_STARTED)), 2);
+    assert_int_equal(tt_count_events(h, EV(TIMER_FIRED)), 2);
     long m1 = tt_find_event(h, EV(MARKER_RECORDED), 0);
     assert_int_equal(tc_history_event_type(h, (size_t)m1 + 1), EV(TIMER_STARTED));
     tc_la_marker m;
@@ -316,14 +299,14 @@ static void long_local_activity_heartbeats_the_workflow_task(void **s)
     run_wf("One", "\"SlowLong\"", 1000, wid, sizeof wid, rid, &out);
     assert_string_equal(out.result_json, "{\"ok\":true,\"result\":\"slept\"}");
     tc_outcome_clear(&out);
-    tc_history *h = history_of(wid, rid);
+    tc_history *h = tt_history(g_client, wid, rid);
     long m = tt_find_event(h, EV(MARKER_RECORDED), 0);
     assert_true(m > 0);
     size_t before = 0;
     for (long i = 0; i < m; i++)
         before += tc_history_event_type(h, (size_t)i) == EV(WORKFLOW_TASK_COMPLETED);
     assert_true(before >= 2);
-    assert_int_equal(count_events(h, EV(WORKFLOW_TASK_TIMED_OUT)), 0);
+    assert_int_equal(tt_count_events(h, EV(WORKFLOW_TASK_TIMED_OUT)), 0);
     tc_error err;
     assert_int_equal(tc_replay_history(h, wf_one, NULL, 0, NULL, &err), TC_OK);
     tc_history_free(h);
@@ -347,9 +330,9 @@ static void cancel_case(int mode, const char *want)
     TT_OK(tc_workflow_result(g_client, wid, rid, 60000, &out, &err));
     assert_string_equal(out.result_json, want);
     tc_outcome_clear(&out);
-    tc_history *h = history_of(wid, rid);
-    assert_int_equal(count_events(h, EV(ACTIVITY_TASK_SCHEDULED)), 0);
-    assert_int_equal(count_events(h, EV(MARKER_RECORDED)), 1);
+    tc_history *h = tt_history(g_client, wid, rid);
+    assert_int_equal(tt_count_events(h, EV(ACTIVITY_TASK_SCHEDULED)), 0);
+    assert_int_equal(tt_count_events(h, EV(MARKER_RECORDED)), 1);
     assert_int_equal(tc_replay_history(h, wf_cancel_la, NULL, 0, NULL, &err), TC_OK);
     tc_history_free(h);
 }
@@ -385,7 +368,7 @@ static void unregistered_type_fails_the_workflow_task_with_the_reason(void **s)
     TT_OK(tc_workflow_start(g_client, &so, rid, sizeof rid, NULL, &err));
     tc_history *h = NULL;
     for (int i = 0; i < 100; i++) {
-        h = history_of(wid, rid);
+        h = tt_history(g_client, wid, rid);
         if (tt_find_event(h, TT_EV_WORKFLOW_TASK_FAILED, 0) >= 0)
             break;
         tc_history_free(h);
@@ -432,8 +415,8 @@ static void our_history_replays_on_the_go_sdk(void **s)
     run_wf("GoLocal", NULL, 1000, wid, sizeof wid, rid, &out);
     assert_string_equal(out.result_json, "\"a|3|2|OutOfStock|x|y\"");
     tc_outcome_clear(&out);
-    tc_history *h = history_of(wid, rid);
-    assert_int_equal(count_events(h, EV(TIMER_STARTED)), 1);
+    tc_history *h = tt_history(g_client, wid, rid);
+    assert_int_equal(tt_count_events(h, EV(TIMER_STARTED)), 1);
     tc_error err = {0};
     snprintf(path, sizeof path, "%s/go_local_ours.history.pb",
              getenv("TC_FIXTURE_DIR") ? getenv("TC_FIXTURE_DIR") : ".");
