@@ -2,10 +2,14 @@
  * a request (found through the protobuf-c descriptors, search attributes excepted) is encoded
  * by the client's codecs before it is sent, every Payload of a reply decoded when it arrives,
  * and failures get their message and stack trace moved into encoded_attributes when asked.
+ * Bodies packed in a google.protobuf.Any (the update protocol's messages) are opened too.
  * The call layer reaches this file only through the client's two hooks. */
 #include "converter.h"
 
 #include "json_lite.h"
+
+#include "google/protobuf/any.pb-c.h"
+#include "temporal/api/update/v1/message.pb-c.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -18,6 +22,7 @@ typedef Temporal__Api__Common__V1__Payload__MetadataEntry pb_meta;
 #define PAYLOAD_DESC   (&temporal__api__common__v1__payload__descriptor)
 #define FAILURE_DESC   (&temporal__api__failure__v1__failure__descriptor)
 #define SEARCH_ATTRS   (&temporal__api__common__v1__search_attributes__descriptor)
+#define ANY_DESC       (&google__protobuf__any__descriptor)
 #define ENCODED_FAILED "Encoded failure"
 
 /* The client's data converter. */
@@ -203,7 +208,7 @@ static int *memo_slot(const ProtobufCMessageDescriptor *d)
  * paths decide). */
 static bool holds_locked(const ProtobufCMessageDescriptor *d, int depth)
 {
-    if (d == PAYLOAD_DESC || d == FAILURE_DESC)
+    if (d == PAYLOAD_DESC || d == FAILURE_DESC || d == ANY_DESC)
         return true;
     if (d == SEARCH_ATTRS || depth > 64)
         return false;
@@ -497,6 +502,44 @@ static void encode_failure_attrs(visit *v, Temporal__Api__Failure__V1__Failure *
     free(st);
 }
 
+/* The messages with payloads that travel packed in a google.protobuf.Any: the update
+ * protocol's bodies, in a workflow task's messages (update arguments) and in its answer
+ * (results and failures), as the official SDKs run their converters on those too. */
+static const ProtobufCMessageDescriptor *const k_any_bodies[] = {
+    &temporal__api__update__v1__request__descriptor,
+    &temporal__api__update__v1__acceptance__descriptor,
+    &temporal__api__update__v1__rejection__descriptor,
+    &temporal__api__update__v1__response__descriptor,
+};
+
+/* Opens a known body (type_url "type.googleapis.com/<full name>"), walks it and packs it back.
+ * An unknown or unreadable body is left as it is (its reader reports it). */
+static void walk_any(visit *v, Google__Protobuf__Any *a)
+{
+    const char *slash = a->type_url ? strrchr(a->type_url, '/') : NULL;
+    const char *name = slash ? slash + 1 : a->type_url;
+    const ProtobufCMessageDescriptor *d = NULL;
+    for (size_t i = 0; name && i < sizeof k_any_bodies / sizeof k_any_bodies[0]; i++)
+        if (strcmp(k_any_bodies[i]->name, name) == 0)
+            d = k_any_bodies[i];
+    ProtobufCMessage *body =
+        d ? protobuf_c_message_unpack(d, NULL, a->value.len, a->value.data) : NULL;
+    if (!body)
+        return;
+    walk(v, body);
+    size_t n = protobuf_c_message_get_packed_size(body);
+    uint8_t *b = v->rc == TC_OK ? malloc(n ? n : 1) : NULL;
+    if (b) {
+        protobuf_c_message_pack(body, b);
+        free(a->value.data);
+        a->value.data = b;
+        a->value.len = n;
+    } else if (v->rc == TC_OK) {
+        v->rc = tc_seterr(v->err, TC_ERR_NOMEM, "out of memory encoding a payload");
+    }
+    protobuf_c_message_free_unpacked(body, NULL);
+}
+
 static void walk_field(visit *v, ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
 {
     char *base = (char *)m;
@@ -529,6 +572,10 @@ static void walk(visit *v, ProtobufCMessage *m)
     }
     if (d == SEARCH_ATTRS)
         return; /* the server indexes them: never encoded */
+    if (d == ANY_DESC) {
+        walk_any(v, (Google__Protobuf__Any *)m);
+        return;
+    }
     bool attrs_done = false;
     if (d == FAILURE_DESC && v->out && v->dc->encode_failures) {
         attrs_done = ((Temporal__Api__Failure__V1__Failure *)m)->encoded_attributes == NULL;

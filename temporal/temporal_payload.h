@@ -92,8 +92,8 @@ typedef struct tc_payload_codec {
 
 /* Codecs are set on the client (tc_client_options.codecs) and apply to every payload of every
  * call made through it, by the client and by the workers on it: workflow and activity inputs
- * and results, signals, queries, memo, heartbeat details, marker details, failure details and
- * encoded failure attributes; never to search attributes, which the server must read. On the
+ * and results, signals, queries, update arguments and results, memo, heartbeat details, marker
+ * details, failure details and encoded failure attributes; never to search attributes, which the server must read. On the
  * way out they run last to first (the first wraps the others), on the way in first to last,
  * as the Go SDK's codec data converter does. */
 

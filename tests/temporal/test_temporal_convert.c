@@ -16,6 +16,10 @@
 #include "temporal_protobuf.h"
 #include "wf_run.h"
 
+#include "google/protobuf/any.pb-c.h"
+#include "temporal/api/protocol/v1/message.pb-c.h"
+#include "temporal/api/update/v1/message.pb-c.h"
+
 typedef Temporal__Api__Workflowservice__V1__StartWorkflowExecutionRequest start_rq;
 
 /* ---- the chain ---- */
@@ -405,6 +409,59 @@ static void codec_decode_failure_makes_that_payload_unreadable_with_the_reason(v
     tc_client_free(cd);
 }
 
+/* An update's result travels in a protocol message (its body a google.protobuf.Any): the
+ * codecs reach into it both ways, as into any other payload. */
+static void codecs_reach_update_bodies_packed_in_any(void **s)
+{
+    (void)s;
+    tc_payload_codec codecs[1] = {{"a", xor_encode, xor_decode, (void *)&k_a}};
+    tc_client *c = codec_client(codecs, 1, false);
+    tc_pl1 res;
+    Temporal__Api__Update__V1__Outcome outcome = TEMPORAL__API__UPDATE__V1__OUTCOME__INIT;
+    Temporal__Api__Update__V1__Response resp = TEMPORAL__API__UPDATE__V1__RESPONSE__INIT;
+    outcome.value_case = TEMPORAL__API__UPDATE__V1__OUTCOME__VALUE_SUCCESS;
+    outcome.success = tc_pl1_init(&res, "\"secret result\"");
+    resp.outcome = &outcome;
+    uint8_t body[256];
+    assert_true(temporal__api__update__v1__response__get_packed_size(&resp) <= sizeof body);
+    Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+    any.type_url = "type.googleapis.com/temporal.api.update.v1.Response";
+    any.value.data = body;
+    any.value.len = temporal__api__update__v1__response__pack(&resp, body);
+    Temporal__Api__Protocol__V1__Message msg = TEMPORAL__API__PROTOCOL__V1__MESSAGE__INIT;
+    Temporal__Api__Protocol__V1__Message *msgs[1] = {&msg};
+    msg.body = &any;
+    Temporal__Api__Workflowservice__V1__RespondWorkflowTaskCompletedRequest rq =
+        TEMPORAL__API__WORKFLOWSERVICE__V1__RESPOND_WORKFLOW_TASK_COMPLETED_REQUEST__INIT;
+    rq.n_messages = 1;
+    rq.messages = msgs;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    tc_error err = {0};
+    assert_int_equal(c->payload_out(c, &rq.base, &buf, &len, &err), TC_OK);
+    Temporal__Api__Workflowservice__V1__RespondWorkflowTaskCompletedRequest *out =
+        temporal__api__workflowservice__v1__respond_workflow_task_completed_request__unpack(
+            NULL, len, buf);
+    free(buf);
+    assert_non_null(out);
+    Google__Protobuf__Any *a = out->messages[0]->body;
+    Temporal__Api__Update__V1__Response *sent =
+        temporal__api__update__v1__response__unpack(NULL, a->value.len, a->value.data);
+    expect_encoding(sent->outcome->success->payloads[0], "binary/xor11");
+    temporal__api__update__v1__response__free_unpacked(sent, NULL);
+    /* and back: the body is decoded in place */
+    assert_int_equal(c->payload_in(c, &out->base, &err), TC_OK);
+    sent = temporal__api__update__v1__response__unpack(NULL, a->value.len, a->value.data);
+    char *text = NULL;
+    assert_int_equal(tc_payload_decode(sent->outcome->success->payloads[0], &text, &err), TC_OK);
+    assert_string_equal(text, "\"secret result\"");
+    free(text);
+    temporal__api__update__v1__response__free_unpacked(sent, NULL);
+    protobuf_c_message_free_unpacked(&out->base, NULL);
+    tc_pl1_clear(&res);
+    tc_client_free(c);
+}
+
 /* ---- failures ---- */
 
 typedef Temporal__Api__Workflowservice__V1__RespondActivityTaskFailedRequest failed_rq;
@@ -498,6 +555,7 @@ int main(void)
         cmocka_unit_test(codecs_encode_every_payload_but_search_attributes),
         cmocka_unit_test(codec_encode_failure_fails_the_call_naming_the_codec),
         cmocka_unit_test(codec_decode_failure_makes_that_payload_unreadable_with_the_reason),
+        cmocka_unit_test(codecs_reach_update_bodies_packed_in_any),
         cmocka_unit_test(failure_attributes_are_encoded_with_their_cause_and_decoded_back),
         cmocka_unit_test(failure_stays_readable_when_its_codec_fails),
         cmocka_unit_test(codec_without_steps_is_refused),
