@@ -55,6 +55,7 @@ typedef struct sched_parts {
 
 static void sched_parts_free(sched_parts *p)
 {
+    tc_pl1_clear(&p->in);
     if (p->wf.memo)
         protobuf_c_message_free_unpacked(&p->wf.memo->base, NULL);
     if (p->wf.search_attributes)

@@ -2,6 +2,7 @@
  * the workflow code, matching of the commands it made against the command events history
  * recorded, routing of results to their commands. Pure computation: no network I/O. */
 #include "cmd_families.h"
+#include "local_activity.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,6 +144,7 @@ static void apply_cancel_request(tc_run *r, int64_t event_id)
     for (size_t i = r->n_claims; i-- > 0;)
         if (!r->claims[i]->detached)
             tc_signal_unclaim(r, r->claims[i]);
+    tc_la_cancel_run(r);
 }
 
 /* ---- activations ---- */
@@ -200,7 +202,8 @@ static int activate(tc_run *r, tc_pb_event *const *evs, size_t n, size_t i, bool
     }
     tc_update_activation_begin(r, replay); /* update requests come after the events */
     tc_sched_run(r);
-    tc_update_activation_end(r);
+    tc_la_after_code(r);         /* replaying: this task's local activity markers answer */
+    tc_update_activation_end(r); /* then the code has run: unhandled updates are rejected */
     r->look = NULL;
     r->n_look = 0;
     if (r->fail_code)
