@@ -14,29 +14,19 @@ static void stop_consumer(void *ctx)
     notif_stop(ctx);
 }
 
-int main(void)
+static int wire(app *a, const app_parts *p, void *ctx)
 {
-    app *a = NULL;
-    db_pool *db = NULL;
-    rds_pool *rds = NULL;
-    auth *au = NULL;
     notif_consumer_t *c = NULL;
-    int rc = 1;
     char host[128] = "host", consumer[CFG_STR_MAX];
-
-    if (app_new(&a, "service-notification", 21085, "notification_db") != 0)
-        return 1;
-    if (app_auth(a, AUTH_SERVICE | AUTH_ADMIN, &au) != 0 || app_db(a, &db) != 0 ||
-        app_redis(a, &rds) != 0)
-        goto out;
+    (void)ctx;
     /* A fresh name per process: entries a dead process left pending are taken over by
      * XAUTOCLAIM once idle for NOTIFICATION_CLAIM_IDLE_MS. */
     gethostname(host, sizeof host - 1);
     snprintf(consumer, sizeof consumer, "%.100s-%ld", host, (long)getpid());
     const cm_config *cfg = app_config(a);
     notif_config_t nc = {
-        .db = db,
-        .rds = rds,
+        .db = p->db,
+        .rds = p->rds,
         .metrics = app_metrics(a),
         .stream = cfg->order_events_stream,
         .group = cfg_str("NOTIFICATION_GROUP", "notification-service"),
@@ -48,15 +38,20 @@ int main(void)
         .trim_every_ms = cfg_int("ORDER_EVENTS_TRIM_MS", 60000, 0, 86400000),
         .retain_ms = cfg_int("ORDER_EVENTS_RETAIN_MS", 3600000, 0, 30LL * 86400000),
     };
-    if (routes_register(app_server(a), db, au) != 0)
-        goto out;
-    if (notif_start(&nc, &c) != 0) {
+    int rc = routes_register(app_server(a), p->db, p->auth);
+    if (rc != 0)
+        return rc;
+    if ((rc = notif_start(&nc, &c)) != 0) {
         log_error("cannot start the stream consumer");
-        goto out;
+        return rc;
     }
-    app_on_stop(a, stop_consumer, c);
-    rc = app_run(a);
-out:
-    app_free(a);
+    if ((rc = app_on_stop(a, stop_consumer, c)) != 0)
+        notif_stop(c);
     return rc;
+}
+
+int main(void)
+{
+    return app_main(&(app_spec){"service-notification", 21085, "notification_db",
+                                AUTH_SERVICE | AUTH_ADMIN, APP_DB | APP_REDIS, wire, NULL});
 }

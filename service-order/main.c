@@ -1,38 +1,21 @@
 /* main.c - service-order daemon: config, pools, routes, outbox relay, run until SIGTERM.
  * Wiring only; the API is in routes.c, rules in order.c, SQL in repo.c. */
 #include "cm_app.h"
-#include "cm_log.h"
 #include "routes.h"
 
 #define SERVICE "service-order"
 
+static int wire(app *a, const app_parts *p, void *ctx)
+{
+    static order_routes_t routes;
+    (void)ctx;
+    routes = (order_routes_t){
+        .db = p->db, .rds = p->rds, .relay = p->relay, .service = SERVICE, .auth = p->auth};
+    return order_routes_register(app_server(a), &routes);
+}
+
 int main(void)
 {
-    app *a = NULL;
-    db_pool *db = NULL;
-    rds_pool *rds = NULL;
-    auth *au = NULL;
-    outbox_relay *relay = NULL;
-    static order_routes_t routes;
-    int rc = 1;
-
-    if (app_new(&a, SERVICE, 21082, "order_db") != 0)
-        return 1;
-    if (app_auth(a, AUTH_SERVICE | AUTH_ADMIN, &au) != 0 || app_db(a, &db) != 0 ||
-        app_redis(a, &rds) != 0)
-        goto out;
-    routes = (order_routes_t){.db = db, .rds = rds, .service = SERVICE, .auth = au};
-    if (order_routes_register(app_server(a), &routes) != 0) {
-        log_error("cannot register routes");
-        goto out;
-    }
-    /* Stopped by app_run (also when the port is taken); handlers run only once it starts
-     * the server, so setting routes.relay here is race-free. */
-    if (app_start_relay(a, &relay) != 0)
-        goto out;
-    routes.relay = relay;
-    rc = app_run(a);
-out:
-    app_free(a);
-    return rc;
+    return app_main(&(app_spec){SERVICE, 21082, "order_db", AUTH_SERVICE | AUTH_ADMIN,
+                                APP_DB | APP_REDIS | APP_RELAY, wire, NULL});
 }

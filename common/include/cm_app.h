@@ -2,18 +2,16 @@
  * /health, /ready, /metrics, MySQL and Redis pools on demand, run until SIGTERM/SIGINT,
  * drain in-flight requests, run stop hooks, exit 0.
  *
- *     int main(void) {
- *         app *a;
- *         if (app_new(&a, "service-order", 21082, "order_db")) return 1;
- *         db_pool *db; rds_pool *rds;
- *         if (app_db(a, &db) || app_redis(a, &rds)) { app_free(a); return 1; }
- *         routes_register(app_server(a), ...);
- *         outbox_relay *relay;
- *         if (app_start_relay(a, &relay)) { app_free(a); return 1; }
- *         int rc = app_run(a);
- *         app_free(a);
- *         return rc;
+ *     static int wire(app *a, const app_parts *p, void *ctx) {
+ *         return routes_register(app_server(a), p->db, p->relay, ...);
  *     }
+ *     int main(void) {
+ *         return app_main(&(app_spec){"service-order", 21082, "order_db", AUTH_SERVICE,
+ *                                     APP_DB | APP_REDIS | APP_RELAY, wire, NULL});
+ *     }
+ *
+ * A daemon with steps of its own between these calls uses app_new, app_db, app_redis,
+ * app_start_relay, app_run and app_free itself.
  */
 #ifndef CM_APP_H
 #define CM_APP_H
@@ -78,6 +76,38 @@ int app_run(app *a);
 
 /* Make app_run return as if SIGTERM had arrived. Any thread, async-signal-safe. */
 void app_request_stop(app *a);
+
+/* What app_main opens before it calls the daemon's wire function (app_spec.parts). */
+#define APP_DB    (1u << 0) /* the MySQL pool (app_db) */
+#define APP_REDIS (1u << 1) /* the Redis pool (app_redis) */
+#define APP_RELAY (1u << 2) /* common's outbox relay (app_start_relay) */
+
+/* The parts app_main opened, all borrowed from the app (NULL for those not asked for). */
+typedef struct app_parts {
+    auth *auth;
+    db_pool *db;
+    rds_pool *rds;
+    outbox_relay *relay;
+} app_parts;
+
+/* A daemon's start: what app_new takes, the tokens (app_auth's mask, 0 for none) and parts it
+ * needs, and its own wiring. wire runs on the main thread once the parts are open and before
+ * the server starts, so handlers may take the parts without locks; it registers routes and
+ * starts the daemon's threads (each with its stop hook) and returns 0 or an error code. */
+typedef struct app_spec {
+    const char *service;
+    int default_port;
+    const char *default_database;
+    unsigned auth_need;
+    unsigned parts;
+    int (*wire)(app *a, const app_parts *parts, void *ctx);
+    void *ctx;
+} app_spec;
+
+/* The whole life of a daemon: app_new, the tokens and parts of `spec`, spec->wire, app_run,
+ * app_free. Returns the process exit status: 0 after a clean stop, 1 when a step failed
+ * (logged). Call from main before any thread exists. */
+int app_main(const app_spec *spec);
 
 /* Stop the server, run the stop hooks if app_run has not (a start step failed after hooks
  * were registered), free pools, server, metrics; httpc_global_cleanup. NULL ok. */

@@ -274,3 +274,27 @@ void app_free(app *a)
     httpc_global_cleanup();
     free(a);
 }
+
+int app_main(const app_spec *spec)
+{
+    app *a = NULL;
+    app_parts p = {0};
+    if (app_new(&a, spec->service, spec->default_port, spec->default_database) != 0)
+        return 1;
+    int rc = 0;
+    if (spec->auth_need != 0)
+        rc = app_auth(a, spec->auth_need, &p.auth);
+    if (rc == 0 && (spec->parts & APP_DB))
+        rc = app_db(a, &p.db);
+    if (rc == 0 && (spec->parts & APP_REDIS))
+        rc = app_redis(a, &p.rds);
+    /* Started before wire so that the routes can take it; it publishes what is committed,
+     * whether or not the server has started yet. */
+    if (rc == 0 && (spec->parts & APP_RELAY))
+        rc = app_start_relay(a, &p.relay);
+    if (rc == 0 && (rc = spec->wire(a, &p, spec->ctx)) != 0)
+        log_error("cannot start %s: %s", spec->service, cm_strerror(rc));
+    rc = rc == 0 ? app_run(a) : 1;
+    app_free(a);
+    return rc;
+}
