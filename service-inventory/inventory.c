@@ -3,27 +3,12 @@
 #include "inventory.h"
 
 #include <stdio.h>
-#include <string.h>
+
+#include "cm_enum.h"
 
 static const char *const res_names[] = {"NONE", "RESERVED", "CONFIRMED", "CANCELLED"};
 
-const char *inv_res_status_name(inv_res_status_t s)
-{
-    if ((int)s < 0 || (size_t)s >= sizeof res_names / sizeof res_names[0])
-        return "UNKNOWN";
-    return res_names[s];
-}
-
-int inv_res_status_parse(const char *name, inv_res_status_t *out)
-{
-    for (size_t i = 1; name && i < sizeof res_names / sizeof res_names[0]; i++) {
-        if (strcmp(name, res_names[i]) == 0) {
-            *out = (inv_res_status_t)i;
-            return 0;
-        }
-    }
-    return -1;
-}
+CM_ENUM_DEFINE(inv_res_status, inv_res_status_t, res_names, 1)
 
 const char *inv_action_event(inv_action_t act)
 {

@@ -5,25 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cm_enum.h"
+
 static const char *const status_names[] = {"CREATED", "CONFIRMED", "CANCELLED"};
 
-const char *order_status_name(order_status_t s)
-{
-    if ((int)s < 0 || (size_t)s >= sizeof status_names / sizeof status_names[0])
-        return "UNKNOWN";
-    return status_names[s];
-}
-
-int order_status_parse(const char *name, order_status_t *out)
-{
-    for (size_t i = 0; name && i < sizeof status_names / sizeof status_names[0]; i++) {
-        if (strcmp(name, status_names[i]) == 0) {
-            *out = (order_status_t)i;
-            return 0;
-        }
-    }
-    return -1;
-}
+CM_ENUM_DEFINE(order_status, order_status_t, status_names, 0)
 
 order_status_t order_action_target(order_action_t act)
 {

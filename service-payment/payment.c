@@ -5,26 +5,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cm_enum.h"
+
 static const char *const status_names[] = {"CREATED", "APPROVED", "CONFIRMED", "REFUNDED",
                                            "FAILED"};
 
-const char *pay_status_name(pay_status_t s)
-{
-    if ((int)s < 0 || (size_t)s >= sizeof status_names / sizeof status_names[0])
-        return "UNKNOWN";
-    return status_names[s];
-}
-
-int pay_status_parse(const char *name, pay_status_t *out)
-{
-    for (size_t i = 0; name && i < sizeof status_names / sizeof status_names[0]; i++) {
-        if (strcmp(name, status_names[i]) == 0) {
-            *out = (pay_status_t)i;
-            return 0;
-        }
-    }
-    return -1;
-}
+CM_ENUM_DEFINE(pay_status, pay_status_t, status_names, 0)
 
 pay_status_t pay_action_target(pay_action_t act)
 {

@@ -6,6 +6,7 @@
 #include "cm_auth.h"
 #include "cm_config.h"
 #include "cm_db.h"
+#include "cm_enum.h"
 #include "cm_error.h"
 #include "cm_http.h"
 #include "cm_httpc.h"

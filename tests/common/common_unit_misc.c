@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cm_config.h"
+#include "cm_enum.h"
 #include "cm_error.h"
 #include "cm_http.h"
 #include "cm_id.h"
@@ -216,6 +217,20 @@ static void ids_are_bounded_printable_ascii_without_spaces(void **s)
     assert_false(cm_id_valid("a", 0));
 }
 
+static void enum_names_and_parse_skip_values_below_first(void **s)
+{
+    (void)s;
+    static const char *const names[] = {"NONE", "ON", "OFF"};
+    assert_string_equal(cm_enum_name(names, 3, 1), "ON");
+    assert_string_equal(cm_enum_name(names, 3, 3), "UNKNOWN");
+    assert_string_equal(cm_enum_name(names, 3, -1), "UNKNOWN");
+    assert_int_equal(cm_enum_index(names, 3, 1, "OFF"), 2);
+    assert_int_equal(cm_enum_index(names, 3, 1, "NONE"), -1);
+    assert_int_equal(cm_enum_index(names, 3, 0, "NONE"), 0);
+    assert_int_equal(cm_enum_index(names, 3, 0, "on"), -1);
+    assert_int_equal(cm_enum_index(names, 3, 0, NULL), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -228,6 +243,7 @@ int main(void)
         cmocka_unit_test(log_lines_are_json_with_context),
         cmocka_unit_test(error_names),
         cmocka_unit_test(ids_are_bounded_printable_ascii_without_spaces),
+        cmocka_unit_test(enum_names_and_parse_skip_values_below_first),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
