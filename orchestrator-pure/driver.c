@@ -11,7 +11,7 @@
 
 #include "cm_error.h"
 #include "cm_log.h"
-#include "mono.h"
+#include "cm_mono.h"
 
 #define DRIVER_CANCEL_ATTEMPTS 20
 #define TRAIL_MAX              24 /* log rows kept between commits; a full trail commits */

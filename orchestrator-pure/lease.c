@@ -9,7 +9,7 @@
 
 #include "cm_error.h"
 #include "cm_log.h"
-#include "mono.h"
+#include "cm_mono.h"
 #include "repo.h"
 
 #define LEASE_TAKEOVER_BATCH 100 /* expired sagas taken over per pass at most */

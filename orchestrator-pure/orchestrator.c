@@ -6,7 +6,7 @@
 #include "callpool.h"
 #include "driver.h"
 #include "lease.h"
-#include "mono.h"
+#include "cm_mono.h"
 #include "owned.h"
 
 #include <pthread.h>

@@ -12,6 +12,7 @@
 
 #include "cm_error.h"
 #include "cm_log.h"
+#include "cm_mono.h"
 #include "repo.h"
 
 #define NOTIF_NAME_MAX 256
@@ -75,14 +76,7 @@ void notif_record_from_event(const notif_event_t *ev, notif_record_t *out)
 
 static int wait_or_stop(notif_consumer_t *c, int64_t ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = mono_deadline(ms);
     pthread_mutex_lock(&c->mu);
     while (!c->stopping)
         if (pthread_cond_timedwait(&c->cv, &c->mu, &until) != 0)
@@ -219,13 +213,6 @@ static void forget_dead_consumers(notif_consumer_t *c)
     rds_release(c->cfg.rds, conn);
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Trims what every consumer group (not only ours) has read and acknowledged, keeping the last
  * retain_ms of entries for inspection and replay. Best effort: the stream only grows meanwhile. */
 static void trim_stream(notif_consumer_t *c)
@@ -246,7 +233,7 @@ static void *consumer_main(void *arg)
 {
     notif_consumer_t *c = arg;
     int need_group = 1, own_pending = 1, failures = 0;
-    int64_t next_claim = 0, next_trim = now_ms() + c->cfg.trim_every_ms;
+    int64_t next_claim = 0, next_trim = mono_now_ms() + c->cfg.trim_every_ms;
     log_info("consuming %s as %s/%s", c->stream, c->group, c->consumer);
     while (!is_stopping(c)) {
         int rc = 0;
@@ -254,15 +241,15 @@ static void *consumer_main(void *arg)
         /* (Re)create the group: a Redis that lost its data (or a new stream) has none. */
         if (need_group && (rc = rds_xgroup_create(c->cfg.rds, c->stream, c->group, "0")) == 0)
             need_group = 0;
-        if (rc == 0 && now_ms() >= next_claim) {
+        if (rc == 0 && mono_now_ms() >= next_claim) {
             rc = claim_stale(c);
             if (rc == 0)
                 forget_dead_consumers(c);
-            next_claim = now_ms() + c->cfg.claim_every_ms;
+            next_claim = mono_now_ms() + c->cfg.claim_every_ms;
         }
-        if (rc == 0 && c->cfg.trim_every_ms > 0 && now_ms() >= next_trim) {
+        if (rc == 0 && c->cfg.trim_every_ms > 0 && mono_now_ms() >= next_trim) {
             trim_stream(c);
-            next_trim = now_ms() + c->cfg.trim_every_ms;
+            next_trim = mono_now_ms() + c->cfg.trim_every_ms;
         }
         if (rc == 0) {
             /* "0" re-reads what this consumer was given but never acknowledged (after a
@@ -309,11 +296,7 @@ int notif_start(const notif_config_t *cfg, notif_consumer_t **out)
     if (c->cfg.block_ms < 1)
         c->cfg.block_ms = 1000;
     pthread_mutex_init(&c->mu, NULL);
-    pthread_condattr_t a;
-    pthread_condattr_init(&a);
-    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-    pthread_cond_init(&c->cv, &a);
-    pthread_condattr_destroy(&a);
+    mono_cond_init(&c->cv);
     if (pthread_create(&c->thread, NULL, consumer_main, c) != 0) {
         pthread_cond_destroy(&c->cv);
         pthread_mutex_destroy(&c->mu);

@@ -14,18 +14,18 @@ int cm_enum_index(const char *const *names, size_t n, size_t first, const char *
 
 /* Defines `const char *PREFIX_name(TYPE v)` and `int PREFIX_parse(const char *name, TYPE *out)`
  * (0, or -1 leaving *out alone) over the array TABLE, parsing from index FIRST on. */
-#define CM_ENUM_DEFINE(prefix, type, table, first)                                                 \
-    const char *prefix##_name(type v)                                                              \
-    {                                                                                              \
-        return cm_enum_name(table, sizeof table / sizeof table[0], (int)v);                        \
-    }                                                                                              \
-    int prefix##_parse(const char *name, type *out)                                                \
-    {                                                                                              \
-        int i = cm_enum_index(table, sizeof table / sizeof table[0], first, name);                 \
-        if (i < 0)                                                                                 \
-            return -1;                                                                             \
-        *out = (type)i;                                                                            \
-        return 0;                                                                                  \
+#define CM_ENUM_DEFINE(prefix, type, table, first)                                 \
+    const char *prefix##_name(type v)                                              \
+    {                                                                              \
+        return cm_enum_name(table, sizeof table / sizeof table[0], (int)v);        \
+    }                                                                              \
+    int prefix##_parse(const char *name, type *out)                                \
+    {                                                                              \
+        int i = cm_enum_index(table, sizeof table / sizeof table[0], first, name); \
+        if (i < 0)                                                                 \
+            return -1;                                                             \
+        *out = (type)i;                                                            \
+        return 0;                                                                  \
     }
 
 #endif

@@ -15,6 +15,7 @@
 #include "cm_json.h"
 #include "cm_log.h"
 #include "cm_metrics.h"
+#include "cm_mono.h"
 #include "cm_outbox.h"
 #include "cm_redis.h"
 

@@ -1,5 +1,5 @@
-/* mono.c - CLOCK_MONOTONIC helpers (mono.h). */
-#include "mono.h"
+/* mono.c — CLOCK_MONOTONIC helpers (cm_mono.h). */
+#include "cm_mono.h"
 
 int64_t mono_now_ms(void)
 {

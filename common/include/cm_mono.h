@@ -1,8 +1,8 @@
-/* mono.h - CLOCK_MONOTONIC time for the engine's threads: milliseconds, absolute deadlines for
+/* cm_mono.h — CLOCK_MONOTONIC time for background threads: milliseconds, absolute deadlines for
  * pthread_cond_timedwait, and condition variables that wait on that clock (a wall-clock step
  * must neither shorten nor stretch a backoff or a lease). */
-#ifndef ORCH_MONO_H
-#define ORCH_MONO_H
+#ifndef CM_MONO_H
+#define CM_MONO_H
 
 #include <pthread.h>
 #include <stdint.h>
