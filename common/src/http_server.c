@@ -324,21 +324,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             r->body_len = r->body_cap = 0;
             return MHD_YES;
         }
-        if (r->body_len + n + 1 > r->body_cap) {
-            size_t cap = r->body_cap ? r->body_cap : 1024;
-            while (cap < r->body_len + n + 1)
-                cap *= 2;
-            if (cap > s->cfg.max_body + 1)
-                cap = s->cfg.max_body + 1;
-            char *nb = realloc(r->body, cap);
-            if (!nb)
-                return MHD_NO;
-            r->body = nb;
-            r->body_cap = cap;
-        }
-        memcpy(r->body + r->body_len, upload_data, n);
-        r->body_len += n;
-        r->body[r->body_len] = '\0';
+        if (cm_buf_append(&r->body, &r->body_len, &r->body_cap, upload_data, n, 1024,
+                          s->cfg.max_body + 1) != 0)
+            return MHD_NO;
         return MHD_YES;
     }
     if (r->handled) /* resumed after the worker ran the handler */

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "cm_httpc.h"
 #include "cm_json.h"
 #include "cm_log.h"
+#include "util.h"
 
 /* RFC 6750 b64token characters (and its trailing '='). */
 #define BEARER_ALPHABET "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/="
@@ -76,19 +78,8 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
         a->overflow = true;
         return 0; /* aborts the transfer */
     }
-    if (a->len + n + 1 > a->cap) {
-        size_t cap = a->cap ? a->cap : 4096;
-        while (cap < a->len + n + 1)
-            cap *= 2;
-        char *np = realloc(a->p, cap);
-        if (!np)
-            return 0;
-        a->p = np;
-        a->cap = cap;
-    }
-    memcpy(a->p + a->len, data, n);
-    a->len += n;
-    a->p[a->len] = '\0';
+    if (cm_buf_append(&a->p, &a->len, &a->cap, data, n, 4096, SIZE_MAX) != 0)
+        return 0;
     return n;
 }
 

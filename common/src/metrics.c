@@ -9,6 +9,7 @@
 
 #include "cm_error.h"
 #include "cm_log.h"
+#include "util.h"
 #include "cm_metrics.h"
 
 typedef enum { M_COUNTER, M_GAUGE, M_HISTOGRAM } m_type;
@@ -76,12 +77,10 @@ static m_series *get_series(metrics_registry *r, const char *name, const char *h
         }
     if (!f) {
         if (r->n == r->cap) {
-            size_t cap = r->cap ? r->cap * 2 : 16;
-            m_family *nf = realloc(r->fams, cap * sizeof *nf);
+            m_family *nf = cm_grow(r->fams, &r->cap, sizeof *nf, 16);
             if (!nf)
                 return NULL;
             r->fams = nf;
-            r->cap = cap;
         }
         f = &r->fams[r->n];
         memset(f, 0, sizeof *f);
@@ -101,12 +100,10 @@ static m_series *get_series(metrics_registry *r, const char *name, const char *h
         if (!strcmp(f->series[j].labels, labels))
             return &f->series[j];
     if (f->n == f->cap) {
-        size_t cap = f->cap ? f->cap * 2 : 8;
-        m_series *ns = realloc(f->series, cap * sizeof *ns);
+        m_series *ns = cm_grow(f->series, &f->cap, sizeof *ns, 8);
         if (!ns)
             return NULL;
         f->series = ns;
-        f->cap = cap;
     }
     m_series *s = &f->series[f->n];
     memset(s, 0, sizeof *s);

@@ -1,5 +1,6 @@
 /* util.c — small shared helpers (random ids). No state except what the kernel keeps. */
 #include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -30,4 +31,34 @@ void cm_random_hex(char *out, size_t n)
     for (i = 0; i < n && i / 2 < sizeof raw; i++)
         out[i] = hex[(i % 2) ? (raw[i / 2] & 0xf) : (raw[i / 2] >> 4)];
     out[i] = '\0';
+}
+
+int cm_buf_append(char **p, size_t *len, size_t *cap, const void *data, size_t n, size_t first_cap,
+                  size_t max_cap)
+{
+    if (*len + n + 1 > *cap) {
+        size_t c = *cap ? *cap : first_cap;
+        while (c < *len + n + 1)
+            c *= 2;
+        if (c > max_cap)
+            c = max_cap;
+        char *np = realloc(*p, c);
+        if (!np)
+            return -1;
+        *p = np;
+        *cap = c;
+    }
+    memcpy(*p + *len, data, n);
+    *len += n;
+    (*p)[*len] = '\0';
+    return 0;
+}
+
+void *cm_grow(void *items, size_t *cap, size_t elem, size_t first)
+{
+    size_t c = *cap ? *cap * 2 : first;
+    void *np = realloc(items, c * elem);
+    if (np)
+        *cap = c;
+    return np;
 }
