@@ -89,16 +89,8 @@ static redisReply *run_script(rds_conn *c, idem_script *s, const char *key, int 
     }
     if (nargs > 4)
         nargs = 4;
-    const char *argv[8];
-    size_t argl[8];
-    argv[0] = "EVALSHA";
-    argl[0] = 7;
-    argv[1] = sha;
-    argl[1] = strlen(sha);
-    argv[2] = "1";
-    argl[2] = 1;
-    argv[3] = key;
-    argl[3] = strlen(key);
+    const char *argv[8] = {"EVALSHA", sha, "1", key};
+    size_t argl[8] = {7, strlen(sha), 1, strlen(key)};
     for (int i = 0; i < nargs; i++) {
         argv[4 + i] = args[i];
         argl[4 + i] = lens[i];

@@ -531,14 +531,8 @@ int rds_xadd_batch(rds_pool *p, const char *stream, size_t n, size_t nfields,
         return CM_ERR_IO;
     int rc = 0;
     size_t queued = 0;
-    const char *argv[3 + 2 * 64];
-    size_t lens[3 + 2 * 64];
-    argv[0] = "XADD";
-    lens[0] = 4;
-    argv[1] = stream;
-    lens[1] = strlen(stream);
-    argv[2] = "*";
-    lens[2] = 1;
+    const char *argv[3 + 2 * 64] = {"XADD", stream, "*"};
+    size_t lens[3 + 2 * 64] = {4, strlen(stream), 1};
     for (; queued < n; queued++) { /* buffered by hiredis; written by the first GetReply */
         int argc = 3;
         for (size_t k = 0; k < nfields; k++) {
