@@ -73,21 +73,28 @@ static void h_create(http_req *req, void *vctx)
     http_respond_json(req, created ? 201 : 200, payment_json(&out));
 }
 
+/* Reads the payment the path's {id} names into *id and *p and tags the request with its saga.
+ * Returns 0, or -1 once it has answered (400 for a bad id, 404 / 503 from the read). */
+static int load_payment(http_req *req, pay_routes_t *ctx, int64_t *id, payment_t *p)
+{
+    if (http_req_param_id(req, "id", id) != 0)
+        return -1;
+    int rc = pay_repo_get(ctx->db, *id, p);
+    if (rc != 0) {
+        http_respond_repo_error(req, rc, "payment");
+        return -1;
+    }
+    http_req_set_saga_id(req, p->saga_id);
+    return 0;
+}
+
 /* GET /api/payments/{id} */
 static void h_get(http_req *req, void *vctx)
 {
-    pay_routes_t *ctx = vctx;
     int64_t id;
     payment_t p;
-    if (http_req_param_id(req, "id", &id) != 0)
-        return;
-    int rc = pay_repo_get(ctx->db, id, &p);
-    if (rc != 0) {
-        http_respond_repo_error(req, rc, "payment");
-        return;
-    }
-    http_req_set_saga_id(req, p.saga_id);
-    http_respond_json(req, 200, payment_json(&p));
+    if (load_payment(req, vctx, &id, &p) == 0)
+        http_respond_json(req, 200, payment_json(&p));
 }
 
 /* Answers a decided (non-gateway) verdict for approve/confirm/refund. */
@@ -177,22 +184,16 @@ static void h_approve(http_req *req, void *vctx)
     char key[64], token[RDS_TOKEN_LEN];
     if (idem_begin(req, ctx->rds, ctx->service) != IDEM_PROCEED)
         return;
-    if (http_req_param_id(req, "id", &id) != 0)
+    if (load_payment(req, ctx, &id, &p) != 0)
         return;
-    int rc = pay_repo_get(ctx->db, id, &p);
-    if (rc != 0) {
-        http_respond_repo_error(req, rc, "payment");
-        return;
-    }
-    http_req_set_saga_id(req, p.saga_id);
     pay_verdict_t v = pay_decide(p.status, PAY_ACT_APPROVE);
     if (v != PAY_APPLY) {
         respond_verdict(req, ctx, v, &p, "approve");
         return;
     }
     snprintf(key, sizeof key, "lock:payment:%lld", (long long)id);
-    rc = rds_lock_acquire(ctx->rds, key, ctx->pg_lease_ms,
-                          ctx->pg_wait_ms + ctx->pg->latency_ms + 1000, token);
+    int rc = rds_lock_acquire(ctx->rds, key, ctx->pg_lease_ms,
+                              ctx->pg_wait_ms + ctx->pg->latency_ms + 1000, token);
     if (rc != 0) {
         if (rc == CM_ERR_BUSY) {
             http_resp_header(req, "Retry-After", "1");
