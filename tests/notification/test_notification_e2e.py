@@ -44,6 +44,33 @@ def event(i, order_id, prefix):
             "payload": json.dumps({"orderId": order_id, "seq": i})}
 
 
+def start_own_redis(port, directory):
+    """A Redis of the test's own on port, persisting (AOF) in directory, up when this
+    returns; the same password as the stack's Redis, given as config on stdin ("-"), not in
+    argv."""
+    redis = subprocess.Popen(
+        ["redis-server", "-", "--port", str(port), "--bind", "127.0.0.1", "--dir", directory,
+         "--appendonly", "yes", "--save", "", "--daemonize", "no"],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    redis.stdin.write(f"requirepass {h.REDIS_PASSWORD}\n".encode() if h.REDIS_PASSWORD else b"")
+    redis.stdin.close()
+    h.wait_until(lambda: h.redis_cli("PING", port=port) == "PONG", what="own redis")
+    return redis
+
+
+def stop_own_redis(redis, port, timeout):
+    """SHUTDOWN for a start_own_redis process still running; killed if it has not exited
+    within timeout seconds. None ok."""
+    if redis is not None and redis.poll() is None:
+        subprocess.run(h.redis_cli_args(port) + ["SHUTDOWN"], capture_output=True,
+                       env=h.redis_env())
+        try:
+            redis.wait(timeout)
+        except subprocess.TimeoutExpired:
+            redis.kill()
+            redis.wait()
+
+
 def fresh_database(name, schema_dir):
     """Drops and re-creates `name` with the migrations of sql/<schema_dir>."""
     h.sql("mysql", f"DROP DATABASE IF EXISTS `{name}`; CREATE DATABASE `{name}` "
@@ -182,26 +209,11 @@ class SagaEventsTest(unittest.TestCase):
 
     @classmethod
     def start_redis(cls):
-        # Same password as the stack's Redis, given as config on stdin ("-"), not in argv.
-        cls.redis = subprocess.Popen(
-            ["redis-server", "-", "--port", str(OWN_REDIS), "--bind", "127.0.0.1", "--dir",
-             cls.redis_dir, "--appendonly", "yes", "--save", "", "--daemonize", "no"],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        cls.redis.stdin.write(f"requirepass {h.REDIS_PASSWORD}\n".encode() if h.REDIS_PASSWORD
-                              else b"")
-        cls.redis.stdin.close()
-        h.wait_until(lambda: h.redis_cli("PING", port=OWN_REDIS) == "PONG", what="own redis")
+        cls.redis = start_own_redis(OWN_REDIS, cls.redis_dir)
 
     @classmethod
     def stop_redis(cls):
-        if cls.redis is not None and cls.redis.poll() is None:
-            subprocess.run(h.redis_cli_args(OWN_REDIS) + ["SHUTDOWN"], capture_output=True,
-                           env=h.redis_env())
-            try:
-                cls.redis.wait(15)
-            except subprocess.TimeoutExpired:
-                cls.redis.kill()
-                cls.redis.wait()
+        stop_own_redis(cls.redis, OWN_REDIS, 15)
         cls.redis = None
 
     def sagas(self, n, fail_every=3):

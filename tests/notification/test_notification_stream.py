@@ -3,13 +3,13 @@ what every consumer group has read and acknowledged, never while a group still n
 and keeps the retention window; and it corrects the phantom lag XINFO GROUPS shows after an AOF
 rewrite and a Redis restart. Ports 23098 (daemon) and 23099 (a Redis of our own)."""
 import shutil
-import subprocess
 import tempfile
 import time
 import unittest
 
 import harness as h
-from test_notification_e2e import event, fresh_database, stored, xadd_many
+from test_notification_e2e import (event, fresh_database, start_own_redis, stop_own_redis,
+                                   stored, xadd_many)
 
 NOTIF, OWN_REDIS = 23098, 23099
 
@@ -103,21 +103,10 @@ class PhantomLagTest(unittest.TestCase):
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def start_redis(self):
-        # Same password as the stack's Redis, given as config on stdin ("-"), not in argv.
-        self.redis = subprocess.Popen(
-            ["redis-server", "-", "--port", str(OWN_REDIS), "--bind", "127.0.0.1", "--dir",
-             self.dir, "--appendonly", "yes", "--save", "", "--daemonize", "no"],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.redis.stdin.write(f"requirepass {h.REDIS_PASSWORD}\n".encode() if h.REDIS_PASSWORD
-                               else b"")
-        self.redis.stdin.close()
-        h.wait_until(lambda: h.redis_cli("PING", port=OWN_REDIS) == "PONG", what="own redis")
+        self.redis = start_own_redis(OWN_REDIS, self.dir)
 
     def stop_redis(self):
-        if self.redis and self.redis.poll() is None:
-            subprocess.run(h.redis_cli_args(OWN_REDIS) + ["SHUTDOWN"], capture_output=True,
-                           env=h.redis_env())
-            self.redis.wait(30)
+        stop_own_redis(self.redis, OWN_REDIS, 30)
 
     def test_lag_after_an_aof_rewrite_and_a_restart_is_corrected(self):
         prefix = h.uid("ev-")
