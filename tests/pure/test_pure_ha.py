@@ -12,6 +12,7 @@ import time
 import unittest
 
 import harness as h
+from test_pure_e2e import Suite
 
 ORDER, INV, PAY = 29182, 29183, 29184
 REPLICA = [29180, 29280]
@@ -79,25 +80,18 @@ class LogMark:
             return f.read()
 
 
-class PureReplicasTest(unittest.TestCase):
+class PureReplicasTest(Suite):
     @classmethod
     def setUpClass(cls):
         cls.stream = h.uid("stream:test-pure-ha-")
         env = {"ORDER_EVENTS_STREAM": cls.stream}
-        cls.services = [h.Daemon("service-order", ORDER, env),
+        cls.daemons = [h.Daemon("service-order", ORDER, env),
                         h.Daemon("service-inventory", INV, env),
                         h.Daemon("service-payment", PAY, dict(env, FAKE_PG_LIMIT=PG_LIMIT,
                                                               FAKE_PG_LATENCY_MS=GATEWAY_MS))]
-        h.start_all(cls.services)
-        cls.inv = cls.services[1].url
-        cls.pay = cls.services[2].url
-
-    @classmethod
-    def tearDownClass(cls):
-        errors = h.stop_all(cls.services)
-        h.redis_cli("DEL", cls.stream)
-        if errors:
-            raise errors[0]
+        h.start_all(cls.daemons)
+        cls.inv = cls.daemons[1].url
+        cls.pay = cls.daemons[2].url
 
     def setUp(self):
         self.replicas = []
@@ -106,7 +100,7 @@ class PureReplicasTest(unittest.TestCase):
         for r in self.replicas:
             if r.proc is not None and r.proc.poll() is None:
                 r.proc.send_signal(signal.SIGCONT)
-        for svc in self.services:  # a test that paused a service
+        for svc in self.daemons:  # a test that paused a service
             if svc.proc is not None:
                 svc.proc.send_signal(signal.SIGCONT)
         errors = h.stop_all(self.replicas)
@@ -353,7 +347,7 @@ class PureReplicasTest(unittest.TestCase):
         and CancelReservation held: the replica that takes it over runs the compensations
         again from the top; each changes its service once."""
         a = self.replica(0)
-        inv = self.services[1]
+        inv = self.daemons[1]
         pid = self.product()
         sid = self.start_saga(a, pid, amount=PG_LIMIT + 1)  # the gateway refuses it
         self.wait_step(a, sid, "ApprovePayment")
@@ -380,7 +374,7 @@ class PureReplicasTest(unittest.TestCase):
     def test_compensation_held_is_listed_stuck_with_its_attempts_until_the_service_is_back(self):
         stuck_ms = 2000
         a, b = self.replica(0, SAGA_STUCK_AFTER_MS=stuck_ms), self.replica(1, SAGA_STUCK_AFTER_MS=stuck_ms)
-        pay = self.services[2]
+        pay = self.daemons[2]
         pid = self.product()
         sid = self.start_saga(a, pid)
         self.wait_step(a, sid, "ApprovePayment")
