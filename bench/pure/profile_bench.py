@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 
+import bench_daemons
 import harness as h
 
 ORCH, ORDER, INV, PAY = 23087, 23088, 23089, 23086
@@ -70,19 +71,9 @@ def main():
     conc = sys.argv[1] if len(sys.argv) > 1 else "8"
     secs = sys.argv[2] if len(sys.argv) > 2 else "10"
     products = sys.argv[3] if len(sys.argv) > 3 else conc
-    stream = h.uid("stream:bench-pure-")
-    env = {"ORDER_EVENTS_STREAM": stream, "LOG_LEVEL": "warn"}
     extra = json.loads(os.environ.get("BENCH_ORCH_ENV", "{}"))  # e.g. {"SAGA_WORKERS": "32"}
-    env.update(json.loads(os.environ.get("BENCH_SVC_ENV", "{}")))  # every daemon
-    daemons = [h.Daemon("service-order", ORDER, env), h.Daemon("service-inventory", INV, env),
-               h.Daemon("service-payment", PAY, dict(env, PG_CONCURRENCY=64)),
-               h.Daemon("orchestrator-pure", ORCH, dict(
-                   env, ORDER_SERVICE_URL=f"http://127.0.0.1:{ORDER}",
-                   INVENTORY_SERVICE_URL=f"http://127.0.0.1:{INV}",
-                   PAYMENT_SERVICE_URL=f"http://127.0.0.1:{PAY}", **extra))]
-    try:
-        for d in daemons:
-            d.start()
+    svc_env = json.loads(os.environ.get("BENCH_SVC_ENV", "{}"))  # every daemon
+    with bench_daemons.running(ORCH, ORDER, INV, PAY, svc_env, extra) as daemons:
         pid = random.randint(10**8, 10**12)
         for i in range(int(products)):
             h.http("PUT", f"{daemons[1].url}/api/inventory/{pid + i}", {"available": 10**9})
@@ -126,10 +117,6 @@ def main():
         report["cpu_ms_per_saga"]["total"] = round(sum(report["cpu_ms_per_saga"].values()) +
                                                     report["bench_client_cpu_ms_per_saga"], 2)
         print(json.dumps(report, indent=1), flush=True)
-    finally:
-        for d in reversed(daemons):
-            d.stop(timeout=60)
-        h.redis_cli("DEL", stream)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import random
 import subprocess
 import sys
 
+import bench_daemons
 import harness as h
 
 ORCH, ORDER, INV, PAY = 23097, 23098, 23099, 23092
@@ -16,17 +17,7 @@ ORCH, ORDER, INV, PAY = 23097, 23098, 23099, 23092
 
 def main():
     secs = sys.argv[1] if len(sys.argv) > 1 else "20"
-    stream = h.uid("stream:bench-pure-")
-    env = {"ORDER_EVENTS_STREAM": stream, "LOG_LEVEL": "warn"}
-    daemons = [h.Daemon("service-order", ORDER, env), h.Daemon("service-inventory", INV, env),
-               h.Daemon("service-payment", PAY, dict(env, PG_CONCURRENCY=64)),
-               h.Daemon("orchestrator-pure", ORCH, dict(
-                   env, ORDER_SERVICE_URL=f"http://127.0.0.1:{ORDER}",
-                   INVENTORY_SERVICE_URL=f"http://127.0.0.1:{INV}",
-                   PAYMENT_SERVICE_URL=f"http://127.0.0.1:{PAY}"))]
-    try:
-        for d in daemons:
-            d.start()
+    with bench_daemons.running(ORCH, ORDER, INV, PAY) as daemons:
         pid = random.randint(10**8, 10**12)
         for i in range(32):
             h.http("PUT", f"{daemons[1].url}/api/inventory/{pid + i}", {"available": 10**9})
@@ -44,10 +35,6 @@ def main():
             # The machine is shared: the figures follow its load, so each row carries it.
             row["loadavg_1m"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
             print(json.dumps(row), flush=True)
-    finally:
-        for d in reversed(daemons):
-            d.stop(timeout=60)
-        h.redis_cli("DEL", stream)
 
 
 if __name__ == "__main__":
