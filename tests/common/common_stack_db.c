@@ -16,23 +16,13 @@
 #include <string.h>
 
 #include "common.h"
+#include "stack_util.h"
 #include "../support/stack_secrets.h"
 
 static db_pool *g_pool;
 static char g_table[64];
 static char g_queue[64]; /* the outbox's shape: unpublished rows found through (published_at, id) */
 static char g_sql[512];
-
-static db_config cfg(int size, const char *database)
-{
-    db_config c = {.host = cfg_str("MYSQL_HOST", "127.0.0.1"),
-                   .port = (int)cfg_int("MYSQL_PORT", 21306, 1, 65535),
-                   .user = cfg_str("MYSQL_USER", "saga"),
-                   .password = cfg_str("MYSQL_PASSWORD", ""),
-                   .database = database,
-                   .pool_size = size};
-    return c;
-}
 
 /* `fmt` names the test table once, as its only %s. */
 static const char *sql(const char *fmt)
@@ -52,7 +42,7 @@ static int setup(void **s)
 {
     (void)s;
     db_pool *boot;
-    db_config c = cfg(1, NULL);
+    db_config c = stack_db_config(NULL, 1);
     assert_int_equal(db_pool_new(&c, &boot), 0);
     db_conn *conn;
     assert_int_equal(db_acquire(boot, &conn, NULL, 0), 0);
@@ -61,7 +51,7 @@ static int setup(void **s)
     db_release(boot, conn);
     db_pool_free(boot);
 
-    c = cfg(4, "common_test");
+    c = stack_db_config("common_test", 4);
     assert_int_equal(db_pool_new(&c, &g_pool), 0);
     char tok[RDS_TOKEN_LEN];
     rds_random_token(tok);
@@ -328,7 +318,7 @@ static void pool_under_threads_serializes_connections(void **s)
  * session's id in *killed when not NULL). */
 static db_pool *pool_with_killed_session(int64_t *killed)
 {
-    db_config c1 = cfg(1, "common_test");
+    db_config c1 = stack_db_config("common_test", 1);
     db_pool *one;
     assert_int_equal(db_pool_new(&c1, &one), 0);
     db_conn *c;
@@ -397,7 +387,7 @@ static void new_statement_after_kill_is_prepared_on_fresh_connection(void **s)
 static void cached_write_after_kill_fails_once_then_recovers(void **s)
 {
     (void)s;
-    db_config c1 = cfg(1, "common_test");
+    db_config c1 = stack_db_config("common_test", 1);
     db_pool *one;
     assert_int_equal(db_pool_new(&c1, &one), 0);
     db_conn *c;
@@ -636,7 +626,7 @@ static void read_committed_inside_a_transaction_is_refused(void **s)
 static void unreachable_database_is_io_error(void **s)
 {
     (void)s;
-    db_config c = cfg(1, "common_test");
+    db_config c = stack_db_config("common_test", 1);
     c.port = 26078;
     c.connect_timeout_s = 2;
     db_pool *p;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "stack_util.h"
 #include "../support/stack_secrets.h"
 
 #define PORT 26011
@@ -178,11 +179,7 @@ static int setup(void **s)
     char tok[RDS_TOKEN_LEN];
     rds_random_token(tok);
     snprintf(g_service, sizeof g_service, "common-test-%.8s", tok);
-    assert_int_equal(
-        rds_pool_new("127.0.0.1", (int)cfg_int("REDIS_PORT", 21379, 1, 65535), 8, 0, &g_rds), 0);
-    assert_int_equal(
-        rds_pool_set_auth(g_rds, cfg_str("REDIS_USERNAME", NULL), cfg_str("REDIS_PASSWORD", NULL)),
-        0);
+    g_rds = stack_rds_pool(stack_redis_port(), 8, 0);
     http_server_config c = {.port = PORT, .threads = 4, .service = "common-test"};
     assert_int_equal(http_server_new(&c, &g_srv), 0);
     assert_int_equal(http_route(g_srv, "GET", "/api/things/{id}", h_get_thing, NULL), 0);

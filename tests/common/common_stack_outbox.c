@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "stack_util.h"
 #include "../support/stack_secrets.h"
 
 static db_pool *g_db;
@@ -50,11 +51,7 @@ static void exec_sql(const char *fmt)
 static int setup(void **s)
 {
     (void)s;
-    db_config dc = {.host = "127.0.0.1",
-                    .port = (int)cfg_int("MYSQL_PORT", 21306, 1, 65535),
-                    .user = cfg_str("MYSQL_USER", "saga"),
-                    .password = cfg_str("MYSQL_PASSWORD", ""),
-                    .pool_size = 8};
+    db_config dc = stack_db_config(NULL, 8);
     db_pool *boot;
     assert_int_equal(db_pool_new(&dc, &boot), 0);
     db_conn *c;
@@ -65,11 +62,7 @@ static int setup(void **s)
     db_pool_free(boot);
     dc.database = "common_test";
     assert_int_equal(db_pool_new(&dc, &g_db), 0);
-    assert_int_equal(
-        rds_pool_new("127.0.0.1", (int)cfg_int("REDIS_PORT", 21379, 1, 65535), 8, 0, &g_rds), 0);
-    assert_int_equal(
-        rds_pool_set_auth(g_rds, cfg_str("REDIS_USERNAME", NULL), cfg_str("REDIS_PASSWORD", NULL)),
-        0);
+    g_rds = stack_rds_pool(stack_redis_port(), 8, 0);
     char tok[RDS_TOKEN_LEN];
     rds_random_token(tok);
     snprintf(g_table, sizeof g_table, "outbox_%.12s", tok);
@@ -333,12 +326,7 @@ static void insert_while_relay_waits_for_redis_is_not_blocked(void **s)
 
     /* A service's insert: at REPEATABLE READ the relay's scan holds the gap at the end of the
      * unpublished index, and this would wait for the lock (and time out after 1 s). */
-    db_config dc = {.host = "127.0.0.1",
-                    .port = (int)cfg_int("MYSQL_PORT", 21306, 1, 65535),
-                    .user = cfg_str("MYSQL_USER", "saga"),
-                    .password = cfg_str("MYSQL_PASSWORD", ""),
-                    .database = "common_test",
-                    .pool_size = 1};
+    db_config dc = stack_db_config("common_test", 1);
     db_pool *own;
     assert_int_equal(db_pool_new(&dc, &own), 0);
     db_conn *c;

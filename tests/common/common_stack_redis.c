@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "stack_util.h"
 #include "../support/stack_secrets.h"
 
 static rds_pool *g_rds;
@@ -29,11 +30,8 @@ static const char *key(const char *name, char *buf, size_t n)
 static int setup(void **s)
 {
     (void)s;
-    g_port = (int)cfg_int("REDIS_PORT", 21379, 1, 65535);
-    assert_int_equal(rds_pool_new("127.0.0.1", g_port, 40, 0, &g_rds), 0);
-    assert_int_equal(
-        rds_pool_set_auth(g_rds, cfg_str("REDIS_USERNAME", NULL), cfg_str("REDIS_PASSWORD", NULL)),
-        0);
+    g_port = stack_redis_port();
+    g_rds = stack_rds_pool(g_port, 40, 0);
     char tok[RDS_TOKEN_LEN];
     rds_random_token(tok);
     snprintf(g_prefix, sizeof g_prefix, "test:common:%.12s", tok);
@@ -244,11 +242,7 @@ static void blocking_read_longer_than_socket_timeout_is_not_an_error(void **s)
     (void)s;
     char k[128];
     key("stream", k, sizeof k);
-    rds_pool *quick;
-    assert_int_equal(rds_pool_new("127.0.0.1", g_port, 1, 200, &quick), 0);
-    assert_int_equal(
-        rds_pool_set_auth(quick, cfg_str("REDIS_USERNAME", NULL), cfg_str("REDIS_PASSWORD", NULL)),
-        0);
+    rds_pool *quick = stack_rds_pool(g_port, 1, 200);
     assert_int_equal(rds_xgroup_create(quick, k, "g2", "$"), 0);
     rds_stream_batch b;
     assert_int_equal(rds_xreadgroup(quick, k, "g2", "c1", ">", 10, 500, &b), 0);
@@ -262,11 +256,7 @@ static void blocking_read_longer_than_socket_timeout_is_not_an_error(void **s)
 static void pool_reconnects_after_connection_is_killed(void **s)
 {
     (void)s;
-    rds_pool *one;
-    assert_int_equal(rds_pool_new("127.0.0.1", g_port, 1, 0, &one), 0);
-    assert_int_equal(
-        rds_pool_set_auth(one, cfg_str("REDIS_USERNAME", NULL), cfg_str("REDIS_PASSWORD", NULL)),
-        0);
+    rds_pool *one = stack_rds_pool(g_port, 1, 0);
     rds_conn *c;
     assert_int_equal(rds_acquire(one, &c), 0);
     redisReply *r = rds_command(c, "CLIENT ID");
