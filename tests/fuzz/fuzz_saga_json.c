@@ -32,18 +32,25 @@ static int transport(void *ctx, const char *method, const char *url, const char 
     return 0;
 }
 
+/* A saga client whose every call the transport answers with *a (borrowed); NULL when out of
+ * memory. */
+static struct saga_client *fake_client(answer_t *a)
+{
+    saga_client_config_t cfg = {.order_url = "http://o",
+                                .inventory_url = "http://i",
+                                .payment_url = "http://p",
+                                .transport = transport,
+                                .transport_ctx = a};
+    return saga_client_new(&cfg);
+}
+
 /* The input as an activity's context: each activity (orchestrator-temporal's JSON-in/JSON-out
  * form) against services that all answer 200 with both ids. */
 static void activities(const uint8_t *data, size_t size)
 {
     static const uint8_t ok[] = "{\"orderId\":1,\"paymentId\":2,\"status\":\"CREATED\"}";
     answer_t a = {.status = 200, .body = ok, .len = sizeof ok - 1};
-    saga_client_config_t cfg = {.order_url = "http://o",
-                                .inventory_url = "http://i",
-                                .payment_url = "http://p",
-                                .transport = transport,
-                                .transport_ctx = &a};
-    struct saga_client *c = saga_client_new(&cfg);
+    struct saga_client *c = fake_client(&a);
     char *ctx = malloc(size + 1);
     if (c != NULL && ctx != NULL) {
         memcpy(ctx, data, size);
@@ -86,12 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* Service answers: the first two bytes choose the status, the rest is the body. */
     answer_t a = {
         .status = 100 + (data[0] << 8 | data[1]) % 500, .body = data + 2, .len = size - 2};
-    saga_client_config_t cfg = {.order_url = "http://o",
-                                .inventory_url = "http://i",
-                                .payment_url = "http://p",
-                                .transport = transport,
-                                .transport_ctx = &a};
-    struct saga_client *c = saga_client_new(&cfg);
+    struct saga_client *c = fake_client(&a);
     if (c == NULL)
         return 0;
     saga_input_t order = {.customer_id = 1, .product_id = 2, .quantity = 3, .amount = 4};
