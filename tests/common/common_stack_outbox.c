@@ -48,6 +48,15 @@ static void exec_sql(const char *fmt)
     db_release(g_db, c);
 }
 
+/* A relay of service "svc-test" on the test's table and stream through Redis pool rds; the
+ * rest as outbox_relay_start defaults it. */
+static outbox_config relay_config(rds_pool *rds)
+{
+    outbox_config oc = {
+        .db = g_db, .rds = rds, .service = "svc-test", .stream = g_stream, .table = g_table};
+    return oc;
+}
+
 static int setup(void **s)
 {
     (void)s;
@@ -155,13 +164,9 @@ static void wait_all_published(void)
 static void two_relays_publish_each_event_exactly_once(void **s)
 {
     (void)s;
-    outbox_config oc = {.db = g_db,
-                        .rds = g_rds,
-                        .service = "svc-test",
-                        .stream = g_stream,
-                        .table = g_table,
-                        .poll_ms = 5,
-                        .batch = 7};
+    outbox_config oc = relay_config(g_rds);
+    oc.poll_ms = 5;
+    oc.batch = 7;
     outbox_relay *r1, *r2;
     assert_int_equal(outbox_relay_start(&oc, &r1), 0);
     assert_int_equal(outbox_relay_start(&oc, &r2), 0);
@@ -205,8 +210,7 @@ static void failed_xadd_leaves_rows_pending(void **s)
     insert_events(3, true, 200000);
     rds_pool *dead;
     assert_int_equal(rds_pool_new("127.0.0.1", 26076, 1, 300, &dead), 0);
-    outbox_config oc = {
-        .db = g_db, .rds = dead, .service = "svc-test", .stream = g_stream, .table = g_table};
+    outbox_config oc = relay_config(dead);
     int n = -1;
     assert_int_equal(outbox_relay_run_once(&oc, &n), CM_ERR_IO);
     assert_int_equal(n, 0);
@@ -235,12 +239,8 @@ static void one_pass_publishes_and_marks_a_large_batch(void **s)
     rds_stream_batch before;
     size_t n_before = read_stream(&before);
     rds_stream_batch_free(&before);
-    outbox_config oc = {.db = g_db,
-                        .rds = g_rds,
-                        .service = "svc-test",
-                        .stream = g_stream,
-                        .table = g_table,
-                        .batch = 100};
+    outbox_config oc = relay_config(g_rds);
+    oc.batch = 100;
     int n = -1;
     assert_int_equal(outbox_relay_run_once(&oc, &n), 0);
     assert_int_equal(n, 75);
@@ -315,9 +315,7 @@ static void insert_while_relay_waits_for_redis_is_not_blocked(void **s)
 
     rds_pool *mute;
     assert_int_equal(rds_pool_new("127.0.0.1", m.port, 1, 60000, &mute), 0);
-    struct pass_arg a = {
-        .oc = {
-            .db = g_db, .rds = mute, .service = "svc-test", .stream = g_stream, .table = g_table}};
+    struct pass_arg a = {.oc = relay_config(mute)};
     assert_int_equal(pthread_create(&pass, NULL, pass_main, &a), 0);
     pthread_mutex_lock(&m.mu);
     while (!m.got_data)
@@ -365,13 +363,9 @@ static void wake_gathers_before_the_scan_and_stop_ends_the_gather(void **s)
     (void)s;
     exec_sql("UPDATE %s SET published_at = CURRENT_TIMESTAMP(3) WHERE published_at IS NULL");
     insert_events(1, true, 500000);
-    outbox_config oc = {.db = g_db,
-                        .rds = g_rds,
-                        .service = "svc-test",
-                        .stream = g_stream,
-                        .table = g_table,
-                        .poll_ms = 600000,
-                        .gather_ms = 600000};
+    outbox_config oc = relay_config(g_rds);
+    oc.poll_ms = 600000;
+    oc.gather_ms = 600000;
     outbox_relay *r;
     assert_int_equal(outbox_relay_start(&oc, &r), 0);
     wait_all_published(); /* the first pass ran; the relay now sleeps until a wake */
