@@ -16,24 +16,8 @@
 
 struct lease_keeper {
     lease_config_t cfg;
-    pthread_mutex_t mu;
-    pthread_cond_t cv; /* stop */
-    int stopping;
-    pthread_t thread;
+    mono_thread t;
 };
-
-/* Waits ms; 1 when stopping. */
-static int wait_or_stop(lease_keeper_t *k, int64_t ms)
-{
-    struct timespec until = mono_deadline(ms);
-    pthread_mutex_lock(&k->mu);
-    while (!k->stopping)
-        if (pthread_cond_timedwait(&k->cv, &k->mu, &until) != 0)
-            break;
-    int stop = k->stopping;
-    pthread_mutex_unlock(&k->mu);
-    return stop;
-}
 
 /* ---- renewal ------------------------------------------------------------------------------ */
 
@@ -140,7 +124,7 @@ static void *keeper(void *arg)
             renew(k);
         }
         k->cfg.tick(k->cfg.ctx);
-    } while (!wait_or_stop(k, k->cfg.scan_ms));
+    } while (!mono_thread_wait(&k->t, k->cfg.scan_ms));
     return NULL;
 }
 
@@ -153,13 +137,10 @@ int lease_start(const lease_config_t *cfg, lease_keeper_t **out)
     if (k == NULL)
         return CM_ERR_NOMEM;
     k->cfg = *cfg;
-    pthread_mutex_init(&k->mu, NULL);
-    mono_cond_init(&k->cv);
-    if (pthread_create(&k->thread, NULL, keeper, k) != 0) {
-        pthread_cond_destroy(&k->cv);
-        pthread_mutex_destroy(&k->mu);
+    int rc = mono_thread_start(&k->t, keeper, k);
+    if (rc != 0) {
         free(k);
-        return CM_ERR_NOMEM;
+        return rc;
     }
     *out = k;
     return 0;
@@ -169,16 +150,10 @@ void lease_stop(lease_keeper_t *k)
 {
     if (k == NULL)
         return;
-    pthread_mutex_lock(&k->mu);
-    k->stopping = 1;
-    pthread_cond_broadcast(&k->cv);
-    pthread_mutex_unlock(&k->mu);
-    pthread_join(k->thread, NULL);
+    mono_thread_stop(&k->t);
     int rc = repo_release(k->cfg.db, k->cfg.owner);
     if (rc != 0)
         log_warn("could not end this replica's saga leases (%s): they run out in %lld ms",
                  cm_strerror(rc), (long long)k->cfg.lease_ms);
-    pthread_cond_destroy(&k->cv);
-    pthread_mutex_destroy(&k->mu);
     free(k);
 }

@@ -61,14 +61,7 @@ struct orch {
 /* Sleeps ms unless the engine stops first. Returns 1 when stopping. */
 static int sleep_or_stop(orch_t *o, int64_t ms)
 {
-    struct timespec until = mono_deadline(ms);
-    pthread_mutex_lock(&o->mu);
-    while (!o->stopping)
-        if (pthread_cond_timedwait(&o->sleep, &o->mu, &until) != 0)
-            break;
-    int stop = o->stopping;
-    pthread_mutex_unlock(&o->mu);
-    return stop;
+    return mono_sleep_unless(&o->mu, &o->sleep, &o->stopping, ms);
 }
 
 /* ---- queue and waiters ------------------------------------------------------------------------ */

@@ -22,10 +22,7 @@ struct notif_consumer {
     char stream[NOTIF_NAME_MAX];
     char group[NOTIF_NAME_MAX];
     char consumer[NOTIF_NAME_MAX];
-    pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int stopping; /* guarded by mu */
+    mono_thread t;
 };
 
 /* ---- what an event becomes (pure) --------------------------------------------------------- */
@@ -73,26 +70,6 @@ void notif_record_from_event(const notif_event_t *ev, notif_record_t *out)
 }
 
 /* ---- consumer loop ------------------------------------------------------------------------- */
-
-static int wait_or_stop(notif_consumer_t *c, int64_t ms)
-{
-    struct timespec until = mono_deadline(ms);
-    pthread_mutex_lock(&c->mu);
-    while (!c->stopping)
-        if (pthread_cond_timedwait(&c->cv, &c->mu, &until) != 0)
-            break;
-    int s = c->stopping;
-    pthread_mutex_unlock(&c->mu);
-    return s;
-}
-
-static int is_stopping(notif_consumer_t *c)
-{
-    pthread_mutex_lock(&c->mu);
-    int s = c->stopping;
-    pthread_mutex_unlock(&c->mu);
-    return s;
-}
 
 static void count(notif_consumer_t *c, const char *name, const char *help, double v)
 {
@@ -148,7 +125,7 @@ out:
 static int claim_stale(notif_consumer_t *c)
 {
     char start[64] = "0-0";
-    for (int round = 0; round < 100 && !is_stopping(c); round++) {
+    for (int round = 0; round < 100 && !mono_thread_stopping(&c->t); round++) {
         rds_stream_batch b = {0};
         char next[64] = "0-0";
         int rc = rds_xautoclaim(c->cfg.rds, c->stream, c->group, c->consumer, c->cfg.claim_idle_ms,
@@ -235,7 +212,7 @@ static void *consumer_main(void *arg)
     int need_group = 1, own_pending = 1, failures = 0;
     int64_t next_claim = 0, next_trim = mono_now_ms() + c->cfg.trim_every_ms;
     log_info("consuming %s as %s/%s", c->stream, c->group, c->consumer);
-    while (!is_stopping(c)) {
+    while (!mono_thread_stopping(&c->t)) {
         int rc = 0;
         rds_stream_batch b = {0};
         /* (Re)create the group: a Redis that lost its data (or a new stream) has none. */
@@ -273,7 +250,7 @@ static void *consumer_main(void *arg)
         own_pending = 1;
         log_warn("consumer error %s; retrying", cm_strerror(rc));
         int64_t d = 100LL << (failures < 5 ? failures : 5);
-        if (wait_or_stop(c, d))
+        if (mono_thread_wait(&c->t, d))
             break;
     }
     return NULL;
@@ -295,13 +272,10 @@ int notif_start(const notif_config_t *cfg, notif_consumer_t **out)
         c->cfg.batch = 100;
     if (c->cfg.block_ms < 1)
         c->cfg.block_ms = 1000;
-    pthread_mutex_init(&c->mu, NULL);
-    mono_cond_init(&c->cv);
-    if (pthread_create(&c->thread, NULL, consumer_main, c) != 0) {
-        pthread_cond_destroy(&c->cv);
-        pthread_mutex_destroy(&c->mu);
+    int rc = mono_thread_start(&c->t, consumer_main, c);
+    if (rc != 0) {
         free(c);
-        return CM_ERR_NOMEM;
+        return rc;
     }
     *out = c;
     return 0;
@@ -311,12 +285,6 @@ void notif_stop(notif_consumer_t *c)
 {
     if (c == NULL)
         return;
-    pthread_mutex_lock(&c->mu);
-    c->stopping = 1;
-    pthread_cond_broadcast(&c->cv);
-    pthread_mutex_unlock(&c->mu);
-    pthread_join(c->thread, NULL);
-    pthread_cond_destroy(&c->cv);
-    pthread_mutex_destroy(&c->mu);
+    mono_thread_stop(&c->t);
     free(c);
 }
