@@ -179,38 +179,39 @@ static int call(struct saga_client *c, saga_step_t step, const char *saga_id, co
     return rc;
 }
 
-static int create_order(struct saga_client *c, const char *saga_id, const saga_input_t *in,
-                        saga_state_t *st, saga_error_t *err)
+/* POSTs o (stolen; NULL when it could not be built) to create a resource and reads the new
+ * id from the answer's id_a member, else "id", into *out_id. */
+static int post_create(struct saga_client *c, saga_step_t step, const char *saga_id,
+                       const saga_service *svc, const char *path, json_t *o, const char *id_a,
+                       int64_t *out_id, saga_error_t *err)
 {
-
-    json_t *o =
-        json_pack("{s:I, s:I, s:I, s:I, s:s}", "customerId", (json_int_t)in->customer_id,
-                  "productId", (json_int_t)in->product_id, "quantity", (json_int_t)in->quantity,
-                  "amount", (json_int_t)in->amount, "sagaId", saga_id);
     char *body = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (body == NULL)
         return SAGA_ERR_NOMEM;
-    int rc = call(c, SAGA_STEP_CREATE_ORDER, saga_id, "POST", &c->order, "/api/orders", body,
-                  "orderId", "id", &st->order_id, err);
+    int rc = call(c, step, saga_id, "POST", svc, path, body, id_a, "id", out_id, err);
     free(body);
     return rc;
+}
+
+static int create_order(struct saga_client *c, const char *saga_id, const saga_input_t *in,
+                        saga_state_t *st, saga_error_t *err)
+{
+    json_t *o =
+        json_pack("{s:I, s:I, s:I, s:I, s:s}", "customerId", (json_int_t)in->customer_id,
+                  "productId", (json_int_t)in->product_id, "quantity", (json_int_t)in->quantity,
+                  "amount", (json_int_t)in->amount, "sagaId", saga_id);
+    return post_create(c, SAGA_STEP_CREATE_ORDER, saga_id, &c->order, "/api/orders", o, "orderId",
+                       &st->order_id, err);
 }
 
 static int create_payment(struct saga_client *c, const char *saga_id, const saga_input_t *in,
                           saga_state_t *st, saga_error_t *err)
 {
-
     json_t *o = json_pack("{s:I, s:I, s:s, s:s}", "orderId", (json_int_t)st->order_id, "amount",
                           (json_int_t)in->amount, "method", in->payment_method, "sagaId", saga_id);
-    char *body = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    if (body == NULL)
-        return SAGA_ERR_NOMEM;
-    int rc = call(c, SAGA_STEP_CREATE_PAYMENT, saga_id, "POST", &c->payment, "/api/payments", body,
-                  "paymentId", "id", &st->payment_id, err);
-    free(body);
-    return rc;
+    return post_create(c, SAGA_STEP_CREATE_PAYMENT, saga_id, &c->payment, "/api/payments", o,
+                       "paymentId", &st->payment_id, err);
 }
 
 static int need(int64_t id, const char *what, saga_step_t step, saga_error_t *err)
