@@ -57,16 +57,23 @@ static outbox_config relay_config(rds_pool *rds)
     return oc;
 }
 
+/* A new pool of its own (*pool, to free) and a connection from it (to release) on which sql
+ * has run. */
+static db_conn *pool_conn(const db_config *dc, db_pool **pool, const char *sql)
+{
+    db_conn *c = NULL;
+    assert_int_equal(db_pool_new(dc, pool), 0);
+    assert_int_equal(db_acquire(*pool, &c, NULL, 0), 0);
+    assert_int_equal(db_exec(c, sql, NULL, 0, NULL, NULL), 0);
+    return c;
+}
+
 static int setup(void **s)
 {
     (void)s;
     db_config dc = stack_db_config(NULL, 8);
     db_pool *boot;
-    assert_int_equal(db_pool_new(&dc, &boot), 0);
-    db_conn *c;
-    assert_int_equal(db_acquire(boot, &c, NULL, 0), 0);
-    assert_int_equal(db_exec(c, "CREATE DATABASE IF NOT EXISTS common_test", NULL, 0, NULL, NULL),
-                     0);
+    db_conn *c = pool_conn(&dc, &boot, "CREATE DATABASE IF NOT EXISTS common_test");
     db_release(boot, c);
     db_pool_free(boot);
     dc.database = "common_test";
@@ -326,11 +333,7 @@ static void insert_while_relay_waits_for_redis_is_not_blocked(void **s)
      * unpublished index, and this would wait for the lock (and time out after 1 s). */
     db_config dc = stack_db_config("common_test", 1);
     db_pool *own;
-    assert_int_equal(db_pool_new(&dc, &own), 0);
-    db_conn *c;
-    assert_int_equal(db_acquire(own, &c, NULL, 0), 0);
-    assert_int_equal(db_exec(c, "SET SESSION innodb_lock_wait_timeout = 1", NULL, 0, NULL, NULL),
-                     0);
+    db_conn *c = pool_conn(&dc, &own, "SET SESSION innodb_lock_wait_timeout = 1");
     assert_int_equal(db_begin(c), 0);
     json_t *p = json_pack("{s:i}", "orderId", 400002);
     int irc = outbox_insert_table(c, g_table, "Order", "400002", "OrderCreated", p);
