@@ -287,32 +287,93 @@ static int on_completed(tc_run *r, tc_cmd *c, const tc_pb_event *ev, tc_error *e
     return rc;
 }
 
+/* What an activity's failure event says about the activity (ActivityFailureInfo). Borrowed. */
+typedef struct failure_ref {
+    const char *activity_type, *activity_id, *identity;
+    int64_t scheduled_event_id, started_event_id;
+    int retry_state; /* temporal.api.enums.v1.RetryState */
+} failure_ref;
+
+/* Keeps the failure workflow code sees for a failed or timed-out activity: an ActivityFailure
+ * naming the activity, caused by the event's failure, as the official SDKs deliver it (Go's
+ * ActivityError). False out of memory. */
+static bool keep_activity_failure(tc_future *f, const tc_pb_failure *cause, const failure_ref *ref)
+{
+    Temporal__Api__Failure__V1__Failure wrap = TEMPORAL__API__FAILURE__V1__FAILURE__INIT;
+    Temporal__Api__Failure__V1__ActivityFailureInfo info =
+        TEMPORAL__API__FAILURE__V1__ACTIVITY_FAILURE_INFO__INIT;
+    Temporal__Api__Common__V1__ActivityType at = TEMPORAL__API__COMMON__V1__ACTIVITY_TYPE__INIT;
+    at.name = (char *)(ref->activity_type ? ref->activity_type : "");
+    info.scheduled_event_id = ref->scheduled_event_id;
+    info.started_event_id = ref->started_event_id;
+    info.identity = (char *)(ref->identity ? ref->identity : "");
+    info.activity_type = &at;
+    info.activity_id = (char *)(ref->activity_id ? ref->activity_id : "");
+    info.retry_state = (Temporal__Api__Enums__V1__RetryState)ref->retry_state;
+    wrap.message = (char *)"activity error"; /* the wrapper's message in the official SDKs */
+    wrap.source = (char *)"CSDK";
+    wrap.failure_info_case =
+        TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_ACTIVITY_FAILURE_INFO;
+    wrap.activity_failure_info = &info;
+    wrap.cause = (tc_pb_failure *)cause;
+    return tc_future_keep_failure(f, &wrap);
+}
+
+/* The timeout type of the first TimeoutFailure in fl's cause chain, 0 when there is none. */
+static int timeout_type_of(const tc_pb_failure *fl)
+{
+    for (int depth = 0; fl && depth < 32; depth++, fl = fl->cause)
+        if (fl->failure_info_case ==
+                TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_TIMEOUT_FAILURE_INFO &&
+            fl->timeout_failure_info)
+            return (int)fl->timeout_failure_info->timeout_type;
+    return 0;
+}
+
+/* Resolves the activity's future with the event's failure, keeping the whole failure wrapped as
+ * workflow code of the official SDKs sees it (ActivityFailure caused by it) for
+ * tc_wf_fail_future, and the timeout type of a timeout. */
 static void resolve_failure(tc_run *r, tc_cmd *c, const tc_pb_failure *f, const char *fallback,
-                            int state, int64_t event_id)
+                            const failure_ref *ref, int64_t event_id)
 {
     const char *type, *msg;
     bool nr;
     tc_failure_describe(f, &type, &msg, &nr);
     if (fallback && (!f || strcmp(type, "Failure") == 0))
         type = fallback;
-    tc_future_resolve_fail(r, c->fut, state, type, msg, nr, event_id);
+    if (c->fut->state != FUT_PENDING)
+        return; /* already resolved: try-cancelled or abandoned */
+    tc_future_resolve_fail(r, c->fut, FUT_FAILED, type, msg, nr, event_id);
+    c->fut->timeout_type = timeout_type_of(f);
+    if (!keep_activity_failure(c->fut, f, ref))
+        tc_run_fail(r, TC_ERR_NOMEM, "out of memory keeping the failure of activity %s", c->id);
 }
 
 static int on_failed(tc_run *r, tc_cmd *c, const tc_pb_event *ev, tc_error *err)
 {
     int rc = check(c, ev, err);
+    const Temporal__Api__History__V1__ActivityTaskFailedEventAttributes *a =
+        ev->activity_task_failed_event_attributes;
+    failure_ref ref = {c->type,
+                       c->id,
+                       a->identity,
+                       a->scheduled_event_id,
+                       a->started_event_id,
+                       (int)a->retry_state};
     if (rc == TC_OK && c->fut)
-        resolve_failure(r, c, ev->activity_task_failed_event_attributes->failure, NULL, FUT_FAILED,
-                        ev->event_id);
+        resolve_failure(r, c, a->failure, NULL, &ref, ev->event_id);
     return rc;
 }
 
 static int on_timed_out(tc_run *r, tc_cmd *c, const tc_pb_event *ev, tc_error *err)
 {
     int rc = check(c, ev, err);
+    const Temporal__Api__History__V1__ActivityTaskTimedOutEventAttributes *a =
+        ev->activity_task_timed_out_event_attributes;
+    failure_ref ref = {
+        c->type, c->id, "", a->scheduled_event_id, a->started_event_id, (int)a->retry_state};
     if (rc == TC_OK && c->fut)
-        resolve_failure(r, c, ev->activity_task_timed_out_event_attributes->failure, "TimeoutError",
-                        FUT_FAILED, ev->event_id);
+        resolve_failure(r, c, a->failure, "TimeoutError", &ref, ev->event_id);
     return rc;
 }
 

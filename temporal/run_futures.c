@@ -79,9 +79,32 @@ void tc_future_resolve_fail(tc_run *r, tc_future *f, int state, const char *type
     f->state = state;
     f->seq = ++r->seq;
     f->event_id = event_id;
-    f->ftype = tc_strdup(type ? type : "Error");
+    f->ftype = tc_strdup(type ? type : "");
     f->fmsg = tc_strdup(message ? message : "");
     f->non_retryable = non_retryable;
     if (!f->ftype || !f->fmsg)
         tc_run_fail(r, TC_ERR_NOMEM, "out of memory resolving a future");
+}
+
+uint8_t *tc_pb_failure_pack(const tc_pb_failure *fl, size_t *len)
+{
+    *len = temporal__api__failure__v1__failure__get_packed_size(fl);
+    uint8_t *p = malloc(*len ? *len : 1);
+    if (p)
+        temporal__api__failure__v1__failure__pack(fl, p);
+    return p;
+}
+
+bool tc_future_keep_failure(tc_future *f, const tc_pb_failure *fl)
+{
+    if (!fl)
+        return true;
+    size_t len;
+    uint8_t *p = tc_pb_failure_pack(fl, &len);
+    if (!p)
+        return false;
+    free(f->failure_pb);
+    f->failure_pb = p;
+    f->failure_len = len;
+    return true;
 }

@@ -56,6 +56,8 @@ void tc_run_free(tc_run *r)
         r->free_children(r);
     if (r->free_updates)
         r->free_updates(r);
+    if (r->free_info)
+        r->free_info(r);
     for (size_t i = 0; i < r->n_all; i++) {
         free(r->all[i]->id);
         free(r->all[i]->type);

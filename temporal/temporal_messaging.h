@@ -158,7 +158,10 @@ int tc_wf_update_fail(tc_wf_ctx *ctx, const char *type, const char *message, boo
 
 /* Fails the workflow with the failure a future resolved with, as returning that error from an
  * official SDK's workflow does: a child's failure is re-raised as a ChildWorkflowFailure with
- * the child's own failure (type, message, details) as its cause; for other futures an
+ * the child's own failure (type, message, details) as its cause; an activity's failure or
+ * timeout as an ActivityFailure (type, id, scheduled / started events, retry state) caused by
+ * the activity's ApplicationFailure or TimeoutFailure as history carried it (a Go caller sees
+ * ActivityError wrapping ApplicationError); for other futures an
  * ApplicationFailure{failure_type, failure_message, non_retryable}. No effect on a future that
  * did not fail. */
 void tc_wf_fail_future(tc_wf_ctx *ctx, const tc_future *f);

@@ -1,33 +1,10 @@
-/* wf_failure.c - whole failures in workflows: the failure a future resolved with, kept as history
- * carried it (wrapped as the official SDKs wrap a child's failure), re-raised by
- * tc_wf_fail_future; failures with details. Must not make commands other than the run's end. */
+/* wf_failure.c - whole failures in workflows: the failure a future resolved with (kept by its
+ * family, run_futures.c) re-raised by tc_wf_fail_future; failures with details. Must not make
+ * commands other than the run's end. */
 #include "cmd_families.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-static uint8_t *pack_failure(const tc_pb_failure *fl, size_t *len)
-{
-    *len = temporal__api__failure__v1__failure__get_packed_size(fl);
-    uint8_t *p = malloc(*len ? *len : 1);
-    if (p)
-        temporal__api__failure__v1__failure__pack(fl, p);
-    return p;
-}
-
-bool tc_future_keep_failure(tc_future *f, const tc_pb_failure *fl)
-{
-    if (!fl)
-        return true;
-    size_t len;
-    uint8_t *p = pack_failure(fl, &len);
-    if (!p)
-        return false;
-    free(f->failure_pb);
-    f->failure_pb = p;
-    f->failure_len = len;
-    return true;
-}
 
 /* Records the whole failure the run will end with; the closing command carries it. */
 static void keep_out_failure(tc_wf_ctx *ctx, uint8_t *packed, size_t len)
@@ -71,7 +48,7 @@ void tc_wf_fail_with_details(tc_wf_ctx *ctx, const char *type, const char *messa
         tc_pb_failure *fl = tc_appfail_init(&af, type, message, non_retryable);
         af.info.details = tc_pl1_init(&det, details_json);
         size_t len;
-        uint8_t *p = pack_failure(fl, &len);
+        uint8_t *p = tc_pb_failure_pack(fl, &len);
         keep_out_failure(ctx, p, len);
     }
     tc_wf_fail(ctx, type, message, non_retryable);

@@ -147,7 +147,10 @@ int tc_respond_completed(tc_worker *w, const tc_wf_task *t, const wf_reg *reg, t
     rq.query_results = qep;
     rq.n_messages = n_msgs;
     rq.messages = msgs;
-    if (w->sticky_queue) {
+    rq.worker_instance_key = w->instance_key;
+    /* A stopping worker no longer polls its sticky queue: the run's next task goes to the
+     * normal queue at once instead of waiting out the sticky schedule-to-start timeout. */
+    if (w->sticky_queue && !atomic_load(&w->stop)) {
         stq.name = w->sticky_queue;
         stq.kind = TEMPORAL__API__ENUMS__V1__TASK_QUEUE_KIND__TASK_QUEUE_KIND_STICKY;
         stq.normal_name = w->task_queue;

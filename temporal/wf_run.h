@@ -48,6 +48,7 @@ struct tc_future {
                             temporal.api.failure.v1.Failure, wrapped as the official SDKs wrap
                             it) when the family keeps it (children), else NULL (wf_failure.c) */
     size_t failure_len;
+    int timeout_type; /* FUT_FAILED by a timeout: its TimeoutType (tc_timeout_type), else 0 */
     struct tc_future *next;
 };
 
@@ -189,6 +190,8 @@ typedef struct tc_run_setup {
     const tc_logger *log;
     const tc_handler *updates; /* update handlers registered for the type (borrowed) */
     size_t n_updates;
+    struct tc_metrics *metrics; /* the worker's registry for tc_wf_metric; NULL: none */
+    const char *metric_labels;  /* its namespace / task_queue labels (borrowed) */
 } tc_run_setup;
 
 struct tc_run {
@@ -196,7 +199,9 @@ struct tc_run {
     char **inputs;
     size_t n_inputs;
     int64_t run_timeout_ms, task_timeout_ms;
-    int attempt; /* of the run (WorkflowExecutionStarted), 1 on the first */
+    int attempt;                  /* of the run (WorkflowExecutionStarted), 1 on the first */
+    struct tc_run_info *info;     /* the rest of WorkflowExecutionStarted (wf_info.c) */
+    void (*free_info)(tc_run *r); /* frees it (set with it) */
     tc_kv *sa, *memo;
     size_t n_sa, n_memo;
 
@@ -288,6 +293,12 @@ void tc_future_resolve_ok(tc_run *r, tc_future *f, const char *const *values, si
 void tc_future_resolve_values(tc_run *r, tc_future *f, char **values, size_t n, int64_t event_id);
 void tc_future_resolve_fail(tc_run *r, tc_future *f, int state, const char *type,
                             const char *message, bool non_retryable, int64_t event_id);
+/* Keeps a packed copy of fl (may be NULL: nothing) on f, the failure its family says workflow
+ * code sees (a child's or an activity's, wrapped as the official SDKs wrap them), for
+ * tc_wf_fail_future (wf_failure.c). False out of memory. */
+bool tc_future_keep_failure(tc_future *f, const tc_pb_failure *fl);
+/* fl packed into a malloc'd buffer (NULL out of memory). */
+uint8_t *tc_pb_failure_pack(const tc_pb_failure *fl, size_t *len);
 
 /* Appends a new command (state CMD_NEW) to the pending queue and the run's list, assigning it
  * the predicted event id. packed (may be NULL) is taken over. Returns NULL out of memory. */
@@ -360,6 +371,10 @@ size_t tc_run_new_commands(const tc_run *r, tc_cmd *const **out);
 /* replay.c: tc_replay_history with a whole setup (a worker's registration). */
 int tc_replay_setup(const tc_history *h, const tc_run_setup *setup, void *state, size_t state_size,
                     tc_error *err);
+
+/* wf_info.c: keeps what tc_wf_get_info reports from the WorkflowExecutionStarted event ev.
+ * TC_OK or TC_ERR_NOMEM. */
+int tc_run_info_set(tc_run *r, const tc_pb_event *ev);
 
 /* ---- command families ---- */
 

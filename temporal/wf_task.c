@@ -83,8 +83,15 @@ static int gather(tc_worker *w, const tc_wf_task *t, task_events *te, tc_error *
 
 static tc_run *fresh_run(tc_worker *w, const tc_wf_task *t, const wf_reg *reg, tc_error *err)
 {
-    tc_run_setup setup = {reg->fn, reg->user,    reg->state_size, w->stack_size,
-                          &w->log, reg->updates, reg->n_updates};
+    tc_run_setup setup = {.fn = reg->fn,
+                          .user = reg->user,
+                          .state_size = reg->state_size,
+                          .stack_size = w->stack_size,
+                          .log = &w->log,
+                          .updates = reg->updates,
+                          .n_updates = reg->n_updates,
+                          .metrics = w->metrics, /* tc_wf_metric */
+                          .metric_labels = w->metric_labels};
     tc_run *r =
         tc_run_new(t->workflow_execution->workflow_id, t->workflow_execution->run_id, &setup);
     if (!r)
@@ -166,6 +173,7 @@ static void task_failed(tc_worker *w, const tc_wf_task *t, const wf_reg *reg, in
     const char *wid = t->workflow_execution->workflow_id, *rid = t->workflow_execution->run_id;
     if (code == TC_ERR_NONDETERMINISM)
         atomic_fetch_add(&w->st_nondet, 1);
+    tc_wft_count_failed(w, t->workflow_type ? t->workflow_type->name : NULL, code);
     tc_task_failure_policy policy = reg && reg->policy_set ? reg->policy : w->policy;
     tc_logf(&w->log, TC_LOG_WARN, wid, rid, reg ? reg->type : NULL,
             "workflow task failed (attempt %d, %s): %s", t->attempt,
@@ -187,7 +195,7 @@ static void task_failed(tc_worker *w, const tc_wf_task *t, const wf_reg *reg, in
         tc_respond_failed(w, t, code, msg);
 }
 
-static void handle_task(tc_worker *w, const tc_wf_task *t)
+static void run_task(tc_worker *w, const tc_wf_task *t)
 {
     tc_error err = {0};
     const char *type = t->workflow_type ? t->workflow_type->name : NULL;
@@ -253,15 +261,25 @@ static void handle_task(tc_worker *w, const tc_wf_task *t)
         /* NotFound: the run closed (terminated, timed out) or the task timed out meanwhile. */
         tc_logf(&w->log, rc == TC_ERR_NOT_FOUND ? TC_LOG_INFO : TC_LOG_WARN, r->workflow_id,
                 r->run_id, r->workflow_type, "%s", err.text);
+    else if (r->ended)
+        tc_wft_count_closed(w, r->workflow_type, r->outcome);
     /* On any error (stale token, UnhandledCommand because new events arrived) the cached state
      * may be ahead of what the server accepted: drop it, the next task rebuilds it. */
-    if (rc == TC_OK && !r->closed && !r->ended && w->sticky_queue) {
+    if (rc == TC_OK && !r->closed && !r->ended && w->sticky_queue && !atomic_load(&w->stop)) {
         tc_cache_put(w, r);
         r = NULL;
     }
 out:
     tc_run_free(r);
     task_events_clear(&te);
+}
+
+static void handle_task(tc_worker *w, const tc_wf_task *t)
+{
+    tc_wft_scope sc;
+    tc_wft_scope_begin(w, t->workflow_type ? t->workflow_type->name : NULL, &sc);
+    run_task(w, t);
+    tc_wft_scope_end(w, &sc);
 }
 
 void tc_wft_poll_once(tc_worker *w, poller *p)
@@ -280,6 +298,7 @@ void tc_wft_poll_once(tc_worker *w, poller *p)
     rq.namespace_ = w->c->ns;
     rq.task_queue = &tq;
     rq.identity = w->identity;
+    rq.worker_instance_key = w->instance_key; /* ShutdownWorker completes this poll */
     ProtobufCMessage *m = NULL;
     if (tc_worker_poll(w, p, "PollWorkflowTaskQueue", TC_RPC_MSG(rq),
                        &WS(poll_workflow_task_queue_response__descriptor), &m) != TC_OK)
