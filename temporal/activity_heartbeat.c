@@ -25,6 +25,7 @@ struct tc_hb {
     char *last;       /* the latest details recorded, sent or not (RespondActivityTaskFailed) */
     bool sending;     /* a call is in flight (activity thread or heartbeat thread) */
     int reason;       /* why it is cancelled (TC_ACTIVITY_CANCEL_*), TC_ACTIVITY_CANCEL_NONE */
+    char *labels;     /* the activity's metric labels: the heartbeat thread's calls count there */
     bool gone;        /* the server no longer knows the activity (NotFound) */
     struct tc_hb *next;
 };
@@ -39,11 +40,13 @@ static int64_t interval_of(const tc_act_task *t)
     return us < HB_MAX_INTERVAL_US ? us : HB_MAX_INTERVAL_US;
 }
 
-tc_hb *tc_hb_begin(tc_worker *w, const tc_act_task *t)
+tc_hb *tc_hb_begin(tc_worker *w, const tc_act_task *t, const char *labels)
 {
     tc_hb *h = calloc(1, sizeof *h);
-    if (!h)
+    if (!h || !(h->labels = tc_strdup(labels ? labels : ""))) {
+        free(h);
         return NULL;
+    }
     h->w = w;
     h->t = t;
     h->interval_us = interval_of(t);
@@ -72,6 +75,7 @@ char *tc_hb_end(tc_hb *h)
     pthread_mutex_unlock(&w->hbmu);
     char *last = h->last;
     free(h->pending);
+    free(h->labels);
     free(h);
     return last;
 }
@@ -210,7 +214,10 @@ static void *hb_main(void *arg)
             due->next_us = now + due->interval_us;
             pthread_mutex_unlock(&w->hbmu);
             tc_error err;
+            tc_rpc_scope scope = {w->metrics, due->labels};
+            tc_rpc_scope_set(&scope);
             int rc = send_one(due, details, &err);
+            tc_rpc_scope_set(NULL);
             if (rc != TC_OK && rc != TC_ERR_NOT_FOUND)
                 tc_logf(&w->log, TC_LOG_WARN, NULL, NULL, NULL, "activity %s: heartbeat: %s",
                         due->t->activity_id, err.text);

@@ -8,9 +8,10 @@
 /* The heartbeat state of one running activity task. */
 typedef struct tc_hb tc_hb;
 
-/* Registers the state of task t (borrowed until tc_hb_end) before its function runs. NULL out
- * of memory. Executor threads. */
-tc_hb *tc_hb_begin(struct tc_worker *w, const tc_act_task *t);
+/* Registers the state of task t (borrowed until tc_hb_end) before its function runs; labels
+ * (copied) tag the heartbeat calls the heartbeat thread makes for it in the worker's metrics.
+ * NULL out of memory. Executor threads. */
+tc_hb *tc_hb_begin(struct tc_worker *w, const tc_act_task *t, const char *labels);
 /* Unregisters it (waiting for a heartbeat call in flight for it) and returns the latest details
  * recorded, sent or not (malloc'd, caller frees; NULL when none): a failure carries them as
  * last_heartbeat_details, so the next attempt resumes from them. NULL h is fine. */

@@ -175,8 +175,8 @@ static void act_labels(tc_worker *w, const act_task *t, tc_labels *l)
 
 static int64_t tc_act_begin(tc_worker *w, tc_activity_ctx *ctx)
 {
-    ctx->hb = tc_hb_begin(w, ctx->t);
     act_labels(w, ctx->t, &t_act.labels);
+    ctx->hb = tc_hb_begin(w, ctx->t, t_act.labels.text);
     t_act.scope.m = w->metrics;
     t_act.scope.labels = t_act.labels.text;
     tc_rpc_scope_set(&t_act.scope);

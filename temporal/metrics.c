@@ -25,8 +25,8 @@ typedef struct family {
 typedef struct series {
     const family *fam;
     char *labels;
-    double value;              /* counter, gauge; histogram: the sum */
-    uint64_t count;            /* histogram: observations */
+    double value;               /* counter, gauge; histogram: the sum */
+    uint64_t count;             /* histogram: observations */
     uint64_t buckets[N_BOUNDS]; /* histogram: observations <= bound (not cumulative) */
     struct series *next;
 } series;
@@ -205,7 +205,7 @@ static int validate(int kind, const char *name, const tc_labels *labels, double 
 {
     if (kind != TC_MK_COUNTER && kind != TC_MK_GAUGE && kind != TC_MK_HISTOGRAM)
         return tc_seterr(err, TC_ERR_INVALID, "metric %.*s: unknown kind %d", TC_METRICS_MAX_NAME,
-                      name ? name : "", kind);
+                         name ? name : "", kind);
     if (!tc_metrics_name_ok(name))
         return tc_seterr(err, TC_ERR_INVALID, "metric name \"%.*s\" is not a Prometheus name",
                          TC_METRICS_MAX_NAME, name ? name : "");
@@ -348,8 +348,8 @@ static void render_histogram(tc_sbuf *out, const series *s)
     }
     tc_sbuf_printf(out, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", s->fam->name, s->labels, sep,
                    (unsigned long long)s->count);
-    tc_sbuf_printf(out, "%s_sum{%s} %.17g\n%s_count{%s} %llu\n", s->fam->name, s->labels,
-                   s->value, s->fam->name, s->labels, (unsigned long long)s->count);
+    tc_sbuf_printf(out, "%s_sum{%s} %.17g\n%s_count{%s} %llu\n", s->fam->name, s->labels, s->value,
+                   s->fam->name, s->labels, (unsigned long long)s->count);
 }
 
 void tc_metrics_render(tc_metrics *m, tc_sbuf *out)
@@ -404,8 +404,8 @@ void tc_metrics_rpc_done(const char *rpc, bool long_poll, int rc, int64_t elapse
     const char *base = long_poll ? "temporal_long_request" : "temporal_request";
     char name[64];
     tc_metrics_record(s->m, TC_MK_COUNTER, base,
-                      long_poll ? "Long polls made (task polls)" : "WorkflowService calls made",
-                      &l, 1, NULL);
+                      long_poll ? "Long polls made (task polls)" : "WorkflowService calls made", &l,
+                      1, NULL);
     /* A poll cancelled by a shutdown or expired without a task is no failure. */
     if (rc != TC_OK && !(long_poll && (rc == TC_ERR_CANCELLED || rc == TC_ERR_TIMEOUT))) {
         snprintf(name, sizeof name, "%s_failure", base);

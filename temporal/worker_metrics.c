@@ -22,8 +22,8 @@ void tc_worker_count_start(tc_worker *w)
     tc_labels l;
     tc_labels_init(&l);
     tc_labels_append(&l, w->metric_labels);
-    tc_metrics_record(w->metrics, TC_MK_COUNTER, "temporal_worker_start", "Workers started", &l,
-                      1, NULL);
+    tc_metrics_record(w->metrics, TC_MK_COUNTER, "temporal_worker_start", "Workers started", &l, 1,
+                      NULL);
 }
 
 int tc_worker_metric(tc_worker *w, tc_metric_kind kind, const char *name,
@@ -59,8 +59,8 @@ void tc_wft_scope_end(tc_worker *w, tc_wft_scope *s)
     atomic_fetch_sub(&w->wf_busy, 1);
     tc_rpc_scope_set(s->outer);
     tc_metrics_record(w->metrics, TC_MK_HISTOGRAM, "temporal_workflow_task_execution_latency",
-                      "Workflow task handling time in seconds (history, code, answer)",
-                      &s->labels, (double)(tc_now_us() - s->t0) / 1e6, NULL);
+                      "Workflow task handling time in seconds (history, code, answer)", &s->labels,
+                      (double)(tc_now_us() - s->t0) / 1e6, NULL);
 }
 
 void tc_wft_count_failed(tc_worker *w, const char *workflow_type, int code)
@@ -142,8 +142,8 @@ static void render_state(tc_worker *w, tc_sbuf *out)
     tc_metrics_render_one(out, false, "gauge", "temporal_worker_task_slots_available", NULL, &l,
                           (double)(act_slots > act_used ? act_slots - act_used : 0));
     with(&l, w, "worker_type", "WorkflowWorker");
-    tc_metrics_render_one(out, true, "gauge", "temporal_worker_task_slots_used",
-                          "Task slots taken", &l, (double)wf_used);
+    tc_metrics_render_one(out, true, "gauge", "temporal_worker_task_slots_used", "Task slots taken",
+                          &l, (double)wf_used);
     with(&l, w, "worker_type", "ActivityWorker");
     tc_metrics_render_one(out, false, "gauge", "temporal_worker_task_slots_used", NULL, &l,
                           (double)act_used);
