@@ -43,6 +43,6 @@ const feature feat_eager_features[] = {
 };
 
 const feat_hooks feat_eager_hooks[] = {
-    {"eager_workflow/successful_start", NULL, start_eagerly},
-    {NULL, NULL, NULL},
+    {.name = "eager_workflow/successful_start", .after_start = start_eagerly},
+    {.name = NULL},
 };

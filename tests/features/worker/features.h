@@ -44,6 +44,7 @@ extern const feature feat_client_features[];
 extern const feature feat_children_features[];
 extern const feature feat_update_features[];
 extern const feature feat_eager_features[];
+extern const feature feat_worker_ops_features[];
 
 /* What a feature needs besides its workflows and activities; tables ended by a NULL name. */
 typedef struct feat_hooks {
@@ -53,10 +54,17 @@ typedef struct feat_hooks {
     /* Once the worker polls, before waiting for SIGTERM (NULL: none): c is the worker's client.
      * A non-TC_OK return stops the worker and fails the process. */
     int (*after_start)(tc_client *c, const char *task_queue);
+    /* The worker's options beyond the defaults (NULL: none). */
+    void (*worker_options)(tc_worker_options *o);
+    /* Once the worker polls, with the worker (NULL: none); a non-TC_OK return stops it. */
+    int (*with_worker)(tc_worker *w);
+    /* After the worker stopped, before it is freed (NULL: none). */
+    void (*before_free)(void);
 } feat_hooks;
 
 extern const feat_hooks feat_update_hooks[];
 extern const feat_hooks feat_eager_hooks[];
+extern const feat_hooks feat_worker_ops_hooks[];
 
 /* The worker's client (set once before the worker starts, thread-safe): activities use it to
  * signal or query the workflow that runs them, as the upstream activities use theirs. */

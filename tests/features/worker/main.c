@@ -18,28 +18,23 @@
 
 static const feature *const *groups(void)
 {
-    static const feature *const all[] = {feat_activity_features,
-                                         feat_signal_features,
-                                         feat_query_features,
-                                         feat_continue_as_new_features,
-                                         feat_data_converter_features,
-                                         feat_search_attributes_features,
-                                         feat_worker_shutdown_features,
-                                         feat_bugs_features,
-                                         feat_schedule_features,
-                                         feat_reset_features,
-                                         feat_client_features,
-                                         feat_children_features,
-                                         feat_update_features,
-                                         feat_eager_features,
-                                         NULL};
+    static const feature *const all[] = {
+        feat_activity_features,        feat_signal_features,
+        feat_query_features,           feat_continue_as_new_features,
+        feat_data_converter_features,  feat_search_attributes_features,
+        feat_worker_shutdown_features, feat_bugs_features,
+        feat_schedule_features,        feat_reset_features,
+        feat_client_features,          feat_children_features,
+        feat_update_features,          feat_eager_features,
+        feat_worker_ops_features,      NULL};
     return all;
 }
 
 /* The hooks of the feature (NULL when it has none). */
 static const feat_hooks *find_hooks(const char *name)
 {
-    static const feat_hooks *const tables[] = {feat_update_hooks, feat_eager_hooks, NULL};
+    static const feat_hooks *const tables[] = {feat_update_hooks, feat_eager_hooks,
+                                               feat_worker_ops_hooks, NULL};
     for (const feat_hooks *const *t = tables; *t; t++)
         for (const feat_hooks *h = *t; h->name; h++)
             if (strcmp(h->name, name) == 0)
@@ -181,17 +176,23 @@ static int serve(const feature *f, const char *address, const char *ns, const ch
     if (rc == TC_OK)
         rc = tc_client_wait_ready(the_client, 30000, &err);
     tc_worker_options wo = {.task_queue = queue, .log_level = TC_LOG_WARN};
+    const feat_hooks *hooks = find_hooks(f->name);
+    if (hooks && hooks->worker_options)
+        hooks->worker_options(&wo);
     if (rc == TC_OK)
         rc = tc_worker_new(the_client, &wo, &w, &err);
     for (const feat_workflow *x = f->workflows; rc == TC_OK && x->type; x++)
         rc = tc_worker_register_workflow(w, x->type, x->fn, x->state_size, NULL, &err);
     for (const feat_activity *a = f->activities; rc == TC_OK && a && a->type; a++)
         rc = tc_worker_register_activity(w, a->type, a->fn, NULL, &err);
-    const feat_hooks *hooks = find_hooks(f->name);
-    if (rc == TC_OK && hooks && hooks->after_start) {
-        /* tc_worker_run with the hook between the start and the wait for SIGTERM / SIGINT */
+    if (rc == TC_OK && hooks && (hooks->after_start || hooks->with_worker)) {
+        /* tc_worker_run with the hooks between the start and the wait for SIGTERM / SIGINT */
         rc = tc_worker_start(w, &err);
-        if (rc == TC_OK && (rc = hooks->after_start(the_client, queue)) == TC_OK) {
+        if (rc == TC_OK && hooks->after_start)
+            rc = hooks->after_start(the_client, queue);
+        if (rc == TC_OK && hooks->with_worker)
+            rc = hooks->with_worker(w);
+        if (rc == TC_OK) {
             int sig;
             sigwait(&set, &sig);
         }
@@ -201,6 +202,8 @@ static int serve(const feature *f, const char *address, const char *ns, const ch
     }
     if (rc != TC_OK)
         fprintf(stderr, "features-worker: %s: %s: %s\n", f->name, tc_code_name(rc), err.text);
+    if (hooks && hooks->before_free)
+        hooks->before_free();
     tc_worker_free(w);
     tc_client_free(the_client);
     the_client = NULL;

@@ -408,6 +408,6 @@ const feature feat_update_features[] = {
 };
 
 const feat_hooks feat_update_hooks[] = {
-    {"update/task_failure", task_failure_before_replay, NULL},
-    {NULL, NULL, NULL},
+    {.name = "update/task_failure", .before_replay = task_failure_before_replay},
+    {.name = NULL},
 };
