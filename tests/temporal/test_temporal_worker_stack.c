@@ -98,7 +98,8 @@ static char *run_workflow(tc_client *c, const char *queue, const char *wf_type, 
     tc_error err = {0};
     int rc = tc_workflow_result(c, wid, run, timeout_ms, &out, &err);
     if (rc != TC_OK)
-        fail_msg("%s: %s %s %s", wf_type, tc_code_name(rc), out.failure_type ? out.failure_type : "",
+        fail_msg("%s: %s %s %s", wf_type, tc_code_name(rc),
+                 out.failure_type ? out.failure_type : "",
                  out.failure_message ? out.failure_message : err.text);
     char *res = strdup(out.result_json);
     tc_outcome_clear(&out);
@@ -117,8 +118,8 @@ static void run_one(tc_wf_ctx *ctx, const char *type, const tc_activity_options 
         tc_wf_fail_future(ctx, f);
 }
 
-static const tc_retry_policy twice = {.initial_interval_ms = 1, .backoff_coefficient = 1.0,
-                                      .maximum_attempts = 2};
+static const tc_retry_policy twice = {
+    .initial_interval_ms = 1, .backoff_coefficient = 1.0, .maximum_attempts = 2};
 
 /* ---- heartbeat throttling ---- */
 
@@ -348,9 +349,9 @@ static void async_failure_by_token_reaches_the_workflow(void **s)
     pthread_mutex_lock(&g_mu);
     tc_activity_ref tok = {.task_token = g_token, .task_token_len = g_token_len};
     pthread_mutex_unlock(&g_mu);
-    assert_int_equal(tc_client_fail_activity(c, &tok, "Declined", "the approver said no", true,
-                                             NULL, &err),
-                     TC_OK);
+    assert_int_equal(
+        tc_client_fail_activity(c, &tok, "Declined", "the approver said no", true, NULL, &err),
+        TC_OK);
     tc_outcome out;
     assert_int_equal(tc_workflow_result(c, wid, run, 30000, &out, &err), TC_OK);
     assert_string_equal(out.result_json, "\"Declined: the approver said no\"");
@@ -378,8 +379,8 @@ static void act_sees_stop(tc_activity_ctx *ctx, void *user)
 {
     (void)user;
     atomic_fetch_add(&g_stop_started, 1);
-    atomic_store(&g_saw_stop, tc_activity_wait_worker_stop(ctx, 30000) &&
-                                  tc_activity_worker_stopping(ctx));
+    atomic_store(&g_saw_stop,
+                 tc_activity_wait_worker_stop(ctx, 30000) && tc_activity_worker_stopping(ctx));
     atomic_store(&g_cancelled_at_stop, tc_activity_cancel_requested(ctx));
     tc_activity_complete(ctx, "\"saw the stop\"");
 }
@@ -458,8 +459,8 @@ static bool server_sees_poller(tc_client *c, const char *queue, int type, const 
     tc_error err = {0};
     bool seen = false;
     if (tc_rpc(c, "DescribeTaskQueue", TC_RPC_MSG(rq),
-               &temporal__api__workflowservice__v1__describe_task_queue_response__descriptor, &m,
-               0, 0, NULL, &err) == TC_OK) {
+               &temporal__api__workflowservice__v1__describe_task_queue_response__descriptor, &m, 0,
+               0, NULL, &err) == TC_OK) {
         const Temporal__Api__Workflowservice__V1__DescribeTaskQueueResponse *d = (void *)m;
         for (size_t i = 0; i < d->n_pollers; i++)
             seen = seen || strcmp(d->pollers[i]->identity, identity) == 0;
@@ -570,8 +571,7 @@ static void metrics_count_calls_polls_tasks_and_custom_metrics(void **s)
     assert_true(settled_metric(w, "temporal_workflow_task_execution_latency_count", wf_type, 2) >=
                 2.0);
     const char *act_type[] = {"activity_type=\"Measured\"", NULL};
-    assert_true(settled_metric(w, "temporal_activity_execution_latency_count", act_type, 1) ==
-                1.0);
+    assert_true(settled_metric(w, "temporal_activity_execution_latency_count", act_type, 1) == 1.0);
     const char *poll[] = {"operation=\"PollWorkflowTaskQueue\"", NULL};
     assert_true(worker_metric(w, "temporal_long_request_latency_count", poll) >= 2.0);
     const char *got[] = {"poller_type=\"activity_task\"", NULL};

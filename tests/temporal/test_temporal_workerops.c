@@ -34,8 +34,8 @@ static void wf_reraise(tc_wf_ctx *ctx, void *state, void *user)
         tc_wf_complete(ctx, r.result_json);
 }
 
-static const Temporal__Api__Failure__V1__Failure *fail_command_failure(const tc_run *r,
-                                                                       Temporal__Api__Command__V1__Command **m)
+static const Temporal__Api__Failure__V1__Failure *
+fail_command_failure(const tc_run *r, Temporal__Api__Command__V1__Command **m)
 {
     rt_expect(r, "FailWorkflowExecution::");
     *m = rt_unpack(rt_cmd(r, 0));
@@ -194,12 +194,12 @@ static void wf_info(tc_wf_ctx *ctx, void *state, void *user)
     tc_wf_info i;
     tc_wf_get_info(ctx, &i);
     json_t *o = json_pack(
-        "{s:s?,s:s?,s:i,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:I,s:b}",
-        "type", i.workflow_type, "queue", i.task_queue, "attempt", i.attempt, "first",
-        i.first_run_id, "continued", i.continued_run_id, "original", i.original_run_id, "pns",
-        i.parent_namespace, "pwf", i.parent_workflow_id, "prun", i.parent_run_id, "rwf",
-        i.root_workflow_id, "rrun", i.root_run_id, "cron", i.cron_schedule, "memo", i.memo_json,
-        "sa", i.search_attributes_json, "exec_ms", (json_int_t)i.execution_timeout_ms, "same",
+        "{s:s?,s:s?,s:i,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:I,s:b}", "type",
+        i.workflow_type, "queue", i.task_queue, "attempt", i.attempt, "first", i.first_run_id,
+        "continued", i.continued_run_id, "original", i.original_run_id, "pns", i.parent_namespace,
+        "pwf", i.parent_workflow_id, "prun", i.parent_run_id, "rwf", i.root_workflow_id, "rrun",
+        i.root_run_id, "cron", i.cron_schedule, "memo", i.memo_json, "sa", i.search_attributes_json,
+        "exec_ms", (json_int_t)i.execution_timeout_ms, "same",
         tc_wf_continued_run_id(ctx) == i.continued_run_id);
     char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(o);
@@ -291,7 +291,8 @@ static void continue_as_new_carries_memo_and_search_attributes(void **state)
     assert_int_equal(a->memo->n_fields, 2); /* the start's and the upserted one */
     for (size_t i = 0; i < a->memo->n_fields; i++) {
         const Temporal__Api__Common__V1__Payload *p = a->memo->fields[i]->value;
-        const char *want = strcmp(a->memo->fields[i]->key, "MemoKey") == 0 ? "\"MemoValue\"" : "true";
+        const char *want =
+            strcmp(a->memo->fields[i]->key, "MemoKey") == 0 ? "\"MemoValue\"" : "true";
         assert_int_equal(p->data.len, strlen(want));
         assert_memory_equal(p->data.data, want, strlen(want));
     }
@@ -459,8 +460,10 @@ static void worker_calls_refuse_bad_input(void **state)
     assert_int_equal(tc_worker_metric(w, TC_METRIC_GAUGE, "x", NULL, 2, 4, &err), TC_ERR_INVALID);
     char *text = NULL;
     assert_int_equal(tc_worker_metrics_text(w, &text, &err), TC_OK);
-    assert_non_null(strstr(text, "queue_depth{namespace=\"default\",task_queue=\"q\",kind=\"x\"} 4"));
-    assert_non_null(strstr(text, "temporal_sticky_cache_size{namespace=\"default\",task_queue=\"q\"} 0"));
+    assert_non_null(
+        strstr(text, "queue_depth{namespace=\"default\",task_queue=\"q\",kind=\"x\"} 4"));
+    assert_non_null(
+        strstr(text, "temporal_sticky_cache_size{namespace=\"default\",task_queue=\"q\"} 0"));
     free(text);
     assert_int_equal(tc_worker_metrics_text(NULL, &text, &err), TC_ERR_INVALID);
     assert_int_equal(tc_worker_metrics_text(w, NULL, &err), TC_ERR_INVALID);
