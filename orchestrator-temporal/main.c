@@ -64,6 +64,15 @@ static int temporal_ready(void *ctx, char *detail, size_t n)
     return -1;
 }
 
+/* GET /metrics: the embedded worker's metrics (calls, polls, task latencies, slots, sticky
+ * cache) after the daemon's own; none once the worker stopped. */
+static char *worker_metrics(void *ctx)
+{
+    char *text = NULL;
+    tc_error err;
+    return tc_worker_metrics_text(ctx, &text, &err) == TC_OK ? text : NULL;
+}
+
 static void stop_worker(void *ctx)
 {
     tc_worker_stats st;
@@ -192,6 +201,7 @@ int main(void)
         goto out;
     }
     app_set_ready(a, temporal_ready, tc);
+    app_set_metrics_extra(a, worker_metrics, w); /* the worker's temporal_* metrics */
     log_info("worker polling task queue %s as %s", cfg.task_queue, tc_client_identity(tc));
     rc = run_until_signal(a, &routes, w);
     ot_routes_destroy(&routes);

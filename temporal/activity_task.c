@@ -1,7 +1,10 @@
 /* activity_task.c - activity tasks: the context an activity function sees (inputs, outcome,
- * heartbeats that carry cancellation), running it and reporting its outcome, and the activity
- * poll. Must not touch workflow runs. */
+ * heartbeats that carry cancellation, the worker's stop, asynchronous completion), running it
+ * (a task from the server, or an attempt of a local activity) and reporting its outcome, and the
+ * activity poll. Must not touch workflow runs. */
+#include "activity_heartbeat.h"
 #include "local_activity.h"
+#include "metrics.h"
 #include "worker_internal.h"
 
 #include <stdio.h>
@@ -11,7 +14,7 @@
 #define WS(name) temporal__api__workflowservice__v1__##name
 typedef tc_act_task act_task;
 
-enum { ACT_NONE, ACT_COMPLETED, ACT_FAILED, ACT_CANCELLED };
+enum { ACT_NONE, ACT_COMPLETED, ACT_FAILED, ACT_CANCELLED, ACT_ASYNC };
 
 struct tc_activity_ctx {
     struct tc_worker *w;
@@ -20,6 +23,9 @@ struct tc_activity_ctx {
     size_t n_inputs;
     int outcome;
     char *result;
+    tc_hb *hb;         /* heartbeat state (activity_heartbeat.c); NULL out of memory */
+    char *hb_prev;     /* the previous attempt's heartbeat details, decoded on first use */
+    bool hb_prev_read; /* hb_prev was decoded (it may be NULL: none) */
     char *ftype, *fmsg;
     bool non_retryable;
     bool cancel_requested;
@@ -73,7 +79,7 @@ int tc_activity_fail(tc_activity_ctx *ctx, const char *type, const char *message
     if (ctx->outcome != ACT_NONE)
         return TC_ERR_STATE;
     ctx->outcome = ACT_FAILED;
-    ctx->ftype = tc_strdup(type ? type : "Error");
+    ctx->ftype = tc_strdup(type ? type : "");
     ctx->fmsg = tc_strdup(message ? message : "");
     ctx->non_retryable = non_retryable;
     return (ctx->ftype && ctx->fmsg) ? TC_OK : TC_ERR_NOMEM;
@@ -100,7 +106,10 @@ int tc_activity_report_cancelled(tc_activity_ctx *ctx)
 
 bool tc_activity_cancel_requested(const tc_activity_ctx *ctx)
 {
-    return ctx->cancel_requested || (ctx->local_cancel && atomic_load(ctx->local_cancel));
+    if (ctx->cancel_requested || (ctx->local_cancel && atomic_load(ctx->local_cancel)))
+        return true;
+    int why = ctx->hb ? tc_hb_cancel_reason(ctx->hb) : TC_ACTIVITY_CANCEL_NONE;
+    return why == TC_ACTIVITY_CANCEL_REQUESTED || why == TC_ACTIVITY_CANCEL_WORKER_SHUTDOWN;
 }
 
 int tc_activity_heartbeat(tc_activity_ctx *ctx, const char *details_json, tc_error *err)
@@ -113,34 +122,24 @@ int tc_activity_heartbeat(tc_activity_ctx *ctx, const char *details_json, tc_err
         return tc_seterr(err, TC_ERR_CANCELLED, "local activity %s: cancellation requested",
                          ctx->t->activity_id);
     }
-    Temporal__Api__Workflowservice__V1__RecordActivityTaskHeartbeatRequest rq =
-        TEMPORAL__API__WORKFLOWSERVICE__V1__RECORD_ACTIVITY_TASK_HEARTBEAT_REQUEST__INIT;
-    tc_pl1 d;
-    rq.task_token = ctx->t->task_token;
-    rq.details = tc_pl1_init(&d, details_json);
-    rq.identity = ctx->w->identity;
-    rq.namespace_ = ctx->w->c->ns;
-    ProtobufCMessage *m = NULL;
-    int rc = tc_rpc(ctx->w->c, "RecordActivityTaskHeartbeat", TC_RPC_MSG(rq),
-                    &WS(record_activity_task_heartbeat_response__descriptor), &m, 0, 0, NULL, err);
-    tc_pl1_clear(&d);
-    if (rc != TC_OK)
-        return rc;
-    if (((Temporal__Api__Workflowservice__V1__RecordActivityTaskHeartbeatResponse *)m)
-            ->cancel_requested)
-        ctx->cancel_requested = true;
-    protobuf_c_message_free_unpacked(m, NULL);
-    if (ctx->cancel_requested)
-        return tc_seterr(err, TC_ERR_CANCELLED, "activity %s: cancellation requested",
+    if (!ctx->hb)
+        return tc_seterr(err, TC_ERR_NOMEM, "activity %s: no heartbeat state (out of memory)",
                          ctx->t->activity_id);
-    return TC_OK;
+    int rc = tc_hb_record(ctx->hb, details_json, err); /* throttled */
+    if (rc == TC_ERR_CANCELLED)
+        ctx->cancel_requested = true;
+    return rc;
 }
 
-static void respond_activity(tc_worker *w, tc_activity_ctx *ctx)
+/* last_details: the latest heartbeat details recorded (a failure carries them to the next
+ * attempt even when throttling had not sent them). */
+static void respond_activity(tc_worker *w, tc_activity_ctx *ctx, const char *last_details)
 {
     ProtobufCMessage *m = NULL;
     tc_error err = {0};
     int rc;
+    if (ctx->outcome == ACT_ASYNC)
+        return; /* completed later through a client (tc_activity_complete_async) */
     if (ctx->outcome == ACT_FAILED) {
         Temporal__Api__Workflowservice__V1__RespondActivityTaskFailedRequest rq =
             TEMPORAL__API__WORKFLOWSERVICE__V1__RESPOND_ACTIVITY_TASK_FAILED_REQUEST__INIT;
@@ -149,12 +148,15 @@ static void respond_activity(tc_worker *w, tc_activity_ctx *ctx)
             ctx->failure
                 ? temporal__api__failure__v1__failure__unpack(NULL, ctx->failure_len, ctx->failure)
                 : NULL; /* tc_activity_fail_failure */
+        tc_pl1 details;
+        rq.last_heartbeat_details = tc_pl1_init(&details, last_details);
         rq.task_token = ctx->t->task_token;
         rq.failure = whole ? whole : tc_appfail_init(&f, ctx->ftype, ctx->fmsg, ctx->non_retryable);
         rq.identity = w->identity;
         rq.namespace_ = w->c->ns;
         rc = tc_rpc(w->c, "RespondActivityTaskFailed", TC_RPC_MSG(rq),
                     &WS(respond_activity_task_failed_response__descriptor), &m, 0, 0, NULL, &err);
+        tc_pl1_clear(&details);
         if (whole)
             temporal__api__failure__v1__failure__free_unpacked(whole, NULL);
     } else if (ctx->outcome == ACT_CANCELLED) {
@@ -191,7 +193,7 @@ static void respond_activity(tc_worker *w, tc_activity_ctx *ctx)
         ctx->ftype = tc_strdup("PayloadEncodeError");
         ctx->fmsg = tc_strdup(err.text);
         ctx->non_retryable = false;
-        respond_activity(w, ctx);
+        respond_activity(w, ctx, last_details);
         return;
     }
     /* NotFound: the activity timed out or its run closed meanwhile; nothing to do. */
@@ -245,6 +247,7 @@ static void ctx_clear(tc_activity_ctx *ctx)
     free(ctx->ftype);
     free(ctx->fmsg);
     free(ctx->failure);
+    free(ctx->hb_prev);
 }
 
 void tc_activity_run_local(tc_worker *w, const act_task *t, const atomic_bool *cancel,
@@ -271,14 +274,56 @@ void tc_activity_run_local(tc_worker *w, const act_task *t, const atomic_bool *c
     ctx_clear(&ctx);
 }
 
+/* ---- around the function: heartbeat state, the RPC scope, metrics ---- */
+
+/* The thread's RPC scope while an activity runs: its calls are counted with its types. */
+static _Thread_local struct {
+    tc_labels labels;
+    tc_rpc_scope scope;
+} t_act;
+
+static void act_labels(tc_worker *w, const act_task *t, tc_labels *l)
+{
+    tc_labels_init(l);
+    tc_labels_append(l, w->metric_labels);
+    tc_labels_add(l, "activity_type", t->activity_type ? t->activity_type->name : "");
+    tc_labels_add(l, "workflow_type", t->workflow_type ? t->workflow_type->name : "");
+}
+
+static int64_t tc_act_begin(tc_worker *w, tc_activity_ctx *ctx)
+{
+    act_labels(w, ctx->t, &t_act.labels);
+    ctx->hb = tc_hb_begin(w, ctx->t, t_act.labels.text);
+    t_act.scope.m = w->metrics;
+    t_act.scope.labels = t_act.labels.text;
+    tc_rpc_scope_set(&t_act.scope);
+    return tc_now_us();
+}
+
+static void tc_act_finish(tc_worker *w, tc_activity_ctx *ctx, int64_t t0)
+{
+    double secs = (double)(tc_now_us() - t0) / 1e6;
+    char *last = tc_hb_end(ctx->hb);
+    ctx->hb = NULL;
+    respond_activity(w, ctx, last);
+    free(last);
+    tc_rpc_scope_set(NULL);
+    tc_metrics_record(w->metrics, TC_MK_HISTOGRAM, "temporal_activity_execution_latency",
+                      "Activity function run time in seconds", &t_act.labels, secs, NULL);
+    if (ctx->outcome == ACT_FAILED)
+        tc_metrics_record(w->metrics, TC_MK_COUNTER, "temporal_activity_execution_failed",
+                          "Activity attempts that failed", &t_act.labels, 1, NULL);
+}
+
 void tc_activity_run(tc_worker *w, const act_task *t)
 {
     tc_activity_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
     ctx.w = w;
     ctx.t = t;
+    int64_t t0 = tc_act_begin(w, &ctx);
     run_fn(w, &ctx);
-    respond_activity(w, &ctx);
+    tc_act_finish(w, &ctx, t0);
     atomic_fetch_add(&w->st_act, 1);
     ctx_clear(&ctx);
 }
@@ -295,6 +340,7 @@ void tc_act_poll_once(tc_worker *w, poller *p)
     rq.namespace_ = w->c->ns;
     rq.task_queue = &tq;
     rq.identity = w->identity;
+    rq.worker_instance_key = w->instance_key; /* ShutdownWorker completes this poll */
     ProtobufCMessage *m = NULL;
     int rc = tc_worker_poll(w, p, "PollActivityTaskQueue", TC_RPC_MSG(rq),
                             &WS(poll_activity_task_queue_response__descriptor), &m);
@@ -305,4 +351,68 @@ void tc_act_poll_once(tc_worker *w, poller *p)
     if (m)
         protobuf_c_message_free_unpacked(m, NULL);
     tc_act_release(w, 1);
+}
+
+/* ---- heartbeat details, cancellation, the worker's stop, asynchronous completion ---- */
+
+const char *tc_activity_heartbeat_details(tc_activity_ctx *ctx)
+{
+    if (!ctx->hb_prev_read) {
+        ctx->hb_prev_read = true;
+        const tc_pb_payloads *ps = ctx->t->heartbeat_details;
+        tc_error e;
+        if (ps && ps->n_payloads && tc_payload_decode(ps->payloads[0], &ctx->hb_prev, &e) != TC_OK)
+            tc_logf(&ctx->w->log, TC_LOG_WARN, tc_activity_workflow_id(ctx),
+                    tc_activity_run_id(ctx), NULL, "activity %s: heartbeat details: %s",
+                    ctx->t->activity_id, e.text);
+    }
+    return ctx->hb_prev;
+}
+
+tc_cancel_reason tc_activity_cancel_reason(tc_activity_ctx *ctx)
+{
+    if (ctx->local_cancel && atomic_load(ctx->local_cancel))
+        /* a local attempt: its workflow cancelled it, or the worker's stop did */
+        return atomic_load(&ctx->w->stop) ? TC_ACTIVITY_CANCEL_WORKER_SHUTDOWN
+                                          : TC_ACTIVITY_CANCEL_REQUESTED;
+    int why = ctx->hb ? tc_hb_cancel_reason(ctx->hb) : TC_ACTIVITY_CANCEL_NONE;
+    if (why == TC_ACTIVITY_CANCEL_NONE && ctx->cancel_requested)
+        why = TC_ACTIVITY_CANCEL_REQUESTED;
+    return (tc_cancel_reason)why;
+}
+
+bool tc_activity_worker_stopping(const tc_activity_ctx *ctx)
+{
+    return atomic_load(&ctx->w->stop);
+}
+
+bool tc_activity_wait_worker_stop(tc_activity_ctx *ctx, int timeout_ms)
+{
+    return tc_hb_wait_stop(ctx->w, timeout_ms);
+}
+
+const uint8_t *tc_activity_task_token(const tc_activity_ctx *ctx, size_t *len)
+{
+    if (len)
+        *len = ctx->t->task_token.len;
+    return ctx->t->task_token.data;
+}
+
+int tc_activity_complete_async(tc_activity_ctx *ctx)
+{
+    /* a local activity has no task token to complete with later: its result is the marker */
+    if (ctx->outcome != ACT_NONE || ctx->local_cancel)
+        return TC_ERR_STATE;
+    ctx->outcome = ACT_ASYNC;
+    return TC_OK;
+}
+
+int tc_activity_metric(tc_activity_ctx *ctx, tc_metric_kind kind, const char *name,
+                       const tc_metric_label *labels, size_t n_labels, double value)
+{
+    tc_labels l;
+    act_labels(ctx->w, ctx->t, &l);
+    for (size_t i = 0; i < n_labels; i++)
+        tc_labels_add(&l, labels[i].key, labels[i].value);
+    return tc_metrics_record(ctx->w->metrics, (int)kind, name, NULL, &l, value, NULL);
 }

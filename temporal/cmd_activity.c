@@ -270,33 +270,49 @@ static int on_completed(tc_run *r, tc_cmd *c, const tc_pb_event *ev, tc_error *e
     return rc;
 }
 
+/* Resolves the activity's future with the event's failure, keeping the whole failure wrapped as
+ * workflow code of the official SDKs sees it (ActivityFailure caused by it, with what the event
+ * says about the activity) for tc_wf_fail_future, and the timeout type of a timeout. */
 static void resolve_failure(tc_run *r, tc_cmd *c, const tc_pb_failure *f, const char *fallback,
-                            int state, int64_t event_id)
+                            const tc_activity_failure_ref *ref, int64_t event_id)
 {
     const char *type, *msg;
     bool nr;
     tc_failure_describe(f, &type, &msg, &nr);
     if (fallback && (!f || strcmp(type, "Failure") == 0))
         type = fallback;
-    tc_future_resolve_fail(r, c->fut, state, type, msg, nr, event_id);
-    tc_future_keep_failure(c->fut, f); /* for tc_wf_fail_future */
+    if (c->fut->state != FUT_PENDING)
+        return; /* already resolved: try-cancelled or abandoned */
+    tc_future_resolve_fail(r, c->fut, FUT_FAILED, type, msg, nr, event_id);
+    if (!tc_future_keep_activity_failure(c->fut, f, ref))
+        tc_run_fail(r, TC_ERR_NOMEM, "out of memory keeping the failure of activity %s", c->id);
 }
 
 static int on_failed(tc_run *r, tc_cmd *c, const tc_pb_event *ev, tc_error *err)
 {
     int rc = check(c, ev, err);
+    const Temporal__Api__History__V1__ActivityTaskFailedEventAttributes *a =
+        ev->activity_task_failed_event_attributes;
+    tc_activity_failure_ref ref = {c->type,
+                                   c->id,
+                                   a->identity,
+                                   a->scheduled_event_id,
+                                   a->started_event_id,
+                                   (int)a->retry_state};
     if (rc == TC_OK && c->fut)
-        resolve_failure(r, c, ev->activity_task_failed_event_attributes->failure, NULL, FUT_FAILED,
-                        ev->event_id);
+        resolve_failure(r, c, a->failure, NULL, &ref, ev->event_id);
     return rc;
 }
 
 static int on_timed_out(tc_run *r, tc_cmd *c, const tc_pb_event *ev, tc_error *err)
 {
     int rc = check(c, ev, err);
+    const Temporal__Api__History__V1__ActivityTaskTimedOutEventAttributes *a =
+        ev->activity_task_timed_out_event_attributes;
+    tc_activity_failure_ref ref = {
+        c->type, c->id, "", a->scheduled_event_id, a->started_event_id, (int)a->retry_state};
     if (rc == TC_OK && c->fut)
-        resolve_failure(r, c, ev->activity_task_timed_out_event_attributes->failure, "TimeoutError",
-                        FUT_FAILED, ev->event_id);
+        resolve_failure(r, c, a->failure, "TimeoutError", &ref, ev->event_id);
     return rc;
 }
 

@@ -3,6 +3,7 @@
  * about other command kinds. */
 #include "wf_run.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -81,6 +82,40 @@ static uint8_t *pack_cancel(size_t *len)
     return tc_cmd_pack(&cmd, len);
 }
 
+/* A run's current memo or search attributes (start values with every upsert) as one JSON object,
+ * malloc'd; NULL out of memory. */
+static char *kv_json(const tc_kv *kv, size_t n)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; o && i < n; i++) {
+        json_t *v = json_loads(kv[i].json, JSON_DECODE_ANY, NULL);
+        if (v)
+            json_object_set_new(o, kv[i].key, v);
+    }
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return s;
+}
+
+/* The memo and search attributes a continued run starts with: this run's current ones, as the
+ * Go SDK carries them over (the server does not). */
+static bool
+carry_properties(const tc_run *r,
+                 Temporal__Api__Command__V1__ContinueAsNewWorkflowExecutionCommandAttributes *a)
+{
+    char *memo = r->n_memo ? kv_json(r->memo, r->n_memo) : NULL;
+    char *sa = r->n_sa ? kv_json(r->sa, r->n_sa) : NULL;
+    tc_error err;
+    bool ok = (!r->n_memo || memo) && (!r->n_sa || sa);
+    if (ok && memo)
+        ok = tc_memo_from_json(memo, &a->memo, &err) == TC_OK;
+    if (ok && sa)
+        ok = tc_search_attributes_from_json(sa, &a->search_attributes, &err) == TC_OK;
+    free(memo);
+    free(sa);
+    return ok;
+}
+
 static uint8_t *pack_continue(const tc_run *r, size_t *len)
 {
     Temporal__Api__Command__V1__Command cmd = TEMPORAL__API__COMMAND__V1__COMMAND__INIT;
@@ -110,11 +145,19 @@ static uint8_t *pack_continue(const tc_run *r, size_t *len)
         tc_duration_ms(&task_to, task_ms);
         a.workflow_task_timeout = &task_to;
     }
+    uint8_t *p = NULL;
+    if (!carry_properties(r, &a))
+        goto out;
     cmd.command_type = TC_CT(CONTINUE_AS_NEW_WORKFLOW_EXECUTION);
     cmd.attributes_case =
         TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_CONTINUE_AS_NEW_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES;
     cmd.continue_as_new_workflow_execution_command_attributes = &a;
-    uint8_t *p = tc_cmd_pack(&cmd, len);
+    p = tc_cmd_pack(&cmd, len);
+out:
+    if (a.memo)
+        protobuf_c_message_free_unpacked(&a.memo->base, NULL);
+    if (a.search_attributes)
+        protobuf_c_message_free_unpacked(&a.search_attributes->base, NULL);
     tc_plv_clear(&in);
     return p;
 }

@@ -348,8 +348,19 @@ static void fail_round(tc_run *r, tc_la *la, int attempt, const tc_pb_failure *f
                             TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_CANCELED_FAILURE_INFO
                     ? FUT_CANCELLED
                     : FUT_FAILED;
+    bool pending = la->fut->state == FUT_PENDING; /* not try-cancelled or abandoned */
     tc_future_resolve_fail(r, la->fut, state, type, msg, nr, 0);
-    tc_future_keep_failure(la->fut, f); /* for tc_wf_fail_future */
+    /* for tc_wf_fail_future: ActivityFailure{type, the round's id} caused by f (no events) */
+    tc_activity_failure_ref ref = {
+        .activity_type = la->type,
+        .activity_id = la->id,
+        .retry_state =
+            state == FUT_CANCELLED
+                ? TEMPORAL__API__ENUMS__V1__RETRY_STATE__RETRY_STATE_CANCEL_REQUESTED
+                : TEMPORAL__API__ENUMS__V1__RETRY_STATE__RETRY_STATE_NON_RETRYABLE_FAILURE};
+    if (pending && !tc_future_keep_activity_failure(la->fut, f, &ref))
+        tc_run_fail(r, TC_ERR_NOMEM, "out of memory keeping the failure of local activity %s",
+                    la->type);
     resolved(la);
 }
 

@@ -732,8 +732,7 @@ int tc_wf_update_fail(tc_wf_ctx *ctx, const char *type, const char *message, boo
     tc_update *u = ctx ? own_update(ctx) : NULL;
     if (!u || ctx->run->destroying)
         return TC_ERR_STATE;
-    complete(ctx->run, u, NULL, type && *type ? type : "Error", message ? message : "",
-             non_retryable);
+    complete(ctx->run, u, NULL, type ? type : "", message ? message : "", non_retryable);
     return TC_OK;
 }
 

@@ -1,8 +1,9 @@
 /* failure.c - failures with a cause chain: tc_failure (what code raises) to the packed
  * temporal.api.failure.v1.Failure the commands and responses carry, a future's failure kept to
- * be raised again (an activity's wrapped in an ActivityFailure, a child's in the
- * ChildWorkflowFailure cmd_child.c built, as the official SDKs deliver them), and the public
- * calls that fail a workflow with them. Pure computation: makes no command but the run's end. */
+ * be raised again as workflow code sees it (an activity's wrapped in an ActivityFailure, a
+ * child's in the ChildWorkflowFailure cmd_child.c built, as the official SDKs deliver them),
+ * and the public calls that fail a workflow with them. Pure computation: makes no command but
+ * the run's end. */
 #include "local_activity.h"
 
 #include <stdlib.h>
@@ -55,7 +56,7 @@ static tc_pb_failure *build(const tc_failure *f, int depth)
     return pf;
 }
 
-static uint8_t *pack_failure(const tc_pb_failure *f, size_t *len)
+uint8_t *tc_pb_failure_pack(const tc_pb_failure *f, size_t *len)
 {
     *len = temporal__api__failure__v1__failure__get_packed_size(f);
     uint8_t *buf = malloc(*len ? *len : 1);
@@ -67,7 +68,7 @@ static uint8_t *pack_failure(const tc_pb_failure *f, size_t *len)
 uint8_t *tc_failure_pack(const tc_failure *f, size_t *len)
 {
     tc_pb_failure *pf = build(f, 0);
-    uint8_t *buf = pf ? pack_failure(pf, len) : NULL;
+    uint8_t *buf = pf ? tc_pb_failure_pack(pf, len) : NULL;
     if (pf)
         protobuf_c_message_free_unpacked(&pf->base, NULL);
     return buf;
@@ -78,13 +79,62 @@ bool tc_future_keep_failure(tc_future *fut, const tc_pb_failure *f)
     if (!f)
         return true;
     size_t len = 0;
-    uint8_t *buf = pack_failure(f, &len);
+    uint8_t *buf = tc_pb_failure_pack(f, &len);
     if (!buf)
         return false; /* the future's strings still say what failed */
     free(fut->failure);
     fut->failure = buf;
     fut->failure_len = len;
     return true;
+}
+
+/* The timeout type of the first TimeoutFailure in fl's cause chain, 0 when there is none. */
+static int timeout_type_of(const tc_pb_failure *fl)
+{
+    for (int depth = 0; fl && depth < 32; depth++, fl = fl->cause)
+        if (fl->failure_info_case ==
+                TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_TIMEOUT_FAILURE_INFO &&
+            fl->timeout_failure_info)
+            return (int)fl->timeout_failure_info->timeout_type;
+    return 0;
+}
+
+/* Fills *outer as the ActivityFailure ref names, caused by cause; points into info, at, cause
+ * and ref's strings (which must outlive it). One builder for both activity kinds and for the
+ * fallback of tc_wf_fail_future. */
+static const tc_pb_failure *activity_failure(tc_pb_failure *outer,
+                                             Temporal__Api__Failure__V1__ActivityFailureInfo *info,
+                                             Temporal__Api__Common__V1__ActivityType *at,
+                                             const tc_pb_failure *cause,
+                                             const tc_activity_failure_ref *ref)
+{
+    temporal__api__failure__v1__failure__init(outer);
+    temporal__api__failure__v1__activity_failure_info__init(info);
+    temporal__api__common__v1__activity_type__init(at);
+    at->name = (char *)(ref->activity_type ? ref->activity_type : "");
+    info->activity_type = at;
+    info->activity_id = (char *)(ref->activity_id ? ref->activity_id : "");
+    info->identity = (char *)(ref->identity ? ref->identity : "");
+    info->scheduled_event_id = ref->scheduled_event_id;
+    info->started_event_id = ref->started_event_id;
+    info->retry_state = (Temporal__Api__Enums__V1__RetryState)ref->retry_state;
+    outer->message = (char *)"activity error"; /* the wrapper's message in the official SDKs */
+    outer->source = (char *)"CSDK";
+    outer->failure_info_case =
+        TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_ACTIVITY_FAILURE_INFO;
+    outer->activity_failure_info = info;
+    outer->cause = (tc_pb_failure *)cause;
+    return outer;
+}
+
+bool tc_future_keep_activity_failure(tc_future *fut, const tc_pb_failure *cause,
+                                     const tc_activity_failure_ref *ref)
+{
+    tc_pb_failure outer;
+    Temporal__Api__Failure__V1__ActivityFailureInfo info;
+    Temporal__Api__Common__V1__ActivityType at;
+    fut->timeout_type = timeout_type_of(cause); /* tc_wf_result.timeout_type */
+    return tc_future_keep_failure(fut, activity_failure(&outer, &info, &at, cause, ref));
 }
 
 /* ---- the workflow's and the activity's calls ---- */
@@ -129,41 +179,33 @@ void tc_wf_fail_future(tc_wf_ctx *ctx, const tc_future *fut)
 {
     if (!fut || !can_end(ctx) || fut->state == FUT_PENDING || fut->state == FUT_OK)
         return;
-    /* kept: an activity's failure as history carried it, a child's already wrapped */
-    tc_pb_failure *cause = NULL;
-    if (fut->failure)
-        cause = temporal__api__failure__v1__failure__unpack(NULL, fut->failure_len, fut->failure);
-    /* none kept (a child's start failure, a signal's): ApplicationFailure{type, message} */
-    tc_appfail fallback;
-    const tc_pb_failure *inner =
-        cause ? cause : tc_appfail_init(&fallback, fut->ftype, fut->fmsg, fut->non_retryable);
-    tc_pb_failure outer;
-    Temporal__Api__Failure__V1__ActivityFailureInfo ai;
-    Temporal__Api__Common__V1__ActivityType at = TEMPORAL__API__COMMON__V1__ACTIVITY_TYPE__INIT;
-    const tc_pb_failure *top = inner;
-    if (fut->kind == FK_ACTIVITY && fut->cmd) {
-        /* as workflow code sees an activity's error: ActivityFailure{type, id} caused by it */
-        temporal__api__failure__v1__failure__init(&outer);
-        temporal__api__failure__v1__activity_failure_info__init(&ai);
-        at.name = fut->cmd->type ? fut->cmd->type : (char *)"";
-        ai.activity_type = &at;
-        ai.activity_id = fut->cmd->id ? fut->cmd->id : (char *)"";
-        ai.scheduled_event_id = fut->cmd->event_id;
-        ai.retry_state =
-            fut->state == FUT_CANCELLED
-                ? TEMPORAL__API__ENUMS__V1__RETRY_STATE__RETRY_STATE_CANCEL_REQUESTED
-                : TEMPORAL__API__ENUMS__V1__RETRY_STATE__RETRY_STATE_NON_RETRYABLE_FAILURE;
-        outer.message = (char *)"activity error";
-        outer.source = (char *)"CSDK";
-        outer.failure_info_case =
-            TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_ACTIVITY_FAILURE_INFO;
-        outer.activity_failure_info = &ai;
-        outer.cause = (tc_pb_failure *)inner;
-        top = &outer;
-    }
     size_t len = 0;
-    uint8_t *packed = pack_failure(top, &len);
-    if (cause)
-        temporal__api__failure__v1__failure__free_unpacked(cause, NULL);
+    uint8_t *packed = NULL;
+    if (fut->failure) { /* kept by its family as workflow code sees it */
+        packed = malloc(fut->failure_len ? fut->failure_len : 1);
+        if (packed && fut->failure_len)
+            memcpy(packed, fut->failure, fut->failure_len);
+        len = fut->failure_len;
+    } else {
+        /* none kept (a child's start failure, a signal's, an activity cancelled before its
+         * outcome): ApplicationFailure{type, message}, an activity's wrapped as above */
+        tc_appfail af;
+        const tc_pb_failure *top = tc_appfail_init(&af, fut->ftype, fut->fmsg, fut->non_retryable);
+        tc_pb_failure outer;
+        Temporal__Api__Failure__V1__ActivityFailureInfo info;
+        Temporal__Api__Common__V1__ActivityType at;
+        if (fut->kind == FK_ACTIVITY && fut->cmd) {
+            tc_activity_failure_ref ref = {
+                .activity_type = fut->cmd->type,
+                .activity_id = fut->cmd->id,
+                .scheduled_event_id = fut->cmd->event_id,
+                .retry_state =
+                    fut->state == FUT_CANCELLED
+                        ? TEMPORAL__API__ENUMS__V1__RETRY_STATE__RETRY_STATE_CANCEL_REQUESTED
+                        : TEMPORAL__API__ENUMS__V1__RETRY_STATE__RETRY_STATE_NON_RETRYABLE_FAILURE};
+            top = activity_failure(&outer, &info, &at, top, &ref);
+        }
+        packed = tc_pb_failure_pack(top, &len);
+    }
     end_with(ctx, packed, len, fut->ftype, fut->fmsg, fut->non_retryable);
 }

@@ -174,7 +174,8 @@ int tc_la_worker_init(struct tc_worker *w);
 void tc_la_worker_destroy(struct tc_worker *w);
 /* Wakes every task waiting for local activities (the worker is stopping). */
 void tc_la_worker_wake(struct tc_worker *w);
-/* Runs the run's local activities inside the workflow task that arrived at task_start_us:
+/* Runs the run's local activities inside the workflow task the server started no earlier than
+ * task_start_us (its arrival, or for a task handed back, when the answer asking for it left):
  * attempts on executor threads, retries, timeouts, results applied in completion order. Returns
  * when none is left to run, the run ended or failed, or the task must be answered before its
  * timeout (then r->force_new_task asks the server for a new workflow task: a heartbeat).

@@ -140,7 +140,7 @@ tc_pb_failure *tc_appfail_init(tc_appfail *b, const char *type, const char *mess
 {
     temporal__api__failure__v1__failure__init(&b->f);
     temporal__api__failure__v1__application_failure_info__init(&b->info);
-    b->info.type = (char *)(type ? type : "Error");
+    b->info.type = (char *)(type ? type : ""); /* no type stays none, as in the official SDKs */
     b->info.non_retryable = non_retryable;
     b->f.message = (char *)(message ? message : "");
     b->f.source = (char *)"CSDK";
@@ -161,9 +161,7 @@ void tc_failure_describe(const tc_pb_failure *f, const char **type, const char *
     *message = f->message ? f->message : "";
     switch (f->failure_info_case) {
     case TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_APPLICATION_FAILURE_INFO:
-        *type = (f->application_failure_info->type && *f->application_failure_info->type)
-                    ? f->application_failure_info->type
-                    : "Error";
+        *type = f->application_failure_info->type ? f->application_failure_info->type : "";
         *non_retryable = f->application_failure_info->non_retryable;
         return;
     case TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_TIMEOUT_FAILURE_INFO:

@@ -1,5 +1,6 @@
 /* rpc.c - gRPC C core transport: channel setup, one unary WorkflowService call per batch,
  * retry with backoff, gRPC status -> tc_code. Must not know about workflows or payloads. */
+#include "metrics.h"
 #include "temporal_internal.h"
 
 #include <dlfcn.h>
@@ -61,19 +62,6 @@ void tc_global_shutdown(void)
     if (g_init_refs > 0 && --g_init_refs == 0)
         grpc_shutdown();
     pthread_mutex_unlock(&g_init_mu);
-}
-
-int tc_seterr(tc_error *err, int code, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        err->code = code;
-        err->grpc_status = 0;
-        vsnprintf(err->text, sizeof err->text, fmt, ap);
-        va_end(ap);
-    }
-    return code;
 }
 
 const char *tc_code_name(int code)
@@ -418,6 +406,7 @@ int tc_rpc(tc_client *c, const char *rpc, const ProtobufCMessage *req,
     }
     int attempts = (flags & TC_RPC_NO_RETRY) ? 1 : c->max_attempts;
     int64_t backoff_ms = c->retry_initial_ms;
+    int64_t t0 = tc_now_us();
     int rc = TC_OK;
     for (int i = 0; i < attempts; i++) {
         rc = rpc_once(c, path, buf, len, resp_desc, resp,
@@ -438,6 +427,8 @@ int tc_rpc(tc_client *c, const char *rpc, const ProtobufCMessage *req,
         nanosleep(&ts, NULL);
         backoff_ms = backoff_ms * 2 > c->retry_max_ms ? c->retry_max_ms : backoff_ms * 2;
     }
+    /* A worker thread's calls are counted in its metrics (temporal_request ...). */
+    tc_metrics_rpc_done(rpc, timeout_ms >= TC_RESULT_POLL_MS, rc, tc_now_us() - t0);
     if (rc == TC_ERR_UNAVAILABLE && c->on_unavailable)
         c->on_unavailable(c);
     if (rc == TC_ERR_UNAVAILABLE && err && attempts > 1) {

@@ -63,6 +63,8 @@ static int apply_started(tc_run *r, const tc_pb_event *ev, tc_error *err)
     r->run_timeout_ms = dur_ms(a->workflow_run_timeout);
     r->task_timeout_ms = dur_ms(a->workflow_task_timeout);
     r->attempt = a->attempt > 0 ? a->attempt : 1;
+    if (tc_run_info_set(r, ev) != TC_OK)
+        return fail(r, err, TC_ERR_NOMEM, "out of memory");
     snprintf(what, sizeof what, "event 1 (WorkflowExecutionStarted) input");
     rc = tc_payloads_decode_all(a->input, &r->inputs, &r->n_inputs, what, err);
     if (rc == TC_OK && a->search_attributes)

@@ -79,7 +79,7 @@ void tc_future_resolve_fail(tc_run *r, tc_future *f, int state, const char *type
     f->state = state;
     f->seq = ++r->seq;
     f->event_id = event_id;
-    f->ftype = tc_strdup(type ? type : "Error");
+    f->ftype = tc_strdup(type ? type : "");
     f->fmsg = tc_strdup(message ? message : "");
     f->non_retryable = non_retryable;
     if (!f->ftype || !f->fmsg)

@@ -58,6 +58,8 @@ void tc_run_free(tc_run *r)
     if (r->free_updates)
         r->free_updates(r);
     tc_la_free_all(r);
+    if (r->free_info)
+        r->free_info(r);
     for (size_t i = 0; i < r->n_all; i++) {
         free(r->all[i]->id);
         free(r->all[i]->type);

@@ -51,6 +51,7 @@ void tc_cache_put(tc_worker *w, tc_run *r)
                 old = i;
         evict = w->cache[old];
         w->cache[old] = r;
+        atomic_fetch_add(&w->st_evict, 1);
     } else {
         w->cache[w->n_cache++] = r;
     }

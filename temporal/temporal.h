@@ -7,9 +7,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "temporal_version.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The version of the library linked (TC_VERSION of the build that made it), which may differ
+ * from the TC_VERSION a program was compiled with. Static string; any thread. */
+const char *tc_version(void);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Errors                                                                                      */
@@ -605,11 +611,14 @@ int tc_activity_complete(tc_activity_ctx *ctx, const char *result_json);
  * retries it unless non_retryable or its type is listed in non_retryable_error_types. */
 int tc_activity_fail(tc_activity_ctx *ctx, const char *type, const char *message,
                      bool non_retryable);
-/* Sends RecordActivityTaskHeartbeat now (details JSON may be NULL). Returns TC_ERR_CANCELLED
- * when the server asked the activity to cancel (the function should then clean up and call
- * tc_activity_report_cancelled), TC_ERR_NOT_FOUND when the activity is no longer known. */
+/* Records a heartbeat (details JSON may be NULL), sent through RecordActivityTaskHeartbeat at
+ * once or, throttled, when the interval ends (temporal_worker.h). Returns TC_ERR_CANCELLED
+ * when cancellation was requested (the function should then clean up and call
+ * tc_activity_report_cancelled; tc_activity_cancel_reason says why), TC_ERR_NOT_FOUND when
+ * the activity is no longer known. */
 int tc_activity_heartbeat(tc_activity_ctx *ctx, const char *details_json, tc_error *err);
-/* True once a heartbeat reported cancellation, or the worker is shutting down hard. */
+/* True once a heartbeat reported cancellation (for a local activity: once its workflow
+ * cancelled it), or the worker's graceful stop timeout passed. */
 bool tc_activity_cancel_requested(const tc_activity_ctx *ctx);
 /* Acknowledges a cancellation: RespondActivityTaskCanceled. */
 int tc_activity_report_cancelled(tc_activity_ctx *ctx);
@@ -636,16 +645,16 @@ typedef enum tc_task_failure_policy {
 } tc_task_failure_policy;
 
 typedef struct tc_worker_options {
-    const char *task_queue;          /* required */
-    int workflow_pollers;            /* 0 = 4; with sticky on, half poll the sticky queue
+    const char *task_queue;           /* required */
+    int workflow_pollers;             /* 0 = 4; with sticky on, half poll the sticky queue
                                           (at least one per queue). Each handles one task at
                                           a time, so this bounds concurrent workflow tasks. */
-    int activity_pollers;            /* 0 = 2 */
-    int max_concurrent_activities;   /* executor threads; 0 = 8 */
-    int sticky_cache_size;           /* runs kept; 0 = 100; negative = sticky off */
-    int sticky_schedule_to_start_ms; /* 0 = 10000 */
-    const char *identity;            /* NULL = the client's identity */
-    bool no_eager_activities;        /* false (default): activities scheduled on this worker's
+    int activity_pollers;             /* 0 = 2 */
+    int max_concurrent_activities;    /* executor threads; 0 = 8 */
+    int sticky_cache_size;            /* runs kept; 0 = 100; negative = sticky off */
+    int sticky_schedule_to_start_ms;  /* 0 = 10000 */
+    const char *identity;             /* NULL = the client's identity */
+    bool no_eager_activities;         /* false (default): activities scheduled on this worker's
                                           task queue ask for eager dispatch when an executor is
                                           free; a server with
                                           system.enableActivityEagerExecution=true (the CLI dev
@@ -653,8 +662,12 @@ typedef struct tc_worker_options {
                                           response and the worker runs them without polling. A
                                           server with it false ignores the request (activities
                                           are polled as usual). */
-    size_t workflow_stack_size;      /* bytes of each workflow coroutine stack (plus a guard
+    size_t workflow_stack_size;       /* bytes of each workflow coroutine stack (plus a guard
                                         page); 0 = 256 KiB. Touched pages only use memory. */
+    int64_t graceful_stop_timeout_ms; /* tc_worker_stop: how long activities still running get
+                                         after they are told the worker is stopping, before
+                                         they are cancelled (tc_worker_shutdown); 0 = no limit
+                                         (never cancelled); negative is TC_ERR_INVALID */
     tc_task_failure_policy task_failure_policy; /* 0 = TC_TASK_FAILURE_RETRY */
     tc_log_fn log_fn;                           /* NULL = tc_log_stderr */
     void *log_user;
@@ -698,9 +711,9 @@ int tc_worker_start(tc_worker *w, tc_error *err);
 /* Asks the worker to stop: no new polls. Async-signal-safe; any thread. */
 void tc_worker_request_stop(tc_worker *w);
 
-/* Graceful stop: stops polling (in-flight long polls are cancelled), lets tasks in flight
- * finish and report, joins every thread, and sends ShutdownWorker for the sticky queue.
- * Idempotent. Must not be called from a worker thread. */
+/* Graceful stop: tc_worker_shutdown (temporal_worker.h) with the graceful_stop_timeout_ms of the
+ * worker's options: ShutdownWorker first, then polls end, tasks in flight finish and report,
+ * every thread is joined. Idempotent. Must not be called from a worker thread. */
 void tc_worker_stop(tc_worker *w);
 
 /* tc_worker_start, then blocks until SIGTERM or SIGINT arrives (the signals are blocked in the
@@ -730,9 +743,14 @@ typedef struct tc_worker_stats {
                                           worker and asked for eager workflow start */
     uint64_t eager_workflow_tasks;     /* first workflow tasks the server returned in the start
                                           response and this worker ran */
+    uint64_t polls_cancelled; /* long polls the worker cancelled itself (at a stop the server
+                                 did not complete them first) */
 } tc_worker_stats;
 
 void tc_worker_get_stats(const tc_worker *w, tc_worker_stats *out);
+
+/* Heartbeat details, cancellation reasons, the stop, async completion, metrics. */
+#include "temporal_worker.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* Replay (no server)                                                                          */

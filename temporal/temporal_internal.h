@@ -12,7 +12,7 @@
 #include "temporal/api/workflowservice/v1/request_response.pb-c.h"
 
 #define TC_CLIENT_NAME       "temporal-c"
-#define TC_CLIENT_VERSION    "0.1.0"
+#define TC_CLIENT_VERSION    TC_VERSION
 #define TC_POLL_TIMEOUT_MS   70000 /* server holds a poll 60 s; SDKs use 70 s */
 #define TC_RESULT_POLL_MS    65000 /* long poll for the close event */
 #define TC_MAX_RECV_BYTES    (128 * 1024 * 1024)
@@ -214,7 +214,8 @@ typedef struct tc_appfail {
 } tc_appfail;
 tc_pb_failure *tc_appfail_init(tc_appfail *b, const char *type, const char *message,
                                bool non_retryable);
-/* Classifies a failure read from history: type (application type, or "TimeoutError",
+/* Classifies a failure read from history: type (application type - "" when it has none -, or
+ * "TimeoutError",
  * "CanceledError", "TerminatedError", "ServerError", "Failure"), following `cause` for
  * activity/timeout wrappers; message; non_retryable. Pointers are borrowed from f. */
 void tc_failure_describe(const tc_pb_failure *f, const char **type, const char **message,

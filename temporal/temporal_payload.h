@@ -123,7 +123,10 @@ void tc_wf_fail_failure(tc_wf_ctx *ctx, const tc_failure *f);
 
 /* Fails the workflow with the failure the operation behind fut resolved with, as the official
  * SDKs do when workflow code returns the error it got: an activity's (remote or local) failure
- * wrapped in an ActivityFailure (activity type and id) with its cause chain; a child's failure
+ * or timeout wrapped in an ActivityFailure (activity type and id; for a remote one also its
+ * scheduled and started events, the identity of the worker that failed it and the retry
+ * state) caused by the ApplicationFailure or TimeoutFailure that history or the marker carried,
+ * with its cause chain (a Go caller sees ActivityError wrapping ApplicationError); a child's failure
  * as a ChildWorkflowFailure (the child's id, run id and type) caused by the child's own
  * failure (type, message, details, causes); for other futures (a child's start, a signal to
  * another workflow) an ApplicationFailure{failure_type, failure_message, non_retryable}. fut

@@ -51,17 +51,28 @@ typedef struct tc_future tc_future;
  * (unwound as above). */
 typedef void (*tc_workflow_fn)(tc_wf_ctx *ctx, void *state, void *user);
 
+/* Which timeout ended an activity (temporal.api.enums.v1.TimeoutType). */
+typedef enum tc_timeout_type {
+    TC_TIMEOUT_NONE = 0, /* not a timeout */
+    TC_TIMEOUT_START_TO_CLOSE = 1,
+    TC_TIMEOUT_SCHEDULE_TO_START = 2,
+    TC_TIMEOUT_SCHEDULE_TO_CLOSE = 3,
+    TC_TIMEOUT_HEARTBEAT = 4,
+} tc_timeout_type;
+
 /* What an operation resolved with. Strings are borrowed from the run. */
 typedef struct tc_wf_result {
     const char *result_json;     /* success: the first value ("null" when there is none) */
-    const char *failure_type;    /* failure: ApplicationFailure type, or "TimeoutError",
-                                    "CanceledError", "TerminatedError", "ActivityError" */
+    const char *failure_type;    /* failure: ApplicationFailure type ("" when the failure has
+                                    none), or "TimeoutError", "CanceledError",
+                                    "TerminatedError", "ActivityError" */
     const char *failure_message; /* failure */
     bool non_retryable;          /* failure: the failure said non_retryable */
     size_t n_values;             /* success: every value (a signal's arguments) */
     const char *const *values;
     int64_t event_id; /* the history event that resolved it (0: resolved without one, e.g.
                          a try-cancelled activity) */
+    tc_timeout_type timeout_type; /* failure_type "TimeoutError" of an activity: which one */
 } tc_wf_result;
 
 /* ---- futures ---- */
@@ -307,7 +318,9 @@ typedef struct tc_continue_options {
 } tc_continue_options;
 
 /* Ends the run by continuing as a new run of the same workflow id (ContinueAsNewWorkflow-
- * Execution) with one JSON argument (NULL: none). opts may be NULL. */
+ * Execution) with one JSON argument (NULL: none). opts may be NULL. The new run starts with
+ * this run's memo and search attributes as they are now (start values and upserts), as the Go
+ * SDK carries them over. */
 void tc_wf_continue_as_new(tc_wf_ctx *ctx, const char *input_json, const tc_continue_options *opts);
 
 /* A fatal error in workflow code: fails the workflow task with the message (cause
@@ -361,6 +374,32 @@ int tc_wf_side_effect(tc_wf_ctx *ctx, tc_side_effect_fn fn, void *arg, const cha
 
 size_t tc_wf_input_count(const tc_wf_ctx *ctx);
 const char *tc_wf_input(const tc_wf_ctx *ctx, size_t i); /* borrowed JSON, NULL if absent */
+
+/* The run as its WorkflowExecutionStarted event describes it (Go's workflow.GetInfo). Strings
+ * are borrowed from the run; NULL where history has none. */
+typedef struct tc_wf_info {
+    const char *workflow_id, *run_id, *workflow_type, *task_queue;
+    int attempt;                  /* 1 on the first (a retried run counts up) */
+    const char *first_run_id;     /* the first run of this chain of runs */
+    const char *continued_run_id; /* the run this one continues (continue-as-new, retry, cron);
+                                     NULL on a first run */
+    const char *original_run_id;  /* the run a reset started from, NULL when none */
+    const char *parent_namespace, *parent_workflow_id, *parent_run_id; /* a child's parent */
+    const char *root_workflow_id, *root_run_id; /* the root of a tree of children, NULL on a
+                                                   root itself */
+    const char *cron_schedule;                  /* a cron workflow's schedule, else NULL */
+    const char *memo_json;              /* the memo the run started with, a JSON object ("{}") */
+    const char *search_attributes_json; /* its search attributes at start, a JSON object */
+    int64_t execution_timeout_ms, run_timeout_ms, task_timeout_ms; /* 0: none / default */
+    int64_t start_time_ms; /* the started event's time, Unix milliseconds */
+} tc_wf_info;
+
+/* Fills *out (never fails; before the first event every field is zero). */
+void tc_wf_get_info(const tc_wf_ctx *ctx, tc_wf_info *out);
+
+/* The run id of the run this one continues (WorkflowExecutionStartedEventAttributes.
+ * continued_execution_run_id): NULL on a first run. Borrowed. */
+const char *tc_wf_continued_run_id(const tc_wf_ctx *ctx);
 const char *tc_wf_workflow_id(const tc_wf_ctx *ctx);
 const char *tc_wf_run_id(const tc_wf_ctx *ctx);
 const char *tc_wf_workflow_type(const tc_wf_ctx *ctx);

@@ -45,6 +45,7 @@ static void fill(const tc_future *f, tc_wf_result *out)
         out->failure_type = f->ftype;
         out->failure_message = f->fmsg;
         out->non_retryable = f->non_retryable;
+        out->timeout_type = (tc_timeout_type)f->timeout_type;
     }
 }
 

@@ -149,7 +149,13 @@ int tc_respond_completed(tc_worker *w, const tc_wf_task *t, const wf_reg *reg, t
     rq.messages = msgs;
     rq.force_create_new_workflow_task = r && r->force_new_task; /* local activities run on */
     rq.return_new_workflow_task = r && r->return_new_task;
-    if (w->sticky_queue) {
+    rq.worker_instance_key = w->instance_key;
+    /* A stopping worker no longer polls its sticky queue: the run's next task goes to the
+     * normal queue at once instead of waiting out the sticky schedule-to-start timeout. A
+     * local activity heartbeat that asks for the next task back is the exception: that task
+     * comes with the answer, to this thread, and the run's cached state (the attempts still
+     * running) goes on with it. */
+    if (w->sticky_queue && (!atomic_load(&w->stop) || (r && r->return_new_task))) {
         stq.name = w->sticky_queue;
         stq.kind = TEMPORAL__API__ENUMS__V1__TASK_QUEUE_KIND__TASK_QUEUE_KIND_STICKY;
         stq.normal_name = w->task_queue;
@@ -160,10 +166,12 @@ int tc_respond_completed(tc_worker *w, const tc_wf_task *t, const wf_reg *reg, t
     }
     int reserved = request_eager(w, cmds, n_cmds);
     ProtobufCMessage *m = NULL;
+    int64_t sent_us = tc_now_us();
     rc = tc_rpc(w->c, "RespondWorkflowTaskCompleted", TC_RPC_MSG(rq),
                 &WS(respond_workflow_task_completed_response__descriptor), &m, 0, 0, NULL, err);
     if (rc == TC_OK && r && ((wtc_resp *)m)->workflow_task &&
         ((wtc_resp *)m)->workflow_task->task_token.len) { /* the heartbeat's next task */
+        r->returned_sent_us = sent_us;
         r->returned_task = ((wtc_resp *)m)->workflow_task;
         ((wtc_resp *)m)->workflow_task = NULL;
     }

@@ -45,11 +45,12 @@ struct tc_future {
     tc_cmd *cmd;       /* the command behind it (activities, timers), or NULL */
     char *signal_name; /* FK_SIGNAL while it waits for a signal */
     /* FUT_FAILED / FUT_CANCELLED: the whole failure (a packed temporal.api.failure.v1.Failure)
-     * when the family keeps it (failure.c, tc_future_keep_failure): an activity's as history
-     * carried it (tc_wf_fail_future wraps it in an ActivityFailure), a child's already wrapped
-     * in its ChildWorkflowFailure; else NULL */
+     * as workflow code of the official SDKs sees it, when the family keeps it (failure.c): an
+     * activity's (remote or local) wrapped in its ActivityFailure, a child's in its
+     * ChildWorkflowFailure; else NULL */
     uint8_t *failure;
     size_t failure_len;
+    int timeout_type; /* FUT_FAILED by a timeout: its TimeoutType (tc_timeout_type), else 0 */
     struct tc_future *next;
 };
 
@@ -191,6 +192,8 @@ typedef struct tc_run_setup {
     const tc_logger *log;
     const tc_handler *updates; /* update handlers registered for the type (borrowed) */
     size_t n_updates;
+    struct tc_metrics *metrics; /* the worker's registry for tc_wf_metric; NULL: none */
+    const char *metric_labels;  /* its namespace / task_queue labels (borrowed) */
 } tc_run_setup;
 
 struct tc_run {
@@ -198,7 +201,9 @@ struct tc_run {
     char **inputs;
     size_t n_inputs;
     int64_t run_timeout_ms, task_timeout_ms;
-    int attempt; /* of the run (WorkflowExecutionStarted), 1 on the first */
+    int attempt;                  /* of the run (WorkflowExecutionStarted), 1 on the first */
+    struct tc_run_info *info;     /* the rest of WorkflowExecutionStarted (wf_info.c) */
+    void (*free_info)(tc_run *r); /* frees it (set with it) */
     tc_kv *sa, *memo;
     size_t n_sa, n_memo;
 
@@ -270,9 +275,11 @@ struct tc_run {
     struct tc_la_set *la; /* local activities (local_activity.h), NULL until the first */
     uint8_t *out_failure; /* OUT_FAIL with a whole failure (failure.c): the packed Failure */
     size_t out_failure_len;
-    bool force_new_task;  /* answer with force_create_new_workflow_task (a heartbeat) */
-    bool return_new_task; /* and ask for that task back with the answer */
-    void *returned_task;  /* the task the answer handed back (tc_wf_task, owned), or NULL */
+    bool force_new_task;      /* answer with force_create_new_workflow_task (a heartbeat) */
+    bool return_new_task;     /* and ask for that task back with the answer */
+    void *returned_task;      /* the task the answer handed back (tc_wf_task, owned), or NULL */
+    int64_t returned_sent_us; /* when that answer was sent (tc_now_us): the server started the
+                                 task it handed back no earlier */
 
     uint64_t lru;
 };
@@ -368,6 +375,10 @@ size_t tc_run_new_commands(const tc_run *r, tc_cmd *const **out);
 int tc_replay_setup(const tc_history *h, const tc_run_setup *setup, void *state, size_t state_size,
                     tc_error *err);
 
+/* wf_info.c: keeps what tc_wf_get_info reports from the WorkflowExecutionStarted event ev.
+ * TC_OK or TC_ERR_NOMEM. */
+int tc_run_info_set(tc_run *r, const tc_pb_event *ev);
+
 /* ---- command families ---- */
 
 extern const tc_cmd_family tc_family_activity, tc_family_timer, tc_family_marker, tc_family_close,
@@ -391,8 +402,25 @@ int tc_props_set(tc_kv **kv, size_t *n, const char *key, const char *json);
 
 /* failure.c: f's chain as a packed Failure (malloc'd), NULL out of memory. */
 uint8_t *tc_failure_pack(const tc_failure *f, size_t *len);
-/* failure.c: keeps a packed copy of the failure a future resolved with (f may be NULL:
- * nothing), for tc_wf_fail_future. False out of memory (nothing kept). */
+/* failure.c: f packed into a malloc'd buffer (NULL out of memory). */
+uint8_t *tc_pb_failure_pack(const tc_pb_failure *f, size_t *len);
+/* failure.c: keeps a packed copy of the failure a future resolved with, already as workflow
+ * code sees it (f may be NULL: nothing), for tc_wf_fail_future. False out of memory (nothing
+ * kept). */
 bool tc_future_keep_failure(tc_future *fut, const tc_pb_failure *f);
+
+/* What an activity's ActivityFailure names (ActivityFailureInfo). Strings borrowed. */
+typedef struct tc_activity_failure_ref {
+    const char *activity_type, *activity_id, *identity; /* NULL: "" */
+    int64_t scheduled_event_id, started_event_id;       /* 0 for a local activity */
+    int retry_state;                                    /* temporal.api.enums.v1.RetryState */
+} tc_activity_failure_ref;
+
+/* failure.c: keeps on fut the failure workflow code sees for a failed, timed-out or cancelled
+ * activity (remote or local): an ActivityFailure naming it, caused by cause (as history or the
+ * marker carried it; may be NULL), as the official SDKs deliver it (Go's ActivityError); and
+ * the timeout type of a timeout in cause's chain. False out of memory (nothing kept). */
+bool tc_future_keep_activity_failure(tc_future *fut, const tc_pb_failure *cause,
+                                     const tc_activity_failure_ref *ref);
 
 #endif

@@ -84,8 +84,15 @@ static int gather(tc_worker *w, const tc_wf_task *t, task_events *te, tc_error *
 
 static tc_run *fresh_run(tc_worker *w, const tc_wf_task *t, const wf_reg *reg, tc_error *err)
 {
-    tc_run_setup setup = {reg->fn, reg->user,    reg->state_size, w->stack_size,
-                          &w->log, reg->updates, reg->n_updates};
+    tc_run_setup setup = {.fn = reg->fn,
+                          .user = reg->user,
+                          .state_size = reg->state_size,
+                          .stack_size = w->stack_size,
+                          .log = &w->log,
+                          .updates = reg->updates,
+                          .n_updates = reg->n_updates,
+                          .metrics = w->metrics, /* tc_wf_metric */
+                          .metric_labels = w->metric_labels};
     tc_run *r =
         tc_run_new(t->workflow_execution->workflow_id, t->workflow_execution->run_id, &setup);
     if (!r)
@@ -167,6 +174,7 @@ static void task_failed(tc_worker *w, const tc_wf_task *t, const wf_reg *reg, in
     const char *wid = t->workflow_execution->workflow_id, *rid = t->workflow_execution->run_id;
     if (code == TC_ERR_NONDETERMINISM)
         atomic_fetch_add(&w->st_nondet, 1);
+    tc_wft_count_failed(w, t->workflow_type ? t->workflow_type->name : NULL, code);
     tc_task_failure_policy policy = reg && reg->policy_set ? reg->policy : w->policy;
     tc_logf(&w->log, TC_LOG_WARN, wid, rid, reg ? reg->type : NULL,
             "workflow task failed (attempt %d, %s): %s", t->attempt,
@@ -188,11 +196,12 @@ static void task_failed(tc_worker *w, const tc_wf_task *t, const wf_reg *reg, in
         tc_respond_failed(w, t, code, msg);
 }
 
-/* Handles one workflow task; returns the next task of the run when the server handed it back
- * with the answer (a local activity heartbeat), to be handled on this thread too. */
-static tc_wf_task *handle_task(tc_worker *w, const tc_wf_task *t)
+/* Handles one workflow task, which the server started no earlier than t0 (tc_now_us: its
+ * timeout, which local activities answer before, runs from about then); returns the next task
+ * of the run when the server handed it back with the answer (a local activity heartbeat), to
+ * be handled on this thread too, and in *next_t0 when the answer that brought it was sent. */
+static tc_wf_task *run_task(tc_worker *w, const tc_wf_task *t, int64_t t0, int64_t *next_t0)
 {
-    int64_t t0 = tc_now_us();
     tc_error err = {0};
     const char *type = t->workflow_type ? t->workflow_type->name : NULL;
     const wf_reg *reg = tc_reg_workflow(w, type);
@@ -256,15 +265,21 @@ static tc_wf_task *handle_task(tc_worker *w, const tc_wf_task *t)
     rc = tc_respond_completed(w, t, reg, r, cmds, n, NULL, 0, &err);
     tc_wf_task *next = r->returned_task; /* a heartbeat's next task, handled here */
     r->returned_task = NULL;
-    if (rc == TC_ERR_CODEC) /* a payload codec refused the answer: fail the task, visibly */
+    *next_t0 = r->returned_sent_us; /* not its arrival: the server's commit came in between */
+    if (rc == TC_ERR_CODEC)         /* a payload codec refused the answer: fail the task, visibly */
         task_failed(w, t, reg, TC_ERR_TASK_FAILED, err.text);
     else if (rc != TC_OK)
         /* NotFound: the run closed (terminated, timed out) or the task timed out meanwhile. */
         tc_logf(&w->log, rc == TC_ERR_NOT_FOUND ? TC_LOG_INFO : TC_LOG_WARN, r->workflow_id,
                 r->run_id, r->workflow_type, "%s", err.text);
+    else if (r->ended)
+        tc_wft_count_closed(w, r->workflow_type, r->outcome);
     /* On any error (stale token, UnhandledCommand because new events arrived) the cached state
-     * may be ahead of what the server accepted: drop it, the next task rebuilds it. */
-    if (rc == TC_OK && !r->closed && !r->ended && w->sticky_queue) {
+     * may be ahead of what the server accepted: drop it, the next task rebuilds it. A stopping
+     * worker keeps it only for the task handed back (its local activities are still running
+     * in it); other next tasks go to another worker. */
+    if (rc == TC_OK && !r->closed && !r->ended && w->sticky_queue &&
+        (!atomic_load(&w->stop) || next)) {
         tc_cache_put(w, r);
         r = NULL;
     }
@@ -275,6 +290,16 @@ out:
     tc_run_free(r);
     task_events_clear(&te);
     return NULL;
+}
+
+/* run_task in the task's metrics scope. */
+static tc_wf_task *handle_task(tc_worker *w, const tc_wf_task *t, int64_t t0, int64_t *next_t0)
+{
+    tc_wft_scope sc;
+    tc_wft_scope_begin(w, t->workflow_type ? t->workflow_type->name : NULL, &sc);
+    tc_wf_task *next = run_task(w, t, t0, next_t0);
+    tc_wft_scope_end(w, &sc);
+    return next;
 }
 
 void tc_wft_poll_once(tc_worker *w, poller *p)
@@ -293,6 +318,7 @@ void tc_wft_poll_once(tc_worker *w, poller *p)
     rq.namespace_ = w->c->ns;
     rq.task_queue = &tq;
     rq.identity = w->identity;
+    rq.worker_instance_key = w->instance_key; /* ShutdownWorker completes this poll */
     ProtobufCMessage *m = NULL;
     if (tc_worker_poll(w, p, "PollWorkflowTaskQueue", TC_RPC_MSG(rq),
                        &WS(poll_workflow_task_queue_response__descriptor), &m) != TC_OK)
@@ -305,9 +331,10 @@ void tc_wft_poll_once(tc_worker *w, poller *p)
 
 void tc_wft_handle(tc_worker *w, const tc_wf_task *t)
 {
-    tc_wf_task *next = handle_task(w, t);
+    int64_t t0 = 0;
+    tc_wf_task *next = handle_task(w, t, tc_now_us(), &t0);
     while (next) { /* tasks handed back with a heartbeat's answer */
-        tc_wf_task *after = handle_task(w, next);
+        tc_wf_task *after = handle_task(w, next, t0, &t0);
         protobuf_c_message_free_unpacked(&next->base, NULL);
         next = after;
     }

@@ -1,7 +1,10 @@
 /* worker.c - the worker's lifecycle and threads: creation from options, poller and executor
- * threads, graceful shutdown, counters. Workflow tasks are handled in wf_task.c, activity tasks
- * in activity_task.c, registration in registry.c. */
+ * threads, the stop protocol (ShutdownWorker, polls, graceful timeout), counters. Workflow tasks
+ * are handled in wf_task.c (local activities in local_activity_exec.c), activity tasks in
+ * activity_task.c, registration in registry.c. */
+#include "activity_heartbeat.h"
 #include "local_activity.h"
+#include "metrics.h"
 #include "worker_internal.h"
 
 #include <errno.h>
@@ -18,6 +21,10 @@ int tc_worker_new(tc_client *c, const tc_worker_options *o, tc_worker **out, tc_
     *out = NULL;
     if (!c || !o || !o->task_queue || !*o->task_queue)
         return tc_seterr(err, TC_ERR_INVALID, "client and task_queue are required");
+    if (o->graceful_stop_timeout_ms < 0)
+        return tc_seterr(err, TC_ERR_INVALID,
+                         "graceful_stop_timeout_ms must be > 0, or 0 for no limit (got %lld)",
+                         (long long)o->graceful_stop_timeout_ms);
     tc_worker *w = calloc(1, sizeof *w);
     if (!w)
         return tc_seterr(err, TC_ERR_NOMEM, "out of memory");
@@ -31,6 +38,7 @@ int tc_worker_new(tc_client *c, const tc_worker_options *o, tc_worker **out, tc_
     w->eager = !o->no_eager_activities && !o->no_remote_activities;
     w->stack_size = o->workflow_stack_size;
     w->policy = o->task_failure_policy;
+    w->graceful_ms = o->graceful_stop_timeout_ms;
     /* The worker's own callback, else its client's, else one line to stderr. */
     w->log.fn = o->log_fn ? o->log_fn : c->log_fn ? c->log_fn : tc_log_stderr;
     w->log.user = o->log_fn ? o->log_user : c->log_fn ? c->log_user : NULL;
@@ -51,7 +59,13 @@ int tc_worker_new(tc_client *c, const tc_worker_options *o, tc_worker **out, tc_
     w->pollers = calloc(w->n_pollers, sizeof *w->pollers);
     w->n_executors = (size_t)w->max_acts;
     w->executors = calloc(w->n_executors, sizeof *w->executors);
-    if (!w->task_queue || !w->identity || !w->pollers || !w->executors ||
+    char key[37];
+    tc_uuid(key);
+    w->instance_key = tc_strdup(key);
+    w->metrics = tc_metrics_new();
+    w->metric_labels = tc_worker_metric_labels(c->ns, w->task_queue);
+    if (!w->task_queue || !w->identity || !w->pollers || !w->executors || !w->instance_key ||
+        !w->metrics || !w->metric_labels ||
         (w->sticky_cap > 0 && (!w->sticky_queue || !w->cache))) {
         tc_worker_free(w);
         return tc_seterr(err, TC_ERR_NOMEM, "out of memory");
@@ -70,9 +84,15 @@ int tc_worker_new(tc_client *c, const tc_worker_options *o, tc_worker **out, tc_
     pthread_mutex_init(&w->cmu, NULL);
     pthread_mutex_init(&w->emu, NULL);
     pthread_cond_init(&w->ecv_free, NULL);
+    pthread_mutex_init(&w->pmu, NULL);
+    pthread_cond_init(&w->pcv, NULL);
     if (tc_la_worker_init(w) != TC_OK) {
         tc_worker_free(w);
         return tc_seterr(err, TC_ERR_NOMEM, "cannot set up the local activity wait");
+    }
+    if (tc_hb_init(w) != TC_OK) {
+        tc_worker_free(w);
+        return tc_seterr(err, TC_ERR_NOMEM, "out of memory");
     }
     atomic_init(&w->stop, false);
     atomic_init(&w->st_first_poll_us, -1);
@@ -107,18 +127,51 @@ static void *executor_main(void *arg)
     return NULL; /* draining and nothing left */
 }
 
+/* The namespace's capability workerPollCompleteOnShutdown: whether ShutdownWorker completes
+ * this worker's outstanding polls (then a stop waits for them instead of cancelling them, which
+ * could lose a task the server had just matched). False when it cannot be read. */
+static bool poll_complete_capability(tc_worker *w)
+{
+    Temporal__Api__Workflowservice__V1__DescribeNamespaceRequest rq =
+        TEMPORAL__API__WORKFLOWSERVICE__V1__DESCRIBE_NAMESPACE_REQUEST__INIT;
+    rq.namespace_ = w->c->ns;
+    ProtobufCMessage *m = NULL;
+    tc_error err;
+    bool yes = false;
+    if (tc_rpc(w->c, "DescribeNamespace", TC_RPC_MSG(rq),
+               &WS(describe_namespace_response__descriptor), &m, 0, 0, NULL, &err) == TC_OK) {
+        const Temporal__Api__Workflowservice__V1__DescribeNamespaceResponse *d = (void *)m;
+        yes = d->namespace_info && d->namespace_info->capabilities &&
+              d->namespace_info->capabilities->worker_poll_complete_on_shutdown;
+    } else {
+        tc_logf(&w->log, TC_LOG_INFO, NULL, NULL, NULL,
+                "namespace capabilities unknown (%s): polls are cancelled at a stop", err.text);
+    }
+    if (m)
+        protobuf_c_message_free_unpacked(m, NULL);
+    return yes;
+}
+
 int tc_worker_start(tc_worker *w, tc_error *err)
 {
     if (w->started)
         return tc_seterr(err, TC_ERR_STATE, "worker already started");
     w->started = true;
     w->start_us = tc_now_us();
+    if (w->n_wfs > 0 || w->n_acts > 0)
+        w->poll_complete = poll_complete_capability(w);
     for (size_t i = 0; i < w->n_executors; i++) {
         if (pthread_create(&w->executors[i], NULL, executor_main, w) != 0) {
             w->n_executors = i;
             tc_worker_stop(w);
             return tc_seterr(err, TC_ERR_NOMEM, "cannot create executor thread");
         }
+    }
+    /* heartbeats of activity tasks (local activities make no heartbeat call) */
+    int rc = w->n_acts > 0 && !w->no_remote ? tc_hb_start(w, err) : TC_OK;
+    if (rc != TC_OK) {
+        tc_worker_stop(w);
+        return rc;
     }
     for (size_t i = 0; i < w->n_pollers; i++) {
         poller *p = &w->pollers[i];
@@ -132,9 +185,11 @@ int tc_worker_start(tc_worker *w, tc_error *err)
         }
         p->started = true;
     }
-    int rc = w->n_wfs > 0 ? tc_eager_register(w, err) : TC_OK;
+    rc = w->n_wfs > 0 ? tc_eager_register(w, err) : TC_OK;
     if (rc != TC_OK)
         tc_worker_stop(w);
+    else
+        tc_worker_count_start(w);
     return rc;
 }
 
@@ -143,24 +198,111 @@ void tc_worker_request_stop(tc_worker *w)
     atomic_store(&w->stop, true);
 }
 
-void tc_worker_stop(tc_worker *w)
+/* ShutdownWorker as the API describes it: the server moves the sticky queue's tasks to the
+ * normal queue at once and, with workerPollCompleteOnShutdown, completes the polls this
+ * instance has outstanding on the task queue for these types. Best effort: an older server
+ * lacks the call (its sticky tasks fall back after their timeout). */
+static void send_shutdown(tc_worker *w)
 {
-    if (!w || !w->started || w->stopped)
-        return;
+    Temporal__Api__Workflowservice__V1__ShutdownWorkerRequest rq =
+        TEMPORAL__API__WORKFLOWSERVICE__V1__SHUTDOWN_WORKER_REQUEST__INIT;
+    Temporal__Api__Enums__V1__TaskQueueType types[2];
+    size_t n = 0;
+    bool wf = false, act = false;
+    for (size_t i = 0; i < w->n_pollers; i++) {
+        if (w->pollers[i].started && w->pollers[i].kind == POLL_ACTIVITY)
+            act = true;
+        else if (w->pollers[i].started)
+            wf = true;
+    }
+    if (wf)
+        types[n++] = TEMPORAL__API__ENUMS__V1__TASK_QUEUE_TYPE__TASK_QUEUE_TYPE_WORKFLOW;
+    if (act)
+        types[n++] = TEMPORAL__API__ENUMS__V1__TASK_QUEUE_TYPE__TASK_QUEUE_TYPE_ACTIVITY;
+    rq.namespace_ = w->c->ns;
+    rq.sticky_task_queue = wf && w->sticky_queue ? w->sticky_queue : (char *)"";
+    rq.identity = w->identity;
+    rq.reason = (char *)"graceful shutdown";
+    rq.worker_instance_key = w->instance_key;
+    rq.task_queue = w->task_queue;
+    rq.n_task_queue_types = n;
+    rq.task_queue_types = types;
+    ProtobufCMessage *m = NULL;
+    tc_error err;
+    int rc =
+        tc_rpc(w->c, "ShutdownWorker", TC_RPC_MSG(rq), &WS(shutdown_worker_response__descriptor),
+               &m, 5000, TC_RPC_NO_RETRY, NULL, &err);
+    if (m)
+        protobuf_c_message_free_unpacked(m, NULL);
+    if (rc != TC_OK && err.grpc_status != 12 /* UNIMPLEMENTED: an older server */)
+        tc_logf(&w->log, TC_LOG_WARN, NULL, NULL, NULL, "ShutdownWorker: %s", err.text);
+}
+
+/* ms from now on CLOCK_REALTIME (what pthread_cond_timedwait's default and
+ * pthread_timedjoin_np take). */
+static struct timespec realtime_in(int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t ns = (int64_t)ts.tv_nsec + (ms % 1000) * 1000000LL;
+    ts.tv_sec += (time_t)(ms / 1000 + ns / 1000000000LL);
+    ts.tv_nsec = (long)(ns % 1000000000LL);
+    return ts;
+}
+
+/* Waits up to timeout_ms for the polls in flight to return by themselves. */
+static void wait_polls(tc_worker *w, int timeout_ms)
+{
+    struct timespec ts = realtime_in(timeout_ms);
+    pthread_mutex_lock(&w->pmu);
+    while (w->polls_active > 0)
+        if (pthread_cond_timedwait(&w->pcv, &w->pmu, &ts) == ETIMEDOUT)
+            break;
+    pthread_mutex_unlock(&w->pmu);
+}
+
+/* Joins the executors; once graceful_ms passed (> 0), the activities still running are
+ * cancelled first, then waited for. */
+static void join_executors(tc_worker *w, int64_t graceful_ms)
+{
+    struct timespec ts = realtime_in(graceful_ms > 0 ? graceful_ms : 0);
+    bool cancelled = false;
+    for (size_t i = 0; i < w->n_executors; i++) {
+        if (graceful_ms > 0 && !cancelled) {
+            if (pthread_timedjoin_np(w->executors[i], NULL, &ts) == 0)
+                continue;
+            tc_hb_cancel_all(w); /* graceful timeout: tell those still running */
+            cancelled = true;
+        }
+        pthread_join(w->executors[i], NULL);
+    }
+}
+
+static void stop_worker(tc_worker *w, int64_t graceful_ms)
+{
     w->stopped = true;
+    /* Under pmu: a poller that passed its stop check has counted its poll by now. */
+    pthread_mutex_lock(&w->pmu);
     atomic_store(&w->stop, true);
+    pthread_mutex_unlock(&w->pmu);
+    tc_hb_worker_stopping(w); /* activities waiting for the stop */
     /* Tasks waiting for local activities tell them to cancel (eager first tasks too, which
-     * the next call waits for); then no new first tasks, and those running finish. */
+     * tc_eager_unregister below waits for). */
     tc_la_worker_wake(w);
-    tc_eager_unregister(w);
     pthread_mutex_lock(&w->amu);
     pthread_cond_broadcast(&w->acv);
     pthread_cond_broadcast(&w->ecv);
     pthread_mutex_unlock(&w->amu);
-    /* Stop polling: cancel the long polls in flight. A workflow task already received is
-     * finished and answered by its poller before it exits. */
+    /* ShutdownWorker before local polls are cancelled: a server that completes them hands
+     * back no task this worker would then drop. */
+    send_shutdown(w);
+    tc_eager_unregister(w); /* no new first tasks; those running finish */
+    if (w->poll_complete)
+        wait_polls(w, 3000);
     for (size_t i = 0; i < w->n_pollers; i++)
         tc_cancel_fire(&w->pollers[i].cancel);
+    /* A workflow task already received is finished and answered by its poller before it
+     * exits (without sticky attributes: nobody will poll the sticky queue any more). */
     for (size_t i = 0; i < w->n_pollers; i++)
         if (w->pollers[i].started)
             pthread_join(w->pollers[i].th, NULL);
@@ -169,23 +311,32 @@ void tc_worker_stop(tc_worker *w)
     w->a_draining = true;
     pthread_cond_broadcast(&w->ecv);
     pthread_mutex_unlock(&w->amu);
-    for (size_t i = 0; i < w->n_executors; i++)
-        pthread_join(w->executors[i], NULL);
-    if (w->sticky_queue) {
-        Temporal__Api__Workflowservice__V1__ShutdownWorkerRequest rq =
-            TEMPORAL__API__WORKFLOWSERVICE__V1__SHUTDOWN_WORKER_REQUEST__INIT;
-        rq.namespace_ = w->c->ns;
-        rq.sticky_task_queue = w->sticky_queue;
-        rq.identity = w->identity;
-        rq.reason = (char *)"graceful shutdown";
-        ProtobufCMessage *m = NULL;
-        tc_error err;
-        /* Older servers lack this call; their sticky tasks fall back after the timeout. */
-        tc_rpc(w->c, "ShutdownWorker", TC_RPC_MSG(rq), &WS(shutdown_worker_response__descriptor),
-               &m, 5000, TC_RPC_NO_RETRY, NULL, &err);
-        if (m)
-            protobuf_c_message_free_unpacked(m, NULL);
-    }
+    join_executors(w, graceful_ms);
+    tc_hb_stop(w);
+}
+
+int tc_worker_shutdown(tc_worker *w, int64_t graceful_timeout_ms, tc_error *err)
+{
+    if (!w)
+        return tc_seterr(err, TC_ERR_INVALID, "tc_worker_shutdown: no worker");
+    if (graceful_timeout_ms == 0 ||
+        (graceful_timeout_ms < 0 && graceful_timeout_ms != TC_STOP_WAIT_FOREVER))
+        return tc_seterr(err, TC_ERR_INVALID,
+                         "tc_worker_shutdown: the graceful timeout must be > 0 ms, or "
+                         "TC_STOP_WAIT_FOREVER (got %lld)",
+                         (long long)graceful_timeout_ms);
+    if (!w->started || w->stopped)
+        return tc_seterr(err, TC_ERR_STATE, "tc_worker_shutdown: the worker is %s",
+                         w->started ? "already stopped" : "not started");
+    stop_worker(w, graceful_timeout_ms);
+    return TC_OK;
+}
+
+void tc_worker_stop(tc_worker *w)
+{
+    if (!w || !w->started || w->stopped)
+        return;
+    stop_worker(w, w->graceful_ms > 0 ? w->graceful_ms : TC_STOP_WAIT_FOREVER);
 }
 
 int tc_worker_run(tc_worker *w, tc_error *err)
@@ -229,6 +380,12 @@ void tc_worker_free(tc_worker *w)
     }
     tc_cache_clear(w);
     free(w->cache);
+    tc_metrics_free(w->metrics);
+    free(w->metric_labels);
+    free(w->instance_key);
+    pthread_mutex_destroy(&w->pmu);
+    pthread_cond_destroy(&w->pcv);
+    tc_hb_destroy(w);
     for (size_t i = 0; i < w->n_wfs; i++) {
         for (size_t q = 0; q < w->wfs[i].n_queries; q++)
             free(w->wfs[i].queries[q].name);
@@ -270,4 +427,5 @@ void tc_worker_get_stats(const tc_worker *w, tc_worker_stats *out)
     out->eager_activity_tasks = atomic_load(&w->st_eager);
     out->eager_workflow_requested = atomic_load(&w->st_eager_wf_req);
     out->eager_workflow_tasks = atomic_load(&w->st_eager_wf);
+    out->polls_cancelled = atomic_load(&w->st_polls_cancelled);
 }

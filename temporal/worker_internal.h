@@ -3,6 +3,7 @@
 #ifndef TEMPORAL_WORKER_INTERNAL_H
 #define TEMPORAL_WORKER_INTERNAL_H
 
+#include "metrics.h"
 #include "wf_run.h"
 
 #include <stdatomic.h>
@@ -99,6 +100,29 @@ struct tc_worker {
     pthread_mutex_t lmu;
     pthread_cond_t lcv; /* an attempt finished, or stop */
 
+    /* the stop protocol (worker.c): ShutdownWorker, then polls end, then activities */
+    char *instance_key;     /* worker_instance_key of polls, completions, ShutdownWorker */
+    int64_t graceful_ms;    /* tc_worker_options.graceful_stop_timeout_ms */
+    bool poll_complete;     /* the namespace's capability workerPollCompleteOnShutdown */
+    pthread_mutex_t pmu;    /* polls_active */
+    pthread_cond_t pcv;     /* the last poll in flight returned */
+    int polls_active;       /* long polls in flight */
+    atomic_bool act_cancel; /* the graceful timeout passed: activities are cancelled */
+    atomic_int wf_busy;     /* workflow tasks being handled (slots used) */
+
+    /* heartbeats and the stop as activities see it (activity_heartbeat.c) */
+    pthread_mutex_t hbmu;
+    pthread_cond_t hbcv;   /* a heartbeat was kept, a send finished, or the thread must end */
+    pthread_cond_t stopcv; /* the worker began to stop */
+    struct tc_hb *hbs;     /* running activities */
+    pthread_t hb_thread;
+    bool hb_inited, hb_started, hb_stop;
+
+    /* metrics (worker_metrics.c): the registry and the labels every series of the worker has */
+    struct tc_metrics *metrics;
+    char *metric_labels; /* namespace="...",task_queue="..." */
+    atomic_uint_fast64_t st_evict, st_polls_cancelled;
+
     atomic_uint_fast64_t st_wft, st_act, st_hit, st_miss, st_nondet, st_refetch, st_pages,
         st_eager_req, st_eager;
     atomic_int_fast64_t st_first_poll_us;
@@ -111,8 +135,28 @@ static inline void tc_worker_note_poll(struct tc_worker *w)
     atomic_compare_exchange_strong(&w->st_first_poll_us, &unset, tc_now_us() - w->start_us);
 }
 
-/* poll.c: one long poll of rpc (cancellable by tc_worker_stop); logs and backs off 1 s after
- * an error other than an expired poll or a shutdown. Returns the tc_rpc code. */
+/* worker_metrics.c: the labels every series of a worker has (namespace="..",task_queue=".."),
+ * malloc'd, NULL out of memory; temporal_worker_start counted once the worker started. */
+char *tc_worker_metric_labels(const char *ns, const char *task_queue);
+void tc_worker_count_start(struct tc_worker *w);
+/* Around one workflow task (wf_task.c): its thread's RPC scope (calls tagged workflow_type), a
+ * workflow slot taken, temporal_workflow_task_execution_latency at the end. */
+typedef struct tc_wft_scope {
+    tc_labels labels;
+    tc_rpc_scope scope;
+    const tc_rpc_scope *outer;
+    int64_t t0;
+} tc_wft_scope;
+void tc_wft_scope_begin(struct tc_worker *w, const char *workflow_type, tc_wft_scope *s);
+void tc_wft_scope_end(struct tc_worker *w, tc_wft_scope *s);
+/* A workflow task failed (code: TC_ERR_NONDETERMINISM or another); a run ended (OUT_*). */
+void tc_wft_count_failed(struct tc_worker *w, const char *workflow_type, int code);
+void tc_wft_count_closed(struct tc_worker *w, const char *workflow_type, int outcome);
+
+/* poll.c: one long poll of rpc (cancellable by tc_worker_stop; none starts once the worker is
+ * stopping); logs and backs off 1 s after an error other than an expired poll or a shutdown;
+ * counts it (polls in flight, temporal_long_request, poll outcomes). Returns the tc_rpc
+ * code. */
 int tc_worker_poll(struct tc_worker *w, poller *p, const char *rpc, const ProtobufCMessage *rq,
                    const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp);
 

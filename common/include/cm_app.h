@@ -56,6 +56,11 @@ int app_auth(app *a, unsigned need, auth **out);
 /* Extra readiness check run by GET /ready after the pool pings (any thread). */
 void app_set_ready(app *a, app_ready_fn fn, void *ctx);
 
+/* More Prometheus text for GET /metrics (a library's own registry, e.g. a Temporal worker's):
+ * returns a malloc'd text in the exposition format to append, or NULL for none. Any thread. */
+typedef char *(*app_metrics_fn)(void *ctx);
+void app_set_metrics_extra(app *a, app_metrics_fn fn, void *ctx);
+
 /* Hook run by app_run after the server has drained (or when it could not start), in
  * reverse registration order (stop relays and consumers, join threads). At most 16:
  * returns 0, or CM_ERR_INVALID (logged) when the table is full and the hook will not run. */

@@ -25,6 +25,8 @@ struct app {
     auth *auth;
     app_ready_fn ready_fn;
     void *ready_ctx;
+    app_metrics_fn metrics_fn; /* more /metrics text, or NULL */
+    void *metrics_ctx;
     app_hook_fn hooks[APP_MAX_HOOKS];
     void *hook_ctx[APP_MAX_HOOKS];
     int nhooks;
@@ -66,6 +68,15 @@ static void on_metrics(http_req *req, void *ctx)
         http_respond_problem(req, 500, HTTP_CODE_INTERNAL, "cannot render metrics");
         return;
     }
+    char *extra = a->metrics_fn ? a->metrics_fn(a->metrics_ctx) : NULL;
+    size_t n = extra ? strlen(extra) : 0;
+    char *all = n ? realloc(text, len + n + 1) : text;
+    if (all) {
+        memcpy(all + len, extra ? extra : "", n + 1);
+        text = all;
+        len += n;
+    }
+    free(extra);
     http_respond_raw(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
     free(text);
 }
@@ -183,6 +194,12 @@ void app_set_ready(app *a, app_ready_fn fn, void *ctx)
 {
     a->ready_fn = fn;
     a->ready_ctx = ctx;
+}
+
+void app_set_metrics_extra(app *a, app_metrics_fn fn, void *ctx)
+{
+    a->metrics_fn = fn;
+    a->metrics_ctx = ctx;
 }
 
 int app_on_stop(app *a, app_hook_fn fn, void *ctx)

@@ -383,41 +383,49 @@ static void failure_is_reraised_as_an_activity_failure_with_its_cause(void **s)
     first_end(&t);
 }
 
-/* The same for a remote activity: the failure of its ActivityTaskFailed event is kept. */
-static void wf_reraise_remote(tc_wf_ctx *ctx, void *state, void *user)
+/* A local activity's final timeout reaches the code with its timeout type, as a remote one's
+ * does, and is re-raised as the ActivityFailure caused by the TimeoutFailure. */
+static void wf_timeout_type(tc_wf_ctx *ctx, void *state, void *user)
 {
-    (void)state, (void)user;
-    tc_activity_options o = {.start_to_close_ms = 5000};
-    tc_future *f = tc_wf_activity_start(ctx, "Charge", NULL, &o);
-    if (tc_future_get(ctx, f, NULL) == TC_ERR_FAILED)
+    (void)user;
+    la_state *st = state;
+    tc_future *f = tc_wf_local_activity_start(ctx, "Charge", NULL, &k_lo);
+    tc_wf_result r;
+    st->rc[0] = tc_future_get(ctx, f, &r);
+    st->rc[1] = (int)r.timeout_type;
+    if (st->rc[0] == TC_ERR_FAILED)
         tc_wf_fail_future(ctx, f);
 }
 
-static void remote_activity_failure_is_reraised_with_its_id(void **s)
+static void timeout_tells_its_type_and_is_reraised_with_it(void **s)
 {
     (void)s;
-    hb *b = hb_new();
-    hb_started(b, "Remote", NULL);
-    hb_wft(b);
-    int64_t sched = hb_act_scheduled(b, "5", "Charge");
-    hb_act_started(b, sched);
-    hb_act_failed(b, sched, "", "activity attempt 5 failed", false);
-    int64_t started = hb_wft_start(b);
-    tc_history *h = hb_history(b);
-    tc_error err = {0};
-    tc_run *r = rt_task(h, started, wf_reraise_remote, 0, NULL, NULL, &err);
-    rt_expect(r, "FailWorkflowExecution::");
-    Temporal__Api__Command__V1__Command *c = rt_unpack(rt_cmd(r, 0));
-    const tc_pb_failure *f = c->fail_workflow_execution_command_attributes->failure;
-    assert_string_equal(f->activity_failure_info->activity_type->name, "Charge");
-    assert_string_equal(f->activity_failure_info->activity_id, "5");
-    assert_int_equal(f->activity_failure_info->scheduled_event_id, sched);
-    assert_string_equal(f->cause->message, "activity attempt 5 failed");
-    assert_string_equal(f->cause->application_failure_info->type, "");
+    first_task t;
+    tc_run *r = first_start(&t, wf_timeout_type, sizeof(la_state), NULL);
+    tc_pb_failure f = TEMPORAL__API__FAILURE__V1__FAILURE__INIT;
+    Temporal__Api__Failure__V1__TimeoutFailureInfo ti =
+        TEMPORAL__API__FAILURE__V1__TIMEOUT_FAILURE_INFO__INIT;
+    ti.timeout_type = TEMPORAL__API__ENUMS__V1__TIMEOUT_TYPE__TIMEOUT_TYPE_START_TO_CLOSE;
+    f.message = (char *)"activity StartToClose timeout";
+    f.failure_info_case = TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_TIMEOUT_FAILURE_INFO;
+    f.timeout_failure_info = &ti;
+    tc_la_fail(r, la_at(r, 0), 1, &f, 0);
+    tc_la_run_code(r);
+    const la_state *st = r->state;
+    assert_int_equal(st->rc[0], TC_ERR_FAILED);
+    assert_int_equal(st->rc[1], TC_TIMEOUT_START_TO_CLOSE);
+    rt_expect(r, "RecordMarker:1:LocalActivity,FailWorkflowExecution::");
+    Temporal__Api__Command__V1__Command *c = rt_unpack(rt_cmd(r, 1));
+    const tc_pb_failure *top = c->fail_workflow_execution_command_attributes->failure;
+    assert_int_equal(top->failure_info_case,
+                     TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_ACTIVITY_FAILURE_INFO);
+    assert_string_equal(top->activity_failure_info->activity_type->name, "Charge");
+    assert_int_equal(top->activity_failure_info->retry_state,
+                     TEMPORAL__API__ENUMS__V1__RETRY_STATE__RETRY_STATE_NON_RETRYABLE_FAILURE);
+    assert_int_equal(top->cause->timeout_failure_info->timeout_type,
+                     TEMPORAL__API__ENUMS__V1__TIMEOUT_TYPE__TIMEOUT_TYPE_START_TO_CLOSE);
     temporal__api__command__v1__command__free_unpacked(c, NULL);
-    tc_run_free(r);
-    tc_history_free(h);
-    hb_free(b);
+    first_end(&t);
 }
 
 /* ---- durable backoff between rounds ---- */
@@ -761,7 +769,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(live_task_records_a_marker_per_result_in_order),
         cmocka_unit_test(final_failure_is_recorded_and_reaches_the_code),
         cmocka_unit_test(failure_is_reraised_as_an_activity_failure_with_its_cause),
-        cmocka_unit_test(remote_activity_failure_is_reraised_with_its_id),
+        cmocka_unit_test(timeout_tells_its_type_and_is_reraised_with_it),
         cmocka_unit_test(long_backoff_records_the_failure_then_starts_a_timer),
         cmocka_unit_test(replay_follows_the_timer_rounds),
         cmocka_unit_test(after_the_timer_the_next_round_is_dispatched),

@@ -44,8 +44,10 @@ static void retry_workflow(tc_wf_ctx *ctx, void *state, void *user)
         .initial_interval_ms = 1, .backoff_coefficient = 1.0, .maximum_attempts = 5};
     tc_activity_options o = {.schedule_to_close_ms = 60000, .retry = &retry};
     tc_future *f = tc_wf_activity_start(ctx, "AlwaysFailActivity", NULL, &o);
+    /* Returning the activity's error, as the Go workflow does: the run fails with the
+     * ActivityFailure caused by the last attempt's ApplicationFailure. */
     if (tc_future_get(ctx, f, NULL) != TC_OK)
-        tc_wf_fail_future(ctx, f); /* the ActivityFailure and its cause, as Go returns it */
+        tc_wf_fail_future(ctx, f);
 }
 
 static void always_fail_activity(tc_activity_ctx *ctx, void *user)
@@ -237,10 +239,7 @@ static void heartbeating_workflow(tc_wf_ctx *ctx, void *state, void *user)
         .start_to_close_ms = 60000, .heartbeat_timeout_ms = 1000, .retry = &retry_disabled};
     int rc = tc_wf_activity(ctx, "NoHeartbeatActivity", NULL, &o2, &r);
     const char *kind = "completed";
-    /* The C SDK reports a timeout as failure_type "TimeoutError" without its timeout type; the
-     * server's message names it ("activity Heartbeat timeout"). */
-    if (rc == TC_ERR_FAILED && r.failure_type && strcmp(r.failure_type, "TimeoutError") == 0 &&
-        r.failure_message && strcasestr(r.failure_message, "heartbeat"))
+    if (rc == TC_ERR_FAILED && r.timeout_type == TC_TIMEOUT_HEARTBEAT)
         kind = "heartbeat timeout";
     else if (rc != TC_OK)
         kind = r.failure_message ? r.failure_message : tc_code_name(rc);
@@ -249,19 +248,12 @@ static void heartbeating_workflow(tc_wf_ctx *ctx, void *state, void *user)
     feat_complete_json(ctx, json_string(out));
 }
 
-/* The heartbeat details the previous attempt recorded (PollActivityTaskQueueResponse.
- * heartbeat_details). SDK gap: tc_activity_ctx has no accessor for them yet, so the retry
- * cannot resume and the feature fails with "resumed from 0". */
-static const char *previous_heartbeat_details(const tc_activity_ctx *ctx)
-{
-    (void)ctx;
-    return NULL;
-}
-
 static void heartbeating_activity(tc_activity_ctx *ctx, void *user)
 {
     (void)user;
-    const char *details = previous_heartbeat_details(ctx);
+    /* what the previous attempt heartbeated last (the throttle kept 2 and 3 unsent: its
+     * failure carried them) */
+    const char *details = tc_activity_heartbeat_details(ctx);
     int start = details ? atoi(details) : 0;
     char buf[32];
     tc_error err;

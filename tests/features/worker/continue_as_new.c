@@ -6,31 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Returned by continued_execution_run_id while the SDK cannot tell. */
-static const char sdk_gap[] = "";
-
-/* The run id of the run this one continued (WorkflowExecutionStartedEventAttributes.
- * continued_execution_run_id), NULL on a first run. SDK gap: tc_wf_ctx has no accessor for it
- * yet, so the feature cannot tell its runs apart and fails at once (instead of continuing as
- * new until the execution timeout). */
-static const char *continued_execution_run_id(const tc_wf_ctx *ctx)
-{
-    (void)ctx;
-    return sdk_gap;
-}
-
 /* ---- continue_as_new/continue_as_same (Go): continue as new once with the same input ---- */
 
 static void continue_as_same_workflow(tc_wf_ctx *ctx, void *state, void *user)
 {
     (void)state, (void)user;
     const char *input = tc_wf_input(ctx, 0);
-    const char *continued = continued_execution_run_id(ctx);
-    if (continued == sdk_gap) {
-        tc_wf_fail(ctx, "SdkGap", "the C SDK exposes no continued_execution_run_id", true);
-        return;
-    }
-    if (continued != NULL) {
+    if (tc_wf_continued_run_id(ctx) != NULL) { /* the continued run */
         tc_wf_complete(ctx, input);
         return;
     }

@@ -25,13 +25,18 @@ typedef struct feat_activity {
 typedef struct feat_options {
     const tc_payload_codec *codecs; /* the client's payload codecs */
     size_t n_codecs;
-    bool encode_failure_attributes; /* the client's failure converter */
-    bool no_remote_activities;      /* the worker runs local activities only */
+    bool encode_failure_attributes;   /* the client's failure converter */
+    bool no_remote_activities;        /* the worker runs local activities only */
+    int64_t graceful_stop_timeout_ms; /* the worker's graceful stop timeout (0: none) */
     /* Before a replay: the process state the live worker had (NULL: none). */
     void (*before_replay)(void);
     /* Once the worker polls, before waiting for SIGTERM (NULL: none): c is the worker's client.
      * A non-TC_OK return stops the worker and fails the process. */
     int (*after_start)(tc_client *c, const char *task_queue);
+    /* Once the worker polls, with the worker (NULL: none); a non-TC_OK return stops it. */
+    int (*with_worker)(tc_worker *w);
+    /* After the worker stopped, before it is freed (NULL: none). */
+    void (*before_free)(void);
 } feat_options;
 
 /* One feature: its workflows and activities, each list ended by an entry with a NULL type
@@ -46,9 +51,12 @@ typedef struct feature {
 const feat_options *feat_options_for(const char *feature);
 
 /* The hooks options.c names: update/task_failure's state before a replay (update.c),
- * eager_workflow/successful_start's eager start from the worker's client (eager.c). */
+ * eager_workflow/successful_start's eager start from the worker's client (eager.c),
+ * telemetry/metrics' HTTP endpoint serving the worker's metrics and its stop (worker_ops.c). */
 void feat_update_task_failure_before_replay(void);
 int feat_eager_start(tc_client *c, const char *task_queue);
+int feat_metrics_serve(tc_worker *w);
+void feat_metrics_stop(void);
 
 /* The feature groups, one per source file, each ended by an entry with a NULL name. */
 extern const feature feat_activity_features[];
@@ -67,6 +75,7 @@ extern const feature feat_update_features[];
 extern const feature feat_eager_features[];
 extern const feature feat_local_activity_features[];
 extern const feature feat_eager_activity_features[];
+extern const feature feat_worker_ops_features[];
 
 /* The worker's client (set once before the worker starts, thread-safe): activities use it to
  * signal or query the workflow that runs them, as the upstream activities use theirs. */

@@ -18,23 +18,16 @@
 
 static const feature *const *groups(void)
 {
-    static const feature *const all[] = {feat_activity_features,
-                                         feat_signal_features,
-                                         feat_query_features,
-                                         feat_continue_as_new_features,
-                                         feat_data_converter_features,
-                                         feat_search_attributes_features,
-                                         feat_worker_shutdown_features,
-                                         feat_bugs_features,
-                                         feat_schedule_features,
-                                         feat_reset_features,
-                                         feat_client_features,
-                                         feat_children_features,
-                                         feat_update_features,
-                                         feat_eager_features,
-                                         feat_local_activity_features,
-                                         feat_eager_activity_features,
-                                         NULL};
+    static const feature *const all[] = {
+        feat_activity_features,        feat_signal_features,
+        feat_query_features,           feat_continue_as_new_features,
+        feat_data_converter_features,  feat_search_attributes_features,
+        feat_worker_shutdown_features, feat_bugs_features,
+        feat_schedule_features,        feat_reset_features,
+        feat_client_features,          feat_children_features,
+        feat_update_features,          feat_eager_features,
+        feat_local_activity_features,  feat_eager_activity_features,
+        feat_worker_ops_features,      NULL};
     return all;
 }
 
@@ -177,6 +170,7 @@ static int serve(const feature *f, const char *address, const char *ns, const ch
         co.n_codecs = o->n_codecs;
         co.encode_failure_attributes = o->encode_failure_attributes;
         wo.no_remote_activities = o->no_remote_activities;
+        wo.graceful_stop_timeout_ms = o->graceful_stop_timeout_ms;
     }
     int rc = tc_client_new(&co, &the_client, &err);
     if (rc == TC_OK)
@@ -187,10 +181,14 @@ static int serve(const feature *f, const char *address, const char *ns, const ch
         rc = tc_worker_register_workflow(w, x->type, x->fn, x->state_size, NULL, &err);
     for (const feat_activity *a = f->activities; rc == TC_OK && a && a->type; a++)
         rc = tc_worker_register_activity(w, a->type, a->fn, NULL, &err);
-    if (rc == TC_OK && o && o->after_start) {
-        /* tc_worker_run with the hook between the start and the wait for SIGTERM / SIGINT */
+    if (rc == TC_OK && o && (o->after_start || o->with_worker)) {
+        /* tc_worker_run with the hooks between the start and the wait for SIGTERM / SIGINT */
         rc = tc_worker_start(w, &err);
-        if (rc == TC_OK && (rc = o->after_start(the_client, queue)) == TC_OK) {
+        if (rc == TC_OK && o->after_start)
+            rc = o->after_start(the_client, queue);
+        if (rc == TC_OK && o->with_worker)
+            rc = o->with_worker(w);
+        if (rc == TC_OK) {
             int sig;
             sigwait(&set, &sig);
         }
@@ -200,6 +198,8 @@ static int serve(const feature *f, const char *address, const char *ns, const ch
     }
     if (rc != TC_OK)
         fprintf(stderr, "features-worker: %s: %s: %s\n", f->name, tc_code_name(rc), err.text);
+    if (o && o->before_free)
+        o->before_free();
     tc_worker_free(w);
     tc_client_free(the_client);
     the_client = NULL;

@@ -1,8 +1,9 @@
 /* options.c - what the features need beyond their workflows, activities and the default
  * options: the base64 codec of data_converter/codec, the failure converter of
  * data_converter/failure, a worker without activity pollers for
- * eager_activity/non_remote_activities_worker, update/task_failure's state before a replay,
- * eager_workflow/successful_start's start once the worker polls. One table, looked up by name. */
+ * eager_activity/non_remote_activities_worker, activity/shutdown's graceful stop timeout,
+ * update/task_failure's state before a replay, eager_workflow/successful_start's start once the
+ * worker polls, telemetry/metrics' endpoint. One table, looked up by name. */
 #include "features.h"
 #include "test_codecs.h"
 
@@ -20,6 +21,9 @@ static const struct {
     {"eager_activity/non_remote_activities_worker", {.no_remote_activities = true}},
     {"update/task_failure", {.before_replay = feat_update_task_failure_before_replay}},
     {"eager_workflow/successful_start", {.after_start = feat_eager_start}},
+    /* Go: WorkerStopTimeout = time.Second */
+    {"activity/shutdown", {.graceful_stop_timeout_ms = 1000}},
+    {"telemetry/metrics", {.with_worker = feat_metrics_serve, .before_free = feat_metrics_stop}},
 };
 
 const feat_options *feat_options_for(const char *feature)
