@@ -7,8 +7,15 @@
 #include "cm_http.h"
 #include "cm_redis.h"
 
-#define IDEM_TTL_S          (24 * 3600) /* completed answers are replayed for 24 h */
-#define IDEM_INFLIGHT_TTL_S 120 /* an in-flight marker of a crashed process expires after this */
+#define IDEM_TTL_S (24 * 3600) /* completed answers are replayed for 24 h */
+
+/* The in-flight marker of a claimed key expires after IDEM_INFLIGHT_TTL_MS (env, default
+ * 6 s) unless the process handling the request renews it: a live process does, every third
+ * of the TTL, for as long as the request runs; a dead one (SIGKILL, crash) does not, so a
+ * retry of its call proceeds within the TTL. */
+#define IDEM_INFLIGHT_TTL_MS_DEFAULT 6000
+#define IDEM_INFLIGHT_TTL_MS_MIN     1000 /* below, a slow Redis round trip could lose a claim */
+#define IDEM_INFLIGHT_TTL_MS_MAX     600000
 
 enum { IDEM_PROCEED = 0, IDEM_ANSWERED = 1 };
 
@@ -20,7 +27,8 @@ enum { IDEM_PROCEED = 0, IDEM_ANSWERED = 1 };
  * - a malformed one (empty, over 255 bytes, spaces or non-ASCII): 400 ValidationFailed,
  *   IDEM_ANSWERED (never run unprotected a request the client meant to be idempotent).
  * - key unseen: marks it in flight with SET NX (so of concurrent requests exactly one
- *   proceeds) and returns IDEM_PROCEED; the answer the handler then gives is recorded when
+ *   proceeds; the marker is renewed while the handler runs, see idem_inflight_ttl_ms) and
+ *   returns IDEM_PROCEED; the answer the handler then gives is recorded when
  *   it is sent: status < 500 other than 429 -> completed (replayed for 24 h); 5xx and 429
  *   (both retryable by contract) -> the marker is deleted so a retry runs again.
  * - key completed, same fingerprint: the cached status, body and the headers the handler
@@ -31,6 +39,17 @@ enum { IDEM_PROCEED = 0, IDEM_ANSWERED = 1 };
  * - Redis unreachable: 503 Unavailable (retryable); returns IDEM_ANSWERED.
  * `service` is borrowed for the call. Handler thread only. */
 int idem_begin(http_req *req, rds_pool *rds, const char *service);
+
+/* The in-flight TTL in ms: IDEM_INFLIGHT_TTL_MS from the environment, read on the first call
+ * of this or idem_begin (IDEM_INFLIGHT_TTL_MS_DEFAULT when unset or outside [MIN, MAX], with a
+ * warning). Any thread. */
+int idem_inflight_ttl_ms(void);
+
+/* Stops and joins the thread that renews this process's in-flight markers (started by the
+ * first claim). Call once no handler can be in idem_begin any more (the server is stopped)
+ * and before freeing a pool given to idem_begin; app_free does. Nothing running is fine; a
+ * later claim starts a new renewer. Main thread. */
+void idem_stop(void);
 
 /* SHA-256 of "method\npath\nquery\n" + body as 64 hex chars + NUL into out. Pure. */
 void idem_fingerprint(const char *method, const char *path, const char *query, const char *body,

@@ -10,6 +10,7 @@
 #include "cm_auth.h"
 #include "cm_error.h"
 #include "cm_httpc.h"
+#include "cm_idem.h"
 #include "cm_log.h"
 #include "cm_outbox.h"
 
@@ -285,6 +286,7 @@ void app_free(app *a)
     http_server_free(a->srv);
     auth_free(a->auth); /* after the server: its routes point into it */
     run_hooks(a);
+    idem_stop(); /* no handler runs any more; before the Redis pool its claims use goes */
     db_pool_free(a->db);
     rds_pool_free(a->rds);
     metrics_free(a->metrics);

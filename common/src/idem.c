@@ -10,6 +10,7 @@
 #include "cm_idem.h"
 #include "cm_log.h"
 #include "http_internal.h"
+#include "idem_internal.h"
 #include "sha256.h"
 
 void idem_fingerprint(const char *method, const char *path, const char *query, const char *body,
@@ -31,11 +32,14 @@ void idem_fingerprint(const char *method, const char *path, const char *query, c
  *   state ('I' in flight, 'C' completed), fp (64 hex), token (32 hex)
  * and, once completed: status (3 digits), content type, '\n', length of the header lines in
  * decimal, '\n', the header lines, the body (the rest). The claim is one
- * SET key record NX GET EX 120: atomic, so of concurrent first requests exactly one gets nil
- * (claimed); the others get the record. Completing and aborting check the owner token in a
- * script, run by EVALSHA (no script text sent or hashed per call). Each idempotent request
+ * SET key record NX GET PX <in-flight TTL>: atomic, so of concurrent first requests exactly one
+ * gets nil (claimed); the others get the record. Completing and aborting check the owner token
+ * in a script, run by EVALSHA (no script text sent or hashed per call). Each idempotent request
  * thus costs Redis 4 commands and one script run (was 8 and two: HMGET / HSET / EXPIRE in
- * a claim script and HGET / HSET / EXPIRE in a completion script).
+ * a claim script and HGET / HSET / EXPIRE in a completion script). The in-flight TTL is short
+ * (seconds) so that the marker of a process that died goes soon; while the request lives, the
+ * renewer (idem_renew.c) resets it, which costs nothing for a request shorter than a quarter
+ * of the TTL.
  * Records written before this layout are hashes (state, fp, status, ctype, body, hdrs): a
  * claim on one fails with WRONGTYPE and the hash is read and answered from (replay, 409,
  * 422) for as long as it lives (at most 24 h). */
@@ -55,20 +59,11 @@ static const char k_abort_lua[] =
     "if v and string.sub(v, 66, 97) == ARGV[1] then return redis.call('DEL', KEYS[1]) end "
     "return 0";
 
-typedef struct idem_script {
-    const char *body;
-    pthread_mutex_t mu;
-    char sha[41]; /* "" until SCRIPT LOAD answered */
-} idem_script;
-
 static idem_script g_complete = {k_complete_lua, PTHREAD_MUTEX_INITIALIZER, ""};
 static idem_script g_abort = {k_abort_lua, PTHREAD_MUTEX_INITIALIZER, ""};
 
-/* EVALSHA s 1 key args... (at most 4 args); loads the script once per process, and falls
- * back to EVAL with the text when Redis does not know the hash (restarted, SCRIPT FLUSH).
- * Reply or NULL as rds_command_argv. */
-static redisReply *run_script(rds_conn *c, idem_script *s, const char *key, int nargs,
-                              const char **args, const size_t *lens)
+redisReply *idem_run_script(rds_conn *c, idem_script *s, const char *key, int nargs,
+                            const char **args, const size_t *lens)
 {
     char sha[41];
     pthread_mutex_lock(&s->mu);
@@ -109,13 +104,6 @@ static redisReply *run_script(rds_conn *c, idem_script *s, const char *key, int 
 }
 
 #define IDEM_MAX_HEADERS_LEN 2048 /* recorded "Name: value\n" lines of one answer */
-
-typedef struct idem_claim {
-    rds_pool *rds;
-    char key[400];
-    char token[RDS_TOKEN_LEN];
-    char fp[65];
-} idem_claim;
 
 /* Headers a handler set that are part of the answer (Location, ...), as "Name: value\n"
  * lines for the record. Connection handling is per connection, never replayed. */
@@ -193,13 +181,14 @@ static char *record_completed(const idem_claim *cl, const http_req *req, size_t 
 static void on_finish(http_req *req, void *ctx)
 {
     idem_claim *cl = ctx;
+    idem_renew_untrack(cl); /* first: the renewer must not touch the marker being replaced */
     rds_conn *c;
     if (rds_acquire(cl->rds, &c) == 0) {
         redisReply *r = NULL;
         if (idem_retryable_status(req->status)) {
             const char *a[1] = {cl->token};
             size_t l[1] = {32};
-            r = run_script(c, &g_abort, cl->key, 1, a, l);
+            r = idem_run_script(c, &g_abort, cl->key, 1, a, l);
         } else {
             size_t rlen = 0;
             char *rec = record_completed(cl, req, &rlen);
@@ -208,7 +197,7 @@ static void on_finish(http_req *req, void *ctx)
             const char *a[3] = {cl->token, rec, ttl};
             size_t l[3] = {32, rlen, strlen(ttl)};
             if (rec)
-                r = run_script(c, &g_complete, cl->key, 3, a, l);
+                r = idem_run_script(c, &g_complete, cl->key, 3, a, l);
             else
                 log_warn("idempotency record for %s: out of memory", cl->key);
             free(rec);
@@ -321,8 +310,8 @@ int idem_begin(http_req *req, rds_pool *rds, const char *service)
     rec[REC_STATE] = 'I';
     memcpy(rec + REC_FP, cl->fp, 64);
     memcpy(rec + REC_TOKEN, cl->token, 32);
-    snprintf(ttl, sizeof ttl, "%d", IDEM_INFLIGHT_TTL_S);
-    const char *argv[7] = {"SET", cl->key, rec, "NX", "GET", "EX", ttl};
+    snprintf(ttl, sizeof ttl, "%d", idem_inflight_ttl_ms());
+    const char *argv[7] = {"SET", cl->key, rec, "NX", "GET", "PX", ttl};
     size_t argl[7] = {3, strlen(cl->key), REC_HEAD, 2, 3, 2, strlen(ttl)};
 
     rds_conn *c;
@@ -348,6 +337,7 @@ int idem_begin(http_req *req, rds_pool *rds, const char *service)
     }
     if (r->type == REDIS_REPLY_NIL) { /* claimed: record the answer when it is final */
         freeReplyObject(r);
+        idem_renew_track(cl);
         req->finish_hook = on_finish;
         req->finish_ctx = cl;
         return IDEM_PROCEED;

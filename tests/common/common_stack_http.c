@@ -203,11 +203,12 @@ static int teardown(void **s)
 {
     (void)s;
     http_server_free(g_srv);
+    idem_stop(); /* its renewer uses g_rds */
     rds_conn *c;
     if (rds_acquire(g_rds, &c) == 0) {
-        const char *keys[] = {"k-replay",     "k-reuse",   "k-inflight", "k-fail",
-                              "k-concurrent", "k-located", "k-busy",     "k-longq",
-                              "k-layout",     "k-legacy",  "k-legacy2",  "k-flush"};
+        const char *keys[] = {"k-replay",  "k-reuse", "k-inflight",   "k-fail",   "k-concurrent",
+                              "k-located", "k-busy",  "k-longq",      "k-layout", "k-legacy",
+                              "k-legacy2", "k-flush", "k-dead-owner", "k-long"};
         for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
             redisReply *r = rds_command(c, "DEL idempotency:%s:%s", g_service, keys[i]);
             if (r)
@@ -615,11 +616,37 @@ static void replay_carries_the_headers_the_handler_set(void **s)
     httpc_resp_free(&b);
 }
 
-static void *post_in_thread_key(void *arg)
+/* A POST /api/orders {"x":1} with Idempotency-Key `key` run on its own thread. */
+typedef struct post_arg {
+    const char *key;
+    pthread_t thread;
+    httpc_resp resp;
+} post_arg;
+
+static void *post_in_thread(void *arg)
 {
-    httpc_resp *r = arg;
-    post_order("k-layout", "{\"x\":1}", r);
+    post_arg *a = arg;
+    post_order(a->key, "{\"x\":1}", &a->resp);
     return NULL;
+}
+
+/* Zeroes the run counter, starts that POST and returns once its handler has claimed the key
+ * and is blocked; it runs on when finish_blocked_post releases it. */
+static void start_blocked_post(post_arg *a, const char *key)
+{
+    atomic_store(&g_runs, 0);
+    a->key = key;
+    atomic_store(&g_block, 1);
+    pthread_create(&a->thread, NULL, post_in_thread, a);
+    sem_wait(&g_entered);
+    atomic_store(&g_block, 0);
+}
+
+/* Releases the handler start_blocked_post left blocked and waits for its answer. */
+static void finish_blocked_post(post_arg *a)
+{
+    sem_post(&g_release);
+    pthread_join(a->thread, NULL);
 }
 
 static redisReply *redis_cmd(const char *fmt, const char *k)
@@ -642,30 +669,96 @@ static long long redis_int(const char *fmt, const char *k)
     return v;
 }
 
-/* One string per key (claimed with SET NX GET EX: one command, no script): in flight it
- * expires within IDEM_INFLIGHT_TTL_S, completed after a day. */
-static void record_is_one_string_expiring_in_120_s_while_in_flight(void **s)
+/* One string per key (claimed with SET NX GET PX: one command, no script): in flight it
+ * expires within the in-flight TTL (seconds), completed after a day. */
+static void record_is_one_string_expiring_within_the_in_flight_ttl(void **s)
 {
     (void)s;
-    atomic_store(&g_block, 1);
-    pthread_t t;
-    httpc_resp first;
-    pthread_create(&t, NULL, post_in_thread_key, &first);
-    sem_wait(&g_entered);
-    atomic_store(&g_block, 0);
+    post_arg first;
+    start_blocked_post(&first, "k-layout");
     redisReply *r = redis_cmd("TYPE %s", "k-layout");
     char type[32];
     snprintf(type, sizeof type, "%s", r->type == REDIS_REPLY_STATUS ? r->str : "?");
     freeReplyObject(r);
-    long long ttl = redis_int("TTL %s", "k-layout");
-    sem_post(&g_release); /* before asserting: a failure must not leave the handler blocked */
-    pthread_join(t, NULL);
+    long long ttl = redis_int("PTTL %s", "k-layout");
+    finish_blocked_post(&first); /* before asserting: a failure must not leave it blocked */
     assert_string_equal(type, "string");
-    assert_true(ttl > 0 && ttl <= IDEM_INFLIGHT_TTL_S);
-    assert_int_equal(first.status, 201);
-    httpc_resp_free(&first);
+    assert_true(ttl > 0 && ttl <= idem_inflight_ttl_ms());
+    assert_int_equal(first.resp.status, 201);
+    httpc_resp_free(&first.resp);
     ttl = redis_int("TTL %s", "k-layout");
-    assert_true(ttl > IDEM_INFLIGHT_TTL_S && ttl <= IDEM_TTL_S);
+    assert_true(ttl > IDEM_TTL_S - 60 && ttl <= IDEM_TTL_S);
+}
+
+/* A process that stops renewing its claims (SIGKILLed, or frozen: its renewer is stopped
+ * here) loses them within the in-flight TTL, and a retry of the call then runs. The late
+ * answer of the frozen owner does not replace the retry's: its token no longer matches. */
+static void claim_no_longer_renewed_expires_within_the_ttl_and_a_retry_runs(void **s)
+{
+    (void)s;
+    int ttl = idem_inflight_ttl_ms();
+    post_arg first;
+    start_blocked_post(&first, "k-dead-owner");
+    idem_stop();
+    int64_t stopped = mono_now_ms(), took;
+    httpc_resp retry;
+    for (;;) {
+        post_order("k-dead-owner", "{\"x\":1}", &retry);
+        took = mono_now_ms() - stopped;
+        if (retry.status != 409 || took > 4 * ttl)
+            break;
+        httpc_resp_free(&retry);
+        usleep(100 * 1000);
+    }
+    finish_blocked_post(&first);
+    assert_int_equal(retry.status, 201);
+    assert_true(took < 2 * ttl); /* the marker of the old layout stayed 120 s */
+    assert_int_equal(first.resp.status, 201);
+    assert_int_equal(atomic_load(&g_runs), 2);
+    httpc_resp replay;
+    post_order("k-dead-owner", "{\"x\":1}", &replay);
+    assert_int_equal(replay.status, 201);
+    assert_string_equal(replay.body, retry.body);
+    httpc_resp_free(&replay);
+    httpc_resp_free(&retry);
+    httpc_resp_free(&first.resp);
+}
+
+/* A request that runs for several in-flight TTLs (a slow gateway, a paused database) keeps
+ * its claim: the marker stays short-lived but is renewed, and every same-key request meanwhile
+ * is 409 in flight, never a second run. */
+static void request_longer_than_the_ttl_keeps_its_claim(void **s)
+{
+    (void)s;
+    int ttl = idem_inflight_ttl_ms();
+    post_arg first;
+    start_blocked_post(&first, "k-long");
+    int64_t start = mono_now_ms();
+    int in_flight = 0, other = 0;
+    long long min_pttl = ttl, max_pttl = 0;
+    while (mono_now_ms() - start < 5 * ttl / 2) {
+        httpc_resp r;
+        post_order("k-long", "{\"x\":1}", &r);
+        json_t *j = r.status == 409 ? problem_of(&r) : NULL;
+        if (j && !strcmp(json_string_value(json_object_get(j, "code")), "IdempotencyInFlight"))
+            in_flight++;
+        else
+            other++;
+        json_decref(j);
+        httpc_resp_free(&r);
+        long long pttl = redis_int("PTTL %s", "k-long"); /* -2 once expired */
+        min_pttl = pttl < min_pttl ? pttl : min_pttl;
+        max_pttl = pttl > max_pttl ? pttl : max_pttl;
+        usleep(150 * 1000);
+    }
+    finish_blocked_post(&first);
+    assert_int_equal(other, 0);
+    assert_true(in_flight > 0);
+    assert_true(min_pttl > 0);
+    assert_true(max_pttl <= ttl);
+    assert_int_equal(first.resp.status, 201);
+    assert_int_equal(atomic_load(&g_runs), 1);
+    httpc_resp_free(&first.resp);
 }
 
 /* Records written before the string layout (hashes) are still answered from. */
@@ -805,30 +898,18 @@ static void same_key_different_body_is_422(void **s)
     httpc_resp_free(&b);
 }
 
-static void *post_in_thread(void *arg)
-{
-    httpc_resp *r = arg;
-    post_order("k-inflight", "{\"x\":1}", r);
-    return NULL;
-}
-
 static void same_key_while_in_flight_is_409(void **s)
 {
     (void)s;
-    atomic_store(&g_runs, 0);
-    atomic_store(&g_block, 1);
-    pthread_t t;
-    httpc_resp first, second;
-    pthread_create(&t, NULL, post_in_thread, &first);
-    sem_wait(&g_entered); /* first request is inside the handler */
-    atomic_store(&g_block, 0);
+    post_arg first;
+    start_blocked_post(&first, "k-inflight"); /* first request is inside the handler */
+    httpc_resp second;
     post_order("k-inflight", "{\"x\":1}", &second);
+    finish_blocked_post(&first);
     expect_problem(&second, 409, "IdempotencyInFlight", NULL);
-    sem_post(&g_release);
-    pthread_join(t, NULL);
-    assert_int_equal(first.status, 201);
+    assert_int_equal(first.resp.status, 201);
     assert_int_equal(atomic_load(&g_runs), 1);
-    httpc_resp_free(&first);
+    httpc_resp_free(&first.resp);
     httpc_resp_free(&second);
 }
 
@@ -1137,6 +1218,10 @@ static void stop_drains_in_flight_request(void **s)
 int main(void)
 {
     stack_secrets_load();
+    /* A short in-flight TTL (the shortest allowed) keeps the tests that outlive it quick. */
+    char ttl[16];
+    snprintf(ttl, sizeof ttl, "%d", IDEM_INFLIGHT_TTL_MS_MIN + 500);
+    setenv("IDEM_INFLIGHT_TTL_MS", ttl, 1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(second_server_on_same_port_fails_to_start),
         cmocka_unit_test(unknown_route_is_404_problem),
@@ -1160,7 +1245,9 @@ int main(void)
         cmocka_unit_test(busy_429_is_not_recorded),
         cmocka_unit_test(long_queries_differing_at_the_end_are_different_requests),
         cmocka_unit_test(same_key_while_in_flight_is_409),
-        cmocka_unit_test(record_is_one_string_expiring_in_120_s_while_in_flight),
+        cmocka_unit_test(record_is_one_string_expiring_within_the_in_flight_ttl),
+        cmocka_unit_test(claim_no_longer_renewed_expires_within_the_ttl_and_a_retry_runs),
+        cmocka_unit_test(request_longer_than_the_ttl_keeps_its_claim),
         cmocka_unit_test(record_of_the_hash_layout_is_still_replayed),
         cmocka_unit_test(answer_is_recorded_after_redis_forgets_the_script),
         cmocka_unit_test(failed_5xx_request_can_be_retried),
