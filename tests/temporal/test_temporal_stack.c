@@ -350,52 +350,44 @@ static void long_workflow_follows_history_pages(void **s)
     tc_worker_free(w);
 }
 
+/* Runs the Failures workflow on the activity named by input_json and checks the outcome it
+ * reports and how many times that activity ran (its counter, runs). */
+static void expect_failures(atomic_int *runs, const char *input_json, const char *want,
+                            int want_runs)
+{
+    char wid[128], rid[64];
+    atomic_store(runs, 0);
+    start(g_queue, "Failures", input_json, wid, sizeof wid, rid);
+    char *res = result_of(wid, rid);
+    assert_string_equal(res, want);
+    assert_int_equal(atomic_load(runs), want_runs);
+    free(res);
+}
+
 static void retryable_failure_is_retried_until_success(void **s)
 {
     (void)s;
-    char wid[128], rid[64];
-    atomic_store(&n_flaky, 0);
-    start(g_queue, "Failures", "\"Flaky\"", wid, sizeof wid, rid);
-    char *res = result_of(wid, rid);
-    assert_string_equal(res, "{\"ok\":true,\"result\":3}");
-    assert_int_equal(atomic_load(&n_flaky), 3);
-    free(res);
+    expect_failures(&n_flaky, "\"Flaky\"", "{\"ok\":true,\"result\":3}", 3);
 }
 
 static void non_retryable_failure_is_not_retried(void **s)
 {
     (void)s;
-    char wid[128], rid[64];
-    atomic_store(&n_refuse, 0);
-    start(g_queue, "Failures", "\"Refuse\"", wid, sizeof wid, rid);
-    char *res = result_of(wid, rid);
-    assert_string_equal(res, "{\"ok\":false,\"type\":\"OutOfStock\",\"nr\":true}");
-    assert_int_equal(atomic_load(&n_refuse), 1);
-    free(res);
+    expect_failures(&n_refuse, "\"Refuse\"", "{\"ok\":false,\"type\":\"OutOfStock\",\"nr\":true}",
+                    1);
 }
 
 static void policy_listed_type_is_not_retried(void **s)
 {
     (void)s;
-    char wid[128], rid[64];
-    atomic_store(&n_fatal, 0);
-    start(g_queue, "Failures", "\"Fatal\"", wid, sizeof wid, rid);
-    char *res = result_of(wid, rid);
-    assert_string_equal(res, "{\"ok\":false,\"type\":\"Fatal\",\"nr\":false}");
-    assert_int_equal(atomic_load(&n_fatal), 1);
-    free(res);
+    expect_failures(&n_fatal, "\"Fatal\"", "{\"ok\":false,\"type\":\"Fatal\",\"nr\":false}", 1);
 }
 
 static void retries_stop_at_maximum_attempts(void **s)
 {
     (void)s;
-    char wid[128], rid[64];
-    atomic_store(&n_always, 0);
-    start(g_queue, "Failures", "\"Always\"", wid, sizeof wid, rid);
-    char *res = result_of(wid, rid);
-    assert_string_equal(res, "{\"ok\":false,\"type\":\"Transient\",\"nr\":false}");
-    assert_int_equal(atomic_load(&n_always), 2);
-    free(res);
+    expect_failures(&n_always, "\"Always\"", "{\"ok\":false,\"type\":\"Transient\",\"nr\":false}",
+                    2);
 }
 
 static void heartbeating_activity_is_cancelled_by_workflow(void **s)
