@@ -512,18 +512,14 @@ static void after_the_timer_the_next_round_is_dispatched(void **s)
     hb_la_marker(b, "1", "Flaky", 1, NULL, "Err", "attempt 1 failed", 2000);
     int64_t t1 = hb_timer_started(b, "6", 2000);
     hb_timer_fired(b, "6", t1);
-    int64_t started = hb_wft_start(b);
-    tc_history *h = hb_history(b);
-    tc_error err = {0};
-    tc_run *r = rt_task(h, started, wf_one, sizeof(la_state), NULL, NULL, &err);
+    rt_drive dr = {.b = b};
+    tc_run *r = rt_drive_task(&dr, wf_one, sizeof(la_state));
     tc_la *la = la_at(r, 0);
     assert_int_equal(la->state, LA_DISPATCHED);
     assert_string_equal(la->id, "2");
     assert_int_equal(la->attempt, 2);
     assert_int_equal(rt_ncmds(r), 0);
-    tc_run_free(r);
-    tc_history_free(h);
-    hb_free(b);
+    rt_drive_free(&dr);
 }
 
 /* ---- cancellation ---- */
@@ -651,15 +647,11 @@ static void run_cancel_during_timer_backoff_cancels_timer_and_records(void **s)
     hb_la_marker(b, "1", "Flaky", 1, NULL, "Err", "attempt 1 failed", 20000);
     hb_timer_started(b, "6", 20000);
     hb_cancel_requested(b);
-    int64_t started = hb_wft_start(b);
-    tc_history *h = hb_history(b);
-    tc_error err = {0};
-    tc_run *r = rt_task(h, started, wf_one, sizeof(la_state), NULL, NULL, &err);
+    rt_drive dr = {.b = b};
+    tc_run *r = rt_drive_task(&dr, wf_one, sizeof(la_state));
     rt_expect(r, "CancelTimer:6:,RecordMarker:2:LocalActivity,CompleteWorkflowExecution::");
     assert_string_equal(((la_state *)r->state)->ftype, "CanceledError");
-    tc_run_free(r);
-    tc_history_free(h);
-    hb_free(b);
+    rt_drive_free(&dr);
 }
 
 /* ---- lazy input ---- */

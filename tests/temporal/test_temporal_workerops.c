@@ -52,10 +52,8 @@ static void activity_failure_is_reraised_as_activity_failure_caused_by_it(void *
     hb_act_started(b, s);
     /* the attempt failed with a plain error: no failure type */
     hb_act_failed(b, s, "", "activity attempt 5 failed", false);
-    int64_t live = hb_wft_start(b);
-    tc_history *h = hb_history(b);
-    tc_error err = {0};
-    tc_run *r = rt_task(h, live, wf_reraise, sizeof(fail_state), NULL, NULL, &err);
+    rt_drive dr = {.b = b};
+    tc_run *r = rt_drive_task(&dr, wf_reraise, sizeof(fail_state));
     const fail_state *st = r->state;
     assert_int_equal(st->rc, TC_ERR_FAILED);
     assert_string_equal(st->ftype, ""); /* not "Error": an untyped failure stays untyped */
@@ -73,9 +71,7 @@ static void activity_failure_is_reraised_as_activity_failure_caused_by_it(void *
     assert_string_equal(f->cause->message, "activity attempt 5 failed");
     assert_string_equal(f->cause->application_failure_info->type, "");
     temporal__api__command__v1__command__free_unpacked(m, NULL);
-    tc_run_free(r);
-    tc_history_free(h);
-    hb_free(b);
+    rt_drive_free(&dr);
 }
 
 /* An ActivityTaskTimedOut whose failure is a TimeoutFailure of the given type. */
@@ -113,10 +109,8 @@ static void activity_timeout_tells_its_timeout_type(void **state)
     int64_t s = hb_act_scheduled(b, "5", "Pay");
     hb_act_started(b, s);
     timed_out(b, s, TC_TIMEOUT_HEARTBEAT);
-    int64_t live = hb_wft_start(b);
-    tc_history *h = hb_history(b);
-    tc_error err = {0};
-    tc_run *r = rt_task(h, live, wf_reraise, sizeof(fail_state), NULL, NULL, &err);
+    rt_drive dr = {.b = b};
+    tc_run *r = rt_drive_task(&dr, wf_reraise, sizeof(fail_state));
     const fail_state *st = r->state;
     assert_int_equal(st->rc, TC_ERR_FAILED);
     assert_string_equal(st->ftype, "TimeoutError");
@@ -129,9 +123,7 @@ static void activity_timeout_tells_its_timeout_type(void **state)
                      TEMPORAL__API__ENUMS__V1__RETRY_STATE__RETRY_STATE_TIMEOUT);
     assert_int_equal(f->cause->timeout_failure_info->timeout_type, TC_TIMEOUT_HEARTBEAT);
     temporal__api__command__v1__command__free_unpacked(m, NULL);
-    tc_run_free(r);
-    tc_history_free(h);
-    hb_free(b);
+    rt_drive_free(&dr);
 }
 
 /* ---- run information ---- */
@@ -222,10 +214,8 @@ static void run_info_comes_from_the_started_event(void **state)
     (void)state;
     hb *b = hb_new();
     started_child(b);
-    int64_t live = hb_wft_start(b);
-    tc_history *h = hb_history(b);
-    tc_error err = {0};
-    tc_run *r = rt_task(h, live, wf_info, 0, NULL, NULL, &err);
+    rt_drive dr = {.b = b};
+    tc_run *r = rt_drive_task(&dr, wf_info, 0);
     rt_expect(r, "CompleteWorkflowExecution::");
     char *got = complete_result(r);
     assert_string_equal(
@@ -235,9 +225,7 @@ static void run_info_comes_from_the_started_event(void **state)
              "\"parent-wf\",\"queue\":\"unit-queue\",\"rrun\":\"root-run\",\"rwf\":\"root-wf\","
              "\"sa\":\"{}\",\"same\":true,\"type\":\"Info\"}");
     free(got);
-    tc_run_free(r);
-    tc_history_free(h);
-    hb_free(b);
+    rt_drive_free(&dr);
 }
 
 static void first_run_has_no_continued_run_id(void **state)
@@ -245,10 +233,8 @@ static void first_run_has_no_continued_run_id(void **state)
     (void)state;
     hb *b = hb_new();
     hb_started(b, "Info", NULL);
-    int64_t live = hb_wft_start(b);
-    tc_history *h = hb_history(b);
-    tc_error err = {0};
-    tc_run *r = rt_task(h, live, wf_info, 0, NULL, NULL, &err);
+    rt_drive dr = {.b = b};
+    tc_run *r = rt_drive_task(&dr, wf_info, 0);
     char *got = complete_result(r);
     json_t *o = json_loads(got, 0, NULL);
     assert_non_null(o);
@@ -259,9 +245,7 @@ static void first_run_has_no_continued_run_id(void **state)
     assert_int_equal(json_integer_value(json_object_get(o, "attempt")), 1);
     json_decref(o);
     free(got);
-    tc_run_free(r);
-    tc_history_free(h);
-    hb_free(b);
+    rt_drive_free(&dr);
 }
 
 /* ---- continue-as-new carries the memo and search attributes ---- */
@@ -279,10 +263,8 @@ static void continue_as_new_carries_memo_and_search_attributes(void **state)
     (void)state;
     hb *b = hb_new();
     hb_started_full(b, "Loop", NULL, "CustomKeywordField", "\"kw\"", "MemoKey", "\"MemoValue\"");
-    int64_t live = hb_wft_start(b);
-    tc_history *h = hb_history(b);
-    tc_error err = {0};
-    tc_run *r = rt_task(h, live, wf_continue, 0, NULL, NULL, &err);
+    rt_drive dr = {.b = b};
+    tc_run *r = rt_drive_task(&dr, wf_continue, 0);
     rt_expect(r, "ModifyWorkflowProperties::,ContinueAsNewWorkflowExecution::");
     Temporal__Api__Command__V1__Command *m = rt_unpack(rt_cmd(r, 1));
     const Temporal__Api__Command__V1__ContinueAsNewWorkflowExecutionCommandAttributes *a =
@@ -300,9 +282,7 @@ static void continue_as_new_carries_memo_and_search_attributes(void **state)
     assert_int_equal(a->search_attributes->n_indexed_fields, 1);
     assert_string_equal(a->search_attributes->indexed_fields[0]->key, "CustomKeywordField");
     temporal__api__command__v1__command__free_unpacked(m, NULL);
-    tc_run_free(r);
-    tc_history_free(h);
-    hb_free(b);
+    rt_drive_free(&dr);
 }
 
 /* ---- custom workflow metrics ---- */
