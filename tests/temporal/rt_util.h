@@ -79,11 +79,12 @@ static inline void rt_expect(const tc_run *r, const char *want)
 
 #define RT_DRIVE_MAX 8
 
-/* A run driven task by task through a crafted history: its builder (set b before the first
- * task), every history handed to the run (it may point into them until it is freed), the run,
- * and the started event id of its latest task. */
+/* A run driven task by task through a crafted history: its builder (set b, and user for the
+ * workflow function, before the first task), every history handed to the run (it may point into
+ * them until it is freed), the run, and the started event id of its latest task. */
 typedef struct {
     hb *b;
+    void *user;
     tc_run *r;
     int64_t started;
     tc_history *h[RT_DRIVE_MAX];
@@ -101,7 +102,7 @@ static inline tc_run *rt_drive_task(rt_drive *d, tc_workflow_fn fn, size_t state
     tc_history *h = d->h[d->nh++] = hb_history(d->b);
     tc_error err = {0};
     if (!d->r)
-        d->r = rt_task(h, d->started, fn, state_size, NULL, NULL, &err);
+        d->r = rt_task(h, d->started, fn, state_size, d->user, NULL, &err);
     else if (rt_more(d->r, h, d->started, &err) != TC_OK)
         fail_msg("feed: %s", err.text);
     return d->r;
