@@ -5,6 +5,7 @@
 #include "json_lite.h"
 #include "local_activity.h"
 #include "rt_util.h"
+#include "tc_test_util.h"
 
 #include "la_workflows.h"
 
@@ -697,11 +698,8 @@ static const char *g_fixtures;
 static void go_sdk_local_activity_history_replays(void **s)
 {
     (void)s;
-    char path[1024];
-    snprintf(path, sizeof path, "%s/go_local.history.pb", g_fixtures);
-    tc_history *h = NULL;
+    tc_history *h = tt_load_history(g_fixtures, "go_local");
     tc_error err = {0};
-    assert_int_equal(tc_history_load(path, &h, &err), TC_OK);
     go_local_state st;
     memset(&st, 0, sizeof st);
     if (tc_replay_history(h, wf_go_local, &st, sizeof st, NULL, &err) != TC_OK)
@@ -722,11 +720,8 @@ static void wf_go_local_changed(tc_wf_ctx *ctx, void *state, void *user)
 static void go_sdk_history_against_changed_code_is_nondeterminism(void **s)
 {
     (void)s;
-    char path[1024];
-    snprintf(path, sizeof path, "%s/go_local.history.pb", g_fixtures);
-    tc_history *h = NULL;
+    tc_history *h = tt_load_history(g_fixtures, "go_local");
     tc_error err = {0};
-    assert_int_equal(tc_history_load(path, &h, &err), TC_OK);
     assert_int_equal(tc_replay_history(h, wf_go_local_changed, NULL, 0, NULL, &err),
                      TC_ERR_NONDETERMINISM);
     assert_non_null(strstr(err.text, "recorded local activity Flaky (ActivityID 2)"));

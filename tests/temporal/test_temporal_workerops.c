@@ -42,14 +42,22 @@ fail_command_failure(const tc_run *r, Temporal__Api__Command__V1__Command **m)
     return (*m)->fail_workflow_execution_command_attributes->failure;
 }
 
-static void activity_failure_is_reraised_as_activity_failure_caused_by_it(void **state)
+/* 1 started, 2-4 task, 5 activity "5" (Pay) scheduled (*scheduled), 6 its attempt started. */
+static hb *pay_started(int64_t *scheduled)
 {
-    (void)state;
     hb *b = hb_new();
     hb_started(b, "W", NULL);
     hb_wft(b);
-    int64_t s = hb_act_scheduled(b, "5", "Pay");
-    hb_act_started(b, s);
+    *scheduled = hb_act_scheduled(b, "5", "Pay");
+    hb_act_started(b, *scheduled);
+    return b;
+}
+
+static void activity_failure_is_reraised_as_activity_failure_caused_by_it(void **state)
+{
+    (void)state;
+    int64_t s;
+    hb *b = pay_started(&s);
     /* the attempt failed with a plain error: no failure type */
     hb_act_failed(b, s, "", "activity attempt 5 failed", false);
     rt_drive dr = {.b = b};
@@ -77,11 +85,8 @@ static void activity_failure_is_reraised_as_activity_failure_caused_by_it(void *
 /* An ActivityTaskTimedOut whose failure is a TimeoutFailure of the given type. */
 static void timed_out(hb *b, int64_t scheduled, int timeout_type)
 {
-    Temporal__Api__History__V1__HistoryEvent *e =
-        hb_add(b, TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT);
-    Temporal__Api__History__V1__ActivityTaskTimedOutEventAttributes *a = hb_calloc(sizeof *a);
-    temporal__api__history__v1__activity_task_timed_out_event_attributes__init(a);
-    a->scheduled_event_id = scheduled;
+    Temporal__Api__History__V1__ActivityTaskTimedOutEventAttributes *a =
+        HB_ANSWER(b, ACTIVITY_TASK_TIMED_OUT, "scheduled_event_id", scheduled, NULL, 0);
     a->retry_state = TEMPORAL__API__ENUMS__V1__RETRY_STATE__RETRY_STATE_TIMEOUT;
     Temporal__Api__Failure__V1__Failure *f = hb_calloc(sizeof *f);
     temporal__api__failure__v1__failure__init(f);
@@ -95,19 +100,13 @@ static void timed_out(hb *b, int64_t scheduled, int timeout_type)
     f->failure_info_case = TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_TIMEOUT_FAILURE_INFO;
     f->timeout_failure_info = ti;
     a->failure = f;
-    e->attributes_case =
-        TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_ACTIVITY_TASK_TIMED_OUT_EVENT_ATTRIBUTES;
-    e->activity_task_timed_out_event_attributes = a;
 }
 
 static void activity_timeout_tells_its_timeout_type(void **state)
 {
     (void)state;
-    hb *b = hb_new();
-    hb_started(b, "W", NULL);
-    hb_wft(b);
-    int64_t s = hb_act_scheduled(b, "5", "Pay");
-    hb_act_started(b, s);
+    int64_t s;
+    hb *b = pay_started(&s);
     timed_out(b, s, TC_TIMEOUT_HEARTBEAT);
     rt_drive dr = {.b = b};
     tc_run *r = rt_drive_task(&dr, wf_reraise, sizeof(fail_state));
