@@ -26,6 +26,16 @@ static inline void tt_unique(char *buf, size_t cap, const char *prefix)
              (unsigned long)(ts.tv_sec * 1000000000L + ts.tv_nsec) & 0xffffffUL, ++seq);
 }
 
+/* Checks that the program got at least n arguments, named in usage ("TEMPORAL_CLI GOPEER");
+ * without them, prints a usage line and exits with status 2. */
+static inline void tt_args(int argc, char **argv, int n, const char *usage)
+{
+    if (argc < n + 1) {
+        fprintf(stderr, "usage: %s %s\n", argv[0], usage);
+        exit(2);
+    }
+}
+
 static inline void tt_sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};

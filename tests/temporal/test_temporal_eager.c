@@ -126,10 +126,7 @@ static void refused_requests_fall_back_to_polling(void **s)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s TEMPORAL_CLI\n", argv[0]);
-        return 2;
-    }
+    tt_args(argc, argv, 1, "TEMPORAL_CLI");
     g_cli = argv[1];
     const struct CMUnitTest granted[] = {
         cmocka_unit_test(granted_activities_run_from_the_completion_response),

@@ -188,10 +188,7 @@ static void garbage_file_is_not_a_history(void **s)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s FIXTURE_DIR\n", argv[0]);
-        return 2;
-    }
+    tt_args(argc, argv, 1, "FIXTURE_DIR");
     g_dir = argv[1];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(greet_history_replays_cleanly),
