@@ -131,10 +131,7 @@ static int pack_start(const tc_run *r, const char *wid, const char *type, const 
     if (rc == TC_OK && o->search_attributes_json)
         rc = tc_search_attributes_from_json(o->search_attributes_json, &a.search_attributes, err);
     if (rc == TC_OK) {
-        cmd.command_type = TC_CT(START_CHILD_WORKFLOW_EXECUTION);
-        cmd.attributes_case =
-            TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_START_CHILD_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES;
-        cmd.start_child_workflow_execution_command_attributes = &a;
+        TC_CMD_SET(cmd, START_CHILD_WORKFLOW_EXECUTION, start_child_workflow_execution, &a);
         if (!(*out = tc_cmd_pack(&cmd, len)))
             rc = tc_seterr(err, TC_ERR_NOMEM, "out of memory");
     }
