@@ -184,6 +184,10 @@ typedef struct tc_pl1 {
 tc_pb_payloads *tc_pl1_init(tc_pl1 *b, const char *json);
 void tc_pl1_clear(tc_pl1 *b);
 
+/* Packs any message into a malloc'd buffer of *len bytes (at least one byte allocated, so an
+ * empty message is not mistaken for out of memory). NULL out of memory. */
+uint8_t *tc_pb_pack(const ProtobufCMessage *m, size_t *len);
+
 /* A protobuf Timestamp / Duration (seconds + nanos) in milliseconds, saturated at the int64
  * limits: the values come from the wire, and seconds * 1000 must not overflow. */
 int64_t tc_ms_of(int64_t seconds, int32_t nanos);
