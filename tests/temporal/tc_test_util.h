@@ -62,6 +62,23 @@ static inline tc_client *tt_client(void)
     return c;
 }
 
+/* Starts a workflow of type on queue, input_json its input (may be NULL), with a fresh id named
+ * after the type (written to wid, cap bytes) and a 5 s workflow task timeout; its run id goes to
+ * rid (64 bytes). Fails the test when the server refuses. */
+static inline void tt_start(tc_client *c, const char *queue, const char *type,
+                            const char *input_json, char *wid, size_t cap, char *rid)
+{
+    tc_error err = {0};
+    tt_unique(wid, cap, type);
+    tc_start_options o = {.workflow_id = wid,
+                          .workflow_type = type,
+                          .task_queue = queue,
+                          .input_json = input_json,
+                          .task_timeout_ms = 5000};
+    if (tc_workflow_start(c, &o, rid, 64, NULL, &err) != TC_OK)
+        fail_msg("start %s: %s", type, err.text);
+}
+
 /* Loads <dir>/<name>.history.pb (a recorded fixture), failing the test when it cannot. */
 static inline tc_history *tt_load_history(const char *dir, const char *name)
 {

@@ -199,17 +199,10 @@ static tc_worker *worker(const char *queue, tc_workflow_fn versioned, tc_task_fa
     return w;
 }
 
+/* tt_start on this suite's client; wid has 128 bytes. */
 static void start(const char *queue, const char *type, const char *input, char *wid, char *rid)
 {
-    tc_error err = {0};
-    tt_unique(wid, 128, type);
-    tc_start_options o = {.workflow_id = wid,
-                          .workflow_type = type,
-                          .task_queue = queue,
-                          .input_json = input,
-                          .task_timeout_ms = 5000};
-    if (tc_workflow_start(g_client, &o, rid, 64, NULL, &err) != TC_OK)
-        fail_msg("start %s: %s", type, err.text);
+    tt_start(g_client, queue, type, input, wid, 128, rid);
 }
 
 static tc_history *history(const char *wid, const char *rid)

@@ -476,13 +476,21 @@ static void long_backoff_records_the_failure_then_starts_a_timer(void **s)
     rt_drive_free(&t);
 }
 
+/* 1 started (One), 2-4 task, 5 the marker of attempt 1 of Flaky, failed, with a backoff of
+ * backoff_ms. */
+static hb *flaky_failed_once(int64_t backoff_ms)
+{
+    hb *b = hb_new();
+    hb_started(b, "One", NULL);
+    hb_wft(b);
+    hb_la_marker(b, "1", "Flaky", 1, NULL, "Err", "attempt 1 failed", backoff_ms);
+    return b;
+}
+
 static void replay_follows_the_timer_rounds(void **s)
 {
     (void)s;
-    hb *b = hb_new();
-    hb_started(b, "One", NULL);
-    hb_wft(b);                                                               /* 2-4 */
-    hb_la_marker(b, "1", "Flaky", 1, NULL, "Err", "attempt 1 failed", 2000); /* 5 */
+    hb *b = flaky_failed_once(2000);                                         /* 1-5 */
     int64_t t1 = hb_timer_started(b, "6", 2000);                             /* 6 */
     hb_timer_fired(b, "6", t1);                                              /* 7 */
     hb_wft(b);                                                               /* 8-10 */
@@ -505,10 +513,7 @@ static void replay_follows_the_timer_rounds(void **s)
 static void after_the_timer_the_next_round_is_dispatched(void **s)
 {
     (void)s;
-    hb *b = hb_new();
-    hb_started(b, "One", NULL);
-    hb_wft(b);
-    hb_la_marker(b, "1", "Flaky", 1, NULL, "Err", "attempt 1 failed", 2000);
+    hb *b = flaky_failed_once(2000);
     int64_t t1 = hb_timer_started(b, "6", 2000);
     hb_timer_fired(b, "6", t1);
     rt_drive dr = {.b = b};
@@ -632,10 +637,7 @@ static void cancel_before_dispatch_records_nothing(void **s)
 static void run_cancel_during_timer_backoff_cancels_timer_and_records(void **s)
 {
     (void)s;
-    hb *b = hb_new();
-    hb_started(b, "One", NULL);
-    hb_wft(b);
-    hb_la_marker(b, "1", "Flaky", 1, NULL, "Err", "attempt 1 failed", 20000);
+    hb *b = flaky_failed_once(20000);
     hb_timer_started(b, "6", 20000);
     hb_cancel_requested(b);
     rt_drive dr = {.b = b};

@@ -211,15 +211,7 @@ static int teardown(void **s)
 static void start(const char *queue, const char *type, const char *input, char *wid, size_t cap,
                   char *rid)
 {
-    tc_error err = {0};
-    tt_unique(wid, cap, type);
-    tc_start_options o = {.workflow_id = wid,
-                          .workflow_type = type,
-                          .task_queue = queue,
-                          .input_json = input,
-                          .task_timeout_ms = 5000};
-    if (tc_workflow_start(g_client, &o, rid, 64, NULL, &err) != TC_OK)
-        fail_msg("start %s: %s", type, err.text);
+    tt_start(g_client, queue, type, input, wid, cap, rid);
 }
 
 static char *result_of(const char *wid, const char *rid)
