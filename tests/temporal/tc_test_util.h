@@ -79,6 +79,18 @@ static inline void tt_start(tc_client *c, const char *queue, const char *type,
         fail_msg("start %s: %s", type, err.text);
 }
 
+/* Waits up to timeout_ms for the run's result, which must be a close other than completion
+ * with the given status (TC_WF_FAILED, TC_WF_CANCELED, ...); *out keeps the outcome for more
+ * checks (release it with tc_outcome_clear). */
+static inline void tt_expect_closed(tc_client *c, const char *wid, const char *rid, int timeout_ms,
+                                    tc_wf_status status, tc_outcome *out)
+{
+    tc_error err = {0};
+    assert_int_equal(tc_workflow_result(c, wid, rid, timeout_ms, out, &err),
+                     TC_ERR_WORKFLOW_FAILED);
+    assert_int_equal(out->status, status);
+}
+
 /* Loads <dir>/<name>.history.pb (a recorded fixture), failing the test when it cannot. */
 static inline tc_history *tt_load_history(const char *dir, const char *name)
 {

@@ -271,10 +271,7 @@ static void cli_cancel_runs_cleanup_and_ends_canceled(void **s)
                          g_cli, addr(), wid),
                      0);
     tc_outcome out;
-    tc_error err = {0};
-    assert_int_equal(tc_workflow_result(g_client, wid, rid, 60000, &out, &err),
-                     TC_ERR_WORKFLOW_FAILED);
-    assert_int_equal(out.status, TC_WF_CANCELED);
+    tt_expect_closed(g_client, wid, rid, 60000, TC_WF_CANCELED, &out);
     tc_outcome_clear(&out);
     assert_int_equal(atomic_load(&n_undo), 2);
     assert_int_equal(atomic_load(&n_cancelled_beats), 1);
@@ -291,9 +288,7 @@ static void cli_cancel_runs_cleanup_and_ends_canceled(void **s)
     wait_event(wid, rid, EV_ACTIVITY_STARTED);
     tt_sleep_ms(300);
     TT_OK(tc_workflow_cancel(g_client, wid, rid, "test", &e_));
-    assert_int_equal(tc_workflow_result(g_client, wid, rid, 60000, &out, &err),
-                     TC_ERR_WORKFLOW_FAILED);
-    assert_int_equal(out.status, TC_WF_CANCELED);
+    tt_expect_closed(g_client, wid, rid, 60000, TC_WF_CANCELED, &out);
     tc_outcome_clear(&out);
     tc_worker_free(w);
 }
@@ -423,10 +418,7 @@ static void fail_workflow_policy_ends_the_run(void **s)
     tc_worker *w = worker(queue, NULL, TC_TASK_FAILURE_FAIL_WORKFLOW);
     start(queue, "Panic", NULL, wid, rid);
     tc_outcome out;
-    tc_error err = {0};
-    assert_int_equal(tc_workflow_result(g_client, wid, rid, 60000, &out, &err),
-                     TC_ERR_WORKFLOW_FAILED);
-    assert_int_equal(out.status, TC_WF_FAILED);
+    tt_expect_closed(g_client, wid, rid, 60000, TC_WF_FAILED, &out);
     assert_string_equal(out.failure_type, "WorkflowTaskError");
     assert_non_null(strstr(out.failure_message, "broken invariant"));
     tc_outcome_clear(&out);

@@ -352,6 +352,19 @@ static void wf_reraise(tc_wf_ctx *ctx, void *state, void *user)
         tc_wf_fail_future(ctx, f);
 }
 
+/* The run's commands after its local activity "1" (Charge) failed for good: the marker, then
+ * FailWorkflowExecution with an ActivityFailure naming Charge, returned (*c to free). */
+static const tc_pb_failure *charge_failure(const tc_run *r, Temporal__Api__Command__V1__Command **c)
+{
+    rt_expect(r, "RecordMarker:1:LocalActivity,FailWorkflowExecution::");
+    *c = rt_unpack(rt_cmd(r, 1));
+    const tc_pb_failure *f = (*c)->fail_workflow_execution_command_attributes->failure;
+    assert_int_equal(f->failure_info_case,
+                     TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_ACTIVITY_FAILURE_INFO);
+    assert_string_equal(f->activity_failure_info->activity_type->name, "Charge");
+    return f;
+}
+
 static void failure_is_reraised_as_an_activity_failure_with_its_cause(void **s)
 {
     (void)s;
@@ -367,12 +380,8 @@ static void failure_is_reraised_as_an_activity_failure_with_its_cause(void **s)
     tc_la_run_code(r);
     temporal__api__failure__v1__failure__free_unpacked(pf, NULL);
     free(packed);
-    rt_expect(r, "RecordMarker:1:LocalActivity,FailWorkflowExecution::");
-    Temporal__Api__Command__V1__Command *c = rt_unpack(rt_cmd(r, 1));
-    const tc_pb_failure *f = c->fail_workflow_execution_command_attributes->failure;
-    assert_int_equal(f->failure_info_case,
-                     TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_ACTIVITY_FAILURE_INFO);
-    assert_string_equal(f->activity_failure_info->activity_type->name, "Charge");
+    Temporal__Api__Command__V1__Command *c;
+    const tc_pb_failure *f = charge_failure(r, &c);
     assert_string_equal(f->activity_failure_info->activity_id, "1");
     assert_string_equal(f->cause->message, "charge failed");
     assert_string_equal(f->cause->application_failure_info->type, "Payment");
@@ -413,12 +422,8 @@ static void timeout_tells_its_type_and_is_reraised_with_it(void **s)
     const la_state *st = r->state;
     assert_int_equal(st->rc[0], TC_ERR_FAILED);
     assert_int_equal(st->rc[1], TC_TIMEOUT_START_TO_CLOSE);
-    rt_expect(r, "RecordMarker:1:LocalActivity,FailWorkflowExecution::");
-    Temporal__Api__Command__V1__Command *c = rt_unpack(rt_cmd(r, 1));
-    const tc_pb_failure *top = c->fail_workflow_execution_command_attributes->failure;
-    assert_int_equal(top->failure_info_case,
-                     TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_ACTIVITY_FAILURE_INFO);
-    assert_string_equal(top->activity_failure_info->activity_type->name, "Charge");
+    Temporal__Api__Command__V1__Command *c;
+    const tc_pb_failure *top = charge_failure(r, &c);
     assert_int_equal(top->activity_failure_info->retry_state,
                      TEMPORAL__API__ENUMS__V1__RETRY_STATE__RETRY_STATE_NON_RETRYABLE_FAILURE);
     assert_int_equal(top->cause->timeout_failure_info->timeout_type,

@@ -442,10 +442,7 @@ static void failed_workflow_reports_its_failure(void **s)
     char wid[128], rid[64];
     start(g_queue, "FailIt", NULL, wid, sizeof wid, rid);
     tc_outcome out;
-    tc_error err = {0};
-    assert_int_equal(tc_workflow_result(g_client, wid, rid, 60000, &out, &err),
-                     TC_ERR_WORKFLOW_FAILED);
-    assert_int_equal(out.status, TC_WF_FAILED);
+    tt_expect_closed(g_client, wid, rid, 60000, TC_WF_FAILED, &out);
     assert_string_equal(out.failure_type, "Boom");
     assert_string_equal(out.failure_message, "workflow gave up");
     assert_null(out.result_json);
@@ -459,10 +456,7 @@ static void terminate_closes_the_run(void **s)
     start(g_queue, "Waiter", NULL, wid, sizeof wid, rid);
     TT_OK(tc_workflow_terminate(g_client, wid, rid, "test says stop", &e_));
     tc_outcome out;
-    tc_error err = {0};
-    assert_int_equal(tc_workflow_result(g_client, wid, rid, 30000, &out, &err),
-                     TC_ERR_WORKFLOW_FAILED);
-    assert_int_equal(out.status, TC_WF_TERMINATED);
+    tt_expect_closed(g_client, wid, rid, 30000, TC_WF_TERMINATED, &out);
     assert_string_equal(out.failure_message, "test says stop");
     tc_outcome_clear(&out);
 }
