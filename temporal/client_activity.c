@@ -4,12 +4,16 @@
 #include "temporal_internal.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #define WS(name) temporal__api__workflowservice__v1__##name
 
-/* Checks ref; *by_token tells which form it uses. */
-static int check_ref(const char *what, const tc_activity_ref *ref, bool *by_token, tc_error *err)
+/* Checks the client and ref; *by_token tells which form ref uses. */
+static int check_ref(const tc_client *c, const char *what, const tc_activity_ref *ref,
+                     bool *by_token, tc_error *err)
 {
+    if (!c)
+        return tc_seterr(err, TC_ERR_INVALID, "%s: no client", what);
     if (!ref)
         return tc_seterr(err, TC_ERR_INVALID, "%s: no activity given", what);
     if (ref->task_token) {
@@ -37,6 +41,34 @@ static char *str(const char *s)
     return (char *)(s ? s : "");
 }
 
+/* Copies size bytes of value into the field called name of rq. */
+static void set_field(ProtobufCMessage *rq, const char *name, const void *value, size_t size)
+{
+    const ProtobufCFieldDescriptor *fd =
+        protobuf_c_message_descriptor_get_field_by_name(rq->descriptor, name);
+    if (fd)
+        memcpy((char *)rq + fd->offset, value, size);
+}
+
+/* Fills what every request of this file carries, by field name (each request has them): the
+ * namespace, the identity, and the activity: its task token, or its workflow, run and activity
+ * ids. Strings are borrowed. */
+static void address(ProtobufCMessage *rq, const tc_client *c, const tc_activity_ref *ref,
+                    bool by_token)
+{
+    set_field(rq, "namespace", &c->ns, sizeof c->ns);
+    set_field(rq, "identity", &c->identity, sizeof c->identity);
+    if (by_token) {
+        ProtobufCBinaryData t = token_of(ref);
+        set_field(rq, "task_token", &t, sizeof t);
+        return;
+    }
+    const char *ids[] = {str(ref->workflow_id), str(ref->run_id), str(ref->activity_id)};
+    set_field(rq, "workflow_id", &ids[0], sizeof ids[0]);
+    set_field(rq, "run_id", &ids[1], sizeof ids[1]);
+    set_field(rq, "activity_id", &ids[2], sizeof ids[2]);
+}
+
 /* One call; the reply carries nothing we need but cancel_requested (heartbeats). pl (may be
  * NULL): the payload the request borrows, released after the call (a typed value's bytes). */
 static int call(tc_client *c, const char *rpc, const ProtobufCMessage *rq,
@@ -62,29 +94,22 @@ int tc_client_complete_activity(tc_client *c, const tc_activity_ref *ref, const 
                                 tc_error *err)
 {
     bool by_token;
-    int rc = c ? check_ref("tc_client_complete_activity", ref, &by_token, err)
-               : tc_seterr(err, TC_ERR_INVALID, "tc_client_complete_activity: no client");
+    int rc = check_ref(c, "tc_client_complete_activity", ref, &by_token, err);
     if (rc != TC_OK)
         return rc;
     tc_pl1 res;
     if (by_token) {
         Temporal__Api__Workflowservice__V1__RespondActivityTaskCompletedRequest rq =
             TEMPORAL__API__WORKFLOWSERVICE__V1__RESPOND_ACTIVITY_TASK_COMPLETED_REQUEST__INIT;
-        rq.task_token = token_of(ref);
+        address(&rq.base, c, ref, true);
         rq.result = tc_pl1_init(&res, result_json);
-        rq.identity = c->identity;
-        rq.namespace_ = c->ns;
         return call(c, "RespondActivityTaskCompleted", TC_RPC_MSG(rq),
                     &WS(respond_activity_task_completed_response__descriptor), NULL, &res, err);
     }
     Temporal__Api__Workflowservice__V1__RespondActivityTaskCompletedByIdRequest rq =
         TEMPORAL__API__WORKFLOWSERVICE__V1__RESPOND_ACTIVITY_TASK_COMPLETED_BY_ID_REQUEST__INIT;
-    rq.namespace_ = c->ns;
-    rq.workflow_id = str(ref->workflow_id);
-    rq.run_id = str(ref->run_id);
-    rq.activity_id = str(ref->activity_id);
+    address(&rq.base, c, ref, false);
     rq.result = tc_pl1_init(&res, result_json);
-    rq.identity = c->identity;
     return call(c, "RespondActivityTaskCompletedById", TC_RPC_MSG(rq),
                 &WS(respond_activity_task_completed_by_id_response__descriptor), NULL, &res, err);
 }
@@ -94,8 +119,7 @@ int tc_client_fail_activity(tc_client *c, const tc_activity_ref *ref, const char
                             tc_error *err)
 {
     bool by_token;
-    int rc = c ? check_ref("tc_client_fail_activity", ref, &by_token, err)
-               : tc_seterr(err, TC_ERR_INVALID, "tc_client_fail_activity: no client");
+    int rc = check_ref(c, "tc_client_fail_activity", ref, &by_token, err);
     if (rc != TC_OK)
         return rc;
     tc_appfail f;
@@ -103,23 +127,17 @@ int tc_client_fail_activity(tc_client *c, const tc_activity_ref *ref, const char
     if (by_token) {
         Temporal__Api__Workflowservice__V1__RespondActivityTaskFailedRequest rq =
             TEMPORAL__API__WORKFLOWSERVICE__V1__RESPOND_ACTIVITY_TASK_FAILED_REQUEST__INIT;
-        rq.task_token = token_of(ref);
+        address(&rq.base, c, ref, true);
         rq.failure = tc_appfail_init(&f, type, message, non_retryable);
         rq.last_heartbeat_details = tc_pl1_init(&det, last_details_json);
-        rq.identity = c->identity;
-        rq.namespace_ = c->ns;
         return call(c, "RespondActivityTaskFailed", TC_RPC_MSG(rq),
                     &WS(respond_activity_task_failed_response__descriptor), NULL, &det, err);
     }
     Temporal__Api__Workflowservice__V1__RespondActivityTaskFailedByIdRequest rq =
         TEMPORAL__API__WORKFLOWSERVICE__V1__RESPOND_ACTIVITY_TASK_FAILED_BY_ID_REQUEST__INIT;
-    rq.namespace_ = c->ns;
-    rq.workflow_id = str(ref->workflow_id);
-    rq.run_id = str(ref->run_id);
-    rq.activity_id = str(ref->activity_id);
+    address(&rq.base, c, ref, false);
     rq.failure = tc_appfail_init(&f, type, message, non_retryable);
     rq.last_heartbeat_details = tc_pl1_init(&det, last_details_json);
-    rq.identity = c->identity;
     return call(c, "RespondActivityTaskFailedById", TC_RPC_MSG(rq),
                 &WS(respond_activity_task_failed_by_id_response__descriptor), NULL, &det, err);
 }
@@ -130,30 +148,23 @@ int tc_client_heartbeat_activity(tc_client *c, const tc_activity_ref *ref, const
     bool by_token;
     if (cancel_requested)
         *cancel_requested = false;
-    int rc = c ? check_ref("tc_client_heartbeat_activity", ref, &by_token, err)
-               : tc_seterr(err, TC_ERR_INVALID, "tc_client_heartbeat_activity: no client");
+    int rc = check_ref(c, "tc_client_heartbeat_activity", ref, &by_token, err);
     if (rc != TC_OK)
         return rc;
     tc_pl1 det;
     if (by_token) {
         Temporal__Api__Workflowservice__V1__RecordActivityTaskHeartbeatRequest rq =
             TEMPORAL__API__WORKFLOWSERVICE__V1__RECORD_ACTIVITY_TASK_HEARTBEAT_REQUEST__INIT;
-        rq.task_token = token_of(ref);
+        address(&rq.base, c, ref, true);
         rq.details = tc_pl1_init(&det, details_json);
-        rq.identity = c->identity;
-        rq.namespace_ = c->ns;
         return call(c, "RecordActivityTaskHeartbeat", TC_RPC_MSG(rq),
                     &WS(record_activity_task_heartbeat_response__descriptor), cancel_requested,
                     &det, err);
     }
     Temporal__Api__Workflowservice__V1__RecordActivityTaskHeartbeatByIdRequest rq =
         TEMPORAL__API__WORKFLOWSERVICE__V1__RECORD_ACTIVITY_TASK_HEARTBEAT_BY_ID_REQUEST__INIT;
-    rq.namespace_ = c->ns;
-    rq.workflow_id = str(ref->workflow_id);
-    rq.run_id = str(ref->run_id);
-    rq.activity_id = str(ref->activity_id);
+    address(&rq.base, c, ref, false);
     rq.details = tc_pl1_init(&det, details_json);
-    rq.identity = c->identity;
     return call(c, "RecordActivityTaskHeartbeatById", TC_RPC_MSG(rq),
                 &WS(record_activity_task_heartbeat_by_id_response__descriptor), cancel_requested,
                 &det, err);
@@ -162,26 +173,19 @@ int tc_client_heartbeat_activity(tc_client *c, const tc_activity_ref *ref, const
 int tc_client_report_activity_cancelled(tc_client *c, const tc_activity_ref *ref, tc_error *err)
 {
     bool by_token;
-    int rc = c ? check_ref("tc_client_report_activity_cancelled", ref, &by_token, err)
-               : tc_seterr(err, TC_ERR_INVALID, "tc_client_report_activity_cancelled: no client");
+    int rc = check_ref(c, "tc_client_report_activity_cancelled", ref, &by_token, err);
     if (rc != TC_OK)
         return rc;
     if (by_token) {
         Temporal__Api__Workflowservice__V1__RespondActivityTaskCanceledRequest rq =
             TEMPORAL__API__WORKFLOWSERVICE__V1__RESPOND_ACTIVITY_TASK_CANCELED_REQUEST__INIT;
-        rq.task_token = token_of(ref);
-        rq.identity = c->identity;
-        rq.namespace_ = c->ns;
+        address(&rq.base, c, ref, true);
         return call(c, "RespondActivityTaskCanceled", TC_RPC_MSG(rq),
                     &WS(respond_activity_task_canceled_response__descriptor), NULL, NULL, err);
     }
     Temporal__Api__Workflowservice__V1__RespondActivityTaskCanceledByIdRequest rq =
         TEMPORAL__API__WORKFLOWSERVICE__V1__RESPOND_ACTIVITY_TASK_CANCELED_BY_ID_REQUEST__INIT;
-    rq.namespace_ = c->ns;
-    rq.workflow_id = str(ref->workflow_id);
-    rq.run_id = str(ref->run_id);
-    rq.activity_id = str(ref->activity_id);
-    rq.identity = c->identity;
+    address(&rq.base, c, ref, false);
     return call(c, "RespondActivityTaskCanceledById", TC_RPC_MSG(rq),
                 &WS(respond_activity_task_canceled_by_id_response__descriptor), NULL, NULL, err);
 }

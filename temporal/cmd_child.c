@@ -131,10 +131,7 @@ static int pack_start(const tc_run *r, const char *wid, const char *type, const 
     if (rc == TC_OK && o->search_attributes_json)
         rc = tc_search_attributes_from_json(o->search_attributes_json, &a.search_attributes, err);
     if (rc == TC_OK) {
-        cmd.command_type = TC_CT(START_CHILD_WORKFLOW_EXECUTION);
-        cmd.attributes_case =
-            TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_START_CHILD_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES;
-        cmd.start_child_workflow_execution_command_attributes = &a;
+        TC_CMD_SET(cmd, START_CHILD_WORKFLOW_EXECUTION, start_child_workflow_execution, &a);
         if (!(*out = tc_cmd_pack(&cmd, len)))
             rc = tc_seterr(err, TC_ERR_NOMEM, "out of memory");
     }
@@ -458,54 +455,48 @@ static int on_failed(tc_run *r, tc_cmd *c, const tc_pb_event *ev, tc_error *err)
                           a->started_event_id, (int)a->retry_state, err);
 }
 
-static int on_canceled(tc_run *r, tc_cmd *c, const tc_pb_event *ev, tc_error *err)
+/* A child cancelled, timed out or terminated: its history event carries no failure, so the
+ * cause is made here with the failure info of how it ended. */
+static int on_ended(tc_run *r, tc_cmd *c, const tc_pb_event *ev, tc_error *err)
 {
     tc_child *ch = child_of(c, ev, err);
     if (!ch)
         return TC_ERR_PROTOCOL;
     Temporal__Api__Failure__V1__Failure f = TEMPORAL__API__FAILURE__V1__FAILURE__INIT;
-    Temporal__Api__Failure__V1__CanceledFailureInfo info =
+    Temporal__Api__Failure__V1__CanceledFailureInfo cancelled =
         TEMPORAL__API__FAILURE__V1__CANCELED_FAILURE_INFO__INIT;
-    f.message = (char *)"child workflow cancelled";
-    f.failure_info_case = TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_CANCELED_FAILURE_INFO;
-    f.canceled_failure_info = &info;
-    info.details = ev->child_workflow_execution_canceled_event_attributes->details;
-    return resolve_closed(r, ch, ev, FUT_CANCELLED, &f,
-                          ev->child_workflow_execution_canceled_event_attributes->started_event_id,
-                          0, err);
-}
-
-static int on_timed_out(tc_run *r, tc_cmd *c, const tc_pb_event *ev, tc_error *err)
-{
-    tc_child *ch = child_of(c, ev, err);
-    if (!ch)
-        return TC_ERR_PROTOCOL;
-    const Temporal__Api__History__V1__ChildWorkflowExecutionTimedOutEventAttributes *a =
-        ev->child_workflow_execution_timed_out_event_attributes;
-    Temporal__Api__Failure__V1__Failure f = TEMPORAL__API__FAILURE__V1__FAILURE__INIT;
-    Temporal__Api__Failure__V1__TimeoutFailureInfo info =
+    Temporal__Api__Failure__V1__TimeoutFailureInfo timeout =
         TEMPORAL__API__FAILURE__V1__TIMEOUT_FAILURE_INFO__INIT;
-    f.message = (char *)"child workflow timed out";
-    f.failure_info_case = TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_TIMEOUT_FAILURE_INFO;
-    f.timeout_failure_info = &info;
-    info.timeout_type = TEMPORAL__API__ENUMS__V1__TIMEOUT_TYPE__TIMEOUT_TYPE_START_TO_CLOSE;
-    return resolve_closed(r, ch, ev, FUT_FAILED, &f, a->started_event_id, (int)a->retry_state, err);
-}
-
-static int on_terminated(tc_run *r, tc_cmd *c, const tc_pb_event *ev, tc_error *err)
-{
-    tc_child *ch = child_of(c, ev, err);
-    if (!ch)
-        return TC_ERR_PROTOCOL;
-    Temporal__Api__Failure__V1__Failure f = TEMPORAL__API__FAILURE__V1__FAILURE__INIT;
-    Temporal__Api__Failure__V1__TerminatedFailureInfo info =
+    Temporal__Api__Failure__V1__TerminatedFailureInfo terminated =
         TEMPORAL__API__FAILURE__V1__TERMINATED_FAILURE_INFO__INIT;
-    f.message = (char *)"child workflow terminated";
-    f.failure_info_case = TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_TERMINATED_FAILURE_INFO;
-    f.terminated_failure_info = &info;
-    return resolve_closed(
-        r, ch, ev, FUT_FAILED, &f,
-        ev->child_workflow_execution_terminated_event_attributes->started_event_id, 0, err);
+    int state = FUT_FAILED, retry_state = 0;
+    int64_t started_id;
+    if (ev->event_type == TC_ET(CHILD_WORKFLOW_EXECUTION_CANCELED)) {
+        state = FUT_CANCELLED;
+        f.message = (char *)"child workflow cancelled";
+        f.failure_info_case =
+            TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_CANCELED_FAILURE_INFO;
+        f.canceled_failure_info = &cancelled;
+        cancelled.details = ev->child_workflow_execution_canceled_event_attributes->details;
+        started_id = ev->child_workflow_execution_canceled_event_attributes->started_event_id;
+    } else if (ev->event_type == TC_ET(CHILD_WORKFLOW_EXECUTION_TIMED_OUT)) {
+        const Temporal__Api__History__V1__ChildWorkflowExecutionTimedOutEventAttributes *a =
+            ev->child_workflow_execution_timed_out_event_attributes;
+        f.message = (char *)"child workflow timed out";
+        f.failure_info_case =
+            TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_TIMEOUT_FAILURE_INFO;
+        f.timeout_failure_info = &timeout;
+        timeout.timeout_type = TEMPORAL__API__ENUMS__V1__TIMEOUT_TYPE__TIMEOUT_TYPE_START_TO_CLOSE;
+        started_id = a->started_event_id;
+        retry_state = (int)a->retry_state;
+    } else {
+        f.message = (char *)"child workflow terminated";
+        f.failure_info_case =
+            TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_TERMINATED_FAILURE_INFO;
+        f.terminated_failure_info = &terminated;
+        started_id = ev->child_workflow_execution_terminated_event_attributes->started_event_id;
+    }
+    return resolve_closed(r, ch, ev, state, &f, started_id, retry_state, err);
 }
 
 static const tc_event_rule k_rules[] = {
@@ -531,15 +522,15 @@ static const tc_event_rule k_rules[] = {
     {.event_type = TC_ET(CHILD_WORKFLOW_EXECUTION_CANCELED),
      .role = EV_RESOLVE,
      .initiator = canceled_ref,
-     .resolve = on_canceled},
+     .resolve = on_ended},
     {.event_type = TC_ET(CHILD_WORKFLOW_EXECUTION_TIMED_OUT),
      .role = EV_RESOLVE,
      .initiator = timed_out_ref,
-     .resolve = on_timed_out},
+     .resolve = on_ended},
     {.event_type = TC_ET(CHILD_WORKFLOW_EXECUTION_TERMINATED),
      .role = EV_RESOLVE,
      .initiator = terminated_ref,
-     .resolve = on_terminated},
+     .resolve = on_ended},
 };
 
 const tc_cmd_family tc_family_child = {"child", k_rules, sizeof k_rules / sizeof k_rules[0]};

@@ -40,10 +40,7 @@ static uint8_t *pack_complete(const tc_run *r, size_t *len)
         TEMPORAL__API__COMMAND__V1__COMPLETE_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES__INIT;
     tc_pl1 res;
     a.result = tc_pl1_init(&res, r->out_result);
-    cmd.command_type = TC_CT(COMPLETE_WORKFLOW_EXECUTION);
-    cmd.attributes_case =
-        TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_COMPLETE_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES;
-    cmd.complete_workflow_execution_command_attributes = &a;
+    TC_CMD_SET(cmd, COMPLETE_WORKFLOW_EXECUTION, complete_workflow_execution, &a);
     uint8_t *packed = tc_cmd_pack(&cmd, len);
     tc_pl1_clear(&res);
     return packed;
@@ -60,10 +57,7 @@ static uint8_t *pack_fail(const tc_run *r, size_t *len)
                                 NULL, r->out_failure_len, r->out_failure)))
         return NULL;
     a.failure = whole ? whole : tc_appfail_init(&f, r->out_ftype, r->out_fmsg, r->out_nr);
-    cmd.command_type = TC_CT(FAIL_WORKFLOW_EXECUTION);
-    cmd.attributes_case =
-        TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_FAIL_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES;
-    cmd.fail_workflow_execution_command_attributes = &a;
+    TC_CMD_SET(cmd, FAIL_WORKFLOW_EXECUTION, fail_workflow_execution, &a);
     uint8_t *packed = tc_cmd_pack(&cmd, len);
     if (whole)
         temporal__api__failure__v1__failure__free_unpacked(whole, NULL);
@@ -75,10 +69,7 @@ static uint8_t *pack_cancel(size_t *len)
     Temporal__Api__Command__V1__Command cmd = TEMPORAL__API__COMMAND__V1__COMMAND__INIT;
     Temporal__Api__Command__V1__CancelWorkflowExecutionCommandAttributes a =
         TEMPORAL__API__COMMAND__V1__CANCEL_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES__INIT;
-    cmd.command_type = TC_CT(CANCEL_WORKFLOW_EXECUTION);
-    cmd.attributes_case =
-        TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_CANCEL_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES;
-    cmd.cancel_workflow_execution_command_attributes = &a;
+    TC_CMD_SET(cmd, CANCEL_WORKFLOW_EXECUTION, cancel_workflow_execution, &a);
     return tc_cmd_pack(&cmd, len);
 }
 
@@ -148,10 +139,7 @@ static uint8_t *pack_continue(const tc_run *r, size_t *len)
     uint8_t *p = NULL;
     if (!carry_properties(r, &a))
         goto out;
-    cmd.command_type = TC_CT(CONTINUE_AS_NEW_WORKFLOW_EXECUTION);
-    cmd.attributes_case =
-        TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_CONTINUE_AS_NEW_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES;
-    cmd.continue_as_new_workflow_execution_command_attributes = &a;
+    TC_CMD_SET(cmd, CONTINUE_AS_NEW_WORKFLOW_EXECUTION, continue_as_new_workflow_execution, &a);
     p = tc_cmd_pack(&cmd, len);
 out:
     if (a.memo)

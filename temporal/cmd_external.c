@@ -68,10 +68,7 @@ static uint8_t *pack_signal(const char *wid, const char *rid, const char *name,
     a.child_workflow_only = child_only;
     if (oom)
         return NULL;
-    cmd.command_type = TC_CT(SIGNAL_EXTERNAL_WORKFLOW_EXECUTION);
-    cmd.attributes_case =
-        TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES;
-    cmd.signal_external_workflow_execution_command_attributes = &a;
+    TC_CMD_SET(cmd, SIGNAL_EXTERNAL_WORKFLOW_EXECUTION, signal_external_workflow_execution, &a);
     uint8_t *p = tc_cmd_pack(&cmd, len);
     tc_plv_clear(&in);
     return p;
@@ -114,10 +111,8 @@ bool tc_external_cancel(tc_run *r, const char *workflow_id, const char *run_id, 
         a.workflow_id = (char *)workflow_id;
         a.run_id = (char *)(run_id ? run_id : "");
         a.child_workflow_only = child_only;
-        cmd.command_type = TC_CT(REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION);
-        cmd.attributes_case =
-            TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES;
-        cmd.request_cancel_external_workflow_execution_command_attributes = &a;
+        TC_CMD_SET(cmd, REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION,
+                   request_cancel_external_workflow_execution, &a);
         if (!(packed = tc_cmd_pack(&cmd, &len)))
             goto oom;
     }

@@ -242,10 +242,7 @@ static uint8_t *pack_marker(const tc_la *la, int attempt, const char *result_jso
     a.n_details = n;
     a.details = dep;
     a.failure = (tc_pb_failure *)failure;
-    cmd.command_type = TC_CT(RECORD_MARKER);
-    cmd.attributes_case =
-        TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_RECORD_MARKER_COMMAND_ATTRIBUTES;
-    cmd.record_marker_command_attributes = &a;
+    TC_CMD_SET(cmd, RECORD_MARKER, record_marker, &a);
     uint8_t *packed = tc_cmd_pack(&cmd, len);
     for (size_t i = 0; i < n; i++)
         tc_pl1_clear(&pl[i]);

@@ -152,10 +152,7 @@ static tc_cmd *add_marker(tc_run *r, const char *name, const char *id, const cha
         a.marker_name = (char *)name;
         a.n_details = n;
         a.details = dep;
-        cmd.command_type = TC_CT(RECORD_MARKER);
-        cmd.attributes_case =
-            TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_RECORD_MARKER_COMMAND_ATTRIBUTES;
-        cmd.record_marker_command_attributes = &a;
+        TC_CMD_SET(cmd, RECORD_MARKER, record_marker, &a);
         packed = tc_cmd_pack(&cmd, &len);
         for (size_t i = 0; i < n && i < 2; i++)
             tc_pl1_clear(&pl[i]);

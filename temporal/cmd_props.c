@@ -122,18 +122,12 @@ static uint8_t *pack(const members *m, bool memo, size_t *len)
         mo.n_fields = m->n;
         mo.fields = mep;
         ma.upserted_memo = &mo;
-        cmd.command_type = TC_CT(MODIFY_WORKFLOW_PROPERTIES);
-        cmd.attributes_case =
-            TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_MODIFY_WORKFLOW_PROPERTIES_COMMAND_ATTRIBUTES;
-        cmd.modify_workflow_properties_command_attributes = &ma;
+        TC_CMD_SET(cmd, MODIFY_WORKFLOW_PROPERTIES, modify_workflow_properties, &ma);
     } else {
         sa.n_indexed_fields = m->n;
         sa.indexed_fields = sep;
         ua.search_attributes = &sa;
-        cmd.command_type = TC_CT(UPSERT_WORKFLOW_SEARCH_ATTRIBUTES);
-        cmd.attributes_case =
-            TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES_COMMAND_ATTRIBUTES;
-        cmd.upsert_workflow_search_attributes_command_attributes = &ua;
+        TC_CMD_SET(cmd, UPSERT_WORKFLOW_SEARCH_ATTRIBUTES, upsert_workflow_search_attributes, &ua);
     }
     out = tc_cmd_pack(&cmd, len);
 done:

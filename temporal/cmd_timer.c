@@ -38,10 +38,7 @@ static void cancel(tc_run *r, tc_cmd *c)
         size_t len = 0;
         {
             a.timer_id = c->id;
-            cmd.command_type = TC_CT(CANCEL_TIMER);
-            cmd.attributes_case =
-                TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_CANCEL_TIMER_COMMAND_ATTRIBUTES;
-            cmd.cancel_timer_command_attributes = &a;
+            TC_CMD_SET(cmd, CANCEL_TIMER, cancel_timer, &a);
             if (!(packed = tc_cmd_pack(&cmd, &len))) {
                 tc_run_fail(r, TC_ERR_NOMEM, "out of memory building a command");
                 return;
@@ -88,10 +85,7 @@ tc_future *tc_timer_start(tc_wf_ctx *ctx, int64_t duration_ms)
         tc_duration_ms(&d, duration_ms);
         a.timer_id = id;
         a.start_to_fire_timeout = &d;
-        cmd.command_type = TC_CT(START_TIMER);
-        cmd.attributes_case =
-            TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_START_TIMER_COMMAND_ATTRIBUTES;
-        cmd.start_timer_command_attributes = &a;
+        TC_CMD_SET(cmd, START_TIMER, start_timer, &a);
         packed = tc_cmd_pack(&cmd, &len);
         if (!packed) {
             tc_run_fail(r, TC_ERR_NOMEM, "out of memory starting a timer");

@@ -421,10 +421,7 @@ static bool add_command(tc_run *r, const tc_update *u, const tc_cmd_kind *kind, 
     size_t len = 0;
     snprintf(id, sizeof id, "%s/%s", u->id, suffix);
     a.message_id = id;
-    cmd.command_type = TC_CT(PROTOCOL_MESSAGE);
-    cmd.attributes_case =
-        TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_PROTOCOL_MESSAGE_COMMAND_ATTRIBUTES;
-    cmd.protocol_message_command_attributes = &a;
+    TC_CMD_SET(cmd, PROTOCOL_MESSAGE, protocol_message, &a);
     uint8_t *packed = msg && pm ? tc_cmd_pack(&cmd, &len) : NULL;
     tc_cmd *c = packed ? tc_cmd_add(r, kind, u->id, suffix, packed, len) : NULL;
     if (!c) {

@@ -58,11 +58,7 @@ static tc_pb_failure *build(const tc_failure *f, int depth)
 
 uint8_t *tc_pb_failure_pack(const tc_pb_failure *f, size_t *len)
 {
-    *len = temporal__api__failure__v1__failure__get_packed_size(f);
-    uint8_t *buf = malloc(*len ? *len : 1);
-    if (buf)
-        temporal__api__failure__v1__failure__pack(f, buf);
-    return buf;
+    return tc_pb_pack(&f->base, len);
 }
 
 uint8_t *tc_failure_pack(const tc_failure *f, size_t *len)

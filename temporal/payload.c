@@ -265,16 +265,24 @@ int tc_history_event_type(const tc_history *h, size_t i)
     return (h && i < h->n) ? (int)h->events[i]->event_type : 0;
 }
 
+uint8_t *tc_pb_pack(const ProtobufCMessage *m, size_t *len)
+{
+    *len = protobuf_c_message_get_packed_size(m);
+    uint8_t *buf = malloc(*len ? *len : 1);
+    if (buf)
+        protobuf_c_message_pack(m, buf);
+    return buf;
+}
+
 int tc_history_save(const tc_history *h, const char *path, tc_error *err)
 {
     Temporal__Api__History__V1__History hist = TEMPORAL__API__HISTORY__V1__HISTORY__INIT;
     hist.n_events = h->n;
     hist.events = h->events;
-    size_t len = temporal__api__history__v1__history__get_packed_size(&hist);
-    uint8_t *buf = malloc(len ? len : 1);
+    size_t len;
+    uint8_t *buf = tc_pb_pack(&hist.base, &len);
     if (!buf)
         return tc_seterr(err, TC_ERR_NOMEM, "out of memory");
-    temporal__api__history__v1__history__pack(&hist, buf);
     int rc = TC_OK;
     FILE *f = fopen(path, "wb");
     if (!f || fwrite(buf, 1, len, f) != len)

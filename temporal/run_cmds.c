@@ -80,11 +80,7 @@ tc_cmd *tc_cmd_add(tc_run *r, const tc_cmd_kind *kind, const char *id, const cha
 
 uint8_t *tc_cmd_pack(const Temporal__Api__Command__V1__Command *cmd, size_t *len)
 {
-    *len = temporal__api__command__v1__command__get_packed_size(cmd);
-    uint8_t *buf = malloc(*len ? *len : 1);
-    if (buf)
-        temporal__api__command__v1__command__pack(cmd, buf);
-    return buf;
+    return tc_pb_pack(&cmd->base, len);
 }
 
 void tc_cmd_drop(tc_run *r, tc_cmd *c)

@@ -18,8 +18,15 @@
 #define TC_MAX_RECV_BYTES    (128 * 1024 * 1024)
 #define TC_HISTORY_MAX_PAGES 100000
 
-#define TC_ET(x)      TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_##x
-#define TC_CT(x)      TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_##x
+#define TC_ET(x) TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_##x
+#define TC_CT(x) TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_##x
+/* Sets a Command's type (x, as the enums spell it) and its attributes of that type (the member
+ * <field>_command_attributes). */
+#define TC_CMD_SET(cmd, x, field, attrs)                                           \
+    ((cmd).command_type = TC_CT(x),                                                \
+     (cmd).attributes_case =                                                       \
+         TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_##x##_COMMAND_ATTRIBUTES, \
+     (cmd).field##_command_attributes = (attrs))
 #define TC_RPC_MSG(m) (&(m).base)
 
 typedef Temporal__Api__Common__V1__Payloads tc_pb_payloads;
@@ -176,6 +183,10 @@ typedef struct tc_pl1 {
  * tc_pl1_clear (a typed value's data is decoded into it). */
 tc_pb_payloads *tc_pl1_init(tc_pl1 *b, const char *json);
 void tc_pl1_clear(tc_pl1 *b);
+
+/* Packs any message into a malloc'd buffer of *len bytes (at least one byte allocated, so an
+ * empty message is not mistaken for out of memory). NULL out of memory. */
+uint8_t *tc_pb_pack(const ProtobufCMessage *m, size_t *len);
 
 /* A protobuf Timestamp / Duration (seconds + nanos) in milliseconds, saturated at the int64
  * limits: the values come from the wire, and seconds * 1000 must not overflow. */

@@ -49,6 +49,16 @@ static void fill(const tc_future *f, tc_wf_result *out)
     }
 }
 
+/* Blocks the calling workflow coroutine until any of fs (all of them, with all) is ready; what
+ * says what it waits on, for stack traces. False when the run is torn down (tc_sched_block). */
+static bool block_on(tc_wf_ctx *ctx, tc_future *const *fs, size_t n, bool all, const char *what)
+{
+    ctx->wfs = fs;
+    ctx->wn = n;
+    ctx->wall = all;
+    return tc_sched_block(ctx, what);
+}
+
 int tc_future_get(tc_wf_ctx *ctx, tc_future *f, tc_wf_result *out)
 {
     if (out)
@@ -59,10 +69,7 @@ int tc_future_get(tc_wf_ctx *ctx, tc_future *f, tc_wf_result *out)
         if (!on_own_coroutine(ctx))
             return TC_ERR_STATE;
         ctx->one = f;
-        ctx->wfs = &ctx->one;
-        ctx->wn = 1;
-        ctx->wall = false;
-        if (!tc_sched_block(ctx, "waiting for a future"))
+        if (!block_on(ctx, &ctx->one, 1, false, "waiting for a future"))
             return TC_ERR_CANCELLED;
     }
     fill(f, out);
@@ -90,10 +97,7 @@ int tc_wf_wait_any(tc_wf_ctx *ctx, tc_future *const *fs, size_t n, size_t *index
     int rc = n == 0 ? TC_ERR_INVALID : check_set(ctx, fs, n);
     if (rc != TC_OK)
         return rc;
-    ctx->wfs = fs;
-    ctx->wn = n;
-    ctx->wall = false;
-    if (!tc_sched_block(ctx, "waiting for any of several futures"))
+    if (!block_on(ctx, fs, n, false, "waiting for any of several futures"))
         return TC_ERR_CANCELLED;
     /* The first to become ready in history order, whatever its place in the array. */
     size_t best = n;
@@ -110,10 +114,7 @@ int tc_wf_wait_all(tc_wf_ctx *ctx, tc_future *const *fs, size_t n)
     int rc = n == 0 ? TC_OK : check_set(ctx, fs, n);
     if (rc != TC_OK || n == 0)
         return rc;
-    ctx->wfs = fs;
-    ctx->wn = n;
-    ctx->wall = true;
-    if (!tc_sched_block(ctx, "waiting for all of several futures"))
+    if (!block_on(ctx, fs, n, true, "waiting for all of several futures"))
         return TC_ERR_CANCELLED;
     for (size_t i = 0; i < n; i++)
         if (code_of(fs[i]) != TC_OK)
@@ -176,17 +177,29 @@ static bool cancelled_here(const tc_wf_ctx *ctx)
     return ctx->run->cancel_requested && ctx->detached == 0;
 }
 
+/* Whether an await is over before it blocks, with *rc: TC_OK when cond holds, TC_ERR_CANCELLED
+ * when the run is cancelled here, TC_ERR_STATE off the workflow's own coroutine. */
+static bool await_settled(tc_wf_ctx *ctx, tc_wf_cond_fn cond, void *arg, int *rc)
+{
+    if (cond(arg))
+        *rc = TC_OK;
+    else if (cancelled_here(ctx))
+        *rc = TC_ERR_CANCELLED;
+    else if (!on_own_coroutine(ctx))
+        *rc = TC_ERR_STATE;
+    else
+        return false;
+    return true;
+}
+
 int tc_wf_await(tc_wf_ctx *ctx, tc_wf_cond_fn cond, void *arg)
 {
     if (!cond)
         return TC_ERR_INVALID;
     for (;;) {
-        if (cond(arg))
-            return TC_OK;
-        if (cancelled_here(ctx))
-            return TC_ERR_CANCELLED;
-        if (!on_own_coroutine(ctx))
-            return TC_ERR_STATE;
+        int rc;
+        if (await_settled(ctx, cond, arg, &rc))
+            return rc;
         ctx->cond = cond;
         ctx->carg = arg;
         ctx->wake_on_cancel = true;
@@ -197,14 +210,11 @@ int tc_wf_await(tc_wf_ctx *ctx, tc_wf_cond_fn cond, void *arg)
 
 int tc_wf_await_timeout(tc_wf_ctx *ctx, int64_t timeout_ms, tc_wf_cond_fn cond, void *arg)
 {
+    int rc;
     if (!cond)
         return TC_ERR_INVALID;
-    if (cond(arg))
-        return TC_OK;
-    if (cancelled_here(ctx))
-        return TC_ERR_CANCELLED;
-    if (!on_own_coroutine(ctx))
-        return TC_ERR_STATE;
+    if (await_settled(ctx, cond, arg, &rc))
+        return rc;
     tc_future *timer = tc_timer_start(ctx, timeout_ms);
     for (;;) {
         if (cond(arg)) {
@@ -218,11 +228,8 @@ int tc_wf_await_timeout(tc_wf_ctx *ctx, int64_t timeout_ms, tc_wf_cond_fn cond, 
         ctx->cond = cond;
         ctx->carg = arg;
         ctx->one = timer;
-        ctx->wfs = &ctx->one;
-        ctx->wn = 1;
-        ctx->wall = false;
         ctx->wake_on_cancel = true;
-        if (!tc_sched_block(ctx, "waiting for a condition with a timeout"))
+        if (!block_on(ctx, &ctx->one, 1, false, "waiting for a condition with a timeout"))
             return TC_ERR_CANCELLED;
     }
 }

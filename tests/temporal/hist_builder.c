@@ -10,8 +10,6 @@
 #include "temporal/api/history/v1/message.pb-c.h"
 
 typedef Temporal__Api__History__V1__HistoryEvent ev_t;
-#define ET(x)  TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_##x
-#define AC(x)  TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_##x##_EVENT_ATTRIBUTES
 #define NEW(T) ((T *)xcalloc(sizeof(T)))
 
 struct hb {
@@ -114,46 +112,100 @@ static Temporal__Api__Common__V1__Payloads *payloads(const char *json)
     return json ? payloads_n(&json, 1) : NULL;
 }
 
+void *hb_event(hb *b, int event_type, int attributes_case)
+{
+    ev_t *e = add(b, event_type);
+    /* protobuf-c numbers a oneof's cases by its fields' tags, so the case names the field. */
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field(e->base.descriptor, (unsigned)attributes_case);
+    if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE)
+        abort();
+    const ProtobufCMessageDescriptor *d = f->descriptor;
+    ProtobufCMessage *a = xcalloc(d->sizeof_message);
+    protobuf_c_message_init(d, a);
+    *(ProtobufCMessage **)((char *)e + f->offset) = a;
+    e->attributes_case = (Temporal__Api__History__V1__HistoryEvent__AttributesCase)attributes_case;
+    return a;
+}
+
+void *hb_field(void *msg, const char *name, int type)
+{
+    ProtobufCMessage *m = msg;
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(m->descriptor, name);
+    if (!f || (int)f->type != type)
+        abort();
+    return (char *)m + f->offset;
+}
+
+void *hb_answer(hb *b, int event_type, int attributes_case, const char *first, int64_t id1,
+                const char *second, int64_t id2)
+{
+    ProtobufCMessage *a = hb_event(b, event_type, attributes_case);
+    *(int64_t *)hb_field(a, first, PROTOBUF_C_TYPE_INT64) = id1;
+    if (second)
+        *(int64_t *)hb_field(a, second, PROTOBUF_C_TYPE_INT64) = id2;
+    return a;
+}
+
+int64_t hb_last_id(const hb *b)
+{
+    return b->n ? b->evs[b->n - 1]->event_id : 0;
+}
+
+Temporal__Api__Common__V1__WorkflowType *hb_workflow_type(const char *name)
+{
+    Temporal__Api__Common__V1__WorkflowType *t = NEW(Temporal__Api__Common__V1__WorkflowType);
+    temporal__api__common__v1__workflow_type__init(t);
+    t->name = xstrdup(name);
+    return t;
+}
+
+/* Search attributes holding one json value under key. */
+static Temporal__Api__Common__V1__SearchAttributes *one_sa(const char *key, const char *json)
+{
+    Temporal__Api__Common__V1__SearchAttributes *sa =
+        NEW(Temporal__Api__Common__V1__SearchAttributes);
+    temporal__api__common__v1__search_attributes__init(sa);
+    sa->n_indexed_fields = 1;
+    sa->indexed_fields = xcalloc(sizeof(void *));
+    sa->indexed_fields[0] = NEW(Temporal__Api__Common__V1__SearchAttributes__IndexedFieldsEntry);
+    temporal__api__common__v1__search_attributes__indexed_fields_entry__init(sa->indexed_fields[0]);
+    sa->indexed_fields[0]->key = xstrdup(key);
+    sa->indexed_fields[0]->value = payload("json/plain", json);
+    return sa;
+}
+
+/* A memo holding one json value under key. */
+static Temporal__Api__Common__V1__Memo *one_memo(const char *key, const char *json)
+{
+    Temporal__Api__Common__V1__Memo *m = NEW(Temporal__Api__Common__V1__Memo);
+    temporal__api__common__v1__memo__init(m);
+    m->n_fields = 1;
+    m->fields = xcalloc(sizeof(void *));
+    m->fields[0] = NEW(Temporal__Api__Common__V1__Memo__FieldsEntry);
+    temporal__api__common__v1__memo__fields_entry__init(m->fields[0]);
+    m->fields[0]->key = xstrdup(key);
+    m->fields[0]->value = payload("json/plain", json);
+    return m;
+}
+
 void hb_started_full(hb *b, const char *workflow_type, const char *input_json, const char *sa_key,
                      const char *sa_json, const char *memo_key, const char *memo_json)
 {
-    ev_t *e = add(b, ET(WORKFLOW_EXECUTION_STARTED));
     Temporal__Api__History__V1__WorkflowExecutionStartedEventAttributes *a =
-        NEW(Temporal__Api__History__V1__WorkflowExecutionStartedEventAttributes);
-    temporal__api__history__v1__workflow_execution_started_event_attributes__init(a);
-    a->workflow_type = NEW(Temporal__Api__Common__V1__WorkflowType);
-    temporal__api__common__v1__workflow_type__init(a->workflow_type);
-    a->workflow_type->name = xstrdup(workflow_type);
+        HB_EVENT(b, WORKFLOW_EXECUTION_STARTED);
+    a->workflow_type = hb_workflow_type(workflow_type);
     a->task_queue = NEW(Temporal__Api__Taskqueue__V1__TaskQueue);
     temporal__api__taskqueue__v1__task_queue__init(a->task_queue);
     a->task_queue->name = xstrdup("unit-queue");
     a->input = payloads(input_json);
     a->first_execution_run_id = xstrdup("3f1b6d2e-0000-4000-8000-00000000abcd");
     a->workflow_id = xstrdup("unit-wf");
-    if (sa_key) {
-        a->search_attributes = NEW(Temporal__Api__Common__V1__SearchAttributes);
-        temporal__api__common__v1__search_attributes__init(a->search_attributes);
-        a->search_attributes->n_indexed_fields = 1;
-        a->search_attributes->indexed_fields = xcalloc(sizeof(void *));
-        a->search_attributes->indexed_fields[0] =
-            NEW(Temporal__Api__Common__V1__SearchAttributes__IndexedFieldsEntry);
-        temporal__api__common__v1__search_attributes__indexed_fields_entry__init(
-            a->search_attributes->indexed_fields[0]);
-        a->search_attributes->indexed_fields[0]->key = xstrdup(sa_key);
-        a->search_attributes->indexed_fields[0]->value = payload("json/plain", sa_json);
-    }
-    if (memo_key) {
-        a->memo = NEW(Temporal__Api__Common__V1__Memo);
-        temporal__api__common__v1__memo__init(a->memo);
-        a->memo->n_fields = 1;
-        a->memo->fields = xcalloc(sizeof(void *));
-        a->memo->fields[0] = NEW(Temporal__Api__Common__V1__Memo__FieldsEntry);
-        temporal__api__common__v1__memo__fields_entry__init(a->memo->fields[0]);
-        a->memo->fields[0]->key = xstrdup(memo_key);
-        a->memo->fields[0]->value = payload("json/plain", memo_json);
-    }
-    e->attributes_case = AC(WORKFLOW_EXECUTION_STARTED);
-    e->workflow_execution_started_event_attributes = a;
+    if (sa_key)
+        a->search_attributes = one_sa(sa_key, sa_json);
+    if (memo_key)
+        a->memo = one_memo(memo_key, memo_json);
 }
 
 void hb_started(hb *b, const char *workflow_type, const char *input_json)
@@ -163,57 +215,28 @@ void hb_started(hb *b, const char *workflow_type, const char *input_json)
 
 int64_t hb_wft_start(hb *b)
 {
-    ev_t *e = add(b, ET(WORKFLOW_TASK_SCHEDULED));
-    Temporal__Api__History__V1__WorkflowTaskScheduledEventAttributes *s =
-        NEW(Temporal__Api__History__V1__WorkflowTaskScheduledEventAttributes);
-    temporal__api__history__v1__workflow_task_scheduled_event_attributes__init(s);
-    e->attributes_case = AC(WORKFLOW_TASK_SCHEDULED);
-    e->workflow_task_scheduled_event_attributes = s;
-    int64_t sched = e->event_id;
-    e = add(b, ET(WORKFLOW_TASK_STARTED));
-    Temporal__Api__History__V1__WorkflowTaskStartedEventAttributes *a =
-        NEW(Temporal__Api__History__V1__WorkflowTaskStartedEventAttributes);
-    temporal__api__history__v1__workflow_task_started_event_attributes__init(a);
-    a->scheduled_event_id = sched;
-    e->attributes_case = AC(WORKFLOW_TASK_STARTED);
-    e->workflow_task_started_event_attributes = a;
-    return e->event_id;
+    HB_EVENT(b, WORKFLOW_TASK_SCHEDULED);
+    HB_ANSWER(b, WORKFLOW_TASK_STARTED, "scheduled_event_id", hb_last_id(b), NULL, 0);
+    return hb_last_id(b);
 }
+
+/* The events closing a workflow task name both the scheduled and the started event. */
+#define WFT_CLOSE(b, x, started) \
+    HB_ANSWER(b, x, "scheduled_event_id", (started)-1, "started_event_id", started)
 
 void hb_wft_complete(hb *b, int64_t started)
 {
-    ev_t *e = add(b, ET(WORKFLOW_TASK_COMPLETED));
-    Temporal__Api__History__V1__WorkflowTaskCompletedEventAttributes *a =
-        NEW(Temporal__Api__History__V1__WorkflowTaskCompletedEventAttributes);
-    temporal__api__history__v1__workflow_task_completed_event_attributes__init(a);
-    a->scheduled_event_id = started - 1;
-    a->started_event_id = started;
-    e->attributes_case = AC(WORKFLOW_TASK_COMPLETED);
-    e->workflow_task_completed_event_attributes = a;
+    WFT_CLOSE(b, WORKFLOW_TASK_COMPLETED, started);
 }
 
 void hb_wft_fail(hb *b, int64_t started)
 {
-    ev_t *e = add(b, ET(WORKFLOW_TASK_FAILED));
-    Temporal__Api__History__V1__WorkflowTaskFailedEventAttributes *a =
-        NEW(Temporal__Api__History__V1__WorkflowTaskFailedEventAttributes);
-    temporal__api__history__v1__workflow_task_failed_event_attributes__init(a);
-    a->scheduled_event_id = started - 1;
-    a->started_event_id = started;
-    e->attributes_case = AC(WORKFLOW_TASK_FAILED);
-    e->workflow_task_failed_event_attributes = a;
+    WFT_CLOSE(b, WORKFLOW_TASK_FAILED, started);
 }
 
 void hb_wft_timeout(hb *b, int64_t started)
 {
-    ev_t *e = add(b, ET(WORKFLOW_TASK_TIMED_OUT));
-    Temporal__Api__History__V1__WorkflowTaskTimedOutEventAttributes *a =
-        NEW(Temporal__Api__History__V1__WorkflowTaskTimedOutEventAttributes);
-    temporal__api__history__v1__workflow_task_timed_out_event_attributes__init(a);
-    a->scheduled_event_id = started - 1;
-    a->started_event_id = started;
-    e->attributes_case = AC(WORKFLOW_TASK_TIMED_OUT);
-    e->workflow_task_timed_out_event_attributes = a;
+    WFT_CLOSE(b, WORKFLOW_TASK_TIMED_OUT, started);
 }
 
 void hb_wft(hb *b)
@@ -223,51 +246,34 @@ void hb_wft(hb *b)
 
 int64_t hb_act_scheduled(hb *b, const char *activity_id, const char *type)
 {
-    ev_t *e = add(b, ET(ACTIVITY_TASK_SCHEDULED));
     Temporal__Api__History__V1__ActivityTaskScheduledEventAttributes *a =
-        NEW(Temporal__Api__History__V1__ActivityTaskScheduledEventAttributes);
-    temporal__api__history__v1__activity_task_scheduled_event_attributes__init(a);
+        HB_EVENT(b, ACTIVITY_TASK_SCHEDULED);
     a->activity_id = xstrdup(activity_id);
     a->activity_type = NEW(Temporal__Api__Common__V1__ActivityType);
     temporal__api__common__v1__activity_type__init(a->activity_type);
     a->activity_type->name = xstrdup(type);
-    e->attributes_case = AC(ACTIVITY_TASK_SCHEDULED);
-    e->activity_task_scheduled_event_attributes = a;
-    return e->event_id;
+    return hb_last_id(b);
 }
+
+/* An event of the activity scheduled at `scheduled` that names only it. */
+#define ACT_ANSWER(b, x, scheduled) HB_ANSWER(b, x, "scheduled_event_id", scheduled, NULL, 0)
 
 void hb_act_started(hb *b, int64_t scheduled)
 {
-    ev_t *e = add(b, ET(ACTIVITY_TASK_STARTED));
-    Temporal__Api__History__V1__ActivityTaskStartedEventAttributes *a =
-        NEW(Temporal__Api__History__V1__ActivityTaskStartedEventAttributes);
-    temporal__api__history__v1__activity_task_started_event_attributes__init(a);
-    a->scheduled_event_id = scheduled;
-    e->attributes_case = AC(ACTIVITY_TASK_STARTED);
-    e->activity_task_started_event_attributes = a;
-}
-
-static Temporal__Api__History__V1__ActivityTaskCompletedEventAttributes *completed(hb *b,
-                                                                                   int64_t sched)
-{
-    ev_t *e = add(b, ET(ACTIVITY_TASK_COMPLETED));
-    Temporal__Api__History__V1__ActivityTaskCompletedEventAttributes *a =
-        NEW(Temporal__Api__History__V1__ActivityTaskCompletedEventAttributes);
-    temporal__api__history__v1__activity_task_completed_event_attributes__init(a);
-    a->scheduled_event_id = sched;
-    e->attributes_case = AC(ACTIVITY_TASK_COMPLETED);
-    e->activity_task_completed_event_attributes = a;
-    return a;
+    ACT_ANSWER(b, ACTIVITY_TASK_STARTED, scheduled);
 }
 
 void hb_act_completed(hb *b, int64_t scheduled, const char *result_json)
 {
-    completed(b, scheduled)->result = payloads(result_json);
+    Temporal__Api__History__V1__ActivityTaskCompletedEventAttributes *a =
+        ACT_ANSWER(b, ACTIVITY_TASK_COMPLETED, scheduled);
+    a->result = payloads(result_json);
 }
 
 void hb_act_completed_enc(hb *b, int64_t scheduled, const char *encoding, const char *data)
 {
-    Temporal__Api__History__V1__ActivityTaskCompletedEventAttributes *a = completed(b, scheduled);
+    Temporal__Api__History__V1__ActivityTaskCompletedEventAttributes *a =
+        ACT_ANSWER(b, ACTIVITY_TASK_COMPLETED, scheduled);
     a->result = payloads("null");
     protobuf_c_message_free_unpacked(&a->result->payloads[0]->base, NULL);
     a->result->payloads[0] = payload(encoding, data);
@@ -291,98 +297,56 @@ static Temporal__Api__Failure__V1__Failure *app_failure(const char *type, const 
 void hb_act_failed(hb *b, int64_t scheduled, const char *type, const char *message,
                    bool non_retryable)
 {
-    ev_t *e = add(b, ET(ACTIVITY_TASK_FAILED));
     Temporal__Api__History__V1__ActivityTaskFailedEventAttributes *a =
-        NEW(Temporal__Api__History__V1__ActivityTaskFailedEventAttributes);
-    temporal__api__history__v1__activity_task_failed_event_attributes__init(a);
-    a->scheduled_event_id = scheduled;
+        ACT_ANSWER(b, ACTIVITY_TASK_FAILED, scheduled);
     a->failure = app_failure(type, message, non_retryable);
-    e->attributes_case = AC(ACTIVITY_TASK_FAILED);
-    e->activity_task_failed_event_attributes = a;
 }
 
 void hb_act_timed_out(hb *b, int64_t scheduled)
 {
-    ev_t *e = add(b, ET(ACTIVITY_TASK_TIMED_OUT));
-    Temporal__Api__History__V1__ActivityTaskTimedOutEventAttributes *a =
-        NEW(Temporal__Api__History__V1__ActivityTaskTimedOutEventAttributes);
-    temporal__api__history__v1__activity_task_timed_out_event_attributes__init(a);
-    a->scheduled_event_id = scheduled;
-    e->attributes_case = AC(ACTIVITY_TASK_TIMED_OUT);
-    e->activity_task_timed_out_event_attributes = a;
+    ACT_ANSWER(b, ACTIVITY_TASK_TIMED_OUT, scheduled);
 }
 
 void hb_act_cancel_requested(hb *b, int64_t scheduled)
 {
-    ev_t *e = add(b, ET(ACTIVITY_TASK_CANCEL_REQUESTED));
-    Temporal__Api__History__V1__ActivityTaskCancelRequestedEventAttributes *a =
-        NEW(Temporal__Api__History__V1__ActivityTaskCancelRequestedEventAttributes);
-    temporal__api__history__v1__activity_task_cancel_requested_event_attributes__init(a);
-    a->scheduled_event_id = scheduled;
-    e->attributes_case = AC(ACTIVITY_TASK_CANCEL_REQUESTED);
-    e->activity_task_cancel_requested_event_attributes = a;
+    ACT_ANSWER(b, ACTIVITY_TASK_CANCEL_REQUESTED, scheduled);
 }
 
 void hb_act_canceled(hb *b, int64_t scheduled)
 {
-    ev_t *e = add(b, ET(ACTIVITY_TASK_CANCELED));
-    Temporal__Api__History__V1__ActivityTaskCanceledEventAttributes *a =
-        NEW(Temporal__Api__History__V1__ActivityTaskCanceledEventAttributes);
-    temporal__api__history__v1__activity_task_canceled_event_attributes__init(a);
-    a->scheduled_event_id = scheduled;
-    e->attributes_case = AC(ACTIVITY_TASK_CANCELED);
-    e->activity_task_canceled_event_attributes = a;
+    ACT_ANSWER(b, ACTIVITY_TASK_CANCELED, scheduled);
 }
 
 int64_t hb_timer_started(hb *b, const char *timer_id, int64_t ms)
 {
-    ev_t *e = add(b, ET(TIMER_STARTED));
-    Temporal__Api__History__V1__TimerStartedEventAttributes *a =
-        NEW(Temporal__Api__History__V1__TimerStartedEventAttributes);
-    temporal__api__history__v1__timer_started_event_attributes__init(a);
+    Temporal__Api__History__V1__TimerStartedEventAttributes *a = HB_EVENT(b, TIMER_STARTED);
     a->timer_id = xstrdup(timer_id);
     a->start_to_fire_timeout = NEW(Google__Protobuf__Duration);
     google__protobuf__duration__init(a->start_to_fire_timeout);
     a->start_to_fire_timeout->seconds = ms / 1000;
-    e->attributes_case = AC(TIMER_STARTED);
-    e->timer_started_event_attributes = a;
-    return e->event_id;
+    return hb_last_id(b);
 }
 
 void hb_timer_fired(hb *b, const char *timer_id, int64_t started)
 {
-    ev_t *e = add(b, ET(TIMER_FIRED));
     Temporal__Api__History__V1__TimerFiredEventAttributes *a =
-        NEW(Temporal__Api__History__V1__TimerFiredEventAttributes);
-    temporal__api__history__v1__timer_fired_event_attributes__init(a);
+        HB_ANSWER(b, TIMER_FIRED, "started_event_id", started, NULL, 0);
     a->timer_id = xstrdup(timer_id);
-    a->started_event_id = started;
-    e->attributes_case = AC(TIMER_FIRED);
-    e->timer_fired_event_attributes = a;
 }
 
 void hb_timer_canceled(hb *b, const char *timer_id, int64_t started)
 {
-    ev_t *e = add(b, ET(TIMER_CANCELED));
     Temporal__Api__History__V1__TimerCanceledEventAttributes *a =
-        NEW(Temporal__Api__History__V1__TimerCanceledEventAttributes);
-    temporal__api__history__v1__timer_canceled_event_attributes__init(a);
+        HB_ANSWER(b, TIMER_CANCELED, "started_event_id", started, NULL, 0);
     a->timer_id = xstrdup(timer_id);
-    a->started_event_id = started;
-    e->attributes_case = AC(TIMER_CANCELED);
-    e->timer_canceled_event_attributes = a;
 }
 
 static void signal_n(hb *b, const char *name, const char *const *args, size_t n)
 {
-    ev_t *e = add(b, ET(WORKFLOW_EXECUTION_SIGNALED));
     Temporal__Api__History__V1__WorkflowExecutionSignaledEventAttributes *a =
-        NEW(Temporal__Api__History__V1__WorkflowExecutionSignaledEventAttributes);
-    temporal__api__history__v1__workflow_execution_signaled_event_attributes__init(a);
+        HB_EVENT(b, WORKFLOW_EXECUTION_SIGNALED);
     a->signal_name = xstrdup(name);
     a->input = n ? payloads_n(args, n) : NULL;
-    e->attributes_case = AC(WORKFLOW_EXECUTION_SIGNALED);
-    e->workflow_execution_signaled_event_attributes = a;
 }
 
 void hb_signal(hb *b, const char *name, const char *input_json)
@@ -398,21 +362,13 @@ void hb_signal2(hb *b, const char *name, const char *a1, const char *a2)
 
 void hb_cancel_requested(hb *b)
 {
-    ev_t *e = add(b, ET(WORKFLOW_EXECUTION_CANCEL_REQUESTED));
-    Temporal__Api__History__V1__WorkflowExecutionCancelRequestedEventAttributes *a =
-        NEW(Temporal__Api__History__V1__WorkflowExecutionCancelRequestedEventAttributes);
-    temporal__api__history__v1__workflow_execution_cancel_requested_event_attributes__init(a);
-    e->attributes_case = AC(WORKFLOW_EXECUTION_CANCEL_REQUESTED);
-    e->workflow_execution_cancel_requested_event_attributes = a;
+    HB_EVENT(b, WORKFLOW_EXECUTION_CANCEL_REQUESTED);
 }
 
 static void marker(hb *b, const char *name, const char *const *keys, const char *const *jsons,
                    size_t n)
 {
-    ev_t *e = add(b, ET(MARKER_RECORDED));
-    Temporal__Api__History__V1__MarkerRecordedEventAttributes *a =
-        NEW(Temporal__Api__History__V1__MarkerRecordedEventAttributes);
-    temporal__api__history__v1__marker_recorded_event_attributes__init(a);
+    Temporal__Api__History__V1__MarkerRecordedEventAttributes *a = HB_EVENT(b, MARKER_RECORDED);
     a->marker_name = xstrdup(name);
     a->n_details = n;
     a->details = xcalloc((n ? n : 1) * sizeof *a->details);
@@ -424,8 +380,6 @@ static void marker(hb *b, const char *name, const char *const *keys, const char 
         a->details[i]->key = xstrdup(keys[i]);
         a->details[i]->value = payloads(jsons[i]);
     }
-    e->attributes_case = AC(MARKER_RECORDED);
-    e->marker_recorded_event_attributes = a;
 }
 
 void hb_patch_marker(hb *b, const char *patch_id, bool deprecated)
@@ -456,85 +410,42 @@ void hb_side_effect_marker(hb *b, int64_t id, const char *json)
 
 void hb_upsert_sa(hb *b, const char *key, const char *json)
 {
-    ev_t *e = add(b, ET(UPSERT_WORKFLOW_SEARCH_ATTRIBUTES));
     Temporal__Api__History__V1__UpsertWorkflowSearchAttributesEventAttributes *a =
-        NEW(Temporal__Api__History__V1__UpsertWorkflowSearchAttributesEventAttributes);
-    temporal__api__history__v1__upsert_workflow_search_attributes_event_attributes__init(a);
-    a->search_attributes = NEW(Temporal__Api__Common__V1__SearchAttributes);
-    temporal__api__common__v1__search_attributes__init(a->search_attributes);
-    a->search_attributes->n_indexed_fields = 1;
-    a->search_attributes->indexed_fields = xcalloc(sizeof(void *));
-    a->search_attributes->indexed_fields[0] =
-        NEW(Temporal__Api__Common__V1__SearchAttributes__IndexedFieldsEntry);
-    temporal__api__common__v1__search_attributes__indexed_fields_entry__init(
-        a->search_attributes->indexed_fields[0]);
-    a->search_attributes->indexed_fields[0]->key = xstrdup(key);
-    a->search_attributes->indexed_fields[0]->value = payload("json/plain", json);
-    e->attributes_case = AC(UPSERT_WORKFLOW_SEARCH_ATTRIBUTES);
-    e->upsert_workflow_search_attributes_event_attributes = a;
+        HB_EVENT(b, UPSERT_WORKFLOW_SEARCH_ATTRIBUTES);
+    a->search_attributes = one_sa(key, json);
 }
 
 void hb_memo_modified(hb *b, const char *key, const char *json)
 {
-    ev_t *e = add(b, ET(WORKFLOW_PROPERTIES_MODIFIED));
     Temporal__Api__History__V1__WorkflowPropertiesModifiedEventAttributes *a =
-        NEW(Temporal__Api__History__V1__WorkflowPropertiesModifiedEventAttributes);
-    temporal__api__history__v1__workflow_properties_modified_event_attributes__init(a);
-    a->upserted_memo = NEW(Temporal__Api__Common__V1__Memo);
-    temporal__api__common__v1__memo__init(a->upserted_memo);
-    a->upserted_memo->n_fields = 1;
-    a->upserted_memo->fields = xcalloc(sizeof(void *));
-    a->upserted_memo->fields[0] = NEW(Temporal__Api__Common__V1__Memo__FieldsEntry);
-    temporal__api__common__v1__memo__fields_entry__init(a->upserted_memo->fields[0]);
-    a->upserted_memo->fields[0]->key = xstrdup(key);
-    a->upserted_memo->fields[0]->value = payload("json/plain", json);
-    e->attributes_case = AC(WORKFLOW_PROPERTIES_MODIFIED);
-    e->workflow_properties_modified_event_attributes = a;
+        HB_EVENT(b, WORKFLOW_PROPERTIES_MODIFIED);
+    a->upserted_memo = one_memo(key, json);
 }
 
 void hb_completed(hb *b, const char *result_json)
 {
-    ev_t *e = add(b, ET(WORKFLOW_EXECUTION_COMPLETED));
     Temporal__Api__History__V1__WorkflowExecutionCompletedEventAttributes *a =
-        NEW(Temporal__Api__History__V1__WorkflowExecutionCompletedEventAttributes);
-    temporal__api__history__v1__workflow_execution_completed_event_attributes__init(a);
+        HB_EVENT(b, WORKFLOW_EXECUTION_COMPLETED);
     a->result = payloads(result_json);
-    e->attributes_case = AC(WORKFLOW_EXECUTION_COMPLETED);
-    e->workflow_execution_completed_event_attributes = a;
 }
 
 void hb_failed(hb *b, const char *type, const char *message)
 {
-    ev_t *e = add(b, ET(WORKFLOW_EXECUTION_FAILED));
     Temporal__Api__History__V1__WorkflowExecutionFailedEventAttributes *a =
-        NEW(Temporal__Api__History__V1__WorkflowExecutionFailedEventAttributes);
-    temporal__api__history__v1__workflow_execution_failed_event_attributes__init(a);
+        HB_EVENT(b, WORKFLOW_EXECUTION_FAILED);
     a->failure = app_failure(type, message, false);
-    e->attributes_case = AC(WORKFLOW_EXECUTION_FAILED);
-    e->workflow_execution_failed_event_attributes = a;
 }
 
 void hb_canceled(hb *b)
 {
-    ev_t *e = add(b, ET(WORKFLOW_EXECUTION_CANCELED));
-    Temporal__Api__History__V1__WorkflowExecutionCanceledEventAttributes *a =
-        NEW(Temporal__Api__History__V1__WorkflowExecutionCanceledEventAttributes);
-    temporal__api__history__v1__workflow_execution_canceled_event_attributes__init(a);
-    e->attributes_case = AC(WORKFLOW_EXECUTION_CANCELED);
-    e->workflow_execution_canceled_event_attributes = a;
+    HB_EVENT(b, WORKFLOW_EXECUTION_CANCELED);
 }
 
 void hb_continued_as_new(hb *b, const char *workflow_type)
 {
-    ev_t *e = add(b, ET(WORKFLOW_EXECUTION_CONTINUED_AS_NEW));
     Temporal__Api__History__V1__WorkflowExecutionContinuedAsNewEventAttributes *a =
-        NEW(Temporal__Api__History__V1__WorkflowExecutionContinuedAsNewEventAttributes);
-    temporal__api__history__v1__workflow_execution_continued_as_new_event_attributes__init(a);
-    a->workflow_type = NEW(Temporal__Api__Common__V1__WorkflowType);
-    temporal__api__common__v1__workflow_type__init(a->workflow_type);
-    a->workflow_type->name = xstrdup(workflow_type);
-    e->attributes_case = AC(WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
-    e->workflow_execution_continued_as_new_event_attributes = a;
+        HB_EVENT(b, WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
+    a->workflow_type = hb_workflow_type(workflow_type);
 }
 
 void hb_raw(hb *b, int event_type)
@@ -544,16 +455,10 @@ void hb_raw(hb *b, int event_type)
 
 void hb_child_initiated(hb *b, const char *workflow_type)
 {
-    ev_t *e = add(b, ET(START_CHILD_WORKFLOW_EXECUTION_INITIATED));
     Temporal__Api__History__V1__StartChildWorkflowExecutionInitiatedEventAttributes *a =
-        NEW(Temporal__Api__History__V1__StartChildWorkflowExecutionInitiatedEventAttributes);
-    temporal__api__history__v1__start_child_workflow_execution_initiated_event_attributes__init(a);
+        HB_EVENT(b, START_CHILD_WORKFLOW_EXECUTION_INITIATED);
     a->workflow_id = xstrdup("child-1");
-    a->workflow_type = NEW(Temporal__Api__Common__V1__WorkflowType);
-    temporal__api__common__v1__workflow_type__init(a->workflow_type);
-    a->workflow_type->name = xstrdup(workflow_type);
-    e->attributes_case = AC(START_CHILD_WORKFLOW_EXECUTION_INITIATED);
-    e->start_child_workflow_execution_initiated_event_attributes = a;
+    a->workflow_type = hb_workflow_type(workflow_type);
 }
 
 tc_history *hb_history(hb *b)

@@ -89,5 +89,26 @@ void *hb_calloc(size_t n);      /* zeroed; aborts when out of memory */
 char *hb_strdup(const char *s); /* NULL -> ""; aborts when out of memory */
 struct Temporal__Api__Failure__V1__Failure *hb_app_failure(const char *type, const char *message,
                                                            bool non_retryable);
+/* Appends an event of a type whose attributes (the oneof case attributes_case) are a fresh,
+ * initialised message owned by the event, and returns those attributes. */
+void *hb_event(hb *b, int event_type, int attributes_case);
+/* Where the field called name of a message lies; aborts unless it has one of that protobuf-c
+ * type (a ProtobufCType). */
+void *hb_field(void *msg, const char *name, int type);
+/* hb_event for an event that answers earlier ones: sets the int64 field named first to id1 and,
+ * when second is not NULL, the one named second to id2 (aborts on a name the message lacks). */
+void *hb_answer(hb *b, int event_type, int attributes_case, const char *first, int64_t id1,
+                const char *second, int64_t id2);
+/* Id of the event appended last (0 before any). */
+int64_t hb_last_id(const hb *b);
+/* A WorkflowType part of that name. */
+struct Temporal__Api__Common__V1__WorkflowType *hb_workflow_type(const char *name);
+
+/* By the event's name as the enums spell it (ACTIVITY_TASK_STARTED); the expansion needs the
+ * generated history header. */
+#define HB_ET(x)             TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_##x
+#define HB_AC(x)             TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_##x##_EVENT_ATTRIBUTES
+#define HB_EVENT(b, x)       hb_event(b, HB_ET(x), HB_AC(x))
+#define HB_ANSWER(b, x, ...) hb_answer(b, HB_ET(x), HB_AC(x), __VA_ARGS__)
 
 #endif

@@ -8,9 +8,6 @@
 #include "temporal/api/history/v1/message.pb-c.h"
 #include "temporal/api/update/v1/message.pb-c.h"
 
-typedef Temporal__Api__History__V1__HistoryEvent ev_t;
-#define ET(x)      TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_##x
-#define AC(x)      TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_##x##_EVENT_ATTRIBUTES
 #define NEW(T)     ((T *)hb_calloc(sizeof(T)))
 #define xstrdup(s) hb_strdup(s)
 #define xcalloc(n) hb_calloc(n)
@@ -32,184 +29,122 @@ static Temporal__Api__Common__V1__Payloads *one(const char *json)
 
 int64_t hbf_child_initiated(hb *b, const char *workflow_id, const char *workflow_type)
 {
-    ev_t *e = hb_add(b, ET(START_CHILD_WORKFLOW_EXECUTION_INITIATED));
     Temporal__Api__History__V1__StartChildWorkflowExecutionInitiatedEventAttributes *a =
-        NEW(Temporal__Api__History__V1__StartChildWorkflowExecutionInitiatedEventAttributes);
-    temporal__api__history__v1__start_child_workflow_execution_initiated_event_attributes__init(a);
+        HB_EVENT(b, START_CHILD_WORKFLOW_EXECUTION_INITIATED);
     a->workflow_id = xstrdup(workflow_id);
-    a->workflow_type = NEW(Temporal__Api__Common__V1__WorkflowType);
-    temporal__api__common__v1__workflow_type__init(a->workflow_type);
-    a->workflow_type->name = xstrdup(workflow_type);
-    e->attributes_case = AC(START_CHILD_WORKFLOW_EXECUTION_INITIATED);
-    e->start_child_workflow_execution_initiated_event_attributes = a;
-    return e->event_id;
+    a->workflow_type = hb_workflow_type(workflow_type);
+    return hb_last_id(b);
 }
+
+/* An outcome event of the request initiated at `initiated`. */
+#define OUTCOME(b, x, initiated) HB_ANSWER(b, x, "initiated_event_id", initiated, NULL, 0)
+
+/* A failed outcome of the request initiated at `initiated`: its enum field cause set to cause
+ * (protobuf-c keeps every enum field as an int). */
+static void failed(hb *b, int event_type, int attributes_case, int64_t initiated, int cause)
+{
+    void *a = hb_answer(b, event_type, attributes_case, "initiated_event_id", initiated, NULL, 0);
+    *(int *)hb_field(a, "cause", PROTOBUF_C_TYPE_ENUM) = cause;
+}
+
+#define FAILED(b, x, initiated, cause) failed(b, HB_ET(x), HB_AC(x), initiated, cause)
 
 void hbf_child_start_failed(hb *b, int64_t initiated, int cause)
 {
-    ev_t *e = hb_add(b, ET(START_CHILD_WORKFLOW_EXECUTION_FAILED));
-    Temporal__Api__History__V1__StartChildWorkflowExecutionFailedEventAttributes *a =
-        NEW(Temporal__Api__History__V1__StartChildWorkflowExecutionFailedEventAttributes);
-    temporal__api__history__v1__start_child_workflow_execution_failed_event_attributes__init(a);
-    a->initiated_event_id = initiated;
-    a->cause = (Temporal__Api__Enums__V1__StartChildWorkflowExecutionFailedCause)cause;
-    e->attributes_case = AC(START_CHILD_WORKFLOW_EXECUTION_FAILED);
-    e->start_child_workflow_execution_failed_event_attributes = a;
+    FAILED(b, START_CHILD_WORKFLOW_EXECUTION_FAILED, initiated, cause);
 }
 
 int64_t hbf_child_started(hb *b, int64_t initiated, const char *run_id)
 {
-    ev_t *e = hb_add(b, ET(CHILD_WORKFLOW_EXECUTION_STARTED));
     Temporal__Api__History__V1__ChildWorkflowExecutionStartedEventAttributes *a =
-        NEW(Temporal__Api__History__V1__ChildWorkflowExecutionStartedEventAttributes);
-    temporal__api__history__v1__child_workflow_execution_started_event_attributes__init(a);
-    a->initiated_event_id = initiated;
+        OUTCOME(b, CHILD_WORKFLOW_EXECUTION_STARTED, initiated);
     a->workflow_execution = execution("child", run_id);
-    e->attributes_case = AC(CHILD_WORKFLOW_EXECUTION_STARTED);
-    e->child_workflow_execution_started_event_attributes = a;
-    return e->event_id;
+    return hb_last_id(b);
 }
+
+/* A closing event of the child initiated at `initiated` and started at `started`. */
+#define CHILD_CLOSED(b, x, initiated, started) \
+    HB_ANSWER(b, x, "initiated_event_id", initiated, "started_event_id", started)
 
 void hbf_child_completed(hb *b, int64_t initiated, int64_t started, const char *result_json)
 {
-    ev_t *e = hb_add(b, ET(CHILD_WORKFLOW_EXECUTION_COMPLETED));
     Temporal__Api__History__V1__ChildWorkflowExecutionCompletedEventAttributes *a =
-        NEW(Temporal__Api__History__V1__ChildWorkflowExecutionCompletedEventAttributes);
-    temporal__api__history__v1__child_workflow_execution_completed_event_attributes__init(a);
-    a->initiated_event_id = initiated;
-    a->started_event_id = started;
+        CHILD_CLOSED(b, CHILD_WORKFLOW_EXECUTION_COMPLETED, initiated, started);
     a->result = one(result_json);
-    e->attributes_case = AC(CHILD_WORKFLOW_EXECUTION_COMPLETED);
-    e->child_workflow_execution_completed_event_attributes = a;
 }
 
 void hbf_child_failed(hb *b, int64_t initiated, int64_t started, const char *type,
                       const char *message, const char *details_json)
 {
-    ev_t *e = hb_add(b, ET(CHILD_WORKFLOW_EXECUTION_FAILED));
     Temporal__Api__History__V1__ChildWorkflowExecutionFailedEventAttributes *a =
-        NEW(Temporal__Api__History__V1__ChildWorkflowExecutionFailedEventAttributes);
-    temporal__api__history__v1__child_workflow_execution_failed_event_attributes__init(a);
-    a->initiated_event_id = initiated;
-    a->started_event_id = started;
+        CHILD_CLOSED(b, CHILD_WORKFLOW_EXECUTION_FAILED, initiated, started);
     a->failure = hb_app_failure(type, message, true);
     a->failure->application_failure_info->details = one(details_json);
-    e->attributes_case = AC(CHILD_WORKFLOW_EXECUTION_FAILED);
-    e->child_workflow_execution_failed_event_attributes = a;
 }
 
 void hbf_child_canceled(hb *b, int64_t initiated, int64_t started)
 {
-    ev_t *e = hb_add(b, ET(CHILD_WORKFLOW_EXECUTION_CANCELED));
-    Temporal__Api__History__V1__ChildWorkflowExecutionCanceledEventAttributes *a =
-        NEW(Temporal__Api__History__V1__ChildWorkflowExecutionCanceledEventAttributes);
-    temporal__api__history__v1__child_workflow_execution_canceled_event_attributes__init(a);
-    a->initiated_event_id = initiated;
-    a->started_event_id = started;
-    e->attributes_case = AC(CHILD_WORKFLOW_EXECUTION_CANCELED);
-    e->child_workflow_execution_canceled_event_attributes = a;
+    CHILD_CLOSED(b, CHILD_WORKFLOW_EXECUTION_CANCELED, initiated, started);
 }
 
 void hbf_child_timed_out(hb *b, int64_t initiated, int64_t started)
 {
-    ev_t *e = hb_add(b, ET(CHILD_WORKFLOW_EXECUTION_TIMED_OUT));
-    Temporal__Api__History__V1__ChildWorkflowExecutionTimedOutEventAttributes *a =
-        NEW(Temporal__Api__History__V1__ChildWorkflowExecutionTimedOutEventAttributes);
-    temporal__api__history__v1__child_workflow_execution_timed_out_event_attributes__init(a);
-    a->initiated_event_id = initiated;
-    a->started_event_id = started;
-    e->attributes_case = AC(CHILD_WORKFLOW_EXECUTION_TIMED_OUT);
-    e->child_workflow_execution_timed_out_event_attributes = a;
+    CHILD_CLOSED(b, CHILD_WORKFLOW_EXECUTION_TIMED_OUT, initiated, started);
 }
 
 void hbf_child_terminated(hb *b, int64_t initiated, int64_t started)
 {
-    ev_t *e = hb_add(b, ET(CHILD_WORKFLOW_EXECUTION_TERMINATED));
-    Temporal__Api__History__V1__ChildWorkflowExecutionTerminatedEventAttributes *a =
-        NEW(Temporal__Api__History__V1__ChildWorkflowExecutionTerminatedEventAttributes);
-    temporal__api__history__v1__child_workflow_execution_terminated_event_attributes__init(a);
-    a->initiated_event_id = initiated;
-    a->started_event_id = started;
-    e->attributes_case = AC(CHILD_WORKFLOW_EXECUTION_TERMINATED);
-    e->child_workflow_execution_terminated_event_attributes = a;
+    CHILD_CLOSED(b, CHILD_WORKFLOW_EXECUTION_TERMINATED, initiated, started);
 }
+
+/* A request to another workflow (a signal or a cancellation) naming it and whether it must be
+ * this workflow's child. */
+static void *to_other(hb *b, int event_type, int attributes_case, const char *workflow_id,
+                      bool child_only)
+{
+    void *a = hb_event(b, event_type, attributes_case);
+    *(Temporal__Api__Common__V1__WorkflowExecution **)hb_field(
+        a, "workflow_execution", PROTOBUF_C_TYPE_MESSAGE) = execution(workflow_id, "");
+    *(protobuf_c_boolean *)hb_field(a, "child_workflow_only", PROTOBUF_C_TYPE_BOOL) = child_only;
+    return a;
+}
+
+#define TO_OTHER(b, x, workflow_id, child_only) \
+    to_other(b, HB_ET(x), HB_AC(x), workflow_id, child_only)
 
 int64_t hbf_signal_initiated(hb *b, const char *workflow_id, const char *signal_name,
                              bool child_only)
 {
-    ev_t *e = hb_add(b, ET(SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED));
     Temporal__Api__History__V1__SignalExternalWorkflowExecutionInitiatedEventAttributes *a =
-        NEW(Temporal__Api__History__V1__SignalExternalWorkflowExecutionInitiatedEventAttributes);
-    temporal__api__history__v1__signal_external_workflow_execution_initiated_event_attributes__init(
-        a);
-    a->workflow_execution = execution(workflow_id, "");
+        TO_OTHER(b, SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED, workflow_id, child_only);
     a->signal_name = xstrdup(signal_name);
-    a->child_workflow_only = child_only;
-    e->attributes_case = AC(SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED);
-    e->signal_external_workflow_execution_initiated_event_attributes = a;
-    return e->event_id;
+    return hb_last_id(b);
 }
 
 void hbf_signaled(hb *b, int64_t initiated)
 {
-    ev_t *e = hb_add(b, ET(EXTERNAL_WORKFLOW_EXECUTION_SIGNALED));
-    Temporal__Api__History__V1__ExternalWorkflowExecutionSignaledEventAttributes *a =
-        NEW(Temporal__Api__History__V1__ExternalWorkflowExecutionSignaledEventAttributes);
-    temporal__api__history__v1__external_workflow_execution_signaled_event_attributes__init(a);
-    a->initiated_event_id = initiated;
-    e->attributes_case = AC(EXTERNAL_WORKFLOW_EXECUTION_SIGNALED);
-    e->external_workflow_execution_signaled_event_attributes = a;
+    OUTCOME(b, EXTERNAL_WORKFLOW_EXECUTION_SIGNALED, initiated);
 }
 
 void hbf_signal_failed(hb *b, int64_t initiated, int cause)
 {
-    ev_t *e = hb_add(b, ET(SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED));
-    Temporal__Api__History__V1__SignalExternalWorkflowExecutionFailedEventAttributes *a =
-        NEW(Temporal__Api__History__V1__SignalExternalWorkflowExecutionFailedEventAttributes);
-    temporal__api__history__v1__signal_external_workflow_execution_failed_event_attributes__init(a);
-    a->initiated_event_id = initiated;
-    a->cause = (Temporal__Api__Enums__V1__SignalExternalWorkflowExecutionFailedCause)cause;
-    e->attributes_case = AC(SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED);
-    e->signal_external_workflow_execution_failed_event_attributes = a;
+    FAILED(b, SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED, initiated, cause);
 }
 
 int64_t hbf_cancel_initiated(hb *b, const char *workflow_id, bool child_only)
 {
-    ev_t *e = hb_add(b, ET(REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED));
-    Temporal__Api__History__V1__RequestCancelExternalWorkflowExecutionInitiatedEventAttributes *a = NEW(
-        Temporal__Api__History__V1__RequestCancelExternalWorkflowExecutionInitiatedEventAttributes);
-    temporal__api__history__v1__request_cancel_external_workflow_execution_initiated_event_attributes__init(
-        a);
-    a->workflow_execution = execution(workflow_id, "");
-    a->child_workflow_only = child_only;
-    e->attributes_case = AC(REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED);
-    e->request_cancel_external_workflow_execution_initiated_event_attributes = a;
-    return e->event_id;
+    TO_OTHER(b, REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED, workflow_id, child_only);
+    return hb_last_id(b);
 }
 
 void hbf_cancel_requested(hb *b, int64_t initiated)
 {
-    ev_t *e = hb_add(b, ET(EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED));
-    Temporal__Api__History__V1__ExternalWorkflowExecutionCancelRequestedEventAttributes *a =
-        NEW(Temporal__Api__History__V1__ExternalWorkflowExecutionCancelRequestedEventAttributes);
-    temporal__api__history__v1__external_workflow_execution_cancel_requested_event_attributes__init(
-        a);
-    a->initiated_event_id = initiated;
-    e->attributes_case = AC(EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED);
-    e->external_workflow_execution_cancel_requested_event_attributes = a;
+    OUTCOME(b, EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED, initiated);
 }
 
 void hbf_cancel_failed(hb *b, int64_t initiated, int cause)
 {
-    ev_t *e = hb_add(b, ET(REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED));
-    Temporal__Api__History__V1__RequestCancelExternalWorkflowExecutionFailedEventAttributes *a =
-        NEW(Temporal__Api__History__V1__RequestCancelExternalWorkflowExecutionFailedEventAttributes);
-    temporal__api__history__v1__request_cancel_external_workflow_execution_failed_event_attributes__init(
-        a);
-    a->initiated_event_id = initiated;
-    a->cause = (Temporal__Api__Enums__V1__CancelExternalWorkflowExecutionFailedCause)cause;
-    e->attributes_case = AC(REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED);
-    e->request_cancel_external_workflow_execution_failed_event_attributes = a;
+    FAILED(b, REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED, initiated, cause);
 }
 
 static Temporal__Api__Update__V1__Request *request(const char *update_id, const char *name,
@@ -230,25 +165,19 @@ static Temporal__Api__Update__V1__Request *request(const char *update_id, const 
 int64_t hbf_update_accepted(hb *b, const char *update_id, const char *name, const char *arg_json,
                             bool with_request)
 {
-    ev_t *e = hb_add(b, ET(WORKFLOW_EXECUTION_UPDATE_ACCEPTED));
     Temporal__Api__History__V1__WorkflowExecutionUpdateAcceptedEventAttributes *a =
-        NEW(Temporal__Api__History__V1__WorkflowExecutionUpdateAcceptedEventAttributes);
-    temporal__api__history__v1__workflow_execution_update_accepted_event_attributes__init(a);
+        HB_EVENT(b, WORKFLOW_EXECUTION_UPDATE_ACCEPTED);
     a->protocol_instance_id = xstrdup(update_id);
     a->accepted_request_message_id = xstrdup("req-msg");
     if (with_request)
         a->accepted_request = request(update_id, name, arg_json);
-    e->attributes_case = AC(WORKFLOW_EXECUTION_UPDATE_ACCEPTED);
-    e->workflow_execution_update_accepted_event_attributes = a;
-    return e->event_id;
+    return hb_last_id(b);
 }
 
 void hbf_update_completed(hb *b, const char *update_id, int64_t accepted, const char *result_json)
 {
-    ev_t *e = hb_add(b, ET(WORKFLOW_EXECUTION_UPDATE_COMPLETED));
     Temporal__Api__History__V1__WorkflowExecutionUpdateCompletedEventAttributes *a =
-        NEW(Temporal__Api__History__V1__WorkflowExecutionUpdateCompletedEventAttributes);
-    temporal__api__history__v1__workflow_execution_update_completed_event_attributes__init(a);
+        HB_EVENT(b, WORKFLOW_EXECUTION_UPDATE_COMPLETED);
     a->meta = NEW(Temporal__Api__Update__V1__Meta);
     temporal__api__update__v1__meta__init(a->meta);
     a->meta->update_id = xstrdup(update_id);
@@ -257,19 +186,13 @@ void hbf_update_completed(hb *b, const char *update_id, int64_t accepted, const 
     temporal__api__update__v1__outcome__init(a->outcome);
     a->outcome->value_case = TEMPORAL__API__UPDATE__V1__OUTCOME__VALUE_SUCCESS;
     a->outcome->success = one(result_json ? result_json : "null");
-    e->attributes_case = AC(WORKFLOW_EXECUTION_UPDATE_COMPLETED);
-    e->workflow_execution_update_completed_event_attributes = a;
 }
 
 void hbf_update_admitted(hb *b, const char *update_id, const char *name, const char *arg_json)
 {
-    ev_t *e = hb_add(b, ET(WORKFLOW_EXECUTION_UPDATE_ADMITTED));
     Temporal__Api__History__V1__WorkflowExecutionUpdateAdmittedEventAttributes *a =
-        NEW(Temporal__Api__History__V1__WorkflowExecutionUpdateAdmittedEventAttributes);
-    temporal__api__history__v1__workflow_execution_update_admitted_event_attributes__init(a);
+        HB_EVENT(b, WORKFLOW_EXECUTION_UPDATE_ADMITTED);
     a->request = request(update_id, name, arg_json);
-    e->attributes_case = AC(WORKFLOW_EXECUTION_UPDATE_ADMITTED);
-    e->workflow_execution_update_admitted_event_attributes = a;
 }
 
 Temporal__Api__Protocol__V1__Message *hbf_update_request(const char *update_id, const char *name,

@@ -77,6 +77,46 @@ static inline void rt_expect(const tc_run *r, const char *want)
         fail_msg("commands:\n  got  %s\n  want %s", got, want);
 }
 
+#define RT_DRIVE_MAX 8
+
+/* A run driven task by task through a crafted history: its builder (set b, and user for the
+ * workflow function, before the first task), every history handed to the run (it may point into
+ * them until it is freed), the run, and the started event id of its latest task. */
+typedef struct {
+    hb *b;
+    void *user;
+    tc_run *r;
+    int64_t started;
+    tc_history *h[RT_DRIVE_MAX];
+    size_t nh;
+} rt_drive;
+
+/* Starts a workflow task at the end of d->b and hands the history so far to the run: the first
+ * time to a new run of fn (state_size bytes of state), later to the same run (a sticky task).
+ * A feed error fails the test. Returns the run. */
+static inline tc_run *rt_drive_task(rt_drive *d, tc_workflow_fn fn, size_t state_size)
+{
+    if (d->nh == RT_DRIVE_MAX)
+        fail_msg("more than %d tasks", RT_DRIVE_MAX);
+    d->started = hb_wft_start(d->b);
+    tc_history *h = d->h[d->nh++] = hb_history(d->b);
+    tc_error err = {0};
+    if (!d->r)
+        d->r = rt_task(h, d->started, fn, state_size, d->user, NULL, &err);
+    else if (rt_more(d->r, h, d->started, &err) != TC_OK)
+        fail_msg("feed: %s", err.text);
+    return d->r;
+}
+
+/* Frees the run, then the histories, then the builder. */
+static inline void rt_drive_free(rt_drive *d)
+{
+    tc_run_free(d->r);
+    for (size_t i = 0; i < d->nh; i++)
+        tc_history_free(d->h[i]);
+    hb_free(d->b);
+}
+
 static inline char *rt_strdup(const char *s)
 {
     char *p = strdup(s);

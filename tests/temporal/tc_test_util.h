@@ -26,6 +26,16 @@ static inline void tt_unique(char *buf, size_t cap, const char *prefix)
              (unsigned long)(ts.tv_sec * 1000000000L + ts.tv_nsec) & 0xffffffUL, ++seq);
 }
 
+/* Checks that the program got at least n arguments, named in usage ("TEMPORAL_CLI GOPEER");
+ * without them, prints a usage line and exits with status 2. */
+static inline void tt_args(int argc, char **argv, int n, const char *usage)
+{
+    if (argc < n + 1) {
+        fprintf(stderr, "usage: %s %s\n", argv[0], usage);
+        exit(2);
+    }
+}
+
 static inline void tt_sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -50,6 +60,35 @@ static inline tc_client *tt_client(void)
     if (tc_client_wait_ready(c, 30000, &err) != TC_OK)
         fail_msg("server not ready (start it with scripts/stack up): %s", err.text);
     return c;
+}
+
+/* Starts a workflow of type on queue, input_json its input (may be NULL), with a fresh id named
+ * after the type (written to wid, cap bytes) and a 5 s workflow task timeout; its run id goes to
+ * rid (64 bytes). Fails the test when the server refuses. */
+static inline void tt_start(tc_client *c, const char *queue, const char *type,
+                            const char *input_json, char *wid, size_t cap, char *rid)
+{
+    tc_error err = {0};
+    tt_unique(wid, cap, type);
+    tc_start_options o = {.workflow_id = wid,
+                          .workflow_type = type,
+                          .task_queue = queue,
+                          .input_json = input_json,
+                          .task_timeout_ms = 5000};
+    if (tc_workflow_start(c, &o, rid, 64, NULL, &err) != TC_OK)
+        fail_msg("start %s: %s", type, err.text);
+}
+
+/* Waits up to timeout_ms for the run's result, which must be a close other than completion
+ * with the given status (TC_WF_FAILED, TC_WF_CANCELED, ...); *out keeps the outcome for more
+ * checks (release it with tc_outcome_clear). */
+static inline void tt_expect_closed(tc_client *c, const char *wid, const char *rid, int timeout_ms,
+                                    tc_wf_status status, tc_outcome *out)
+{
+    tc_error err = {0};
+    assert_int_equal(tc_workflow_result(c, wid, rid, timeout_ms, out, &err),
+                     TC_ERR_WORKFLOW_FAILED);
+    assert_int_equal(out->status, status);
 }
 
 /* Loads <dir>/<name>.history.pb (a recorded fixture), failing the test when it cannot. */

@@ -78,13 +78,6 @@ static hb *child_prefix(int64_t *initiated)
     return b;
 }
 
-static tc_run *run_to(hb *b, int64_t started, tc_history **h)
-{
-    *h = hb_history(b);
-    tc_error err = {0};
-    return rt_task(*h, started, wf_child, sizeof(child_state), NULL, NULL, &err);
-}
-
 static const char *cmd_result(const Temporal__Api__Command__V1__Command *c)
 {
     static char buf[256];
@@ -118,9 +111,8 @@ static void child_start_command_carries_every_option(void **s)
     g_copts.cron_schedule = "0 3 * * *";
     hb *b = hb_new();
     hb_started(b, "Parent", NULL);
-    int64_t started = hb_wft_start(b);
-    tc_history *h;
-    tc_run *r = run_to(b, started, &h);
+    rt_drive dr = {.b = b};
+    tc_run *r = rt_drive_task(&dr, wf_child, sizeof(child_state));
     rt_expect(r, "StartChildWorkflowExecution:child-1:Child");
     Temporal__Api__Command__V1__Command *c = rt_unpack(rt_cmd(r, 0));
     const Temporal__Api__Command__V1__StartChildWorkflowExecutionCommandAttributes *a =
@@ -147,9 +139,7 @@ static void child_start_command_carries_every_option(void **s)
     assert_string_equal(a->search_attributes->indexed_fields[0]->key, "CustomKeywordField");
     assert_string_equal(a->cron_schedule, "0 3 * * *");
     temporal__api__command__v1__command__free_unpacked(c, NULL);
-    tc_run_free(r);
-    tc_history_free(h);
-    hb_free(b);
+    rt_drive_free(&dr);
 }
 
 /* Without an id the child gets a UUID from the run's generator: the same one on replay. */
@@ -160,20 +150,17 @@ static void default_child_id_is_a_deterministic_uuid(void **s)
     g_copts.workflow_id = NULL;
     hb *b = hb_new();
     hb_started(b, "Parent", NULL);
-    int64_t started = hb_wft_start(b);
-    tc_history *h;
-    tc_run *r1 = run_to(b, started, &h);
+    rt_drive dr = {.b = b};
+    tc_run *r1 = rt_drive_task(&dr, wf_child, sizeof(child_state));
     tc_error err = {0};
-    tc_run *r2 = rt_task(h, started, wf_child, sizeof(child_state), NULL, NULL, &err);
+    tc_run *r2 = rt_task(dr.h[0], dr.started, wf_child, sizeof(child_state), NULL, NULL, &err);
     const char *id = ((child_state *)r1->state)->child_id;
     assert_int_equal(strlen(id), 36);
     assert_int_equal(id[14], '4');
     assert_string_equal(id, ((child_state *)r2->state)->child_id);
     assert_string_equal(rt_cmd(r1, 0)->id, id);
-    tc_run_free(r1);
     tc_run_free(r2);
-    tc_history_free(h);
-    hb_free(b);
+    rt_drive_free(&dr);
 }
 
 /* ---- resolutions ---- */
@@ -187,9 +174,8 @@ static void child_started_and_completed_resolve_both_futures(void **s)
     int64_t st = hbf_child_started(b, ini, "run-7");
     hb_wft(b); /* the code saw the start */
     hbf_child_completed(b, ini, st, "\"out\"");
-    int64_t started = hb_wft_start(b);
-    tc_history *h;
-    tc_run *r = run_to(b, started, &h);
+    rt_drive dr = {.b = b};
+    tc_run *r = rt_drive_task(&dr, wf_child, sizeof(child_state));
     child_state *cs = r->state;
     assert_int_equal(cs->start_rc, TC_OK);
     assert_string_equal(cs->run_id, "\"run-7\"");
@@ -199,9 +185,7 @@ static void child_started_and_completed_resolve_both_futures(void **s)
     Temporal__Api__Command__V1__Command *c = rt_unpack(rt_cmd(r, 0));
     assert_string_equal(cmd_result(c), "\"out\"");
     temporal__api__command__v1__command__free_unpacked(c, NULL);
-    tc_run_free(r);
-    tc_history_free(h);
-    hb_free(b);
+    rt_drive_free(&dr);
 }
 
 static void child_start_failed_resolves_both_as_already_started(void **s)
@@ -211,9 +195,8 @@ static void child_start_failed_resolves_both_as_already_started(void **s)
     int64_t ini;
     hb *b = child_prefix(&ini);
     hbf_child_start_failed(b, ini, 1);
-    int64_t started = hb_wft_start(b);
-    tc_history *h;
-    tc_run *r = run_to(b, started, &h);
+    rt_drive dr = {.b = b};
+    tc_run *r = rt_drive_task(&dr, wf_child, sizeof(child_state));
     child_state *cs = r->state;
     assert_int_equal(cs->start_rc, TC_ERR_FAILED);
     assert_int_equal(cs->result_rc, TC_ERR_FAILED);
@@ -221,9 +204,7 @@ static void child_start_failed_resolves_both_as_already_started(void **s)
     assert_non_null(strstr(cs->fmsg, "child-1"));
     assert_non_null(strstr(cs->fmsg, "already exists"));
     rt_expect(r, "CompleteWorkflowExecution::");
-    tc_run_free(r);
-    tc_history_free(h);
-    hb_free(b);
+    rt_drive_free(&dr);
 }
 
 static void child_failure_is_reraised_whole(void **s)
@@ -235,9 +216,8 @@ static void child_failure_is_reraised_whole(void **s)
     hb *b = child_prefix(&ini);
     int64_t st = hbf_child_started(b, ini, "run-7");
     hbf_child_failed(b, ini, st, "TestError", "Test message", "{\"foo\":\"bar\"}");
-    int64_t started = hb_wft_start(b);
-    tc_history *h;
-    tc_run *r = run_to(b, started, &h);
+    rt_drive dr = {.b = b};
+    tc_run *r = rt_drive_task(&dr, wf_child, sizeof(child_state));
     child_state *cs = r->state;
     assert_int_equal(cs->result_rc, TC_ERR_FAILED);
     assert_string_equal(cs->ftype, "TestError");
@@ -264,9 +244,7 @@ static void child_failure_is_reraised_whole(void **s)
     assert_int_equal(d->n_payloads, 1);
     assert_memory_equal(d->payloads[0]->data.data, "{\"foo\":\"bar\"}", 13);
     temporal__api__command__v1__command__free_unpacked(c, NULL);
-    tc_run_free(r);
-    tc_history_free(h);
-    hb_free(b);
+    rt_drive_free(&dr);
 }
 
 static void child_close_kinds_resolve_the_result(void **s)
@@ -287,9 +265,8 @@ static void child_close_kinds_resolve_the_result(void **s)
         hb *b = child_prefix(&ini);
         int64_t st = hbf_child_started(b, ini, "run-7");
         close[k](b, ini, st);
-        int64_t started = hb_wft_start(b);
-        tc_history *h;
-        tc_run *r = run_to(b, started, &h);
+        rt_drive dr = {.b = b};
+        tc_run *r = rt_drive_task(&dr, wf_child, sizeof(child_state));
         child_state *cs = r->state;
         assert_int_equal(cs->result_rc, want_rc[k]);
         assert_string_equal(cs->ftype, want_type[k]);
@@ -300,9 +277,7 @@ static void child_close_kinds_resolve_the_result(void **s)
         assert_non_null(f->child_workflow_execution_failure_info);
         assert_int_equal(f->cause->failure_info_case, want_info[k]);
         temporal__api__command__v1__command__free_unpacked(c, NULL);
-        tc_run_free(r);
-        tc_history_free(h);
-        hb_free(b);
+        rt_drive_free(&dr);
     }
 }
 
@@ -324,14 +299,11 @@ static void cancel_abandon_resolves_at_once_without_a_request(void **s)
     g_copts.cancel_mode = TC_CHILD_CANCEL_ABANDON;
     int64_t ini, st;
     hb *b = started_child(&ini, &st);
-    int64_t started = hb_wft_start(b);
-    tc_history *h;
-    tc_run *r = run_to(b, started, &h);
+    rt_drive dr = {.b = b};
+    tc_run *r = rt_drive_task(&dr, wf_child, sizeof(child_state));
     assert_int_equal(((child_state *)r->state)->result_rc, TC_ERR_CANCELLED);
     rt_expect(r, "CompleteWorkflowExecution::");
-    tc_run_free(r);
-    tc_history_free(h);
-    hb_free(b);
+    rt_drive_free(&dr);
 }
 
 static void cancel_try_requests_and_resolves_at_once(void **s)
@@ -342,9 +314,8 @@ static void cancel_try_requests_and_resolves_at_once(void **s)
     g_copts.cancel_mode = TC_CHILD_CANCEL_TRY;
     int64_t ini, st;
     hb *b = started_child(&ini, &st);
-    int64_t started = hb_wft_start(b);
-    tc_history *h;
-    tc_run *r = run_to(b, started, &h);
+    rt_drive dr = {.b = b};
+    tc_run *r = rt_drive_task(&dr, wf_child, sizeof(child_state));
     assert_int_equal(((child_state *)r->state)->result_rc, TC_ERR_CANCELLED);
     rt_expect(r, "RequestCancelExternalWorkflowExecution:child-1:,CompleteWorkflowExecution::");
     Temporal__Api__Command__V1__Command *c = rt_unpack(rt_cmd(r, 0));
@@ -354,9 +325,7 @@ static void cancel_try_requests_and_resolves_at_once(void **s)
     assert_string_equal(a->run_id, "run-7");
     assert_true(a->child_workflow_only);
     temporal__api__command__v1__command__free_unpacked(c, NULL);
-    tc_run_free(r);
-    tc_history_free(h);
-    hb_free(b);
+    rt_drive_free(&dr);
 }
 
 static void cancel_wait_requested_resolves_when_recorded(void **s)
@@ -367,24 +336,17 @@ static void cancel_wait_requested_resolves_when_recorded(void **s)
     g_copts.cancel_mode = TC_CHILD_CANCEL_WAIT_REQUESTED;
     int64_t ini, st;
     hb *b = started_child(&ini, &st);
-    int64_t t2 = hb_wft_start(b);
-    tc_history *h1 = hb_history(b);
-    tc_error err = {0};
-    tc_run *r = rt_task(h1, t2, wf_child, sizeof(child_state), NULL, NULL, &err);
+    rt_drive dr = {.b = b};
+    tc_run *r = rt_drive_task(&dr, wf_child, sizeof(child_state));
     rt_expect(r, "RequestCancelExternalWorkflowExecution:child-1:");
     assert_int_equal(((child_state *)r->state)->result_rc, 0); /* still waiting */
-    hb_wft_complete(b, t2);
+    hb_wft_complete(b, dr.started);
     int64_t cini = hbf_cancel_initiated(b, "child-1", true);
     hbf_cancel_requested(b, cini);
-    int64_t t3 = hb_wft_start(b);
-    tc_history *h2 = hb_history(b);
-    assert_int_equal(rt_more(r, h2, t3, &err), TC_OK);
+    rt_drive_task(&dr, wf_child, sizeof(child_state));
     assert_int_equal(((child_state *)r->state)->result_rc, TC_ERR_CANCELLED);
     rt_expect(r, "CompleteWorkflowExecution::");
-    tc_run_free(r);
-    tc_history_free(h1);
-    tc_history_free(h2);
-    hb_free(b);
+    rt_drive_free(&dr);
 }
 
 static void cancel_wait_completed_resolves_when_the_child_closes(void **s)
@@ -400,30 +362,23 @@ static void cancel_wait_completed_resolves_when_the_child_closes(void **s)
         hb_wft_complete(b, t2);
         int64_t cini = hbf_cancel_initiated(b, "child-1", true);
         hbf_cancel_requested(b, cini);
-        int64_t t3 = hb_wft_start(b);
-        tc_history *h1 = hb_history(b);
-        tc_error err = {0};
-        tc_run *r = rt_task(h1, t3, wf_child, sizeof(child_state), NULL, NULL, &err);
+        rt_drive dr = {.b = b};
+        tc_run *r = rt_drive_task(&dr, wf_child, sizeof(child_state));
         /* the request was recorded: this mode still waits for the child */
         assert_int_equal(((child_state *)r->state)->result_rc, 0);
         assert_int_equal(rt_ncmds(r), 0);
-        hb_wft_complete(b, t3);
+        hb_wft_complete(b, dr.started);
         if (closes_canceled)
             hbf_child_canceled(b, ini, st);
         else
             hbf_child_completed(b, ini, st, "\"ignored the cancel\"");
-        int64_t t4 = hb_wft_start(b);
-        tc_history *h2 = hb_history(b);
-        assert_int_equal(rt_more(r, h2, t4, &err), TC_OK);
+        rt_drive_task(&dr, wf_child, sizeof(child_state));
         child_state *cs = r->state;
         assert_int_equal(cs->result_rc, closes_canceled ? TC_ERR_CANCELLED : TC_OK);
         if (!closes_canceled)
             assert_string_equal(cs->result, "\"ignored the cancel\"");
         rt_expect(r, "CompleteWorkflowExecution::");
-        tc_run_free(r);
-        tc_history_free(h1);
-        tc_history_free(h2);
-        hb_free(b);
+        rt_drive_free(&dr);
     }
 }
 
@@ -434,16 +389,13 @@ static void cancel_before_sent_starts_nothing(void **s)
     g_cancel = CANCEL_BEFORE_SENT;
     hb *b = hb_new();
     hb_started(b, "Parent", NULL);
-    int64_t started = hb_wft_start(b);
-    tc_history *h;
-    tc_run *r = run_to(b, started, &h);
+    rt_drive dr = {.b = b};
+    tc_run *r = rt_drive_task(&dr, wf_child, sizeof(child_state));
     child_state *cs = r->state;
     assert_int_equal(cs->start_rc, TC_ERR_CANCELLED);
     assert_int_equal(cs->result_rc, TC_ERR_CANCELLED);
     rt_expect(r, "CompleteWorkflowExecution::");
-    tc_run_free(r);
-    tc_history_free(h);
-    hb_free(b);
+    rt_drive_free(&dr);
 }
 
 /* Cancelled after its initiated event but before it started (TRY): the future resolves at
@@ -460,24 +412,17 @@ static void cancel_before_start_sends_the_request_at_start(void **s)
     int64_t ini = hbf_child_initiated(b, "child-1", "Child");
     int64_t tm = hb_timer_started(b, "6", 1000);
     hb_timer_fired(b, "6", tm);
-    int64_t t2 = hb_wft_start(b);
-    tc_history *h1 = hb_history(b);
-    tc_error err = {0};
-    tc_run *r = rt_task(h1, t2, wf_child, sizeof(child_state), NULL, NULL, &err);
+    rt_drive dr = {.b = b};
+    tc_run *r = rt_drive_task(&dr, wf_child, sizeof(child_state));
     assert_int_equal(rt_ncmds(r), 0); /* nothing to cancel yet: no run */
-    hb_wft_complete(b, t2);
+    hb_wft_complete(b, dr.started);
     hbf_child_started(b, ini, "run-7");
-    int64_t t3 = hb_wft_start(b);
-    tc_history *h2 = hb_history(b);
-    assert_int_equal(rt_more(r, h2, t3, &err), TC_OK);
+    rt_drive_task(&dr, wf_child, sizeof(child_state));
     child_state *cs = r->state;
     assert_int_equal(cs->start_rc, TC_OK);
     assert_int_equal(cs->result_rc, TC_ERR_CANCELLED);
     rt_expect(r, "RequestCancelExternalWorkflowExecution:child-1:,CompleteWorkflowExecution::");
-    tc_run_free(r);
-    tc_history_free(h1);
-    tc_history_free(h2);
-    hb_free(b);
+    rt_drive_free(&dr);
 }
 
 static void run_cancellation_cancels_the_child_per_its_mode(void **s)
@@ -488,14 +433,11 @@ static void run_cancellation_cancels_the_child_per_its_mode(void **s)
     hb *b = started_child(&ini, &st);
     hb_wft(b);
     hb_cancel_requested(b);
-    int64_t started = hb_wft_start(b);
-    tc_history *h;
-    tc_run *r = run_to(b, started, &h);
+    rt_drive dr = {.b = b};
+    tc_run *r = rt_drive_task(&dr, wf_child, sizeof(child_state));
     rt_expect(r, "RequestCancelExternalWorkflowExecution:child-1:");
     assert_int_equal(((child_state *)r->state)->result_rc, 0);
-    tc_run_free(r);
-    tc_history_free(h);
-    hb_free(b);
+    rt_drive_free(&dr);
 }
 
 /* ---- signals to the child ---- */
@@ -522,16 +464,12 @@ static void child_signal_waits_for_the_start_and_is_child_only(void **s)
     (void)s;
     int64_t ini;
     hb *b = child_prefix(&ini);
-    int64_t t2 = hb_wft_start(b);
-    tc_history *h1 = hb_history(b);
-    tc_error err = {0};
-    tc_run *r = rt_task(h1, t2, wf_signal_child, sizeof(sig_state), NULL, NULL, &err);
+    rt_drive dr = {.b = b};
+    tc_run *r = rt_drive_task(&dr, wf_signal_child, sizeof(sig_state));
     assert_int_equal(rt_ncmds(r), 0); /* not started: no signal yet */
-    hb_wft_complete(b, t2);
+    hb_wft_complete(b, dr.started);
     hbf_child_started(b, ini, "run-7");
-    int64_t t3 = hb_wft_start(b);
-    tc_history *h2 = hb_history(b);
-    assert_int_equal(rt_more(r, h2, t3, &err), TC_OK);
+    rt_drive_task(&dr, wf_signal_child, sizeof(sig_state));
     rt_expect(r, "SignalExternalWorkflowExecution:child-1:poke");
     Temporal__Api__Command__V1__Command *c = rt_unpack(rt_cmd(r, 0));
     const Temporal__Api__Command__V1__SignalExternalWorkflowExecutionCommandAttributes *a =
@@ -541,19 +479,13 @@ static void child_signal_waits_for_the_start_and_is_child_only(void **s)
     assert_true(a->child_workflow_only);
     assert_memory_equal(a->input->payloads[0]->data.data, "\"hi\"", 4);
     temporal__api__command__v1__command__free_unpacked(c, NULL);
-    hb_wft_complete(b, t3);
+    hb_wft_complete(b, dr.started);
     int64_t si = hbf_signal_initiated(b, "child-1", "poke", true);
     hbf_signaled(b, si);
-    int64_t t4 = hb_wft_start(b);
-    tc_history *h3 = hb_history(b);
-    assert_int_equal(rt_more(r, h3, t4, &err), TC_OK);
+    rt_drive_task(&dr, wf_signal_child, sizeof(sig_state));
     assert_int_equal(((sig_state *)r->state)->sig_rc, TC_OK);
     rt_expect(r, "CompleteWorkflowExecution::");
-    tc_run_free(r);
-    tc_history_free(h1);
-    tc_history_free(h2);
-    tc_history_free(h3);
-    hb_free(b);
+    rt_drive_free(&dr);
 }
 
 static void child_signal_to_a_child_that_never_started_fails(void **s)
@@ -562,16 +494,12 @@ static void child_signal_to_a_child_that_never_started_fails(void **s)
     int64_t ini;
     hb *b = child_prefix(&ini);
     hbf_child_start_failed(b, ini, 1);
-    int64_t started = hb_wft_start(b);
-    tc_history *h = hb_history(b);
-    tc_error err = {0};
-    tc_run *r = rt_task(h, started, wf_signal_child, sizeof(sig_state), NULL, NULL, &err);
+    rt_drive dr = {.b = b};
+    tc_run *r = rt_drive_task(&dr, wf_signal_child, sizeof(sig_state));
     assert_int_equal(((sig_state *)r->state)->sig_rc, TC_ERR_FAILED);
     assert_string_equal(((sig_state *)r->state)->ftype, "WorkflowExecutionAlreadyStarted");
     rt_expect(r, "CompleteWorkflowExecution::");
-    tc_run_free(r);
-    tc_history_free(h);
-    hb_free(b);
+    rt_drive_free(&dr);
 }
 
 /* ---- replay ---- */

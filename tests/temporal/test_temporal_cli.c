@@ -62,10 +62,7 @@ static void cli_started_workflow_runs_on_c_worker(void **s)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s TEMPORAL_CLI\n", argv[0]);
-        return 2;
-    }
+    tt_args(argc, argv, 1, "TEMPORAL_CLI");
     g_cli = argv[1];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cli_started_workflow_runs_on_c_worker),

@@ -337,10 +337,7 @@ static void delete_removes_the_run(void **s)
 
 int main(int argc, char **argv)
 {
-    if (argc < 3) {
-        fprintf(stderr, "usage: %s TEMPORAL_CLI GOPEER\n", argv[0]);
-        return 2;
-    }
+    tt_args(argc, argv, 2, "TEMPORAL_CLI GOPEER");
     g_tt_cli = argv[1];
     g_peer = argv[2];
     const struct CMUnitTest tests[] = {

@@ -473,10 +473,7 @@ static void outage_fails_fast_and_the_client_recovers(void **s)
 
 int main(int argc, char **argv)
 {
-    if (argc < 4) {
-        fprintf(stderr, "usage: %s tls_fixture.sh WORKDIR TEMPORAL_CLI\n", argv[0]);
-        return 2;
-    }
+    tt_args(argc, argv, 3, "tls_fixture.sh WORKDIR TEMPORAL_CLI");
     g_script = argv[1];
     g_dir = argv[2];
     g_cli = argv[3];

@@ -55,9 +55,16 @@ static void run_to_result(const char *queue, const char *type, const char *input
     tc_outcome_clear(&out);
 }
 
-/* Stops the worker (every thread joined, so the counters are final) and reads them. */
-static tc_worker_stats stop_and_count(tc_worker *w)
+/* Runs a workflow to its result (want) on a fresh queue (named after prefix) served by one
+ * worker with one activity poller, then stops the worker (every thread joined, so the counters
+ * are final) and returns its counters. */
+static tc_worker_stats run_counted(const char *prefix, int executors, bool no_eager,
+                                   const char *type, const char *input, const char *want)
 {
+    char queue[128];
+    tt_unique(queue, sizeof queue, prefix);
+    tc_worker *w = start_worker(queue, 1, executors, no_eager);
+    run_to_result(queue, type, input, want);
     tc_worker_stats st;
     tc_worker_stop(w);
     tc_worker_get_stats(w, &st);
@@ -68,11 +75,7 @@ static tc_worker_stats stop_and_count(tc_worker *w)
 static void granted_activities_run_from_the_completion_response(void **s)
 {
     (void)s;
-    char queue[128];
-    tt_unique(queue, sizeof queue, "tc-eager");
-    tc_worker *w = start_worker(queue, 1, 8, false);
-    run_to_result(queue, "Chain", "{\"n\":5}", "{\"sum\":5}");
-    tc_worker_stats st = stop_and_count(w);
+    tc_worker_stats st = run_counted("tc-eager", 8, false, "Chain", "{\"n\":5}", "{\"sum\":5}");
     /* One activity per workflow task, executors free: each is asked for and granted. */
     assert_int_equal(st.eager_requested, 5);
     assert_int_equal(st.eager_activity_tasks, 5);
@@ -82,11 +85,7 @@ static void granted_activities_run_from_the_completion_response(void **s)
 static void fan_out_asks_for_at_most_three_and_polls_the_rest(void **s)
 {
     (void)s;
-    char queue[128];
-    tt_unique(queue, sizeof queue, "tc-eager-fan");
-    tc_worker *w = start_worker(queue, 1, 8, false);
-    run_to_result(queue, "Fan", "{\"n\":6}", "{\"sum\":6}");
-    tc_worker_stats st = stop_and_count(w);
+    tc_worker_stats st = run_counted("tc-eager-fan", 8, false, "Fan", "{\"n\":6}", "{\"sum\":6}");
     /* Six activities in one task: three asked for eagerly, all six run exactly once. */
     assert_int_equal(st.eager_requested, 3);
     assert_true(st.eager_activity_tasks >= 1 && st.eager_activity_tasks <= 3);
@@ -96,13 +95,9 @@ static void fan_out_asks_for_at_most_three_and_polls_the_rest(void **s)
 static void eager_requests_never_exceed_free_executors(void **s)
 {
     (void)s;
-    char queue[128];
-    tt_unique(queue, sizeof queue, "tc-eager-busy");
     /* One executor: the workflow's two parallel activities fill it (one eager, one polled),
      * and whatever is not granted is polled; every activity still runs once. */
-    tc_worker *w = start_worker(queue, 1, 1, false);
-    run_to_result(queue, "Fan", "{\"n\":2}", "{\"sum\":2}");
-    tc_worker_stats st = stop_and_count(w);
+    tc_worker_stats st = run_counted("tc-eager-busy", 1, false, "Fan", "{\"n\":2}", "{\"sum\":2}");
     assert_true(st.eager_requested <= 1);
     assert_true(st.eager_activity_tasks <= st.eager_requested);
     assert_int_equal(st.activity_tasks, 2);
@@ -111,11 +106,7 @@ static void eager_requests_never_exceed_free_executors(void **s)
 static void option_turns_eager_dispatch_off(void **s)
 {
     (void)s;
-    char queue[128];
-    tt_unique(queue, sizeof queue, "tc-eager-off");
-    tc_worker *w = start_worker(queue, 1, 8, true);
-    run_to_result(queue, "Chain", "{\"n\":2}", "{\"sum\":2}");
-    tc_worker_stats st = stop_and_count(w);
+    tc_worker_stats st = run_counted("tc-eager-off", 8, true, "Chain", "{\"n\":2}", "{\"sum\":2}");
     assert_int_equal(st.eager_requested, 0);
     assert_int_equal(st.eager_activity_tasks, 0);
     assert_int_equal(st.activity_tasks, 2);
@@ -124,11 +115,8 @@ static void option_turns_eager_dispatch_off(void **s)
 static void refused_requests_fall_back_to_polling(void **s)
 {
     (void)s;
-    char queue[128];
-    tt_unique(queue, sizeof queue, "tc-eager-refused");
-    tc_worker *w = start_worker(queue, 1, 8, false);
-    run_to_result(queue, "Chain", "{\"n\":3}", "{\"sum\":3}");
-    tc_worker_stats st = stop_and_count(w);
+    tc_worker_stats st =
+        run_counted("tc-eager-refused", 8, false, "Chain", "{\"n\":3}", "{\"sum\":3}");
     /* Asked for every time, granted never: the reserved slots were released and the
      * activities polled, each run once. */
     assert_int_equal(st.eager_requested, 3);
@@ -138,10 +126,7 @@ static void refused_requests_fall_back_to_polling(void **s)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s TEMPORAL_CLI\n", argv[0]);
-        return 2;
-    }
+    tt_args(argc, argv, 1, "TEMPORAL_CLI");
     g_cli = argv[1];
     const struct CMUnitTest granted[] = {
         cmocka_unit_test(granted_activities_run_from_the_completion_response),

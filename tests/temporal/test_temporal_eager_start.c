@@ -48,62 +48,74 @@ static tc_worker *hello_worker(tc_client *c, const char *queue)
     return w;
 }
 
+/* A private dev server with eager workflow start allowed or not, a Hello worker on a fresh queue,
+ * and three starts asking for eager dispatch: each must be granted exactly when allowed. */
+typedef struct {
+    tc_client *c;
+    pid_t pid;
+    char queue[96];
+    tc_worker *w;
+} eager_env;
+
+static tc_worker_stats three_eager_starts(eager_env *env, bool allowed)
+{
+    env->c = NULL;
+    env->pid = tt_devserver_start(g_cli,
+                                  allowed ? "system.enableEagerWorkflowStart=true"
+                                          : "system.enableEagerWorkflowStart=false",
+                                  &env->c);
+    tt_unique(env->queue, sizeof env->queue, "eager-wf");
+    env->w = hello_worker(env->c, env->queue);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(start_hello(env->c, env->queue), allowed);
+    tc_worker_stats st;
+    tc_worker_get_stats(env->w, &st);
+    return st;
+}
+
+static void eager_env_end(eager_env *env)
+{
+    tc_worker_free(env->w);
+    tt_devserver_stop(env->pid, env->c);
+}
+
 static void granted_when_the_server_allows_it(void **s)
 {
     (void)s;
-    tc_client *c = NULL;
-    pid_t pid = tt_devserver_start(g_cli, "system.enableEagerWorkflowStart=true", &c);
-    char queue[96];
-    tt_unique(queue, sizeof queue, "eager-wf");
-    tc_worker *w = hello_worker(c, queue);
-    for (int i = 0; i < 3; i++)
-        assert_true(start_hello(c, queue));
-    tc_worker_stats st;
-    tc_worker_get_stats(w, &st);
+    eager_env env;
+    tc_worker_stats st = three_eager_starts(&env, true);
     assert_int_equal(st.eager_workflow_requested, 3);
     assert_int_equal(st.eager_workflow_tasks, 3);
     /* a stopped worker offers no slot: an ordinary start, polled by nobody yet */
-    tc_worker_stop(w);
+    tc_worker_stop(env.w);
     char wid[96];
     tt_unique(wid, sizeof wid, "eager-wf");
     bool eager = true;
     tc_start_options so = {.workflow_id = wid,
                            .workflow_type = "Hello",
-                           .task_queue = queue,
+                           .task_queue = env.queue,
                            .request_eager_start = true,
                            .eager_started = &eager};
-    TT_OK(tc_workflow_start(c, &so, NULL, 0, NULL, &e_));
+    TT_OK(tc_workflow_start(env.c, &so, NULL, 0, NULL, &e_));
     assert_false(eager);
-    tc_worker_get_stats(w, &st);
+    tc_worker_get_stats(env.w, &st);
     assert_int_equal(st.eager_workflow_requested, 3);
-    tc_worker_free(w);
-    tt_devserver_stop(pid, c);
+    eager_env_end(&env);
 }
 
 static void refused_starts_fall_back_to_polling(void **s)
 {
     (void)s;
-    tc_client *c = NULL;
-    pid_t pid = tt_devserver_start(g_cli, "system.enableEagerWorkflowStart=false", &c);
-    char queue[96];
-    tt_unique(queue, sizeof queue, "eager-wf");
-    tc_worker *w = hello_worker(c, queue);
-    for (int i = 0; i < 3; i++)
-        assert_false(start_hello(c, queue));
-    tc_worker_stats st;
-    tc_worker_get_stats(w, &st);
+    eager_env env;
+    tc_worker_stats st = three_eager_starts(&env, false);
     assert_int_equal(st.eager_workflow_requested, 3); /* asked each time: the slot came back */
     assert_int_equal(st.eager_workflow_tasks, 0);
-    tc_worker_free(w);
-    tt_devserver_stop(pid, c);
+    eager_env_end(&env);
 }
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s TEMPORAL_CLI\n", argv[0]);
-        return 2;
-    }
+    tt_args(argc, argv, 1, "TEMPORAL_CLI");
     g_cli = argv[1];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(granted_when_the_server_allows_it),

@@ -32,12 +32,22 @@ static void wf_ext(tc_wf_ctx *ctx, void *state, void *user)
     tc_wf_complete(ctx, NULL);
 }
 
-static tc_run *ext_task(bool cancel, int outcome, tc_history **h, hb **bp)
+/* A builder for the sender workflow, set to send a signal or a cancel request (cancel) or to
+ * drop it before it is sent (drop). */
+static hb *sender(bool cancel, bool drop)
 {
     g_ext_cancel = cancel;
-    g_ext_drop = false;
+    g_ext_drop = drop;
     hb *b = hb_new();
     hb_started(b, "Sender", NULL);
+    return b;
+}
+
+/* The sender's task after its request was initiated and then recorded (outcome 0) or failed
+ * as not found (1). */
+static tc_run *ext_task(bool cancel, int outcome, rt_drive *dr)
+{
+    hb *b = dr->b = sender(cancel, false);
     hb_wft(b);
     int64_t ini = cancel ? hbf_cancel_initiated(b, "other", false)
                          : hbf_signal_initiated(b, "other", "ping", false);
@@ -45,23 +55,29 @@ static tc_run *ext_task(bool cancel, int outcome, tc_history **h, hb **bp)
         cancel ? hbf_cancel_requested(b, ini) : hbf_signaled(b, ini);
     else
         cancel ? hbf_cancel_failed(b, ini, 1) : hbf_signal_failed(b, ini, 1);
-    int64_t started = hb_wft_start(b);
-    *h = hb_history(b);
-    *bp = b;
-    tc_error err = {0};
-    return rt_task(*h, started, wf_ext, sizeof(ext_state), NULL, NULL, &err);
+    return rt_drive_task(dr, wf_ext, sizeof(ext_state));
+}
+
+/* Either outcome of the request resolves its future, and the sender completes. */
+static void expect_outcomes(bool cancel)
+{
+    for (int outcome = 0; outcome < 2; outcome++) {
+        rt_drive dr = {0};
+        tc_run *r = ext_task(cancel, outcome, &dr);
+        ext_state *es = r->state;
+        assert_int_equal(es->rc, outcome ? TC_ERR_FAILED : TC_OK);
+        if (outcome)
+            assert_string_equal(es->ftype, "ExternalWorkflowExecutionNotFound");
+        rt_expect(r, "CompleteWorkflowExecution::");
+        rt_drive_free(&dr);
+    }
 }
 
 static void signal_external_command_and_outcomes(void **s)
 {
     (void)s;
-    g_ext_cancel = g_ext_drop = false;
-    hb *b = hb_new();
-    hb_started(b, "Sender", NULL);
-    int64_t started = hb_wft_start(b);
-    tc_history *h = hb_history(b);
-    tc_error err = {0};
-    tc_run *r = rt_task(h, started, wf_ext, sizeof(ext_state), NULL, NULL, &err);
+    rt_drive dr = {.b = sender(false, false)};
+    tc_run *r = rt_drive_task(&dr, wf_ext, sizeof(ext_state));
     rt_expect(r, "SignalExternalWorkflowExecution:other:ping");
     Temporal__Api__Command__V1__Command *c = rt_unpack(rt_cmd(r, 0));
     const Temporal__Api__Command__V1__SignalExternalWorkflowExecutionCommandAttributes *a =
@@ -72,45 +88,16 @@ static void signal_external_command_and_outcomes(void **s)
     assert_false(a->child_workflow_only);
     assert_memory_equal(a->input->payloads[0]->data.data, "42", 2);
     temporal__api__command__v1__command__free_unpacked(c, NULL);
-    tc_run_free(r);
-    tc_history_free(h);
-    hb_free(b);
-    for (int outcome = 0; outcome < 2; outcome++) {
-        r = ext_task(false, outcome, &h, &b);
-        ext_state *es = r->state;
-        assert_int_equal(es->rc, outcome ? TC_ERR_FAILED : TC_OK);
-        if (outcome)
-            assert_string_equal(es->ftype, "ExternalWorkflowExecutionNotFound");
-        rt_expect(r, "CompleteWorkflowExecution::");
-        tc_run_free(r);
-        tc_history_free(h);
-        hb_free(b);
-    }
+    rt_drive_free(&dr);
+    expect_outcomes(false);
 }
 
 static void cancel_external_command_and_outcomes(void **s)
 {
     (void)s;
-    for (int outcome = 0; outcome < 2; outcome++) {
-        tc_history *h;
-        hb *b;
-        tc_run *r = ext_task(true, outcome, &h, &b);
-        ext_state *es = r->state;
-        assert_int_equal(es->rc, outcome ? TC_ERR_FAILED : TC_OK);
-        if (outcome)
-            assert_string_equal(es->ftype, "ExternalWorkflowExecutionNotFound");
-        tc_run_free(r);
-        tc_history_free(h);
-        hb_free(b);
-    }
-    g_ext_cancel = true;
-    g_ext_drop = false;
-    hb *b = hb_new();
-    hb_started(b, "Sender", NULL);
-    int64_t started = hb_wft_start(b);
-    tc_history *h = hb_history(b);
-    tc_error err = {0};
-    tc_run *r = rt_task(h, started, wf_ext, sizeof(ext_state), NULL, NULL, &err);
+    expect_outcomes(true);
+    rt_drive dr = {.b = sender(true, false)};
+    tc_run *r = rt_drive_task(&dr, wf_ext, sizeof(ext_state));
     rt_expect(r, "RequestCancelExternalWorkflowExecution:other:");
     Temporal__Api__Command__V1__Command *c = rt_unpack(rt_cmd(r, 0));
     assert_string_equal(c->request_cancel_external_workflow_execution_command_attributes->run_id,
@@ -118,27 +105,17 @@ static void cancel_external_command_and_outcomes(void **s)
     assert_false(
         c->request_cancel_external_workflow_execution_command_attributes->child_workflow_only);
     temporal__api__command__v1__command__free_unpacked(c, NULL);
-    tc_run_free(r);
-    tc_history_free(h);
-    hb_free(b);
+    rt_drive_free(&dr);
 }
 
 static void signal_cancelled_before_it_was_sent_is_dropped(void **s)
 {
     (void)s;
-    g_ext_cancel = false;
-    g_ext_drop = true;
-    hb *b = hb_new();
-    hb_started(b, "Sender", NULL);
-    int64_t started = hb_wft_start(b);
-    tc_history *h = hb_history(b);
-    tc_error err = {0};
-    tc_run *r = rt_task(h, started, wf_ext, sizeof(ext_state), NULL, NULL, &err);
+    rt_drive dr = {.b = sender(false, true)};
+    tc_run *r = rt_drive_task(&dr, wf_ext, sizeof(ext_state));
     assert_int_equal(((ext_state *)r->state)->rc, TC_ERR_CANCELLED);
     rt_expect(r, "CompleteWorkflowExecution::");
-    tc_run_free(r);
-    tc_history_free(h);
-    hb_free(b);
+    rt_drive_free(&dr);
     g_ext_drop = false;
 }
 

@@ -199,17 +199,10 @@ static tc_worker *worker(const char *queue, tc_workflow_fn versioned, tc_task_fa
     return w;
 }
 
+/* tt_start on this suite's client; wid has 128 bytes. */
 static void start(const char *queue, const char *type, const char *input, char *wid, char *rid)
 {
-    tc_error err = {0};
-    tt_unique(wid, 128, type);
-    tc_start_options o = {.workflow_id = wid,
-                          .workflow_type = type,
-                          .task_queue = queue,
-                          .input_json = input,
-                          .task_timeout_ms = 5000};
-    if (tc_workflow_start(g_client, &o, rid, 64, NULL, &err) != TC_OK)
-        fail_msg("start %s: %s", type, err.text);
+    tt_start(g_client, queue, type, input, wid, 128, rid);
 }
 
 static tc_history *history(const char *wid, const char *rid)
@@ -278,10 +271,7 @@ static void cli_cancel_runs_cleanup_and_ends_canceled(void **s)
                          g_cli, addr(), wid),
                      0);
     tc_outcome out;
-    tc_error err = {0};
-    assert_int_equal(tc_workflow_result(g_client, wid, rid, 60000, &out, &err),
-                     TC_ERR_WORKFLOW_FAILED);
-    assert_int_equal(out.status, TC_WF_CANCELED);
+    tt_expect_closed(g_client, wid, rid, 60000, TC_WF_CANCELED, &out);
     tc_outcome_clear(&out);
     assert_int_equal(atomic_load(&n_undo), 2);
     assert_int_equal(atomic_load(&n_cancelled_beats), 1);
@@ -298,9 +288,7 @@ static void cli_cancel_runs_cleanup_and_ends_canceled(void **s)
     wait_event(wid, rid, EV_ACTIVITY_STARTED);
     tt_sleep_ms(300);
     TT_OK(tc_workflow_cancel(g_client, wid, rid, "test", &e_));
-    assert_int_equal(tc_workflow_result(g_client, wid, rid, 60000, &out, &err),
-                     TC_ERR_WORKFLOW_FAILED);
-    assert_int_equal(out.status, TC_WF_CANCELED);
+    tt_expect_closed(g_client, wid, rid, 60000, TC_WF_CANCELED, &out);
     tc_outcome_clear(&out);
     tc_worker_free(w);
 }
@@ -430,10 +418,7 @@ static void fail_workflow_policy_ends_the_run(void **s)
     tc_worker *w = worker(queue, NULL, TC_TASK_FAILURE_FAIL_WORKFLOW);
     start(queue, "Panic", NULL, wid, rid);
     tc_outcome out;
-    tc_error err = {0};
-    assert_int_equal(tc_workflow_result(g_client, wid, rid, 60000, &out, &err),
-                     TC_ERR_WORKFLOW_FAILED);
-    assert_int_equal(out.status, TC_WF_FAILED);
+    tt_expect_closed(g_client, wid, rid, 60000, TC_WF_FAILED, &out);
     assert_string_equal(out.failure_type, "WorkflowTaskError");
     assert_non_null(strstr(out.failure_message, "broken invariant"));
     tc_outcome_clear(&out);
@@ -512,10 +497,7 @@ static int teardown(void **s)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s TEMPORAL_CLI\n", argv[0]);
-        return 2;
-    }
+    tt_args(argc, argv, 1, "TEMPORAL_CLI");
     g_cli = argv[1];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cli_cancel_runs_cleanup_and_ends_canceled),

@@ -72,10 +72,7 @@ static void result_follows_a_go_continue_as_new_chain(void **s)
 
 int main(int argc, char **argv)
 {
-    if (argc < 3) {
-        fprintf(stderr, "usage: %s GOPEER TEMPORAL_CLI\n", argv[0]);
-        return 2;
-    }
+    tt_args(argc, argv, 2, "GOPEER TEMPORAL_CLI");
     g_peer = argv[1];
     g_tt_cli = argv[2];
     const struct CMUnitTest tests[] = {

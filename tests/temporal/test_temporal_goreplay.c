@@ -217,10 +217,7 @@ static void go_side_effect_replays_its_recorded_value(void **s)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s FIXTURE_DIR\n", argv[0]);
-        return 2;
-    }
+    tt_args(argc, argv, 1, "FIXTURE_DIR");
     g_dir = argv[1];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(go_patch_histories_replay_on_patched_c_code),

@@ -301,10 +301,7 @@ static void a_truncated_cli_file_is_refused(void **s)
 
 int main(int argc, char **argv)
 {
-    if (argc < 3) {
-        fprintf(stderr, "usage: %s unit|stack WORKDIR [TEMPORAL_CLI GOPEER]\n", argv[0]);
-        return 2;
-    }
+    tt_args(argc, argv, 2, "unit|stack WORKDIR [TEMPORAL_CLI GOPEER]");
     g_dir = argv[2];
     if (argc > 4) {
         g_tt_cli = argv[3];

@@ -120,10 +120,7 @@ static void killed_worker_restarts_and_finishes_each_step_once(void **s)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s TEST_WORKER\n", argv[0]);
-        return 2;
-    }
+    tt_args(argc, argv, 1, "TEST_WORKER");
     g_worker_bin = argv[1];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(killed_worker_restarts_and_finishes_each_step_once),

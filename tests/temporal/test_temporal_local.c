@@ -5,6 +5,7 @@
 #include "json_lite.h"
 #include "local_activity.h"
 #include "rt_util.h"
+#include "tc_test_util.h"
 
 #include "la_workflows.h"
 
@@ -18,29 +19,57 @@ static tc_la_policy policy(int64_t initial, double coeff, int64_t max, int attem
     return p;
 }
 
+/* One retry decision, its fields in tc_la_retry_decide's order: what the failed attempt was,
+ * what must follow it and the backoff it must give (ANY_BACKOFF: not checked). */
+typedef struct {
+    int attempt;
+    const char *type;
+    bool non_retryable, timeout_final;
+    int64_t elapsed_ms, schedule_to_close_ms, threshold_ms;
+    int want;
+    int64_t want_backoff_ms;
+} decision;
+
+#define ANY_BACKOFF (-1)
+
+static void expect_decisions(const tc_la_policy *p, const decision *d, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int64_t b = -1;
+        int got =
+            tc_la_retry_decide(p, d[i].attempt, d[i].type, d[i].non_retryable, d[i].timeout_final,
+                               d[i].elapsed_ms, d[i].schedule_to_close_ms, d[i].threshold_ms, &b);
+        if (got != d[i].want || (d[i].want_backoff_ms != ANY_BACKOFF && b != d[i].want_backoff_ms))
+            fail_msg("decision #%zu (attempt %d, %s): got %d after %lld ms, want %d after %lld ms",
+                     i, d[i].attempt, d[i].type, got, (long long)b, d[i].want,
+                     (long long)d[i].want_backoff_ms);
+    }
+}
+
+#define EXPECT_DECISIONS(p, ...)                           \
+    do {                                                   \
+        const decision d_[] = {__VA_ARGS__};               \
+        expect_decisions(p, d_, sizeof d_ / sizeof d_[0]); \
+    } while (0)
+
 static void backoff_grows_by_coefficient_up_to_maximum(void **s)
 {
     (void)s;
     tc_la_policy p = policy(1000, 2.0, 10000, 0);
-    int64_t b;
-    int64_t want[] = {1000, 2000, 4000, 8000, 10000, 10000};
-    for (int a = 1; a <= 6; a++) {
-        assert_int_equal(tc_la_retry_decide(&p, a, "Err", false, false, 0, 0, 10000, &b),
-                         LA_RETRY_LOCAL);
-        assert_int_equal(b, want[a - 1]);
-    }
+    EXPECT_DECISIONS(&p, {1, "Err", false, false, 0, 0, 10000, LA_RETRY_LOCAL, 1000},
+                     {2, "Err", false, false, 0, 0, 10000, LA_RETRY_LOCAL, 2000},
+                     {3, "Err", false, false, 0, 0, 10000, LA_RETRY_LOCAL, 4000},
+                     {4, "Err", false, false, 0, 0, 10000, LA_RETRY_LOCAL, 8000},
+                     {5, "Err", false, false, 0, 0, 10000, LA_RETRY_LOCAL, 10000},
+                     {6, "Err", false, false, 0, 0, 10000, LA_RETRY_LOCAL, 10000});
 }
 
 static void maximum_attempts_end_the_retries(void **s)
 {
     (void)s;
     tc_la_policy p = policy(1, 1.0, 1, 5);
-    int64_t b;
-    assert_int_equal(tc_la_retry_decide(&p, 4, "Err", false, false, 0, 0, 10000, &b),
-                     LA_RETRY_LOCAL);
-    assert_int_equal(tc_la_retry_decide(&p, 5, "Err", false, false, 0, 0, 10000, &b),
-                     LA_RETRY_NONE);
-    assert_int_equal(b, 0);
+    EXPECT_DECISIONS(&p, {4, "Err", false, false, 0, 0, 10000, LA_RETRY_LOCAL, ANY_BACKOFF},
+                     {5, "Err", false, false, 0, 0, 10000, LA_RETRY_NONE, 0});
 }
 
 static void non_retryable_failures_are_not_retried(void **s)
@@ -50,40 +79,27 @@ static void non_retryable_failures_are_not_retried(void **s)
     tc_la_policy p = policy(1000, 2.0, 10000, 0);
     p.non_retryable = types;
     p.n_non_retryable = 1;
-    int64_t b;
-    assert_int_equal(tc_la_retry_decide(&p, 1, "Err", true, false, 0, 0, 10000, &b), LA_RETRY_NONE);
-    assert_int_equal(tc_la_retry_decide(&p, 1, "MyError", false, false, 0, 0, 10000, &b),
-                     LA_RETRY_NONE);
-    assert_int_equal(tc_la_retry_decide(&p, 1, "CanceledError", false, false, 0, 0, 10000, &b),
-                     LA_RETRY_NONE);
-    assert_int_equal(tc_la_retry_decide(&p, 1, "TimeoutError", false, true, 0, 0, 10000, &b),
-                     LA_RETRY_NONE);
-    assert_int_equal(tc_la_retry_decide(&p, 1, "TimeoutError", false, false, 0, 0, 10000, &b),
-                     LA_RETRY_LOCAL);
+    EXPECT_DECISIONS(&p, {1, "Err", true, false, 0, 0, 10000, LA_RETRY_NONE, ANY_BACKOFF},
+                     {1, "MyError", false, false, 0, 0, 10000, LA_RETRY_NONE, ANY_BACKOFF},
+                     {1, "CanceledError", false, false, 0, 0, 10000, LA_RETRY_NONE, ANY_BACKOFF},
+                     {1, "TimeoutError", false, true, 0, 0, 10000, LA_RETRY_NONE, ANY_BACKOFF},
+                     {1, "TimeoutError", false, false, 0, 0, 10000, LA_RETRY_LOCAL, ANY_BACKOFF});
 }
 
 static void backoff_past_threshold_uses_a_durable_timer(void **s)
 {
     (void)s;
     tc_la_policy p = policy(2000, 1.0, 2000, 3);
-    int64_t b;
-    assert_int_equal(tc_la_retry_decide(&p, 1, "Err", false, false, 0, 0, 1000, &b),
-                     LA_RETRY_TIMER);
-    assert_int_equal(b, 2000);
-    assert_int_equal(tc_la_retry_decide(&p, 1, "Err", false, false, 0, 0, 2000, &b),
-                     LA_RETRY_LOCAL);
+    EXPECT_DECISIONS(&p, {1, "Err", false, false, 0, 0, 1000, LA_RETRY_TIMER, 2000},
+                     {1, "Err", false, false, 0, 0, 2000, LA_RETRY_LOCAL, ANY_BACKOFF});
 }
 
 static void schedule_to_close_stops_a_retry_that_cannot_start_in_time(void **s)
 {
     (void)s;
     tc_la_policy p = policy(1000, 2.0, 10000, 0);
-    int64_t b;
-    assert_int_equal(tc_la_retry_decide(&p, 2, "Err", false, false, 3500, 5000, 10000, &b),
-                     LA_RETRY_NONE);
-    assert_int_equal(tc_la_retry_decide(&p, 2, "Err", false, false, 2500, 5000, 10000, &b),
-                     LA_RETRY_LOCAL);
-    assert_int_equal(b, 2000);
+    EXPECT_DECISIONS(&p, {2, "Err", false, false, 3500, 5000, 10000, LA_RETRY_NONE, ANY_BACKOFF},
+                     {2, "Err", false, false, 2500, 5000, 10000, LA_RETRY_LOCAL, 2000});
 }
 
 /* ---- marker data ---- */
@@ -248,29 +264,12 @@ static void marker_the_code_did_not_make_is_nondeterminism(void **s)
     tc_history_free(h);
 }
 
-/* A run's first workflow task, live (nothing recorded yet). */
-typedef struct first_task {
-    hb *b;
-    tc_history *h;
-    tc_run *r;
-} first_task;
-
-static tc_run *first_start(first_task *t, tc_workflow_fn fn, size_t state_size, void *user)
+/* A run's first workflow task, live (nothing recorded yet), with rt_drive_free to end it. */
+static tc_run *first_start(rt_drive *t, tc_workflow_fn fn, size_t state_size, void *user)
 {
-    tc_error err = {0};
-    t->b = hb_new();
+    *t = (rt_drive){.b = hb_new(), .user = user};
     hb_started(t->b, "Wf", NULL);
-    int64_t started = hb_wft_start(t->b);
-    t->h = hb_history(t->b);
-    t->r = rt_task(t->h, started, fn, state_size, user, NULL, &err);
-    return t->r;
-}
-
-static void first_end(first_task *t)
-{
-    tc_run_free(t->r);
-    tc_history_free(t->h);
-    hb_free(t->b);
+    return rt_drive_task(t, fn, state_size);
 }
 
 /* The first task, live: each finished attempt records a marker and runs the code on. */
@@ -284,7 +283,7 @@ static tc_la *la_at(tc_run *r, size_t i)
 static void live_task_records_a_marker_per_result_in_order(void **s)
 {
     (void)s;
-    first_task t;
+    rt_drive t;
     tc_run *r = first_start(&t, wf_serial, sizeof(la_state), NULL);
     assert_int_equal(rt_ncmds(r), 0);
     assert_int_equal(la_at(r, 0)->state, LA_DISPATCHED);
@@ -319,13 +318,13 @@ static void live_task_records_a_marker_per_result_in_order(void **s)
     assert_int_equal(seen, 2);
     temporal__api__command__v1__command__free_unpacked(c, NULL);
     assert_string_equal(((la_state *)r->state)->out, "[\"A\",\"B\",\"C\"]");
-    first_end(&t);
+    rt_drive_free(&t);
 }
 
 static void final_failure_is_recorded_and_reaches_the_code(void **s)
 {
     (void)s;
-    first_task t;
+    rt_drive t;
     tc_run *r = first_start(&t, wf_serial, sizeof(la_state), NULL);
     tc_appfail af;
     tc_la_fail(r, la_at(r, 0), 3, tc_appfail_init(&af, "OutOfStock", "none left", true), 0);
@@ -340,7 +339,7 @@ static void final_failure_is_recorded_and_reaches_the_code(void **s)
     temporal__api__command__v1__command__free_unpacked(c, NULL);
     assert_int_equal(((la_state *)r->state)->rc[0], TC_ERR_FAILED);
     assert_string_equal(((la_state *)r->state)->ftype, "OutOfStock");
-    first_end(&t);
+    rt_drive_free(&t);
 }
 
 /* Re-raising the local activity's failure: an ActivityFailure naming it, caused by the
@@ -353,10 +352,23 @@ static void wf_reraise(tc_wf_ctx *ctx, void *state, void *user)
         tc_wf_fail_future(ctx, f);
 }
 
+/* The run's commands after its local activity "1" (Charge) failed for good: the marker, then
+ * FailWorkflowExecution with an ActivityFailure naming Charge, returned (*c to free). */
+static const tc_pb_failure *charge_failure(const tc_run *r, Temporal__Api__Command__V1__Command **c)
+{
+    rt_expect(r, "RecordMarker:1:LocalActivity,FailWorkflowExecution::");
+    *c = rt_unpack(rt_cmd(r, 1));
+    const tc_pb_failure *f = (*c)->fail_workflow_execution_command_attributes->failure;
+    assert_int_equal(f->failure_info_case,
+                     TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_ACTIVITY_FAILURE_INFO);
+    assert_string_equal(f->activity_failure_info->activity_type->name, "Charge");
+    return f;
+}
+
 static void failure_is_reraised_as_an_activity_failure_with_its_cause(void **s)
 {
     (void)s;
-    first_task t;
+    rt_drive t;
     tc_run *r = first_start(&t, wf_reraise, 0, NULL);
     tc_failure cause = {.message = "card declined"};
     tc_failure raised = {
@@ -368,19 +380,15 @@ static void failure_is_reraised_as_an_activity_failure_with_its_cause(void **s)
     tc_la_run_code(r);
     temporal__api__failure__v1__failure__free_unpacked(pf, NULL);
     free(packed);
-    rt_expect(r, "RecordMarker:1:LocalActivity,FailWorkflowExecution::");
-    Temporal__Api__Command__V1__Command *c = rt_unpack(rt_cmd(r, 1));
-    const tc_pb_failure *f = c->fail_workflow_execution_command_attributes->failure;
-    assert_int_equal(f->failure_info_case,
-                     TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_ACTIVITY_FAILURE_INFO);
-    assert_string_equal(f->activity_failure_info->activity_type->name, "Charge");
+    Temporal__Api__Command__V1__Command *c;
+    const tc_pb_failure *f = charge_failure(r, &c);
     assert_string_equal(f->activity_failure_info->activity_id, "1");
     assert_string_equal(f->cause->message, "charge failed");
     assert_string_equal(f->cause->application_failure_info->type, "Payment");
     assert_true(f->cause->application_failure_info->non_retryable);
     assert_string_equal(f->cause->cause->message, "card declined");
     temporal__api__command__v1__command__free_unpacked(c, NULL);
-    first_end(&t);
+    rt_drive_free(&t);
 }
 
 /* A local activity's final timeout reaches the code with its timeout type, as a remote one's
@@ -400,7 +408,7 @@ static void wf_timeout_type(tc_wf_ctx *ctx, void *state, void *user)
 static void timeout_tells_its_type_and_is_reraised_with_it(void **s)
 {
     (void)s;
-    first_task t;
+    rt_drive t;
     tc_run *r = first_start(&t, wf_timeout_type, sizeof(la_state), NULL);
     tc_pb_failure f = TEMPORAL__API__FAILURE__V1__FAILURE__INIT;
     Temporal__Api__Failure__V1__TimeoutFailureInfo ti =
@@ -414,18 +422,14 @@ static void timeout_tells_its_type_and_is_reraised_with_it(void **s)
     const la_state *st = r->state;
     assert_int_equal(st->rc[0], TC_ERR_FAILED);
     assert_int_equal(st->rc[1], TC_TIMEOUT_START_TO_CLOSE);
-    rt_expect(r, "RecordMarker:1:LocalActivity,FailWorkflowExecution::");
-    Temporal__Api__Command__V1__Command *c = rt_unpack(rt_cmd(r, 1));
-    const tc_pb_failure *top = c->fail_workflow_execution_command_attributes->failure;
-    assert_int_equal(top->failure_info_case,
-                     TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_ACTIVITY_FAILURE_INFO);
-    assert_string_equal(top->activity_failure_info->activity_type->name, "Charge");
+    Temporal__Api__Command__V1__Command *c;
+    const tc_pb_failure *top = charge_failure(r, &c);
     assert_int_equal(top->activity_failure_info->retry_state,
                      TEMPORAL__API__ENUMS__V1__RETRY_STATE__RETRY_STATE_NON_RETRYABLE_FAILURE);
     assert_int_equal(top->cause->timeout_failure_info->timeout_type,
                      TEMPORAL__API__ENUMS__V1__TIMEOUT_TYPE__TIMEOUT_TYPE_START_TO_CLOSE);
     temporal__api__command__v1__command__free_unpacked(c, NULL);
-    first_end(&t);
+    rt_drive_free(&t);
 }
 
 /* ---- durable backoff between rounds ---- */
@@ -446,7 +450,7 @@ static void wf_one(tc_wf_ctx *ctx, void *state, void *user)
 static void long_backoff_records_the_failure_then_starts_a_timer(void **s)
 {
     (void)s;
-    first_task t;
+    rt_drive t;
     tc_run *r = first_start(&t, wf_one, sizeof(la_state), NULL);
     tc_appfail af;
     tc_la *la = la_at(r, 0);
@@ -474,16 +478,24 @@ static void long_backoff_records_the_failure_then_starts_a_timer(void **s)
     assert_non_null(strstr(text, "\"Attempt\":1,\"Backoff\":2000000000}"));
     free(text);
     temporal__api__command__v1__command__free_unpacked(c, NULL);
-    first_end(&t);
+    rt_drive_free(&t);
+}
+
+/* 1 started (One), 2-4 task, 5 the marker of attempt 1 of Flaky, failed, with a backoff of
+ * backoff_ms. */
+static hb *flaky_failed_once(int64_t backoff_ms)
+{
+    hb *b = hb_new();
+    hb_started(b, "One", NULL);
+    hb_wft(b);
+    hb_la_marker(b, "1", "Flaky", 1, NULL, "Err", "attempt 1 failed", backoff_ms);
+    return b;
 }
 
 static void replay_follows_the_timer_rounds(void **s)
 {
     (void)s;
-    hb *b = hb_new();
-    hb_started(b, "One", NULL);
-    hb_wft(b);                                                               /* 2-4 */
-    hb_la_marker(b, "1", "Flaky", 1, NULL, "Err", "attempt 1 failed", 2000); /* 5 */
+    hb *b = flaky_failed_once(2000);                                         /* 1-5 */
     int64_t t1 = hb_timer_started(b, "6", 2000);                             /* 6 */
     hb_timer_fired(b, "6", t1);                                              /* 7 */
     hb_wft(b);                                                               /* 8-10 */
@@ -506,24 +518,17 @@ static void replay_follows_the_timer_rounds(void **s)
 static void after_the_timer_the_next_round_is_dispatched(void **s)
 {
     (void)s;
-    hb *b = hb_new();
-    hb_started(b, "One", NULL);
-    hb_wft(b);
-    hb_la_marker(b, "1", "Flaky", 1, NULL, "Err", "attempt 1 failed", 2000);
+    hb *b = flaky_failed_once(2000);
     int64_t t1 = hb_timer_started(b, "6", 2000);
     hb_timer_fired(b, "6", t1);
-    int64_t started = hb_wft_start(b);
-    tc_history *h = hb_history(b);
-    tc_error err = {0};
-    tc_run *r = rt_task(h, started, wf_one, sizeof(la_state), NULL, NULL, &err);
+    rt_drive dr = {.b = b};
+    tc_run *r = rt_drive_task(&dr, wf_one, sizeof(la_state));
     tc_la *la = la_at(r, 0);
     assert_int_equal(la->state, LA_DISPATCHED);
     assert_string_equal(la->id, "2");
     assert_int_equal(la->attempt, 2);
     assert_int_equal(rt_ncmds(r), 0);
-    tc_run_free(r);
-    tc_history_free(h);
-    hb_free(b);
+    rt_drive_free(&dr);
 }
 
 /* ---- cancellation ---- */
@@ -549,62 +554,56 @@ static void wf_cancel(tc_wf_ctx *ctx, void *state, void *user)
     tc_wf_complete(ctx, "\"done\"");
 }
 
-static tc_run *cancel_run(const tc_activity_cancel_mode *mode, tc_history **hp, hb **bp)
+/* The Cancel workflow's task after its cancel signal, its activity in the given cancel mode. */
+static tc_run *cancel_run(const tc_activity_cancel_mode *mode, rt_drive *dr)
 {
-    hb *b = hb_new();
-    hb_started(b, "Cancel", NULL);
-    hb_wft(b);
-    hb_signal(b, "cancel", NULL);
-    int64_t started = hb_wft_start(b);
-    *hp = hb_history(b);
-    *bp = b;
-    tc_error err = {0};
-    return rt_task(*hp, started, wf_cancel, sizeof(cancel_state), (void *)mode, NULL, &err);
+    *dr = (rt_drive){.b = hb_new(), .user = (void *)mode};
+    hb_started(dr->b, "Cancel", NULL);
+    hb_wft(dr->b);
+    hb_signal(dr->b, "cancel", NULL);
+    return rt_drive_task(dr, wf_cancel, sizeof(cancel_state));
+}
+
+/* cancel_run in a mode that does not wait for the attempt: the future resolves as cancelled
+ * at once, and the run records the marker and completes. */
+static tc_run *cancel_resolves_at_once(const tc_activity_cancel_mode *mode, rt_drive *dr)
+{
+    tc_run *r = cancel_run(mode, dr);
+    cancel_state *st = r->state;
+    assert_true(st->resolved_at_cancel);
+    assert_int_equal(st->rc, TC_ERR_CANCELLED);
+    rt_expect(r, "RecordMarker:1:LocalActivity,CompleteWorkflowExecution::");
+    return r;
 }
 
 static void try_cancel_resolves_at_once_with_a_marker(void **s)
 {
     (void)s;
-    tc_history *h;
-    hb *b;
+    rt_drive dr;
     static const tc_activity_cancel_mode mode = TC_CANCEL_TRY;
-    tc_run *r = cancel_run(&mode, &h, &b);
-    cancel_state *st = r->state;
-    assert_true(st->resolved_at_cancel);
-    assert_int_equal(st->rc, TC_ERR_CANCELLED);
-    rt_expect(r, "RecordMarker:1:LocalActivity,CompleteWorkflowExecution::");
+    tc_run *r = cancel_resolves_at_once(&mode, &dr);
     Temporal__Api__Command__V1__Command *c = rt_unpack(rt_cmd(r, 0));
     assert_int_equal(c->record_marker_command_attributes->failure->failure_info_case,
                      TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_CANCELED_FAILURE_INFO);
     temporal__api__command__v1__command__free_unpacked(c, NULL);
-    tc_run_free(r);
-    tc_history_free(h);
-    hb_free(b);
+    rt_drive_free(&dr);
 }
 
 static void abandon_resolves_at_once(void **s)
 {
     (void)s;
-    tc_history *h;
-    hb *b;
+    rt_drive dr;
     static const tc_activity_cancel_mode mode = TC_CANCEL_ABANDON;
-    tc_run *r = cancel_run(&mode, &h, &b);
-    cancel_state *st = r->state;
-    assert_true(st->resolved_at_cancel);
-    assert_int_equal(st->rc, TC_ERR_CANCELLED);
-    rt_expect(r, "RecordMarker:1:LocalActivity,CompleteWorkflowExecution::");
-    tc_run_free(r);
-    tc_history_free(h);
-    hb_free(b);
+    cancel_resolves_at_once(&mode, &dr);
+    rt_drive_free(&dr);
 }
 
 static void wait_cancel_resolves_when_the_attempt_returns(void **s)
 {
     (void)s;
-    tc_history *h;
-    hb *b;
+    rt_drive dr;
     static const tc_activity_cancel_mode mode = TC_CANCEL_WAIT_COMPLETED;
-    tc_run *r = cancel_run(&mode, &h, &b);
+    tc_run *r = cancel_run(&mode, &dr);
     cancel_state *st = r->state;
     assert_false(st->resolved_at_cancel);
     assert_int_equal(rt_ncmds(r), 0);
@@ -614,9 +613,7 @@ static void wait_cancel_resolves_when_the_attempt_returns(void **s)
     tc_la_run_code(r);
     assert_int_equal(st->rc, TC_ERR_CANCELLED);
     rt_expect(r, "RecordMarker:1:LocalActivity,CompleteWorkflowExecution::");
-    tc_run_free(r);
-    tc_history_free(h);
-    hb_free(b);
+    rt_drive_free(&dr);
 }
 
 /* Cancelled in the code run that started it: nothing ran, nothing is recorded. */
@@ -633,11 +630,11 @@ static void wf_cancel_main(tc_wf_ctx *ctx, void *state, void *user)
 static void cancel_before_dispatch_records_nothing(void **s)
 {
     (void)s;
-    first_task t;
+    rt_drive t;
     tc_run *r = first_start(&t, wf_cancel_main, sizeof(cancel_state), NULL);
     assert_int_equal(((cancel_state *)r->state)->rc, TC_ERR_CANCELLED);
     rt_expect(r, "CompleteWorkflowExecution::");
-    first_end(&t);
+    rt_drive_free(&t);
 }
 
 /* The run's cancellation request cancels a local activity waiting on its backoff timer: the
@@ -645,21 +642,14 @@ static void cancel_before_dispatch_records_nothing(void **s)
 static void run_cancel_during_timer_backoff_cancels_timer_and_records(void **s)
 {
     (void)s;
-    hb *b = hb_new();
-    hb_started(b, "One", NULL);
-    hb_wft(b);
-    hb_la_marker(b, "1", "Flaky", 1, NULL, "Err", "attempt 1 failed", 20000);
+    hb *b = flaky_failed_once(20000);
     hb_timer_started(b, "6", 20000);
     hb_cancel_requested(b);
-    int64_t started = hb_wft_start(b);
-    tc_history *h = hb_history(b);
-    tc_error err = {0};
-    tc_run *r = rt_task(h, started, wf_one, sizeof(la_state), NULL, NULL, &err);
+    rt_drive dr = {.b = b};
+    tc_run *r = rt_drive_task(&dr, wf_one, sizeof(la_state));
     rt_expect(r, "CancelTimer:6:,RecordMarker:2:LocalActivity,CompleteWorkflowExecution::");
     assert_string_equal(((la_state *)r->state)->ftype, "CanceledError");
-    tc_run_free(r);
-    tc_history_free(h);
-    hb_free(b);
+    rt_drive_free(&dr);
 }
 
 /* ---- lazy input ---- */
@@ -715,11 +705,8 @@ static const char *g_fixtures;
 static void go_sdk_local_activity_history_replays(void **s)
 {
     (void)s;
-    char path[1024];
-    snprintf(path, sizeof path, "%s/go_local.history.pb", g_fixtures);
-    tc_history *h = NULL;
+    tc_history *h = tt_load_history(g_fixtures, "go_local");
     tc_error err = {0};
-    assert_int_equal(tc_history_load(path, &h, &err), TC_OK);
     go_local_state st;
     memset(&st, 0, sizeof st);
     if (tc_replay_history(h, wf_go_local, &st, sizeof st, NULL, &err) != TC_OK)
@@ -740,11 +727,8 @@ static void wf_go_local_changed(tc_wf_ctx *ctx, void *state, void *user)
 static void go_sdk_history_against_changed_code_is_nondeterminism(void **s)
 {
     (void)s;
-    char path[1024];
-    snprintf(path, sizeof path, "%s/go_local.history.pb", g_fixtures);
-    tc_history *h = NULL;
+    tc_history *h = tt_load_history(g_fixtures, "go_local");
     tc_error err = {0};
-    assert_int_equal(tc_history_load(path, &h, &err), TC_OK);
     assert_int_equal(tc_replay_history(h, wf_go_local_changed, NULL, 0, NULL, &err),
                      TC_ERR_NONDETERMINISM);
     assert_non_null(strstr(err.text, "recorded local activity Flaky (ActivityID 2)"));

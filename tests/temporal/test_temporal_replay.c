@@ -131,15 +131,8 @@ static void wf_cancel_forgotten(tc_wf_ctx *ctx, void *state, void *user)
 {
     (void)state;
     (void)user;
-    tc_retry_policy rp = {.maximum_attempts = 1};
-    tc_activity_options o = {.start_to_close_ms = 60000,
-                             .heartbeat_timeout_ms = 1000,
-                             .retry = &rp,
-                             .cancel_mode = TC_CANCEL_WAIT_COMPLETED};
-    tc_wf_activity_start(ctx, "LongBeat", NULL, &o);
-    if (tc_wf_sleep(ctx, 1500) != TC_OK)
-        return;
-    tc_wf_complete(ctx, "{}");
+    if (tw_long_beat_then_sleep(ctx))
+        tc_wf_complete(ctx, "{}");
 }
 
 static void cancel_history_rejects_missing_cancel(void **s)
@@ -188,10 +181,7 @@ static void garbage_file_is_not_a_history(void **s)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s FIXTURE_DIR\n", argv[0]);
-        return 2;
-    }
+    tt_args(argc, argv, 1, "FIXTURE_DIR");
     g_dir = argv[1];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(greet_history_replays_cleanly),

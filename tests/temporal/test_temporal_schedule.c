@@ -308,10 +308,7 @@ static void invalid_schedules_are_refused(void **s)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s TEMPORAL_CLI\n", argv[0]);
-        return 2;
-    }
+    tt_args(argc, argv, 1, "TEMPORAL_CLI");
     g_tt_cli = argv[1];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(create_describe_and_the_cli_agree),

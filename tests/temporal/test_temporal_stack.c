@@ -211,15 +211,7 @@ static int teardown(void **s)
 static void start(const char *queue, const char *type, const char *input, char *wid, size_t cap,
                   char *rid)
 {
-    tc_error err = {0};
-    tt_unique(wid, cap, type);
-    tc_start_options o = {.workflow_id = wid,
-                          .workflow_type = type,
-                          .task_queue = queue,
-                          .input_json = input,
-                          .task_timeout_ms = 5000};
-    if (tc_workflow_start(g_client, &o, rid, 64, NULL, &err) != TC_OK)
-        fail_msg("start %s: %s", type, err.text);
+    tt_start(g_client, queue, type, input, wid, cap, rid);
 }
 
 static char *result_of(const char *wid, const char *rid)
@@ -350,52 +342,44 @@ static void long_workflow_follows_history_pages(void **s)
     tc_worker_free(w);
 }
 
+/* Runs the Failures workflow on the activity named by input_json and checks the outcome it
+ * reports and how many times that activity ran (its counter, runs). */
+static void expect_failures(atomic_int *runs, const char *input_json, const char *want,
+                            int want_runs)
+{
+    char wid[128], rid[64];
+    atomic_store(runs, 0);
+    start(g_queue, "Failures", input_json, wid, sizeof wid, rid);
+    char *res = result_of(wid, rid);
+    assert_string_equal(res, want);
+    assert_int_equal(atomic_load(runs), want_runs);
+    free(res);
+}
+
 static void retryable_failure_is_retried_until_success(void **s)
 {
     (void)s;
-    char wid[128], rid[64];
-    atomic_store(&n_flaky, 0);
-    start(g_queue, "Failures", "\"Flaky\"", wid, sizeof wid, rid);
-    char *res = result_of(wid, rid);
-    assert_string_equal(res, "{\"ok\":true,\"result\":3}");
-    assert_int_equal(atomic_load(&n_flaky), 3);
-    free(res);
+    expect_failures(&n_flaky, "\"Flaky\"", "{\"ok\":true,\"result\":3}", 3);
 }
 
 static void non_retryable_failure_is_not_retried(void **s)
 {
     (void)s;
-    char wid[128], rid[64];
-    atomic_store(&n_refuse, 0);
-    start(g_queue, "Failures", "\"Refuse\"", wid, sizeof wid, rid);
-    char *res = result_of(wid, rid);
-    assert_string_equal(res, "{\"ok\":false,\"type\":\"OutOfStock\",\"nr\":true}");
-    assert_int_equal(atomic_load(&n_refuse), 1);
-    free(res);
+    expect_failures(&n_refuse, "\"Refuse\"", "{\"ok\":false,\"type\":\"OutOfStock\",\"nr\":true}",
+                    1);
 }
 
 static void policy_listed_type_is_not_retried(void **s)
 {
     (void)s;
-    char wid[128], rid[64];
-    atomic_store(&n_fatal, 0);
-    start(g_queue, "Failures", "\"Fatal\"", wid, sizeof wid, rid);
-    char *res = result_of(wid, rid);
-    assert_string_equal(res, "{\"ok\":false,\"type\":\"Fatal\",\"nr\":false}");
-    assert_int_equal(atomic_load(&n_fatal), 1);
-    free(res);
+    expect_failures(&n_fatal, "\"Fatal\"", "{\"ok\":false,\"type\":\"Fatal\",\"nr\":false}", 1);
 }
 
 static void retries_stop_at_maximum_attempts(void **s)
 {
     (void)s;
-    char wid[128], rid[64];
-    atomic_store(&n_always, 0);
-    start(g_queue, "Failures", "\"Always\"", wid, sizeof wid, rid);
-    char *res = result_of(wid, rid);
-    assert_string_equal(res, "{\"ok\":false,\"type\":\"Transient\",\"nr\":false}");
-    assert_int_equal(atomic_load(&n_always), 2);
-    free(res);
+    expect_failures(&n_always, "\"Always\"", "{\"ok\":false,\"type\":\"Transient\",\"nr\":false}",
+                    2);
 }
 
 static void heartbeating_activity_is_cancelled_by_workflow(void **s)
@@ -458,10 +442,7 @@ static void failed_workflow_reports_its_failure(void **s)
     char wid[128], rid[64];
     start(g_queue, "FailIt", NULL, wid, sizeof wid, rid);
     tc_outcome out;
-    tc_error err = {0};
-    assert_int_equal(tc_workflow_result(g_client, wid, rid, 60000, &out, &err),
-                     TC_ERR_WORKFLOW_FAILED);
-    assert_int_equal(out.status, TC_WF_FAILED);
+    tt_expect_closed(g_client, wid, rid, 60000, TC_WF_FAILED, &out);
     assert_string_equal(out.failure_type, "Boom");
     assert_string_equal(out.failure_message, "workflow gave up");
     assert_null(out.result_json);
@@ -475,10 +456,7 @@ static void terminate_closes_the_run(void **s)
     start(g_queue, "Waiter", NULL, wid, sizeof wid, rid);
     TT_OK(tc_workflow_terminate(g_client, wid, rid, "test says stop", &e_));
     tc_outcome out;
-    tc_error err = {0};
-    assert_int_equal(tc_workflow_result(g_client, wid, rid, 30000, &out, &err),
-                     TC_ERR_WORKFLOW_FAILED);
-    assert_int_equal(out.status, TC_WF_TERMINATED);
+    tt_expect_closed(g_client, wid, rid, 30000, TC_WF_TERMINATED, &out);
     assert_string_equal(out.failure_message, "test says stop");
     tc_outcome_clear(&out);
 }

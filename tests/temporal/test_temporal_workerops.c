@@ -42,20 +42,26 @@ fail_command_failure(const tc_run *r, Temporal__Api__Command__V1__Command **m)
     return (*m)->fail_workflow_execution_command_attributes->failure;
 }
 
-static void activity_failure_is_reraised_as_activity_failure_caused_by_it(void **state)
+/* 1 started, 2-4 task, 5 activity "5" (Pay) scheduled (*scheduled), 6 its attempt started. */
+static hb *pay_started(int64_t *scheduled)
 {
-    (void)state;
     hb *b = hb_new();
     hb_started(b, "W", NULL);
     hb_wft(b);
-    int64_t s = hb_act_scheduled(b, "5", "Pay");
-    hb_act_started(b, s);
+    *scheduled = hb_act_scheduled(b, "5", "Pay");
+    hb_act_started(b, *scheduled);
+    return b;
+}
+
+static void activity_failure_is_reraised_as_activity_failure_caused_by_it(void **state)
+{
+    (void)state;
+    int64_t s;
+    hb *b = pay_started(&s);
     /* the attempt failed with a plain error: no failure type */
     hb_act_failed(b, s, "", "activity attempt 5 failed", false);
-    int64_t live = hb_wft_start(b);
-    tc_history *h = hb_history(b);
-    tc_error err = {0};
-    tc_run *r = rt_task(h, live, wf_reraise, sizeof(fail_state), NULL, NULL, &err);
+    rt_drive dr = {.b = b};
+    tc_run *r = rt_drive_task(&dr, wf_reraise, sizeof(fail_state));
     const fail_state *st = r->state;
     assert_int_equal(st->rc, TC_ERR_FAILED);
     assert_string_equal(st->ftype, ""); /* not "Error": an untyped failure stays untyped */
@@ -73,19 +79,14 @@ static void activity_failure_is_reraised_as_activity_failure_caused_by_it(void *
     assert_string_equal(f->cause->message, "activity attempt 5 failed");
     assert_string_equal(f->cause->application_failure_info->type, "");
     temporal__api__command__v1__command__free_unpacked(m, NULL);
-    tc_run_free(r);
-    tc_history_free(h);
-    hb_free(b);
+    rt_drive_free(&dr);
 }
 
 /* An ActivityTaskTimedOut whose failure is a TimeoutFailure of the given type. */
 static void timed_out(hb *b, int64_t scheduled, int timeout_type)
 {
-    Temporal__Api__History__V1__HistoryEvent *e =
-        hb_add(b, TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT);
-    Temporal__Api__History__V1__ActivityTaskTimedOutEventAttributes *a = hb_calloc(sizeof *a);
-    temporal__api__history__v1__activity_task_timed_out_event_attributes__init(a);
-    a->scheduled_event_id = scheduled;
+    Temporal__Api__History__V1__ActivityTaskTimedOutEventAttributes *a =
+        HB_ANSWER(b, ACTIVITY_TASK_TIMED_OUT, "scheduled_event_id", scheduled, NULL, 0);
     a->retry_state = TEMPORAL__API__ENUMS__V1__RETRY_STATE__RETRY_STATE_TIMEOUT;
     Temporal__Api__Failure__V1__Failure *f = hb_calloc(sizeof *f);
     temporal__api__failure__v1__failure__init(f);
@@ -99,24 +100,16 @@ static void timed_out(hb *b, int64_t scheduled, int timeout_type)
     f->failure_info_case = TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_TIMEOUT_FAILURE_INFO;
     f->timeout_failure_info = ti;
     a->failure = f;
-    e->attributes_case =
-        TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_ACTIVITY_TASK_TIMED_OUT_EVENT_ATTRIBUTES;
-    e->activity_task_timed_out_event_attributes = a;
 }
 
 static void activity_timeout_tells_its_timeout_type(void **state)
 {
     (void)state;
-    hb *b = hb_new();
-    hb_started(b, "W", NULL);
-    hb_wft(b);
-    int64_t s = hb_act_scheduled(b, "5", "Pay");
-    hb_act_started(b, s);
+    int64_t s;
+    hb *b = pay_started(&s);
     timed_out(b, s, TC_TIMEOUT_HEARTBEAT);
-    int64_t live = hb_wft_start(b);
-    tc_history *h = hb_history(b);
-    tc_error err = {0};
-    tc_run *r = rt_task(h, live, wf_reraise, sizeof(fail_state), NULL, NULL, &err);
+    rt_drive dr = {.b = b};
+    tc_run *r = rt_drive_task(&dr, wf_reraise, sizeof(fail_state));
     const fail_state *st = r->state;
     assert_int_equal(st->rc, TC_ERR_FAILED);
     assert_string_equal(st->ftype, "TimeoutError");
@@ -129,9 +122,7 @@ static void activity_timeout_tells_its_timeout_type(void **state)
                      TEMPORAL__API__ENUMS__V1__RETRY_STATE__RETRY_STATE_TIMEOUT);
     assert_int_equal(f->cause->timeout_failure_info->timeout_type, TC_TIMEOUT_HEARTBEAT);
     temporal__api__command__v1__command__free_unpacked(m, NULL);
-    tc_run_free(r);
-    tc_history_free(h);
-    hb_free(b);
+    rt_drive_free(&dr);
 }
 
 /* ---- run information ---- */
@@ -222,10 +213,8 @@ static void run_info_comes_from_the_started_event(void **state)
     (void)state;
     hb *b = hb_new();
     started_child(b);
-    int64_t live = hb_wft_start(b);
-    tc_history *h = hb_history(b);
-    tc_error err = {0};
-    tc_run *r = rt_task(h, live, wf_info, 0, NULL, NULL, &err);
+    rt_drive dr = {.b = b};
+    tc_run *r = rt_drive_task(&dr, wf_info, 0);
     rt_expect(r, "CompleteWorkflowExecution::");
     char *got = complete_result(r);
     assert_string_equal(
@@ -235,9 +224,7 @@ static void run_info_comes_from_the_started_event(void **state)
              "\"parent-wf\",\"queue\":\"unit-queue\",\"rrun\":\"root-run\",\"rwf\":\"root-wf\","
              "\"sa\":\"{}\",\"same\":true,\"type\":\"Info\"}");
     free(got);
-    tc_run_free(r);
-    tc_history_free(h);
-    hb_free(b);
+    rt_drive_free(&dr);
 }
 
 static void first_run_has_no_continued_run_id(void **state)
@@ -245,10 +232,8 @@ static void first_run_has_no_continued_run_id(void **state)
     (void)state;
     hb *b = hb_new();
     hb_started(b, "Info", NULL);
-    int64_t live = hb_wft_start(b);
-    tc_history *h = hb_history(b);
-    tc_error err = {0};
-    tc_run *r = rt_task(h, live, wf_info, 0, NULL, NULL, &err);
+    rt_drive dr = {.b = b};
+    tc_run *r = rt_drive_task(&dr, wf_info, 0);
     char *got = complete_result(r);
     json_t *o = json_loads(got, 0, NULL);
     assert_non_null(o);
@@ -259,9 +244,7 @@ static void first_run_has_no_continued_run_id(void **state)
     assert_int_equal(json_integer_value(json_object_get(o, "attempt")), 1);
     json_decref(o);
     free(got);
-    tc_run_free(r);
-    tc_history_free(h);
-    hb_free(b);
+    rt_drive_free(&dr);
 }
 
 /* ---- continue-as-new carries the memo and search attributes ---- */
@@ -279,10 +262,8 @@ static void continue_as_new_carries_memo_and_search_attributes(void **state)
     (void)state;
     hb *b = hb_new();
     hb_started_full(b, "Loop", NULL, "CustomKeywordField", "\"kw\"", "MemoKey", "\"MemoValue\"");
-    int64_t live = hb_wft_start(b);
-    tc_history *h = hb_history(b);
-    tc_error err = {0};
-    tc_run *r = rt_task(h, live, wf_continue, 0, NULL, NULL, &err);
+    rt_drive dr = {.b = b};
+    tc_run *r = rt_drive_task(&dr, wf_continue, 0);
     rt_expect(r, "ModifyWorkflowProperties::,ContinueAsNewWorkflowExecution::");
     Temporal__Api__Command__V1__Command *m = rt_unpack(rt_cmd(r, 1));
     const Temporal__Api__Command__V1__ContinueAsNewWorkflowExecutionCommandAttributes *a =
@@ -300,9 +281,7 @@ static void continue_as_new_carries_memo_and_search_attributes(void **state)
     assert_int_equal(a->search_attributes->n_indexed_fields, 1);
     assert_string_equal(a->search_attributes->indexed_fields[0]->key, "CustomKeywordField");
     temporal__api__command__v1__command__free_unpacked(m, NULL);
-    tc_run_free(r);
-    tc_history_free(h);
-    hb_free(b);
+    rt_drive_free(&dr);
 }
 
 /* ---- custom workflow metrics ---- */

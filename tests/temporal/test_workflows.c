@@ -169,17 +169,23 @@ void act_step(tc_activity_ctx *ctx, void *user)
 
 /* Cancel: start LongBeat (heartbeat timeout 1 s, cancel mode wait-cancellation-completed),
  * sleep 1.5 s, cancel it, report its outcome once it acknowledged. */
-void wf_cancel(tc_wf_ctx *ctx, void *state, void *user)
+tc_future *tw_long_beat_then_sleep(tc_wf_ctx *ctx)
 {
-    (void)state;
-    (void)user;
     tc_retry_policy rp = {.maximum_attempts = 1};
     tc_activity_options o = {.start_to_close_ms = 60000,
                              .heartbeat_timeout_ms = 1000,
                              .retry = &rp,
                              .cancel_mode = TC_CANCEL_WAIT_COMPLETED};
     tc_future *act = tc_wf_activity_start(ctx, "LongBeat", NULL, &o);
-    if (tc_wf_sleep(ctx, 1500) != TC_OK)
+    return tc_wf_sleep(ctx, 1500) == TC_OK ? act : NULL;
+}
+
+void wf_cancel(tc_wf_ctx *ctx, void *state, void *user)
+{
+    (void)state;
+    (void)user;
+    tc_future *act = tw_long_beat_then_sleep(ctx);
+    if (!act)
         return;
     tc_future_cancel(ctx, act);
     tc_wf_result r;

@@ -32,6 +32,9 @@ void act_step(tc_activity_ctx *ctx, void *user);
  * cancel the activity, complete with {"ok":false,"type":"CanceledError"} once it acknowledged
  * (the LongBeat activity lives in the stack test). */
 void wf_cancel(tc_wf_ctx *ctx, void *state, void *user);
+/* Cancel's first steps: LongBeat started as above, then the 1.5 s sleep. Returns the activity's
+ * future, or NULL when the sleep did not end normally (the run is ending). */
+tc_future *tw_long_beat_then_sleep(tc_wf_ctx *ctx);
 
 /* Register everything above on w (Greet, Chain, Steps + their activities). */
 int tw_register_all(tc_worker *w, tc_error *err);
