@@ -52,6 +52,8 @@ int main(void)
         .forward_attempts = (int)cfg_int("SAGA_FORWARD_ATTEMPTS", 3, 1, 1000),
         .retry_initial_ms = cfg_int("SAGA_RETRY_INITIAL_MS", 1000, 1, 600000),
         .retry_max_ms = cfg_int("SAGA_RETRY_MAX_MS", 10000, 1, 3600000),
+        .resume_every_ms = cfg_int("SAGA_RESUME_EVERY_MS", 10000, 0, 3600000),
+        .resume_stale_ms = cfg_int("SAGA_RESUME_STALE_MS", 30000, 1000, 86400000),
     };
     if (orch_start(&oc, &o) != 0) {
         log_error("cannot start saga workers");

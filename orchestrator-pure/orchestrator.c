@@ -13,6 +13,7 @@
 
 #include "cm_error.h"
 #include "cm_log.h"
+#include "owned.h"
 
 typedef struct job {
     struct job *next;
@@ -40,9 +41,12 @@ struct orch {
     job_t *head, *tail;
     int queued;
     waiter_t *waiters;
+    owned_set_t *owned; /* sagas queued or running here: never queued twice */
     int stopping;
     int nthreads;
     pthread_t *threads;
+    pthread_t sweeper;
+    int have_sweeper;
 };
 
 /* ---- time ---------------------------------------------------------------------------------- */
@@ -84,12 +88,19 @@ static int sleep_or_stop(orch_t *o, int64_t ms)
 
 /* ---- queue and waiters ------------------------------------------------------------------------ */
 
-/* Caller holds o->mu. row (may be NULL) is the saga as just committed. */
+/* Caller holds o->mu. row (may be NULL) is the saga as just committed. A saga this process
+ * already drives (queued or running) is not queued again: its waiters hear of its end.
+ * Returns 1 when queued, 0 when driven here already, or CM_ERR_NOMEM. */
 static int enqueue_locked(orch_t *o, const char *saga_id, const saga_row_t *row)
 {
+    int added = owned_add(o->owned, saga_id);
+    if (added <= 0)
+        return added == 0 ? 0 : CM_ERR_NOMEM;
     job_t *j = calloc(1, sizeof *j);
-    if (j == NULL)
+    if (j == NULL) {
+        owned_del(o->owned, saga_id);
         return CM_ERR_NOMEM;
+    }
     snprintf(j->saga_id, sizeof j->saga_id, "%s", saga_id);
     clock_gettime(CLOCK_MONOTONIC, &j->created);
     if (row != NULL) {
@@ -103,7 +114,7 @@ static int enqueue_locked(orch_t *o, const char *saga_id, const saga_row_t *row)
     o->tail = j;
     o->queued++;
     pthread_cond_signal(&o->work);
-    return 0;
+    return 1;
 }
 
 /* Hands the final state to the waiters of a saga that reached a terminal state. */
@@ -195,6 +206,10 @@ static void run_saga(orch_t *o, const job_t *job)
          attempt++)
         if (rc == CM_ERR_NOT_FOUND || sleep_or_stop(o, saga_backoff_ms(attempt, 100, 2000)))
             goto out;
+    if (!job->have_row && saga_phase_terminal(row.m.phase)) {
+        notify_done(o, &row); /* ended meanwhile (driven elsewhere): counted there */
+        goto out;
+    }
     rc = driver_run(&o->driver, &row);
     if (rc == CM_ERR_CONFLICT)
         log_warn("saga %s moved by another worker; leaving it", job->saga_id);
@@ -220,10 +235,46 @@ static void *worker(void *arg)
         o->queued--;
         pthread_mutex_unlock(&o->mu);
         run_saga(o, j);
-        free(j);
         pthread_mutex_lock(&o->mu);
+        owned_del(o->owned, j->saga_id);
+        free(j);
     }
     pthread_mutex_unlock(&o->mu);
+    return NULL;
+}
+
+/* Queues an unfinished saga unless this process drives it already. */
+static void resume_one(const char *saga_id, void *ctx)
+{
+    orch_t *o = ctx;
+    pthread_mutex_lock(&o->mu);
+    int rc = enqueue_locked(o, saga_id, NULL);
+    pthread_mutex_unlock(&o->mu);
+    if (rc < 0)
+        log_error("saga %s: out of memory while resuming", saga_id);
+    else if (rc > 0)
+        log_info("resuming saga %s", saga_id);
+}
+
+int orch_resume(orch_t *o)
+{
+    return repo_each_unfinished(o->cfg.db, resume_one, o);
+}
+
+#define ORCH_SWEEP_BATCH 1000 /* stalled sagas queued per sweep at most */
+
+/* Picks up, while running, every saga that is unfinished, has not moved for resume_stale_ms
+ * and is not driven here: one whose creation committed although the creating request saw a
+ * database error, one a worker gave up on, one a dead process left behind. */
+static void *sweeper(void *arg)
+{
+    orch_t *o = arg;
+    int64_t stale_s = (o->cfg.resume_stale_ms + 999) / 1000;
+    while (!sleep_or_stop(o, o->cfg.resume_every_ms)) {
+        int rc = repo_each_stalled(o->cfg.db, stale_s, ORCH_SWEEP_BATCH, resume_one, o);
+        if (rc != 0)
+            log_warn("looking for stalled sagas failed: %s", cm_strerror(rc));
+    }
     return NULL;
 }
 
@@ -246,8 +297,9 @@ int orch_start(const orch_config_t *cfg, orch_t **out)
     pthread_mutex_init(&o->mu, NULL);
     pthread_cond_init(&o->work, NULL);
     cond_init_monotonic(&o->sleep);
+    o->owned = owned_new();
     o->threads = calloc((size_t)cfg->workers, sizeof *o->threads);
-    if (o->threads == NULL) {
+    if (o->threads == NULL || o->owned == NULL) {
         orch_stop(o);
         return CM_ERR_NOMEM;
     }
@@ -258,23 +310,15 @@ int orch_start(const orch_config_t *cfg, orch_t **out)
         }
         o->nthreads++;
     }
+    if (o->cfg.resume_every_ms > 0) {
+        if (pthread_create(&o->sweeper, NULL, sweeper, o) != 0) {
+            orch_stop(o);
+            return CM_ERR_NOMEM;
+        }
+        o->have_sweeper = 1;
+    }
     *out = o;
     return 0;
-}
-
-static void resume_one(const char *saga_id, void *ctx)
-{
-    orch_t *o = ctx;
-    pthread_mutex_lock(&o->mu);
-    if (enqueue_locked(o, saga_id, NULL) != 0)
-        log_error("saga %s: out of memory while resuming", saga_id);
-    pthread_mutex_unlock(&o->mu);
-    log_info("resuming saga %s", saga_id);
-}
-
-int orch_resume(orch_t *o)
-{
-    return repo_each_unfinished(o->cfg.db, resume_one, o);
 }
 
 /* Waits on w until done, stop or the deadline. Returns 0 (row = the final state) or
@@ -295,9 +339,57 @@ static int wait_done(orch_t *o, waiter_t *w, int64_t timeout_ms, saga_row_t *row
     return rc;
 }
 
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Reads saga row->saga_id: 0 with *row = the stored saga, CM_ERR_CONFLICT when it was stored
+ * with another input, CM_ERR_NOT_FOUND or a db error. */
+static int load_same(orch_t *o, saga_row_t *row, const saga_input_t *in)
+{
+    saga_row_t now;
+    int rc = repo_load(o->cfg.db, row->saga_id, &now);
+    if (rc == 0 && !saga_input_equal(&now.in, in))
+        return CM_ERR_CONFLICT;
+    if (rc == 0)
+        *row = now;
+    return rc;
+}
+
+/* The create of `row` failed with a database error, so it may or may not have committed (the
+ * link can die between COMMIT and its answer). Reads the saga back, and creates it again
+ * while it is absent (when may_create), until the database answers or until deadline_ms.
+ * Returns 0 with *created (1: committed by this call, 0: found stored), CM_ERR_CONFLICT,
+ * CM_ERR_BUSY (absent and may not create), or a db error when the deadline passed. */
+static int settle_create(orch_t *o, saga_row_t *row, const saga_input_t *in, int may_create,
+                         int64_t deadline_ms, int *created)
+{
+    saga_row_t fresh = *row; /* what to create while it is absent */
+    int rc = CM_ERR_IO;
+    for (int attempt = 1;; attempt++) {
+        int64_t left = deadline_ms - now_ms();
+        int64_t d = saga_backoff_ms(attempt, 100, 1000);
+        if (left <= 0 || sleep_or_stop(o, d < left ? d : left))
+            return rc;
+        rc = load_same(o, row, in);
+        if (rc == CM_ERR_NOT_FOUND && !may_create)
+            return CM_ERR_BUSY;
+        if (rc == CM_ERR_NOT_FOUND && (rc = repo_create(o->cfg.db, &fresh)) == 0) {
+            *row = fresh;
+            *created = 1;
+        }
+        if (rc == 0 || rc == CM_ERR_CONFLICT)
+            return rc;
+    }
+}
+
 int orch_submit_wait(orch_t *o, const char *saga_id, const saga_input_t *in, int64_t timeout_ms,
                      saga_row_t *row)
 {
+    int64_t deadline = now_ms() + timeout_ms;
     /* The waiter is registered before the saga can run, so its end is never missed. */
     waiter_t *w = waiter_get(o, saga_id);
     if (w == NULL)
@@ -311,27 +403,30 @@ int orch_submit_wait(orch_t *o, const char *saga_id, const saga_input_t *in, int
     saga_machine_init(&row->m, &o->driver.policy);
     saga_machine_resume(&row->m, &start); /* CreateOrder started, CancelOrder registered */
     row->in = *in;
-    int rc = CM_ERR_DUPLICATE;
-    if (!full)
-        rc = repo_create(o->cfg.db, row);
-    if (rc == 0) {
-        count(o, "saga_started_total", "Sagas created", NULL);
-        pthread_mutex_lock(&o->mu);
-        rc = enqueue_locked(o, saga_id, row); /* NOMEM: persisted, resumes on next start */
-        pthread_mutex_unlock(&o->mu);
-    } else if (rc == CM_ERR_DUPLICATE) {
-        /* A repeated POST with the same key - or a full queue. */
-        rc = repo_load(o->cfg.db, saga_id, row);
-        if (rc == CM_ERR_NOT_FOUND)
-            rc = full ? CM_ERR_BUSY : CM_ERR_DB;
-        else if (rc == 0 && !saga_input_equal(&row->in, in))
-            rc = CM_ERR_CONFLICT;
-        else if (rc == 0 && saga_phase_terminal(row->m.phase))
-            goto out;
+    int created = 0;
+    int rc = full ? CM_ERR_DUPLICATE : repo_create(o->cfg.db, row);
+    if (rc == 0)
+        created = 1;
+    else if (rc == CM_ERR_DUPLICATE) /* a repeated POST with the same key - or a full queue */
+        rc = load_same(o, row, in);
+    if (rc == CM_ERR_NOT_FOUND && full)
+        rc = CM_ERR_BUSY;
+    if (rc != 0 && rc != CM_ERR_CONFLICT && rc != CM_ERR_BUSY) {
+        /* Never answer "unavailable" for a saga that exists: find out first. */
+        log_warn("saga %s: saga store error (%s); reading the saga back", saga_id, cm_strerror(rc));
+        rc = settle_create(o, row, in, !full, deadline, &created);
     }
-    if (rc != 0)
+    if (rc != 0 || saga_phase_terminal(row->m.phase))
         goto out;
-    if ((rc = wait_done(o, w, timeout_ms, row)) == CM_ERR_TIMEOUT &&
+    if (created)
+        count(o, "saga_started_total", "Sagas created", NULL);
+    /* Queue it unless it runs here already (an earlier POST, or a process that died left it:
+     * a repeated POST drives it now). Out of memory: stored, the sweeper queues it later. */
+    pthread_mutex_lock(&o->mu);
+    enqueue_locked(o, saga_id, created ? row : NULL);
+    pthread_mutex_unlock(&o->mu);
+    int64_t left = deadline - now_ms();
+    if ((rc = wait_done(o, w, left > 0 ? left : 0, row)) == CM_ERR_TIMEOUT &&
         repo_load(o->cfg.db, saga_id, row) == 0 && saga_phase_terminal(row->m.phase))
         rc = 0; /* finished just now */
 out:
@@ -362,11 +457,14 @@ void orch_stop(orch_t *o)
     pthread_mutex_unlock(&o->mu);
     for (int i = 0; i < o->nthreads; i++)
         pthread_join(o->threads[i], NULL);
+    if (o->have_sweeper)
+        pthread_join(o->sweeper, NULL);
     while (o->head != NULL) {
         job_t *j = o->head;
         o->head = j->next;
         free(j);
     }
+    owned_free(o->owned);
     free(o->threads);
     pthread_cond_destroy(&o->work);
     pthread_cond_destroy(&o->sleep);

@@ -194,17 +194,16 @@ int repo_log(db_pool *db, const char *saga_id, const step_log_t *logs, int nlogs
     return rc;
 }
 
-int repo_each_unfinished(db_pool *db, void (*fn)(const char *saga_id, void *ctx), void *ctx)
+/* Runs `sql` (a SELECT of saga ids) and calls fn for each row. */
+static int each_id(db_pool *db, const char *sql, const db_val *p, size_t np,
+                   void (*fn)(const char *saga_id, void *ctx), void *ctx)
 {
     db_conn *c = NULL;
     db_result *r = NULL;
     int rc = db_acquire(db, &c, NULL, 0);
     if (rc != 0)
         return rc;
-    rc = db_query(c,
-                  "SELECT saga_id FROM saga_instance WHERE status IN ('RUNNING', 'COMPENSATING')"
-                  " ORDER BY created_at, saga_id",
-                  NULL, 0, &r);
+    rc = db_query(c, sql, p, np, &r);
     db_release(db, c);
     if (rc != 0)
         return rc;
@@ -212,4 +211,23 @@ int repo_each_unfinished(db_pool *db, void (*fn)(const char *saga_id, void *ctx)
         fn(db_result_str(r, i, 0), ctx);
     db_result_free(r);
     return 0;
+}
+
+int repo_each_unfinished(db_pool *db, void (*fn)(const char *saga_id, void *ctx), void *ctx)
+{
+    return each_id(db,
+                   "SELECT saga_id FROM saga_instance WHERE status IN ('RUNNING', 'COMPENSATING')"
+                   " ORDER BY created_at, saga_id",
+                   NULL, 0, fn, ctx);
+}
+
+int repo_each_stalled(db_pool *db, int64_t stale_s, int limit,
+                      void (*fn)(const char *saga_id, void *ctx), void *ctx)
+{
+    db_val p[] = {DB_INT(stale_s), DB_INT(limit)};
+    return each_id(db,
+                   "SELECT saga_id FROM saga_instance WHERE status IN ('RUNNING', 'COMPENSATING')"
+                   " AND updated_at <= CURRENT_TIMESTAMP(3) - INTERVAL ? SECOND"
+                   " ORDER BY updated_at, saga_id LIMIT ?",
+                   p, 2, fn, ctx);
 }

@@ -46,4 +46,9 @@ int repo_log(db_pool *db, const char *saga_id, const step_log_t *logs, int nlogs
 /* Calls fn(saga_id, ctx) for every saga not terminal, oldest first. Returns 0 or a db error. */
 int repo_each_unfinished(db_pool *db, void (*fn)(const char *saga_id, void *ctx), void *ctx);
 
+/* The same for the (at most `limit`) sagas not terminal whose row has not moved for
+ * `stale_s` seconds or more: candidates nobody may be driving. 0 or a db error. */
+int repo_each_stalled(db_pool *db, int64_t stale_s, int limit,
+                      void (*fn)(const char *saga_id, void *ctx), void *ctx);
+
 #endif

@@ -11,6 +11,8 @@
 #include "cm_log.h"
 #include "cm_redis.h"
 
+#define SAGA_ID_PREFIX "pure-" /* saga id of a keyless POST: prefix + a random token */
+
 /* The saga's result JSON (saga_result_json, detailed); NULL on OOM. */
 static char *result_of(const saga_row_t *row)
 {
@@ -69,6 +71,23 @@ static void respond_store_error(http_req *req, int rc, const char *id)
                          "the saga store is unavailable; retry later");
 }
 
+/* The saga store did not answer for the whole sync timeout: whether the saga was created is not
+ * known, so the answer names it and the key that attaches to it (the client's, or the random
+ * token of a keyless POST) - a retry with that key never places a second order. */
+static void respond_unknown(http_req *req, int rc, const char *saga_id)
+{
+    const char *key = http_req_idempotency_key(req);
+    if (key == NULL)
+        key = saga_id + strlen(SAGA_ID_PREFIX);
+    log_warn("saga store: %s", cm_strerror(rc));
+    http_respond_problem_ext(
+        req, 503, HTTP_CODE_UNAVAILABLE,
+        json_pack("{s:s, s:s}", "sagaId", saga_id, "idempotencyKey", key),
+        "the saga store is unavailable: whether order %s was created is not known; retry with "
+        "Idempotency-Key %s",
+        saga_id, key);
+}
+
 static void respond_accepted(http_req *req, const saga_row_t *row)
 {
     char loc[SAGA_ID_MAX + 32];
@@ -88,10 +107,10 @@ static int saga_id_for(http_req *req, char *out, size_t cap)
     if (raw == NULL) {
         char tok[RDS_TOKEN_LEN];
         rds_random_token(tok);
-        snprintf(out, cap, "pure-%s", tok);
+        snprintf(out, cap, SAGA_ID_PREFIX "%s", tok);
         return 0;
     }
-    if (key == NULL || saga_id_from_key("pure-", key, out, cap) != 0) {
+    if (key == NULL || saga_id_from_key(SAGA_ID_PREFIX, key, out, cap) != 0) {
         http_respond_problem(req, 400, HTTP_CODE_VALIDATION, "%s", HTTP_IDEM_KEY_RULE);
         return -1;
     }
@@ -131,7 +150,7 @@ static void post_order(http_req *req, void *vctx)
     else if (rc == CM_ERR_TIMEOUT)
         respond_accepted(req, &row);
     else
-        respond_store_error(req, rc, saga_id);
+        respond_unknown(req, rc, saga_id);
 }
 
 /* The {sagaId} of the path, or answers 400 and returns NULL. */

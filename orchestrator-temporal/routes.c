@@ -50,7 +50,10 @@ static void respond_accepted(http_req *req, ot_routes_ctx *c, const char *wid)
     http_respond_json(req, 202, o);
 }
 
-/* Answers with the run's outcome: its result for a completed run, a problem otherwise. */
+/* Answers with the run's outcome: its result for a completed run, a problem for a run that
+ * closed without one, and 202 for a run that goes on - also when waiting for it failed
+ * (Temporal unreachable or restarting): the run was started or found, so "retry later" would
+ * be untrue and a client without a key would place a second order. */
 static void respond_outcome(http_req *req, ot_routes_ctx *c, const char *wid, int rc,
                             tc_outcome *out, const tc_error *err)
 {
@@ -71,19 +74,23 @@ static void respond_outcome(http_req *req, ot_routes_ctx *c, const char *wid, in
         respond_accepted(req, c, wid);
         return;
     }
-    count(c, "error");
     if (rc == TC_ERR_WORKFLOW_FAILED) {
+        count(c, "error");
         http_respond_problem(
             req, 500, HTTP_CODE_INTERNAL, "workflow %s ended %s: %s%s%s", wid,
             ot_status_name(out->status), out->failure_type ? out->failure_type : "",
             out->failure_type ? ": " : "", out->failure_message ? out->failure_message : "");
         return;
     }
-    log_warn("waiting for workflow %s: %s", wid, err->text);
-    http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE,
-                         "Temporal is unreachable; read the order later with GET "
-                         "/api/temporal/orders/%s",
-                         wid);
+    if (rc == TC_ERR_NOT_FOUND) { /* the server lost the run: nothing goes on */
+        count(c, "error");
+        log_warn("waiting for workflow %s: %s", wid, err->text);
+        http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE,
+                             "Temporal lost workflow %s; place the order again", wid);
+        return;
+    }
+    log_warn("order %s: waiting for the result failed (%s); answering 202", wid, err->text);
+    respond_accepted(req, c, wid);
 }
 
 /* POST body -> validated input and the workflow id. Answers 400 itself and returns -1. */
@@ -241,9 +248,11 @@ static void post_order(http_req *req, ot_routes_ctx *c, int async)
     } else if (rc != TC_OK) {
         count(c, "error");
         log_warn("could not start workflow %s: %s", wid, err.text);
-        http_respond_problem(req, 503, HTTP_CODE_UNAVAILABLE,
-                             "Temporal is unreachable; the order was not started, retry later "
-                             "(with the same Idempotency-Key)");
+        /* workflowId: the run a client (or a test) can look for before placing it again */
+        http_respond_problem_ext(req, 503, HTTP_CODE_UNAVAILABLE,
+                                 json_pack("{s:s}", OT_ID_FIELD, wid),
+                                 "Temporal is unreachable; the order was not started, retry "
+                                 "later (with the same Idempotency-Key)");
         return;
     }
     if (!started) {

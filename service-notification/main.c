@@ -45,6 +45,8 @@ int main(void)
         .block_ms = (int)cfg_int("NOTIFICATION_BLOCK_MS", 1000, 1, 60000),
         .claim_idle_ms = cfg_int("NOTIFICATION_CLAIM_IDLE_MS", 30000, 1, 86400000),
         .claim_every_ms = cfg_int("NOTIFICATION_CLAIM_EVERY_MS", 5000, 1, 86400000),
+        .trim_every_ms = cfg_int("ORDER_EVENTS_TRIM_MS", 60000, 0, 86400000),
+        .retain_ms = cfg_int("ORDER_EVENTS_RETAIN_MS", 3600000, 0, 30LL * 86400000),
     };
     if (routes_register(app_server(a), db, au) != 0)
         goto out;

@@ -226,11 +226,27 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Trims what every consumer group (not only ours) has read and acknowledged, keeping the last
+ * retain_ms of entries for inspection and replay. Best effort: the stream only grows meanwhile. */
+static void trim_stream(notif_consumer_t *c)
+{
+    long long trimmed = 0, fixed = 0;
+    if (rds_stream_trim_consumed(c->cfg.rds, c->stream, c->cfg.retain_ms, &trimmed, &fixed) != 0)
+        return;
+    count(c, "notifications_stream_trimmed_total",
+          "Stream entries trimmed after every group read them", (double)trimmed);
+    if (trimmed > 0)
+        log_info("trimmed %lld entries every consumer group had read from %s", trimmed, c->stream);
+    if (fixed > 0)
+        log_info("reset the entries-read counter of %lld caught-up group(s) of %s", fixed,
+                 c->stream);
+}
+
 static void *consumer_main(void *arg)
 {
     notif_consumer_t *c = arg;
     int need_group = 1, own_pending = 1, failures = 0;
-    int64_t next_claim = 0;
+    int64_t next_claim = 0, next_trim = now_ms() + c->cfg.trim_every_ms;
     log_info("consuming %s as %s/%s", c->stream, c->group, c->consumer);
     while (!is_stopping(c)) {
         int rc = 0;
@@ -243,6 +259,10 @@ static void *consumer_main(void *arg)
             if (rc == 0)
                 forget_dead_consumers(c);
             next_claim = now_ms() + c->cfg.claim_every_ms;
+        }
+        if (rc == 0 && c->cfg.trim_every_ms > 0 && now_ms() >= next_trim) {
+            trim_stream(c);
+            next_trim = now_ms() + c->cfg.trim_every_ms;
         }
         if (rc == 0) {
             /* "0" re-reads what this consumer was given but never acknowledged (after a

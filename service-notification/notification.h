@@ -1,6 +1,6 @@
 /* notification.h - the order-events consumer: reads stream:order-events with a consumer group,
  * stores each event once (unique event id), XACKs after storing, claims entries left pending
- * by a dead consumer. */
+ * by a dead consumer, and trims the stream below what every consumer group has read. */
 #ifndef NOTIF_NOTIFICATION_H
 #define NOTIF_NOTIFICATION_H
 
@@ -23,6 +23,8 @@ typedef struct notif_config {
     int block_ms;              /* XREADGROUP BLOCK */
     int64_t claim_idle_ms;     /* claim entries pending longer than this in another consumer */
     int64_t claim_every_ms;    /* how often to look for them */
+    int64_t trim_every_ms;     /* ORDER_EVENTS_TRIM_MS: how often to trim the stream (0: never) */
+    int64_t retain_ms;         /* ORDER_EVENTS_RETAIN_MS: entries younger than this are kept */
 } notif_config_t;
 
 /* One event as read from the stream, fields borrowed from the stream entry. */

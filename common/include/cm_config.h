@@ -36,6 +36,13 @@ typedef struct cm_config {
     char redis_password[CFG_STR_MAX]; /* REDIS_PASSWORD, "" -> no AUTH (secret) */
     int redis_pool_size;              /* REDIS_POOL_SIZE, default = http_threads + 4 */
     char order_events_stream[CFG_STR_MAX]; /* ORDER_EVENTS_STREAM stream:order-events */
+    /* HTTP connection limits and deadlines (cm_http.h HTTP_* defaults) */
+    int http_max_connections;    /* HTTP_MAX_CONNECTIONS 10000 */
+    int http_max_per_ip;         /* HTTP_MAX_CONNECTIONS_PER_IP 0 (no cap) */
+    int http_header_timeout_ms;  /* HTTP_HEADER_TIMEOUT_MS 10000 */
+    int http_body_timeout_ms;    /* HTTP_BODY_TIMEOUT_MS 30000 */
+    int http_idle_timeout_ms;    /* HTTP_IDLE_TIMEOUT_MS 30000 */
+    int http_request_timeout_ms; /* HTTP_REQUEST_TIMEOUT_MS 60000 */
 } cm_config;
 
 /* Fill `cfg` from the environment. `service` names the daemon (used in logs, metrics,

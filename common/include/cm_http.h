@@ -22,6 +22,17 @@
 #define HTTP_IDEM_KEY_MAX  255
 #define HTTP_IDEM_KEY_RULE "Idempotency-Key must be 1..255 printable characters without spaces"
 
+/* Connection limits and deadlines (docs/configuration.md, HTTP_* variables). At the cap the
+ * oldest idle connection is closed, else a newcomer gets 503 at once; the header deadline runs
+ * from connect (or the previous answer); the request deadline covers header + body + the wait
+ * for a handler worker; the idle timeout is no byte moving either way (also while answering). */
+#define HTTP_MAX_CONNECTIONS        10000
+#define HTTP_MAX_CONNECTIONS_PER_IP 0 /* per client address; 0: no cap */
+#define HTTP_HEADER_TIMEOUT_MS      10000
+#define HTTP_BODY_TIMEOUT_MS        30000
+#define HTTP_IDLE_TIMEOUT_MS        30000
+#define HTTP_REQUEST_TIMEOUT_MS     60000
+
 /* problem+json `code` values common itself answers with (docs/development.md, "Error codes");
  * the business codes of the saga's services are the contract's (contract/saga_contract.h). */
 #define HTTP_CODE_VALIDATION     "ValidationFailed"     /* 400 */
@@ -44,12 +55,21 @@ typedef struct http_req http_req;
 typedef void (*http_handler_fn)(http_req *req, void *ctx);
 
 typedef struct http_server_config {
-    int port;                  /* TCP port; 0 is refused */
-    const char *bind_addr;     /* NULL -> "127.0.0.1"; "0.0.0.0" for all interfaces */
-    int threads;               /* handler worker pool size, >= 1 (HTTP_THREADS); socket I/O
-                              * runs on min(threads, 4) libmicrohttpd threads */
-    size_t max_body;           /* 0 -> HTTP_MAX_BODY */
-    int max_queue;             /* requests waiting for a worker; 0 -> HTTP_MAX_QUEUE */
+    int port;              /* TCP port; 0 is refused */
+    const char *bind_addr; /* NULL -> "127.0.0.1"; "0.0.0.0" for all interfaces */
+    int threads;           /* handler worker pool size, >= 1 (HTTP_THREADS); socket I/O
+                              * runs on min(threads, 4) libmicrohttpd threads (epoll) */
+    size_t max_body;       /* 0 -> HTTP_MAX_BODY */
+    int max_queue;         /* requests waiting for a worker; 0 -> HTTP_MAX_QUEUE */
+    /* Connection limits and deadlines; 0 -> the HTTP_* default above (max_per_ip: < 0 -> no
+     * cap, 0 -> default). A connection past a deadline is closed; a request that waited past
+     * request_timeout_ms for a worker is answered 503 without running its handler. */
+    int max_connections;
+    int max_per_ip;
+    int header_timeout_ms;
+    int body_timeout_ms;
+    int idle_timeout_ms;
+    int request_timeout_ms;
     const char *service;       /* for logs; borrowed, must outlive the server */
     metrics_registry *metrics; /* borrowed; NULL -> the server makes its own */
 } http_server_config;
@@ -68,7 +88,14 @@ int http_server_new(const http_server_config *cfg, http_server **out);
 int http_route(http_server *srv, const char *method, const char *pattern, http_handler_fn handler,
                void *ctx);
 
-/* Start listening with the thread pool. Returns 0 or CM_ERR_IO (port in use...). */
+/* Mark the route method + pattern (registered before) to run on libmicrohttpd's I/O thread
+ * instead of a handler worker: it answers even when every worker is busy and the queue is
+ * full. Only for a handler that never blocks (GET /health). 0 or CM_ERR_INVALID (no such
+ * route, or the server runs). */
+int http_route_inline(http_server *srv, const char *method, const char *pattern);
+
+/* Start listening (raising the soft RLIMIT_NOFILE to its hard limit) with the thread pool.
+ * Returns 0 or CM_ERR_IO (port in use...). */
 int http_server_start(http_server *srv);
 
 /* Stop accepting, wait up to drain_ms for in-flight requests to finish, then stop the

@@ -1,5 +1,6 @@
 /* cm_log.h — JSON-lines logging to stderr: one object per line with
- * ts, level, msg, service, and request_id / saga_id when the calling thread knows them. */
+ * ts, level, msg, service, and request_id / saga_id when the calling thread knows them.
+ * Warnings and errors are rate-limited per call site (log_set_rate_limit). */
 #ifndef CM_LOG_H
 #define CM_LOG_H
 
@@ -10,6 +11,19 @@ typedef enum { CM_LOG_DEBUG = 0, CM_LOG_INFO, CM_LOG_WARN, CM_LOG_ERROR } cm_log
 /* Set the service name written in every line and the minimum level.
  * Call once from main before threads start (the app bootstrap does it). */
 void log_init(const char *service, cm_log_level min_level);
+
+/* Rate limit of warn and error lines: each call site (identified by its format string) may
+ * write `lines` lines per `window_ms`; further lines of that site are counted, not written,
+ * and when its window ends one line {"level":<its level>,"suppressed":N,"msg":"suppressed N
+ * more lines like \"<format>\" ..."} reports them (written by the next line of that site or of
+ * any site, or by log_flush). lines 0 turns the limit off; window_ms <= 0 means the default.
+ * Debug and info lines (the access log) are never limited. Any thread. */
+#define LOG_RATE_LINES_DEFAULT     20
+#define LOG_RATE_WINDOW_MS_DEFAULT 1000
+void log_set_rate_limit(int lines, int window_ms);
+
+/* Writes the reports of every site with lines suppressed so far (at stop). Any thread. */
+void log_flush(void);
 
 /* Parse "debug" | "info" | "warn" | "error" (case-insensitive); unknown -> CM_LOG_INFO. */
 cm_log_level log_level_parse(const char *s);

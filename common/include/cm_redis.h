@@ -1,6 +1,7 @@
 /* cm_redis.h — Redis over hiredis (sync API): a small thread-safe connection pool with
  * reconnect, an owner-token lock with lease, a counting semaphore whose permits expire,
- * and stream wrappers (XADD, XGROUP, XREADGROUP, XACK, XAUTOCLAIM). */
+ * and stream wrappers (XADD, XGROUP, XREADGROUP, XACK, XAUTOCLAIM, trimming what every
+ * consumer group has read). */
 #ifndef CM_REDIS_H
 #define CM_REDIS_H
 
@@ -125,5 +126,15 @@ int rds_xack(rds_pool *pool, const char *stream, const char *group, const char *
 int rds_xautoclaim(rds_pool *pool, const char *stream, const char *group, const char *consumer,
                    long long min_idle_ms, const char *start, int count, rds_stream_batch *out,
                    char *next_start, size_t nn);
+
+/* Trims `stream` (XTRIM MINID ~) below the oldest entry that any of its consumer groups has
+ * not yet read or acknowledged, keeping every entry younger than retain_ms (Redis' clock);
+ * never drops an unread or pending entry, and trims nothing while the stream has no group.
+ * Also sets a caught-up group's entries-read to the stream's entries-added, so XINFO GROUPS
+ * stops reporting the phantom lag Redis < 7.2.4 shows after an AOF rewrite and a restart.
+ * One atomic script. *trimmed = entries removed, *fixed = groups corrected.
+ * 0, CM_ERR_REDIS or CM_ERR_IO. */
+int rds_stream_trim_consumed(rds_pool *pool, const char *stream, long long retain_ms,
+                             long long *trimmed, long long *fixed);
 
 #endif

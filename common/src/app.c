@@ -78,6 +78,7 @@ int app_new(app **out, const char *service, int default_port, const char *defaul
         return CM_ERR_NOMEM;
     cfg_load(&a->cfg, service, default_port, default_database);
     log_init(service, log_level_parse(a->cfg.log_level));
+    log_set_rate_limit((int)cfg_int("LOG_RATE_LIMIT", LOG_RATE_LINES_DEFAULT, 0, 1000000), 0);
     /* Block before any thread exists so every thread inherits the mask and only app_run's
      * sigwait sees SIGTERM/SIGINT. */
     sigemptyset(&a->sigs);
@@ -96,11 +97,19 @@ int app_new(app **out, const char *service, int default_port, const char *defaul
                              .bind_addr = a->cfg.bind_addr,
                              .threads = a->cfg.http_threads,
                              .service = a->cfg.service,
-                             .metrics = a->metrics};
+                             .metrics = a->metrics,
+                             .max_connections = a->cfg.http_max_connections,
+                             .max_per_ip = a->cfg.http_max_per_ip > 0 ? a->cfg.http_max_per_ip : -1,
+                             .header_timeout_ms = a->cfg.http_header_timeout_ms,
+                             .body_timeout_ms = a->cfg.http_body_timeout_ms,
+                             .idle_timeout_ms = a->cfg.http_idle_timeout_ms,
+                             .request_timeout_ms = a->cfg.http_request_timeout_ms};
     rc = http_server_new(&sc, &a->srv);
     if (rc)
         goto fail;
+    /* /health runs on the I/O thread: liveness must not wait behind busy handler workers. */
     if ((rc = http_route(a->srv, "GET", "/health", on_health, a)) ||
+        (rc = http_route_inline(a->srv, "GET", "/health")) ||
         (rc = http_route(a->srv, "GET", "/ready", on_ready, a)) ||
         (rc = http_route(a->srv, "GET", "/metrics", on_metrics, a)))
         goto fail;
@@ -245,6 +254,7 @@ int app_run(app *a)
     log_info("signal %d: draining", sig);
     http_server_stop(a->srv, APP_DRAIN_MS);
     run_hooks(a);
+    log_flush();
     log_info("stopped");
     return 0;
 }

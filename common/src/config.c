@@ -72,4 +72,10 @@ void cfg_load(cm_config *cfg, const char *service, int default_port, const char 
     cfg->redis_pool_size = (int)cfg_int("REDIS_POOL_SIZE", cfg->http_threads + 4, 1, 1024);
     copy(cfg->order_events_stream, sizeof cfg->order_events_stream,
          cfg_str("ORDER_EVENTS_STREAM", "stream:order-events"));
+    cfg->http_max_connections = (int)cfg_int("HTTP_MAX_CONNECTIONS", 10000, 1, 1000000);
+    cfg->http_max_per_ip = (int)cfg_int("HTTP_MAX_CONNECTIONS_PER_IP", 0, 0, 1000000);
+    cfg->http_header_timeout_ms = (int)cfg_int("HTTP_HEADER_TIMEOUT_MS", 10000, 100, 3600000);
+    cfg->http_body_timeout_ms = (int)cfg_int("HTTP_BODY_TIMEOUT_MS", 30000, 100, 3600000);
+    cfg->http_idle_timeout_ms = (int)cfg_int("HTTP_IDLE_TIMEOUT_MS", 30000, 1000, 3600000);
+    cfg->http_request_timeout_ms = (int)cfg_int("HTTP_REQUEST_TIMEOUT_MS", 60000, 100, 3600000);
 }

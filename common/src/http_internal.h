@@ -47,6 +47,8 @@ struct http_req {
     char request_id[72];
     char saga_id[128];
 
+    int64_t req_start_ms; /* when the request began (guard_request_begin), monotonic */
+
     bool dispatched; /* queued to a handler worker, connection suspended */
     bool handled;    /* handler done, connection resumed */
     http_req *qnext;
@@ -54,6 +56,47 @@ struct http_req {
     http_finish_hook finish_hook;
     void *finish_ctx;
 };
+
+/* ---- connection guard (http_conn.c) ---- */
+
+typedef struct http_guard http_guard;
+
+typedef struct http_guard_config {
+    int max_connections;    /* open connections at most (clamped to what RLIMIT_NOFILE allows) */
+    int max_per_ip;         /* per client address; 0: no cap */
+    int header_timeout_ms;  /* idle connection: a complete request header within this */
+    int body_timeout_ms;    /* the body within this after the header */
+    int request_timeout_ms; /* header + body + wait for a handler within this */
+    metrics_registry *metrics;
+} http_guard_config;
+
+/* Raises the soft RLIMIT_NOFILE to the hard limit and listens on bind_addr:port (not yet
+ * accepting). 0, CM_ERR_INVALID (address), CM_ERR_IO (bind/listen; logged), CM_ERR_NOMEM. */
+int guard_new(const http_guard_config *cfg, const char *bind_addr, int port, http_guard **out);
+
+/* Starts the thread that accepts connections into `daemon` and enforces the limits. */
+int guard_start(http_guard *g, struct MHD_Daemon *daemon);
+
+/* Stops accepting: new connections are refused by the kernel. Idempotent. */
+void guard_stop_accepting(http_guard *g);
+
+/* Frees the guard: after MHD_stop_daemon (which sends the last CLOSED notices). NULL ok. */
+void guard_free(http_guard *g);
+
+/* The connection cap in force (after clamping). */
+int guard_max_connections(const http_guard *g);
+
+/* MHD_OPTION_NOTIFY_CONNECTION callback (cls = the guard). */
+void guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                  enum MHD_ConnectionNotificationCode code);
+
+/* A request's header is complete: returns the request's start (monotonic ms: when its
+ * connection became idle), from which the request deadline counts. MHD thread. */
+int64_t guard_request_begin(http_guard *g, struct MHD_Connection *conn);
+/* Its body is complete: no more read deadline. */
+void guard_request_read(http_guard *g, struct MHD_Connection *conn);
+/* It is over (answer sent or connection gone): the connection is idle again. */
+void guard_request_end(http_guard *g, struct MHD_Connection *conn);
 
 /* The whole query string rebuilt in arrival order ("a=1&b=2"), malloc'd (caller frees);
  * NULL when out of memory. Never truncated: idempotency fingerprints cover all of it. */

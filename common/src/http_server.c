@@ -1,11 +1,13 @@
 /* http_server.c — libmicrohttpd glue: request lifecycle, body limit, routing, metrics,
  * drain on stop. Must not buffer more than max_body bytes of any request.
  *
- * Threads: MHD's own small pool does socket I/O only. A complete request is suspended
- * (MHD_suspend_connection) and queued to our pool of `threads` handler workers; the worker
- * runs the handler and resumes the connection, and MHD sends the answer. So a handler that
- * blocks (lock wait, slow gateway) holds one worker, never the other connections that MHD
- * multiplexes on the same I/O thread. */
+ * Threads: the connection guard (http_conn.c) accepts connections and enforces the connection
+ * limits and deadlines; MHD's own small pool (epoll, no fd_set limit) does socket I/O only. A
+ * complete request is suspended (MHD_suspend_connection) and queued to our pool of `threads`
+ * handler workers; the worker runs the handler and resumes the connection, and MHD sends the
+ * answer. So a handler that blocks (lock wait, slow gateway) holds one worker, never the
+ * other connections that MHD multiplexes on the same I/O thread. Inline routes (/health) run
+ * on the I/O thread and answer even when every worker is busy. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <netinet/in.h>
@@ -26,6 +28,7 @@ struct http_server {
     char bind_addr[64];
     router routes;
     struct MHD_Daemon *daemon;
+    http_guard *guard;
     metrics_registry *metrics;
     bool own_metrics;
     atomic_int inflight;
@@ -54,6 +57,18 @@ int http_server_new(const http_server_config *cfg, http_server **out)
         s->cfg.max_body = HTTP_MAX_BODY;
     if (s->cfg.max_queue <= 0)
         s->cfg.max_queue = HTTP_MAX_QUEUE;
+    if (s->cfg.max_connections <= 0)
+        s->cfg.max_connections = HTTP_MAX_CONNECTIONS;
+    if (s->cfg.max_per_ip == 0)
+        s->cfg.max_per_ip = HTTP_MAX_CONNECTIONS_PER_IP;
+    if (s->cfg.header_timeout_ms <= 0)
+        s->cfg.header_timeout_ms = HTTP_HEADER_TIMEOUT_MS;
+    if (s->cfg.body_timeout_ms <= 0)
+        s->cfg.body_timeout_ms = HTTP_BODY_TIMEOUT_MS;
+    if (s->cfg.idle_timeout_ms <= 0)
+        s->cfg.idle_timeout_ms = HTTP_IDLE_TIMEOUT_MS;
+    if (s->cfg.request_timeout_ms <= 0)
+        s->cfg.request_timeout_ms = HTTP_REQUEST_TIMEOUT_MS;
     snprintf(s->bind_addr, sizeof s->bind_addr, "%s",
              cfg->bind_addr ? cfg->bind_addr : "127.0.0.1");
     s->metrics = cfg->metrics;
@@ -83,6 +98,20 @@ int http_route(http_server *srv, const char *method, const char *pattern, http_h
         log_error("http_route %s %s refused (bad pattern, duplicate or table full)",
                   method ? method : "?", pattern ? pattern : "?");
     return rc;
+}
+
+int http_route_inline(http_server *srv, const char *method, const char *pattern)
+{
+    if (!srv || srv->daemon || !method || !pattern)
+        return CM_ERR_INVALID;
+    for (int i = 0; i < srv->routes.n; i++) {
+        route_ent *e = &srv->routes.routes[i];
+        if (!strcmp(e->method, method) && !strcmp(e->pattern, pattern)) {
+            e->inline_run = true;
+            return 0;
+        }
+    }
+    return CM_ERR_INVALID;
 }
 
 metrics_registry *http_server_metrics(http_server *srv)
@@ -275,6 +304,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             cm_random_hex(r->request_id, 16);
         *con_cls = r;
         atomic_fetch_add(&s->inflight, 1);
+        r->req_start_ms = guard_request_begin(s->guard, conn);
         return on_headers(r) ? finish(r) : MHD_YES;
     }
     if (r->queued) {
@@ -315,10 +345,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return finish(r);
     if (r->dispatched)
         return MHD_YES;
+    guard_request_read(s->guard, conn); /* the whole request is in: no read deadline */
     if (r->too_large) {
         http_resp_header(r, "Connection", "close");
         http_respond_problem(r, 413, HTTP_CODE_TOO_LARGE, "request body is larger than %zu bytes",
                              s->cfg.max_body);
+        return finish(r);
+    }
+    if (r->match.route->inline_run) {
+        r->match.route->fn(r, r->match.route->ctx);
         return finish(r);
     }
     pthread_mutex_lock(&s->qmu);
@@ -351,6 +386,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return MHD_YES;
 }
 
+/* True when the request has run past its deadline (HTTP_REQUEST_TIMEOUT_MS) before a worker
+ * took it. */
+static bool expired(const http_server *s, const http_req *r)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    return ms - r->req_start_ms >= s->cfg.request_timeout_ms;
+}
+
 /* Handler worker: run queued requests until asked to stop and the queue is empty. */
 static void *worker_main(void *arg)
 {
@@ -370,7 +415,16 @@ static void *worker_main(void *arg)
         if (!r)
             break; /* stop requested and nothing left */
         log_set_request_id(r->request_id);
-        r->match.route->fn(r, r->match.route->ctx);
+        if (expired(s, r)) {
+            /* The client has likely given up; running the handler now would only add load. */
+            log_warn("%s %s waited %d ms for a worker: answered 503 without running it", r->method,
+                     r->path, s->cfg.request_timeout_ms);
+            http_resp_header(r, "Retry-After", "1");
+            http_respond_problem(r, 503, HTTP_CODE_UNAVAILABLE,
+                                 "server busy: the request waited too long, retry later");
+        } else {
+            r->match.route->fn(r, r->match.route->ctx);
+        }
         complete_answer(r);
         log_set_request_id(NULL);
         log_set_saga_id(NULL);
@@ -398,10 +452,10 @@ static void workers_stop(http_server *s)
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)conn;
     (void)toe;
     http_server *s = cls;
     http_req *r = *con_cls;
+    guard_request_end(s->guard, conn);
     if (!r)
         return;
     *con_cls = NULL;
@@ -432,22 +486,34 @@ int http_server_start(http_server *s)
 {
     if (!s || s->daemon)
         return CM_ERR_STATE;
-    struct sockaddr_in addr;
-    memset(&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons((uint16_t)s->cfg.port);
-    if (inet_pton(AF_INET, s->bind_addr, &addr.sin_addr) != 1)
-        return CM_ERR_INVALID;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
-                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_AUTO;
+    http_guard_config gc = {.max_connections = s->cfg.max_connections,
+                            .max_per_ip = s->cfg.max_per_ip < 0 ? 0 : s->cfg.max_per_ip,
+                            .header_timeout_ms = s->cfg.header_timeout_ms,
+                            .body_timeout_ms = s->cfg.body_timeout_ms,
+                            .request_timeout_ms = s->cfg.request_timeout_ms,
+                            .metrics = s->metrics};
+    int rc = guard_new(&gc, s->bind_addr, s->cfg.port, &s->guard);
+    if (rc)
+        return rc == CM_ERR_INVALID ? CM_ERR_INVALID : CM_ERR_IO;
+    /* The guard accepts (MHD_USE_NO_LISTEN_SOCKET) and keeps the count under its own cap, so
+     * MHD's limit (split over its threads) only has to stay out of the way. */
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_NO_LISTEN_SOCKET;
+    unsigned mhd_limit = (unsigned)guard_max_connections(s->guard) * 2u + 256u;
+    unsigned idle_s = (unsigned)((s->cfg.idle_timeout_ms + 999) / 1000);
     s->workers = calloc((size_t)s->cfg.threads, sizeof *s->workers);
-    if (!s->workers)
+    if (!s->workers) {
+        guard_free(s->guard);
+        s->guard = NULL;
         return CM_ERR_NOMEM;
+    }
     s->qstop = false;
     atomic_store(&s->draining, false);
     for (int i = 0; i < s->cfg.threads; i++) {
         if (pthread_create(&s->workers[i], NULL, worker_main, s)) {
             workers_stop(s);
+            guard_free(s->guard);
+            s->guard = NULL;
             return CM_ERR_NOMEM;
         }
         s->nworkers++;
@@ -457,14 +523,19 @@ int http_server_start(http_server *s)
      * it has parsed this one, and warns "MHD_OPTION_EXTERNAL_LOGGER is not the first option"
      * at every start otherwise (tests/common: second_server_on_same_port_fails_to_start). */
     s->daemon = MHD_start_daemon(
-        flags, (uint16_t)s->cfg.port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
-        mhd_logger, NULL, MHD_OPTION_THREAD_POOL_SIZE, io_threads, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-        MHD_OPTION_END);
-    if (!s->daemon) {
-        log_error("cannot listen on %s:%d", s->bind_addr, s->cfg.port);
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
+        MHD_OPTION_THREAD_POOL_SIZE, io_threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_NOTIFY_CONNECTION, guard_notify, s->guard, MHD_OPTION_CONNECTION_TIMEOUT, idle_s,
+        MHD_OPTION_CONNECTION_LIMIT, mhd_limit, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(64 * 1024), MHD_OPTION_END);
+    if (!s->daemon || guard_start(s->guard, s->daemon)) {
+        log_error("cannot serve on %s:%d", s->bind_addr, s->cfg.port);
+        if (s->daemon)
+            MHD_stop_daemon(s->daemon);
+        s->daemon = NULL;
         workers_stop(s);
+        guard_free(s->guard);
+        s->guard = NULL;
         return CM_ERR_IO;
     }
     s->stopped = false;
@@ -476,9 +547,7 @@ void http_server_stop(http_server *s, int drain_ms)
     if (!s || !s->daemon)
         return;
     atomic_store(&s->draining, true);
-    MHD_socket fd = MHD_quiesce_daemon(s->daemon);
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd);
+    guard_stop_accepting(s->guard);
     /* Requests already accepted finish; new connections are refused. */
     for (int waited = 0; atomic_load(&s->inflight) > 0 && waited < drain_ms; waited += 5)
         usleep(5000);
@@ -487,6 +556,8 @@ void http_server_stop(http_server *s, int drain_ms)
     workers_stop(s);
     MHD_stop_daemon(s->daemon);
     s->daemon = NULL;
+    guard_free(s->guard); /* after MHD's last CLOSED notices */
+    s->guard = NULL;
     s->stopped = true;
 }
 

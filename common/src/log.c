@@ -1,6 +1,11 @@
-/* log.c — JSON-lines logging to stderr with per-thread request/saga context.
+/* log.c — JSON-lines logging to stderr with per-thread request/saga context, and a rate limit
+ * per call site for warnings and errors (a flood becomes a few lines and a count).
  * Must not allocate on the heap per line beyond a stack buffer, nor interleave lines. */
 #include <ctype.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -14,6 +19,24 @@
 static char g_service[64] = "unknown";
 static cm_log_level g_min = CM_LOG_INFO;
 
+/* Rate limit (log_set_rate_limit): each call site (its format string) of a warn or error line
+ * may write `g_rl_lines` lines per `g_rl_window_ms`; the rest are counted and reported in one
+ * line when the site's window ends. Open addressing on the format pointer; a full table
+ * leaves new sites unlimited. */
+#define LOG_SITES 256
+typedef struct log_site {
+    const char *fmt; /* NULL: free slot */
+    cm_log_level level;
+    int64_t window_start_ms;
+    unsigned lines; /* written in the current window */
+    unsigned long long suppressed;
+} log_site;
+static pthread_mutex_t g_rl_mu = PTHREAD_MUTEX_INITIALIZER;
+static log_site g_sites[LOG_SITES];
+static int g_rl_lines = LOG_RATE_LINES_DEFAULT;
+static _Atomic int g_rl_window_ms = LOG_RATE_WINDOW_MS_DEFAULT;
+static _Atomic int64_t g_rl_last_sweep_ms;
+
 static _Thread_local char tl_request_id[128];
 static _Thread_local char tl_saga_id[128];
 
@@ -21,6 +44,15 @@ void log_init(const char *service, cm_log_level min_level)
 {
     snprintf(g_service, sizeof g_service, "%s", service ? service : "unknown");
     g_min = min_level;
+}
+
+void log_set_rate_limit(int lines, int window_ms)
+{
+    pthread_mutex_lock(&g_rl_mu);
+    g_rl_lines = lines > 0 ? lines : 0;
+    g_rl_window_ms = window_ms > 0 ? window_ms : LOG_RATE_WINDOW_MS_DEFAULT;
+    memset(g_sites, 0, sizeof g_sites);
+    pthread_mutex_unlock(&g_rl_mu);
 }
 
 cm_log_level log_level_parse(const char *s)
@@ -132,13 +164,11 @@ static const char *level_name(cm_log_level l)
     }
 }
 
-void log_vmsg(cm_log_level level, const char *fmt, va_list ap)
+/* Writes one line. `with_context`: add this thread's request/saga ids; `suppressed` > 0 adds
+ * a "suppressed" member (a rate-limit report). */
+static void emit(cm_log_level level, const char *msg, bool with_context,
+                 unsigned long long suppressed)
 {
-    if (level < g_min)
-        return;
-    char msg[LOG_LINE_MAX / 2];
-    vsnprintf(msg, sizeof msg, fmt, ap);
-
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     struct tm tm;
@@ -155,15 +185,22 @@ void log_vmsg(cm_log_level level, const char *fmt, va_list ap)
     put_raw(line, sizeof line, &pos, level_name(level));
     put_raw(line, sizeof line, &pos, "\",\"service\":\"");
     put_escaped(line, sizeof line, &pos, g_service);
-    if (tl_request_id[0]) {
+    if (with_context && tl_request_id[0]) {
         put_raw(line, sizeof line, &pos, "\",\"request_id\":\"");
         put_escaped(line, sizeof line, &pos, tl_request_id);
     }
-    if (tl_saga_id[0]) {
+    if (with_context && tl_saga_id[0]) {
         put_raw(line, sizeof line, &pos, "\",\"saga_id\":\"");
         put_escaped(line, sizeof line, &pos, tl_saga_id);
     }
-    put_raw(line, sizeof line, &pos, "\",\"msg\":\"");
+    if (suppressed > 0) {
+        char n[48];
+        snprintf(n, sizeof n, "\",\"suppressed\":%llu", suppressed);
+        put_raw(line, sizeof line, &pos, n);
+        put_raw(line, sizeof line, &pos, ",\"msg\":\"");
+    } else {
+        put_raw(line, sizeof line, &pos, "\",\"msg\":\"");
+    }
     put_escaped(line, sizeof line, &pos, msg);
     line[pos++] = '"';
     line[pos++] = '}';
@@ -171,6 +208,125 @@ void log_vmsg(cm_log_level level, const char *fmt, va_list ap)
     /* One write per line: POSIX keeps writes to the same pipe below PIPE_BUF atomic. */
     ssize_t w = write(STDERR_FILENO, line, pos);
     (void)w;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A site's report, taken under g_rl_mu and written after it is released. */
+typedef struct log_report {
+    const char *fmt;
+    cm_log_level level;
+    unsigned long long n;
+    int64_t ms;
+} log_report;
+
+static void report(const log_report *r)
+{
+    char msg[LOG_LINE_MAX / 2];
+    snprintf(msg, sizeof msg, "suppressed %llu more lines like \"%.300s\" in the last %.1f s", r->n,
+             r->fmt, (double)r->ms / 1000.0);
+    emit(r->level, msg, false, r->n);
+}
+
+/* Ends the window of a site if it is over: its count goes into *out (n 0 when nothing was
+ * suppressed). Caller holds g_rl_mu. */
+static void window_roll(log_site *site, int64_t now, log_report *out)
+{
+    out->n = 0;
+    if (now - site->window_start_ms < g_rl_window_ms)
+        return;
+    if (site->suppressed > 0)
+        *out = (log_report){site->fmt, site->level, site->suppressed, now - site->window_start_ms};
+    site->window_start_ms = now;
+    site->lines = 0;
+    site->suppressed = 0;
+}
+
+static log_site *site_of(const char *fmt)
+{
+    size_t h = ((uintptr_t)fmt >> 3) * 2654435761u;
+    for (size_t i = 0; i < LOG_SITES; i++) {
+        log_site *s = &g_sites[(h + i) % LOG_SITES];
+        if (s->fmt == fmt)
+            return s;
+        if (s->fmt == NULL) {
+            s->fmt = fmt;
+            return s;
+        }
+    }
+    return NULL;
+}
+
+/* Reports every site with lines suppressed whose window has ended (all of them when `all`),
+ * so the count of a flood that stopped is not held back until that site logs again. */
+static void sweep(int64_t now, bool all)
+{
+    log_report out[LOG_SITES];
+    int n = 0;
+    pthread_mutex_lock(&g_rl_mu);
+    atomic_store_explicit(&g_rl_last_sweep_ms, now, memory_order_relaxed);
+    for (size_t i = 0; i < LOG_SITES; i++) {
+        log_site *site = &g_sites[i];
+        if (site->fmt == NULL || site->suppressed == 0)
+            continue;
+        if (all)
+            site->window_start_ms = now - g_rl_window_ms;
+        window_roll(site, now, &out[n]);
+        if (out[n].n > 0)
+            n++;
+    }
+    pthread_mutex_unlock(&g_rl_mu);
+    for (int i = 0; i < n; i++)
+        report(&out[i]);
+}
+
+void log_flush(void)
+{
+    sweep(mono_ms(), true);
+}
+
+/* Decides whether a warn/error line from `fmt` is written now. Returns true to write it. */
+static bool admit(cm_log_level level, const char *fmt, int64_t now)
+{
+    log_report pending = {0};
+    bool ok = true;
+    pthread_mutex_lock(&g_rl_mu);
+    log_site *site = g_rl_lines > 0 ? site_of(fmt) : NULL;
+    if (site != NULL) {
+        site->level = level;
+        window_roll(site, now, &pending);
+        if (site->lines < (unsigned)g_rl_lines)
+            site->lines++;
+        else {
+            site->suppressed++;
+            ok = false;
+        }
+    }
+    pthread_mutex_unlock(&g_rl_mu);
+    if (pending.n > 0)
+        report(&pending);
+    return ok;
+}
+
+void log_vmsg(cm_log_level level, const char *fmt, va_list ap)
+{
+    if (level < g_min)
+        return;
+    int64_t now = mono_ms();
+    /* Once per window, any line first reports the floods that have ended. */
+    if (now - atomic_load_explicit(&g_rl_last_sweep_ms, memory_order_relaxed) >=
+        atomic_load_explicit(&g_rl_window_ms, memory_order_relaxed))
+        sweep(now, false);
+    if (level >= CM_LOG_WARN && !admit(level, fmt, now))
+        return;
+    char msg[LOG_LINE_MAX / 2];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    emit(level, msg, true, 0);
 }
 
 void log_msg(cm_log_level level, const char *fmt, ...)

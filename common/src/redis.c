@@ -671,3 +671,65 @@ int rds_xautoclaim(rds_pool *p, const char *stream, const char *group, const cha
         rds_stream_batch_free(out);
     return rc;
 }
+
+/* Atomically (one script): the oldest entry any consumer group still needs - its oldest
+ * pending entry, else the entry after its last-delivered id - bounds the trim, as does the
+ * retention cutoff (Redis' clock minus ARGV[1] ms). No group: nothing is trimmed (a group
+ * created later from 0 must find every entry). A group that has read up to the stream's last
+ * id gets entries-read = entries-added (XGROUP SETID ... ENTRIESREAD): Redis before 7.2.4
+ * (redis/redis#12898) does not persist entries-read with XREADGROUP, so after an AOF rewrite
+ * and a restart XINFO GROUPS reports a lag that does not exist. Returns {trimmed, fixed}. */
+static const char k_trim_lua[] =
+    "local ok, groups = pcall(redis.call, 'XINFO', 'GROUPS', KEYS[1]) "
+    "if not ok or #groups == 0 then return {0, 0} end "
+    "local info = redis.call('XINFO', 'STREAM', KEYS[1]) "
+    "local s = {} "
+    "for i = 1, #info, 2 do s[info[i]] = info[i + 1] end "
+    "local function split(id) "
+    "  local a, b = string.match(id, '^(%d+)-(%d+)$') "
+    "  return tonumber(a), tonumber(b) "
+    "end "
+    "local function less(x, y) "
+    "  local a1, b1 = split(x) "
+    "  local a2, b2 = split(y) "
+    "  return a1 < a2 or (a1 == a2 and b1 < b2) "
+    "end "
+    "local t = redis.call('TIME') "
+    "local cutoff = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - tonumber(ARGV[1]) "
+    "if cutoff < 0 then cutoff = 0 end "
+    "local bound, fixed = string.format('%d-0', cutoff), 0 "
+    "for _, g in ipairs(groups) do "
+    "  local f = {} "
+    "  for i = 1, #g, 2 do f[g[i]] = g[i + 1] end "
+    "  local keep = f['last-delivered-id'] "
+    "  if f['pending'] > 0 then keep = redis.call('XPENDING', KEYS[1], f['name'])[2] end "
+    "  if less(keep, bound) then bound = keep end "
+    "  if f['last-delivered-id'] == s['last-generated-id'] and "
+    "     f['entries-read'] ~= s['entries-added'] then "
+    "    redis.call('XGROUP', 'SETID', KEYS[1], f['name'], f['last-delivered-id'], "
+    "                'ENTRIESREAD', s['entries-added']) "
+    "    fixed = fixed + 1 "
+    "  end "
+    "end "
+    "return {redis.call('XTRIM', KEYS[1], 'MINID', '~', bound), fixed}";
+
+int rds_stream_trim_consumed(rds_pool *p, const char *stream, long long retain_ms,
+                             long long *trimmed, long long *fixed)
+{
+    *trimmed = *fixed = 0;
+    redisReply *r =
+        pool_cmd(p, "EVAL %s 1 %s %lld", k_trim_lua, stream, retain_ms > 0 ? retain_ms : 0);
+    if (!r)
+        return CM_ERR_IO;
+    int rc = 0;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+        r->element[0]->type == REDIS_REPLY_INTEGER && r->element[1]->type == REDIS_REPLY_INTEGER) {
+        *trimmed = r->element[0]->integer;
+        *fixed = r->element[1]->integer;
+    } else {
+        log_warn("trimming %s: %s", stream, r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+        rc = CM_ERR_REDIS;
+    }
+    freeReplyObject(r);
+    return rc;
+}

@@ -17,7 +17,8 @@ typedef struct route_ent {
     int nseg;
     char *segs[HTTP_MAX_SEGMENTS]; /* literal text, or the parameter name */
     bool is_param[HTTP_MAX_SEGMENTS];
-    unsigned score; /* literal segments weigh more the further left they are */
+    unsigned score;  /* literal segments weigh more the further left they are */
+    bool inline_run; /* run on the I/O thread (http_route_inline) */
 } route_ent;
 
 typedef struct router {

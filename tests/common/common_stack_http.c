@@ -259,9 +259,10 @@ static void req(const char *method, const char *path, const char *body, const ht
 
 /* ---- server answers ---- */
 
-/* libmicrohttpd reports through our logger only if MHD_OPTION_EXTERNAL_LOGGER is the first
- * option; otherwise it warns "... is not the first option ..." at every start and may print
- * early messages (like a failed bind) itself, outside the JSON log. */
+/* The server binds its own listening socket (the connection guard accepts); a failed bind is
+ * one JSON log line naming the address, and nothing is printed outside the JSON log
+ * (libmicrohttpd logs through our logger only if MHD_OPTION_EXTERNAL_LOGGER is its first
+ * option; otherwise it warns "... is not the first option ..." at every start). */
 static void second_server_on_same_port_fails_to_start(void **s)
 {
     (void)s;
@@ -288,7 +289,8 @@ static void second_server_on_same_port_fails_to_start(void **s)
     close(fd);
     assert_true(n > 0);
     log[n] = '\0';
-    assert_non_null(strstr(log, "\"msg\":\"microhttpd: Failed to bind"));
+    assert_non_null(strstr(log, "\"msg\":\"cannot listen on 127.0.0.1:"));
+    assert_non_null(strstr(log, "Address already in use"));
     assert_null(strstr(log, "not the first option"));
 }
 
@@ -959,6 +961,142 @@ static void full_queue_sheds_load_with_503(void **s)
     http_server_free(small);
 }
 
+/* ---- connection limits (ports 26013-26015) ---- */
+
+static void h_alive(http_req *req, void *ctx)
+{
+    (void)ctx;
+    http_respond_json(req, 200, json_pack("{s:s}", "status", "UP"));
+}
+
+typedef struct get_arg {
+    const char *url;
+    httpc_resp r;
+} get_arg;
+
+static void *get_in_thread(void *arg)
+{
+    get_arg *a = arg;
+    httpc_opts o = {.timeout_ms = 30000};
+    if (httpc_request("GET", a->url, NULL, 0, &o, &a->r))
+        a->r.status = -1;
+    return NULL;
+}
+
+static void get_url(const char *url, httpc_resp *r)
+{
+    httpc_opts o = {.timeout_ms = 10000};
+    assert_int_equal(httpc_request("GET", url, NULL, 0, &o, r), 0);
+}
+
+/* Blocks `n` requests to url in handlers (g_block); returns with them inside. */
+static void block_requests(pthread_t *t, get_arg *a, int n, const char *url)
+{
+    atomic_store(&g_block, 1);
+    for (int i = 0; i < n; i++) {
+        a[i].url = url;
+        pthread_create(&t[i], NULL, get_in_thread, &a[i]);
+        sem_wait(&g_entered);
+    }
+    atomic_store(&g_block, 0);
+}
+
+static void release_requests(pthread_t *t, get_arg *a, int n)
+{
+    for (int i = 0; i < n; i++)
+        sem_post(&g_release);
+    for (int i = 0; i < n; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(a[i].r.status, 200);
+        httpc_resp_free(&a[i].r);
+    }
+}
+
+static void inline_route_answers_while_every_worker_is_busy(void **s)
+{
+    (void)s;
+    http_server *small;
+    http_server_config c = {.port = 26013, .threads = 1, .max_queue = 1};
+    assert_int_equal(http_server_new(&c, &small), 0);
+    assert_int_equal(http_route(small, "GET", "/slow", h_slow, NULL), 0);
+    assert_int_equal(http_route(small, "GET", "/alive", h_alive, NULL), 0);
+    assert_int_equal(http_route(small, "GET", "/other", h_alive, NULL), 0);
+    assert_int_equal(http_route_inline(small, "GET", "/alive"), 0);
+    assert_int_equal(http_route_inline(small, "GET", "/nope"), CM_ERR_INVALID);
+    assert_int_equal(http_server_start(small), 0);
+    pthread_t t[1];
+    get_arg a[1] = {0};
+    block_requests(t, a, 1, "http://127.0.0.1:26013/slow");
+    httpc_resp r, q;
+    /* one request waits in the queue: the next ordinary one is shed, the inline one answers */
+    get_arg queued = {.url = "http://127.0.0.1:26013/other"};
+    pthread_t tq;
+    pthread_create(&tq, NULL, get_in_thread, &queued);
+    for (int i = 0; i < 200 && http_server_inflight(small) < 2; i++)
+        usleep(5000);
+    get_url("http://127.0.0.1:26013/other", &q);
+    assert_int_equal(q.status, 503);
+    get_url("http://127.0.0.1:26013/alive", &r);
+    assert_int_equal(r.status, 200);
+    httpc_resp_free(&q);
+    httpc_resp_free(&r);
+    release_requests(t, a, 1);
+    pthread_join(tq, NULL);
+    assert_int_equal(queued.r.status, 200);
+    httpc_resp_free(&queued.r);
+    http_server_free(small);
+}
+
+static void newcomer_gets_503_at_once_when_every_connection_is_busy(void **s)
+{
+    (void)s;
+    http_server *small;
+    http_server_config c = {.port = 26014, .threads = 2, .max_connections = 2};
+    assert_int_equal(http_server_new(&c, &small), 0);
+    assert_int_equal(http_route(small, "GET", "/slow", h_slow, NULL), 0);
+    assert_int_equal(http_server_start(small), 0);
+    pthread_t t[2];
+    get_arg a[2] = {0};
+    block_requests(t, a, 2, "http://127.0.0.1:26014/slow");
+    httpc_resp r;
+    get_url("http://127.0.0.1:26014/slow", &r);
+    expect_problem(&r, 503, HTTP_CODE_UNAVAILABLE, "too many connections, retry later");
+    httpc_resp_free(&r);
+    release_requests(t, a, 2);
+    /* room again */
+    get_url("http://127.0.0.1:26014/slow", &r);
+    assert_int_equal(r.status, 200);
+    httpc_resp_free(&r);
+    http_server_free(small);
+}
+
+static void request_that_waited_past_its_deadline_is_503_without_running(void **s)
+{
+    (void)s;
+    http_server *small;
+    http_server_config c = {.port = 26015, .threads = 1, .request_timeout_ms = 300};
+    assert_int_equal(http_server_new(&c, &small), 0);
+    assert_int_equal(http_route(small, "GET", "/slow", h_slow, NULL), 0);
+    assert_int_equal(http_route(small, "GET", "/count", h_get_thing, NULL), 0);
+    assert_int_equal(http_server_start(small), 0);
+    pthread_t t[1];
+    get_arg a[1] = {0};
+    block_requests(t, a, 1, "http://127.0.0.1:26015/slow");
+    get_arg late = {.url = "http://127.0.0.1:26015/slow"};
+    pthread_t tl;
+    pthread_create(&tl, NULL, get_in_thread, &late);
+    usleep(600 * 1000); /* it waits behind the blocked worker past its 300 ms deadline */
+    sem_post(&g_release);
+    pthread_join(t[0], NULL);
+    assert_int_equal(a[0].r.status, 200);
+    httpc_resp_free(&a[0].r);
+    pthread_join(tl, NULL);
+    expect_problem(&late.r, 503, HTTP_CODE_UNAVAILABLE,
+                   "server busy: the request waited too long, retry later");
+    httpc_resp_free(&late.r);
+    http_server_free(small);
+}
+
 /* ---- drain (last: stops the server) ---- */
 
 static void *slow_in_thread(void *arg)
@@ -1029,6 +1167,9 @@ int main(void)
         cmocka_unit_test(record_of_the_hash_layout_is_still_replayed),
         cmocka_unit_test(answer_is_recorded_after_redis_forgets_the_script),
         cmocka_unit_test(failed_5xx_request_can_be_retried),
+        cmocka_unit_test(inline_route_answers_while_every_worker_is_busy),
+        cmocka_unit_test(newcomer_gets_503_at_once_when_every_connection_is_busy),
+        cmocka_unit_test(request_that_waited_past_its_deadline_is_503_without_running),
         cmocka_unit_test(concurrent_same_key_executes_once),
         cmocka_unit_test(many_concurrent_keepalive_clients_all_answered),
         cmocka_unit_test(full_queue_sheds_load_with_503),

@@ -1,7 +1,8 @@
 /* fuzz_history_json.c - libFuzzer entry point for the proto3 JSON history loader: any bytes
  * must give either a history or TC_ERR_INVALID / TC_ERR_NOMEM, never a crash, leak or hang.
- * Seeds: tests/fuzz/seeds/history_json/ (histories written by `temporal workflow show -o json`).
- * Build: clang -fsanitize=fuzzer,address,undefined with the temporal library's sources. */
+ * Seeds: tests/fuzz/corpus/fuzz_history_json/ (histories written by
+ * `temporal workflow show -o json`).
+ * Build and run: scripts/fuzz fuzz_history_json (docs/development.md, Fuzzing). */
 #include "temporal.h"
 
 #include <stddef.h>

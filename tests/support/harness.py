@@ -11,6 +11,8 @@ MYSQL_PASSWORD in their environment; http() signs requests like the orchestrator
 operator do (see default_token), mariadb and redis-cli get their passwords through the
 environment (MYSQL_PWD, REDISCLI_AUTH), never on a command line.
 """
+import fcntl
+import glob
 import json
 import os
 import re
@@ -142,6 +144,54 @@ def port_open(port, host="127.0.0.1"):
         return False
 
 
+# Databases. A daemon a test starts uses test_<database> (the same migrations) unless the test
+# names a database itself, and sql() reads those: a suite started by scripts/demo on the same
+# MariaDB keeps its data (no test rows in its tables, no test relay draining its outbox to a
+# test stream, no test saga its orchestrator-pure would pick up as stalled).
+DAEMON_DATABASES = {"service-order": "order_db", "service-inventory": "inventory_db",
+                    "service-payment": "payment_db", "service-notification": "notification_db",
+                    "orchestrator-pure": "orchestrator_db"}
+TEST_DB_PREFIX = "test_"
+DEMO_PORTS = (21080, 21089)  # the daemons of scripts/demo (2108x, replica 0)
+_test_dbs_ready = False
+
+
+def db_for_tests(db):
+    """The database the tests use in place of a daemon's default one (others unchanged)."""
+    return TEST_DB_PREFIX + db if db in DAEMON_DATABASES.values() else db
+
+
+def ensure_test_databases():
+    """Creates the test databases and applies the migrations they lack (as scripts/stack
+    migrate does), once per process; a file lock orders processes that start together."""
+    global _test_dbs_ready
+    if _test_dbs_ready:
+        return
+    os.makedirs(BUILD_DIR, exist_ok=True)
+    with open(os.path.join(BUILD_DIR, "test-databases.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for schema in sorted(set(DAEMON_DATABASES.values())):
+            db = db_for_tests(schema)
+            _mysql(["-e", f"CREATE DATABASE IF NOT EXISTS `{db}` CHARACTER SET utf8mb4 COLLATE "
+                          "utf8mb4_unicode_ci; CREATE TABLE IF NOT EXISTS "
+                          f"`{db}`.schema_migrations (version VARCHAR(191) NOT NULL PRIMARY KEY, "
+                          "applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)"])
+            done = set(_mysql(["-N", "-B", db, "-e", "SELECT version FROM schema_migrations"])
+                       .split())
+            for path in sorted(glob.glob(os.path.join(SOURCE_DIR, "sql", schema, "*.sql"))):
+                name = os.path.basename(path)
+                if name not in done:
+                    with open(path, "rb") as f:
+                        _mysql([db], stdin=f)
+                    _mysql([db, "-e", f"INSERT INTO schema_migrations(version) VALUES ('{name}')"])
+    _test_dbs_ready = True
+
+
+def _mysql(args, stdin=None):
+    return subprocess.run(mariadb_args() + args, check=True, stdin=stdin, capture_output=True,
+                          env=mariadb_env()).stdout.decode()
+
+
 def base_env(**extra):
     """Environment for a daemon: shared MySQL/Redis/Temporal settings plus `extra`."""
     env = dict(os.environ)
@@ -165,7 +215,12 @@ class Daemon:
         self.name = name
         self.port = int(port)
         self.url = f"http://127.0.0.1:{self.port}"
+        if DEMO_PORTS[0] <= self.port <= DEMO_PORTS[1]:
+            raise AssertionError(f"port {self.port} belongs to a suite scripts/demo may run: "
+                                 "tests use their own ranges (docs/development.md)")
         self.env = base_env(PORT=self.port, **(env or {}))
+        if name in DAEMON_DATABASES and not (env or {}).get("MYSQL_DATABASE"):
+            self.env["MYSQL_DATABASE"] = db_for_tests(DAEMON_DATABASES[name])
         if name.startswith("service-"):
             SERVICE_PORTS.add(self.port)
         self.args = list(args)
@@ -175,6 +230,8 @@ class Daemon:
         self._log = None
 
     def start(self, timeout=30.0):
+        if self.env.get("MYSQL_DATABASE", "").startswith(TEST_DB_PREFIX):
+            ensure_test_databases()
         if port_open(self.port):
             raise AssertionError(f"port {self.port} is already in use before starting {self.name}")
         self._log = open(self.log_path, "ab")
@@ -290,8 +347,11 @@ def http(method, url, body=None, headers=None, timeout=30.0, raw=None, auth=True
 
 
 def sql(db, query):
-    """Runs SQL in database `db` with the mariadb client; returns rows as lists of strings
-    (NULL as None)."""
+    """Runs SQL in database `db` (a daemon's default database means its test database, see
+    db_for_tests) with the mariadb client; returns rows as lists of strings (NULL as None)."""
+    if db_for_tests(db) != db:
+        ensure_test_databases()
+        db = db_for_tests(db)
     out = subprocess.run(
         mariadb_args() + ["-N", "-B", db, "-e", query],
         check=True, capture_output=True, text=True, env=mariadb_env()).stdout

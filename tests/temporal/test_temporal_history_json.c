@@ -281,7 +281,7 @@ static void a_truncated_cli_file_is_refused(void **s)
     /* A real file cut short at every 97th byte: always an error, never a crash. */
     char path[512];
     const char *src = getenv("TC_FUZZ_SEEDS");
-    snprintf(path, sizeof path, "%s/greet.json", src ? src : "tests/fuzz/seeds/history_json");
+    snprintf(path, sizeof path, "%s/greet.json", src ? src : "tests/fuzz/corpus/fuzz_history_json");
     FILE *f = fopen(path, "rb");
     if (!f)
         fail_msg("seed %s missing", path);
