@@ -296,6 +296,22 @@ int tc_workflow_reset(tc_client *c, const char *workflow_id, const char *run_id,
  * it for a moment. */
 int tc_workflow_delete(tc_client *c, const char *workflow_id, const char *run_id, tc_error *err);
 
+/* An activity of a running workflow as DescribeWorkflowExecution reports it (describe only):
+ * what an operator needs to see a step that keeps failing. Strings owned by the info. */
+typedef struct tc_pending_activity {
+    char *activity_id;
+    char *activity_type;
+    int state;                    /* 1 SCHEDULED, 2 STARTED, 3 CANCEL_REQUESTED, 4 PAUSED... */
+    int attempt;                  /* the attempt running or next to run (1 = the first) */
+    int maximum_attempts;         /* 0 = unlimited */
+    int64_t scheduled_time_ms;    /* Unix ms the current attempt was scheduled; 0 if unset */
+    int64_t last_started_time_ms; /* Unix ms the last attempt started; 0 if never */
+    int64_t last_attempt_complete_time_ms; /* Unix ms the last attempt ended; 0 if none did */
+    int64_t next_attempt_schedule_time_ms; /* Unix ms of the next retry while backing off */
+    char *last_failure_type;    /* the last attempt's failure (NULL when none failed): its */
+    char *last_failure_message; /* ApplicationFailure type / "TimeoutError" ..., and message */
+} tc_pending_activity;
+
 /* A run as describe and list report it. Every string is owned: tc_workflow_info_clear. */
 typedef struct tc_workflow_info {
     char *workflow_id;
@@ -310,6 +326,7 @@ typedef struct tc_workflow_info {
     int pending_activities;       /* describe only */
     char *memo_json;              /* JSON object of the memo ("{}" when none) */
     char *search_attributes_json; /* JSON object, values decoded ("{}" when none) */
+    tc_pending_activity *pending; /* describe only: pending_activities entries, server order */
 } tc_workflow_info;
 
 void tc_workflow_info_clear(tc_workflow_info *i);
