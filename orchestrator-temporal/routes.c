@@ -542,7 +542,13 @@ static void h_cancel_order(http_req *req, void *ctx)
     json_t *view = NULL;
     bool running = false;
     tc_error err;
-    if (wid == NULL || cancel_reason(req, reason, sizeof reason) != 0 ||
+    if (wid == NULL)
+        return;
+    if (http_req_header(req, "Idempotency-Key") != NULL && http_req_idempotency_key(req) == NULL) {
+        http_respond_problem(req, 400, HTTP_CODE_VALIDATION, "%s", HTTP_IDEM_KEY_RULE);
+        return; /* a cancel is idempotent anyway; a malformed key is still bad input */
+    }
+    if (cancel_reason(req, reason, sizeof reason) != 0 ||
         order_view(req, c, wid, &view, &running) != 0)
         return;
     if (!running || !view_flag(view, "cancellable")) {

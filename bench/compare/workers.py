@@ -5,10 +5,11 @@ Each variant is a worker kind and an activity mode (`c:remote`, `go:remote`, `go
 `c:local`). Every variant gets its own task queue, its own REST front and its own worker
 process, all started once and kept up:
 
-- front: bench/gosdk's bench_rest_front, orchestrator-temporal's routes.c without a worker
+- front: orchestrator-temporal with TEMPORAL_WORKER=off, its REST API without a worker
   (POST /api/temporal/orders starts OrderWorkflow on the variant's queue and waits for its
-  result); `--front embedded` drives the C variants through orchestrator-temporal's own REST
-  instead (its CPU then includes the REST and client side);
+  result); `--front embedded` drives the C variants through the REST API of the daemon that
+  runs the worker instead (its CPU then includes the REST and client side, and eager
+  workflow start applies);
 - worker: orchestrator-temporal (its embedded C worker; its REST idle) or `gosdk-worker
   worker` (bench/gosdk, built here from the module cache), with ORDER_ACTIVITY_MODE=<mode>.
 

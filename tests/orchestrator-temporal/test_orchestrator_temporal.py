@@ -148,7 +148,8 @@ class OrchestratorMixin:
 
 
 def start_orchestrator(port, queue, **env):
-    e = dict(service_urls(), TEMPORAL_TASK_QUEUE=queue, ORDER_SYNC_TIMEOUT_MS=60000)
+    e = dict(service_urls(), TEMPORAL_TASK_QUEUE=queue, ORDER_SYNC_TIMEOUT_MS=60000,
+             ORDER_ACTIVITY_MODE=os.environ.get("ORDER_ACTIVITY_MODE", "remote"))
     e.update(env)
     return Daemon("orchestrator-temporal", port, env=e, log_name=f"ot-orchestrator-{port}")
 
@@ -459,6 +460,67 @@ class TemporalDownTest(unittest.TestCase):
             self.assertEqual(st, 400, b)
         finally:
             orch.stop()
+
+
+class ConfigTest(OrchestratorMixin, unittest.TestCase):
+    PORT = 24089
+
+    def run_refused(self, **env):
+        e = harness.base_env(**dict(service_urls(), PORT=self.PORT,
+                                    TEMPORAL_TASK_QUEUE=RUN + "-cfg", **env))
+        return subprocess.run([harness.binary("orchestrator-temporal")], env=e,
+                              capture_output=True, text=True, timeout=60)
+
+    def test_unknown_switch_values_refuse_to_start(self):
+        for env, words in (({"ORDER_ACTIVITY_MODE": "fast"}, "ORDER_ACTIVITY_MODE must be"),
+                           ({"TEMPORAL_WORKER": "maybe"}, "TEMPORAL_WORKER must be"),
+                           ({"ORDER_EAGER_START": "2"}, "ORDER_EAGER_START must be")):
+            cp = self.run_refused(**env)
+            self.assertNotEqual(cp.returncode, 0, env)
+            self.assertIn(words, cp.stdout + cp.stderr)
+
+    def worker_line(self, orch):
+        with open(orch.log_path, errors="replace") as f:
+            lines = [ln for ln in f if "worker stopped:" in ln]
+        return lines[-1] if lines else ""
+
+    def test_rest_orders_start_eagerly_on_the_embedded_worker(self):
+        # The first workflow task comes back in the start response and runs on a slot of the
+        # embedded worker (counted at stop); ORDER_EAGER_START=off asks for none.
+        for eager, want in (("on", True), ("off", False)):
+            orch = start_orchestrator(self.PORT, RUN + "-eager-" + eager,
+                                      ORDER_EAGER_START=eager).start()
+            try:
+                st, _, res = http("POST", orch.url + "/api/temporal/orders",
+                                  order_body(new_product(10)), timeout=90)
+                self.assertEqual(st, 200, res)
+                self.assert_confirmed(res["workflowId"], res)
+            finally:
+                orch.stop()
+            line = self.worker_line(orch)
+            tasks = int(line.split("eager_workflow_tasks=")[1].split()[0].rstrip('"}'))
+            self.assertEqual(tasks >= 1, want, line)
+
+    def test_without_the_embedded_worker_runs_wait_for_another_worker(self):
+        queue = RUN + "-noworker"
+        front = start_orchestrator(self.PORT, queue, TEMPORAL_WORKER="off").start()
+        worker = None
+        try:
+            pid = new_product(10)
+            st, _, b = http("POST", front.url + "/api/temporal/orders/async", order_body(pid))
+            self.assertEqual(st, 202, b)
+            wid = b["workflowId"]
+            view = http("GET", f"{front.url}/api/temporal/orders/{wid}")[2]
+            self.assertEqual(view["status"], "RUNNING")  # nobody polls the queue yet
+            self.assertEqual(stock(pid), (10, 0))
+            worker = start_orchestrator(24080, queue).start()  # a worker elsewhere takes it
+            view = wait_until(lambda: (lambda v: v if v["status"] != "RUNNING" else None)(
+                http("GET", f"{front.url}/api/temporal/orders/{wid}")[2]), 120, 0.2, "run")
+            self.assert_confirmed(wid, view["result"])
+        finally:
+            front.stop()
+            if worker is not None:
+                worker.stop()
 
 
 # ---- faults: a flaky link to payment, a slow gateway, a killed orchestrator ------------------
