@@ -2,7 +2,7 @@
 the same services and dev server, the same closed-loop load, runs interleaved.
 
 Each variant is a worker kind and an activity mode (`c:remote`, `go:remote`, `go:local`,
-`c:local`). Every variant gets its own task queue, its own REST front and its own worker
+`c:local`), optionally with environment of its own (`c:remote/ORDER_EAGER_START=off`). Every variant gets its own task queue, its own REST front and its own worker
 process, all started once and kept up:
 
 - front: orchestrator-temporal with TEMPORAL_WORKER=off, its REST API without a worker
@@ -47,9 +47,11 @@ FRONT_BASE, WORKER_BASE = 27190, 27200  # + variant index
 
 class Variant:
     def __init__(self, index, spec, front_mode, env):
-        kind, _, mode = spec.partition(":")
+        base, _, extra = spec.partition("/")  # c:remote/ORDER_EAGER_START=off,NAME=VALUE
+        kind, _, mode = base.partition(":")
         if kind not in ("c", "go") or mode not in ("remote", "local"):
-            raise SystemExit(f"bad variant {spec!r}: expected c|go:remote|local")
+            raise SystemExit(f"bad variant {spec!r}: expected c|go:remote|local[/NAME=VALUE,...]")
+        env = dict(env, **dict(kv.split("=", 1) for kv in extra.split(",") if kv))
         self.name, self.kind, self.mode = spec, kind, mode
         self.queue = h.uid(f"bench-{kind}-{mode}-")
         self.front = self.worker = None
@@ -64,7 +66,7 @@ class Variant:
         if self.kind == "c":
             self.worker = h.Daemon("orchestrator-temporal", WORKER_BASE + self.index,
                                    dict(common, ORDER_ACTIVITY_MODE=self.mode),
-                                   log_name=f"bench-workers-{self.name.replace(':', '-')}")
+                                   log_name=f"bench-workers-{self.index}")
             self.worker.start()
             self.worker_pid = self.worker.proc.pid
         else:
