@@ -10,7 +10,7 @@ import json
 import os
 import random
 import signal
-import threading
+import subprocess
 import time
 import unittest
 
@@ -18,6 +18,7 @@ import harness
 from harness import Daemon, http, sql, temporal_cli, uid, wait_until
 
 MODE = os.environ.get("ORDER_ACTIVITY_MODE", "remote")
+SRC_DIR = os.environ.get("SAGA_SOURCE_DIR") or os.path.join(os.path.dirname(__file__), "..", "..")
 ORCH, ORDER, INVENTORY, PAYMENT, SLOW_PAYMENT, SLOW_ORCH, STUCK_ORCH = range(24091, 24098)
 RUN = uid(f"ocancel-{MODE}-")
 GATEWAY_MS = 3000  # the slow payment service holds ApprovePayment this long
@@ -195,6 +196,29 @@ class CancelTest(Api, unittest.TestCase):
             self.wait_step(wid, "ReserveStock")
             cp = temporal_cli("workflow", "cancel", "-w", wid)
             self.assertEqual(cp.returncode, 0, cp.stderr)
+            wait_until(lambda: self.get(wid)["cancelRequested"], 30, 0.1, "cancel taken")
+        self.assert_cancelled(wid, pid, payments=((),))
+
+    def test_cancel_from_the_temporal_ui(self):
+        # The UI's "Request Cancellation" button, pressed in headless Chromium (the browser
+        # and playwright-core that tests/ship uses).
+        ui = os.environ.get("TEMPORAL_UI_URL", "http://127.0.0.1:21088")
+        modules = os.environ.get("SHIP_NODE_MODULES",
+                                 os.path.join(SRC_DIR, "tests", "ship", "node_modules"))
+        chromium = os.environ.get("SHIP_CHROMIUM", "/usr/bin/chromium")
+        self.assertTrue(os.path.isdir(os.path.join(modules, "playwright-core")),
+                        "playwright-core missing: run npm ci in tests/ship")
+        self.assertTrue(os.access(chromium, os.X_OK), f"{chromium} missing (Debian chromium)")
+        pid = new_product(10)
+        with Held(SVC[INVENTORY]):
+            wid = self.post_async(pid)
+            self.wait_step(wid, "ReserveStock")
+            cp = subprocess.run([os.environ.get("SHIP_NODE") or "node",
+                                 os.path.join(os.path.dirname(__file__), "ui_cancel.js"), ui, wid,
+                                 os.path.join(harness.LOG_DIR, "ui-cancel.png")],
+                                capture_output=True, text=True, timeout=120,
+                                env=dict(os.environ, NODE_PATH=modules, SHIP_CHROMIUM=chromium))
+            self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
             wait_until(lambda: self.get(wid)["cancelRequested"], 30, 0.1, "cancel taken")
         self.assert_cancelled(wid, pid, payments=((),))
 
