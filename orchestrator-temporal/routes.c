@@ -51,6 +51,21 @@ static void respond_accepted(http_req *req, ot_routes_ctx *c, const char *wid)
     http_respond_json(req, 202, o);
 }
 
+/* The saga result of a run that ended CANCELED (a cancelled run has no result payload): the
+ * contract's failure shape with the machine's own words for a cancel. */
+static json_t *cancelled_result(const char *wid)
+{
+    saga_machine_t m;
+    saga_actions_t a;
+    saga_machine_init(&m, NULL);
+    saga_machine_cancel(&m, &a); /* nothing in flight: compensates at once, error Cancelled */
+    saga_result_t r = saga_machine_result(&m, &(saga_state_t){0});
+    char *txt = saga_result_json(OT_ID_FIELD, wid, &r, 0);
+    json_t *o = txt ? json_loads(txt, 0, NULL) : NULL;
+    free(txt);
+    return o ? o : json_null();
+}
+
 /* Answers with the run's outcome: its result for a completed run, a problem for a run that
  * closed without one, and 202 for a run that goes on - also when waiting for it failed
  * (Temporal unreachable or restarting): the run was started or found, so "retry later" would
@@ -73,6 +88,12 @@ static void respond_outcome(http_req *req, ot_routes_ctx *c, const char *wid, in
     }
     if (rc == TC_ERR_TIMEOUT) {
         respond_accepted(req, c, wid);
+        return;
+    }
+    if (rc == TC_ERR_WORKFLOW_FAILED && out->status == TC_WF_CANCELED) {
+        /* cancelled before the pivot (its compensations ran): a normal end of a saga */
+        count(c, "failure");
+        http_respond_json(req, 200, cancelled_result(wid));
         return;
     }
     if (rc == TC_ERR_WORKFLOW_FAILED) {
@@ -383,21 +404,6 @@ static void add_attempts(const tc_workflow_info *info, const char *wid, json_t *
     json_object_set_new(o, "lastFailureAt", last_at ? last_at : json_null());
     json_object_set_new(o, "pendingActivities", json_integer(info->pending_activities));
     json_object_set_new(o, "activities", acts);
-}
-
-/* The saga result of a run that ended CANCELED (a cancelled run has no result payload): the
- * contract's failure shape with the machine's own words for a cancel. */
-static json_t *cancelled_result(const char *wid)
-{
-    saga_machine_t m;
-    saga_actions_t a;
-    saga_machine_init(&m, NULL);
-    saga_machine_cancel(&m, &a); /* nothing in flight: compensates at once, error Cancelled */
-    saga_result_t r = saga_machine_result(&m, &(saga_state_t){0});
-    char *txt = saga_result_json(OT_ID_FIELD, wid, &r, 0);
-    json_t *o = txt ? json_loads(txt, 0, NULL) : NULL;
-    free(txt);
-    return o ? o : json_null();
 }
 
 /* The view GET, cancel and lists answer with. Fills *view (owned) and returns 0, or answers

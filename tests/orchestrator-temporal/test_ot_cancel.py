@@ -11,6 +11,7 @@ import os
 import random
 import signal
 import subprocess
+import threading
 import time
 import unittest
 
@@ -188,6 +189,27 @@ class CancelTest(Api, unittest.TestCase):
 
     def test_cancel_during_create_payment(self):
         self.cancel_while_held(PAYMENT, "CreatePayment")
+
+    def test_a_waiting_post_answers_the_cancelled_result(self):
+        pid = new_product(10)
+        answer = {}
+        with Held(SVC[INVENTORY]):
+            t = threading.Thread(target=lambda: answer.update(r=http(
+                "POST", self.orch.url + "/api/temporal/orders", order(pid), timeout=120)))
+            t.start()
+            wid = wait_until(lambda: next((r[0] for r in sql(
+                "order_db", f"SELECT saga_id FROM orders WHERE product_id={pid}")), None),
+                60, 0.1, "the order row")
+            self.wait_step(wid, "ReserveStock")
+            st, _, b = self.cancel(wid)
+            self.assertEqual(st, 202, b)
+        t.join()
+        st, _, res = answer["r"]
+        self.assertEqual(st, 200, res)
+        self.assertEqual(set(res), {"success", "error", "workflowId"})
+        self.assertFalse(res["success"])
+        self.assertTrue(res["error"].startswith("Cancelled: "), res)
+        self.assert_cancelled(wid, pid, payments=((),))
 
     def test_cancel_from_the_temporal_cli(self):
         pid = new_product(10)
