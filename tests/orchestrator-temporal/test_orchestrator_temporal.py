@@ -8,7 +8,6 @@ import base64
 import http.server as httpserver
 import json
 import os
-import random
 import socketserver
 import subprocess
 import threading
@@ -17,6 +16,7 @@ import urllib.error
 import urllib.request
 
 import harness
+import ot_e2e
 from harness import Daemon, http, sql, sql_value, temporal_cli, uid, wait_until
 
 ORDER_PORT, INVENTORY_PORT, PAYMENT_PORT = 24082, 24083, 24084
@@ -40,17 +40,11 @@ def service_urls(payment_port=PAYMENT_PORT):
 
 
 def setUpModule():
-    started = []
-    try:
-        for name, port in (("service-order", ORDER_PORT), ("service-inventory", INVENTORY_PORT),
-                           ("service-payment", PAYMENT_PORT)):
-            d = Daemon(name, port, log_name=f"ot-{name}").start()
-            started.append(d)
-            SERVICES[name] = d
-    except Exception:
-        for d in started:
-            d.kill()
-        raise
+    started = ot_e2e.start_services([(name, port, {}) for name, port in (
+        ("service-order", ORDER_PORT), ("service-inventory", INVENTORY_PORT),
+        ("service-payment", PAYMENT_PORT))], "ot")
+    SERVICES.update(zip(("service-order", "service-inventory", "service-payment"),
+                        (started[ORDER_PORT], started[INVENTORY_PORT], started[PAYMENT_PORT])))
 
 
 def tearDownModule():
@@ -61,17 +55,11 @@ def tearDownModule():
 # ---- helpers ---------------------------------------------------------------------------------
 
 def new_product(stock):
-    pid = random.randint(100001, 2_000_000_000)
-    st, _, body = http("PUT", f"http://127.0.0.1:{INVENTORY_PORT}/api/inventory/{pid}",
-                       {"available": stock})
-    assert st in (200, 201), (st, body)
-    return pid
+    return ot_e2e.new_product(INVENTORY_PORT, stock)
 
 
 def stock(pid):
-    st, _, body = http("GET", f"http://127.0.0.1:{INVENTORY_PORT}/api/inventory/{pid}")
-    assert st == 200, (st, body)
-    return body["available"], body["reserved"]
+    return ot_e2e.stock(INVENTORY_PORT, pid)
 
 
 def order_body(pid, quantity=2, amount=20000):
@@ -79,10 +67,7 @@ def order_body(pid, quantity=2, amount=20000):
             "paymentMethod": "CARD"}
 
 
-def history(wid):
-    cp = temporal_cli("workflow", "show", "-w", wid, "-o", "json")
-    assert cp.returncode == 0, cp.stderr
-    return json.loads(cp.stdout)["events"]
+history = ot_e2e.history
 
 
 def decode_payload(p):
@@ -106,13 +91,7 @@ def rows(db, query):
     return sql(db, query)
 
 
-def saga_rows(wid):
-    """(order rows, payment rows, reservation rows) of one saga as lists of status strings."""
-    q = wid.replace("'", "''")
-    return ([r[0] for r in rows("order_db", f"SELECT status FROM orders WHERE saga_id='{q}'")],
-            [r[0] for r in rows("payment_db", f"SELECT status FROM payments WHERE saga_id='{q}'")],
-            [r[0] for r in rows("inventory_db",
-                                f"SELECT status FROM inventory_reservations WHERE saga_id='{q}'")])
+saga_rows = ot_e2e.saga_rows
 
 
 class OrchestratorMixin:

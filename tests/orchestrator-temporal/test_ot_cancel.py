@@ -6,7 +6,6 @@ Ports 24091-24097; a task queue of our own per run; product ids of our own. ORDE
 in the environment (remote or local) picks the orchestrators' mode. No timed assertions: waits
 poll for a state and fail only after a generous limit.
 """
-import json
 import os
 import random
 import signal
@@ -16,6 +15,7 @@ import time
 import unittest
 
 import harness
+import ot_e2e
 from harness import Daemon, http, sql, temporal_cli, uid, wait_until
 
 MODE = os.environ.get("ORDER_ACTIVITY_MODE", "remote")
@@ -28,19 +28,10 @@ SVC = {}
 
 
 def setUpModule():
-    started = []
-    try:
-        for name, port, env in (("service-order", ORDER, {}), ("service-inventory", INVENTORY, {}),
-                                ("service-payment", PAYMENT, {}),
-                                ("service-payment", SLOW_PAYMENT,
-                                 {"FAKE_PG_LATENCY_MS": GATEWAY_MS})):
-            d = Daemon(name, port, env=env, log_name=f"oc-{name}").start()
-            started.append(d)
-            SVC[port] = d
-    except Exception:
-        for d in started:
-            d.kill()
-        raise
+    SVC.update(ot_e2e.start_services([
+        ("service-order", ORDER, {}), ("service-inventory", INVENTORY, {}),
+        ("service-payment", PAYMENT, {}),
+        ("service-payment", SLOW_PAYMENT, {"FAKE_PG_LATENCY_MS": GATEWAY_MS})], "oc"))
 
 
 def tearDownModule():
@@ -60,28 +51,19 @@ def orchestrator(port, queue, payment=PAYMENT, **env):
 
 
 def new_product(stock):
-    pid = random.randint(100001, 2_000_000_000)
-    st, _, b = http("PUT", f"http://127.0.0.1:{INVENTORY}/api/inventory/{pid}", {"available": stock})
-    assert st in (200, 201), (st, b)
-    return pid
+    return ot_e2e.new_product(INVENTORY, stock)
 
 
 def stock(pid):
-    st, _, b = http("GET", f"http://127.0.0.1:{INVENTORY}/api/inventory/{pid}")
-    assert st == 200, (st, b)
-    return b["available"], b["reserved"]
+    return ot_e2e.stock(INVENTORY, pid)
 
 
 def order(pid):
     return {"customerId": 1, "productId": pid, "quantity": 2, "amount": 20000}
 
 
-def rows(wid):
-    q = wid.replace("'", "''")
-    return ([r[0] for r in sql("order_db", f"SELECT status FROM orders WHERE saga_id='{q}'")],
-            [r[0] for r in sql("payment_db", f"SELECT status FROM payments WHERE saga_id='{q}'")],
-            [r[0] for r in sql("inventory_db",
-                               f"SELECT status FROM inventory_reservations WHERE saga_id='{q}'")])
+rows = ot_e2e.saga_rows
+events = ot_e2e.history
 
 
 class Held:
@@ -98,17 +80,23 @@ class Held:
         os.kill(self.d.proc.pid, signal.SIGCONT)
 
 
-def events(wid):
-    cp = temporal_cli("workflow", "show", "-w", wid, "-o", "json")
-    assert cp.returncode == 0, cp.stderr
-    return json.loads(cp.stdout)["events"]
-
-
 def event_types(wid):
     return [e["eventType"].replace("EVENT_TYPE_", "") for e in events(wid)]
 
 
 class Api:
+    """A test class with an orchestrator of its own: PORT, SUFFIX (of its task queue), ENV."""
+    ENV = {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.queue = RUN + "-" + cls.SUFFIX
+        cls.orch = orchestrator(cls.PORT, cls.queue, **cls.ENV).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.orch.stop()
+
     def post_async(self, pid):
         st, _, b = http("POST", self.orch.url + "/api/temporal/orders/async", order(pid))
         self.assertEqual(st, 202, b)
@@ -148,14 +136,7 @@ class Api:
 
 
 class CancelTest(Api, unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.queue = RUN + "-cancel"
-        cls.orch = orchestrator(ORCH, cls.queue).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.orch.stop()
+    PORT, SUFFIX = ORCH, "cancel"
 
     def cancel_while_held(self, service_port, step, payments=((), ("REFUNDED",)), twice=False):
         pid = new_product(10)
@@ -305,14 +286,8 @@ class PivotTest(Api, unittest.TestCase):
     approval succeeds (RefundPayment undoes it); after the pivot a cancel is 409, recorded by
     the server and ignored, and the order completes."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.queue = RUN + "-pivot"
-        cls.orch = orchestrator(SLOW_ORCH, cls.queue, payment=SLOW_PAYMENT).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.orch.stop()
+    PORT, SUFFIX = SLOW_ORCH, "pivot"
+    ENV = {"payment": SLOW_PAYMENT}
 
     def test_cancel_during_approve_payment_refunds(self):
         pid = new_product(10)
@@ -366,14 +341,8 @@ class StuckTest(Api, unittest.TestCase):
     list, the gauges and the status endpoint (attempt, last error, since when), and disappears
     when its service is back."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.queue = RUN + "-stuck"
-        cls.orch = orchestrator(STUCK_ORCH, cls.queue, SAGA_STUCK_AFTER_MS=STUCK_MS).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.orch.stop()
+    PORT, SUFFIX = STUCK_ORCH, "stuck"
+    ENV = {"SAGA_STUCK_AFTER_MS": STUCK_MS}
 
     def metrics(self):
         st, _, text = http("GET", self.orch.url + "/metrics")
