@@ -479,7 +479,10 @@ static void h_get_order(http_req *req, void *ctx)
 /* ---- cancel ----------------------------------------------------------------------------- */
 
 #define OT_CANCEL_REASON_MAX 256
-#define OT_CANCEL_SEEN_MS    3000 /* how long a cancel waits for the workflow to take it */
+/* How long a cancel waits for the workflow to take it: at once with remote activities; with
+ * local ones at the workflow task's next heartbeat (80 % of the 10 s task timeout) when a step
+ * runs long. */
+#define OT_CANCEL_SEEN_MS 10000
 
 /* The optional body: empty, or a JSON object with an optional "reason" string. Writes the
  * reason (default) and returns 0, or answers 400 and returns -1. */

@@ -97,11 +97,24 @@ static tc_future *start_step(tc_wf_ctx *ctx, ot_wf_state *s, const char *wid, sa
     if (detach)
         tc_wf_detached_begin(ctx);
     tc_future *f;
-    tc_activity_options opt = {.activity_id = saga_step_key(step), /* each step runs once */
-                               .start_to_close_ms = g_opt.activity_timeout_ms,
-                               .retry = retry,
-                               .cancel_mode = TC_CANCEL_WAIT_COMPLETED};
-    f = tc_wf_activity_start(ctx, saga_step_activity(step), input, &opt);
+#ifdef OT_HAVE_LOCAL_ACTIVITIES
+    if (s->local) {
+        /* The same retry policy, run by the worker: attempts inside the workflow task while
+         * the backoff is short, after a durable timer when it outlasts the task timeout. The
+         * UI shows each step as a LocalActivity marker. */
+        tc_local_activity_options lo = {.start_to_close_ms = g_opt.activity_timeout_ms,
+                                        .retry = retry,
+                                        .cancel_mode = TC_CANCEL_WAIT_COMPLETED};
+        f = tc_wf_local_activity_start(ctx, saga_step_activity(step), input, &lo);
+    } else
+#endif
+    {
+        tc_activity_options opt = {.activity_id = saga_step_key(step), /* each step runs once */
+                                   .start_to_close_ms = g_opt.activity_timeout_ms,
+                                   .retry = retry,
+                                   .cancel_mode = TC_CANCEL_WAIT_COMPLETED};
+        f = tc_wf_activity_start(ctx, saga_step_activity(step), input, &opt);
+    }
     if (detach)
         tc_wf_detached_end(ctx);
     free(input);

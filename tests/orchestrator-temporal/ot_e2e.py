@@ -1,6 +1,8 @@
 """Helpers the orchestrator-temporal end-to-end modules share: starting services, products of
 their own, stock, a saga's rows in the three databases, a run's history through the CLI."""
+import base64
 import json
+import os
 import random
 
 from harness import Daemon, http, sql, temporal_cli
@@ -46,3 +48,71 @@ def history(wid):
     cp = temporal_cli("workflow", "show", "-w", wid, "-o", "json")
     assert cp.returncode == 0, cp.stderr
     return json.loads(cp.stdout)["events"]
+
+
+# ---- a run's steps as history records them, in either activity mode ------------------------
+
+MODE = os.environ.get("ORDER_ACTIVITY_MODE", "remote")
+
+
+def _payload_json(p):
+    return json.loads(base64.b64decode(p["data"]))
+
+
+def _local_markers(events):
+    """(activity type, final attempt, result payloads) of each LocalActivity marker, in order."""
+    out = []
+    for e in events:
+        a = e.get("markerRecordedEventAttributes")
+        if not a or a.get("markerName") != "LocalActivity":
+            continue
+        data = _payload_json(a["details"]["data"]["payloads"][0])
+        result = a.get("details", {}).get("result", {}).get("payloads", [])
+        out.append((data["ActivityType"], data.get("Attempt", 1), result))
+    return out
+
+
+def steps(events):
+    """The steps the run executed, in order: ActivityTaskScheduled events (remote) or
+    LocalActivity markers (local; recorded as they end, so the three concurrent confirms come
+    in the order they finished - compare them as a set)."""
+    if MODE == "local":
+        return [t for t, _, _ in _local_markers(events)]
+    return [e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
+            for e in events if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"]
+
+
+def attempts(events):
+    """The attempt each step ended on, in the order of steps()."""
+    if MODE == "local":
+        return [n for _, n, _ in _local_markers(events)]
+    started = {e["activityTaskStartedEventAttributes"]["scheduledEventId"]:
+               e["activityTaskStartedEventAttributes"]["attempt"]
+               for e in events if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_STARTED"}
+    return [started.get(e["eventId"], 0) for e in events
+            if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"]
+
+
+def step_payloads(events):
+    """Every step argument and result payload the history holds (local markers keep results)."""
+    if MODE == "local":
+        return [p for _, _, ps in _local_markers(events) for p in ps]
+    out = []
+    for e in events:
+        attrs = (e.get("activityTaskScheduledEventAttributes", {}).get("input")
+                 or e.get("activityTaskCompletedEventAttributes", {}).get("result"))
+        if attrs:
+            out.extend(attrs["payloads"])
+    return out
+
+
+def step_attempt(events, step):
+    """The attempt `step` ended on."""
+    return dict(zip(steps(events), attempts(events)))[step]
+
+
+def same_steps(got, want):
+    """got and want agree, the confirms (run side by side) in any order."""
+    confirms = {"ConfirmOrder", "ConfirmReservation", "ConfirmPayment"}
+    key = lambda xs: ([x for x in xs if x not in confirms], sorted(x for x in xs if x in confirms))  # noqa: E731
+    return key(got) == key(want)

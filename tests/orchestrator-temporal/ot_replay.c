@@ -114,7 +114,7 @@ static int check(const char *name, const tc_history *h)
         fprintf(stderr, "a workflow without ReserveStock replayed %s without complaint\n", name);
         return 1;
     }
-    if (success) {
+    if (success && !st.local) { /* the lazy variant schedules activities: remote runs only */
         int concurrent = confirms_scheduled_together(h);
         g_builds = 0;
         if (tc_replay_history(h, lazy_workflow, NULL, 0, &concurrent, &err) != TC_OK) {
