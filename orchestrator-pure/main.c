@@ -1,14 +1,30 @@
 /* main.c - orchestrator-pure: wiring, configuration and shutdown. The saga runs in
  * orchestrator.c; this file only builds the parts and joins them. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "cm_app.h"
 #include "cm_config.h"
 #include "cm_error.h"
 #include "cm_log.h"
+#include "cm_redis.h"
 #include "orchestrator.h"
 #include "routes.h"
 #include "saga.h"
+
+/* This process's owner id: "<host>:<port>/<pid>-<random>", new at every start, so a restarted
+ * replica never takes its previous life's leases for its own (they run out and are taken
+ * over like any other). */
+static void owner_id(const app *a, char *out, size_t cap)
+{
+    char host[64] = "localhost", tok[RDS_TOKEN_LEN];
+    if (gethostname(host, sizeof host) != 0)
+        snprintf(host, sizeof host, "localhost");
+    host[sizeof host - 1] = '\0';
+    rds_random_token(tok);
+    snprintf(out, cap, "%s:%d/%ld-%.8s", host, app_config(a)->port, (long)getpid(), tok);
+}
 
 static void stop_orch(void *ctx)
 {
@@ -43,6 +59,9 @@ int main(void)
         log_error("bad ORDER_SERVICE_URL / INVENTORY_SERVICE_URL / PAYMENT_SERVICE_URL");
         goto out;
     }
+    char owner[REPO_OWNER_MAX];
+    owner_id(a, owner, sizeof owner);
+    int64_t lease_ms = cfg_int("SAGA_LEASE_MS", 10000, 500, 3600000);
     orch_config_t oc = {
         .db = db,
         .client = client,
@@ -52,22 +71,19 @@ int main(void)
         .forward_attempts = (int)cfg_int("SAGA_FORWARD_ATTEMPTS", 3, 1, 1000),
         .retry_initial_ms = cfg_int("SAGA_RETRY_INITIAL_MS", 1000, 1, 600000),
         .retry_max_ms = cfg_int("SAGA_RETRY_MAX_MS", 10000, 1, 3600000),
-        .resume_every_ms = cfg_int("SAGA_RESUME_EVERY_MS", 10000, 0, 3600000),
-        .resume_stale_ms = cfg_int("SAGA_RESUME_STALE_MS", 30000, 1000, 86400000),
+        .owner = owner,
+        .lease_ms = lease_ms,
+        .scan_ms = lease_ms / 10 < 1000 ? lease_ms / 10 : 1000,
     };
     if (orch_start(&oc, &o) != 0) {
         log_error("cannot start saga workers");
         goto out;
     }
-    /* Crash recovery: every saga not terminal goes back on the queue before we serve. */
-    if ((rc = orch_resume(o)) != 0) {
-        log_error("cannot read unfinished sagas: %s", cm_strerror(rc));
-        rc = 1;
-        goto out;
-    }
+    log_info("saga owner id %s, lease %lld ms", owner, (long long)lease_ms);
     static routes_ctx_t rctx;
     rctx.orch = o;
     rctx.sync_timeout_ms = cfg_int("ORDER_SYNC_TIMEOUT_MS", 30000, 0, 3600000);
+    rctx.stuck_after_ms = cfg_int("SAGA_STUCK_AFTER_MS", 60000, 0, 86400000);
     if (routes_register(app_server(a), &rctx) != 0) {
         rc = 1;
         goto out;

@@ -138,6 +138,30 @@ static void gauges_stop(gauges *g)
     pthread_mutex_destroy(&g->mu);
 }
 
+/* The Temporal library's log lines as common's JSON lines (one object per line, rate-limited
+ * like every warning): its level, its text, and the run's workflow id as the line's saga_id
+ * (the workflow id is the saga id). Any thread, coroutines included; never calls back into the
+ * library. */
+static void log_temporal(const tc_log_record *rec, void *user)
+{
+    (void)user;
+    cm_log_level level = rec->level == TC_LOG_DEBUG  ? CM_LOG_DEBUG
+                         : rec->level == TC_LOG_INFO ? CM_LOG_INFO
+                         : rec->level == TC_LOG_WARN ? CM_LOG_WARN
+                                                     : CM_LOG_ERROR;
+    char saved[128] = "";
+    const char *had = log_saga_id();
+    if (had != NULL)
+        snprintf(saved, sizeof saved, "%s", had);
+    if (rec->workflow_id != NULL)
+        log_set_saga_id(rec->workflow_id);
+    if (rec->run_id != NULL)
+        log_msg(level, "temporal: %s (run %s)", rec->message, rec->run_id);
+    else
+        log_msg(level, "temporal: %s", rec->message);
+    log_set_saga_id(saved[0] ? saved : NULL);
+}
+
 /* GET /ready: the Temporal frontend answers. */
 static int temporal_ready(void *ctx, char *detail, size_t n)
 {
@@ -266,7 +290,7 @@ int main(void)
         goto out;
     }
     /* TEMPORAL_ADDRESS, _NAMESPACE, _TLS*, _API_KEY, _GRPC_META, _GRPC_PROXY, _RPC_* */
-    tc_client_options tco = {0};
+    tc_client_options tco = {.log_fn = log_temporal};
     if (tc_client_options_from_env(&tco, &err) != TC_OK ||
         tc_client_new(&tco, &tc, &err) != TC_OK) {
         log_error("temporal client: %s", err.text);

@@ -16,6 +16,7 @@
 #define OT_WORKFLOW_TYPE "OrderWorkflow"
 #define OT_QUERY_STATE   "getState"
 #define OT_ID_FIELD      "workflowId"
+#define OT_ID_PREFIX     "order-" /* workflow id = prefix + key, or + a uuid (ot_workflow_id_new) */
 
 /* The patch that made runs cancellable and stuck steps visible and recorded the activity mode.
  * Runs whose history lacks its marker (started before it) keep the old path: the saga in one

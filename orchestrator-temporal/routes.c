@@ -115,6 +115,24 @@ static void respond_outcome(http_req *req, ot_routes_ctx *c, const char *wid, in
     respond_accepted(req, c, wid);
 }
 
+/* The start call failed: the request may have reached Temporal before the link died (a run
+ * was created, its answer lost), so "not started" could be untrue. The answer names the run
+ * and the Idempotency-Key that maps to it - the client's, or for a keyless POST the run id's
+ * uuid (saga_id_from_key("order-", uuid) is this run's id) - so a retry attaches to the run if
+ * it exists and starts it if not, never a second order. */
+static void respond_start_unknown(http_req *req, const char *wid)
+{
+    const char *key = http_req_idempotency_key(req);
+    if (key == NULL)
+        key = wid + strlen(OT_ID_PREFIX);
+    http_respond_problem_ext(
+        req, 503, HTTP_CODE_UNAVAILABLE,
+        json_pack("{s:s, s:s}", OT_ID_FIELD, wid, "idempotencyKey", key),
+        "Temporal is unreachable: whether order %s was started is not known; retry with "
+        "Idempotency-Key %s",
+        wid, key);
+}
+
 /* POST body -> validated input and the workflow id. Answers 400 itself and returns -1. */
 static int read_request(http_req *req, ot_routes_ctx *c, saga_input_t *in, char *wid, size_t cap)
 {
@@ -133,7 +151,8 @@ static int read_request(http_req *req, ot_routes_ctx *c, saga_input_t *in, char 
         http_respond_problem(req, 400, HTTP_CODE_VALIDATION, "%s", HTTP_IDEM_KEY_RULE);
         return -1;
     }
-    int rc = key != NULL ? saga_id_from_key("order-", key, wid, cap) : ot_workflow_id_new(wid, cap);
+    int rc =
+        key != NULL ? saga_id_from_key(OT_ID_PREFIX, key, wid, cap) : ot_workflow_id_new(wid, cap);
     if (rc != 0) {
         count(c, "error");
         http_respond_problem(req, 500, HTTP_CODE_INTERNAL, "could not make a workflow id");
@@ -273,11 +292,7 @@ static void post_order(http_req *req, ot_routes_ctx *c, int async)
     } else if (rc != TC_OK) {
         count(c, "error");
         log_warn("could not start workflow %s: %s", wid, err.text);
-        /* workflowId: the run a client (or a test) can look for before placing it again */
-        http_respond_problem_ext(req, 503, HTTP_CODE_UNAVAILABLE,
-                                 json_pack("{s:s}", OT_ID_FIELD, wid),
-                                 "Temporal is unreachable; the order was not started, retry "
-                                 "later (with the same Idempotency-Key)");
+        respond_start_unknown(req, wid);
         return;
     }
     if (!started) {

@@ -42,6 +42,21 @@ void tc_act_release(tc_worker *w, int n)
     pthread_mutex_unlock(&w->amu);
 }
 
+static void push(tc_worker *w, act_item *it, bool reserved)
+{
+    pthread_mutex_lock(&w->amu);
+    if (!reserved)
+        w->a_inflight++;
+    if (w->a_tail)
+        w->a_tail->next = it;
+    else
+        w->a_head = it;
+    w->a_tail = it;
+    /* One executor is enough for one task (a broadcast would wake them all to find one). */
+    pthread_cond_signal(&w->ecv);
+    pthread_mutex_unlock(&w->amu);
+}
+
 void tc_act_enqueue(tc_worker *w, tc_act_task *t, bool reserved)
 {
     act_item *it = calloc(1, sizeof *it);
@@ -56,17 +71,17 @@ void tc_act_enqueue(tc_worker *w, tc_act_task *t, bool reserved)
         return;
     }
     it->task = t;
-    pthread_mutex_lock(&w->amu);
-    if (!reserved)
-        w->a_inflight++;
-    if (w->a_tail)
-        w->a_tail->next = it;
-    else
-        w->a_head = it;
-    w->a_tail = it;
-    /* One executor is enough for one task (a broadcast would wake them all to find one). */
-    pthread_cond_signal(&w->ecv);
-    pthread_mutex_unlock(&w->amu);
+    push(w, it, reserved);
+}
+
+bool tc_act_enqueue_local(tc_worker *w, struct tc_la_exec *x)
+{
+    act_item *it = calloc(1, sizeof *it);
+    if (!it)
+        return false;
+    it->local = x;
+    push(w, it, false);
+    return true;
 }
 
 act_item *tc_act_next(tc_worker *w)
@@ -86,7 +101,8 @@ act_item *tc_act_next(tc_worker *w)
 
 void tc_act_done(tc_worker *w, act_item *it)
 {
-    protobuf_c_message_free_unpacked(&it->task->base, NULL);
+    if (it->task)
+        protobuf_c_message_free_unpacked(&it->task->base, NULL);
     free(it);
     pthread_mutex_lock(&w->amu);
     w->a_inflight--;

@@ -75,6 +75,7 @@ typedef struct start_parts {
 
 static void start_parts_free(start_parts *p)
 {
+    tc_pl1_clear(&p->in);
     if (p->memo)
         protobuf_c_message_free_unpacked(&p->memo->base, NULL);
     if (p->sa)
@@ -104,25 +105,8 @@ static int start_parts_init(start_parts *p, const tc_start_options *o, tc_error 
         tc_duration_ms(&p->d_task, o->task_timeout_ms);
         p->task = &p->d_task;
     }
-    if (o->retry) {
-        temporal__api__common__v1__retry_policy__init(&p->rp);
-        if (o->retry->initial_interval_ms > 0) {
-            tc_duration_ms(&p->d_ii, o->retry->initial_interval_ms);
-            p->rp.initial_interval = &p->d_ii;
-        }
-        if (o->retry->maximum_interval_ms > 0) {
-            tc_duration_ms(&p->d_mi, o->retry->maximum_interval_ms);
-            p->rp.maximum_interval = &p->d_mi;
-        }
-        p->rp.backoff_coefficient = o->retry->backoff_coefficient;
-        p->rp.maximum_attempts = o->retry->maximum_attempts;
-        size_t n = 0;
-        while (o->retry->non_retryable_error_types && o->retry->non_retryable_error_types[n])
-            n++;
-        p->rp.n_non_retryable_error_types = n;
-        p->rp.non_retryable_error_types = (char **)o->retry->non_retryable_error_types;
-        p->retry = &p->rp;
-    }
+    if (o->retry)
+        p->retry = tc_retry_policy_pb(o->retry, &p->rp, &p->d_ii, &p->d_mi);
     if (o->request_id && *o->request_id) {
         p->request_id = o->request_id;
     } else {
@@ -238,6 +222,7 @@ int tc_workflow_signal_with_start(tc_client *c, const tc_start_options *o, const
     rc =
         tc_rpc(c, "SignalWithStartWorkflowExecution", TC_RPC_MSG(rq),
                &WS(signal_with_start_workflow_execution_response__descriptor), &m, 0, 0, NULL, err);
+    tc_pl1_clear(&sig);
     start_parts_free(&p);
     if (rc != TC_OK)
         return rc;
@@ -549,6 +534,7 @@ int tc_workflow_query(tc_client *c, const char *workflow_id, const char *run_id,
     ProtobufCMessage *m = NULL;
     int rc = tc_rpc(c, "QueryWorkflow", TC_RPC_MSG(rq), &WS(query_workflow_response__descriptor),
                     &m, 0, 0, NULL, err);
+    tc_pl1_clear(&args);
     if (rc != TC_OK) {
         /* A handler error arrives as a failed call; say so with its own code. */
         if (err && err->grpc_status == 3 /* INVALID_ARGUMENT: the handler's error */)
@@ -587,6 +573,7 @@ int tc_workflow_signal(tc_client *c, const char *workflow_id, const char *run_id
     ProtobufCMessage *m = NULL;
     int rc = tc_rpc(c, "SignalWorkflowExecution", TC_RPC_MSG(rq),
                     &WS(signal_workflow_execution_response__descriptor), &m, 0, 0, NULL, err);
+    tc_pl1_clear(&in);
     if (m)
         protobuf_c_message_free_unpacked(m, NULL);
     return rc;

@@ -23,12 +23,12 @@ static void ts_from_ms(Google__Protobuf__Timestamp *t, int64_t ms)
 
 static int64_t ts_to_ms(const Google__Protobuf__Timestamp *t)
 {
-    return t ? t->seconds * 1000 + t->nanos / 1000000 : 0;
+    return t ? tc_ms_of(t->seconds, t->nanos) : 0;
 }
 
 static int64_t dur_to_ms(const Google__Protobuf__Duration *d)
 {
-    return d ? d->seconds * 1000 + d->nanos / 1000000 : 0;
+    return d ? tc_ms_of(d->seconds, d->nanos) : 0;
 }
 
 /* Everything a Schedule message points to, on the caller's stack (plus the malloc'd memo and
@@ -55,6 +55,7 @@ typedef struct sched_parts {
 
 static void sched_parts_free(sched_parts *p)
 {
+    tc_pl1_clear(&p->in);
     if (p->wf.memo)
         protobuf_c_message_free_unpacked(&p->wf.memo->base, NULL);
     if (p->wf.search_attributes)

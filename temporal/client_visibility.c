@@ -204,7 +204,7 @@ static char *map_to_json(const ProtobufCMessage *m)
 
 static int64_t ts_ms(const Google__Protobuf__Timestamp *t)
 {
-    return t ? t->seconds * 1000 + t->nanos / 1000000 : 0;
+    return t ? tc_ms_of(t->seconds, t->nanos) : 0;
 }
 
 void tc_workflow_info_clear(tc_workflow_info *i)

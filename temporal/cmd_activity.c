@@ -120,25 +120,8 @@ static int schedule_command(tc_run *r, const char *id, const char *type, const c
         tc_duration_ms(&d_hb, o->heartbeat_timeout_ms);
         a.heartbeat_timeout = &d_hb;
     }
-    if (o->retry) {
-        if (o->retry->initial_interval_ms > 0) {
-            tc_duration_ms(&d_ii, o->retry->initial_interval_ms);
-            rp.initial_interval = &d_ii;
-        }
-        if (o->retry->maximum_interval_ms > 0) {
-            tc_duration_ms(&d_mi, o->retry->maximum_interval_ms);
-            rp.maximum_interval = &d_mi;
-        }
-        rp.backoff_coefficient = o->retry->backoff_coefficient;
-        rp.maximum_attempts = o->retry->maximum_attempts;
-        size_t n = 0;
-        if (o->retry->non_retryable_error_types)
-            while (o->retry->non_retryable_error_types[n])
-                n++;
-        rp.n_non_retryable_error_types = n;
-        rp.non_retryable_error_types = (char **)o->retry->non_retryable_error_types;
-        a.retry_policy = &rp;
-    }
+    if (o->retry)
+        a.retry_policy = tc_retry_policy_pb(o->retry, &rp, &d_ii, &d_mi);
     cmd.command_type = TC_CT(SCHEDULE_ACTIVITY_TASK);
     cmd.attributes_case =
         TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_SCHEDULE_ACTIVITY_TASK_COMMAND_ATTRIBUTES;
@@ -315,6 +298,7 @@ static void resolve_failure(tc_run *r, tc_cmd *c, const tc_pb_failure *f, const 
     if (fallback && (!f || strcmp(type, "Failure") == 0))
         type = fallback;
     tc_future_resolve_fail(r, c->fut, state, type, msg, nr, event_id);
+    tc_future_keep_failure(c->fut, f); /* for tc_wf_fail_future */
 }
 
 static int on_failed(tc_run *r, tc_cmd *c, const tc_pb_event *ev, tc_error *err)

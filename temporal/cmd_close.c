@@ -43,7 +43,9 @@ static uint8_t *pack_complete(const tc_run *r, size_t *len)
     cmd.attributes_case =
         TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_COMPLETE_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES;
     cmd.complete_workflow_execution_command_attributes = &a;
-    return tc_cmd_pack(&cmd, len);
+    uint8_t *packed = tc_cmd_pack(&cmd, len);
+    tc_pl1_clear(&res);
+    return packed;
 }
 
 static uint8_t *pack_fail(const tc_run *r, size_t *len)
@@ -52,19 +54,19 @@ static uint8_t *pack_fail(const tc_run *r, size_t *len)
     Temporal__Api__Command__V1__FailWorkflowExecutionCommandAttributes a =
         TEMPORAL__API__COMMAND__V1__FAIL_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES__INIT;
     tc_appfail f;
-    tc_pb_failure *whole = NULL; /* tc_wf_fail_future / tc_wf_fail_with_details (wf_failure.c) */
-    if (r->out_failure_pb && !(whole = temporal__api__failure__v1__failure__unpack(
-                                   NULL, r->out_failure_len, r->out_failure_pb)))
+    tc_pb_failure *whole = NULL; /* tc_wf_fail_failure / tc_wf_fail_future (failure.c) */
+    if (r->out_failure && !(whole = temporal__api__failure__v1__failure__unpack(
+                                NULL, r->out_failure_len, r->out_failure)))
         return NULL;
     a.failure = whole ? whole : tc_appfail_init(&f, r->out_ftype, r->out_fmsg, r->out_nr);
     cmd.command_type = TC_CT(FAIL_WORKFLOW_EXECUTION);
     cmd.attributes_case =
         TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_FAIL_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES;
     cmd.fail_workflow_execution_command_attributes = &a;
-    uint8_t *p = tc_cmd_pack(&cmd, len);
+    uint8_t *packed = tc_cmd_pack(&cmd, len);
     if (whole)
         temporal__api__failure__v1__failure__free_unpacked(whole, NULL);
-    return p;
+    return packed;
 }
 
 static uint8_t *pack_cancel(size_t *len)

@@ -32,12 +32,6 @@ tc_future *tc_external_signal(tc_run *r, const char *workflow_id, const char *ru
 bool tc_external_cancel(tc_run *r, const char *workflow_id, const char *run_id, bool child_only,
                         tc_future *fut, int resolve_mode);
 
-/* ---- wf_failure.c ---- */
-
-/* Keeps a packed copy of fl (may be NULL: nothing) on f, for tc_wf_fail_future. False out of
- * memory. */
-bool tc_future_keep_failure(tc_future *f, const tc_pb_failure *fl);
-
 /* ---- cmd_update.c: hooks of the runtime ---- */
 
 /* The protocol messages of the workflow task being answered (poll response `messages`): update

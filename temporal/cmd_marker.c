@@ -156,7 +156,10 @@ static tc_cmd *add_marker(tc_run *r, const char *name, const char *id, const cha
         cmd.attributes_case =
             TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_RECORD_MARKER_COMMAND_ATTRIBUTES;
         cmd.record_marker_command_attributes = &a;
-        if (!(packed = tc_cmd_pack(&cmd, &len)))
+        packed = tc_cmd_pack(&cmd, &len);
+        for (size_t i = 0; i < n && i < 2; i++)
+            tc_pl1_clear(&pl[i]);
+        if (!packed)
             return NULL;
     }
     return tc_cmd_add(r, &k_marker, id, name, packed, len);

@@ -465,7 +465,7 @@ static void complete(tc_run *r, tc_update *u, const char *result_json, const cha
     Temporal__Api__Update__V1__Response resp = TEMPORAL__API__UPDATE__V1__RESPONSE__INIT;
     Temporal__Api__Update__V1__Meta meta = TEMPORAL__API__UPDATE__V1__META__INIT;
     Temporal__Api__Update__V1__Outcome out = TEMPORAL__API__UPDATE__V1__OUTCOME__INIT;
-    tc_pl1 pl;
+    tc_pl1 pl = {0}; /* tc_pl1_clear: a typed value's bytes are decoded into it */
     tc_appfail af;
     Temporal__Api__Common__V1__Payloads empty = TEMPORAL__API__COMMON__V1__PAYLOADS__INIT;
     size_t len = 0;
@@ -480,6 +480,7 @@ static void complete(tc_run *r, tc_update *u, const char *result_json, const cha
         out.success = result_json ? tc_pl1_init(&pl, result_json) : &empty;
     }
     uint8_t *msg = pack_message(u, "complete", T_RESPONSE, &resp.base, &len);
+    tc_pl1_clear(&pl);
     if (!add_command(r, u, &k_complete, "complete", msg, len))
         tc_run_fail(r, TC_ERR_NOMEM, "out of memory completing update %s", u->id);
 }

@@ -438,6 +438,8 @@ int tc_client_new(const tc_client_options *o, tc_client **out, tc_error *err)
         rc = tc_seterr(err, TC_ERR_NOMEM, "out of memory");
     if (rc == TC_OK)
         rc = build_headers(c, o, err);
+    if (rc == TC_OK) /* the data converter's hooks, when codecs or failure encoding are set */
+        rc = tc_codec_setup(c, o->codecs, o->n_codecs, o->encode_failure_attributes, err);
     if (rc == TC_OK) {
         tc_global_init();
         rc = open_channel(c, o, err);
@@ -477,6 +479,7 @@ void tc_client_free(tc_client *c)
     }
     free(c->strs);
     free(c->md);
+    tc_codec_free(c);
     free(c->address);
     free(c->ns);
     free(c->identity);

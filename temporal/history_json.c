@@ -1,7 +1,7 @@
 /* history_json.c - loads event histories written as proto3 JSON (what `temporal workflow show
  * -o json` writes) generically over the protobuf-c descriptors, and compares histories. Every
  * error names its place (a JSON path); no input may crash it. */
-#include "temporal_internal.h"
+#include "converter.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -45,7 +45,7 @@ static int jerr(jctx *j, const char *fmt, const char *detail)
 }
 
 /* lowerCamelCase JSON name of a proto field name (proto3 JSON mapping). */
-static void json_name(const char *proto, char *out, size_t cap)
+void tc_proto_json_name(const char *proto, char *out, size_t cap)
 {
     size_t n = 0;
     bool up = false;
@@ -65,7 +65,7 @@ static const ProtobufCFieldDescriptor *field_by_json(const ProtobufCMessageDescr
 {
     char jn[128];
     for (unsigned i = 0; i < d->n_fields; i++) {
-        json_name(d->fields[i].name, jn, sizeof jn);
+        tc_proto_json_name(d->fields[i].name, jn, sizeof jn);
         if (strcmp(jn, key) == 0 || strcmp(d->fields[i].name, key) == 0)
             return &d->fields[i];
     }
@@ -142,21 +142,6 @@ static int get_double(jctx *j, json_t *v, double *out)
     return TC_OK;
 }
 
-static int b64_val(int c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+' || c == '-')
-        return 62;
-    if (c == '/' || c == '_')
-        return 63;
-    return -1;
-}
-
 /* Standard or URL-safe base64, padding optional (proto3 JSON accepts both). */
 static int get_bytes(jctx *j, json_t *v, ProtobufCBinaryData *out)
 {
@@ -168,28 +153,10 @@ static int get_bytes(jctx *j, json_t *v, ProtobufCBinaryData *out)
         n--;
     if (n % 4 == 1)
         return jerr(j, "invalid base64 length%s", NULL);
-    uint8_t *buf = malloc(n * 3 / 4 + 1);
-    if (!buf)
+    int rc = tc_base64_decode(s, n, &out->data, &out->len);
+    if (rc == TC_ERR_NOMEM)
         return tc_seterr(j->err, TC_ERR_NOMEM, "out of memory");
-    size_t o = 0;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n; i++) {
-        int b = b64_val((unsigned char)s[i]);
-        if (b < 0) {
-            free(buf);
-            return jerr(j, "invalid base64 character%s", NULL);
-        }
-        acc = (acc << 6) | (uint32_t)b;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            buf[o++] = (uint8_t)(acc >> bits);
-        }
-    }
-    out->data = buf;
-    out->len = o;
-    return TC_OK;
+    return rc == TC_OK ? TC_OK : jerr(j, "invalid base64 character%s", NULL);
 }
 
 static int get_enum(jctx *j, json_t *v, const ProtobufCEnumDescriptor *ed, int32_t *out)
@@ -602,6 +569,25 @@ static int msg_from_json(jctx *j, const ProtobufCMessageDescriptor *d, json_t *v
     return TC_OK;
 }
 
+int tc_message_parse_json(const char *buf, size_t len, const ProtobufCMessageDescriptor *d,
+                          ProtobufCMessage **out, tc_error *err)
+{
+    *out = NULL;
+    json_error_t je;
+    json_t *root = buf && len <= TC_HISTORY_JSON_MAX ? json_loadb(buf, len, 0, &je) : NULL;
+    if (!root)
+        return tc_seterr(err, TC_ERR_INVALID, "%s: not JSON", d->name);
+    jctx j = {.err = err};
+    ProtobufCMessage *m = NULL;
+    int rc = msg_from_json(&j, d, root, &m);
+    json_decref(root);
+    if (rc != TC_OK && m)
+        protobuf_c_message_free_unpacked(m, NULL);
+    else
+        *out = m;
+    return rc;
+}
+
 /* Puts prefix in front of err->text (truncating the end when it does not fit). */
 static void prefix_err(tc_error *err, const char *prefix)
 {
@@ -808,7 +794,7 @@ static int cmp_msg(jctx *j, const ProtobufCMessage *a, const ProtobufCMessage *b
             uint32_t cb = *(const uint32_t *)((const char *)b + f->quantifier_offset);
             if (ca != cb) {
                 char jn[128];
-                json_name(f->name, jn, sizeof jn);
+                tc_proto_json_name(f->name, jn, sizeof jn);
                 size_t old = path_push(j, j->len ? ".%s" : "%s", jn, 0);
                 int rc = differs(j, "a different member of the oneof is set");
                 path_pop(j, old);
@@ -828,7 +814,7 @@ static int cmp_msg(jctx *j, const ProtobufCMessage *a, const ProtobufCMessage *b
                 continue;
         }
         char jn[128];
-        json_name(f->name, jn, sizeof jn);
+        tc_proto_json_name(f->name, jn, sizeof jn);
         size_t old = path_push(j, j->len ? ".%s" : "%s", jn, 0);
         int rc = cmp_field(j, f, a, b);
         if (rc != TC_OK)

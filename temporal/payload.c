@@ -1,7 +1,7 @@
 /* payload.c - the data converter (json/plain payloads in and out), ApplicationFailure, durations
  * and history containers. Interoperable with the official SDKs' default data converter; must not
  * do any I/O but files. */
-#include "temporal_internal.h"
+#include "converter.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,8 +10,9 @@
 static const char k_encoding[] = "encoding";
 static const char k_json[] = TC_ENCODING_JSON;
 
-/* ---- the data converter: every payload the library writes or reads goes through
- * tc_payload_encode / tc_payload_decode (a converter chain and a codec plug in here) ---- */
+/* ---- the data converter: every payload the library writes goes through tc_pl1_init /
+ * tc_plv_init, every payload it reads through tc_payload_decode (converter.c's chain; the
+ * codecs of codec.c run on whole calls) ---- */
 
 void tc_payload_encode(const char *json, tc_pb_payload *p, tc_pb_meta *me, tc_pb_meta **mep)
 {
@@ -27,53 +28,27 @@ void tc_payload_encode(const char *json, tc_pb_payload *p, tc_pb_meta *me, tc_pb
     p->data.len = strlen(json);
 }
 
-static bool enc_is(const ProtobufCBinaryData *enc, const char *name)
-{
-    size_t n = strlen(name);
-    return enc->len == n && memcmp(enc->data, name, n) == 0;
-}
-
 int tc_payload_decode(const tc_pb_payload *p, char **json, tc_error *err)
 {
-    *json = NULL;
-    if (!p) {
-        *json = tc_strdup("null");
-        return *json ? TC_OK : tc_seterr(err, TC_ERR_NOMEM, "out of memory");
-    }
-    const ProtobufCBinaryData *enc = NULL;
-    for (size_t i = 0; i < p->n_metadata; i++)
-        if (p->metadata[i]->key && strcmp(p->metadata[i]->key, k_encoding) == 0)
-            enc = &p->metadata[i]->value;
-    if (!enc)
-        return tc_seterr(err, TC_ERR_PROTOCOL, "payload has no encoding metadata");
-    bool null = enc_is(enc, "binary/null") || p->data.len == 0;
-    if (!null && !enc_is(enc, k_json) && !enc_is(enc, "json/protobuf")) {
-        char name[64];
-        size_t n = enc->len < sizeof name - 1 ? enc->len : sizeof name - 1;
-        for (size_t i = 0; i < n; i++)
-            name[i] = (enc->data[i] >= 0x20 && enc->data[i] < 0x7f) ? (char)enc->data[i] : '?';
-        name[n] = '\0';
-        return tc_seterr(err, TC_ERR_PROTOCOL, "payload encoding %s is not supported", name);
-    }
-    if (null) {
-        *json = tc_strdup("null");
-    } else if ((*json = malloc(p->data.len + 1)) != NULL) {
-        memcpy(*json, p->data.data, p->data.len);
-        (*json)[p->data.len] = '\0';
-    }
-    return *json ? TC_OK : tc_seterr(err, TC_ERR_NOMEM, "out of memory");
+    return tc_convert_decode(p, json, err);
 }
 
 tc_pb_payloads *tc_pl1_init(tc_pl1 *b, const char *json)
 {
+    memset(b, 0, sizeof *b);
     if (!json)
         return NULL;
     temporal__api__common__v1__payloads__init(&b->ps);
-    tc_payload_encode(json, &b->p, &b->me, b->mep);
-    b->pp[0] = &b->p;
+    tc_pl_encode(&b->pl, json);
+    b->pp[0] = &b->pl.p;
     b->ps.n_payloads = 1;
     b->ps.payloads = b->pp;
     return &b->ps;
+}
+
+void tc_pl1_clear(tc_pl1 *b)
+{
+    tc_pl_clear(&b->pl);
 }
 
 tc_pb_payloads *tc_plv_init(tc_plv *b, const char *const *jsons, size_t n, bool *oom)
@@ -83,18 +58,17 @@ tc_pb_payloads *tc_plv_init(tc_plv *b, const char *const *jsons, size_t n, bool 
     if (n == 0)
         return NULL;
     b->pp = calloc(n, sizeof *b->pp);
-    b->p = calloc(n, sizeof *b->p);
-    b->me = calloc(n, sizeof *b->me);
-    b->mep = calloc(n, sizeof *b->mep);
-    if (!b->pp || !b->p || !b->me || !b->mep) {
+    b->pl = calloc(n, sizeof *b->pl);
+    if (!b->pp || !b->pl) {
         tc_plv_clear(b);
         *oom = true;
         return NULL;
     }
     temporal__api__common__v1__payloads__init(&b->ps);
     for (size_t i = 0; i < n; i++) {
-        tc_payload_encode(jsons[i] ? jsons[i] : "null", &b->p[i], &b->me[i], &b->mep[i]);
-        b->pp[i] = &b->p[i];
+        tc_pl_encode(&b->pl[i], jsons[i] ? jsons[i] : "null");
+        b->pp[i] = &b->pl[i].p;
+        b->n++;
     }
     b->ps.n_payloads = n;
     b->ps.payloads = b->pp;
@@ -103,10 +77,10 @@ tc_pb_payloads *tc_plv_init(tc_plv *b, const char *const *jsons, size_t n, bool 
 
 void tc_plv_clear(tc_plv *b)
 {
+    for (size_t i = 0; i < b->n; i++)
+        tc_pl_clear(&b->pl[i]);
     free(b->pp);
-    free(b->p);
-    free(b->me);
-    free(b->mep);
+    free(b->pl);
     memset(b, 0, sizeof *b);
 }
 
@@ -222,6 +196,16 @@ void tc_failure_describe(const tc_pb_failure *f, const char **type, const char *
         return;
     default: return;
     }
+}
+
+int64_t tc_ms_of(int64_t seconds, int32_t nanos)
+{
+    const int64_t lim = INT64_MAX / 1000 - 3; /* room for |nanos| / 1e6 <= 2147 */
+    if (seconds > lim)
+        return INT64_MAX;
+    if (seconds < -lim)
+        return INT64_MIN;
+    return seconds * 1000 + nanos / 1000000;
 }
 
 /* ---- history container ---- */

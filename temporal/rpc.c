@@ -96,6 +96,7 @@ const char *tc_code_name(int code)
     case TC_ERR_FAILED: return "TC_ERR_FAILED";
     case TC_ERR_NONDETERMINISM: return "TC_ERR_NONDETERMINISM";
     case TC_ERR_TASK_FAILED: return "TC_ERR_TASK_FAILED";
+    case TC_ERR_CODEC: return "TC_ERR_CODEC";
     default: return "TC_ERR_UNKNOWN";
     }
 }
@@ -403,11 +404,18 @@ int tc_rpc(tc_client *c, const char *rpc, const ProtobufCMessage *req,
     char path[160];
     snprintf(path, sizeof path, TC_SERVICE_PREFIX "%s", rpc);
     *resp = NULL;
-    size_t len = protobuf_c_message_get_packed_size(req);
-    uint8_t *buf = malloc(len ? len : 1);
-    if (!buf)
-        return tc_seterr(err, TC_ERR_NOMEM, "out of memory");
-    protobuf_c_message_pack(req, buf);
+    size_t len = 0;
+    uint8_t *buf = NULL;
+    if (c->payload_out) { /* codecs: the payloads are encoded on a copy */
+        int prc = c->payload_out(c, req, &buf, &len, err);
+        if (prc != TC_OK)
+            return prc;
+    } else {
+        len = protobuf_c_message_get_packed_size(req);
+        if (!(buf = malloc(len ? len : 1)))
+            return tc_seterr(err, TC_ERR_NOMEM, "out of memory");
+        protobuf_c_message_pack(req, buf);
+    }
     int attempts = (flags & TC_RPC_NO_RETRY) ? 1 : c->max_attempts;
     int64_t backoff_ms = c->retry_initial_ms;
     int rc = TC_OK;
@@ -437,5 +445,7 @@ int tc_rpc(tc_client *c, const char *rpc, const ProtobufCMessage *req,
         snprintf(err->text + n, sizeof err->text - n, " (after %d attempts)", attempts);
     }
     free(buf);
+    if (rc == TC_OK && *resp && c->payload_in)
+        rc = c->payload_in(c, *resp, err);
     return rc;
 }

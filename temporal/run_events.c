@@ -2,6 +2,7 @@
  * the workflow code, matching of the commands it made against the command events history
  * recorded, routing of results to their commands. Pure computation: no network I/O. */
 #include "cmd_families.h"
+#include "local_activity.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,12 +12,12 @@
 
 static int64_t ts_ms(const Google__Protobuf__Timestamp *t)
 {
-    return t ? t->seconds * 1000 + t->nanos / 1000000 : 0;
+    return t ? tc_ms_of(t->seconds, t->nanos) : 0;
 }
 
 static int64_t dur_ms(const Google__Protobuf__Duration *d)
 {
-    return d ? d->seconds * 1000 + d->nanos / 1000000 : 0;
+    return d ? tc_ms_of(d->seconds, d->nanos) : 0;
 }
 
 static int fail(tc_run *r, tc_error *err, int code, const char *fmt, ...)
@@ -143,6 +144,7 @@ static void apply_cancel_request(tc_run *r, int64_t event_id)
     for (size_t i = r->n_claims; i-- > 0;)
         if (!r->claims[i]->detached)
             tc_signal_unclaim(r, r->claims[i]);
+    tc_la_cancel_run(r);
 }
 
 /* ---- activations ---- */
@@ -200,7 +202,8 @@ static int activate(tc_run *r, tc_pb_event *const *evs, size_t n, size_t i, bool
     }
     tc_update_activation_begin(r, replay); /* update requests come after the events */
     tc_sched_run(r);
-    tc_update_activation_end(r);
+    tc_la_after_code(r);         /* replaying: this task's local activity markers answer */
+    tc_update_activation_end(r); /* then the code has run: unhandled updates are rejected */
     r->look = NULL;
     r->n_look = 0;
     if (r->fail_code)
@@ -411,6 +414,6 @@ int tc_run_feed(tc_run *r, tc_pb_event *const *evs, size_t n, int64_t started_ev
 
 size_t tc_run_new_commands(const tc_run *r, tc_cmd *const **out)
 {
-    *out = r->pending + r->pending_head;
+    *out = r->pending ? r->pending + r->pending_head : NULL; /* NULL + 0 is undefined */
     return r->n_pending - r->pending_head;
 }

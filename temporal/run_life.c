@@ -1,5 +1,6 @@
 /* run_life.c - a workflow run's creation and teardown (its coroutines unwound first). Pure
  * computation: no network I/O, no knowledge of particular command kinds. */
+#include "local_activity.h"
 #include "wf_run.h"
 
 #include <stdarg.h>
@@ -56,6 +57,7 @@ void tc_run_free(tc_run *r)
         r->free_children(r);
     if (r->free_updates)
         r->free_updates(r);
+    tc_la_free_all(r);
     for (size_t i = 0; i < r->n_all; i++) {
         free(r->all[i]->id);
         free(r->all[i]->type);
@@ -70,8 +72,8 @@ void tc_run_free(tc_run *r)
         tc_strv_free(f->values, f->n_values);
         free(f->ftype);
         free(f->fmsg);
+        free(f->failure);
         free(f->signal_name);
-        free(f->failure_pb);
         free(f);
     }
     free(r->sigbuf);
@@ -89,7 +91,7 @@ void tc_run_free(tc_run *r)
     free(r->out_result);
     free(r->out_ftype);
     free(r->out_fmsg);
-    free(r->out_failure_pb);
+    free(r->out_failure);
     free((char *)r->out_can.workflow_type);
     free((char *)r->out_can.task_queue);
     free(r->workflow_id);

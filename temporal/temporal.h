@@ -35,6 +35,7 @@ typedef enum tc_code {
     TC_ERR_NONDETERMINISM = -15, /* workflow code and history disagree (replay) */
     TC_ERR_TASK_FAILED = -16,    /* a workflow task failed: tc_wf_panic, an invalid call, a
                                     history the runtime cannot read (replay) */
+    TC_ERR_CODEC = -17,          /* a payload codec failed to encode a call's payload */
 } tc_code;
 
 /* Error detail written by every call that can fail. `text` is always NUL-terminated. */
@@ -130,6 +131,12 @@ typedef struct tc_client_options {
     tc_log_fn log_fn; /* log lines of the client and of workers on it that set none;
                          NULL = tc_log_stderr */
     void *log_user;
+
+    /* ---- data converter (temporal_payload.h) ---- */
+    const struct tc_payload_codec *codecs; /* applied to every payload of every call, by the
+                                              client and its workers; copied */
+    size_t n_codecs;
+    bool encode_failure_attributes; /* failure messages and stack traces travel encoded */
 } tc_client_options;
 
 /* Fills o from the environment, overwriting only the fields whose variable is set and
@@ -668,7 +675,11 @@ typedef struct tc_worker_options {
     tc_task_failure_policy task_failure_policy; /* 0 = TC_TASK_FAILURE_RETRY */
     tc_log_fn log_fn;                           /* NULL = tc_log_stderr */
     void *log_user;
-    tc_log_level log_level; /* lines below it are dropped; 0 = TC_LOG_INFO */
+    tc_log_level log_level;    /* lines below it are dropped; 0 = TC_LOG_INFO */
+    bool no_remote_activities; /* true: this worker runs workflows and local activities only:
+                                  it polls no activity task queue and asks for no eager
+                                  activities (activities scheduled on its queue wait for
+                                  another worker) */
 } tc_worker_options;
 
 /* Creates a worker on the client (borrowed: must outlive the worker). Registration is allowed
@@ -767,9 +778,12 @@ int tc_worker_replay_history(const tc_worker *w, const tc_history *h, void *stat
 /* Payloads                                                                                    */
 /* ------------------------------------------------------------------------------------------ */
 
-/* Encoding used for every payload we write: metadata "encoding" = "json/plain", data = the
- * UTF-8 JSON text. Payloads we read may also be "binary/null" (decoded as "null"). */
+/* Encoding of the payloads JSON values are written as: metadata "encoding" = "json/plain",
+ * data = the UTF-8 JSON text (the JSON null is written as "binary/null"). */
 #define TC_ENCODING_JSON "json/plain"
+
+/* Values of other encodings, payload codecs, failures with causes. */
+#include "temporal_payload.h"
 
 #ifdef __cplusplus
 }

@@ -75,6 +75,13 @@ struct tc_client {
     void (*eager_run)(void *slot, ProtobufCMessage *task);
     /* Gives back a slot no task came for. */
     void (*eager_release)(void *slot);
+    /* Data converter (codec.c): payload codecs and failure encoding applied by tc_rpc to every
+     * request (payload_out packs it) and reply (payload_in), through these hooks so the call
+     * layer does not depend on codec.c. NULL when the client has none. */
+    struct tc_dc *dc;
+    int (*payload_out)(tc_client *c, const ProtobufCMessage *req, uint8_t **buf, size_t *len,
+                       tc_error *err);
+    int (*payload_in)(tc_client *c, ProtobufCMessage *resp, tc_error *err);
 };
 
 /* ---- client internals (connection.c, rpc.c, client_visibility.c) ---- */
@@ -82,6 +89,19 @@ struct tc_client {
 /* Called after a call failed with UNAVAILABLE: makes sure a thread drives the channel's
  * reconnection until it is READY again (see connection.c). Any thread. */
 void tc_conn_kick(tc_client *c);
+
+/* history_json.c: the lowerCamelCase JSON name of a proto field name (the proto3 JSON
+ * mapping's default); a proto3 JSON text into a new message of type d (*out owned),
+ * TC_ERR_INVALID naming the JSON path of the first problem. */
+void tc_proto_json_name(const char *proto, char *out, size_t cap);
+int tc_message_parse_json(const char *buf, size_t len, const ProtobufCMessageDescriptor *d,
+                          ProtobufCMessage **out, tc_error *err);
+
+/* codec.c: sets the client's data converter hooks (nothing when n is 0 and encode_failures is
+ * false); frees it. */
+int tc_codec_setup(tc_client *c, const tc_payload_codec *codecs, size_t n, bool encode_failures,
+                   tc_error *err);
+void tc_codec_free(tc_client *c);
 
 /* Destroys the client's idle completion queues (tc_client_free). */
 void tc_cq_pool_drain(tc_client *c);
@@ -126,35 +146,48 @@ int tc_rpc(tc_client *c, const char *rpc, const ProtobufCMessage *req,
 
 typedef Temporal__Api__Common__V1__Payload__MetadataEntry tc_pb_meta;
 
-/* The data converter, encode side: fills p (with me / mep[0] as its metadata) with the
- * json/plain payload of json (borrowed, NUL-terminated). Every payload written goes through
- * here. */
+/* A JSON text as a json/plain payload pointing at it (no allocation). The search attributes
+ * and memo of cmd_props.c are written so: the server indexes search attributes as json/plain. */
 void tc_payload_encode(const char *json, tc_pb_payload *p, tc_pb_meta *me, tc_pb_meta **mep);
-/* The data converter, decode side: a payload to a malloc'd NUL-terminated JSON text in *json
- * ("null" for binary/null, empty data or an absent payload). TC_ERR_PROTOCOL naming the
- * encoding when it is not json/plain (or json/protobuf), TC_ERR_NOMEM. Every payload read goes
- * through here. */
+/* The data converter, decode side: a payload to a malloc'd NUL-terminated value text in *json
+ * (converter.c's chain: "null" for binary/null or an absent payload, the JSON of json/plain,
+ * the reserved form of temporal_payload.h for binary/plain, json/protobuf, binary/protobuf).
+ * TC_ERR_PROTOCOL naming the encoding (or the codec failure left on it) when the chain cannot
+ * read it, TC_ERR_NOMEM. Every payload read goes through here. */
 int tc_payload_decode(const tc_pb_payload *p, char **json, tc_error *err);
 
-/* Payloads on the stack: one json/plain payload pointing at caller memory (no allocation). */
+/* One payload the converter chain wrote from a value's text: it points into the text or into
+ * value (a typed value's decoded bytes, owned: tc_pl1_clear / tc_plv_clear release it). */
+typedef struct tc_pl {
+    tc_pb_payload p;
+    tc_pb_meta me[2];
+    tc_pb_meta *mep[2];
+    tc_value value;
+} tc_pl;
+
+/* Payloads on the stack: one payload of a value's text through the converter chain (every
+ * payload the library writes goes through tc_pl1_init / tc_plv_init). */
 typedef struct tc_pl1 {
     tc_pb_payloads ps;
     tc_pb_payload *pp[1];
-    tc_pb_payload p;
-    tc_pb_meta me;
-    tc_pb_meta *mep[1];
+    tc_pl pl;
 } tc_pl1;
-/* Returns &b->ps describing json (NULL json -> NULL: no payloads at all). */
+/* Returns &b->ps describing json (NULL json -> NULL: no payloads at all). Release with
+ * tc_pl1_clear (a typed value's data is decoded into it). */
 tc_pb_payloads *tc_pl1_init(tc_pl1 *b, const char *json);
+void tc_pl1_clear(tc_pl1 *b);
 
-/* n json/plain payloads over caller strings (arrays allocated; tc_plv_clear frees them).
- * Returns NULL for n == 0, or with *oom set when out of memory. */
+/* A protobuf Timestamp / Duration (seconds + nanos) in milliseconds, saturated at the int64
+ * limits: the values come from the wire, and seconds * 1000 must not overflow. */
+int64_t tc_ms_of(int64_t seconds, int32_t nanos);
+
+/* n payloads over caller strings (arrays allocated; tc_plv_clear frees them). Returns NULL for
+ * n == 0, or with *oom set when out of memory. */
 typedef struct tc_plv {
     tc_pb_payloads ps;
     tc_pb_payload **pp;
-    tc_pb_payload *p;
-    tc_pb_meta *me;
-    tc_pb_meta **mep;
+    tc_pl *pl;
+    size_t n;
 } tc_plv;
 tc_pb_payloads *tc_plv_init(tc_plv *b, const char *const *jsons, size_t n, bool *oom);
 void tc_plv_clear(tc_plv *b);

@@ -1,6 +1,7 @@
 /* temporal_messaging.h - the workflow API for talking to other workflows and being talked to:
- * child workflows, signals and cancel requests to other workflows, updates, whole failures.
- * Part of temporal.h (after temporal_workflow.h): include that. */
+ * child workflows, signals and cancel requests to other workflows, updates. Part of temporal.h
+ * (after temporal_workflow.h): include that. Failing a workflow with a whole failure (a child's
+ * re-raised, details, causes) is temporal_payload.h's tc_wf_fail_future / tc_wf_fail_failure. */
 #ifndef TEMPORAL_MESSAGING_H
 #define TEMPORAL_MESSAGING_H
 
@@ -153,20 +154,6 @@ int tc_wf_set_update_handler(tc_wf_ctx *ctx, const char *name, tc_update_fn fn,
  * or its update already ended. */
 int tc_wf_update_complete(tc_wf_ctx *ctx, const char *result_json);
 int tc_wf_update_fail(tc_wf_ctx *ctx, const char *type, const char *message, bool non_retryable);
-
-/* ---- failures ---- */
-
-/* Fails the workflow with the failure a future resolved with, as returning that error from an
- * official SDK's workflow does: a child's failure is re-raised as a ChildWorkflowFailure with
- * the child's own failure (type, message, details) as its cause; for other futures an
- * ApplicationFailure{failure_type, failure_message, non_retryable}. No effect on a future that
- * did not fail. */
-void tc_wf_fail_future(tc_wf_ctx *ctx, const tc_future *f);
-
-/* tc_wf_fail with details: details_json is one JSON value recorded as the failure's details
- * payload (what ApplicationError.Details decodes in the official SDKs); NULL = none. */
-void tc_wf_fail_with_details(tc_wf_ctx *ctx, const char *type, const char *message,
-                             bool non_retryable, const char *details_json);
 
 /* ---- information ---- */
 

@@ -151,6 +151,54 @@ typedef char *(*tc_wf_input_fn)(void *arg);
 int tc_wf_activity_lazy(tc_wf_ctx *ctx, const char *activity_type, tc_wf_input_fn make_input,
                         void *arg, const tc_activity_options *opts, tc_wf_result *out);
 
+/* ---- local activities ---- */
+
+/* A local activity runs on this worker's executor threads inside the workflow task, without a
+ * round trip through the server: only its outcome is recorded, as a marker (the Go SDK's
+ * "LocalActivity" marker, so Go SDK histories replay here and ours on Go). Fast steps of a
+ * workflow thus complete in one workflow task. Attempts are retried locally while the backoff
+ * is at most local_retry_threshold_ms, and after a durable timer (StartTimer, recorded with
+ * the failed round's marker) when it is longer. While local activities run past 80 % of the
+ * workflow task timeout the worker completes the task with the commands made so far and asks
+ * for a new one (a heartbeat), so an activity may run for minutes. Replay never runs them
+ * again: the markers answer. The activity function is registered with
+ * tc_worker_register_activity like any activity; its tc_activity_heartbeat only reports a
+ * cancellation (no server call). Long-running ones need the sticky cache (the default). */
+typedef struct tc_local_activity_options {
+    int64_t schedule_to_close_ms;        /* at least one of these two must be > 0 */
+    int64_t start_to_close_ms;           /* limit of one attempt; 0 = what remains of
+                                          schedule_to_close_ms */
+    const tc_retry_policy *retry;        /* NULL = initial 1 s, coefficient 2, maximum 100 x
+                                          initial, unlimited attempts (the server's default) */
+    int64_t local_retry_threshold_ms;    /* a backoff longer than this waits on a durable timer;
+                                          0 = the workflow task timeout (as the Go SDK) */
+    tc_activity_cancel_mode cancel_mode; /* TRY: resolves cancelled at once and tells the
+                                            attempt; WAIT_COMPLETED: resolves when the attempt
+                                            returns; ABANDON: resolves at once, the attempt is
+                                            not told. No command reaches the server. */
+    const char *const *inputs;           /* several arguments, used instead of input_json when */
+    size_t n_inputs;                     /* n_inputs > 0 */
+} tc_local_activity_options;
+
+/* Starts a local activity of activity_type with one JSON argument (NULL: none) and returns its
+ * future (never NULL). It resolves TC_OK with the result, TC_ERR_FAILED (failure_type is the
+ * ApplicationFailure type, "TimeoutError" or "CanceledError") or TC_ERR_CANCELLED. An invalid
+ * option (no type, no timeout), or a type this worker did not register, fails the workflow
+ * task with the reason. In a cancelled scope nothing runs and the future is cancelled. */
+tc_future *tc_wf_local_activity_start(tc_wf_ctx *ctx, const char *activity_type,
+                                      const char *input_json,
+                                      const tc_local_activity_options *opts);
+
+/* tc_wf_local_activity_start + tc_future_get. */
+int tc_wf_local_activity(tc_wf_ctx *ctx, const char *activity_type, const char *input_json,
+                         const tc_local_activity_options *opts, tc_wf_result *out);
+
+/* tc_wf_local_activity with the argument built by make_input(arg) only when the activity is
+ * made for the first time (a run rebuilt from history that finds the marker never builds it).
+ * make_input returning NULL fails the workflow task. */
+int tc_wf_local_activity_lazy(tc_wf_ctx *ctx, const char *activity_type, tc_wf_input_fn make_input,
+                              void *arg, const tc_local_activity_options *opts, tc_wf_result *out);
+
 /* ---- timers ---- */
 
 /* Starts a durable timer (StartTimer) and returns its future; it resolves TC_OK when the timer

@@ -147,6 +147,8 @@ int tc_respond_completed(tc_worker *w, const tc_wf_task *t, const wf_reg *reg, t
     rq.query_results = qep;
     rq.n_messages = n_msgs;
     rq.messages = msgs;
+    rq.force_create_new_workflow_task = r && r->force_new_task; /* local activities run on */
+    rq.return_new_workflow_task = r && r->return_new_task;
     if (w->sticky_queue) {
         stq.name = w->sticky_queue;
         stq.kind = TEMPORAL__API__ENUMS__V1__TASK_QUEUE_KIND__TASK_QUEUE_KIND_STICKY;
@@ -160,6 +162,11 @@ int tc_respond_completed(tc_worker *w, const tc_wf_task *t, const wf_reg *reg, t
     ProtobufCMessage *m = NULL;
     rc = tc_rpc(w->c, "RespondWorkflowTaskCompleted", TC_RPC_MSG(rq),
                 &WS(respond_workflow_task_completed_response__descriptor), &m, 0, 0, NULL, err);
+    if (rc == TC_OK && r && ((wtc_resp *)m)->workflow_task &&
+        ((wtc_resp *)m)->workflow_task->task_token.len) { /* the heartbeat's next task */
+        r->returned_task = ((wtc_resp *)m)->workflow_task;
+        ((wtc_resp *)m)->workflow_task = NULL;
+    }
     reserved -= take_eager(w, rc == TC_OK ? (wtc_resp *)m : NULL, reserved);
     tc_act_release(w, reserved); /* slots asked for but not granted */
     if (m)
@@ -171,6 +178,8 @@ out:
         if (msgs[i])
             temporal__api__protocol__v1__message__free_unpacked(msgs[i], NULL);
     free(msgs);
+    for (size_t i = 0; qpl && i < nq; i++)
+        tc_pl1_clear(&qpl[i]);
     for (size_t i = 0; qjson && i < nq; i++)
         free(qjson[i]);
     for (size_t i = 0; qerr && i < nq; i++)
@@ -238,6 +247,8 @@ void tc_respond_legacy_query(tc_worker *w, const tc_wf_task *t, const wf_reg *re
            &WS(respond_query_task_completed_response__descriptor), &m, 0, 0, NULL, &e);
     if (m)
         protobuf_c_message_free_unpacked(m, NULL);
+    if (ok)
+        tc_pl1_clear(&pl);
     free(json);
     free(errtext);
 }

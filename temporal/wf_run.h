@@ -42,11 +42,13 @@ struct tc_future {
     size_t n_values;
     char *ftype, *fmsg; /* FUT_FAILED / FUT_CANCELLED */
     bool non_retryable;
-    tc_cmd *cmd;         /* the command behind it (activities, timers), or NULL */
-    char *signal_name;   /* FK_SIGNAL while it waits for a signal */
-    uint8_t *failure_pb; /* FUT_FAILED / FUT_CANCELLED: the whole failure (a packed
-                            temporal.api.failure.v1.Failure, wrapped as the official SDKs wrap
-                            it) when the family keeps it (children), else NULL (wf_failure.c) */
+    tc_cmd *cmd;       /* the command behind it (activities, timers), or NULL */
+    char *signal_name; /* FK_SIGNAL while it waits for a signal */
+    /* FUT_FAILED / FUT_CANCELLED: the whole failure (a packed temporal.api.failure.v1.Failure)
+     * when the family keeps it (failure.c, tc_future_keep_failure): an activity's as history
+     * carried it (tc_wf_fail_future wraps it in an ActivityFailure), a child's already wrapped
+     * in its ChildWorkflowFailure; else NULL */
+    uint8_t *failure;
     size_t failure_len;
     struct tc_future *next;
 };
@@ -257,8 +259,6 @@ struct tc_run {
     char *out_result;
     char *out_ftype, *out_fmsg;
     bool out_nr;
-    uint8_t *out_failure_pb; /* OUT_FAIL with a whole failure (tc_wf_fail_future), or NULL */
-    size_t out_failure_len;
     char **out_inputs;
     size_t n_out_inputs;
     tc_continue_options out_can; /* strings owned (workflow_type, task_queue) */
@@ -266,6 +266,13 @@ struct tc_run {
 
     int fail_code; /* 0, TC_ERR_NONDETERMINISM, TC_ERR_TASK_FAILED, TC_ERR_PROTOCOL ... */
     char fail_text[1024];
+
+    struct tc_la_set *la; /* local activities (local_activity.h), NULL until the first */
+    uint8_t *out_failure; /* OUT_FAIL with a whole failure (failure.c): the packed Failure */
+    size_t out_failure_len;
+    bool force_new_task;  /* answer with force_create_new_workflow_task (a heartbeat) */
+    bool return_new_task; /* and ask for that task back with the answer */
+    void *returned_task;  /* the task the answer handed back (tc_wf_task, owned), or NULL */
 
     uint64_t lru;
 };
@@ -381,5 +388,11 @@ void tc_close_emit(tc_run *r);
 int tc_props_upsert(tc_wf_ctx *ctx, bool memo, const char *json_object);
 /* Sets (or, json NULL / "null", removes) key in a run's search attribute or memo view. */
 int tc_props_set(tc_kv **kv, size_t *n, const char *key, const char *json);
+
+/* failure.c: f's chain as a packed Failure (malloc'd), NULL out of memory. */
+uint8_t *tc_failure_pack(const tc_failure *f, size_t *len);
+/* failure.c: keeps a packed copy of the failure a future resolved with (f may be NULL:
+ * nothing), for tc_wf_fail_future. False out of memory (nothing kept). */
+bool tc_future_keep_failure(tc_future *fut, const tc_pb_failure *f);
 
 #endif

@@ -2,6 +2,7 @@
  * events, or a fresh one replayed from full history), its events applied, and the answer
  * (commands and query results, a task failure under the worker's policy, or a query answer). */
 #include "cmd_families.h"
+#include "local_activity.h"
 #include "worker_internal.h"
 
 #include <stdio.h>
@@ -187,13 +188,16 @@ static void task_failed(tc_worker *w, const tc_wf_task *t, const wf_reg *reg, in
         tc_respond_failed(w, t, code, msg);
 }
 
-static void handle_task(tc_worker *w, const tc_wf_task *t)
+/* Handles one workflow task; returns the next task of the run when the server handed it back
+ * with the answer (a local activity heartbeat), to be handled on this thread too. */
+static tc_wf_task *handle_task(tc_worker *w, const tc_wf_task *t)
 {
+    int64_t t0 = tc_now_us();
     tc_error err = {0};
     const char *type = t->workflow_type ? t->workflow_type->name : NULL;
     const wf_reg *reg = tc_reg_workflow(w, type);
     if (!t->workflow_execution)
-        return;
+        return NULL;
     if (!reg) {
         char msg[256];
         snprintf(msg, sizeof msg, "workflow type %s is not registered on this worker",
@@ -202,11 +206,11 @@ static void handle_task(tc_worker *w, const tc_wf_task *t)
             tc_respond_legacy_query(w, t, NULL, NULL, msg);
         else
             task_failed(w, t, NULL, TC_ERR_TASK_FAILED, msg);
-        return;
+        return NULL;
     }
     if (t->query) {
         handle_query_task(w, t, reg);
-        return;
+        return NULL;
     }
     atomic_fetch_add(&w->st_wft, 1);
     task_events te = {0};
@@ -242,6 +246,7 @@ static void handle_task(tc_worker *w, const tc_wf_task *t)
         task_failed(w, t, reg, TC_ERR_NOMEM, err.text);
         goto out;
     }
+    tc_la_drive(w, r, t0); /* local activities run inside the task */
     if (r->fail_code) {
         task_failed(w, t, reg, r->fail_code, r->fail_text);
         goto out;
@@ -249,7 +254,11 @@ static void handle_task(tc_worker *w, const tc_wf_task *t)
     tc_cmd *const *cmds;
     size_t n = tc_run_new_commands(r, &cmds);
     rc = tc_respond_completed(w, t, reg, r, cmds, n, NULL, 0, &err);
-    if (rc != TC_OK)
+    tc_wf_task *next = r->returned_task; /* a heartbeat's next task, handled here */
+    r->returned_task = NULL;
+    if (rc == TC_ERR_CODEC) /* a payload codec refused the answer: fail the task, visibly */
+        task_failed(w, t, reg, TC_ERR_TASK_FAILED, err.text);
+    else if (rc != TC_OK)
         /* NotFound: the run closed (terminated, timed out) or the task timed out meanwhile. */
         tc_logf(&w->log, rc == TC_ERR_NOT_FOUND ? TC_LOG_INFO : TC_LOG_WARN, r->workflow_id,
                 r->run_id, r->workflow_type, "%s", err.text);
@@ -259,9 +268,13 @@ static void handle_task(tc_worker *w, const tc_wf_task *t)
         tc_cache_put(w, r);
         r = NULL;
     }
+    tc_run_free(r);
+    task_events_clear(&te);
+    return next;
 out:
     tc_run_free(r);
     task_events_clear(&te);
+    return NULL;
 }
 
 void tc_wft_poll_once(tc_worker *w, poller *p)
@@ -286,11 +299,16 @@ void tc_wft_poll_once(tc_worker *w, poller *p)
         return;
     tc_wf_task *t = (void *)m;
     if (t->task_token.len) /* an expired long poll is an empty response: poll again */
-        handle_task(w, t);
+        tc_wft_handle(w, t);
     protobuf_c_message_free_unpacked(m, NULL);
 }
 
 void tc_wft_handle(tc_worker *w, const tc_wf_task *t)
 {
-    handle_task(w, t);
+    tc_wf_task *next = handle_task(w, t);
+    while (next) { /* tasks handed back with a heartbeat's answer */
+        tc_wf_task *after = handle_task(w, next);
+        protobuf_c_message_free_unpacked(&next->base, NULL);
+        next = after;
+    }
 }

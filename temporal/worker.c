@@ -1,6 +1,7 @@
 /* worker.c - the worker's lifecycle and threads: creation from options, poller and executor
  * threads, graceful shutdown, counters. Workflow tasks are handled in wf_task.c, activity tasks
  * in activity_task.c, registration in registry.c. */
+#include "local_activity.h"
 #include "worker_internal.h"
 
 #include <errno.h>
@@ -26,7 +27,8 @@ int tc_worker_new(tc_client *c, const tc_worker_options *o, tc_worker **out, tc_
     w->sticky_cap = o->sticky_cache_size == 0 ? 100 : o->sticky_cache_size;
     w->sticky_s2s_ms = o->sticky_schedule_to_start_ms > 0 ? o->sticky_schedule_to_start_ms : 10000;
     w->max_acts = o->max_concurrent_activities > 0 ? o->max_concurrent_activities : 8;
-    w->eager = !o->no_eager_activities;
+    w->no_remote = o->no_remote_activities;
+    w->eager = !o->no_eager_activities && !o->no_remote_activities;
     w->stack_size = o->workflow_stack_size;
     w->policy = o->task_failure_policy;
     /* The worker's own callback, else its client's, else one line to stderr. */
@@ -68,6 +70,10 @@ int tc_worker_new(tc_client *c, const tc_worker_options *o, tc_worker **out, tc_
     pthread_mutex_init(&w->cmu, NULL);
     pthread_mutex_init(&w->emu, NULL);
     pthread_cond_init(&w->ecv_free, NULL);
+    if (tc_la_worker_init(w) != TC_OK) {
+        tc_worker_free(w);
+        return tc_seterr(err, TC_ERR_NOMEM, "cannot set up the local activity wait");
+    }
     atomic_init(&w->stop, false);
     atomic_init(&w->st_first_poll_us, -1);
     *out = w;
@@ -92,7 +98,10 @@ static void *executor_main(void *arg)
     tc_worker *w = arg;
     act_item *it;
     while ((it = tc_act_next(w)) != NULL) {
-        tc_activity_run(w, it->task);
+        if (it->local)
+            tc_la_exec_run(w, it->local);
+        else
+            tc_activity_run(w, it->task);
         tc_act_done(w, it);
     }
     return NULL; /* draining and nothing left */
@@ -113,7 +122,7 @@ int tc_worker_start(tc_worker *w, tc_error *err)
     }
     for (size_t i = 0; i < w->n_pollers; i++) {
         poller *p = &w->pollers[i];
-        if (p->kind == POLL_ACTIVITY && w->n_acts == 0)
+        if (p->kind == POLL_ACTIVITY && (w->n_acts == 0 || w->no_remote))
             continue; /* no activities registered: do not take activity tasks */
         if (p->kind != POLL_ACTIVITY && w->n_wfs == 0)
             continue;
@@ -140,7 +149,10 @@ void tc_worker_stop(tc_worker *w)
         return;
     w->stopped = true;
     atomic_store(&w->stop, true);
-    tc_eager_unregister(w); /* no new first tasks; those running finish */
+    /* Tasks waiting for local activities tell them to cancel (eager first tasks too, which
+     * the next call waits for); then no new first tasks, and those running finish. */
+    tc_la_worker_wake(w);
+    tc_eager_unregister(w);
     pthread_mutex_lock(&w->amu);
     pthread_cond_broadcast(&w->acv);
     pthread_cond_broadcast(&w->ecv);
@@ -208,7 +220,10 @@ void tc_worker_free(tc_worker *w)
     free(w->executors);
     while (w->a_head) {
         act_item *n = w->a_head->next;
-        protobuf_c_message_free_unpacked(&w->a_head->task->base, NULL);
+        if (w->a_head->local)
+            tc_la_exec_run(w, w->a_head->local); /* never happens after a stop: executors drain */
+        else
+            protobuf_c_message_free_unpacked(&w->a_head->task->base, NULL);
         free(w->a_head);
         w->a_head = n;
     }
@@ -234,6 +249,7 @@ void tc_worker_free(tc_worker *w)
     pthread_mutex_destroy(&w->emu);
     pthread_cond_destroy(&w->ecv_free);
     free(w->eslots);
+    tc_la_worker_destroy(w);
     free(w->task_queue);
     free(w->identity);
     free(w->sticky_queue);

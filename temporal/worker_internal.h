@@ -30,7 +30,8 @@ typedef struct act_reg {
 } act_reg;
 
 typedef struct act_item {
-    tc_act_task *task;
+    tc_act_task *task;        /* a polled or eager activity task, or NULL for: */
+    struct tc_la_exec *local; /* an attempt of a local activity (local_activity_exec.c) */
     struct act_item *next;
 } act_item;
 
@@ -52,7 +53,8 @@ struct tc_worker {
     int sticky_cap;
     int sticky_s2s_ms;
     int max_acts;
-    bool eager; /* request eager activity dispatch (tc_worker_options) */
+    bool eager;     /* request eager activity dispatch (tc_worker_options) */
+    bool no_remote; /* local activities only: no activity pollers (tc_worker_options) */
     size_t stack_size;
     tc_task_failure_policy policy;
     tc_logger log;
@@ -93,6 +95,10 @@ struct tc_worker {
     bool eager_registered;
     atomic_uint_fast64_t st_eager_wf_req, st_eager_wf;
 
+    /* local activities: tasks waiting for their attempts (local_activity_exec.c) */
+    pthread_mutex_t lmu;
+    pthread_cond_t lcv; /* an attempt finished, or stop */
+
     atomic_uint_fast64_t st_wft, st_act, st_hit, st_miss, st_nondet, st_refetch, st_pages,
         st_eager_req, st_eager;
     atomic_int_fast64_t st_first_poll_us;
@@ -124,7 +130,8 @@ void tc_cache_clear(struct tc_worker *w);
 /* wf_task.c: polls the workflow queue once (normal or sticky) and handles a task if one came. */
 void tc_wft_poll_once(struct tc_worker *w, poller *p);
 /* Handles one workflow task (borrowed) on the calling thread: a polled one, or the first task
- * of an eagerly started workflow (worker_eager.c). */
+ * of an eagerly started workflow (worker_eager.c); then the tasks the server hands back with
+ * the answers (local activity heartbeats), on the same thread. */
 void tc_wft_handle(struct tc_worker *w, const tc_wf_task *t);
 
 /* activity_queue.c: executor slots and the queue of activity tasks. */
@@ -138,6 +145,9 @@ void tc_act_release(struct tc_worker *w, int n);
 /* Queues an activity task (owned; freed after it ran) for the executors. reserved: a slot was
  * reserved for it; if not, one is taken anyway, because a task the server handed us must run. */
 void tc_act_enqueue(struct tc_worker *w, tc_act_task *t, bool reserved);
+/* Queues an attempt of a local activity for the executors (it takes a slot like a task the
+ * server handed us). Returns false when out of memory. */
+bool tc_act_enqueue_local(struct tc_worker *w, struct tc_la_exec *x);
 /* Executors: the next task (NULL when draining and nothing is left); done frees its slot. */
 act_item *tc_act_next(struct tc_worker *w);
 void tc_act_done(struct tc_worker *w, act_item *it);

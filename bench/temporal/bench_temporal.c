@@ -21,7 +21,9 @@
 
 typedef struct cfg {
     int n, conc, acts, sticky, wf_pollers, act_pollers;
-    bool http, no_eager;
+    bool http, no_eager, local;
+    int server_pid;        /* > 0: the Temporal server's CPU is read from /proc around the run */
+    const char *go_worker; /* the Go SDK worker (bench/temporal/gobench) instead of ours */
     char queue[128];
     int http_port;
 } cfg;
@@ -64,8 +66,10 @@ static void wf_bench(tc_wf_ctx *ctx, void *state, void *user)
     (void)state;
     (void)user;
     tc_activity_options o = {.start_to_close_ms = 10000};
+    tc_local_activity_options lo = {.start_to_close_ms = 10000};
     for (int i = 0; i < g.acts; i++)
-        if (tc_wf_activity(ctx, "Noop", "1", &o, NULL) != TC_OK)
+        if ((g.local ? tc_wf_local_activity(ctx, "Noop", "1", &lo, NULL)
+                     : tc_wf_activity(ctx, "Noop", "1", &o, NULL)) != TC_OK)
             return;
     tc_wf_complete(ctx, "\"ok\"");
 }
@@ -154,6 +158,36 @@ static int worker_main(int out_fd)
     return 0;
 }
 
+/* The Go SDK worker (bench/temporal/gobench): the same workflow and activity, exec'd in the
+ * child; its figures come from wait4's rusage (no task counters). */
+static void go_worker_exec(void)
+{
+    char acts[16];
+    snprintf(acts, sizeof acts, "%d", g.acts);
+    execl(g.go_worker, g.go_worker, "-task-queue", g.queue, "-activities", acts, "-mode",
+          g.local ? "local" : "remote", "-http", g.http ? "true" : "false", (char *)NULL);
+    perror("bench: exec go worker");
+    _exit(127);
+}
+
+/* utime + stime of a process in microseconds (/proc/PID/stat), -1 when unreadable. */
+static long long proc_cpu_us(int pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    unsigned long long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return -1;
+    return (long long)((ut + st) * 1000000ULL / (unsigned long long)sysconf(_SC_CLK_TCK));
+}
+
 /* ---- driver side ---- */
 
 static tc_client *g_client;
@@ -215,10 +249,17 @@ int main(int argc, char **argv)
             g.http = true;
         else if (!strcmp(argv[i], "--no-eager"))
             g.no_eager = true;
+        else if (!strcmp(argv[i], "--local"))
+            g.local = true;
+        else if (!strcmp(argv[i], "--server-pid") && i + 1 < argc)
+            g.server_pid = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--go-worker") && i + 1 < argc)
+            g.go_worker = argv[++i];
         else {
             fprintf(stderr,
                     "usage: %s [-n N] [-c CONCURRENCY] [-a ACTIVITIES] [--no-sticky] "
-                    "[-w WF_POLLERS] [-p ACT_POLLERS] [--http] [--no-eager]\n",
+                    "[-w WF_POLLERS] [-p ACT_POLLERS] [--http] [--no-eager] [--local] "
+                    "[--server-pid PID] [--go-worker PATH]\n",
                     argv[0]);
             return 2;
         }
@@ -231,6 +272,8 @@ int main(int argc, char **argv)
     pid_t pid = fork();
     if (pid == 0) {
         close(pfd[0]);
+        if (g.go_worker)
+            go_worker_exec();
         _exit(worker_main(pfd[1]));
     }
     close(pfd[1]);
@@ -242,27 +285,37 @@ int main(int argc, char **argv)
     }
     g_lat = calloc((size_t)g.n, sizeof *g_lat);
     pthread_t *th = calloc((size_t)g.conc, sizeof *th);
+    long long server0 = g.server_pid > 0 ? proc_cpu_us(g.server_pid) : -1;
     int64_t t0 = now_us();
     for (int i = 0; i < g.conc; i++)
         pthread_create(&th[i], NULL, driver, NULL);
     for (int i = 0; i < g.conc; i++)
         pthread_join(th[i], NULL);
     double secs = (double)(now_us() - t0) / 1e6;
+    long long server1 = g.server_pid > 0 ? proc_cpu_us(g.server_pid) : -1;
     kill(pid, SIGTERM);
     char line[256] = "";
     FILE *f = fdopen(pfd[0], "r");
-    if (!f || !fgets(line, sizeof line, f))
+    if ((!f || !fgets(line, sizeof line, f)) && !g.go_worker)
         fprintf(stderr, "bench: no figures from the worker\n");
     if (f)
         fclose(f);
     int st;
-    waitpid(pid, &st, 0);
+    struct rusage cru;
+    wait4(pid, &st, 0, &cru);
     long long ut = 0, stime = 0, fp = -1;
     long rss = 0;
     unsigned long long hits = 0, miss = 0, wft = 0, ereq = 0, eager = 0;
     long vcsw = 0, ivcsw = 0;
     sscanf(line, "%lld %lld %ld %llu %llu %llu %lld %llu %llu %ld %ld", &ut, &stime, &rss, &hits,
            &miss, &wft, &fp, &ereq, &eager, &vcsw, &ivcsw);
+    if (g.go_worker) { /* no report on the pipe: the kernel's account of the child */
+        ut = (long long)cru.ru_utime.tv_sec * 1000000 + cru.ru_utime.tv_usec;
+        stime = (long long)cru.ru_stime.tv_sec * 1000000 + cru.ru_stime.tv_usec;
+        rss = cru.ru_maxrss;
+        vcsw = cru.ru_nvcsw;
+        ivcsw = cru.ru_nivcsw;
+    }
     int ok = 0;
     for (int i = 0; i < g.n; i++)
         if (g_lat[i] >= 0)
@@ -271,8 +324,10 @@ int main(int argc, char **argv)
     double p50 = ok ? (double)g_lat[ok / 2] / 1000.0 : 0;
     double p99 = ok ? (double)g_lat[(ok * 99) / 100 < ok ? (ok * 99) / 100 : ok - 1] / 1000.0 : 0;
     printf("task_queue=%s (workflow ids %s-0..%d)\n", g.queue, g_prefix, g.n - 1);
-    printf("workflows=%d activities_each=%d concurrency=%d sticky=%s http=%s failed=%d\n", g.n,
-           g.acts, g.conc, g.sticky ? "on" : "off", g.http ? "on" : "off", atomic_load(&g_failed));
+    printf("worker=%s mode=%s workflows=%d activities_each=%d concurrency=%d sticky=%s http=%s "
+           "failed=%d\n",
+           g.go_worker ? "go-sdk" : "c", g.local ? "local" : "remote", g.n, g.acts, g.conc,
+           g.sticky ? "on" : "off", g.http ? "on" : "off", atomic_load(&g_failed));
     printf("throughput=%.1f workflows/s  p50=%.1f ms  p99=%.1f ms\n", ok / secs, p50, p99);
     printf("worker_cpu=%.1f ms total (user %.1f + sys %.1f) = %.2f ms/workflow  "
            "peak_rss=%.1f MiB  first_poll=%.1f ms\n",
@@ -285,6 +340,10 @@ int main(int argc, char **argv)
      * between threads, so they explain CPU figures the instruction counts do not. */
     printf("worker_context_switches voluntary=%ld (%.1f/workflow) involuntary=%ld\n", vcsw,
            ok ? (double)vcsw / ok : 0.0, ivcsw);
+    if (server0 >= 0 && server1 >= 0)
+        printf("server_cpu=%.1f ms total = %.2f ms/workflow\n",
+               (double)(server1 - server0) / 1000.0,
+               ok ? (double)(server1 - server0) / 1000.0 / ok : 0);
     free(th);
     free(g_lat);
     tc_client_free(g_client);

@@ -35,6 +35,7 @@ cm_log_level log_level_parse(const char *s);
 void log_set_request_id(const char *request_id);
 void log_set_saga_id(const char *saga_id);
 const char *log_request_id(void); /* this thread's current request id or NULL */
+const char *log_saga_id(void);    /* this thread's current saga id or NULL */
 
 /* printf-style; the message is JSON-escaped. Any thread; one write(2) per line so
  * lines from different threads never interleave. */

@@ -83,6 +83,11 @@ const char *log_request_id(void)
     return tl_request_id[0] ? tl_request_id : NULL;
 }
 
+const char *log_saga_id(void)
+{
+    return tl_saga_id[0] ? tl_saga_id : NULL;
+}
+
 /* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlongs, no surrogates,
  * nothing above U+10FFFF), or 0 if the bytes there are not one. s[0] >= 0x80. */
 static size_t utf8_len(const unsigned char *s)

@@ -541,7 +541,7 @@ static int named_created(db_conn *c, uint64_t id, void *ctx)
 static void create_or_load_creates_once_then_loads(void **s)
 {
     (void)s;
-    char load[256];
+    char load[sizeof g_sql]; /* a copy of sql()'s text, which the next call overwrites */
     named_row first = {0}, again = {0};
     bool created = false;
     db_val v[] = {DB_STR("once")};

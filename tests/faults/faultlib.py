@@ -1,5 +1,5 @@
-"""Fault tests' own world: a private MariaDB, Redis and Temporal dev server (ports 28306, 28379,
-28733), the six daemons on 28080-28085, a closed-loop order load, and the invariants every
+"""Fault tests' own world: a private MariaDB, Redis and Temporal dev server (ports 29306, 29379,
+29733), the six daemons on 29080-29085, a closed-loop order load, and the invariants every
 order must satisfy after a fault. Nothing here touches the shared stack of `scripts/stack up`:
 the ctest environment points MYSQL_PORT, REDIS_PORT and TEMPORAL_ADDRESS at the private servers.
 
@@ -24,8 +24,8 @@ TEMPORAL_PORT = int(h.TEMPORAL_ADDRESS.rsplit(":", 1)[1])
 if {MYSQL_PORT, REDIS_PORT, TEMPORAL_PORT} & {21306, 21379, 21733}:
     raise SystemExit("fault tests must run against their own servers (see tests/faults/CMakeLists.txt)")
 
-PORTS = {"orchestrator-pure": 28080, "orchestrator-temporal": 28081, "service-order": 28082,
-         "service-inventory": 28083, "service-payment": 28084, "service-notification": 28085}
+PORTS = {"orchestrator-pure": 29080, "orchestrator-temporal": 29081, "service-order": 29082,
+         "service-inventory": 29083, "service-payment": 29084, "service-notification": 29085}
 DATA_DIR = os.path.join(h.BUILD_DIR, "faults")
 TERMINAL_PURE = ("COMPLETED", "COMPENSATED")
 

@@ -2,7 +2,7 @@
 few seconds), an idle flood (1,500 silent sockets), the connection cap, the per-IP cap and the
 header / body deadlines. While an attack lasts, /health and a real order must keep answering
 within a liveness bound (a daemon that stops answering fails; this is not a speed test).
-Own MariaDB and Redis (faultlib); daemons on 28080-28084 and 28090-28093."""
+Own MariaDB and Redis (faultlib); daemons on 29080-29084 and 29090-29093."""
 import re
 import socket
 import threading
@@ -16,7 +16,7 @@ SERVERS = None
 SUITE = None
 HEALTH_BOUND_S = 2.0   # /health must answer within this while under attack
 ORDER_BOUND_S = 5.0    # a whole saga (seven service calls) must end within this
-DEADLINE_PORT, CAP_PORT, PER_IP_PORT = 28090, 28091, 28092
+DEADLINE_PORT, CAP_PORT, PER_IP_PORT = 29090, 29091, 29092
 
 
 def setUpModule():

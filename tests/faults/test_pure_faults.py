@@ -1,6 +1,6 @@
 """orchestrator-pure under faults: MariaDB and Redis SIGKILLed and restarted under load,
 service-inventory frozen with SIGSTOP, and sagas nobody drives (a creation that committed although its request saw a database error).
-Own MariaDB and Redis (faultlib); daemons on 28080-28086."""
+Own MariaDB and Redis (faultlib); daemons on 29080-29086."""
 import threading
 import time
 import unittest
@@ -10,14 +10,14 @@ import harness as h
 
 SERVERS = None
 SUITE = None
-SECOND_ORCH_PORT = 28086
+SECOND_ORCH_PORT = 29086
 
 
 def setUpModule():
     global SERVERS, SUITE
     SERVERS, SUITE = f.world("pure", ["service-order", "service-inventory", "service-payment",
                                       "service-notification", "orchestrator-pure"],
-                             temporal=False, SAGA_RESUME_EVERY_MS=1000, SAGA_RESUME_STALE_MS=3000,
+                             temporal=False, SAGA_LEASE_MS=2000,
                              # Short synchronous waits keep the clients creating sagas while a
                              # server is down, so a kill can land between a create's COMMIT and
                              # its answer.
@@ -29,9 +29,9 @@ def tearDownModule():
 
 
 def create_orphan(saga_id, pid, age_s=60):
-    """A saga committed as orchestrator-pure's create does, that no process has queued: what
-    a request left behind when the database failed between the create's COMMIT and its
-    answer."""
+    """A saga committed as orchestrator-pure's create does, that no process drives, its lease
+    run out: what a request left behind when the database failed between the create's COMMIT
+    and its answer, once the lease of the replica that created it ran out."""
     h.sql("orchestrator_db",
           f"CALL saga_create('{saga_id}', 'RUNNING', 'CreateOrder', 0, 0, 7, {pid}, 1, 10000, "
           f"'CARD'); UPDATE saga_instance SET updated_at = CURRENT_TIMESTAMP(3) - INTERVAL "
@@ -54,8 +54,9 @@ class OrphanSagaTest(unittest.TestCase):
                          "CONFIRMED")
 
     def test_repeated_post_drives_an_orphan_saga_and_answers_its_result(self):
-        # A second orchestrator whose sweeper is off: only the repeated POST can drive it.
-        env = dict(SUITE.urls, SAGA_RESUME_EVERY_MS=0, ORDER_SYNC_TIMEOUT_MS=15000,
+        # A second replica: the repeated POST takes the saga over, or attaches to the replica
+        # that did, and answers its result.
+        env = dict(SUITE.urls, SAGA_LEASE_MS=2000, ORDER_SYNC_TIMEOUT_MS=15000,
                    SAGA_RETRY_INITIAL_MS=200, SAGA_RETRY_MAX_MS=2000)
         with h.Daemon("orchestrator-pure", SECOND_ORCH_PORT, env, log_name="faults-pure-nosweep") as d:
             pid = f.new_product(10)

@@ -4,6 +4,7 @@
  * service-order, service-inventory and service-payment (their MySQL and Redis are unreachable,
  * so a valid request ends in a 503) and a route that reads every request accessor. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdint.h>
@@ -142,6 +143,26 @@ static int readable(int fd, int ms)
     return poll(&p, 1, ms) == 1;
 }
 
+/* connect(2) that survives a signal: libFuzzer's timer (SIGALRM) can interrupt it, and the
+ * connection then completes in the background. 0 or -1 with errno set. */
+static int connect_to(int fd, const struct sockaddr_in *a)
+{
+    if (connect(fd, (const struct sockaddr *)a, sizeof *a) == 0)
+        return 0;
+    if (errno != EINTR)
+        return -1;
+    struct pollfd p = {.fd = fd, .events = POLLOUT};
+    int err = 0;
+    socklen_t len = sizeof err;
+    for (int i = 0; i < 100 && poll(&p, 1, FUZZ_IO_MS) < 0 && errno == EINTR; i++) {
+    }
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
+        errno = err ? err : errno;
+        return -1;
+    }
+    return 0;
+}
+
 /* True once buf holds a whole answer: its header and Content-Length bytes of body. */
 static int answer_complete(const char *buf, size_t n)
 {
@@ -165,8 +186,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct sockaddr_in a = {.sin_family = AF_INET,
                             .sin_port = htons((uint16_t)g_port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0)
-        abort(); /* the server stopped accepting: that is a finding */
+    if (fd < 0 || connect_to(fd, &a) != 0) {
+        perror("fuzz_http: connect"); /* the server stopped accepting: that is a finding */
+        abort();
+    }
     size_t off = 0;
     while (off < size) {
         ssize_t w = send(fd, data + off, size - off, MSG_NOSIGNAL);

@@ -57,6 +57,7 @@ class ScriptTestStack(unittest.TestCase):
         env = dict(os.environ, PATH=os.path.join(self.root, "bin") + os.pathsep + os.environ["PATH"])
         env.pop("BUILD_DIR", None)
         env.pop("FUZZ_SECONDS", None)
+        env["SAGA_TEST_PRODUCTION"] = "0"  # the dev pass only: no production stack here
         out = subprocess.run(["bash", os.path.join(self.root, "scripts", "test")], env=env,
                              capture_output=True, text=True, timeout=60)
         self.assertEqual(out.returncode, 0, out.stderr)

@@ -605,3 +605,30 @@ char *hb_strdup(const char *s)
 {
     return xstrdup(s);
 }
+
+void hb_la_marker(hb *b, const char *id, const char *type, int attempt, const char *result_json,
+                  const char *fail_type, const char *fail_msg, int64_t backoff_ms)
+{
+    char data[512];
+    snprintf(data, sizeof data,
+             "{\"ActivityID\":\"%s\",\"ActivityType\":\"%s\",\"ReplayTime\":"
+             "\"2023-11-14T22:13:20.5Z\",\"Attempt\":%d,\"Backoff\":%lld}",
+             id, type, attempt, (long long)backoff_ms * 1000000LL);
+    const char *keys[] = {"data", "result"}, *vals[] = {data, result_json};
+    marker(b, "LocalActivity", keys, vals, result_json && !fail_type ? 2 : 1);
+    if (!fail_type)
+        return;
+    Temporal__Api__Failure__V1__Failure *f;
+    if (strcmp(fail_type, "CanceledError") == 0) {
+        f = NEW(Temporal__Api__Failure__V1__Failure);
+        temporal__api__failure__v1__failure__init(f);
+        f->message = xstrdup(fail_msg);
+        f->canceled_failure_info = NEW(Temporal__Api__Failure__V1__CanceledFailureInfo);
+        temporal__api__failure__v1__canceled_failure_info__init(f->canceled_failure_info);
+        f->failure_info_case =
+            TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_CANCELED_FAILURE_INFO;
+    } else {
+        f = app_failure(fail_type, fail_msg, false);
+    }
+    b->evs[b->n - 1]->marker_recorded_event_attributes->failure = f;
+}

@@ -71,6 +71,12 @@ void hb_skip_id(hb *b);
 /* Events of types this runtime does not support yet. */
 void hb_child_initiated(hb *b, const char *workflow_type);
 
+/* A local activity marker as the Go SDK records it: ActivityID id, ActivityType type, Attempt,
+ * Backoff; the result (result_json, may be NULL) or, with fail_type, a failure
+ * (ApplicationFailure of that type, or a cancellation for "CanceledError"). */
+void hb_la_marker(hb *b, const char *id, const char *type, int attempt, const char *result_json,
+                  const char *fail_type, const char *fail_msg, int64_t backoff_ms);
+
 /* Serializes what was built so far into a history (owned by the caller). */
 tc_history *hb_history(hb *b);
 

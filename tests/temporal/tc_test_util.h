@@ -64,6 +64,26 @@ static inline tc_history *tt_load_history(const char *dir, const char *name)
     return h;
 }
 
+/* The history of a run (run_id NULL: the latest), failing the test when it cannot be read;
+ * the caller frees it with tc_history_free. */
+static inline tc_history *tt_history(tc_client *c, const char *wid, const char *run_id)
+{
+    tc_history *h = NULL;
+    tc_error err = {0};
+    if (tc_workflow_history(c, wid, run_id, &h, &err) != TC_OK)
+        fail_msg("history of %s: %s", wid, err.text);
+    return h;
+}
+
+/* How many events of type t the history holds. */
+static inline size_t tt_count_events(const tc_history *h, int t)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < tc_history_length(h); i++)
+        n += tc_history_event_type(h, i) == t;
+    return n;
+}
+
 /* Index of the first event of type t at or after from, or -1. */
 static inline long tt_find_event(const tc_history *h, int t, size_t from)
 {

@@ -48,7 +48,11 @@ static void wf_kid(tc_wf_ctx *ctx, void *state, void *user)
     if (is_string(in, "echo")) {
         tc_wf_complete(ctx, "\"echoed\"");
     } else if (is_string(in, "fail")) {
-        tc_wf_fail_with_details(ctx, "KidError", "kid failed", true, "{\"why\":\"test\"}");
+        tc_failure f = {.type = "KidError",
+                        .message = "kid failed",
+                        .non_retryable = true,
+                        .details_json = "{\"why\":\"test\"}"};
+        tc_wf_fail_failure(ctx, &f);
     } else if (is_string(in, "attempt")) {
         char msg[64];
         snprintf(msg, sizeof msg, "attempt %d", tc_wf_attempt(ctx));
@@ -337,23 +341,6 @@ static const char *jstr(json_t *o, const char *k)
     return v ? v : "";
 }
 
-static tc_history *history_of(const char *wid)
-{
-    tc_history *h = NULL;
-    tc_error err = {0};
-    if (tc_workflow_history(g_client, wid, NULL, &h, &err) != TC_OK)
-        fail_msg("history of %s: %s", wid, err.text);
-    return h;
-}
-
-static size_t count_events(const tc_history *h, int type)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < tc_history_length(h); i++)
-        n += tc_history_event_type(h, i) == type;
-    return n;
-}
-
 #define EV(x) TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_##x
 #define EV_REQUEST_CANCEL_EXTERNAL_INITIATED \
     EV(REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED)
@@ -377,8 +364,8 @@ static void child_results_failures_and_starts(void **s)
     j = run_parent("twice", "echo", wid, sizeof wid);
     assert_string_equal(jstr(j, "code"), "TC_ERR_FAILED");
     assert_string_equal(jstr(j, "type"), "WorkflowExecutionAlreadyStarted");
-    tc_history *h = history_of(wid);
-    assert_int_equal(count_events(h, EV_START_CHILD_FAILED), 1);
+    tc_history *h = tt_history(g_client, wid, NULL);
+    assert_int_equal(tt_count_events(h, EV_START_CHILD_FAILED), 1);
     tc_history_free(h);
     json_decref(j);
     j = run_parent("retry", "attempt", wid, sizeof wid);
@@ -454,8 +441,8 @@ static void child_cancellation_types(void **s)
     json_t *j = run_parent("cancel:try", "block", wid, sizeof wid);
     assert_string_equal(jstr(j, "code"), "TC_ERR_CANCELLED");
     json_decref(j);
-    tc_history *h = history_of(wid);
-    assert_int_equal(count_events(h, EV_REQUEST_CANCEL_EXTERNAL_INITIATED), 1);
+    tc_history *h = tt_history(g_client, wid, NULL);
+    assert_int_equal(tt_count_events(h, EV_REQUEST_CANCEL_EXTERNAL_INITIATED), 1);
     tc_history_free(h);
     snprintf(child, sizeof child, "%s-child", wid);
     tc_outcome out;
@@ -468,7 +455,7 @@ static void child_cancellation_types(void **s)
     j = run_parent("cancel:requested", "block", wid, sizeof wid);
     assert_string_equal(jstr(j, "code"), "TC_ERR_CANCELLED");
     json_decref(j);
-    h = history_of(wid);
+    h = tt_history(g_client, wid, NULL);
     assert_true(tt_find_event(h, EV_EXTERNAL_CANCEL_REQUESTED, 0) >= 0);
     tc_history_free(h);
     /* wait completed: the child ignores the cancellation, the parent gets its result */
@@ -480,8 +467,8 @@ static void child_cancellation_types(void **s)
     j = run_parent("cancel:abandon", "block", wid, sizeof wid);
     assert_string_equal(jstr(j, "code"), "TC_ERR_CANCELLED");
     json_decref(j);
-    h = history_of(wid);
-    assert_int_equal(count_events(h, EV_REQUEST_CANCEL_EXTERNAL_INITIATED), 0);
+    h = tt_history(g_client, wid, NULL);
+    assert_int_equal(tt_count_events(h, EV_REQUEST_CANCEL_EXTERNAL_INITIATED), 0);
     tc_history_free(h);
     snprintf(child, sizeof child, "%s-child", wid);
     tc_description d;
@@ -621,10 +608,10 @@ static void updates_against_the_server(tc_worker *w, const char *queue)
     assert_int_equal(tc_workflow_result(g_client, wid, run, 60000, &res, &err), TC_OK);
     assert_string_equal(res.result_json, "7");
     tc_outcome_clear(&res);
-    tc_history *h = history_of(wid);
-    assert_int_equal(count_events(h, EV_UPDATE_ACCEPTED), 4); /* add, add(same-id), slow, fail */
-    assert_int_equal(count_events(h, EV_UPDATE_COMPLETED), 4);
-    assert_int_equal(count_events(h, EV_UPDATE_REJECTED), 0);
+    tc_history *h = tt_history(g_client, wid, NULL);
+    assert_int_equal(tt_count_events(h, EV_UPDATE_ACCEPTED), 4); /* add, add(same-id), slow, fail */
+    assert_int_equal(tt_count_events(h, EV_UPDATE_COMPLETED), 4);
+    assert_int_equal(tt_count_events(h, EV_UPDATE_REJECTED), 0);
     /* its history replays on the worker's registration, with the type's update handlers */
     upd_state st = {0};
     assert_int_equal(tc_worker_replay_history(w, h, &st, sizeof st, &err), TC_OK);

@@ -1014,8 +1014,8 @@ static tc_pb_payloads *args2(tc_pl1 *a, tc_pl1 *b2, tc_pb_payloads *ps, tc_pb_pa
 {
     tc_pl1_init(a, "\"x\"");
     tc_pl1_init(b2, "{\"k\":1}");
-    pp[0] = &a->p;
-    pp[1] = &b2->p;
+    pp[0] = &a->pl.p;
+    pp[1] = &b2->pl.p;
     temporal__api__common__v1__payloads__init(ps);
     ps->n_payloads = 2;
     ps->payloads = pp;
@@ -1056,8 +1056,8 @@ static void queries_see_state_after_return_and_every_argument(void **s)
     assert_non_null(strstr(json, "coroutine 0 (workflow): done"));
     free(json);
     /* an argument the converter cannot decode fails the query, naming it */
-    a.me.value.data = (uint8_t *)"binary/encrypted";
-    a.me.value.len = strlen("binary/encrypted");
+    a.pl.me[0].value.data = (uint8_t *)"binary/encrypted";
+    a.pl.me[0].value.len = strlen("binary/encrypted");
     assert_false(tc_query_answer(r, reg, 2, "echo", &ps, &json, &etext));
     assert_non_null(strstr(etext, "binary/encrypted"));
     free(etext);

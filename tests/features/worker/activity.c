@@ -43,9 +43,9 @@ static void retry_workflow(tc_wf_ctx *ctx, void *state, void *user)
     tc_retry_policy retry = {
         .initial_interval_ms = 1, .backoff_coefficient = 1.0, .maximum_attempts = 5};
     tc_activity_options o = {.schedule_to_close_ms = 60000, .retry = &retry};
-    tc_wf_result r;
-    if (tc_wf_activity(ctx, "AlwaysFailActivity", NULL, &o, &r) != TC_OK)
-        feat_fail_with(ctx, &r);
+    tc_future *f = tc_wf_activity_start(ctx, "AlwaysFailActivity", NULL, &o);
+    if (tc_future_get(ctx, f, NULL) != TC_OK)
+        tc_wf_fail_future(ctx, f); /* the ActivityFailure and its cause, as Go returns it */
 }
 
 static void always_fail_activity(tc_activity_ctx *ctx, void *user)

@@ -174,7 +174,11 @@ static void retry_parent(tc_wf_ctx *ctx, void *state, void *user)
 static void throwing_child(tc_wf_ctx *ctx, void *state, void *user)
 {
     (void)state, (void)user;
-    tc_wf_fail_with_details(ctx, "TestError", "Test message", true, "{\"foo\":\"bar\"}");
+    tc_failure f = {.type = "TestError",
+                    .message = "Test message",
+                    .non_retryable = true,
+                    .details_json = "{\"foo\":\"bar\"}"};
+    tc_wf_fail_failure(ctx, &f);
 }
 
 static void throws_parent(tc_wf_ctx *ctx, void *state, void *user)

@@ -1,5 +1,6 @@
-/* data_converter.c - features/data_converter/{json,empty}: payloads as the workflow writes them
- * (the harness compares them in history). */
+/* data_converter.c - features/data_converter: payloads as the workflow writes them (the
+ * harness compares them in history): JSON, null, binary and protobuf values through the
+ * converter chain, the base64 codec, encoded failures. */
 #include "features.h"
 
 #include <string.h>
@@ -13,9 +14,8 @@ static void json_echo_workflow(tc_wf_ctx *ctx, void *state, void *user)
 }
 
 /* ---- data_converter/empty (Go): call an activity with one null argument, return nothing ----
- * The Go workflow passes nil, which its converter writes as a binary/null payload. SDK gap: the
- * C SDK writes every argument as json/plain (a JSON null becomes data "null"), so the payload
- * in history is not the binary/null one the feature expects. */
+ * The Go workflow passes nil, which its converter writes as a binary/null payload; so does the
+ * C SDK's converter chain for the JSON null. */
 
 static void empty_workflow(tc_wf_ctx *ctx, void *state, void *user)
 {
@@ -40,6 +40,21 @@ static void null_input_activity(tc_activity_ctx *ctx, void *user)
     tc_activity_complete(ctx, NULL);
 }
 
+/* ---- data_converter/failure (Go): fail with a cause; the client encodes failure attributes */
+
+static void failure_workflow(tc_wf_ctx *ctx, void *state, void *user)
+{
+    (void)state, (void)user;
+    tc_failure cause = {.message = "cause error"};
+    tc_failure main = {.type = "customType", .message = "main error", .cause = &cause};
+    tc_wf_fail_failure(ctx, &main);
+}
+
+/* data_converter/{binary,codec,binary_protobuf,json_protobuf} echo their argument: typed
+ * values come and go in their reserved form, so the payload returned is the argument's. */
+
+static const feat_workflow failure_wf[] = {{"Workflow", failure_workflow, 0}, {NULL, NULL, 0}};
+
 static const feat_workflow json_wf[] = {{"Workflow", json_echo_workflow, 0}, {NULL, NULL, 0}};
 static const feat_workflow empty_wf[] = {{"Workflow", empty_workflow, 0}, {NULL, NULL, 0}};
 static const feat_activity empty_act[] = {{"Activity", null_input_activity}, {NULL, NULL}};
@@ -47,5 +62,10 @@ static const feat_activity empty_act[] = {{"Activity", null_input_activity}, {NU
 const feature feat_data_converter_features[] = {
     {"data_converter/json", json_wf, NULL},
     {"data_converter/empty", empty_wf, empty_act},
+    {"data_converter/binary", json_wf, NULL},
+    {"data_converter/binary_protobuf", json_wf, NULL},
+    {"data_converter/json_protobuf", json_wf, NULL},
+    {"data_converter/codec", json_wf, NULL},
+    {"data_converter/failure", failure_wf, NULL},
     {NULL, NULL, NULL},
 };

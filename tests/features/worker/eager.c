@@ -14,7 +14,7 @@ static void hello_workflow(tc_wf_ctx *ctx, void *state, void *user)
 
 /* FEATURE_START_WORKFLOW_ID (set by the harness): start it eagerly, print "FEATURE-REPORT
  * eager=N" with N the starts whose first task this worker received in the response. */
-static int start_eagerly(tc_client *c, const char *task_queue)
+int feat_eager_start(tc_client *c, const char *task_queue)
 {
     const char *id = getenv("FEATURE_START_WORKFLOW_ID");
     if (!id || !*id)
@@ -39,10 +39,5 @@ static int start_eagerly(tc_client *c, const char *task_queue)
 const feature feat_eager_features[] = {
     {"eager_workflow/successful_start",
      (const feat_workflow[]){{"Workflow", hello_workflow, 0}, {NULL, NULL, 0}}, NULL},
-    {NULL, NULL, NULL},
-};
-
-const feat_hooks feat_eager_hooks[] = {
-    {"eager_workflow/successful_start", NULL, start_eagerly},
     {NULL, NULL, NULL},
 };

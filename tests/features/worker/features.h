@@ -21,6 +21,19 @@ typedef struct feat_activity {
     tc_activity_fn fn;
 } feat_activity;
 
+/* What a feature needs beyond its workflows and activities and the default options. */
+typedef struct feat_options {
+    const tc_payload_codec *codecs; /* the client's payload codecs */
+    size_t n_codecs;
+    bool encode_failure_attributes; /* the client's failure converter */
+    bool no_remote_activities;      /* the worker runs local activities only */
+    /* Before a replay: the process state the live worker had (NULL: none). */
+    void (*before_replay)(void);
+    /* Once the worker polls, before waiting for SIGTERM (NULL: none): c is the worker's client.
+     * A non-TC_OK return stops the worker and fails the process. */
+    int (*after_start)(tc_client *c, const char *task_queue);
+} feat_options;
+
 /* One feature: its workflows and activities, each list ended by an entry with a NULL type
  * (activities may be NULL for none). */
 typedef struct feature {
@@ -28,6 +41,14 @@ typedef struct feature {
     const feat_workflow *workflows;
     const feat_activity *activities;
 } feature;
+
+/* The options of a feature that needs more than the defaults (options.c), else NULL. */
+const feat_options *feat_options_for(const char *feature);
+
+/* The hooks options.c names: update/task_failure's state before a replay (update.c),
+ * eager_workflow/successful_start's eager start from the worker's client (eager.c). */
+void feat_update_task_failure_before_replay(void);
+int feat_eager_start(tc_client *c, const char *task_queue);
 
 /* The feature groups, one per source file, each ended by an entry with a NULL name. */
 extern const feature feat_activity_features[];
@@ -44,19 +65,8 @@ extern const feature feat_client_features[];
 extern const feature feat_children_features[];
 extern const feature feat_update_features[];
 extern const feature feat_eager_features[];
-
-/* What a feature needs besides its workflows and activities; tables ended by a NULL name. */
-typedef struct feat_hooks {
-    const char *name;
-    /* Before a replay: the process state the live worker had (NULL: none). */
-    void (*before_replay)(void);
-    /* Once the worker polls, before waiting for SIGTERM (NULL: none): c is the worker's client.
-     * A non-TC_OK return stops the worker and fails the process. */
-    int (*after_start)(tc_client *c, const char *task_queue);
-} feat_hooks;
-
-extern const feat_hooks feat_update_hooks[];
-extern const feat_hooks feat_eager_hooks[];
+extern const feature feat_local_activity_features[];
+extern const feature feat_eager_activity_features[];
 
 /* The worker's client (set once before the worker starts, thread-safe): activities use it to
  * signal or query the workflow that runs them, as the upstream activities use theirs. */

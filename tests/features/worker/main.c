@@ -32,19 +32,10 @@ static const feature *const *groups(void)
                                          feat_children_features,
                                          feat_update_features,
                                          feat_eager_features,
+                                         feat_local_activity_features,
+                                         feat_eager_activity_features,
                                          NULL};
     return all;
-}
-
-/* The hooks of the feature (NULL when it has none). */
-static const feat_hooks *find_hooks(const char *name)
-{
-    static const feat_hooks *const tables[] = {feat_update_hooks, feat_eager_hooks, NULL};
-    for (const feat_hooks *const *t = tables; *t; t++)
-        for (const feat_hooks *h = *t; h->name; h++)
-            if (strcmp(h->name, name) == 0)
-                return h;
-    return NULL;
 }
 
 static const feature *find_feature(const char *name)
@@ -148,10 +139,12 @@ static int replay(const feature *f, const char *path, const char *type)
     }
     tc_error err = {0};
     tc_history *h = NULL;
-    const feat_hooks *hooks = find_hooks(f->name);
-    if (hooks && hooks->before_replay)
-        hooks->before_replay();
+    const feat_options *o = feat_options_for(f->name);
+    if (o && o->before_replay)
+        o->before_replay();
     int rc = tc_history_load(path, &h, &err);
+    if (rc == TC_OK && o && o->n_codecs) /* stored encoded */
+        rc = tc_history_decode(h, o->codecs, o->n_codecs, &err);
     for (int i = 0; i < 2 && rc == TC_OK; i++)
         rc = tc_replay_history(h, wf->fn, NULL, wf->state_size, NULL, &err);
     tc_history_free(h);
@@ -177,21 +170,27 @@ static int serve(const feature *f, const char *address, const char *ns, const ch
     tc_worker *w = NULL;
     /* FEATURE_HTTP_PROXY: the HTTP CONNECT proxy the harness runs for client/http_proxy*. */
     tc_client_options co = {.address = address, .ns = ns, .proxy = getenv("FEATURE_HTTP_PROXY")};
+    tc_worker_options wo = {.task_queue = queue, .log_level = TC_LOG_WARN};
+    const feat_options *o = feat_options_for(f->name);
+    if (o) {
+        co.codecs = o->codecs;
+        co.n_codecs = o->n_codecs;
+        co.encode_failure_attributes = o->encode_failure_attributes;
+        wo.no_remote_activities = o->no_remote_activities;
+    }
     int rc = tc_client_new(&co, &the_client, &err);
     if (rc == TC_OK)
         rc = tc_client_wait_ready(the_client, 30000, &err);
-    tc_worker_options wo = {.task_queue = queue, .log_level = TC_LOG_WARN};
     if (rc == TC_OK)
         rc = tc_worker_new(the_client, &wo, &w, &err);
     for (const feat_workflow *x = f->workflows; rc == TC_OK && x->type; x++)
         rc = tc_worker_register_workflow(w, x->type, x->fn, x->state_size, NULL, &err);
     for (const feat_activity *a = f->activities; rc == TC_OK && a && a->type; a++)
         rc = tc_worker_register_activity(w, a->type, a->fn, NULL, &err);
-    const feat_hooks *hooks = find_hooks(f->name);
-    if (rc == TC_OK && hooks && hooks->after_start) {
+    if (rc == TC_OK && o && o->after_start) {
         /* tc_worker_run with the hook between the start and the wait for SIGTERM / SIGINT */
         rc = tc_worker_start(w, &err);
-        if (rc == TC_OK && (rc = hooks->after_start(the_client, queue)) == TC_OK) {
+        if (rc == TC_OK && (rc = o->after_start(the_client, queue)) == TC_OK) {
             int sig;
             sigwait(&set, &sig);
         }

@@ -301,7 +301,7 @@ static void panicky_updates_workflow(tc_wf_ctx *ctx, void *state, void *user)
     shutdown_on(ctx, "shutdown!", NULL);
 }
 
-static void task_failure_before_replay(void)
+void feat_update_task_failure_before_replay(void)
 {
     atomic_store(&panicked_once, true);
 }
@@ -404,10 +404,5 @@ const feature feat_update_features[] = {
      (const feat_activity[]){{"TheActivity", one_activity}, {NULL, NULL}}},
     {"update/worker_restart", ONE("Workflow", worker_restart_workflow, sizeof(count_state)),
      (const feat_activity[]){{"Block", block_activity}, {NULL, NULL}}},
-    {NULL, NULL, NULL},
-};
-
-const feat_hooks feat_update_hooks[] = {
-    {"update/task_failure", task_failure_before_replay, NULL},
     {NULL, NULL, NULL},
 };

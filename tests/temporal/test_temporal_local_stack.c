@@ -1,0 +1,464 @@
+/* test_temporal_local_stack.c - local activities against the dev server (scripts/stack up): a
+ * seven-step workflow in one workflow task, local retries, a durable backoff timer, workflow
+ * task heartbeats past the task timeout, timeouts, the three cancel modes, replay of what was
+ * recorded, a type the worker lacks, and a worker that runs no remote activities. */
+#include "local_activity.h"
+#include "la_workflows.h"
+#include "tc_test_util.h"
+
+#include <stdatomic.h>
+
+#include "temporal/api/enums/v1/event_type.pb-c.h"
+
+#define EV(x) TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_##x
+
+static tc_client *g_client;
+static const char *g_gola; /* the Go SDK program of tests/temporal/gola (its -replay mode) */
+static tc_worker *g_worker;
+static char g_queue[128];
+
+/* ---- activities ---- */
+
+static atomic_int n_echo, n_flaky, n_slow;
+
+static void act_echo(tc_activity_ctx *ctx, void *user)
+{
+    (void)user;
+    atomic_fetch_add(&n_echo, 1);
+    tc_activity_complete(ctx, tc_activity_input(ctx, 0));
+}
+
+/* Fails until the attempt given as its (number) input, 3 by default (Transient), then returns
+ * the attempt number. */
+static void act_flaky(tc_activity_ctx *ctx, void *user)
+{
+    (void)user;
+    const char *in = tc_activity_input(ctx, 0);
+    int until = in && *in >= '0' && *in <= '9' ? atoi(in) : 3;
+    atomic_fetch_add(&n_flaky, 1);
+    if (tc_activity_attempt(ctx) < until) {
+        tc_activity_fail(ctx, "Transient", "try again", false);
+        return;
+    }
+    char out[16];
+    snprintf(out, sizeof out, "%d", tc_activity_attempt(ctx));
+    tc_activity_complete(ctx, out);
+}
+
+static void act_refuse(tc_activity_ctx *ctx, void *user)
+{
+    (void)user;
+    tc_activity_fail(ctx, "OutOfStock", "no stock left", true);
+}
+
+/* Runs for the number of milliseconds in its input, heartbeating every 20 ms; acknowledges a
+ * cancellation ("cancelled" result of the report), else returns "slept". */
+static void act_slow(tc_activity_ctx *ctx, void *user)
+{
+    (void)user;
+    atomic_fetch_add(&n_slow, 1);
+    int ms = atoi(tc_activity_input(ctx, 0) ? tc_activity_input(ctx, 0) : "0");
+    for (int t = 0; t < ms; t += 20) {
+        tc_error err = {0};
+        if (tc_activity_heartbeat(ctx, NULL, &err) == TC_ERR_CANCELLED) {
+            tc_activity_report_cancelled(ctx);
+            return;
+        }
+        tt_sleep_ms(20);
+    }
+    tc_activity_complete(ctx, "\"slept\"");
+}
+
+/* ---- workflows ---- */
+
+static const char *input_or(tc_wf_ctx *ctx, const char *def)
+{
+    const char *in = tc_wf_input(ctx, 0);
+    return in ? in : def;
+}
+
+/* Seven: seven Echo local activities one after the other (a saga's shape). */
+static void wf_seven(tc_wf_ctx *ctx, void *state, void *user)
+{
+    (void)state, (void)user;
+    tc_local_activity_options o = {.start_to_close_ms = 5000};
+    char out[512] = "[";
+    for (int i = 0; i < 7; i++) {
+        char in[16];
+        tc_wf_result r;
+        snprintf(in, sizeof in, "%d", i);
+        if (tc_wf_local_activity(ctx, "Echo", in, &o, &r) != TC_OK) {
+            tc_wf_fail(ctx, r.failure_type, r.failure_message, true);
+            return;
+        }
+        strcat(out, i ? "," : "");
+        strcat(out, r.result_json);
+    }
+    strcat(out, "]");
+    tc_wf_complete(ctx, out);
+}
+
+/* One: one local activity whose type is the input string; options by type. Completes with
+ * {"ok":true,"result":..} or {"ok":false,"type":..,"msg":..}. */
+static void wf_one(tc_wf_ctx *ctx, void *state, void *user)
+{
+    (void)state, (void)user;
+    char type[64] = "";
+    const char *in = input_or(ctx, "\"Echo\"");
+    sscanf(in, "\"%63[^\"]\"", type);
+    tc_retry_policy rp = {
+        .initial_interval_ms = 50, .backoff_coefficient = 1.0, .maximum_attempts = 5};
+    tc_local_activity_options o = {.start_to_close_ms = 5000, .retry = &rp};
+    const char *arg = "\"x\"";
+    if (strcmp(type, "FlakyTimer") == 0) {
+        /* a backoff (1 s) above the threshold (200 ms): durable timers between attempts */
+        rp.initial_interval_ms = 1000;
+        o.local_retry_threshold_ms = 200;
+        snprintf(type, sizeof type, "Flaky");
+    } else if (strcmp(type, "SlowTimeout") == 0) {
+        rp.maximum_attempts = 2;
+        o.start_to_close_ms = 300;
+        arg = "3000";
+        snprintf(type, sizeof type, "Slow");
+    } else if (strcmp(type, "SlowLong") == 0) {
+        o.start_to_close_ms = 10000;
+        arg = "3000";
+        snprintf(type, sizeof type, "Slow");
+    }
+    tc_wf_result r;
+    char out[512];
+    if (tc_wf_local_activity(ctx, type, arg, &o, &r) == TC_OK)
+        snprintf(out, sizeof out, "{\"ok\":true,\"result\":%s}", r.result_json);
+    else
+        snprintf(out, sizeof out, "{\"ok\":false,\"type\":\"%s\",\"nr\":%s}", r.failure_type,
+                 r.non_retryable ? "true" : "false");
+    tc_wf_complete(ctx, out);
+}
+
+/* CancelLA: Slow(10 s) in the mode given as input (0 try, 1 wait, 2 abandon); signal
+ * "cancel" cancels it; completes with "cancelled" / "not cancelled". */
+static void wf_cancel_la(tc_wf_ctx *ctx, void *state, void *user)
+{
+    (void)state, (void)user;
+    tc_local_activity_options o = {.start_to_close_ms = 20000,
+                                   .cancel_mode =
+                                       (tc_activity_cancel_mode)atoi(input_or(ctx, "0"))};
+    tc_future *f = tc_wf_local_activity_start(ctx, "Slow", "10000", &o);
+    if (tc_wf_signal_recv(ctx, "cancel", NULL) != TC_OK)
+        return;
+    tc_future_cancel(ctx, f);
+    int rc = tc_future_get(ctx, f, NULL);
+    tc_wf_complete(ctx, rc == TC_ERR_CANCELLED ? "\"cancelled\"" : "\"not cancelled\"");
+}
+
+static tc_worker *start_worker(const char *queue, bool no_remote)
+{
+    tc_worker *w = NULL;
+    tc_error err = {0};
+    tc_worker_options o = {.task_queue = queue,
+                           .sticky_schedule_to_start_ms = 2000,
+                           .max_concurrent_activities = 8,
+                           .no_remote_activities = no_remote};
+    if (tc_worker_new(g_client, &o, &w, &err) ||
+        tc_worker_register_workflow(w, "Seven", wf_seven, 0, NULL, &err) ||
+        tc_worker_register_workflow(w, "One", wf_one, 0, NULL, &err) ||
+        tc_worker_register_workflow(w, "CancelLA", wf_cancel_la, 0, NULL, &err) ||
+        tc_worker_register_workflow(w, "GoLocal", wf_go_local, sizeof(go_local_state), NULL,
+                                    &err) ||
+        tc_worker_register_activity(w, "Echo", act_echo, NULL, &err) ||
+        tc_worker_register_activity(w, "Flaky", act_flaky, NULL, &err) ||
+        tc_worker_register_activity(w, "Refuse", act_refuse, NULL, &err) ||
+        tc_worker_register_activity(w, "Slow", act_slow, NULL, &err) || tc_worker_start(w, &err))
+        fail_msg("worker: %s", err.text);
+    return w;
+}
+
+/* Starts `type` with input (JSON or NULL), waits for its outcome; *run_id receives the run. */
+static void run_wf(const char *type, const char *input, int64_t task_timeout_ms, char *wid,
+                   size_t wid_cap, char run_id[64], tc_outcome *out)
+{
+    tc_error err = {0};
+    tt_unique(wid, wid_cap, type);
+    tc_start_options so = {.workflow_id = wid,
+                           .workflow_type = type,
+                           .task_queue = g_queue,
+                           .input_json = input,
+                           .task_timeout_ms = task_timeout_ms};
+    if (tc_workflow_start(g_client, &so, run_id, 64, NULL, &err) != TC_OK)
+        fail_msg("start %s: %s", type, err.text);
+    if (tc_workflow_result(g_client, wid, run_id, 60000, out, &err) != TC_OK)
+        fail_msg("%s: %s (%s)", type, err.text, out->failure_message ? out->failure_message : "");
+}
+
+/* ---- tests ---- */
+
+static void seven_fast_local_activities_take_one_workflow_task(void **s)
+{
+    (void)s;
+    char wid[128], rid[64];
+    tc_outcome out;
+    atomic_store(&n_echo, 0);
+    run_wf("Seven", NULL, 0, wid, sizeof wid, rid, &out);
+    assert_string_equal(out.result_json, "[0,1,2,3,4,5,6]");
+    tc_outcome_clear(&out);
+    tc_history *h = tt_history(g_client, wid, rid);
+    /* started, task scheduled/started/completed, 7 markers, completed: as the Go SDK does */
+    assert_int_equal(tc_history_length(h), 12);
+    assert_int_equal(tt_count_events(h, EV(WORKFLOW_TASK_COMPLETED)), 1);
+    assert_int_equal(tt_count_events(h, EV(MARKER_RECORDED)), 7);
+    assert_int_equal(tt_count_events(h, EV(ACTIVITY_TASK_SCHEDULED)), 0);
+    for (size_t i = 4; i < 11; i++)
+        assert_true(tc_la_is_marker(h->events[i]));
+    /* replay answers from the markers without running anything */
+    int before = atomic_load(&n_echo);
+    tc_error err = {0};
+    assert_int_equal(tc_replay_history(h, wf_seven, NULL, 0, NULL, &err), TC_OK);
+    assert_int_equal(atomic_load(&n_echo), before);
+    assert_int_equal(before, 7);
+    tc_history_free(h);
+}
+
+static void local_retries_record_one_marker_with_the_last_attempt(void **s)
+{
+    (void)s;
+    char wid[128], rid[64];
+    tc_outcome out;
+    atomic_store(&n_flaky, 0);
+    run_wf("One", "\"Flaky\"", 0, wid, sizeof wid, rid, &out);
+    assert_string_equal(out.result_json, "{\"ok\":true,\"result\":3}");
+    tc_outcome_clear(&out);
+    assert_int_equal(atomic_load(&n_flaky), 3);
+    tc_history *h = tt_history(g_client, wid, rid);
+    assert_int_equal(tt_count_events(h, EV(MARKER_RECORDED)), 1);
+    assert_int_equal(tt_count_events(h, EV(TIMER_STARTED)), 0);
+    tc_la_marker m;
+    tc_error err;
+    long i = tt_find_event(h, EV(MARKER_RECORDED), 0);
+    assert_int_equal(tc_la_marker_parse(h->events[i], &m, &err), TC_OK);
+    assert_int_equal(m.attempt, 3);
+    assert_string_equal(m.activity_type, "Flaky");
+    tc_la_marker_clear(&m);
+    assert_int_equal(tc_replay_history(h, wf_one, NULL, 0, NULL, &err), TC_OK);
+    tc_history_free(h);
+}
+
+static void long_backoff_waits_on_durable_timers(void **s)
+{
+    (void)s;
+    char wid[128], rid[64];
+    tc_outcome out;
+    atomic_store(&n_flaky, 0);
+    run_wf("One", "\"FlakyTimer\"", 0, wid, sizeof wid, rid, &out);
+    assert_string_equal(out.result_json, "{\"ok\":true,\"result\":3}");
+    tc_outcome_clear(&out);
+    tc_history *h = tt_history(g_client, wid, rid);
+    /* attempts 1 and 2 failed: each recorded with its backoff, then a 1 s timer */
+    assert_int_equal(tt_count_events(h, EV(MARKER_RECORDED)), 3);
+    assert_int_equal(tt_count_events(h, EV(TIMER_STARTED)), 2);
+    assert_int_equal(tt_count_events(h, EV(TIMER_FIRED)), 2);
+    long m1 = tt_find_event(h, EV(MARKER_RECORDED), 0);
+    assert_int_equal(tc_history_event_type(h, (size_t)m1 + 1), EV(TIMER_STARTED));
+    tc_la_marker m;
+    tc_error err;
+    assert_int_equal(tc_la_marker_parse(h->events[m1], &m, &err), TC_OK);
+    assert_int_equal(m.backoff_ms, 1000);
+    assert_int_equal(m.attempt, 1);
+    tc_la_marker_clear(&m);
+    assert_int_equal(tc_replay_history(h, wf_one, NULL, 0, NULL, &err), TC_OK);
+    tc_history_free(h);
+}
+
+static void non_retryable_failure_reaches_the_workflow(void **s)
+{
+    (void)s;
+    char wid[128], rid[64];
+    tc_outcome out;
+    run_wf("One", "\"Refuse\"", 0, wid, sizeof wid, rid, &out);
+    assert_string_equal(out.result_json, "{\"ok\":false,\"type\":\"OutOfStock\",\"nr\":true}");
+    tc_outcome_clear(&out);
+}
+
+static void attempt_timeout_is_a_retryable_timeout(void **s)
+{
+    (void)s;
+    char wid[128], rid[64];
+    tc_outcome out;
+    atomic_store(&n_slow, 0);
+    run_wf("One", "\"SlowTimeout\"", 0, wid, sizeof wid, rid, &out);
+    assert_string_equal(out.result_json, "{\"ok\":false,\"type\":\"TimeoutError\",\"nr\":false}");
+    tc_outcome_clear(&out);
+    assert_int_equal(atomic_load(&n_slow), 2); /* maximum_attempts */
+}
+
+static void long_local_activity_heartbeats_the_workflow_task(void **s)
+{
+    (void)s;
+    char wid[128], rid[64];
+    tc_outcome out;
+    /* a 1 s task timeout and a 3 s activity: the task is answered and renewed meanwhile */
+    run_wf("One", "\"SlowLong\"", 1000, wid, sizeof wid, rid, &out);
+    assert_string_equal(out.result_json, "{\"ok\":true,\"result\":\"slept\"}");
+    tc_outcome_clear(&out);
+    tc_history *h = tt_history(g_client, wid, rid);
+    long m = tt_find_event(h, EV(MARKER_RECORDED), 0);
+    assert_true(m > 0);
+    size_t before = 0;
+    for (long i = 0; i < m; i++)
+        before += tc_history_event_type(h, (size_t)i) == EV(WORKFLOW_TASK_COMPLETED);
+    assert_true(before >= 2);
+    assert_int_equal(tt_count_events(h, EV(WORKFLOW_TASK_TIMED_OUT)), 0);
+    tc_error err;
+    assert_int_equal(tc_replay_history(h, wf_one, NULL, 0, NULL, &err), TC_OK);
+    tc_history_free(h);
+}
+
+static void cancel_case(int mode, const char *want)
+{
+    char wid[128], rid[64], in[8];
+    tc_error err = {0};
+    tt_unique(wid, sizeof wid, "CancelLA");
+    snprintf(in, sizeof in, "%d", mode);
+    tc_start_options so = {
+        .workflow_id = wid, .workflow_type = "CancelLA", .task_queue = g_queue, .input_json = in};
+    int slow_before = atomic_load(&n_slow);
+    TT_OK(tc_workflow_start(g_client, &so, rid, sizeof rid, NULL, &err));
+    /* once the attempt runs (it is counted when it starts) */
+    for (int i = 0; i < 500 && atomic_load(&n_slow) == slow_before; i++)
+        tt_sleep_ms(10);
+    TT_OK(tc_workflow_signal(g_client, wid, rid, "cancel", NULL, &err));
+    tc_outcome out;
+    TT_OK(tc_workflow_result(g_client, wid, rid, 60000, &out, &err));
+    assert_string_equal(out.result_json, want);
+    tc_outcome_clear(&out);
+    tc_history *h = tt_history(g_client, wid, rid);
+    assert_int_equal(tt_count_events(h, EV(ACTIVITY_TASK_SCHEDULED)), 0);
+    assert_int_equal(tt_count_events(h, EV(MARKER_RECORDED)), 1);
+    assert_int_equal(tc_replay_history(h, wf_cancel_la, NULL, 0, NULL, &err), TC_OK);
+    tc_history_free(h);
+}
+
+static void try_cancel_resolves_cancelled(void **s)
+{
+    (void)s;
+    cancel_case(TC_CANCEL_TRY, "\"cancelled\"");
+}
+
+static void wait_cancel_resolves_after_the_activity_acknowledges(void **s)
+{
+    (void)s;
+    cancel_case(TC_CANCEL_WAIT_COMPLETED, "\"cancelled\"");
+}
+
+static void abandon_resolves_cancelled(void **s)
+{
+    (void)s;
+    cancel_case(TC_CANCEL_ABANDON, "\"cancelled\"");
+}
+
+static void unregistered_type_fails_the_workflow_task_with_the_reason(void **s)
+{
+    (void)s;
+    char wid[128], rid[64];
+    tc_error err = {0};
+    tt_unique(wid, sizeof wid, "One");
+    tc_start_options so = {.workflow_id = wid,
+                           .workflow_type = "One",
+                           .task_queue = g_queue,
+                           .input_json = "\"Missing\""};
+    TT_OK(tc_workflow_start(g_client, &so, rid, sizeof rid, NULL, &err));
+    tc_history *h = NULL;
+    for (int i = 0; i < 100; i++) {
+        h = tt_history(g_client, wid, rid);
+        if (tt_find_event(h, TT_EV_WORKFLOW_TASK_FAILED, 0) >= 0)
+            break;
+        tc_history_free(h);
+        h = NULL;
+        tt_sleep_ms(100);
+    }
+    assert_non_null(h);
+    long f = tt_find_event(h, TT_EV_WORKFLOW_TASK_FAILED, 0);
+    const char *msg = h->events[f]->workflow_task_failed_event_attributes->failure->message;
+    assert_non_null(strstr(msg, "local activity type Missing is not registered"));
+    tc_history_free(h);
+    TT_OK(tc_workflow_terminate(g_client, wid, rid, "test done", &err));
+}
+
+/* A worker with no_remote_activities runs local activities but polls no activity tasks. */
+static void no_remote_worker_runs_local_activities_only(void **s)
+{
+    (void)s;
+    char queue[128];
+    tt_unique(queue, sizeof queue, "tc-la-only");
+    tc_worker *w = start_worker(queue, true);
+    tc_worker_stats st;
+    char wid[128], rid[64];
+    tc_error err = {0};
+    tt_unique(wid, sizeof wid, "Seven");
+    tc_start_options so = {.workflow_id = wid, .workflow_type = "Seven", .task_queue = queue};
+    TT_OK(tc_workflow_start(g_client, &so, rid, sizeof rid, NULL, &err));
+    tc_outcome out;
+    TT_OK(tc_workflow_result(g_client, wid, rid, 60000, &out, &err));
+    assert_string_equal(out.result_json, "[0,1,2,3,4,5,6]");
+    tc_outcome_clear(&out);
+    tc_worker_get_stats(w, &st);
+    assert_int_equal(st.eager_requested, 0);
+    tc_worker_free(w);
+}
+
+/* The Go SDK's twin workflow, run here: same result, and our history replays on the Go SDK's
+ * replayer (markers, their ids and data, the backoff timer). */
+static void our_history_replays_on_the_go_sdk(void **s)
+{
+    (void)s;
+    char wid[128], rid[64], path[256], cmd[1024];
+    tc_outcome out;
+    run_wf("GoLocal", NULL, 1000, wid, sizeof wid, rid, &out);
+    assert_string_equal(out.result_json, "\"a|3|2|OutOfStock|x|y\"");
+    tc_outcome_clear(&out);
+    tc_history *h = tt_history(g_client, wid, rid);
+    assert_int_equal(tt_count_events(h, EV(TIMER_STARTED)), 1);
+    tc_error err = {0};
+    snprintf(path, sizeof path, "%s/go_local_ours.history.pb",
+             getenv("TC_FIXTURE_DIR") ? getenv("TC_FIXTURE_DIR") : ".");
+    TT_OK(tc_history_save(h, path, &err));
+    tc_history_free(h);
+    snprintf(cmd, sizeof cmd, "'%s' -replay '%s'", g_gola, path);
+    assert_int_equal(system(cmd), 0);
+}
+
+static int setup(void **s)
+{
+    (void)s;
+    g_client = tt_client();
+    tt_unique(g_queue, sizeof g_queue, "tc-local");
+    g_worker = start_worker(g_queue, false);
+    return 0;
+}
+
+static int teardown(void **s)
+{
+    (void)s;
+    tc_worker_free(g_worker);
+    tc_client_free(g_client);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    g_gola = argc > 1 ? argv[1] : "gola";
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(seven_fast_local_activities_take_one_workflow_task),
+        cmocka_unit_test(local_retries_record_one_marker_with_the_last_attempt),
+        cmocka_unit_test(long_backoff_waits_on_durable_timers),
+        cmocka_unit_test(non_retryable_failure_reaches_the_workflow),
+        cmocka_unit_test(attempt_timeout_is_a_retryable_timeout),
+        cmocka_unit_test(long_local_activity_heartbeats_the_workflow_task),
+        cmocka_unit_test(try_cancel_resolves_cancelled),
+        cmocka_unit_test(wait_cancel_resolves_after_the_activity_acknowledges),
+        cmocka_unit_test(abandon_resolves_cancelled),
+        cmocka_unit_test(unregistered_type_fails_the_workflow_task_with_the_reason),
+        cmocka_unit_test(no_remote_worker_runs_local_activities_only),
+        cmocka_unit_test(our_history_replays_on_the_go_sdk),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
