@@ -151,12 +151,14 @@ static void wf_cancel_la(tc_wf_ctx *ctx, void *state, void *user)
     tc_wf_complete(ctx, rc == TC_ERR_CANCELLED ? "\"cancelled\"" : "\"not cancelled\"");
 }
 
-static tc_worker *start_worker(const char *queue, bool no_remote)
+/* A worker on queue; cache_size as tc_worker_options' sticky_cache_size (-1: no cache). */
+static tc_worker *start_worker(const char *queue, bool no_remote, int cache_size)
 {
     tc_worker *w = NULL;
     tc_error err = {0};
     tc_worker_options o = {.task_queue = queue,
                            .sticky_schedule_to_start_ms = 2000,
+                           .sticky_cache_size = cache_size,
                            .max_concurrent_activities = 8,
                            .no_remote_activities = no_remote};
     if (tc_worker_new(g_client, &o, &w, &err) ||
@@ -173,21 +175,29 @@ static tc_worker *start_worker(const char *queue, bool no_remote)
     return w;
 }
 
-/* Starts `type` with input (JSON or NULL), waits for its outcome; *run_id receives the run. */
-static void run_wf(const char *type, const char *input, int64_t task_timeout_ms, char *wid,
-                   size_t wid_cap, char run_id[64], tc_outcome *out)
+/* Starts `type` on queue with input (JSON or NULL), waits for its outcome; *run_id receives
+ * the run. */
+static void run_wf_on(const char *queue, const char *type, const char *input,
+                      int64_t task_timeout_ms, char *wid, size_t wid_cap, char run_id[64],
+                      tc_outcome *out)
 {
     tc_error err = {0};
     tt_unique(wid, wid_cap, type);
     tc_start_options so = {.workflow_id = wid,
                            .workflow_type = type,
-                           .task_queue = g_queue,
+                           .task_queue = queue,
                            .input_json = input,
                            .task_timeout_ms = task_timeout_ms};
     if (tc_workflow_start(g_client, &so, run_id, 64, NULL, &err) != TC_OK)
         fail_msg("start %s: %s", type, err.text);
     if (tc_workflow_result(g_client, wid, run_id, 60000, out, &err) != TC_OK)
         fail_msg("%s: %s (%s)", type, err.text, out->failure_message ? out->failure_message : "");
+}
+
+static void run_wf(const char *type, const char *input, int64_t task_timeout_ms, char *wid,
+                   size_t wid_cap, char run_id[64], tc_outcome *out)
+{
+    run_wf_on(g_queue, type, input, task_timeout_ms, wid, wid_cap, run_id, out);
 }
 
 /* ---- tests ---- */
@@ -312,6 +322,32 @@ static void long_local_activity_heartbeats_the_workflow_task(void **s)
     tc_history_free(h);
 }
 
+static void long_local_activity_outlives_heartbeats_without_a_sticky_cache(void **s)
+{
+    (void)s;
+    char queue[128], wid[128], rid[64];
+    tc_outcome out;
+    /* No cache: the run answering a heartbeat goes on with the task handed back, its attempt
+     * still running - not rebuilt from history, which would start the activity again. */
+    tt_unique(queue, sizeof queue, "tc-la-nocache");
+    tc_worker *w = start_worker(queue, false, -1);
+    int before = atomic_load(&n_slow);
+    run_wf_on(queue, "One", "\"SlowLong\"", 1000, wid, sizeof wid, rid, &out);
+    assert_string_equal(out.result_json, "{\"ok\":true,\"result\":\"slept\"}");
+    tc_outcome_clear(&out);
+    assert_int_equal(atomic_load(&n_slow) - before, 1);
+    tc_history *h = tt_history(g_client, wid, rid);
+    assert_true(tt_count_events(h, EV(WORKFLOW_TASK_COMPLETED)) >= 3);
+    tc_la_marker m;
+    tc_error err;
+    long i = tt_find_event(h, EV(MARKER_RECORDED), 0);
+    assert_int_equal(tc_la_marker_parse(h->events[i], &m, &err), TC_OK);
+    assert_int_equal(m.attempt, 1);
+    tc_la_marker_clear(&m);
+    tc_history_free(h);
+    tc_worker_free(w);
+}
+
 static void cancel_case(int mode, const char *want)
 {
     char wid[128], rid[64], in[8];
@@ -389,7 +425,7 @@ static void no_remote_worker_runs_local_activities_only(void **s)
     (void)s;
     char queue[128];
     tt_unique(queue, sizeof queue, "tc-la-only");
-    tc_worker *w = start_worker(queue, true);
+    tc_worker *w = start_worker(queue, true, 0);
     tc_worker_stats st;
     char wid[128], rid[64];
     tc_error err = {0};
@@ -431,7 +467,7 @@ static int setup(void **s)
     (void)s;
     g_client = tt_client();
     tt_unique(g_queue, sizeof g_queue, "tc-local");
-    g_worker = start_worker(g_queue, false);
+    g_worker = start_worker(g_queue, false, 0);
     return 0;
 }
 
@@ -453,6 +489,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(non_retryable_failure_reaches_the_workflow),
         cmocka_unit_test(attempt_timeout_is_a_retryable_timeout),
         cmocka_unit_test(long_local_activity_heartbeats_the_workflow_task),
+        cmocka_unit_test(long_local_activity_outlives_heartbeats_without_a_sticky_cache),
         cmocka_unit_test(try_cancel_resolves_cancelled),
         cmocka_unit_test(wait_cancel_resolves_after_the_activity_acknowledges),
         cmocka_unit_test(abandon_resolves_cancelled),
