@@ -50,15 +50,6 @@ static int load_config(ot_config *cfg)
     int eager = cfg_word("ORDER_EAGER_START", cfg_str("ORDER_EAGER_START", "on"), "off", "on");
     if (mode < 0 || worker < 0 || eager < 0)
         return -1;
-#ifndef OT_HAVE_LOCAL_ACTIVITIES
-    if (mode == 1) {
-        /* DESIGN names the mode; the workflow records it per run. The steps as local activities
-         * need temporal/'s local-activity runtime, which this build does not have. */
-        log_error("ORDER_ACTIVITY_MODE=local needs local activities in temporal/, which this "
-                  "build does not have; use remote");
-        return -1;
-    }
-#endif
     cfg->mode = mode ? OT_MODE_LOCAL : OT_MODE_REMOTE;
     cfg->worker = worker;
     cfg->eager_start = worker && eager; /* only a local worker can take the first task */

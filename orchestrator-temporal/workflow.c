@@ -97,7 +97,6 @@ static tc_future *start_step(tc_wf_ctx *ctx, ot_wf_state *s, const char *wid, sa
     if (detach)
         tc_wf_detached_begin(ctx);
     tc_future *f;
-#ifdef OT_HAVE_LOCAL_ACTIVITIES
     if (s->local) {
         /* The same retry policy, run by the worker: attempts inside the workflow task while
          * the backoff is short, after a durable timer when it outlasts the task timeout. The
@@ -106,9 +105,7 @@ static tc_future *start_step(tc_wf_ctx *ctx, ot_wf_state *s, const char *wid, sa
                                         .retry = retry,
                                         .cancel_mode = TC_CANCEL_WAIT_COMPLETED};
         f = tc_wf_local_activity_start(ctx, saga_step_activity(step), input, &lo);
-    } else
-#endif
-    {
+    } else {
         tc_activity_options opt = {.activity_id = saga_step_key(step), /* each step runs once */
                                    .start_to_close_ms = g_opt.activity_timeout_ms,
                                    .retry = retry,

@@ -475,7 +475,8 @@ class ConfigTest(OrchestratorMixin, unittest.TestCase):
                               capture_output=True, text=True, timeout=60)
 
     def test_unknown_switch_values_refuse_to_start(self):
-        for env, words in (({"ORDER_ACTIVITY_MODE": "fast"}, "ORDER_ACTIVITY_MODE must be"),
+        for env, words in (({"ORDER_ACTIVITY_MODE": "fast"},
+                            "ORDER_ACTIVITY_MODE must be remote or local, not 'fast'"),
                            ({"TEMPORAL_WORKER": "maybe"}, "TEMPORAL_WORKER must be"),
                            ({"ORDER_EAGER_START": "2"}, "ORDER_EAGER_START must be")):
             cp = self.run_refused(**env)
