@@ -320,6 +320,12 @@ int tc_workflow_describe_info(tc_client *c, const char *workflow_id, const char 
         rc = info_fill(out, r->workflow_execution_info, err);
     if (rc == TC_OK)
         rc = pending_fill(out, r->pending_activities, r->n_pending_activities, err);
+    if (rc == TC_OK && r->pending_workflow_task) {
+        const Temporal__Api__Workflow__V1__PendingWorkflowTaskInfo *t = r->pending_workflow_task;
+        out->task_started_ms = ts_ms(t->started_time);
+        out->task_first_scheduled_ms =
+            ts_ms(t->original_scheduled_time ? t->original_scheduled_time : t->scheduled_time);
+    }
     protobuf_c_message_free_unpacked(m, NULL);
     return rc;
 }

@@ -334,6 +334,12 @@ typedef struct tc_workflow_info {
     char *memo_json;              /* JSON object of the memo ("{}" when none) */
     char *search_attributes_json; /* JSON object, values decoded ("{}" when none) */
     tc_pending_activity *pending; /* describe only: pending_activities entries, server order */
+    /* describe only: the workflow task in flight. task_started_ms: Unix ms it started (0: none
+     * started); task_first_scheduled_ms: when the first task of its heartbeat chain was
+     * scheduled (a worker running local activities answers with a new task before each
+     * timeout: while this stays old, queries wait for that chain to end). */
+    int64_t task_started_ms;
+    int64_t task_first_scheduled_ms;
 } tc_workflow_info;
 
 void tc_workflow_info_clear(tc_workflow_info *i);
@@ -367,6 +373,14 @@ int tc_workflow_count(tc_client *c, const char *query, int64_t *count, tc_error 
 int tc_workflow_query(tc_client *c, const char *workflow_id, const char *run_id,
                       const char *query_type, const char *args_json, char **result_json,
                       tc_error *err);
+
+/* tc_workflow_query with a deadline of its own: timeout_ms > 0 bounds the whole call (no retry
+ * after a transient error); 0 is tc_workflow_query. A query waits for the workflow task in
+ * flight to end, and one running local activities may stay open for long; TC_ERR_TIMEOUT when
+ * timeout_ms passed. */
+int tc_workflow_query_within(tc_client *c, const char *workflow_id, const char *run_id,
+                             const char *query_type, const char *args_json, int timeout_ms,
+                             char **result_json, tc_error *err);
 
 /* SignalWorkflowExecution with one JSON argument (or none when input_json is NULL). */
 int tc_workflow_signal(tc_client *c, const char *workflow_id, const char *run_id,

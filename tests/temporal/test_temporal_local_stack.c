@@ -194,6 +194,21 @@ static void run_wf_on(const char *queue, const char *type, const char *input,
         fail_msg("%s: %s (%s)", type, err.text, out->failure_message ? out->failure_message : "");
 }
 
+/* Starts "One" on the shared queue with input and task timeout (0: the server's); returns at
+ * once. */
+static void start_one(const char *input, int64_t task_timeout_ms, char *wid, size_t wid_cap,
+                      char rid[64])
+{
+    tc_error err = {0};
+    tt_unique(wid, wid_cap, "One");
+    tc_start_options so = {.workflow_id = wid,
+                           .workflow_type = "One",
+                           .task_queue = g_queue,
+                           .input_json = input,
+                           .task_timeout_ms = task_timeout_ms};
+    TT_OK(tc_workflow_start(g_client, &so, rid, 64, NULL, &err));
+}
+
 static void run_wf(const char *type, const char *input, int64_t task_timeout_ms, char *wid,
                    size_t wid_cap, char run_id[64], tc_outcome *out)
 {
@@ -322,6 +337,39 @@ static void long_local_activity_heartbeats_the_workflow_task(void **s)
     tc_history_free(h);
 }
 
+/* While a local activity holds the task open, describe shows the heartbeat chain (a task
+ * started after the chain's first was scheduled) and a query waits for the chain: a query with
+ * a deadline of its own gives up with TC_ERR_TIMEOUT instead of waiting it out. */
+static void describe_shows_the_held_task_and_a_query_deadline_bounds_the_wait(void **s)
+{
+    (void)s;
+    char wid[128], rid[64];
+    tc_error err = {0};
+    start_one("\"SlowLong\"", 1000, wid, sizeof wid, rid);
+    tc_workflow_info info = {0};
+    bool chained = false;
+    for (int i = 0; i < 100 && !chained; i++) {
+        tt_sleep_ms(50);
+        TT_OK(tc_workflow_describe_info(g_client, wid, rid, &info, &err));
+        chained = info.task_started_ms > 0 && info.task_first_scheduled_ms > 0 &&
+                  info.task_first_scheduled_ms < info.task_started_ms - 500;
+        tc_workflow_info_clear(&info);
+    }
+    assert_true(chained);
+    char *res = NULL;
+    assert_int_equal(
+        tc_workflow_query_within(g_client, wid, rid, "__stack_trace", NULL, 1000, &res, &err),
+        TC_ERR_TIMEOUT);
+    assert_null(res);
+    tc_outcome out;
+    TT_OK(tc_workflow_result(g_client, wid, rid, 60000, &out, &err));
+    assert_string_equal(out.result_json, "{\"ok\":true,\"result\":\"slept\"}");
+    tc_outcome_clear(&out);
+    TT_OK(tc_workflow_describe_info(g_client, wid, rid, &info, &err));
+    assert_int_equal(info.task_started_ms, 0); /* closed: no task in flight */
+    tc_workflow_info_clear(&info);
+}
+
 static void long_local_activity_outlives_heartbeats_without_a_sticky_cache(void **s)
 {
     (void)s;
@@ -396,12 +444,7 @@ static void unregistered_type_fails_the_workflow_task_with_the_reason(void **s)
     (void)s;
     char wid[128], rid[64];
     tc_error err = {0};
-    tt_unique(wid, sizeof wid, "One");
-    tc_start_options so = {.workflow_id = wid,
-                           .workflow_type = "One",
-                           .task_queue = g_queue,
-                           .input_json = "\"Missing\""};
-    TT_OK(tc_workflow_start(g_client, &so, rid, sizeof rid, NULL, &err));
+    start_one("\"Missing\"", 0, wid, sizeof wid, rid);
     tc_history *h = NULL;
     for (int i = 0; i < 100; i++) {
         h = tt_history(g_client, wid, rid);
@@ -490,6 +533,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(attempt_timeout_is_a_retryable_timeout),
         cmocka_unit_test(long_local_activity_heartbeats_the_workflow_task),
         cmocka_unit_test(long_local_activity_outlives_heartbeats_without_a_sticky_cache),
+        cmocka_unit_test(describe_shows_the_held_task_and_a_query_deadline_bounds_the_wait),
         cmocka_unit_test(try_cancel_resolves_cancelled),
         cmocka_unit_test(wait_cancel_resolves_after_the_activity_acknowledges),
         cmocka_unit_test(abandon_resolves_cancelled),
