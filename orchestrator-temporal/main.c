@@ -44,6 +44,8 @@ static int load_config(ot_config *cfg)
     cfg->activity_timeout_ms = cfg_int("ACTIVITY_START_TO_CLOSE_MS", 30000, 1000, 3600000);
     cfg->http_timeout_ms = cfg_int("SERVICE_CALL_TIMEOUT_MS", 10000, 100, 600000);
     cfg->stuck_after_ms = cfg_int("SAGA_STUCK_AFTER_MS", 60000, 100, 7 * 86400000LL);
+    /* The server caps a workflow task timeout at 120 s. */
+    cfg->task_timeout_ms = cfg_int("ORDER_TASK_TIMEOUT_MS", 10000, 1000, 120000);
     int mode = cfg_word("ORDER_ACTIVITY_MODE", cfg_str("ORDER_ACTIVITY_MODE", "remote"), "remote",
                         "local");
     int worker = cfg_word("TEMPORAL_WORKER", cfg_str("TEMPORAL_WORKER", "on"), "off", "on");

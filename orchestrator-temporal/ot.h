@@ -37,6 +37,8 @@ typedef struct ot_config {
     int64_t activity_timeout_ms; /* ACTIVITY_START_TO_CLOSE_MS, default 30000 */
     int64_t http_timeout_ms;     /* SERVICE_CALL_TIMEOUT_MS, default 10000 (one service call) */
     int64_t stuck_after_ms;      /* SAGA_STUCK_AFTER_MS, default 60000 */
+    int64_t task_timeout_ms;     /* ORDER_TASK_TIMEOUT_MS, default 10000: a run's workflow
+                                    task timeout (local mode heartbeats at 80 % of it) */
     ot_activity_mode mode;       /* ORDER_ACTIVITY_MODE, default remote */
     bool worker;                 /* TEMPORAL_WORKER, default on */
     bool eager_start;            /* ORDER_EAGER_START (default on) with the embedded worker */
@@ -83,6 +85,18 @@ void ot_order_workflow(tc_wf_ctx *ctx, void *state, void *user);
 int ot_query_state(const void *state, const char *const *args, size_t n_args, void *user,
                    char **result_json, tc_error *err);
 
+/* ---- a running saga's state for the status endpoint (ot_state.c; any thread) ----------- */
+
+/* getState's JSON of the running saga wid (info: its describe; tc borrowed) into *json
+ * (malloc'd), from where it can be had without waiting for the workflow task in flight: this
+ * process's live state when its worker drives the run with local steps ("worker"); else the
+ * getState query, bounded to a few seconds ("query"), unless describe shows a workflow task
+ * held open (a heartbeat chain: the query would wait as long as the step), and after a failed
+ * query, the history recorded so far replayed here ("history"). *source names the one used.
+ * Returns TC_OK or the last error (err filled). */
+int ot_saga_state(tc_client *tc, const tc_workflow_info *info, const char *wid, char **json,
+                  const char **source, tc_error *err);
+
 /* ---- what this process drives now (ot_live.c; any thread) ------------------------------- */
 
 /* A step retrying on this worker: attempts seen here, the last one's error, since when. */
@@ -93,8 +107,12 @@ typedef struct ot_retry_info {
     int64_t last_failed_ms; /* Unix ms of the last failed attempt */
 } ot_retry_info;
 
-/* The saga wid runs here in `phase` (a terminal phase forgets it). Workflow code, live only. */
-void ot_live_phase(const char *wid, saga_phase_t phase);
+/* The saga wid runs here with this state (copied; a terminal phase forgets it). Workflow code,
+ * live only. */
+void ot_live_update(const char *wid, const ot_wf_state *state);
+/* Copies the last state of the saga wid that runs here into *out; false when it does not run
+ * here. */
+bool ot_live_state(const char *wid, ot_wf_state *out);
 /* The run left this worker (evicted, unwound): forget it and its retries. */
 void ot_live_forget(const char *wid);
 /* An attempt of step failed retryably (activities) / the step ended (workflow). */

@@ -1,7 +1,8 @@
 /* ot_live.c - what this process's worker drives now, for /metrics and the status endpoint: the
- * phase of every saga whose workflow code runs here, and the steps retrying here (attempt, last
- * error, since when). Fed by the workflow (never while replaying) and by the activities; read
- * by the gauge refresher and the routes. Process-local by design: no Temporal call. */
+ * state of every saga whose workflow code runs here (its phase for the gauges, the whole state
+ * for the status of a run whose workflow task a local step holds open), and the steps retrying
+ * here (attempt, last error, since when). Fed by the workflow (never while replaying) and by
+ * the activities; read by the gauge refresher and the routes. Process-local: no Temporal call. */
 #include "ot.h"
 
 #include <stdio.h>
@@ -16,7 +17,7 @@
 
 typedef struct live_run {
     char wid[SAGA_ID_MAX];
-    saga_phase_t phase;
+    ot_wf_state state; /* as the workflow code left it last */
 } live_run;
 
 typedef struct live_retry {
@@ -64,11 +65,11 @@ static live_retry *find_retry(const char *wid, saga_step_t step)
     return NULL;
 }
 
-void ot_live_phase(const char *wid, saga_phase_t phase)
+void ot_live_update(const char *wid, const ot_wf_state *state)
 {
     pthread_mutex_lock(&g_live.mu);
     live_run *r = find_run(wid);
-    if (saga_phase_terminal(phase)) {
+    if (saga_phase_terminal(state->m.phase)) {
         if (r != NULL)
             *r = g_live.runs[--g_live.nruns];
         goto out;
@@ -85,9 +86,19 @@ void ot_live_phase(const char *wid, saga_phase_t phase)
         r = &g_live.runs[g_live.nruns++];
         snprintf(r->wid, sizeof r->wid, "%s", wid);
     }
-    r->phase = phase;
+    r->state = *state;
 out:
     pthread_mutex_unlock(&g_live.mu);
+}
+
+bool ot_live_state(const char *wid, ot_wf_state *out)
+{
+    pthread_mutex_lock(&g_live.mu);
+    const live_run *r = find_run(wid);
+    if (r != NULL)
+        *out = r->state;
+    pthread_mutex_unlock(&g_live.mu);
+    return r != NULL;
 }
 
 void ot_live_forget(const char *wid)
@@ -162,7 +173,7 @@ void ot_live_stats(int counts[SAGA_PHASE_COUNT], int64_t *oldest_retry_ms)
     memset(counts, 0, SAGA_PHASE_COUNT * sizeof counts[0]);
     pthread_mutex_lock(&g_live.mu);
     for (size_t i = 0; i < g_live.nruns; i++)
-        counts[g_live.runs[i].phase]++;
+        counts[g_live.runs[i].state.m.phase]++;
     for (size_t i = 0; i < g_live.nretries;) {
         live_retry *r = &g_live.retries[i];
         if (now - r->seen_ms >= OT_RETRY_STALE_MS) {

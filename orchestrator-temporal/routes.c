@@ -162,14 +162,21 @@ static int read_request(http_req *req, ot_routes_ctx *c, saga_input_t *in, char 
 }
 
 /* Same key, different order (DESIGN: 422 IdempotencyKeyReused): the existing run's input, as
- * its getState query reports it, is compared field by field. Returns 1 when the run `wid` was
- * started with another order, 0 when it matches or cannot be told (query unanswered). */
+ * its getState reports it (ot_saga_state: a local step held open does not make it wait), is
+ * compared field by field. Returns 1 when the run `wid` was started with another order, 0 when
+ * it matches or cannot be told (no state to be had). */
 static int input_differs(ot_routes_ctx *c, const char *wid, const saga_input_t *in)
 {
     char *state = NULL;
+    const char *source;
     tc_error err;
+    tc_workflow_info info;
     int differs = 0;
-    if (tc_workflow_query(c->tc, wid, NULL, OT_QUERY_STATE, NULL, &state, &err) != TC_OK)
+    int rc = tc_workflow_describe_info(c->tc, wid, NULL, &info, &err);
+    if (rc == TC_OK)
+        rc = ot_saga_state(c->tc, &info, wid, &state, &source, &err);
+    tc_workflow_info_clear(&info);
+    if (rc != TC_OK)
         return 0;
     json_t *o = json_loads(state, 0, NULL);
     char *input = json_is_object(json_object_get(o, "input"))
@@ -276,6 +283,9 @@ static void post_order(http_req *req, ot_routes_ctx *c, int async)
         .workflow_type = OT_WORKFLOW_TYPE,
         .task_queue = c->cfg->task_queue,
         .input_json = input,
+        /* With local steps the worker answers a task held by a long step at 80 % of this (a
+         * heartbeat), which is when a cancel or a signal reaches the run. */
+        .task_timeout_ms = c->cfg->task_timeout_ms,
         /* A repeated POST attaches to the run of its key: the running one (USE_EXISTING) or the
          * closed one (REJECT_DUPLICATE refuses a second run; we read the first one's result). */
         .id_reuse_policy = TC_REUSE_REJECT_DUPLICATE,
@@ -341,24 +351,27 @@ static json_t *time_json(int64_t ms)
 }
 
 /* Adds getState's fields (step, phase, compensationStack, orderId, paymentId, cancel and stuck
- * flags) to o. Returns the state object (owned; NULL when the query was not answered). */
-static json_t *add_state(ot_routes_ctx *c, const char *wid, const char *run_id, json_t *o)
+ * flags) to o, and where they came from (stateSource: ot_saga_state). Returns the state object
+ * (owned; NULL when no state could be had). */
+static json_t *add_state(ot_routes_ctx *c, const tc_workflow_info *info, const char *wid, json_t *o)
 {
     char *state = NULL;
+    const char *source = NULL;
     tc_error err;
-    int rc = tc_workflow_query(c->tc, wid, run_id, OT_QUERY_STATE, NULL, &state, &err);
+    int rc = ot_saga_state(c->tc, info, wid, &state, &source, &err);
     json_t *s = rc == TC_OK ? json_loads(state, 0, NULL) : NULL;
     free(state);
     if (!json_is_object(s)) {
         json_decref(s);
         json_object_set_new(o, "step", json_null());
         if (rc != TC_OK)
-            log_warn("query %s of %s: %s", OT_QUERY_STATE, wid, err.text);
+            log_warn("state of %s (%s): %s", wid, source, err.text);
         json_object_set_new(
             o, "queryError",
             json_string(rc == TC_OK ? "unreadable state" : "state not available now"));
         return NULL;
     }
+    json_object_set_new(o, "stateSource", json_string(source));
     const char *k;
     json_t *v;
     json_object_foreach(s, k, v)
@@ -446,7 +459,7 @@ static int order_view(http_req *req, ot_routes_ctx *c, const char *wid, json_t *
     json_object_set_new(o, "temporalUiUrl", ui_url(c, wid));
     *running = info.status == TC_WF_RUNNING;
     if (*running) {
-        json_decref(add_state(c, wid, info.run_id, o));
+        json_decref(add_state(c, &info, wid, o));
         add_attempts(&info, wid, o);
         json_object_set_new(o, "result", json_null());
     } else if (info.status == TC_WF_CANCELED) {

@@ -25,6 +25,15 @@ static const char *const k_non_retryable[] = {
 static const tc_retry_policy k_limited_retry = {1000, 2.0, 10000, 3, k_non_retryable};
 static const tc_retry_policy k_unlimited_retry = {1000, 2.0, 10000, 0, k_non_retryable};
 
+/* Local mode: a backoff up to this long is waited inside the workflow task, a longer one on a
+ * durable timer after a marker recording the failed round. So a forward step's three attempts
+ * (backoffs 1 s, 2 s) stay in one task, while a confirm or compensation that keeps failing
+ * (backoffs 4, 8, 10, 10 ... s) does not hold the task open: the run's state can be queried
+ * between rounds, and the chain of workflow task heartbeats never reaches the server's limit
+ * (history.workflowTaskHeartbeatTimeout, 30 minutes), past which it would time the task out
+ * and start the step over. Remote activities wait their backoff on the server either way. */
+#define OT_LOCAL_RETRY_MS 2000
+
 /* Fixed before the worker starts; a new run records mode and threshold (run_options), so
  * changing them affects new runs only. */
 static ot_workflow_options g_opt = {.activity_timeout_ms = 30000, .stuck_after_ms = 60000};
@@ -46,10 +55,12 @@ static void count(tc_wf_ctx *ctx, const char *name, const char *help, const char
         metrics_counter_add(g_opt.metrics, name, help, labels, 1);
 }
 
-static void live_phase(tc_wf_ctx *ctx, const ot_wf_state *s, const char *wid)
+/* Publishes the run's state to this process (gauges; the status of a run whose workflow task a
+ * local step holds open, when a query would wait for that task to end). */
+static void live_state(tc_wf_ctx *ctx, const ot_wf_state *s, const char *wid)
 {
     if (!tc_wf_is_replaying(ctx))
-        ot_live_phase(wid, s->m.phase);
+        ot_live_update(wid, s);
 }
 
 /* Takes what a step learned (orderId, paymentId) from its result context. A result we cannot
@@ -99,10 +110,11 @@ static tc_future *start_step(tc_wf_ctx *ctx, ot_wf_state *s, const char *wid, sa
     tc_future *f;
     if (s->local) {
         /* The same retry policy, run by the worker: attempts inside the workflow task while
-         * the backoff is short, after a durable timer when it outlasts the task timeout. The
-         * UI shows each step as a LocalActivity marker. */
+         * the backoff is short, after a durable timer when it is longer. The UI shows each
+         * step (and each failed round) as a LocalActivity marker. */
         tc_local_activity_options lo = {.start_to_close_ms = g_opt.activity_timeout_ms,
                                         .retry = retry,
+                                        .local_retry_threshold_ms = OT_LOCAL_RETRY_MS,
                                         .cancel_mode = TC_CANCEL_WAIT_COMPLETED};
         f = tc_wf_local_activity_start(ctx, saga_step_activity(step), input, &lo);
     } else {
@@ -152,7 +164,7 @@ static void finish(tc_wf_ctx *ctx, ot_wf_state *s, const char *wid)
     snprintf(label, sizeof label, "status=\"%s\"",
              s->cancelled ? "CANCELED" : saga_phase_status(s->m.phase));
     count(ctx, "saga_finished_total", "Sagas that ended on this worker, by status", label);
-    live_phase(ctx, s, wid);
+    live_state(ctx, s, wid);
     if (result == NULL) {
         tc_wf_fail(ctx, "OutOfMemory", "no memory for the workflow result", false);
         return;
@@ -258,7 +270,6 @@ static void on_cancel(tc_wf_ctx *ctx, ot_wf_state *s, const char *wid, saga_acti
         log_info("workflow %s: cancel requested at %s (%s): %s", wid,
                  saga_step_activity(saga_machine_step(&s->m)), saga_phase_status(s->m.phase),
                  taken ? "the saga stops and compensates" : "too late, ignored");
-    live_phase(ctx, s, wid);
 }
 
 /* Runs the machine's actions: each step's activity is scheduled as soon as the machine asks
@@ -286,6 +297,7 @@ static void drive(tc_wf_ctx *ctx, ot_wf_state *s, const char *wid, saga_actions_
             return; /* nothing in flight and not finished: the machine asked for nothing */
         if (timer == NULL)
             timer = watch_stuck(ctx, s, wid);
+        live_state(ctx, s, wid); /* settled until the next outcome */
         tc_future *set[3] = {running[head]};
         size_t n = 1, picked = 0;
         if (cancel != NULL)
@@ -316,7 +328,6 @@ static void drive(tc_wf_ctx *ctx, ot_wf_state *s, const char *wid, saga_actions_
             set_stuck(ctx, s, wid, SAGA_STEP_NONE);
         saga_machine_advance(&s->m, &o, acts);
         note(ctx, wid, &o, acts->verdict);
-        live_phase(ctx, s, wid);
     }
 }
 
@@ -371,7 +382,6 @@ void ot_order_workflow(tc_wf_ctx *ctx, void *state, void *user)
     }
     s->has_input = 1;
     saga_machine_resume(&s->m, &acts);
-    live_phase(ctx, s, wid);
     drive(ctx, s, wid, &acts);
     if (!s->finished && !tc_wf_is_replaying(ctx))
         ot_live_forget(wid); /* unwound: the run left this worker */

@@ -59,8 +59,9 @@ def _payload_json(p):
     return json.loads(base64.b64decode(p["data"]))
 
 
-def _local_markers(events):
-    """(activity type, final attempt, result payloads) of each LocalActivity marker, in order."""
+def _markers(events):
+    """(activity type, attempt, backoff ns, result payloads) of each LocalActivity marker, in
+    order. A backoff > 0 marks a failed round followed by a durable timer, not the step's end."""
     out = []
     for e in events:
         a = e.get("markerRecordedEventAttributes")
@@ -68,8 +69,19 @@ def _local_markers(events):
             continue
         data = _payload_json(a["details"]["data"]["payloads"][0])
         result = a.get("details", {}).get("result", {}).get("payloads", [])
-        out.append((data["ActivityType"], data.get("Attempt", 1), result))
+        out.append((data["ActivityType"], data.get("Attempt", 1), int(data.get("Backoff", 0)),
+                    result))
     return out
+
+
+def _local_markers(events):
+    """(activity type, final attempt, result payloads) of each step's last marker, in order."""
+    return [(t, n, r) for t, n, b, r in _markers(events) if b == 0]
+
+
+def retry_rounds(events, step):
+    """Local mode: how many failed rounds of `step` waited on a durable timer."""
+    return sum(1 for t, _, b, _ in _markers(events) if t == step and b > 0)
 
 
 def steps(events):

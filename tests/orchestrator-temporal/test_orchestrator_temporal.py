@@ -483,6 +483,19 @@ class ConfigTest(OrchestratorMixin, unittest.TestCase):
             self.assertNotEqual(cp.returncode, 0, env)
             self.assertIn(words, cp.stdout + cp.stderr)
 
+    def test_runs_get_the_configured_workflow_task_timeout(self):
+        # ORDER_TASK_TIMEOUT_MS is each run's workflow task timeout; with local steps a task
+        # held by a long step is answered and renewed at 80 % of it (when a cancel gets in).
+        orch = start_orchestrator(self.PORT, RUN + "-tto", ORDER_TASK_TIMEOUT_MS=4000).start()
+        try:
+            st, _, res = http("POST", orch.url + "/api/temporal/orders",
+                              order_body(new_product(10)), timeout=90)
+            self.assertEqual(st, 200, res)
+            started = history(res["workflowId"])[0]["workflowExecutionStartedEventAttributes"]
+            self.assertEqual(started["workflowTaskTimeout"], "4s")
+        finally:
+            orch.stop()
+
     def worker_line(self, orch):
         with open(orch.log_path, errors="replace") as f:
             lines = [ln for ln in f if "worker stopped:" in ln]
@@ -671,6 +684,10 @@ class FaultTest(OrchestratorMixin, unittest.TestCase):
         events = history(wid)
         self.assertTrue(ot_e2e.same_steps(scheduled_activities(events), FORWARD))
         self.assertEqual(ot_e2e.step_attempt(events, "ConfirmPayment"), 4)
+        if ot_e2e.MODE == "local":
+            # attempts 1-3 in the workflow task (backoffs 1 s, 2 s), then the 4 s backoff on a
+            # durable timer: one failed round recorded before the attempt that won
+            self.assertEqual(ot_e2e.retry_rounds(events, "ConfirmPayment"), 1)
         self.assertEqual(stock(pid), (8, 0))
 
     def test_sigterm_mid_saga_answers_202_exits_0_and_the_run_finishes_after_restart(self):
@@ -711,18 +728,19 @@ class FaultTest(OrchestratorMixin, unittest.TestCase):
         wid = b["workflowId"]
         # The gateway is charging (ApprovePayment in flight) when the orchestrator dies.
         wait_until(lambda: self.proxy.approves > seen, 60, 0.05, "approve call to arrive")
-        # Meanwhile GET shows the step in flight and the compensations registered so far (with
-        # local activities the whole saga is one workflow task, which a query sees only once it
-        # has been answered).
-        if ot_e2e.MODE == "remote":
-            view = self.wait_state(wid, lambda v: v.get("step") == "ApprovePayment",
-                                   "getState to report ApprovePayment")
-            self.assertEqual(view["status"], "RUNNING")
-            self.assertEqual(view["phase"], "RUNNING")
-            self.assertEqual(view["compensationStack"],
-                             ["RefundPayment", "CancelReservation", "CancelOrder"])
-            self.assertIsInstance(view["orderId"], int)
-            self.assertIsInstance(view["paymentId"], int)
+        # Meanwhile GET shows the step in flight and the compensations registered so far: the
+        # getState query (remote), or the worker's own state while the workflow task running
+        # the local steps is open (a query would wait for it to end).
+        view = self.wait_state(wid, lambda v: v.get("step") == "ApprovePayment",
+                               "getState to report ApprovePayment")
+        self.assertEqual(view["status"], "RUNNING")
+        self.assertEqual(view["phase"], "RUNNING")
+        self.assertEqual(view["stateSource"], "worker" if ot_e2e.MODE == "local" else "query")
+        self.assertEqual(view["activityMode"], ot_e2e.MODE)
+        self.assertEqual(view["compensationStack"],
+                         ["RefundPayment", "CancelReservation", "CancelOrder"])
+        self.assertIsInstance(view["orderId"], int)
+        self.assertIsInstance(view["paymentId"], int)
         self.orch.kill()
         self.orch.start()
         view = self.wait_closed(wid, timeout=180)
