@@ -64,9 +64,8 @@ int ot_saga_state(tc_client *tc, const tc_workflow_info *info, const char *wid, 
     }
     if (!task_held(info)) {
         *source = "query";
-        int rc =
-            tc_workflow_query_within(tc, wid, info->run_id, OT_QUERY_STATE, NULL, OT_QUERY_MS,
-                                     json, err);
+        int rc = tc_workflow_query_within(tc, wid, info->run_id, OT_QUERY_STATE, NULL, OT_QUERY_MS,
+                                          json, err);
         if (rc == TC_OK)
             return rc;
         log_warn("query %s of %s: %s; reading its history", OT_QUERY_STATE, wid, err->text);

@@ -127,10 +127,10 @@ static int check(const char *name, const tc_history *h)
             return 1;
         }
     }
-    printf("%s: replay ok (%zu events, success=%d, confirms together=%d, orderId=%lld, "
-           "paymentId=%lld)\n",
-           name, tc_history_length(h), success, confirms_scheduled_together(h),
-           (long long)st.st.order_id, (long long)st.st.payment_id);
+    printf("%s: replay ok (%zu events, mode=%s, success=%d, cancelled=%d, confirms together=%d, "
+           "orderId=%lld, paymentId=%lld)\n",
+           name, tc_history_length(h), st.local ? "local" : "remote", success, st.cancelled,
+           confirms_scheduled_together(h), (long long)st.st.order_id, (long long)st.st.payment_id);
     return 0;
 }
 
