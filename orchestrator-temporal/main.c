@@ -20,6 +20,12 @@
 /* A synchronous POST holds an HTTP thread while its saga runs: more threads than the common
  * default of 8 so 20+ concurrent orders do not queue behind each other. */
 #define OT_DEFAULT_HTTP_THREADS "32"
+/* Workflow pollers: a poller thread runs each task it receives to its end, and with local
+ * activities a task is a whole saga, so the pollers (and as many eager start slots) bound the
+ * sagas in progress. Measured at 32 in flight: 4 pollers leave most new runs queued on the
+ * server for seconds, 16 do not. */
+#define OT_REMOTE_WF_POLLERS 4
+#define OT_LOCAL_WF_POLLERS  16
 
 /* A switch given as a word: v (the variable's value, or its default) is one of the two names
  * (any case). Returns 0/1, or -1 (logged) for any other value, so a typo refuses to start. */
@@ -189,7 +195,9 @@ static int make_worker(tc_client *tc, const ot_config *cfg, struct saga_client *
     tc_error err;
     tc_worker_options wo = {
         .task_queue = cfg->task_queue,
-        .workflow_pollers = (int)cfg_int("WORKER_WORKFLOW_POLLERS", 4, 1, 64),
+        .workflow_pollers = (int)cfg_int(
+            "WORKER_WORKFLOW_POLLERS",
+            cfg->mode == OT_MODE_LOCAL ? OT_LOCAL_WF_POLLERS : OT_REMOTE_WF_POLLERS, 1, 64),
         .activity_pollers = (int)cfg_int("WORKER_ACTIVITY_POLLERS", 4, 1, 64),
         .max_concurrent_activities = (int)cfg_int("WORKER_MAX_ACTIVITIES", 8, 1, 256),
         .sticky_cache_size = (int)cfg_int("WORKER_STICKY_CACHE", 100, -1, 100000),

@@ -222,6 +222,26 @@ class OrderSagaTest(OrchestratorMixin, unittest.TestCase):
         self.assertEqual(view["status"], "COMPLETED")
         self.assertEqual(view["result"], res)
 
+    def test_twelve_sagas_held_at_one_step_are_all_in_progress_at_once(self):
+        # With local activities a workflow task runs its whole saga on the poller that took
+        # it, so the workflow pollers bound the sagas in progress: the local default must let a
+        # dozen wait on a slow service side by side, none queued behind another's task.
+        inv = SERVICES["service-inventory"]
+        pid = new_product(100)
+        wids = []
+        os.kill(inv.proc.pid, signal.SIGSTOP)  # every ReserveStock hangs (10 s per attempt)
+        try:
+            for _ in range(12):
+                st, _, b = self.post(order_body(pid), path="/api/temporal/orders/async")
+                self.assertEqual(st, 202, b)
+                wids.append(b["workflowId"])
+            wait_until(lambda: all(self.get(w)[2].get("step") == "ReserveStock" for w in wids),
+                       20, 0.2, "all twelve at ReserveStock")
+        finally:
+            os.kill(inv.proc.pid, signal.SIGCONT)
+        for w in wids:
+            self.assert_confirmed(w, self.wait_closed(w)["result"])
+
     def test_cancel_while_a_step_is_held_ends_canceled_with_the_data_restored(self):
         # Judged by the data and the run's end only, so it holds in both activity modes (with
         # local activities a query waits for the workflow task in flight, which holds the step).
