@@ -28,6 +28,29 @@ static void count(const char *type, const char *outcome)
                         labels, 1);
 }
 
+/* A retryable failure: saga_step_retries_total{step,outcome} (the answer: http_<status>,
+ * in_flight, transport - as orchestrator-pure counts them) and the live retry entry. */
+static void retried(tc_activity_ctx *ctx, const char *type, const char *wid,
+                    const saga_error_t *err)
+{
+    char labels[128], outcome[24];
+    if (saga_error_in_flight(err))
+        snprintf(outcome, sizeof outcome, "in_flight");
+    else if (err->http_status > 0)
+        snprintf(outcome, sizeof outcome, "http_%d", err->http_status);
+    else
+        snprintf(outcome, sizeof outcome, "transport");
+    if (g_env.metrics != NULL) {
+        snprintf(labels, sizeof labels, "step=\"%s\",outcome=\"%s\"", type, outcome);
+        metrics_counter_add(g_env.metrics, "saga_step_retries_total",
+                            "Saga step attempts that failed retryably, by step and answer", labels,
+                            1);
+    }
+    saga_step_t step = saga_step_from_name(type);
+    if (wid != NULL && step != SAGA_STEP_NONE)
+        ot_live_retry(wid, step, tc_activity_attempt(ctx), err->message);
+}
+
 static void run_activity(tc_activity_ctx *ctx, void *user)
 {
     const struct ot_activity_env *env = user;
@@ -43,6 +66,8 @@ static void run_activity(tc_activity_ctx *ctx, void *user)
         goto out;
     }
     int rc = saga_step_run_json(env->client, type, input, &out, &err);
+    if (rc == SAGA_OK || rc == SAGA_ERR_BUSINESS || rc == SAGA_ERR_INVALID)
+        ot_live_retry_end(wid, saga_step_from_name(type)); /* the step ended */
     switch (rc) {
     case SAGA_OK:
         tc_activity_complete(ctx, out);
@@ -63,6 +88,7 @@ static void run_activity(tc_activity_ctx *ctx, void *user)
         tc_activity_fail(ctx, SAGA_TYPE_RETRYABLE, err.message[0] ? err.message : "out of memory",
                          false);
         count(type, "retryable");
+        retried(ctx, type, wid, &err);
         break;
     }
 out:

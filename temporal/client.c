@@ -519,6 +519,14 @@ int tc_workflow_query(tc_client *c, const char *workflow_id, const char *run_id,
                       const char *query_type, const char *args_json, char **result_json,
                       tc_error *err)
 {
+    return tc_workflow_query_within(c, workflow_id, run_id, query_type, args_json, 0, result_json,
+                                    err);
+}
+
+int tc_workflow_query_within(tc_client *c, const char *workflow_id, const char *run_id,
+                             const char *query_type, const char *args_json, int timeout_ms,
+                             char **result_json, tc_error *err)
+{
     *result_json = NULL;
     Temporal__Api__Workflowservice__V1__QueryWorkflowRequest rq =
         TEMPORAL__API__WORKFLOWSERVICE__V1__QUERY_WORKFLOW_REQUEST__INIT;
@@ -533,7 +541,7 @@ int tc_workflow_query(tc_client *c, const char *workflow_id, const char *run_id,
     rq.query = &q;
     ProtobufCMessage *m = NULL;
     int rc = tc_rpc(c, "QueryWorkflow", TC_RPC_MSG(rq), &WS(query_workflow_response__descriptor),
-                    &m, 0, 0, NULL, err);
+                    &m, timeout_ms, timeout_ms > 0 ? TC_RPC_NO_RETRY : 0, NULL, err);
     tc_pl1_clear(&args);
     if (rc != TC_OK) {
         /* A handler error arrives as a failed call; say so with its own code. */

@@ -217,6 +217,13 @@ void tc_workflow_info_clear(tc_workflow_info *i)
     free(i->task_queue);
     free(i->memo_json);
     free(i->search_attributes_json);
+    for (int k = 0; i->pending != NULL && k < i->pending_activities; k++) {
+        free(i->pending[k].activity_id);
+        free(i->pending[k].activity_type);
+        free(i->pending[k].last_failure_type);
+        free(i->pending[k].last_failure_message);
+    }
+    free(i->pending);
     memset(i, 0, sizeof *i);
 }
 
@@ -240,6 +247,49 @@ static int info_fill(tc_workflow_info *o,
         !o->search_attributes_json) {
         tc_workflow_info_clear(o);
         return tc_seterr(err, TC_ERR_NOMEM, "out of memory");
+    }
+    return TC_OK;
+}
+
+/* Copies the pending activities of a describe answer into o (o->pending_activities entries). */
+static int pending_fill(tc_workflow_info *o,
+                        Temporal__Api__Workflow__V1__PendingActivityInfo *const *pa, size_t n,
+                        tc_error *err)
+{
+    if (n == 0)
+        return TC_OK;
+    o->pending = calloc(n, sizeof *o->pending);
+    if (o->pending == NULL) {
+        tc_workflow_info_clear(o);
+        return tc_seterr(err, TC_ERR_NOMEM, "out of memory");
+    }
+    o->pending_activities = (int)n;
+    for (size_t k = 0; k < n; k++) {
+        const Temporal__Api__Workflow__V1__PendingActivityInfo *a = pa[k];
+        tc_pending_activity *p = &o->pending[k];
+        p->state = (int)a->state;
+        p->attempt = a->attempt;
+        p->maximum_attempts = a->maximum_attempts;
+        p->scheduled_time_ms = ts_ms(a->scheduled_time);
+        p->last_started_time_ms = ts_ms(a->last_started_time);
+        p->last_attempt_complete_time_ms = ts_ms(a->last_attempt_complete_time);
+        p->next_attempt_schedule_time_ms = ts_ms(a->next_attempt_schedule_time);
+        p->activity_id = tc_strdup(a->activity_id ? a->activity_id : "");
+        p->activity_type =
+            tc_strdup(a->activity_type && a->activity_type->name ? a->activity_type->name : "");
+        bool bad = p->activity_id == NULL || p->activity_type == NULL;
+        if (a->last_failure != NULL) {
+            const char *type = NULL, *msg = NULL;
+            bool nr = false;
+            tc_failure_describe(a->last_failure, &type, &msg, &nr);
+            p->last_failure_type = tc_strdup(type ? type : "");
+            p->last_failure_message = tc_strdup(msg ? msg : "");
+            bad = bad || p->last_failure_type == NULL || p->last_failure_message == NULL;
+        }
+        if (bad) {
+            tc_workflow_info_clear(o);
+            return tc_seterr(err, TC_ERR_NOMEM, "out of memory");
+        }
     }
     return TC_OK;
 }
@@ -269,7 +319,13 @@ int tc_workflow_describe_info(tc_client *c, const char *workflow_id, const char 
     else
         rc = info_fill(out, r->workflow_execution_info, err);
     if (rc == TC_OK)
-        out->pending_activities = (int)r->n_pending_activities;
+        rc = pending_fill(out, r->pending_activities, r->n_pending_activities, err);
+    if (rc == TC_OK && r->pending_workflow_task) {
+        const Temporal__Api__Workflow__V1__PendingWorkflowTaskInfo *t = r->pending_workflow_task;
+        out->task_started_ms = ts_ms(t->started_time);
+        out->task_first_scheduled_ms =
+            ts_ms(t->original_scheduled_time ? t->original_scheduled_time : t->scheduled_time);
+    }
     protobuf_c_message_free_unpacked(m, NULL);
     return rc;
 }

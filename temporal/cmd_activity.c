@@ -248,6 +248,23 @@ static int check(const tc_cmd *c, const tc_pb_event *ev, tc_error *err)
                      (long long)c->event_id);
 }
 
+/* The activity ended (its final event is being applied): a RequestCancelActivityTask for it
+ * made in this activation and not sent yet must not go out - the server refuses to cancel an
+ * activity that has ended (BadRequestCancelActivityAttributes fails the whole task, and the
+ * retried task would make it again). That happens when a run's cancel request and the
+ * activity's completion arrive in one batch, e.g. after the server failed a task whose
+ * cancel met a completion recorded meanwhile. */
+static void drop_unsent_cancel(tc_run *r, const tc_cmd *c)
+{
+    for (size_t i = r->n_all; i-- > 0;) {
+        tc_cmd *k = r->all[i];
+        if (k->kind == &k_request_cancel && k->target == c && k->state == CMD_NEW) {
+            tc_cmd_drop(r, k);
+            return;
+        }
+    }
+}
+
 static int on_started(tc_run *r, tc_cmd *c, const tc_pb_event *ev, tc_error *err)
 {
     (void)r;
@@ -257,6 +274,8 @@ static int on_started(tc_run *r, tc_cmd *c, const tc_pb_event *ev, tc_error *err
 static int on_completed(tc_run *r, tc_cmd *c, const tc_pb_event *ev, tc_error *err)
 {
     int rc = check(c, ev, err);
+    if (rc == TC_OK)
+        drop_unsent_cancel(r, c);
     if (rc != TC_OK || !c->fut || c->fut->state != FUT_PENDING)
         return rc; /* already resolved: try-cancelled or abandoned */
     char what[96], **values = NULL;
@@ -299,6 +318,8 @@ static int on_failed(tc_run *r, tc_cmd *c, const tc_pb_event *ev, tc_error *err)
                                    a->scheduled_event_id,
                                    a->started_event_id,
                                    (int)a->retry_state};
+    if (rc == TC_OK)
+        drop_unsent_cancel(r, c);
     if (rc == TC_OK && c->fut)
         resolve_failure(r, c, a->failure, NULL, &ref, ev->event_id);
     return rc;
@@ -311,6 +332,8 @@ static int on_timed_out(tc_run *r, tc_cmd *c, const tc_pb_event *ev, tc_error *e
         ev->activity_task_timed_out_event_attributes;
     tc_activity_failure_ref ref = {
         c->type, c->id, "", a->scheduled_event_id, a->started_event_id, (int)a->retry_state};
+    if (rc == TC_OK)
+        drop_unsent_cancel(r, c);
     if (rc == TC_OK && c->fut)
         resolve_failure(r, c, a->failure, "TimeoutError", &ref, ev->event_id);
     return rc;
@@ -319,6 +342,8 @@ static int on_timed_out(tc_run *r, tc_cmd *c, const tc_pb_event *ev, tc_error *e
 static int on_canceled(tc_run *r, tc_cmd *c, const tc_pb_event *ev, tc_error *err)
 {
     int rc = check(c, ev, err);
+    if (rc == TC_OK)
+        drop_unsent_cancel(r, c);
     if (rc == TC_OK && c->fut)
         tc_future_resolve_fail(r, c->fut, FUT_CANCELLED, "CanceledError", "activity cancelled",
                                false, ev->event_id);

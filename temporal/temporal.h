@@ -309,6 +309,22 @@ int tc_workflow_reset(tc_client *c, const char *workflow_id, const char *run_id,
  * it for a moment. */
 int tc_workflow_delete(tc_client *c, const char *workflow_id, const char *run_id, tc_error *err);
 
+/* An activity of a running workflow as DescribeWorkflowExecution reports it (describe only):
+ * what an operator needs to see a step that keeps failing. Strings owned by the info. */
+typedef struct tc_pending_activity {
+    char *activity_id;
+    char *activity_type;
+    int state;                    /* 1 SCHEDULED, 2 STARTED, 3 CANCEL_REQUESTED, 4 PAUSED... */
+    int attempt;                  /* the attempt running or next to run (1 = the first) */
+    int maximum_attempts;         /* 0 = unlimited */
+    int64_t scheduled_time_ms;    /* Unix ms the current attempt was scheduled; 0 if unset */
+    int64_t last_started_time_ms; /* Unix ms the last attempt started; 0 if never */
+    int64_t last_attempt_complete_time_ms; /* Unix ms the last attempt ended; 0 if none did */
+    int64_t next_attempt_schedule_time_ms; /* Unix ms of the next retry while backing off */
+    char *last_failure_type;    /* the last attempt's failure (NULL when none failed): its */
+    char *last_failure_message; /* ApplicationFailure type / "TimeoutError" ..., and message */
+} tc_pending_activity;
+
 /* A run as describe and list report it. Every string is owned: tc_workflow_info_clear. */
 typedef struct tc_workflow_info {
     char *workflow_id;
@@ -323,6 +339,13 @@ typedef struct tc_workflow_info {
     int pending_activities;       /* describe only */
     char *memo_json;              /* JSON object of the memo ("{}" when none) */
     char *search_attributes_json; /* JSON object, values decoded ("{}" when none) */
+    tc_pending_activity *pending; /* describe only: pending_activities entries, server order */
+    /* describe only: the workflow task in flight. task_started_ms: Unix ms it started (0: none
+     * started); task_first_scheduled_ms: when the first task of its heartbeat chain was
+     * scheduled (a worker running local activities answers with a new task before each
+     * timeout: while this stays old, queries wait for that chain to end). */
+    int64_t task_started_ms;
+    int64_t task_first_scheduled_ms;
 } tc_workflow_info;
 
 void tc_workflow_info_clear(tc_workflow_info *i);
@@ -356,6 +379,14 @@ int tc_workflow_count(tc_client *c, const char *query, int64_t *count, tc_error 
 int tc_workflow_query(tc_client *c, const char *workflow_id, const char *run_id,
                       const char *query_type, const char *args_json, char **result_json,
                       tc_error *err);
+
+/* tc_workflow_query with a deadline of its own: timeout_ms > 0 bounds the whole call (no retry
+ * after a transient error); 0 is tc_workflow_query. A query waits for the workflow task in
+ * flight to end, and one running local activities may stay open for long; TC_ERR_TIMEOUT when
+ * timeout_ms passed. */
+int tc_workflow_query_within(tc_client *c, const char *workflow_id, const char *run_id,
+                             const char *query_type, const char *args_json, int timeout_ms,
+                             char **result_json, tc_error *err);
 
 /* SignalWorkflowExecution with one JSON argument (or none when input_json is NULL). */
 int tc_workflow_signal(tc_client *c, const char *workflow_id, const char *run_id,

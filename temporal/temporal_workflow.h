@@ -174,7 +174,8 @@ int tc_wf_activity_lazy(tc_wf_ctx *ctx, const char *activity_type, tc_wf_input_f
  * for a new one (a heartbeat), so an activity may run for minutes. Replay never runs them
  * again: the markers answer. The activity function is registered with
  * tc_worker_register_activity like any activity; its tc_activity_heartbeat only reports a
- * cancellation (no server call). Long-running ones need the sticky cache (the default). */
+ * cancellation (no server call). A run keeps its attempts across heartbeats with or without the
+ * sticky cache. */
 typedef struct tc_local_activity_options {
     int64_t schedule_to_close_ms;        /* at least one of these two must be > 0 */
     int64_t start_to_close_ms;           /* limit of one attempt; 0 = what remains of

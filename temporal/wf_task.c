@@ -199,12 +199,21 @@ static void task_failed(tc_worker *w, const tc_wf_task *t, const wf_reg *reg, in
 /* Handles one workflow task, which the server started no earlier than t0 (tc_now_us: its
  * timeout, which local activities answer before, runs from about then); returns the next task
  * of the run when the server handed it back with the answer (a local activity heartbeat), to
- * be handled on this thread too, and in *next_t0 when the answer that brought it was sent. */
-static tc_wf_task *run_task(tc_worker *w, const tc_wf_task *t, int64_t t0, int64_t *next_t0)
+ * be handled on this thread too, and in *next_t0 when the answer that brought it was sent.
+ * *carry is the run to continue (NULL: the cache's, or a replay) and receives the run the
+ * returned task continues: the local activities still running belong to it, so it must reach
+ * that task even without a sticky cache or on a stopping worker (rebuilt from history, it
+ * would start them again from attempt 1). */
+static tc_wf_task *run_task(tc_worker *w, const tc_wf_task *t, int64_t t0, int64_t *next_t0,
+                            tc_run **carry)
 {
     tc_error err = {0};
     const char *type = t->workflow_type ? t->workflow_type->name : NULL;
     const wf_reg *reg = tc_reg_workflow(w, type);
+    tc_run *carried = *carry;
+    *carry = NULL;
+    if (!t->workflow_execution || !reg || t->query)
+        tc_run_free(carried); /* a heartbeat's task is none of these: nothing to continue */
     if (!t->workflow_execution)
         return NULL;
     if (!reg) {
@@ -223,13 +232,14 @@ static tc_wf_task *run_task(tc_worker *w, const tc_wf_task *t, int64_t t0, int64
     }
     atomic_fetch_add(&w->st_wft, 1);
     task_events te = {0};
-    tc_run *r = NULL;
+    tc_run *r = carried;
     int rc = gather(w, t, &te, &err);
     if (rc != TC_OK) {
         task_failed(w, t, reg, TC_ERR_TASK_FAILED, err.text);
         goto out;
     }
-    r = w->sticky_queue ? tc_cache_take(w, t->workflow_execution->run_id) : NULL;
+    if (!r && w->sticky_queue)
+        r = tc_cache_take(w, t->workflow_execution->run_id);
     /* A gap (events we never saw), or the task we answered last is not the last one history
      * kept: the server drops a speculative task whose answer only rejected updates, and its
      * event ids come again with other events. */
@@ -241,7 +251,8 @@ static tc_wf_task *run_task(tc_worker *w, const tc_wf_task *t, int64_t t0, int64
     if (r && tc_update_incoming(r, t->messages, t->n_messages, &err) != TC_OK)
         tc_run_fail(r, err.code, "%s", err.text);
     if (r && !r->fail_code) {
-        atomic_fetch_add(&w->st_hit, 1);
+        if (r != carried)
+            atomic_fetch_add(&w->st_hit, 1);
         rc = tc_run_feed(r, te.evs, te.n, t->started_event_id, &err);
         if (rc == TC_ERR_STATE) {
             /* The cached state is ahead of what the server accepted: replay from scratch. */
@@ -276,10 +287,12 @@ static tc_wf_task *run_task(tc_worker *w, const tc_wf_task *t, int64_t t0, int64
         tc_wft_count_closed(w, r->workflow_type, r->outcome);
     /* On any error (stale token, UnhandledCommand because new events arrived) the cached state
      * may be ahead of what the server accepted: drop it, the next task rebuilds it. A stopping
-     * worker keeps it only for the task handed back (its local activities are still running
-     * in it); other next tasks go to another worker. */
-    if (rc == TC_OK && !r->closed && !r->ended && w->sticky_queue &&
-        (!atomic_load(&w->stop) || next)) {
+     * worker keeps nothing in its cache; the next tasks go to another worker. */
+    if (rc == TC_OK && !r->closed && !r->ended && next) {
+        *carry = r; /* the heartbeat's next task continues it, here */
+        r = NULL;
+    } else if (rc == TC_OK && !r->closed && !r->ended && w->sticky_queue &&
+               !atomic_load(&w->stop)) {
         tc_cache_put(w, r);
         r = NULL;
     }
@@ -293,11 +306,12 @@ out:
 }
 
 /* run_task in the task's metrics scope. */
-static tc_wf_task *handle_task(tc_worker *w, const tc_wf_task *t, int64_t t0, int64_t *next_t0)
+static tc_wf_task *handle_task(tc_worker *w, const tc_wf_task *t, int64_t t0, int64_t *next_t0,
+                               tc_run **carry)
 {
     tc_wft_scope sc;
     tc_wft_scope_begin(w, t->workflow_type ? t->workflow_type->name : NULL, &sc);
-    tc_wf_task *next = run_task(w, t, t0, next_t0);
+    tc_wf_task *next = run_task(w, t, t0, next_t0, carry);
     tc_wft_scope_end(w, &sc);
     return next;
 }
@@ -332,9 +346,10 @@ void tc_wft_poll_once(tc_worker *w, poller *p)
 void tc_wft_handle(tc_worker *w, const tc_wf_task *t)
 {
     int64_t t0 = 0;
-    tc_wf_task *next = handle_task(w, t, tc_now_us(), &t0);
-    while (next) { /* tasks handed back with a heartbeat's answer */
-        tc_wf_task *after = handle_task(w, next, t0, &t0);
+    tc_run *carry = NULL;
+    tc_wf_task *next = handle_task(w, t, tc_now_us(), &t0, &carry);
+    while (next) { /* tasks handed back with a heartbeat's answer, with the run they continue */
+        tc_wf_task *after = handle_task(w, next, t0, &t0, &carry);
         protobuf_c_message_free_unpacked(&next->base, NULL);
         next = after;
     }

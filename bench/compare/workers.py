@@ -2,13 +2,14 @@
 the same services and dev server, the same closed-loop load, runs interleaved.
 
 Each variant is a worker kind and an activity mode (`c:remote`, `go:remote`, `go:local`,
-`c:local`). Every variant gets its own task queue, its own REST front and its own worker
+`c:local`), optionally with environment of its own (`c:remote/ORDER_EAGER_START=off`). Every variant gets its own task queue, its own REST front and its own worker
 process, all started once and kept up:
 
-- front: bench/gosdk's bench_rest_front, orchestrator-temporal's routes.c without a worker
+- front: orchestrator-temporal with TEMPORAL_WORKER=off, its REST API without a worker
   (POST /api/temporal/orders starts OrderWorkflow on the variant's queue and waits for its
-  result); `--front embedded` drives the C variants through orchestrator-temporal's own REST
-  instead (its CPU then includes the REST and client side);
+  result); `--front embedded` drives the C variants through the REST API of the daemon that
+  runs the worker instead (its CPU then includes the REST and client side, and eager
+  workflow start applies);
 - worker: orchestrator-temporal (its embedded C worker; its REST idle) or `gosdk-worker
   worker` (bench/gosdk, built here from the module cache), with ORDER_ACTIVITY_MODE=<mode>.
 
@@ -46,9 +47,11 @@ FRONT_BASE, WORKER_BASE = 27190, 27200  # + variant index
 
 class Variant:
     def __init__(self, index, spec, front_mode, env):
-        kind, _, mode = spec.partition(":")
+        base, _, extra = spec.partition("/")  # c:remote/ORDER_EAGER_START=off,NAME=VALUE
+        kind, _, mode = base.partition(":")
         if kind not in ("c", "go") or mode not in ("remote", "local"):
-            raise SystemExit(f"bad variant {spec!r}: expected c|go:remote|local")
+            raise SystemExit(f"bad variant {spec!r}: expected c|go:remote|local[/NAME=VALUE,...]")
+        env = dict(env, **dict(kv.split("=", 1) for kv in extra.split(",") if kv))
         self.name, self.kind, self.mode = spec, kind, mode
         self.queue = h.uid(f"bench-{kind}-{mode}-")
         self.front = self.worker = None
@@ -63,7 +66,7 @@ class Variant:
         if self.kind == "c":
             self.worker = h.Daemon("orchestrator-temporal", WORKER_BASE + self.index,
                                    dict(common, ORDER_ACTIVITY_MODE=self.mode),
-                                   log_name=f"bench-workers-{self.name.replace(':', '-')}")
+                                   log_name=f"bench-workers-{self.index}")
             self.worker.start()
             self.worker_pid = self.worker.proc.pid
         else:

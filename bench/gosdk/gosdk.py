@@ -35,19 +35,13 @@ def build():
 
 
 class Front(h.Daemon):
-    """bench_rest_front: orchestrator-temporal's REST API without a worker (bench/gosdk/front),
-    starting runs on its TEMPORAL_TASK_QUEUE for whichever worker polls it."""
+    """orchestrator-temporal with TEMPORAL_WORKER=off: its REST API only, starting runs on its
+    TEMPORAL_TASK_QUEUE for whichever worker polls it (the Go SDK worker, or a C worker in
+    another process)."""
 
     def __init__(self, port, env=None, log_name=None):
-        super().__init__("bench_rest_front", port, env, log_name=log_name)
-
-    def start(self, timeout=30.0):
-        plain = h.binary  # h.Daemon looks for <build>/<name>/<name>
-        h.binary = lambda name: os.path.join(h.BUILD_DIR, "bench", "gosdk", name)
-        try:
-            return super().start(timeout)
-        finally:
-            h.binary = plain
+        super().__init__("orchestrator-temporal", port, dict(env or {}, TEMPORAL_WORKER="off"),
+                         log_name=log_name)
 
 
 class Worker:

@@ -85,7 +85,7 @@ func runWorker() int {
 	}
 	wfOpts.activityTimeout = time.Duration(envInt("ACTIVITY_START_TO_CLOSE_MS", 30000, 1000,
 		3600000)) * time.Millisecond
-	wfOpts.concurrentConfirms = env("ORDER_CONCURRENT_CONFIRMS", "0") == "1"
+	wfOpts.concurrentConfirms = env("ORDER_CONCURRENT_CONFIRMS", "1") != "0"
 	// The C worker's defaults, so both workers run with the same parallelism.
 	worker.SetStickyWorkflowCacheSize(envInt("WORKER_STICKY_CACHE", 100, 0, 100000))
 	acts := newActivities(env("ORDER_SERVICE_URL", "http://127.0.0.1:21082"),

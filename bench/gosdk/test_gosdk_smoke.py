@@ -1,7 +1,7 @@
 """Smoke test of the Go SDK peer (bench/gosdk), so it cannot silently rot: builds it offline
 from the module cache, and runs orders end to end against the real services and dev server:
 
-- through orchestrator-temporal's REST routes (bench_rest_front) on the Go worker: a success
+- through orchestrator-temporal's REST API (TEMPORAL_WORKER=off) on the Go worker: a success
   (order, reservation and payment confirmed) and an out-of-stock failure (compensated, stock
   unchanged), and GET of the finished run (getState answered by the Go worker);
 - the Go SDK client on our C worker's queue: its result decodes in the Go SDK;

@@ -151,12 +151,14 @@ static void wf_cancel_la(tc_wf_ctx *ctx, void *state, void *user)
     tc_wf_complete(ctx, rc == TC_ERR_CANCELLED ? "\"cancelled\"" : "\"not cancelled\"");
 }
 
-static tc_worker *start_worker(const char *queue, bool no_remote)
+/* A worker on queue; cache_size as tc_worker_options' sticky_cache_size (-1: no cache). */
+static tc_worker *start_worker(const char *queue, bool no_remote, int cache_size)
 {
     tc_worker *w = NULL;
     tc_error err = {0};
     tc_worker_options o = {.task_queue = queue,
                            .sticky_schedule_to_start_ms = 2000,
+                           .sticky_cache_size = cache_size,
                            .max_concurrent_activities = 8,
                            .no_remote_activities = no_remote};
     if (tc_worker_new(g_client, &o, &w, &err) ||
@@ -173,21 +175,44 @@ static tc_worker *start_worker(const char *queue, bool no_remote)
     return w;
 }
 
-/* Starts `type` with input (JSON or NULL), waits for its outcome; *run_id receives the run. */
-static void run_wf(const char *type, const char *input, int64_t task_timeout_ms, char *wid,
-                   size_t wid_cap, char run_id[64], tc_outcome *out)
+/* Starts `type` on queue with input (JSON or NULL), waits for its outcome; *run_id receives
+ * the run. */
+static void run_wf_on(const char *queue, const char *type, const char *input,
+                      int64_t task_timeout_ms, char *wid, size_t wid_cap, char run_id[64],
+                      tc_outcome *out)
 {
     tc_error err = {0};
     tt_unique(wid, wid_cap, type);
     tc_start_options so = {.workflow_id = wid,
                            .workflow_type = type,
-                           .task_queue = g_queue,
+                           .task_queue = queue,
                            .input_json = input,
                            .task_timeout_ms = task_timeout_ms};
     if (tc_workflow_start(g_client, &so, run_id, 64, NULL, &err) != TC_OK)
         fail_msg("start %s: %s", type, err.text);
     if (tc_workflow_result(g_client, wid, run_id, 60000, out, &err) != TC_OK)
         fail_msg("%s: %s (%s)", type, err.text, out->failure_message ? out->failure_message : "");
+}
+
+/* Starts "One" on the shared queue with input and task timeout (0: the server's); returns at
+ * once. */
+static void start_one(const char *input, int64_t task_timeout_ms, char *wid, size_t wid_cap,
+                      char rid[64])
+{
+    tc_error err = {0};
+    tt_unique(wid, wid_cap, "One");
+    tc_start_options so = {.workflow_id = wid,
+                           .workflow_type = "One",
+                           .task_queue = g_queue,
+                           .input_json = input,
+                           .task_timeout_ms = task_timeout_ms};
+    TT_OK(tc_workflow_start(g_client, &so, rid, 64, NULL, &err));
+}
+
+static void run_wf(const char *type, const char *input, int64_t task_timeout_ms, char *wid,
+                   size_t wid_cap, char run_id[64], tc_outcome *out)
+{
+    run_wf_on(g_queue, type, input, task_timeout_ms, wid, wid_cap, run_id, out);
 }
 
 /* ---- tests ---- */
@@ -312,6 +337,65 @@ static void long_local_activity_heartbeats_the_workflow_task(void **s)
     tc_history_free(h);
 }
 
+/* While a local activity holds the task open, describe shows the heartbeat chain (a task
+ * started after the chain's first was scheduled) and a query waits for the chain: a query with
+ * a deadline of its own gives up with TC_ERR_TIMEOUT instead of waiting it out. */
+static void describe_shows_the_held_task_and_a_query_deadline_bounds_the_wait(void **s)
+{
+    (void)s;
+    char wid[128], rid[64];
+    tc_error err = {0};
+    start_one("\"SlowLong\"", 1000, wid, sizeof wid, rid);
+    tc_workflow_info info = {0};
+    bool chained = false;
+    for (int i = 0; i < 100 && !chained; i++) {
+        tt_sleep_ms(50);
+        TT_OK(tc_workflow_describe_info(g_client, wid, rid, &info, &err));
+        chained = info.task_started_ms > 0 && info.task_first_scheduled_ms > 0 &&
+                  info.task_first_scheduled_ms < info.task_started_ms - 500;
+        tc_workflow_info_clear(&info);
+    }
+    assert_true(chained);
+    char *res = NULL;
+    assert_int_equal(
+        tc_workflow_query_within(g_client, wid, rid, "__stack_trace", NULL, 1000, &res, &err),
+        TC_ERR_TIMEOUT);
+    assert_null(res);
+    tc_outcome out;
+    TT_OK(tc_workflow_result(g_client, wid, rid, 60000, &out, &err));
+    assert_string_equal(out.result_json, "{\"ok\":true,\"result\":\"slept\"}");
+    tc_outcome_clear(&out);
+    TT_OK(tc_workflow_describe_info(g_client, wid, rid, &info, &err));
+    assert_int_equal(info.task_started_ms, 0); /* closed: no task in flight */
+    tc_workflow_info_clear(&info);
+}
+
+static void long_local_activity_outlives_heartbeats_without_a_sticky_cache(void **s)
+{
+    (void)s;
+    char queue[128], wid[128], rid[64];
+    tc_outcome out;
+    /* No cache: the run answering a heartbeat goes on with the task handed back, its attempt
+     * still running - not rebuilt from history, which would start the activity again. */
+    tt_unique(queue, sizeof queue, "tc-la-nocache");
+    tc_worker *w = start_worker(queue, false, -1);
+    int before = atomic_load(&n_slow);
+    run_wf_on(queue, "One", "\"SlowLong\"", 1000, wid, sizeof wid, rid, &out);
+    assert_string_equal(out.result_json, "{\"ok\":true,\"result\":\"slept\"}");
+    tc_outcome_clear(&out);
+    assert_int_equal(atomic_load(&n_slow) - before, 1);
+    tc_history *h = tt_history(g_client, wid, rid);
+    assert_true(tt_count_events(h, EV(WORKFLOW_TASK_COMPLETED)) >= 3);
+    tc_la_marker m;
+    tc_error err;
+    long i = tt_find_event(h, EV(MARKER_RECORDED), 0);
+    assert_int_equal(tc_la_marker_parse(h->events[i], &m, &err), TC_OK);
+    assert_int_equal(m.attempt, 1);
+    tc_la_marker_clear(&m);
+    tc_history_free(h);
+    tc_worker_free(w);
+}
+
 static void cancel_case(int mode, const char *want)
 {
     char wid[128], rid[64], in[8];
@@ -360,12 +444,7 @@ static void unregistered_type_fails_the_workflow_task_with_the_reason(void **s)
     (void)s;
     char wid[128], rid[64];
     tc_error err = {0};
-    tt_unique(wid, sizeof wid, "One");
-    tc_start_options so = {.workflow_id = wid,
-                           .workflow_type = "One",
-                           .task_queue = g_queue,
-                           .input_json = "\"Missing\""};
-    TT_OK(tc_workflow_start(g_client, &so, rid, sizeof rid, NULL, &err));
+    start_one("\"Missing\"", 0, wid, sizeof wid, rid);
     tc_history *h = NULL;
     for (int i = 0; i < 100; i++) {
         h = tt_history(g_client, wid, rid);
@@ -389,7 +468,7 @@ static void no_remote_worker_runs_local_activities_only(void **s)
     (void)s;
     char queue[128];
     tt_unique(queue, sizeof queue, "tc-la-only");
-    tc_worker *w = start_worker(queue, true);
+    tc_worker *w = start_worker(queue, true, 0);
     tc_worker_stats st;
     char wid[128], rid[64];
     tc_error err = {0};
@@ -431,7 +510,7 @@ static int setup(void **s)
     (void)s;
     g_client = tt_client();
     tt_unique(g_queue, sizeof g_queue, "tc-local");
-    g_worker = start_worker(g_queue, false);
+    g_worker = start_worker(g_queue, false, 0);
     return 0;
 }
 
@@ -453,6 +532,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(non_retryable_failure_reaches_the_workflow),
         cmocka_unit_test(attempt_timeout_is_a_retryable_timeout),
         cmocka_unit_test(long_local_activity_heartbeats_the_workflow_task),
+        cmocka_unit_test(long_local_activity_outlives_heartbeats_without_a_sticky_cache),
+        cmocka_unit_test(describe_shows_the_held_task_and_a_query_deadline_bounds_the_wait),
         cmocka_unit_test(try_cancel_resolves_cancelled),
         cmocka_unit_test(wait_cancel_resolves_after_the_activity_acknowledges),
         cmocka_unit_test(abandon_resolves_cancelled),

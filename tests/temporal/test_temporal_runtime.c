@@ -395,6 +395,32 @@ static void cancelled_run_cleans_up_in_detached_section(void **s)
     hb_free(b);
 }
 
+/* The run's cancel request and the activity's completion in one batch (a task the server
+ * failed because the cancel met a completion recorded meanwhile, retried): the request made
+ * while applying the cancel is dropped when the completion follows - the server refuses to
+ * cancel an ended activity and would fail every retry of the task. */
+static void cancel_request_for_an_activity_ending_in_the_same_batch_is_not_sent(void **s)
+{
+    (void)s;
+    hb *b = hb_new();
+    hb_started(b, "Saga", NULL);
+    hb_wft(b);
+    int64_t step = hb_act_scheduled(b, "5", "Step");
+    hb_act_started(b, step);
+    hb_cancel_requested(b);
+    hb_act_completed(b, step, "null");
+    int64_t t2 = hb_wft_start(b);
+    tc_history *h = hb_history(b);
+    tc_error err = {0};
+    tc_run *r = rt_task(h, t2, wf_saga, sizeof(cancel_state), NULL, NULL, &err);
+    cancel_state *st = r->state;
+    assert_true(st->saw_cancel); /* TRY resolved it cancelled when the request was applied */
+    rt_expect(r, "ScheduleActivityTask:12:Undo");
+    tc_run_free(r);
+    tc_history_free(h);
+    hb_free(b);
+}
+
 /* ---- continue-as-new ---- */
 
 static void wf_continue(tc_wf_ctx *ctx, void *state, void *user)
@@ -1396,6 +1422,7 @@ int main(void)
         cmocka_unit_test(first_task_schedules_with_event_ids),
         cmocka_unit_test(try_cancel_resolves_at_once_and_requests_cancel),
         cmocka_unit_test(wait_cancel_resolves_when_the_activity_reports),
+        cmocka_unit_test(cancel_request_for_an_activity_ending_in_the_same_batch_is_not_sent),
         cmocka_unit_test(abandon_makes_no_command),
         cmocka_unit_test(timer_cancel_makes_cancel_timer),
         cmocka_unit_test(timer_cancelled_in_its_own_task_makes_no_command),
