@@ -198,22 +198,35 @@ static bool repeat_safe(const char *method, const httpc_opts *opts)
     return false;
 }
 
-/* A per-thread xorshift generator: the pick needs spread, not secrecy. */
+/* splitmix64's finaliser: every bit of the result depends on every bit of z. */
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* A per-thread xorshift generator: the pick needs spread, not secrecy. The seed is mixed, and
+ * numbered per thread: threads started in the same second share the clock's and their
+ * thread-local address's low bits, and an unmixed seed gave their first picks the same replica. */
 static uint64_t next_random(void)
 {
     static _Thread_local uint64_t x;
+    static atomic_uint_fast64_t seeds;
     if (x == 0) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        x = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ (uint64_t)(uintptr_t)&x ^
-            ((uint64_t)getpid() << 40);
+        uint64_t n = atomic_fetch_add_explicit(&seeds, 1, memory_order_relaxed);
+        x = mix64(((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^
+                  mix64((uint64_t)(uintptr_t)&x ^ ((uint64_t)getpid() << 40)) ^
+                  (n * 0x9e3779b97f4a7c15ULL));
         if (x == 0)
             x = 0x9e3779b97f4a7c15ULL;
     }
     x ^= x << 13;
     x ^= x >> 7;
     x ^= x << 17;
-    return x;
+    return mix64(x);
 }
 
 /* Fills order[] with the replicas to try. The first is the less busy of two picked at random
