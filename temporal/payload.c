@@ -95,7 +95,8 @@ char *tc_payload_json(const tc_pb_payload *p)
     /* Lenient for display (client results, describe): an encoding we cannot decode is handed
      * over as its bytes. The workflow runtime uses tc_payload_decode and fails instead. */
     if ((s = malloc(p->data.len + 1)) != NULL) {
-        memcpy(s, p->data.data, p->data.len);
+        if (p->data.len) /* an empty payload may have no data pointer */
+            memcpy(s, p->data.data, p->data.len);
         s[p->data.len] = '\0';
     }
     return s;
