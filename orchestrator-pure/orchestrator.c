@@ -204,14 +204,8 @@ static void hook_observe(void *ctx, const saga_row_t *row, int64_t retry_since_m
 static void hook_retried(void *ctx, saga_step_t step, const saga_error_t *err)
 {
     char labels[96], outcome[24];
-    if (saga_error_in_flight(err))
-        snprintf(outcome, sizeof outcome, "in_flight");
-    else if (err->http_status > 0)
-        snprintf(outcome, sizeof outcome, "http_%d", err->http_status);
-    else
-        snprintf(outcome, sizeof outcome, "transport");
     snprintf(labels, sizeof labels, "step=\"%s\",outcome=\"%s\"", saga_step_activity(step),
-             outcome);
+             saga_retry_outcome(err, outcome, sizeof outcome));
     count(ctx, "saga_step_retries_total",
           "Saga step attempts that failed retryably, by step and answer", labels);
 }

@@ -34,12 +34,7 @@ static void retried(tc_activity_ctx *ctx, const char *type, const char *wid,
                     const saga_error_t *err)
 {
     char labels[128], outcome[24];
-    if (saga_error_in_flight(err))
-        snprintf(outcome, sizeof outcome, "in_flight");
-    else if (err->http_status > 0)
-        snprintf(outcome, sizeof outcome, "http_%d", err->http_status);
-    else
-        snprintf(outcome, sizeof outcome, "transport");
+    saga_retry_outcome(err, outcome, sizeof outcome);
     if (g_env.metrics != NULL) {
         snprintf(labels, sizeof labels, "step=\"%s\",outcome=\"%s\"", type, outcome);
         metrics_counter_add(g_env.metrics, "saga_step_retries_total",

@@ -152,6 +152,17 @@ int saga_error_in_flight(const saga_error_t *err)
     return err != NULL && err->code == SAGA_ERR_RETRYABLE && err->http_status == 409;
 }
 
+const char *saga_retry_outcome(const saga_error_t *err, char *out, size_t cap)
+{
+    if (saga_error_in_flight(err))
+        snprintf(out, cap, "in_flight");
+    else if (err != NULL && err->http_status > 0)
+        snprintf(out, cap, "http_%d", err->http_status);
+    else
+        snprintf(out, cap, "transport");
+    return out;
+}
+
 int64_t saga_backoff_ms(int attempt, int64_t initial_ms, int64_t max_ms)
 {
     int64_t d = initial_ms;

@@ -133,6 +133,11 @@ int saga_classify(int http_status, const char *problem_code, saga_error_t *err);
  * (e.g. sent before a crash). Waiting for it is not a failed attempt. */
 int saga_error_in_flight(const saga_error_t *err);
 
+/* The `outcome` label of a retried attempt in saga_step_retries_total, the same on both
+ * orchestrators: "in_flight", "http_<status>" or "transport". Writes it into out (24 bytes
+ * suffice) and returns out. */
+const char *saga_retry_outcome(const saga_error_t *err, char *out, size_t cap);
+
 /* Retry delay before attempt n (1-based; attempt 1 is the first retry): initial * 2^(n-1),
  * capped at max_ms. DESIGN: initial 1000, max 10000. */
 int64_t saga_backoff_ms(int attempt, int64_t initial_ms, int64_t max_ms);

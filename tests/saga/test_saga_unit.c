@@ -130,6 +130,19 @@ static void in_flight_twin_is_told_apart_from_other_retryable_errors(void **stat
     assert_false(saga_error_in_flight(&e));
 }
 
+static void retry_outcome_labels_name_the_answer(void **state)
+{
+    (void)state;
+    saga_error_t e;
+    char out[24];
+    saga_classify(409, "IdempotencyInFlight", &e);
+    assert_string_equal(saga_retry_outcome(&e, out, sizeof out), "in_flight");
+    saga_classify(503, "Unavailable", &e);
+    assert_string_equal(saga_retry_outcome(&e, out, sizeof out), "http_503");
+    saga_classify(0, NULL, &e);
+    assert_string_equal(saga_retry_outcome(&e, out, sizeof out), "transport");
+}
+
 static void backoff_doubles_up_to_the_cap(void **state)
 {
     (void)state;
@@ -520,6 +533,7 @@ int main(void)
         cmocka_unit_test(idempotency_key_is_saga_id_colon_step),
         cmocka_unit_test(classify_follows_the_error_code_table),
         cmocka_unit_test(in_flight_twin_is_told_apart_from_other_retryable_errors),
+        cmocka_unit_test(retry_outcome_labels_name_the_answer),
         cmocka_unit_test(backoff_doubles_up_to_the_cap),
         cmocka_unit_test(valid_body_parses_with_card_default),
         cmocka_unit_test(invalid_bodies_are_refused_naming_the_field),
