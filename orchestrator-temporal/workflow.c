@@ -111,11 +111,15 @@ static tc_future *start_step(tc_wf_ctx *ctx, ot_wf_state *s, const char *wid, sa
     if (s->local) {
         /* The same retry policy, run by the worker: attempts inside the workflow task while
          * the backoff is short, after a durable timer when it is longer. The UI shows each
-         * step (and each failed round) as a LocalActivity marker. */
+         * step (and each failed round) as a LocalActivity marker. Settled before the close:
+         * a cancel request that comes while the last task runs the confirms must land after
+         * their markers (too late, ignored), not fail that task and be replayed before every
+         * step, which would cancel a saga whose order was already confirmed. */
         tc_local_activity_options lo = {.start_to_close_ms = g_opt.activity_timeout_ms,
                                         .retry = retry,
                                         .local_retry_threshold_ms = OT_LOCAL_RETRY_MS,
-                                        .cancel_mode = TC_CANCEL_WAIT_COMPLETED};
+                                        .cancel_mode = TC_CANCEL_WAIT_COMPLETED,
+                                        .settle_before_close = true};
         f = tc_wf_local_activity_start(ctx, saga_step_activity(step), input, &lo);
     } else {
         tc_activity_options opt = {.activity_id = saga_step_key(step), /* each step runs once */

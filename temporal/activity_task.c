@@ -337,10 +337,7 @@ void tc_act_poll_once(tc_worker *w, poller *p)
     Temporal__Api__Taskqueue__V1__TaskQueue tq = TEMPORAL__API__TASKQUEUE__V1__TASK_QUEUE__INIT;
     tq.name = w->task_queue;
     tq.kind = TEMPORAL__API__ENUMS__V1__TASK_QUEUE_KIND__TASK_QUEUE_KIND_NORMAL;
-    rq.namespace_ = w->c->ns;
-    rq.task_queue = &tq;
-    rq.identity = w->identity;
-    rq.worker_instance_key = w->instance_key; /* ShutdownWorker completes this poll */
+    TC_POLL_REQUEST_FILL(rq, w, &tq);
     ProtobufCMessage *m = NULL;
     int rc = tc_worker_poll(w, p, "PollActivityTaskQueue", TC_RPC_MSG(rq),
                             &WS(poll_activity_task_queue_response__descriptor), &m);

@@ -156,8 +156,8 @@ void tc_close_emit(tc_run *r)
     uint8_t *packed = NULL;
     size_t len = 0;
     bool live = true; /* packed even while replaying: see cmd_activity.c */
-    if (r->ended || r->outcome == OUT_NONE)
-        return;
+    if (r->ended || r->outcome == OUT_NONE || r->close_held)
+        return; /* held: the next task's activation makes it */
     r->ended = true;
     switch (r->outcome) {
     case OUT_COMPLETE:

@@ -266,6 +266,7 @@ static void record(tc_run *r, tc_la *la, int attempt, const char *result_json,
     size_t len = 0;
     if (tc_run_live(r)) {
         when_ms = wall_ms();
+        r->close_held = r->close_held || la->settle_before_close;
         if (!(packed = pack_marker(la, attempt, result_json, failure, backoff_ms, when_ms, &len))) {
             tc_run_fail(r, TC_ERR_NOMEM, "out of memory recording local activity %s", la->type);
             return;
@@ -518,6 +519,7 @@ tc_future *tc_la_start(tc_wf_ctx *ctx, const char *type, const char *const *inpu
     la->detached = f->detached;
     la->attempt = 1;
     la->cancel_mode = o->cancel_mode;
+    la->settle_before_close = o->settle_before_close;
     la->schedule_to_close_ms = o->schedule_to_close_ms > 0 ? o->schedule_to_close_ms : 0;
     la->start_to_close_ms = o->start_to_close_ms > 0 ? o->start_to_close_ms : 0;
     la->threshold_ms = o->local_retry_threshold_ms > 0 ? o->local_retry_threshold_ms

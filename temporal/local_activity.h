@@ -108,6 +108,7 @@ typedef struct tc_la {
     int state;       /* LA_* */
     int attempt;     /* the round's first attempt */
     bool cancel_requested, detached;
+    bool settle_before_close; /* tc_local_activity_options' */
     tc_future *fut;
     /* durable backoff between rounds */
     int64_t backoff_ms;

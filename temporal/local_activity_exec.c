@@ -313,6 +313,10 @@ void tc_la_drive(tc_worker *w, tc_run *r, int64_t task_start_us)
         }
         wait_until(&d, d.wake);
     }
+    /* The run ended in this task after a settle_before_close marker: the markers go now, the
+     * closing command with the task handed back (any event that came meanwhile lands between). */
+    if (r->close_held && r->outcome != OUT_NONE && !r->ended && !r->fail_code)
+        r->force_new_task = r->return_new_task = true;
     /* Local activities left unrun by a stop: a new task (on another worker: not handed back)
      * runs them. */
     for (size_t i = 0; i < r->la->n; i++)

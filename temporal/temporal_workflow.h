@@ -188,8 +188,16 @@ typedef struct tc_local_activity_options {
                                             attempt; WAIT_COMPLETED: resolves when the attempt
                                             returns; ABANDON: resolves at once, the attempt is
                                             not told. No command reaches the server. */
-    const char *const *inputs;           /* several arguments, used instead of input_json when */
-    size_t n_inputs;                     /* n_inputs > 0 */
+    /* When this activity's marker is made in the workflow task in which the run ends, the
+     * closing command waits for the next task (one more task, handed back with the answer).
+     * The server refuses to close a run while an event that came during the task (a cancel
+     * request, a signal) is pending: it fails the task (UnhandledCommand), the task's
+     * markers are lost, and the activity runs again in a task that sees that event first -
+     * as if it had come before the activity's effects. With this set the markers are
+     * recorded first and the event after them. */
+    bool settle_before_close;
+    const char *const *inputs; /* several arguments, used instead of input_json when */
+    size_t n_inputs;           /* n_inputs > 0 */
 } tc_local_activity_options;
 
 /* Starts a local activity of activity_type with one JSON argument (NULL: none) and returns its

@@ -276,6 +276,8 @@ struct tc_run {
     uint8_t *out_failure; /* OUT_FAIL with a whole failure (failure.c): the packed Failure */
     size_t out_failure_len;
     bool force_new_task;      /* answer with force_create_new_workflow_task (a heartbeat) */
+    bool close_held;          /* a settle_before_close local activity's marker was made in this
+                                 task: the closing command waits for the next one */
     bool return_new_task;     /* and ask for that task back with the answer */
     void *returned_task;      /* the task the answer handed back (tc_wf_task, owned), or NULL */
     int64_t returned_sent_us; /* when that answer was sent (tc_now_us): the server started the

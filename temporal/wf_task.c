@@ -277,7 +277,8 @@ static tc_wf_task *run_task(tc_worker *w, const tc_wf_task *t, int64_t t0, int64
     tc_wf_task *next = r->returned_task; /* a heartbeat's next task, handled here */
     r->returned_task = NULL;
     *next_t0 = r->returned_sent_us; /* not its arrival: the server's commit came in between */
-    if (rc == TC_ERR_CODEC)         /* a payload codec refused the answer: fail the task, visibly */
+    r->close_held = false;  /* a held closing command is made by the next task's activation */
+    if (rc == TC_ERR_CODEC) /* a payload codec refused the answer: fail the task, visibly */
         task_failed(w, t, reg, TC_ERR_TASK_FAILED, err.text);
     else if (rc != TC_OK)
         /* NotFound: the run closed (terminated, timed out) or the task timed out meanwhile. */
@@ -329,10 +330,7 @@ void tc_wft_poll_once(tc_worker *w, poller *p)
         tq.name = w->task_queue;
         tq.kind = TEMPORAL__API__ENUMS__V1__TASK_QUEUE_KIND__TASK_QUEUE_KIND_NORMAL;
     }
-    rq.namespace_ = w->c->ns;
-    rq.task_queue = &tq;
-    rq.identity = w->identity;
-    rq.worker_instance_key = w->instance_key; /* ShutdownWorker completes this poll */
+    TC_POLL_REQUEST_FILL(rq, w, &tq);
     ProtobufCMessage *m = NULL;
     if (tc_worker_poll(w, p, "PollWorkflowTaskQueue", TC_RPC_MSG(rq),
                        &WS(poll_workflow_task_queue_response__descriptor), &m) != TC_OK)

@@ -160,6 +160,17 @@ void tc_wft_count_closed(struct tc_worker *w, const char *workflow_type, int out
 int tc_worker_poll(struct tc_worker *w, poller *p, const char *rpc, const ProtobufCMessage *rq,
                    const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp);
 
+/* The fields PollWorkflowTaskQueueRequest and PollActivityTaskQueueRequest share (the same names
+ * in both messages, so one macro fills either type): worker w's namespace and identity, the task
+ * queue tq (borrowed), and the instance key, through which ShutdownWorker completes the poll. */
+#define TC_POLL_REQUEST_FILL(rq, w, tq)               \
+    do {                                              \
+        (rq).namespace_ = (w)->c->ns;                 \
+        (rq).task_queue = (tq);                       \
+        (rq).identity = (w)->identity;                \
+        (rq).worker_instance_key = (w)->instance_key; \
+    } while (0)
+
 /* registry.c: registered types by name (NULL when unknown). Any worker thread (read-only
  * after start). */
 const wf_reg *tc_reg_workflow(const struct tc_worker *w, const char *type);

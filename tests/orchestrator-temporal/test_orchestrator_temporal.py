@@ -191,9 +191,13 @@ class OrderSagaTest(OrchestratorMixin, unittest.TestCase):
                           in FORWARD[4:]]
             self.assertEqual(confirm_at, list(range(confirm_at[0], confirm_at[0] + 3)), types)
             self.assertEqual(types[confirm_at[0] - 1], "EVENT_TYPE_WORKFLOW_TASK_COMPLETED")
-        else:  # local: every step a marker, the whole saga in one workflow task
-            self.assertEqual(types.count("EVENT_TYPE_WORKFLOW_TASK_COMPLETED"), 1, types)
+        else:  # local: every step a marker in one workflow task, the run closed by the next
+            self.assertEqual(types.count("EVENT_TYPE_WORKFLOW_TASK_COMPLETED"), 2, types)
             self.assertNotIn("EVENT_TYPE_ACTIVITY_TASK_SCHEDULED", types)
+            done = [i for i, t in enumerate(types) if t == "EVENT_TYPE_WORKFLOW_TASK_COMPLETED"]
+            self.assertEqual(types[done[1] + 1], "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED", types)
+            self.assertTrue(all(t == "EVENT_TYPE_MARKER_RECORDED" or "TIMER" in t
+                                for t in types[done[0] + 1:done[1] - 2]), types)
         last = events[-1]
         self.assertEqual(last["eventType"], "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED")
         meta, result = decode_payload(
@@ -718,6 +722,35 @@ class FaultTest(OrchestratorMixin, unittest.TestCase):
             # attempts 1-3 in the workflow task (backoffs 1 s, 2 s), then the 4 s backoff on a
             # durable timer: one failed round recorded before the attempt that won
             self.assertEqual(ot_e2e.retry_rounds(events, "ConfirmPayment"), 1)
+        self.assertEqual(stock(pid), (8, 0))
+
+    def test_a_cancel_while_the_last_confirm_retries_is_ignored_and_the_order_completes(self):
+        # Past the pivot the API answers 409, but `temporal workflow cancel` reaches the run
+        # anyway. It comes while ConfirmPayment is retried (two refusals: 1 s + 2 s of
+        # backoff): with local steps that is inside the task that also ends the run. The
+        # confirms' markers must come first in history and the cancel after them (ignored),
+        # never the cancel before every step (a failed task, the saga replayed as cancelled
+        # with its order already confirmed).
+        pid = new_product(10)
+        with self.proxy.lock:
+            self.proxy.drop, self.proxy.dropped, self.proxy.drop_suffix = 2, 0, "/confirm"
+        try:
+            st, _, b = self.post(order_body(pid), path="/api/temporal/orders/async")
+            self.assertEqual(st, 202, b)
+            wid = b["workflowId"]
+            wait_until(lambda: self.proxy.dropped >= 1, 60, 0.02, "ConfirmPayment refused")
+            cp = temporal_cli("workflow", "cancel", "-w", wid)
+            self.assertEqual(cp.returncode, 0, cp.stderr)
+            view = self.wait_closed(wid)
+        finally:
+            with self.proxy.lock:
+                self.proxy.drop = 0
+        self.assertEqual(view["status"], "COMPLETED", view)
+        self.assert_confirmed(wid, view["result"])
+        self.assertEqual(saga_rows(wid), (["CONFIRMED"], ["CONFIRMED"], ["CONFIRMED"]))
+        types = [e["eventType"] for e in history(wid)]
+        self.assertIn("EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED", types)
+        self.assertNotIn("EVENT_TYPE_WORKFLOW_TASK_FAILED", types)
         self.assertEqual(stock(pid), (8, 0))
 
     def test_sigterm_mid_saga_answers_202_exits_0_and_the_run_finishes_after_restart(self):

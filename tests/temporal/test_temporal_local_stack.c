@@ -5,6 +5,7 @@
 #include "local_activity.h"
 #include "la_workflows.h"
 #include "tc_test_util.h"
+#include "test_workflows.h"
 
 #include <stdatomic.h>
 
@@ -36,13 +37,7 @@ static void act_flaky(tc_activity_ctx *ctx, void *user)
     const char *in = tc_activity_input(ctx, 0);
     int until = in && *in >= '0' && *in <= '9' ? atoi(in) : 3;
     atomic_fetch_add(&n_flaky, 1);
-    if (tc_activity_attempt(ctx) < until) {
-        tc_activity_fail(ctx, "Transient", "try again", false);
-        return;
-    }
-    char out[16];
-    snprintf(out, sizeof out, "%d", tc_activity_attempt(ctx));
-    tc_activity_complete(ctx, out);
+    tw_fail_until(ctx, until);
 }
 
 static void act_refuse(tc_activity_ctx *ctx, void *user)
@@ -126,13 +121,8 @@ static void wf_one(tc_wf_ctx *ctx, void *state, void *user)
         snprintf(type, sizeof type, "Slow");
     }
     tc_wf_result r;
-    char out[512];
-    if (tc_wf_local_activity(ctx, type, arg, &o, &r) == TC_OK)
-        snprintf(out, sizeof out, "{\"ok\":true,\"result\":%s}", r.result_json);
-    else
-        snprintf(out, sizeof out, "{\"ok\":false,\"type\":\"%s\",\"nr\":%s}", r.failure_type,
-                 r.non_retryable ? "true" : "false");
-    tc_wf_complete(ctx, out);
+    int rc = tc_wf_local_activity(ctx, type, arg, &o, &r);
+    tw_complete_outcome(ctx, rc, &r);
 }
 
 /* CancelLA: Slow(10 s) in the mode given as input (0 try, 1 wait, 2 abandon); signal
@@ -152,6 +142,17 @@ static void wf_cancel_la(tc_wf_ctx *ctx, void *state, void *user)
 }
 
 /* A worker on queue; cache_size as tc_worker_options' sticky_cache_size (-1: no cache). */
+/* Settle: Slow(1500) as a local activity, settle_before_close when the input is 1, then
+ * completes "done". */
+static void wf_settle(tc_wf_ctx *ctx, void *state, void *user)
+{
+    (void)state, (void)user;
+    tc_local_activity_options o = {.start_to_close_ms = 10000,
+                                   .settle_before_close = atoi(input_or(ctx, "0")) == 1};
+    if (tc_wf_local_activity(ctx, "Slow", "1500", &o, NULL) == TC_OK)
+        tc_wf_complete(ctx, "\"done\"");
+}
+
 static tc_worker *start_worker(const char *queue, bool no_remote, int cache_size)
 {
     tc_worker *w = NULL;
@@ -165,6 +166,7 @@ static tc_worker *start_worker(const char *queue, bool no_remote, int cache_size
         tc_worker_register_workflow(w, "Seven", wf_seven, 0, NULL, &err) ||
         tc_worker_register_workflow(w, "One", wf_one, 0, NULL, &err) ||
         tc_worker_register_workflow(w, "CancelLA", wf_cancel_la, 0, NULL, &err) ||
+        tc_worker_register_workflow(w, "Settle", wf_settle, 0, NULL, &err) ||
         tc_worker_register_workflow(w, "GoLocal", wf_go_local, sizeof(go_local_state), NULL,
                                     &err) ||
         tc_worker_register_activity(w, "Echo", act_echo, NULL, &err) ||
@@ -182,14 +184,7 @@ static void run_wf_on(const char *queue, const char *type, const char *input,
                       tc_outcome *out)
 {
     tc_error err = {0};
-    tt_unique(wid, wid_cap, type);
-    tc_start_options so = {.workflow_id = wid,
-                           .workflow_type = type,
-                           .task_queue = queue,
-                           .input_json = input,
-                           .task_timeout_ms = task_timeout_ms};
-    if (tc_workflow_start(g_client, &so, run_id, 64, NULL, &err) != TC_OK)
-        fail_msg("start %s: %s", type, err.text);
+    tt_start_with(g_client, queue, type, input, task_timeout_ms, wid, wid_cap, run_id);
     if (tc_workflow_result(g_client, wid, run_id, 60000, out, &err) != TC_OK)
         fail_msg("%s: %s (%s)", type, err.text, out->failure_message ? out->failure_message : "");
 }
@@ -199,20 +194,17 @@ static void run_wf_on(const char *queue, const char *type, const char *input,
 static void start_one(const char *input, int64_t task_timeout_ms, char *wid, size_t wid_cap,
                       char rid[64])
 {
-    tc_error err = {0};
-    tt_unique(wid, wid_cap, "One");
-    tc_start_options so = {.workflow_id = wid,
-                           .workflow_type = "One",
-                           .task_queue = g_queue,
-                           .input_json = input,
-                           .task_timeout_ms = task_timeout_ms};
-    TT_OK(tc_workflow_start(g_client, &so, rid, 64, NULL, &err));
+    tt_start_with(g_client, g_queue, "One", input, task_timeout_ms, wid, wid_cap, rid);
 }
 
-static void run_wf(const char *type, const char *input, int64_t task_timeout_ms, char *wid,
-                   size_t wid_cap, char run_id[64], tc_outcome *out)
+/* run_wf_on the shared queue; the run's result JSON must be want. */
+static void run_wf(const char *type, const char *input, int64_t task_timeout_ms, const char *want,
+                   char *wid, size_t wid_cap, char run_id[64])
 {
-    run_wf_on(g_queue, type, input, task_timeout_ms, wid, wid_cap, run_id, out);
+    tc_outcome out;
+    run_wf_on(g_queue, type, input, task_timeout_ms, wid, wid_cap, run_id, &out);
+    assert_string_equal(out.result_json, want);
+    tc_outcome_clear(&out);
 }
 
 /* ---- tests ---- */
@@ -221,11 +213,8 @@ static void seven_fast_local_activities_take_one_workflow_task(void **s)
 {
     (void)s;
     char wid[128], rid[64];
-    tc_outcome out;
     atomic_store(&n_echo, 0);
-    run_wf("Seven", NULL, 0, wid, sizeof wid, rid, &out);
-    assert_string_equal(out.result_json, "[0,1,2,3,4,5,6]");
-    tc_outcome_clear(&out);
+    run_wf("Seven", NULL, 0, "[0,1,2,3,4,5,6]", wid, sizeof wid, rid);
     tc_history *h = tt_history(g_client, wid, rid);
     /* started, task scheduled/started/completed, 7 markers, completed: as the Go SDK does */
     assert_int_equal(tc_history_length(h), 12);
@@ -247,11 +236,8 @@ static void local_retries_record_one_marker_with_the_last_attempt(void **s)
 {
     (void)s;
     char wid[128], rid[64];
-    tc_outcome out;
     atomic_store(&n_flaky, 0);
-    run_wf("One", "\"Flaky\"", 0, wid, sizeof wid, rid, &out);
-    assert_string_equal(out.result_json, "{\"ok\":true,\"result\":3}");
-    tc_outcome_clear(&out);
+    run_wf("One", "\"Flaky\"", 0, "{\"ok\":true,\"result\":3}", wid, sizeof wid, rid);
     assert_int_equal(atomic_load(&n_flaky), 3);
     tc_history *h = tt_history(g_client, wid, rid);
     assert_int_equal(tt_count_events(h, EV(MARKER_RECORDED)), 1);
@@ -271,11 +257,8 @@ static void long_backoff_waits_on_durable_timers(void **s)
 {
     (void)s;
     char wid[128], rid[64];
-    tc_outcome out;
     atomic_store(&n_flaky, 0);
-    run_wf("One", "\"FlakyTimer\"", 0, wid, sizeof wid, rid, &out);
-    assert_string_equal(out.result_json, "{\"ok\":true,\"result\":3}");
-    tc_outcome_clear(&out);
+    run_wf("One", "\"FlakyTimer\"", 0, "{\"ok\":true,\"result\":3}", wid, sizeof wid, rid);
     tc_history *h = tt_history(g_client, wid, rid);
     /* attempts 1 and 2 failed: each recorded with its backoff, then a 1 s timer */
     assert_int_equal(tt_count_events(h, EV(MARKER_RECORDED)), 3);
@@ -297,21 +280,17 @@ static void non_retryable_failure_reaches_the_workflow(void **s)
 {
     (void)s;
     char wid[128], rid[64];
-    tc_outcome out;
-    run_wf("One", "\"Refuse\"", 0, wid, sizeof wid, rid, &out);
-    assert_string_equal(out.result_json, "{\"ok\":false,\"type\":\"OutOfStock\",\"nr\":true}");
-    tc_outcome_clear(&out);
+    run_wf("One", "\"Refuse\"", 0, "{\"ok\":false,\"type\":\"OutOfStock\",\"nr\":true}", wid,
+           sizeof wid, rid);
 }
 
 static void attempt_timeout_is_a_retryable_timeout(void **s)
 {
     (void)s;
     char wid[128], rid[64];
-    tc_outcome out;
     atomic_store(&n_slow, 0);
-    run_wf("One", "\"SlowTimeout\"", 0, wid, sizeof wid, rid, &out);
-    assert_string_equal(out.result_json, "{\"ok\":false,\"type\":\"TimeoutError\",\"nr\":false}");
-    tc_outcome_clear(&out);
+    run_wf("One", "\"SlowTimeout\"", 0, "{\"ok\":false,\"type\":\"TimeoutError\",\"nr\":false}",
+           wid, sizeof wid, rid);
     assert_int_equal(atomic_load(&n_slow), 2); /* maximum_attempts */
 }
 
@@ -319,11 +298,8 @@ static void long_local_activity_heartbeats_the_workflow_task(void **s)
 {
     (void)s;
     char wid[128], rid[64];
-    tc_outcome out;
     /* a 1 s task timeout and a 3 s activity: the task is answered and renewed meanwhile */
-    run_wf("One", "\"SlowLong\"", 1000, wid, sizeof wid, rid, &out);
-    assert_string_equal(out.result_json, "{\"ok\":true,\"result\":\"slept\"}");
-    tc_outcome_clear(&out);
+    run_wf("One", "\"SlowLong\"", 1000, "{\"ok\":true,\"result\":\"slept\"}", wid, sizeof wid, rid);
     tc_history *h = tt_history(g_client, wid, rid);
     long m = tt_find_event(h, EV(MARKER_RECORDED), 0);
     assert_true(m > 0);
@@ -396,22 +372,77 @@ static void long_local_activity_outlives_heartbeats_without_a_sticky_cache(void 
     tc_worker_free(w);
 }
 
+/* Starts `type` with input, sends the signal `name` once its Slow attempt runs, and waits for
+ * the outcome. */
+static void signal_while_slow(const char *type, const char *input, const char *name, char *wid,
+                              size_t wid_cap, char rid[64], tc_outcome *out)
+{
+    tc_error err = {0};
+    tt_unique(wid, wid_cap, type);
+    tc_start_options so = {
+        .workflow_id = wid, .workflow_type = type, .task_queue = g_queue, .input_json = input};
+    int before = atomic_load(&n_slow);
+    TT_OK(tc_workflow_start(g_client, &so, rid, 64, NULL, &err));
+    /* once the attempt runs (it is counted when it starts) */
+    for (int i = 0; i < 500 && atomic_load(&n_slow) == before; i++)
+        tt_sleep_ms(10);
+    TT_OK(tc_workflow_signal(g_client, wid, rid, name, NULL, &err));
+    TT_OK(tc_workflow_result(g_client, wid, rid, 60000, out, &err));
+}
+
+/* A signal arrives while the task that will end the run is running its local activity. The
+ * server refuses to close the run with the signal pending (UnhandledCommand) and the task's
+ * marker is lost: the activity runs again, after the signal. With settle_before_close the
+ * marker is recorded first, the signal after it, and the run closes in the next task. */
+static void settle_case(bool settle, int want_runs, int want_failed_tasks)
+{
+    char wid[128], rid[64];
+    tc_error err = {0};
+    tc_outcome out;
+    int before = atomic_load(&n_slow);
+    signal_while_slow("Settle", settle ? "1" : "0", "poke", wid, sizeof wid, rid, &out);
+    assert_string_equal(out.result_json, "\"done\"");
+    tc_outcome_clear(&out);
+    assert_int_equal(atomic_load(&n_slow) - before, want_runs);
+    tc_history *h = tt_history(g_client, wid, rid);
+    assert_int_equal(tt_count_events(h, TT_EV_WORKFLOW_TASK_FAILED), want_failed_tasks);
+    long marker = tt_find_event(h, EV(MARKER_RECORDED), 0);
+    long signal = tt_find_event(h, EV(WORKFLOW_EXECUTION_SIGNALED), 0);
+    assert_true(marker >= 0 && signal >= 0);
+    assert_true(settle ? marker < signal : signal < marker);
+    assert_int_equal(tc_replay_history(h, wf_settle, NULL, 0, NULL, &err), TC_OK);
+    if (settle) {
+        /* Cut while the closing task runs (as a reader of a run still open sees it): the code
+         * ended in the task before, and replays without the close recorded yet. */
+        size_t n = h->n;
+        long second = tt_find_event(h, EV(WORKFLOW_TASK_STARTED), (size_t)signal);
+        assert_true(second > signal);
+        h->n = (size_t)second + 1;
+        assert_int_equal(tc_replay_history(h, wf_settle, NULL, 0, NULL, &err), TC_OK);
+        h->n = n;
+    }
+    tc_history_free(h);
+}
+
+static void without_settling_a_signal_during_the_last_task_runs_the_activity_again(void **s)
+{
+    (void)s;
+    settle_case(false, 2, 1);
+}
+
+static void settle_before_close_records_the_marker_before_a_signal(void **s)
+{
+    (void)s;
+    settle_case(true, 1, 0);
+}
+
 static void cancel_case(int mode, const char *want)
 {
     char wid[128], rid[64], in[8];
     tc_error err = {0};
-    tt_unique(wid, sizeof wid, "CancelLA");
-    snprintf(in, sizeof in, "%d", mode);
-    tc_start_options so = {
-        .workflow_id = wid, .workflow_type = "CancelLA", .task_queue = g_queue, .input_json = in};
-    int slow_before = atomic_load(&n_slow);
-    TT_OK(tc_workflow_start(g_client, &so, rid, sizeof rid, NULL, &err));
-    /* once the attempt runs (it is counted when it starts) */
-    for (int i = 0; i < 500 && atomic_load(&n_slow) == slow_before; i++)
-        tt_sleep_ms(10);
-    TT_OK(tc_workflow_signal(g_client, wid, rid, "cancel", NULL, &err));
     tc_outcome out;
-    TT_OK(tc_workflow_result(g_client, wid, rid, 60000, &out, &err));
+    snprintf(in, sizeof in, "%d", mode);
+    signal_while_slow("CancelLA", in, "cancel", wid, sizeof wid, rid, &out);
     assert_string_equal(out.result_json, want);
     tc_outcome_clear(&out);
     tc_history *h = tt_history(g_client, wid, rid);
@@ -490,10 +521,7 @@ static void our_history_replays_on_the_go_sdk(void **s)
 {
     (void)s;
     char wid[128], rid[64], path[256], cmd[1024];
-    tc_outcome out;
-    run_wf("GoLocal", NULL, 1000, wid, sizeof wid, rid, &out);
-    assert_string_equal(out.result_json, "\"a|3|2|OutOfStock|x|y\"");
-    tc_outcome_clear(&out);
+    run_wf("GoLocal", NULL, 1000, "\"a|3|2|OutOfStock|x|y\"", wid, sizeof wid, rid);
     tc_history *h = tt_history(g_client, wid, rid);
     assert_int_equal(tt_count_events(h, EV(TIMER_STARTED)), 1);
     tc_error err = {0};
@@ -505,22 +533,7 @@ static void our_history_replays_on_the_go_sdk(void **s)
     assert_int_equal(system(cmd), 0);
 }
 
-static int setup(void **s)
-{
-    (void)s;
-    g_client = tt_client();
-    tt_unique(g_queue, sizeof g_queue, "tc-local");
-    g_worker = start_worker(g_queue, false, 0);
-    return 0;
-}
-
-static int teardown(void **s)
-{
-    (void)s;
-    tc_worker_free(g_worker);
-    tc_client_free(g_client);
-    return 0;
-}
+TT_GROUP_FIXTURES("tc-local", start_worker(g_queue, false, 0))
 
 int main(int argc, char **argv)
 {
@@ -534,6 +547,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(long_local_activity_heartbeats_the_workflow_task),
         cmocka_unit_test(long_local_activity_outlives_heartbeats_without_a_sticky_cache),
         cmocka_unit_test(describe_shows_the_held_task_and_a_query_deadline_bounds_the_wait),
+        cmocka_unit_test(without_settling_a_signal_during_the_last_task_runs_the_activity_again),
+        cmocka_unit_test(settle_before_close_records_the_marker_before_a_signal),
         cmocka_unit_test(try_cancel_resolves_cancelled),
         cmocka_unit_test(wait_cancel_resolves_after_the_activity_acknowledges),
         cmocka_unit_test(abandon_resolves_cancelled),

@@ -38,6 +38,28 @@ void wf_greet_changed(tc_wf_ctx *ctx, void *state, void *user)
     tc_wf_complete(ctx, r.result_json);
 }
 
+void tw_complete_outcome(tc_wf_ctx *ctx, int rc, const tc_wf_result *r)
+{
+    char out[512];
+    if (rc == TC_OK)
+        snprintf(out, sizeof out, "{\"ok\":true,\"result\":%s}", r->result_json);
+    else
+        snprintf(out, sizeof out, "{\"ok\":false,\"type\":\"%s\",\"nr\":%s}", r->failure_type,
+                 r->non_retryable ? "true" : "false");
+    tc_wf_complete(ctx, out);
+}
+
+void tw_fail_until(tc_activity_ctx *ctx, int until)
+{
+    if (tc_activity_attempt(ctx) < until) {
+        tc_activity_fail(ctx, "Transient", "try again", false);
+        return;
+    }
+    char out[16];
+    snprintf(out, sizeof out, "%d", tc_activity_attempt(ctx));
+    tc_activity_complete(ctx, out);
+}
+
 void act_hello(tc_activity_ctx *ctx, void *user)
 {
     (void)user;

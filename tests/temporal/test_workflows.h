@@ -36,6 +36,14 @@ void wf_cancel(tc_wf_ctx *ctx, void *state, void *user);
  * future, or NULL when the sleep did not end normally (the run is ending). */
 tc_future *tw_long_beat_then_sleep(tc_wf_ctx *ctx);
 
+/* A flaky activity's body: fails the attempts below until (retryable "Transient"), then completes
+ * with the attempt number. */
+void tw_fail_until(tc_activity_ctx *ctx, int until);
+
+/* Completes the run with an activity's outcome (rc and r of tc_wf_activity or
+ * tc_wf_local_activity) as JSON: {"ok":true,"result":R}, or {"ok":false,"type":T,"nr":B}. */
+void tw_complete_outcome(tc_wf_ctx *ctx, int rc, const tc_wf_result *r);
+
 /* Register everything above on w (Greet, Chain, Steps + their activities). */
 int tw_register_all(tc_worker *w, tc_error *err);
 
