@@ -161,6 +161,17 @@ void tc_cancel_fire(tc_cancel *k)
     pthread_mutex_unlock(&k->mu);
 }
 
+/* Whether k (may be NULL) was fired. */
+static bool cancel_fired(tc_cancel *k)
+{
+    if (!k)
+        return false;
+    pthread_mutex_lock(&k->mu);
+    bool fired = k->cancelled;
+    pthread_mutex_unlock(&k->mu);
+    return fired;
+}
+
 static int map_status(grpc_status_code st)
 {
     switch (st) {
@@ -347,7 +358,16 @@ static int rpc_once(tc_client *c, const char *path, const uint8_t *buf, size_t l
         goto out;
     if (status != GRPC_STATUS_OK) {
         char *msg = grpc_slice_to_c_string(details);
-        rc = tc_seterr(err, map_status(status), "%s: %s: %s", path + strlen(TC_SERVICE_PREFIX),
+        int code = map_status(status);
+        /* The server learns our deadline from the request and may end the call itself just
+         * before our clock does (gRPC servers reset the stream: CANCELLED). Not cancelled by us
+         * and at the deadline, that is the deadline. */
+        if (status == GRPC_STATUS_CANCELLED && !cancel_fired(cancel) &&
+            gpr_time_cmp(gpr_now(GPR_CLOCK_MONOTONIC),
+                         gpr_time_sub(deadline, gpr_time_from_millis(timeout_ms / 10 + 20,
+                                                                     GPR_TIMESPAN))) >= 0)
+            code = TC_ERR_TIMEOUT;
+        rc = tc_seterr(err, code, "%s: %s: %s", path + strlen(TC_SERVICE_PREFIX),
                        status_name(status), msg ? msg : "");
         if (err)
             err->grpc_status = (int)status;
@@ -415,13 +435,8 @@ int tc_rpc(tc_client *c, const char *rpc, const ProtobufCMessage *req,
          * (every mutating call we make carries a request id or task token). */
         if (rc != TC_ERR_UNAVAILABLE || i + 1 == attempts)
             break;
-        if (cancel) {
-            pthread_mutex_lock(&cancel->mu);
-            bool stop = cancel->cancelled;
-            pthread_mutex_unlock(&cancel->mu);
-            if (stop)
-                break;
-        }
+        if (cancel_fired(cancel))
+            break;
         int64_t d = tc_backoff_jitter(backoff_ms);
         struct timespec ts = {d / 1000, (d % 1000) * 1000000L};
         nanosleep(&ts, NULL);
