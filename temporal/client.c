@@ -24,6 +24,18 @@ static void copy_str(char *dst, size_t cap, const char *src)
     snprintf(dst, cap, "%s", src ? src : "");
 }
 
+/* A default unary call (see tc_rpc) whose reply carries nothing the caller needs: only its
+ * status is returned, the reply is freed. */
+static int rpc_status(tc_client *c, const char *rpc, const ProtobufCMessage *req,
+                      const ProtobufCMessageDescriptor *resp_desc, tc_error *err)
+{
+    ProtobufCMessage *m = NULL;
+    int rc = tc_rpc(c, rpc, req, resp_desc, &m, 0, 0, NULL, err);
+    if (m)
+        protobuf_c_message_free_unpacked(m, NULL);
+    return rc;
+}
+
 int tc_client_wait_ready(tc_client *c, int timeout_ms, tc_error *err)
 {
     int64_t end = tc_now_us() + (int64_t)timeout_ms * 1000;
@@ -123,6 +135,43 @@ static int start_parts_init(start_parts *p, const tc_start_options *o, tc_error 
     return rc;
 }
 
+/* The fields StartWorkflowExecutionRequest and SignalWithStartWorkflowExecutionRequest share
+ * (the same names in both messages, so one macro fills either type) from the options o and
+ * their prepared parts p. */
+#define START_REQUEST_FILL(rq, c, o, p)                                                  \
+    do {                                                                                 \
+        (rq).namespace_ = (c)->ns;                                                       \
+        (rq).workflow_id = (char *)(o)->workflow_id;                                     \
+        (rq).workflow_type = &(p)->wt;                                                   \
+        (rq).task_queue = &(p)->tq;                                                      \
+        (rq).input = (p)->input;                                                         \
+        (rq).workflow_execution_timeout = (p)->exec;                                     \
+        (rq).workflow_run_timeout = (p)->run;                                            \
+        (rq).workflow_task_timeout = (p)->task;                                          \
+        (rq).identity = (c)->identity;                                                   \
+        (rq).request_id = (char *)(p)->request_id;                                       \
+        (rq).workflow_id_reuse_policy =                                                  \
+            (Temporal__Api__Enums__V1__WorkflowIdReusePolicy)(o)->id_reuse_policy;       \
+        (rq).workflow_id_conflict_policy =                                               \
+            (Temporal__Api__Enums__V1__WorkflowIdConflictPolicy)(o)->id_conflict_policy; \
+        (rq).retry_policy = (p)->retry;                                                  \
+        (rq).cron_schedule = (char *)((o)->cron_schedule ? (o)->cron_schedule : "");     \
+        (rq).memo = (p)->memo;                                                           \
+        (rq).search_attributes = (p)->sa;                                                \
+    } while (0)
+
+/* Hands a start reply's run id and started flag to the caller's out-parameters (either may be
+ * NULL) and frees the reply m. */
+static void start_reply(const char *reply_run_id, bool reply_started, char *run_id,
+                        size_t run_id_cap, bool *started, ProtobufCMessage *m)
+{
+    if (run_id)
+        copy_str(run_id, run_id_cap, reply_run_id);
+    if (started)
+        *started = reply_started;
+    protobuf_c_message_free_unpacked(m, NULL);
+}
+
 int tc_workflow_start(tc_client *c, const tc_start_options *o, char *run_id, size_t run_id_cap,
                       bool *started, tc_error *err)
 {
@@ -132,24 +181,7 @@ int tc_workflow_start(tc_client *c, const tc_start_options *o, char *run_id, siz
         return rc;
     Temporal__Api__Workflowservice__V1__StartWorkflowExecutionRequest rq =
         TEMPORAL__API__WORKFLOWSERVICE__V1__START_WORKFLOW_EXECUTION_REQUEST__INIT;
-    rq.namespace_ = c->ns;
-    rq.workflow_id = (char *)o->workflow_id;
-    rq.workflow_type = &p.wt;
-    rq.task_queue = &p.tq;
-    rq.input = p.input;
-    rq.workflow_execution_timeout = p.exec;
-    rq.workflow_run_timeout = p.run;
-    rq.workflow_task_timeout = p.task;
-    rq.identity = c->identity;
-    rq.request_id = (char *)p.request_id;
-    rq.workflow_id_reuse_policy =
-        (Temporal__Api__Enums__V1__WorkflowIdReusePolicy)o->id_reuse_policy;
-    rq.workflow_id_conflict_policy =
-        (Temporal__Api__Enums__V1__WorkflowIdConflictPolicy)o->id_conflict_policy;
-    rq.retry_policy = p.retry;
-    rq.cron_schedule = (char *)(o->cron_schedule ? o->cron_schedule : "");
-    rq.memo = p.memo;
-    rq.search_attributes = p.sa;
+    START_REQUEST_FILL(rq, c, o, &p);
     /* Eager start: a local worker's slot is reserved before asking (a granted task must run). */
     void *slot = NULL;
     if (o->eager_started)
@@ -177,11 +209,7 @@ int tc_workflow_start(tc_client *c, const tc_start_options *o, char *run_id, siz
     }
     if (rc != TC_OK)
         return rc;
-    if (run_id)
-        copy_str(run_id, run_id_cap, r->run_id);
-    if (started)
-        *started = r->started;
-    protobuf_c_message_free_unpacked(m, NULL);
+    start_reply(r->run_id, r->started, run_id, run_id_cap, started, m);
     return TC_OK;
 }
 
@@ -198,26 +226,9 @@ int tc_workflow_signal_with_start(tc_client *c, const tc_start_options *o, const
     Temporal__Api__Workflowservice__V1__SignalWithStartWorkflowExecutionRequest rq =
         TEMPORAL__API__WORKFLOWSERVICE__V1__SIGNAL_WITH_START_WORKFLOW_EXECUTION_REQUEST__INIT;
     tc_pl1 sig;
-    rq.namespace_ = c->ns;
-    rq.workflow_id = (char *)o->workflow_id;
-    rq.workflow_type = &p.wt;
-    rq.task_queue = &p.tq;
-    rq.input = p.input;
-    rq.workflow_execution_timeout = p.exec;
-    rq.workflow_run_timeout = p.run;
-    rq.workflow_task_timeout = p.task;
-    rq.identity = c->identity;
-    rq.request_id = (char *)p.request_id;
-    rq.workflow_id_reuse_policy =
-        (Temporal__Api__Enums__V1__WorkflowIdReusePolicy)o->id_reuse_policy;
-    rq.workflow_id_conflict_policy =
-        (Temporal__Api__Enums__V1__WorkflowIdConflictPolicy)o->id_conflict_policy;
+    START_REQUEST_FILL(rq, c, o, &p);
     rq.signal_name = (char *)signal_name;
     rq.signal_input = tc_pl1_init(&sig, signal_input_json);
-    rq.retry_policy = p.retry;
-    rq.cron_schedule = (char *)(o->cron_schedule ? o->cron_schedule : "");
-    rq.memo = p.memo;
-    rq.search_attributes = p.sa;
     ProtobufCMessage *m = NULL;
     rc =
         tc_rpc(c, "SignalWithStartWorkflowExecution", TC_RPC_MSG(rq),
@@ -227,11 +238,7 @@ int tc_workflow_signal_with_start(tc_client *c, const tc_start_options *o, const
     if (rc != TC_OK)
         return rc;
     Temporal__Api__Workflowservice__V1__SignalWithStartWorkflowExecutionResponse *r = (void *)m;
-    if (run_id)
-        copy_str(run_id, run_id_cap, r->run_id);
-    if (started)
-        *started = r->started;
-    protobuf_c_message_free_unpacked(m, NULL);
+    start_reply(r->run_id, r->started, run_id, run_id_cap, started, m);
     return TC_OK;
 }
 
@@ -274,12 +281,8 @@ int tc_workflow_delete(tc_client *c, const char *workflow_id, const char *run_id
     exec_init(&ex, workflow_id, run_id);
     rq.namespace_ = c->ns;
     rq.workflow_execution = &ex;
-    ProtobufCMessage *m = NULL;
-    int rc = tc_rpc(c, "DeleteWorkflowExecution", TC_RPC_MSG(rq),
-                    &WS(delete_workflow_execution_response__descriptor), &m, 0, 0, NULL, err);
-    if (m)
-        protobuf_c_message_free_unpacked(m, NULL);
-    return rc;
+    return rpc_status(c, "DeleteWorkflowExecution", TC_RPC_MSG(rq),
+                      &WS(delete_workflow_execution_response__descriptor), err);
 }
 
 void tc_outcome_clear(tc_outcome *o)
@@ -488,18 +491,10 @@ int tc_workflow_describe(tc_client *c, const char *workflow_id, const char *run_
                          tc_description *out, tc_error *err)
 {
     memset(out, 0, sizeof *out);
-    Temporal__Api__Workflowservice__V1__DescribeWorkflowExecutionRequest rq =
-        TEMPORAL__API__WORKFLOWSERVICE__V1__DESCRIBE_WORKFLOW_EXECUTION_REQUEST__INIT;
-    tc_pb_exec ex;
-    exec_init(&ex, workflow_id, run_id);
-    rq.namespace_ = c->ns;
-    rq.execution = &ex;
-    ProtobufCMessage *m = NULL;
-    int rc = tc_rpc(c, "DescribeWorkflowExecution", TC_RPC_MSG(rq),
-                    &WS(describe_workflow_execution_response__descriptor), &m, 0, 0, NULL, err);
+    Temporal__Api__Workflowservice__V1__DescribeWorkflowExecutionResponse *r = NULL;
+    int rc = tc_describe_rpc(c, workflow_id, run_id, &r, err);
     if (rc != TC_OK)
         return rc;
-    Temporal__Api__Workflowservice__V1__DescribeWorkflowExecutionResponse *r = (void *)m;
     const Temporal__Api__Workflow__V1__WorkflowExecutionInfo *i = r->workflow_execution_info;
     if (i) {
         out->status = (tc_wf_status)i->status;
@@ -511,7 +506,7 @@ int tc_workflow_describe(tc_client *c, const char *workflow_id, const char *run_
         copy_str(out->task_queue, sizeof out->task_queue, i->task_queue);
     }
     out->pending_activities = (int)r->n_pending_activities;
-    protobuf_c_message_free_unpacked(m, NULL);
+    protobuf_c_message_free_unpacked(&r->base, NULL);
     return TC_OK;
 }
 
@@ -578,12 +573,9 @@ int tc_workflow_signal(tc_client *c, const char *workflow_id, const char *run_id
     rq.input = tc_pl1_init(&in, input_json);
     rq.identity = c->identity;
     rq.request_id = uuid; /* makes a retried signal land once */
-    ProtobufCMessage *m = NULL;
-    int rc = tc_rpc(c, "SignalWorkflowExecution", TC_RPC_MSG(rq),
-                    &WS(signal_workflow_execution_response__descriptor), &m, 0, 0, NULL, err);
+    int rc = rpc_status(c, "SignalWorkflowExecution", TC_RPC_MSG(rq),
+                        &WS(signal_workflow_execution_response__descriptor), err);
     tc_pl1_clear(&in);
-    if (m)
-        protobuf_c_message_free_unpacked(m, NULL);
     return rc;
 }
 
@@ -598,12 +590,8 @@ int tc_workflow_terminate(tc_client *c, const char *workflow_id, const char *run
     rq.workflow_execution = &ex;
     rq.reason = (char *)(reason ? reason : "");
     rq.identity = c->identity;
-    ProtobufCMessage *m = NULL;
-    int rc = tc_rpc(c, "TerminateWorkflowExecution", TC_RPC_MSG(rq),
-                    &WS(terminate_workflow_execution_response__descriptor), &m, 0, 0, NULL, err);
-    if (m)
-        protobuf_c_message_free_unpacked(m, NULL);
-    return rc;
+    return rpc_status(c, "TerminateWorkflowExecution", TC_RPC_MSG(rq),
+                      &WS(terminate_workflow_execution_response__descriptor), err);
 }
 
 int tc_workflow_cancel(tc_client *c, const char *workflow_id, const char *run_id,
@@ -622,13 +610,8 @@ int tc_workflow_cancel(tc_client *c, const char *workflow_id, const char *run_id
     rq.identity = c->identity;
     rq.request_id = uuid;
     rq.reason = (char *)(reason ? reason : "");
-    ProtobufCMessage *m = NULL;
-    int rc =
-        tc_rpc(c, "RequestCancelWorkflowExecution", TC_RPC_MSG(rq),
-               &WS(request_cancel_workflow_execution_response__descriptor), &m, 0, 0, NULL, err);
-    if (m)
-        protobuf_c_message_free_unpacked(m, NULL);
-    return rc;
+    return rpc_status(c, "RequestCancelWorkflowExecution", TC_RPC_MSG(rq),
+                      &WS(request_cancel_workflow_execution_response__descriptor), err);
 }
 
 int tc_fetch_history(tc_client *c, const char *wid, const char *rid, tc_history *h, tc_error *err)

@@ -294,12 +294,10 @@ static int pending_fill(tc_workflow_info *o,
     return TC_OK;
 }
 
-int tc_workflow_describe_info(tc_client *c, const char *workflow_id, const char *run_id,
-                              tc_workflow_info *out, tc_error *err)
+int tc_describe_rpc(tc_client *c, const char *workflow_id, const char *run_id,
+                    Temporal__Api__Workflowservice__V1__DescribeWorkflowExecutionResponse **out,
+                    tc_error *err)
 {
-    memset(out, 0, sizeof *out);
-    if (!workflow_id || !*workflow_id)
-        return tc_seterr(err, TC_ERR_INVALID, "workflow_id required");
     Temporal__Api__Workflowservice__V1__DescribeWorkflowExecutionRequest rq =
         TEMPORAL__API__WORKFLOWSERVICE__V1__DESCRIBE_WORKFLOW_EXECUTION_REQUEST__INIT;
     Temporal__Api__Common__V1__WorkflowExecution ex =
@@ -311,9 +309,20 @@ int tc_workflow_describe_info(tc_client *c, const char *workflow_id, const char 
     ProtobufCMessage *m = NULL;
     int rc = tc_rpc(c, "DescribeWorkflowExecution", TC_RPC_MSG(rq),
                     &WS(describe_workflow_execution_response__descriptor), &m, 0, 0, NULL, err);
+    *out = (void *)m;
+    return rc;
+}
+
+int tc_workflow_describe_info(tc_client *c, const char *workflow_id, const char *run_id,
+                              tc_workflow_info *out, tc_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!workflow_id || !*workflow_id)
+        return tc_seterr(err, TC_ERR_INVALID, "workflow_id required");
+    Temporal__Api__Workflowservice__V1__DescribeWorkflowExecutionResponse *r = NULL;
+    int rc = tc_describe_rpc(c, workflow_id, run_id, &r, err);
     if (rc != TC_OK)
         return rc;
-    Temporal__Api__Workflowservice__V1__DescribeWorkflowExecutionResponse *r = (void *)m;
     if (!r->workflow_execution_info)
         rc = tc_seterr(err, TC_ERR_PROTOCOL, "describe of %s has no execution info", workflow_id);
     else
@@ -326,7 +335,7 @@ int tc_workflow_describe_info(tc_client *c, const char *workflow_id, const char 
         out->task_first_scheduled_ms =
             ts_ms(t->original_scheduled_time ? t->original_scheduled_time : t->scheduled_time);
     }
-    protobuf_c_message_free_unpacked(m, NULL);
+    protobuf_c_message_free_unpacked(&r->base, NULL);
     return rc;
 }
 

@@ -125,6 +125,12 @@ int tc_search_attributes_from_json(const char *json,
                                    Temporal__Api__Common__V1__SearchAttributes **out,
                                    tc_error *err);
 
+/* DescribeWorkflowExecution of workflow_id (run_id NULL or "" = the latest run); the reply in
+ * *out (caller frees with protobuf_c_message_free_unpacked; NULL on error). Any thread. */
+int tc_describe_rpc(tc_client *c, const char *workflow_id, const char *run_id,
+                    Temporal__Api__Workflowservice__V1__DescribeWorkflowExecutionResponse **out,
+                    tc_error *err);
+
 /* Copies a page token into a malloc'd buffer (*out NULL when the token is empty). */
 int tc_token_copy(const ProtobufCBinaryData *t, uint8_t **out, size_t *len, tc_error *err);
 

@@ -31,6 +31,18 @@ static inline tc_run *rt_task(tc_history *h, int64_t started, tc_workflow_fn fn,
     return r;
 }
 
+/* The history of a new run of workflow_type up to its first workflow task, started (its event
+ * id in *started). Owned by the caller. */
+static inline tc_history *rt_first_task_history(const char *workflow_type, int64_t *started)
+{
+    hb *b = hb_new();
+    hb_started(b, workflow_type, NULL);
+    *started = hb_wft_start(b);
+    tc_history *h = hb_history(b);
+    hb_free(b);
+    return h;
+}
+
 /* Continues a cached run with more events (a sticky task). */
 static inline int rt_more(tc_run *r, tc_history *h, int64_t started, tc_error *err)
 {

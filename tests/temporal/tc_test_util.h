@@ -62,11 +62,32 @@ static inline tc_client *tt_client(void)
     return c;
 }
 
+/* The group set-up and tear-down of a stack test with one client, one worker and one queue of
+ * its own: defines setup() and teardown() over the file's g_client, g_queue and g_worker; the
+ * queue is named after prefix and start_worker_call starts the worker on g_queue. */
+#define TT_GROUP_FIXTURES(prefix, start_worker_call)  \
+    static int setup(void **s)                        \
+    {                                                 \
+        (void)s;                                      \
+        g_client = tt_client();                       \
+        tt_unique(g_queue, sizeof g_queue, (prefix)); \
+        g_worker = (start_worker_call);               \
+        return 0;                                     \
+    }                                                 \
+    static int teardown(void **s)                     \
+    {                                                 \
+        (void)s;                                      \
+        tc_worker_free(g_worker);                     \
+        tc_client_free(g_client);                     \
+        return 0;                                     \
+    }
+
 /* Starts a workflow of type on queue, input_json its input (may be NULL), with a fresh id named
- * after the type (written to wid, cap bytes) and a 5 s workflow task timeout; its run id goes to
- * rid (64 bytes). Fails the test when the server refuses. */
-static inline void tt_start(tc_client *c, const char *queue, const char *type,
-                            const char *input_json, char *wid, size_t cap, char *rid)
+ * after the type (written to wid, cap bytes) and a workflow task timeout of task_timeout_ms (0:
+ * the server's); its run id goes to rid (64 bytes). Fails the test when the server refuses. */
+static inline void tt_start_with(tc_client *c, const char *queue, const char *type,
+                                 const char *input_json, int64_t task_timeout_ms, char *wid,
+                                 size_t cap, char *rid)
 {
     tc_error err = {0};
     tt_unique(wid, cap, type);
@@ -74,9 +95,16 @@ static inline void tt_start(tc_client *c, const char *queue, const char *type,
                           .workflow_type = type,
                           .task_queue = queue,
                           .input_json = input_json,
-                          .task_timeout_ms = 5000};
+                          .task_timeout_ms = task_timeout_ms};
     if (tc_workflow_start(c, &o, rid, 64, NULL, &err) != TC_OK)
         fail_msg("start %s: %s", type, err.text);
+}
+
+/* tt_start_with a 5 s workflow task timeout. */
+static inline void tt_start(tc_client *c, const char *queue, const char *type,
+                            const char *input_json, char *wid, size_t cap, char *rid)
+{
+    tt_start_with(c, queue, type, input_json, 5000, wid, cap, rid);
 }
 
 /* Waits up to timeout_ms for the run's result, which must be a close other than completion

@@ -282,22 +282,7 @@ static tc_worker *start_worker(const char *queue, int cache)
     return w;
 }
 
-static int setup(void **s)
-{
-    (void)s;
-    g_client = tt_client();
-    tt_unique(g_queue, sizeof g_queue, "msg");
-    g_worker = start_worker(g_queue, 0);
-    return 0;
-}
-
-static int teardown(void **s)
-{
-    (void)s;
-    tc_worker_free(g_worker);
-    tc_client_free(g_client);
-    return 0;
-}
+TT_GROUP_FIXTURES("msg", start_worker(g_queue, 0))
 
 /* Starts wf_type with input and returns its outcome (caller clears). */
 static int run_wf(const char *wf_type, const char *wid, const char *input, tc_outcome *out)

@@ -169,14 +169,10 @@ static void first_task_schedules_with_event_ids(void **s)
     (void)s;
     hb *b = hb_new();
     hb_started(b, "First", NULL);
-    int64_t started = hb_wft_start(b);
-    tc_history *h = hb_history(b);
-    hb_free(b);
-    tc_error err = {0};
-    tc_run *r = rt_task(h, started, wf_first_of_two, sizeof(race_state), NULL, NULL, &err);
+    rt_drive d = {.b = b};
+    tc_run *r = rt_drive_task(&d, wf_first_of_two, sizeof(race_state));
     rt_expect(r, "ScheduleActivityTask:5:A,ScheduleActivityTask:6:B");
-    tc_run_free(r);
-    tc_history_free(h);
+    rt_drive_free(&d);
 }
 
 /* ---- cancellation ---- */
@@ -222,19 +218,15 @@ static void try_cancel_resolves_at_once_and_requests_cancel(void **s)
     (void)s;
     int64_t act;
     hb *b = cancel_prefix(&act);
-    int64_t started = hb_wft_start(b);
-    tc_history *h = hb_history(b);
-    tc_error err = {0};
+    rt_drive d = {.b = b};
     g_mode = TC_CANCEL_TRY;
-    tc_run *r = rt_task(h, started, wf_cancel_activity, sizeof(cancel_state), NULL, NULL, &err);
+    tc_run *r = rt_drive_task(&d, wf_cancel_activity, sizeof(cancel_state));
     assert_int_equal(((cancel_state *)r->state)->rc, TC_ERR_CANCELLED);
     rt_expect(r, "RequestCancelActivityTask:5:,CompleteWorkflowExecution::");
     Temporal__Api__Command__V1__Command *c = rt_unpack(rt_cmd(r, 0));
     assert_int_equal(c->request_cancel_activity_task_command_attributes->scheduled_event_id, act);
     temporal__api__command__v1__command__free_unpacked(c, NULL);
-    tc_run_free(r);
-    tc_history_free(h);
-    hb_free(b);
+    rt_drive_free(&d);
 }
 
 static void wait_cancel_resolves_when_the_activity_reports(void **s)
@@ -270,16 +262,12 @@ static void abandon_makes_no_command(void **s)
     (void)s;
     int64_t act;
     hb *b = cancel_prefix(&act);
-    int64_t started = hb_wft_start(b);
-    tc_history *h = hb_history(b);
-    tc_error err = {0};
+    rt_drive d = {.b = b};
     g_mode = TC_CANCEL_ABANDON;
-    tc_run *r = rt_task(h, started, wf_cancel_activity, sizeof(cancel_state), NULL, NULL, &err);
+    tc_run *r = rt_drive_task(&d, wf_cancel_activity, sizeof(cancel_state));
     assert_int_equal(((cancel_state *)r->state)->rc, TC_ERR_CANCELLED);
     rt_expect(r, "CompleteWorkflowExecution::");
-    tc_run_free(r);
-    tc_history_free(h);
-    hb_free(b);
+    rt_drive_free(&d);
 }
 
 /* A 60 s timer raced against signal "stop": the signal cancels the timer. */
@@ -303,15 +291,11 @@ static void timer_cancel_makes_cancel_timer(void **s)
     hb_wft(b);
     hb_timer_started(b, "5", 60000);
     hb_signal(b, "stop", NULL);
-    int64_t started = hb_wft_start(b);
-    tc_history *h = hb_history(b);
-    tc_error err = {0};
-    tc_run *r = rt_task(h, started, wf_cancel_timer, sizeof(cancel_state), NULL, NULL, &err);
+    rt_drive d = {.b = b};
+    tc_run *r = rt_drive_task(&d, wf_cancel_timer, sizeof(cancel_state));
     assert_int_equal(((cancel_state *)r->state)->rc, TC_ERR_CANCELLED);
     rt_expect(r, "CancelTimer:5:,CompleteWorkflowExecution::");
-    tc_run_free(r);
-    tc_history_free(h);
-    hb_free(b);
+    rt_drive_free(&d);
 }
 
 static void timer_cancelled_in_its_own_task_makes_no_command(void **s)
@@ -320,15 +304,11 @@ static void timer_cancelled_in_its_own_task_makes_no_command(void **s)
     hb *b = hb_new();
     hb_started(b, "T", NULL);
     hb_signal(b, "stop", NULL); /* already there: the timer is cancelled before it is sent */
-    int64_t started = hb_wft_start(b);
-    tc_history *h = hb_history(b);
-    tc_error err = {0};
-    tc_run *r = rt_task(h, started, wf_cancel_timer, sizeof(cancel_state), NULL, NULL, &err);
+    rt_drive d = {.b = b};
+    tc_run *r = rt_drive_task(&d, wf_cancel_timer, sizeof(cancel_state));
     assert_int_equal(((cancel_state *)r->state)->rc, TC_ERR_CANCELLED);
     rt_expect(r, "CompleteWorkflowExecution::");
-    tc_run_free(r);
-    tc_history_free(h);
-    hb_free(b);
+    rt_drive_free(&d);
 }
 
 /* Saga-like: activity Step; when the run is cancelled, run Undo in a detached section and end
@@ -353,46 +333,48 @@ static void wf_saga(tc_wf_ctx *ctx, void *state, void *user)
     tc_wf_complete(ctx, NULL);
 }
 
-static void cancelled_run_cleans_up_in_detached_section(void **s)
+/* 1 started, 2-4 task, 5 Step scheduled, 6 started, 7 the run's cancel requested */
+static hb *saga_cancel_prefix(int64_t *step)
 {
-    (void)s;
     hb *b = hb_new();
     hb_started(b, "Saga", NULL);
     hb_wft(b);
-    int64_t step = hb_act_scheduled(b, "5", "Step");
-    hb_act_started(b, step);
+    *step = hb_act_scheduled(b, "5", "Step");
+    hb_act_started(b, *step);
     hb_cancel_requested(b);
-    int64_t t2 = hb_wft_start(b);
-    tc_history *h1 = hb_history(b);
-    tc_error err = {0};
-    tc_run *r = rt_task(h1, t2, wf_saga, sizeof(cancel_state), NULL, NULL, &err);
+    return b;
+}
+
+static void cancelled_run_cleans_up_in_detached_section(void **s)
+{
+    (void)s;
+    int64_t step;
+    hb *b = saga_cancel_prefix(&step);
+    rt_drive d = {.b = b};
+    tc_run *r = rt_drive_task(&d, wf_saga, sizeof(cancel_state));
     cancel_state *st = r->state;
     assert_true(st->saw_cancel);
     /* the cancel request comes first (made while applying the event), then the cleanup with
      * the event id it will get (12 = task started 9 + 2 + one command before it) */
     rt_expect(r, "RequestCancelActivityTask:5:,ScheduleActivityTask:12:Undo");
-    hb_wft_complete(b, t2);
+    hb_wft_complete(b, d.started);
     hb_act_cancel_requested(b, step);
     int64_t undo = hb_act_scheduled(b, "12", "Undo");
     hb_act_completed(b, undo, "null");
-    int64_t t3 = hb_wft_start(b);
-    tc_history *h2 = hb_history(b);
-    assert_int_equal(rt_more(r, h2, t3, &err), TC_OK);
+    rt_drive_task(&d, wf_saga, sizeof(cancel_state));
     assert_int_equal(st->cleanup_rc, TC_OK);
     rt_expect(r, "CancelWorkflowExecution::");
     /* the same history replayed from scratch (cache miss) gives the same state */
-    hb_wft_complete(b, t3);
+    hb_wft_complete(b, d.started);
     hb_canceled(b);
     tc_history *h3 = hb_history(b);
     cancel_state again;
+    tc_error err = {0};
     assert_int_equal(tc_replay_history(h3, wf_saga, &again, sizeof again, NULL, &err), TC_OK);
     assert_true(again.saw_cancel);
     assert_int_equal(again.cleanup_rc, TC_OK);
-    tc_run_free(r);
-    tc_history_free(h1);
-    tc_history_free(h2);
     tc_history_free(h3);
-    hb_free(b);
+    rt_drive_free(&d);
 }
 
 /* The run's cancel request and the activity's completion in one batch (a task the server
@@ -402,23 +384,15 @@ static void cancelled_run_cleans_up_in_detached_section(void **s)
 static void cancel_request_for_an_activity_ending_in_the_same_batch_is_not_sent(void **s)
 {
     (void)s;
-    hb *b = hb_new();
-    hb_started(b, "Saga", NULL);
-    hb_wft(b);
-    int64_t step = hb_act_scheduled(b, "5", "Step");
-    hb_act_started(b, step);
-    hb_cancel_requested(b);
+    int64_t step;
+    hb *b = saga_cancel_prefix(&step);
     hb_act_completed(b, step, "null");
-    int64_t t2 = hb_wft_start(b);
-    tc_history *h = hb_history(b);
-    tc_error err = {0};
-    tc_run *r = rt_task(h, t2, wf_saga, sizeof(cancel_state), NULL, NULL, &err);
+    rt_drive d = {.b = b};
+    tc_run *r = rt_drive_task(&d, wf_saga, sizeof(cancel_state));
     cancel_state *st = r->state;
     assert_true(st->saw_cancel); /* TRY resolved it cancelled when the request was applied */
     rt_expect(r, "ScheduleActivityTask:12:Undo");
-    tc_run_free(r);
-    tc_history_free(h);
-    hb_free(b);
+    rt_drive_free(&d);
 }
 
 /* ---- continue-as-new ---- */
@@ -530,11 +504,8 @@ static void new_run_records_a_patch_marker(void **s)
     (void)s;
     hb *b = hb_new();
     hb_started(b, "P", NULL);
-    int64_t started = hb_wft_start(b);
-    tc_history *h = hb_history(b);
-    hb_free(b);
-    tc_error err = {0};
-    tc_run *r = rt_task(h, started, wf_patched, sizeof(patch_state), NULL, NULL, &err);
+    rt_drive run = {.b = b};
+    tc_run *r = rt_drive_task(&run, wf_patched, sizeof(patch_state));
     assert_true(((patch_state *)r->state)->patched);
     rt_expect(r, "RecordMarker:fix:core_patch,ScheduleActivityTask:6:B");
     Temporal__Api__Command__V1__Command *c = rt_unpack(rt_cmd(r, 0));
@@ -547,8 +518,7 @@ static void new_run_records_a_patch_marker(void **s)
     assert_int_equal(d->len, strlen("{\"id\":\"fix\",\"deprecated\":false}"));
     assert_memory_equal(d->data, "{\"id\":\"fix\",\"deprecated\":false}", d->len);
     temporal__api__command__v1__command__free_unpacked(c, NULL);
-    tc_run_free(r);
-    tc_history_free(h);
+    rt_drive_free(&run);
 }
 
 static void patched_code_replays_old_and_new_histories(void **s)
@@ -793,11 +763,8 @@ static void buffered_signals_reach_a_late_handler_in_order(void **s)
     hb_wft(b); /* 9..11: handler set, 2 signals handled, the await starts its timer (12) */
     hb_timer_started(b, "12", 60000);
     hb_signal(b, "add", "3");
-    int64_t started = hb_wft_start(b);
-    tc_history *h = hb_history(b);
-    hb_free(b);
-    tc_error err = {0};
-    tc_run *r = rt_task(h, started, wf_signals, sizeof(sig_state), NULL, NULL, &err);
+    rt_drive d = {.b = b};
+    tc_run *r = rt_drive_task(&d, wf_signals, sizeof(sig_state));
     sig_state *st = r->state;
     assert_int_equal(st->count, 3);
     assert_string_equal(st->got[0], "add:1:1");
@@ -808,8 +775,7 @@ static void buffered_signals_reach_a_late_handler_in_order(void **s)
     assert_int_equal(st->await_rc, TC_OK);
     /* the condition came true first: the await's timer is cancelled */
     rt_expect(r, "CancelTimer:12:,CompleteWorkflowExecution::");
-    tc_run_free(r);
-    tc_history_free(h);
+    rt_drive_free(&d);
 }
 
 static void await_timeout_fires_when_the_condition_stays_false(void **s)
@@ -823,15 +789,11 @@ static void await_timeout_fires_when_the_condition_stays_false(void **s)
     hb_wft(b); /* 7..9 */
     int64_t t2 = hb_timer_started(b, "10", 60000);
     hb_timer_fired(b, "10", t2);
-    int64_t started = hb_wft_start(b);
-    tc_history *h = hb_history(b);
-    hb_free(b);
-    tc_error err = {0};
-    tc_run *r = rt_task(h, started, wf_signals, sizeof(sig_state), NULL, NULL, &err);
+    rt_drive d = {.b = b};
+    tc_run *r = rt_drive_task(&d, wf_signals, sizeof(sig_state));
     assert_int_equal(((sig_state *)r->state)->await_rc, TC_ERR_TIMEOUT);
     rt_expect(r, "CompleteWorkflowExecution::");
-    tc_run_free(r);
-    tc_history_free(h);
+    rt_drive_free(&d);
 }
 
 static void child(tc_wf_ctx *ctx, void *arg)
@@ -859,25 +821,18 @@ static void coroutines_run_in_creation_order(void **s)
     (void)s;
     hb *b = hb_new();
     hb_started(b, "Go", NULL);
-    int64_t started = hb_wft_start(b);
-    tc_history *h1 = hb_history(b);
-    tc_error err = {0};
-    tc_run *r = rt_task(h1, started, wf_go, sizeof(sig_state), NULL, NULL, &err);
+    rt_drive d = {.b = b};
+    tc_run *r = rt_drive_task(&d, wf_go, sizeof(sig_state));
     rt_expect(r, "ScheduleActivityTask:5:Child,ScheduleActivityTask:6:Child");
-    hb_wft_complete(b, started);
+    hb_wft_complete(b, d.started);
     int64_t a = hb_act_scheduled(b, "5", "Child"), c = hb_act_scheduled(b, "6", "Child");
     hb_act_completed(b, c, "null");
     hb_act_completed(b, a, "null");
-    int64_t t2 = hb_wft_start(b);
-    tc_history *h2 = hb_history(b);
-    assert_int_equal(rt_more(r, h2, t2, &err), TC_OK);
+    rt_drive_task(&d, wf_go, sizeof(sig_state));
     assert_true(((sig_state *)r->state)->done);
     assert_int_equal(((sig_state *)r->state)->children, 2);
     rt_expect(r, "CompleteWorkflowExecution::");
-    tc_run_free(r);
-    tc_history_free(h1);
-    tc_history_free(h2);
-    hb_free(b);
+    rt_drive_free(&d);
 }
 
 /* ---- unwinding ---- */
@@ -902,11 +857,8 @@ static void wf_holds_memory(tc_wf_ctx *ctx, void *state, void *user)
 static void freeing_a_blocked_run_unwinds_its_coroutine(void **s)
 {
     (void)s;
-    hb *b = hb_new();
-    hb_started(b, "Hold", NULL);
-    int64_t started = hb_wft_start(b);
-    tc_history *h = hb_history(b);
-    hb_free(b);
+    int64_t started;
+    tc_history *h = rt_first_task_history("Hold", &started);
     tc_error err = {0};
     g_freed = 0;
     tc_run *r = rt_task(h, started, wf_holds_memory, 0, NULL, NULL, &err);
@@ -914,6 +866,20 @@ static void freeing_a_blocked_run_unwinds_its_coroutine(void **s)
     assert_int_equal(g_freed, 0);
     tc_run_free(r); /* LeakSanitizer checks the 4 KiB was freed */
     assert_int_equal(g_freed, 1);
+    tc_history_free(h);
+}
+
+/* A new run of fn fails its first task: TC_ERR_TASK_FAILED, with want in the error text. */
+static void first_task_fails(tc_workflow_fn fn, const char *want)
+{
+    int64_t started;
+    tc_history *h = rt_first_task_history("P", &started);
+    tc_error err = {0};
+    int rc;
+    tc_run *r = rt_task(h, started, fn, 0, NULL, &rc, &err);
+    assert_int_equal(rc, TC_ERR_TASK_FAILED);
+    assert_non_null(strstr(err.text, want));
+    tc_run_free(r);
     tc_history_free(h);
 }
 
@@ -927,18 +893,7 @@ static void wf_panics(tc_wf_ctx *ctx, void *state, void *user)
 static void panic_fails_the_task_with_its_message(void **s)
 {
     (void)s;
-    hb *b = hb_new();
-    hb_started(b, "P", NULL);
-    int64_t started = hb_wft_start(b);
-    tc_history *h = hb_history(b);
-    hb_free(b);
-    tc_error err = {0};
-    int rc;
-    tc_run *r = rt_task(h, started, wf_panics, 0, NULL, &rc, &err);
-    assert_int_equal(rc, TC_ERR_TASK_FAILED);
-    assert_non_null(strstr(err.text, "bad input 42"));
-    tc_run_free(r);
-    tc_history_free(h);
+    first_task_fails(wf_panics, "bad input 42");
 }
 
 static void wf_bad_option(tc_wf_ctx *ctx, void *state, void *user)
@@ -953,18 +908,7 @@ static void wf_bad_option(tc_wf_ctx *ctx, void *state, void *user)
 static void invalid_option_fails_the_task(void **s)
 {
     (void)s;
-    hb *b = hb_new();
-    hb_started(b, "P", NULL);
-    int64_t started = hb_wft_start(b);
-    tc_history *h = hb_history(b);
-    hb_free(b);
-    tc_error err = {0};
-    int rc;
-    tc_run *r = rt_task(h, started, wf_bad_option, 0, NULL, &rc, &err);
-    assert_int_equal(rc, TC_ERR_TASK_FAILED);
-    assert_non_null(strstr(err.text, "start_to_close_ms"));
-    tc_run_free(r);
-    tc_history_free(h);
+    first_task_fails(wf_bad_option, "start_to_close_ms");
 }
 
 /* ---- queries ---- */
@@ -1027,11 +971,8 @@ static void queries_see_state_after_return_and_every_argument(void **s)
     (void)s;
     hb *b = hb_new();
     hb_started(b, "Q", NULL);
-    int64_t started = hb_wft_start(b);
-    tc_history *h = hb_history(b);
-    hb_free(b);
-    tc_error err = {0};
-    tc_run *r = rt_task(h, started, wf_query, sizeof(sig_state), NULL, NULL, &err);
+    rt_drive d = {.b = b};
+    tc_run *r = rt_drive_task(&d, wf_query, sizeof(sig_state));
     tc_handler reg[] = {{.name = "echo", .qfn = q_echo}, {.name = "count", .qfn = q_echo}};
     char *json = NULL, *etext = NULL;
     tc_pl1 a, b2;
@@ -1061,8 +1002,7 @@ static void queries_see_state_after_return_and_every_argument(void **s)
     assert_false(tc_query_answer(r, reg, 2, "echo", &ps, &json, &etext));
     assert_non_null(strstr(etext, "binary/encrypted"));
     free(etext);
-    tc_run_free(r);
-    tc_history_free(h);
+    rt_drive_free(&d);
 }
 
 /* ---- non-determinism ---- */
@@ -1215,27 +1155,21 @@ static void cached_run_continues_like_a_full_replay(void **s)
     /* task 1 answered, then task 2 from the cache, against the same history from scratch */
     hb *b = hb_new();
     hb_started(b, "Go", NULL);
-    int64_t t1 = hb_wft_start(b);
-    tc_history *h1 = hb_history(b);
-    tc_error err = {0};
-    tc_run *cached = rt_task(h1, t1, wf_go, sizeof(sig_state), NULL, NULL, &err);
-    hb_wft_complete(b, t1);
+    rt_drive d = {.b = b};
+    tc_run *cached = rt_drive_task(&d, wf_go, sizeof(sig_state));
+    hb_wft_complete(b, d.started);
     int64_t a = hb_act_scheduled(b, "5", "Child"), c = hb_act_scheduled(b, "6", "Child");
     hb_act_completed(b, a, "null");
     hb_act_completed(b, c, "null");
-    int64_t t2 = hb_wft_start(b);
-    tc_history *h2 = hb_history(b);
-    assert_int_equal(rt_more(cached, h2, t2, &err), TC_OK);
-    tc_run *fresh = rt_task(h2, t2, wf_go, sizeof(sig_state), NULL, NULL, &err);
+    rt_drive_task(&d, wf_go, sizeof(sig_state));
+    tc_error err = {0};
+    tc_run *fresh = rt_task(d.h[d.nh - 1], d.started, wf_go, sizeof(sig_state), NULL, NULL, &err);
     assert_true(fresh->replaying == false);
     rt_expect(cached, "CompleteWorkflowExecution::");
     rt_expect(fresh, "CompleteWorkflowExecution::");
     assert_memory_equal(cached->state, fresh->state, sizeof(sig_state));
-    tc_run_free(cached);
     tc_run_free(fresh);
-    tc_history_free(h1);
-    tc_history_free(h2);
-    hb_free(b);
+    rt_drive_free(&d);
 }
 
 static void failed_task_makes_the_cached_run_stale(void **s)
@@ -1264,6 +1198,17 @@ static void failed_task_makes_the_cached_run_stale(void **s)
 
 /* ---- commands made earlier than history recorded them ---- */
 
+/* 1 started (workflow_type), 2-4 task, 5 activity A scheduled, 6 completed */
+static hb *a_completed_prefix(const char *workflow_type)
+{
+    hb *b = hb_new();
+    hb_started(b, workflow_type, NULL);
+    hb_wft(b);
+    int64_t a = hb_act_scheduled(b, "5", "A");
+    hb_act_completed(b, a, "null");
+    return b;
+}
+
 /* Schedules A and B together, then completes. */
 static void wf_together(tc_wf_ctx *ctx, void *state, void *user)
 {
@@ -1280,11 +1225,7 @@ static void commands_made_earlier_than_recorded_still_match(void **s)
 {
     (void)s;
     /* older code scheduled A, and B only after A completed (ids as that code gave them) */
-    hb *b = hb_new();
-    hb_started(b, "T", NULL);
-    hb_wft(b);
-    int64_t a = hb_act_scheduled(b, "5", "A");
-    hb_act_completed(b, a, "null");
+    hb *b = a_completed_prefix("T");
     hb_wft(b); /* 7..9 */
     int64_t b2 = hb_act_scheduled(b, "6", "B");
     hb_act_completed(b, b2, "null");
@@ -1301,24 +1242,16 @@ static void command_history_never_recorded_is_sent_live(void **s)
 {
     (void)s;
     /* history recorded A only, then A completed: the code's B was never sent */
-    hb *b = hb_new();
-    hb_started(b, "T", NULL);
-    hb_wft(b);
-    int64_t a = hb_act_scheduled(b, "5", "A");
-    hb_act_completed(b, a, "null");
-    int64_t started = hb_wft_start(b);
-    tc_history *h = hb_history(b);
-    hb_free(b);
-    tc_error err = {0};
-    tc_run *r = rt_task(h, started, wf_together, 0, NULL, NULL, &err);
+    hb *b = a_completed_prefix("T");
+    rt_drive d = {.b = b};
+    tc_run *r = rt_drive_task(&d, wf_together, 0);
     rt_expect(r, "ScheduleActivityTask:6:B");
     Temporal__Api__Command__V1__Command *c = rt_unpack(rt_cmd(r, 0));
     assert_string_equal(c->schedule_activity_task_command_attributes->activity_type->name, "B");
     assert_memory_equal(c->schedule_activity_task_command_attributes->input->payloads[0]->data.data,
                         "2", 1);
     temporal__api__command__v1__command__free_unpacked(c, NULL);
-    tc_run_free(r);
-    tc_history_free(h);
+    rt_drive_free(&d);
 }
 
 /* ---- odd inputs to the runtime's own JSON ---- */
@@ -1334,11 +1267,8 @@ static void wf_odd_patch(tc_wf_ctx *ctx, void *state, void *user)
 static void patch_ids_are_escaped_in_marker_json(void **s)
 {
     (void)s;
-    hb *b = hb_new();
-    hb_started(b, "P", NULL);
-    int64_t started = hb_wft_start(b);
-    tc_history *h = hb_history(b);
-    hb_free(b);
+    int64_t started;
+    tc_history *h = rt_first_task_history("P", &started);
     tc_error err = {0};
     /* a small stack is enough for a small workflow */
     tc_run_setup setup = {
@@ -1387,11 +1317,7 @@ static void wf_logs(tc_wf_ctx *ctx, void *state, void *user)
 static void logger_is_silent_while_replaying(void **s)
 {
     (void)s;
-    hb *b = hb_new();
-    hb_started(b, "L", NULL);
-    hb_wft(b);
-    int64_t a1 = hb_act_scheduled(b, "5", "A");
-    hb_act_completed(b, a1, "null");
+    hb *b = a_completed_prefix("L");
     hb_wft(b); /* 7..9 */
     int64_t a2 = hb_act_scheduled(b, "10", "A");
     hb_act_completed(b, a2, "null");

@@ -18,13 +18,7 @@ static void act_flaky(tc_activity_ctx *ctx, void *user)
 {
     (void)user;
     atomic_fetch_add(&n_flaky, 1);
-    if (tc_activity_attempt(ctx) < 3) {
-        tc_activity_fail(ctx, "Transient", "try again", false);
-        return;
-    }
-    char out[16];
-    snprintf(out, sizeof out, "%d", tc_activity_attempt(ctx));
-    tc_activity_complete(ctx, out);
+    tw_fail_until(ctx, 3);
 }
 
 static void act_refuse(tc_activity_ctx *ctx, void *user)
@@ -100,13 +94,7 @@ static void wf_failures(tc_wf_ctx *ctx, void *state, void *user)
     int rc = tc_wf_activity(ctx, type, NULL, &o, &r);
     if (rc == TC_ERR_CANCELLED)
         return;
-    char out[512];
-    if (rc == TC_OK)
-        snprintf(out, sizeof out, "{\"ok\":true,\"result\":%s}", r.result_json);
-    else
-        snprintf(out, sizeof out, "{\"ok\":false,\"type\":\"%s\",\"nr\":%s}", r.failure_type,
-                 r.non_retryable ? "true" : "false");
-    tc_wf_complete(ctx, out);
+    tw_complete_outcome(ctx, rc, &r);
 }
 
 /* FailIt: fails the workflow with an ApplicationFailure after one activity. */
@@ -191,22 +179,7 @@ static tc_worker *start_worker(const char *queue, int sticky, tc_workflow_fn ver
     return w;
 }
 
-static int setup(void **s)
-{
-    (void)s;
-    g_client = tt_client();
-    tt_unique(g_queue, sizeof g_queue, "tc-stack");
-    g_worker = start_worker(g_queue, 0, NULL);
-    return 0;
-}
-
-static int teardown(void **s)
-{
-    (void)s;
-    tc_worker_free(g_worker);
-    tc_client_free(g_client);
-    return 0;
-}
+TT_GROUP_FIXTURES("tc-stack", start_worker(g_queue, 0, NULL))
 
 static void start(const char *queue, const char *type, const char *input, char *wid, size_t cap,
                   char *rid)

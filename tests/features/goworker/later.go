@@ -18,7 +18,6 @@ import (
 	"sync"
 	"time"
 
-	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
@@ -28,7 +27,8 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 	"google.golang.org/grpc"
-	"google.golang.org/protobuf/proto"
+
+	"ordersaga/tests/features/wire"
 )
 
 func init() {
@@ -69,7 +69,7 @@ func init() {
 	register("data_converter/codec", &feature{
 		workflows: []namedWorkflow{{"Workflow", jsonEchoWorkflow}},
 		client: func(o *client.Options) {
-			o.DataConverter = converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), base64Codec{})
+			o.DataConverter = converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), wire.Base64{})
 		},
 	})
 	register("data_converter/failure", &feature{
@@ -185,41 +185,6 @@ func shutdownWorkflow(ctx workflow.Context) (string, error) {
 		return "", fmt.Errorf("expected activity to fail with ScheduleToClose timeout, got %v", err)
 	}
 	return "done", nil
-}
-
-// base64Codec: the whole payload, serialized, in base64 under the encoding "my-encoding".
-type base64Codec struct{}
-
-func (base64Codec) Encode(ps []*commonpb.Payload) ([]*commonpb.Payload, error) {
-	out := make([]*commonpb.Payload, len(ps))
-	for i, p := range ps {
-		b, err := proto.Marshal(p)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = &commonpb.Payload{Metadata: map[string][]byte{"encoding": []byte("my-encoding")},
-			Data: []byte(base64.StdEncoding.EncodeToString(b))}
-	}
-	return out, nil
-}
-
-func (base64Codec) Decode(ps []*commonpb.Payload) ([]*commonpb.Payload, error) {
-	out := make([]*commonpb.Payload, len(ps))
-	for i, p := range ps {
-		if string(p.GetMetadata()["encoding"]) != "my-encoding" {
-			out[i] = p
-			continue
-		}
-		b, err := base64.StdEncoding.DecodeString(string(p.GetData()))
-		if err != nil {
-			return nil, err
-		}
-		out[i] = &commonpb.Payload{}
-		if err := proto.Unmarshal(b, out[i]); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
 }
 
 // ---- telemetry/metrics: an in-memory metrics handler served in the Prometheus text format on

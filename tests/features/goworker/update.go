@@ -13,6 +13,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+
+	"ordersaga/tests/features/wire"
 )
 
 func init() {
@@ -157,17 +159,7 @@ func nonDurableRejectWorkflow(ctx workflow.Context) (int, error) {
 	return counter, nil
 }
 
-type connMaterial struct {
-	HostPort       string
-	Namespace      string
-	Identity       string
-	ClientCertPath string
-	ClientKeyPath  string
-	CACertPath     string
-	TLSServerName  string
-}
-
-func selfUpdateWorkflow(ctx workflow.Context, cm connMaterial) (string, error) {
+func selfUpdateWorkflow(ctx workflow.Context, cm wire.ConnMaterial) (string, error) {
 	state := "not called"
 	if err := workflow.SetUpdateHandler(ctx, "update!", func(ctx workflow.Context) error {
 		state = "called"
@@ -188,7 +180,7 @@ func selfUpdateWorkflow(ctx workflow.Context, cm connMaterial) (string, error) {
 	return state, nil
 }
 
-func selfUpdateActivity(ctx context.Context, cm connMaterial) error {
+func selfUpdateActivity(ctx context.Context, cm wire.ConnMaterial) error {
 	c, err := client.Dial(client.Options{HostPort: cm.HostPort, Namespace: cm.Namespace, Logger: activity.GetLogger(ctx)})
 	if err != nil {
 		return err

@@ -27,6 +27,8 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/proto"
+
+	"ordersaga/tests/features/wire"
 )
 
 func init() {
@@ -70,7 +72,7 @@ func init() {
 		&Feature{
 			Name: "data_converter/codec", Issue: 11, Source: "go",
 			ClientOptions: func(o *client.Options) {
-				o.DataConverter = converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), base64Codec{})
+				o.DataConverter = converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), wire.Base64{})
 			},
 			Execute: func(ctx context.Context, r *Runner) (client.WorkflowRun, error) {
 				return r.ExecuteWithArgs(ctx, jsonMessage{Spec: true})
@@ -276,44 +278,6 @@ func sameAsArgument(ctx context.Context, r *Runner, run client.WorkflowRun, payl
 		return errors.New("the result payload differs from the argument payload")
 	}
 	return nil
-}
-
-// base64Codec is the upstream codec feature's codec: the whole payload, serialized, in base64
-// under the encoding "my-encoding".
-type base64Codec struct{}
-
-func (base64Codec) Encode(ps []*commonpb.Payload) ([]*commonpb.Payload, error) {
-	out := make([]*commonpb.Payload, len(ps))
-	for i, p := range ps {
-		b, err := proto.Marshal(p)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = &commonpb.Payload{
-			Metadata: map[string][]byte{"encoding": []byte("my-encoding")},
-			Data:     []byte(base64.StdEncoding.EncodeToString(b)),
-		}
-	}
-	return out, nil
-}
-
-func (base64Codec) Decode(ps []*commonpb.Payload) ([]*commonpb.Payload, error) {
-	out := make([]*commonpb.Payload, len(ps))
-	for i, p := range ps {
-		if string(p.GetMetadata()["encoding"]) != "my-encoding" {
-			out[i] = p
-			continue
-		}
-		b, err := base64.StdEncoding.DecodeString(string(p.GetData()))
-		if err != nil {
-			return nil, err
-		}
-		out[i] = &commonpb.Payload{}
-		if err := proto.Unmarshal(b, out[i]); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
 }
 
 func checkCodec(ctx context.Context, r *Runner, run client.WorkflowRun) error {

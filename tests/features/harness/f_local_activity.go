@@ -259,6 +259,12 @@ func laStarted(ctx context.Context, r *Runner, run client.WorkflowRun, n int) er
 // (which ignores the cancellation shutdown brings) completes, and the workflow task completes with
 // its marker before the worker exits.
 func executeLACompleteAfterShutdown(ctx context.Context, r *Runner) (client.WorkflowRun, error) {
+	return executeThenStopWorker(ctx, r)
+}
+
+// executeThenStopWorker starts the default workflow, waits until its local activity runs
+// (attempt 1), then stops the worker.
+func executeThenStopWorker(ctx context.Context, r *Runner) (client.WorkflowRun, error) {
 	run, err := r.ExecuteDefault(ctx)
 	if err != nil {
 		return nil, err
@@ -276,14 +282,8 @@ func executeLACompleteAfterShutdown(ctx context.Context, r *Runner) (client.Work
 // acknowledges), no marker is recorded for it, and a new worker runs it again from attempt 1
 // (that time it is not cancelled).
 func executeLAShutdownCancels(ctx context.Context, r *Runner) (client.WorkflowRun, error) {
-	run, err := r.ExecuteDefault(ctx)
+	run, err := executeThenStopWorker(ctx, r)
 	if err != nil {
-		return nil, err
-	}
-	if err := laStarted(ctx, r, run, 1); err != nil {
-		return nil, err
-	}
-	if _, err := r.StopWorker(); err != nil {
 		return nil, err
 	}
 	h, err := r.History(ctx, run.GetID(), run.GetRunID())

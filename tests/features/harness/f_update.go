@@ -15,6 +15,8 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+
+	"ordersaga/tests/features/wire"
 )
 
 func init() {
@@ -37,7 +39,7 @@ func init() {
 				if err := checkUpdateSupport(ctx, r); err != nil {
 					return nil, err
 				}
-				return r.ExecuteWithArgs(ctx, connMaterial{HostPort: r.cfg.Address, Namespace: r.Namespace})
+				return r.ExecuteWithArgs(ctx, wire.ConnMaterial{HostPort: r.cfg.Address, Namespace: r.Namespace})
 			},
 		},
 		&Feature{
@@ -54,17 +56,6 @@ func init() {
 			NotUpstream: "not required: it tests a client interceptor of the Go SDK, not a worker",
 		},
 	)
-}
-
-// connMaterial is update/self's workflow argument: how its activity reaches the server.
-type connMaterial struct {
-	HostPort       string
-	Namespace      string
-	Identity       string
-	ClientCertPath string
-	ClientKeyPath  string
-	CACertPath     string
-	TLSServerName  string
 }
 
 // checkUpdateSupport is upstream's server support probe: an update to a workflow that does not
