@@ -325,12 +325,22 @@ class PivotTest(Api, unittest.TestCase):
         self.wait_step(wid, "ApprovePayment")
         st, _, b = self.cancel(wid)
         self.assertEqual(st, 202, b)
-        self.assertTrue(b["cancelRequested"], b)
-        # Every compensation up to ApprovePayment's is registered; RefundPayment may already be
-        # running (so off the stack) when the cancel met the step between two attempts - its
-        # first call outlasts SERVICE_CALL_TIMEOUT_MS - and the step ended at once.
-        stack = ["RefundPayment", "CancelReservation", "CancelOrder"]
-        self.assertIn(b["compensationStack"], (stack, stack[1:]), b)
+        if b.get("status") == "CANCELED":
+            # The run had closed by the time the answer was read: every compensation ran (local
+            # activities are that quick); the answer is the closed run's view.
+            self.assertEqual(MODE, "local", b)
+        else:
+            self.assertTrue(b["cancelRequested"], b)
+            # Every compensation up to ApprovePayment's is registered and they run LIFO: the
+            # answer shows what is left of that stack. RefundPayment may already be running (so
+            # off the stack) when the cancel met the step between two attempts - its first call
+            # outlasts SERVICE_CALL_TIMEOUT_MS - and the step ended at once; as local activities
+            # the compensations may be further along by the time the answer is read.
+            stack = ["RefundPayment", "CancelReservation", "CancelOrder"]
+            left = b["compensationStack"]
+            self.assertEqual(left, stack[len(stack) - len(left):], b)
+            if len(left) < 2:
+                self.assertEqual(MODE, "local", b)
         self.assert_cancelled(wid, pid, payments=(("REFUNDED",),))
 
     def test_cancel_after_the_pivot_is_409_and_the_order_completes(self):
