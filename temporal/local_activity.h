@@ -87,8 +87,9 @@ typedef struct tc_la_exec {
     int64_t deadline_us; /* monotonic time the attempt times out at */
     bool deadline_final; /* that deadline is schedule-to-close: no retry after it */
     atomic_bool cancel;
-    bool done;         /* under w->lmu */
-    tc_la_outcome out; /* written before done is set */
+    bool done;              /* under w->lmu */
+    pthread_cond_t *waiter; /* under w->lmu: the task thread waiting for it now, or NULL */
+    tc_la_outcome out;      /* written before done is set */
 } tc_la_exec;
 
 typedef struct tc_la {
@@ -170,7 +171,13 @@ void tc_la_exec_free(tc_la_exec *x);
 /* ---- worker side (local_activity_exec.c) ---- */
 
 struct tc_worker;
-/* Sets up / tears down the worker's local activity wait (a mutex and a monotonic condvar). */
+/* A task thread waiting for its run's attempts: its own condvar (monotonic clock), which only
+ * those attempts signal, and its place in the worker's list (for a stop). Under w->lmu. */
+typedef struct tc_la_waiter {
+    pthread_cond_t cv;
+    struct tc_la_waiter *prev, *next;
+} tc_la_waiter;
+/* Sets up / tears down the worker's local activity wait (its mutex). */
 int tc_la_worker_init(struct tc_worker *w);
 void tc_la_worker_destroy(struct tc_worker *w);
 /* Wakes every task waiting for local activities (the worker is stopping). */

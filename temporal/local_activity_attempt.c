@@ -88,8 +88,9 @@ void tc_la_exec_run(tc_worker *w, tc_la_exec *x)
     pthread_mutex_lock(&w->lmu);
     x->out = out;
     x->done = true;
+    if (x->waiter) /* only the task thread waiting for this run's attempts, if one is */
+        pthread_cond_signal(x->waiter);
     unref_locked(x);
-    pthread_cond_broadcast(&w->lcv); /* the task's thread waits for one of its attempts */
     pthread_mutex_unlock(&w->lmu);
 }
 

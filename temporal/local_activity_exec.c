@@ -17,27 +17,20 @@
 
 int tc_la_worker_init(tc_worker *w)
 {
-    pthread_condattr_t a;
-    if (pthread_mutex_init(&w->lmu, NULL) != 0)
-        return TC_ERR_NOMEM;
-    if (pthread_condattr_init(&a) != 0)
-        return TC_ERR_NOMEM;
-    pthread_condattr_setclock(&a, CLOCK_MONOTONIC); /* deadlines are tc_now_us() values */
-    int rc = pthread_cond_init(&w->lcv, &a);
-    pthread_condattr_destroy(&a);
-    return rc == 0 ? TC_OK : TC_ERR_NOMEM;
+    w->la_waiters = NULL;
+    return pthread_mutex_init(&w->lmu, NULL) == 0 ? TC_OK : TC_ERR_NOMEM;
 }
 
 void tc_la_worker_destroy(tc_worker *w)
 {
-    pthread_cond_destroy(&w->lcv);
     pthread_mutex_destroy(&w->lmu);
 }
 
 void tc_la_worker_wake(tc_worker *w)
 {
     pthread_mutex_lock(&w->lmu);
-    pthread_cond_broadcast(&w->lcv);
+    for (tc_la_waiter *q = w->la_waiters; q; q = q->next)
+        pthread_cond_signal(&q->cv);
     pthread_mutex_unlock(&w->lmu);
 }
 
@@ -265,15 +258,46 @@ static bool any_done(const tc_run *r)
     return false;
 }
 
+/* Points the run's running attempts at waiter q (NULL: at none). Under lmu. */
+static void attach(tc_run *r, tc_la_waiter *q)
+{
+    for (size_t i = 0; i < r->la->n; i++)
+        if (r->la->v[i]->exec)
+            r->la->v[i]->exec->waiter = q ? &q->cv : NULL;
+}
+
+/* Waits until one of the run's attempts finished, the worker's stop changed or until_us. Only
+ * this run's attempts signal this thread: with a condvar shared by the worker every finished
+ * attempt woke every waiting task thread, each to find nothing of its own and sleep again. */
 static void wait_until(drive *d, int64_t until_us)
 {
     tc_worker *w = d->w;
     struct timespec ts = {(time_t)(until_us / 1000000), (long)(until_us % 1000000) * 1000};
+    tc_la_waiter q;
+    pthread_condattr_t a;
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC); /* deadlines are tc_now_us() values */
+    pthread_cond_init(&q.cv, &a);                   /* glibc: cannot fail with these */
+    pthread_condattr_destroy(&a);
     pthread_mutex_lock(&w->lmu);
+    q.prev = NULL;
+    q.next = w->la_waiters;
+    if (q.next)
+        q.next->prev = &q;
+    w->la_waiters = &q;
+    attach(d->r, &q);
     while (!any_done(d->r) && atomic_load(&w->stop) == d->stopping)
-        if (pthread_cond_timedwait(&w->lcv, &w->lmu, &ts) == ETIMEDOUT)
+        if (pthread_cond_timedwait(&q.cv, &w->lmu, &ts) == ETIMEDOUT)
             break;
+    attach(d->r, NULL);
+    if (q.prev)
+        q.prev->next = q.next;
+    else
+        w->la_waiters = q.next;
+    if (q.next)
+        q.next->prev = q.prev;
     pthread_mutex_unlock(&w->lmu);
+    pthread_cond_destroy(&q.cv);
 }
 
 /* The commands made while waiting go out with this task's answer. */

@@ -98,7 +98,7 @@ struct tc_worker {
 
     /* local activities: tasks waiting for their attempts (local_activity_exec.c) */
     pthread_mutex_t lmu;
-    pthread_cond_t lcv; /* an attempt finished, or stop */
+    struct tc_la_waiter *la_waiters; /* under lmu: the task threads waiting now (woken on stop) */
 
     /* the stop protocol (worker.c): ShutdownWorker, then polls end, then activities */
     char *instance_key;     /* worker_instance_key of polls, completions, ShutdownWorker */

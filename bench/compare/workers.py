@@ -176,6 +176,21 @@ def summary(rows, variants, levels):
                       f"| {q('server_cpu_ms'):.2f} | {q('p50_ms'):.2f} |")
 
 
+def idle(variants, secs):
+    """Prints each variant's worker (and front) CPU per second of idleness: long polls, timers
+    and housekeeping, which a low order rate divides among few sagas."""
+    time.sleep(2)  # the warm-up's last answers
+    pids = {(v.name, k): p for v in variants for k, p in v.pids().items()}
+    before = {k: cpu_s(p) for k, p in pids.items()}
+    time.sleep(secs)
+    after = {k: cpu_s(p) for k, p in pids.items()}
+    print(f"Idle for {secs:g} s, CPU ms per second:\n")
+    print("| variant | process | idle CPU ms/s |\n|---|---|---|")
+    for (name, proc), b in before.items():
+        print(f"| {name} | {proc} | {(after[(name, proc)] - b) * 1000.0 / secs:.2f} |")
+    print()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--variants", nargs="+", default=["c:remote", "go:remote"],
@@ -191,6 +206,9 @@ def main():
     ap.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                     help="extra environment for fronts and workers (e.g. WORKER_STICKY_CACHE=0)")
     ap.add_argument("--json", metavar="FILE", help="write every run's row to FILE")
+    ap.add_argument("--idle", type=float, default=0, metavar="SECONDS",
+                    help="after the warm-up, measure each worker's (and front's) CPU while no "
+                         "order runs, for SECONDS: what it costs per second just to be up")
     args = ap.parse_args()
     if args.mode:
         args.variants = [f"c:{args.mode}", f"go:{args.mode}"]
@@ -224,6 +242,8 @@ def main():
                            capture_output=True)
         print(f"variants {' '.join(args.variants)}, front {args.front}, {args.pairs} pairs of "
               f"{args.seconds:g} s, nproc {os.cpu_count()}\n")
+        if args.idle > 0:
+            idle(variants, args.idle)
         print("| variant | in flight | orders/s | p50 ms | p99 ms | worker CPU ms/saga "
               "| server CPU ms/saga | front CPU ms/saga | suite CPU ms/saga "
               "| load 1m start→end (5m, 15m) | failed |")
