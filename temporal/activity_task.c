@@ -250,6 +250,27 @@ static void ctx_clear(tc_activity_ctx *ctx)
     free(ctx->hb_prev);
 }
 
+static void act_labels(tc_worker *w, const act_task *t, tc_labels *l);
+
+/* A local activity's attempt in the worker's metrics, as the official SDKs name them: every
+ * attempt, its run time, and the attempts that failed or ended cancelled. */
+static void local_metrics(tc_worker *w, const tc_activity_ctx *ctx, int64_t t0)
+{
+    tc_labels l;
+    act_labels(w, ctx->t, &l);
+    tc_metrics_record(w->metrics, TC_MK_COUNTER, "temporal_local_activity_total",
+                      "Local activity attempts run", &l, 1, NULL);
+    tc_metrics_record(w->metrics, TC_MK_HISTOGRAM, "temporal_local_activity_execution_latency",
+                      "Local activity function run time in seconds", &l,
+                      (double)(tc_now_us() - t0) / 1e6, NULL);
+    if (ctx->outcome == ACT_FAILED)
+        tc_metrics_record(w->metrics, TC_MK_COUNTER, "temporal_local_activity_execution_failed",
+                          "Local activity attempts that failed", &l, 1, NULL);
+    else if (ctx->outcome == ACT_CANCELLED)
+        tc_metrics_record(w->metrics, TC_MK_COUNTER, "temporal_local_activity_execution_cancelled",
+                          "Local activity attempts that ended cancelled", &l, 1, NULL);
+}
+
 void tc_activity_run_local(tc_worker *w, const act_task *t, const atomic_bool *cancel,
                            tc_la_outcome *out)
 {
@@ -258,7 +279,9 @@ void tc_activity_run_local(tc_worker *w, const act_task *t, const atomic_bool *c
     ctx.w = w;
     ctx.t = t;
     ctx.local_cancel = cancel;
+    int64_t t0 = tc_now_us();
     run_fn(w, &ctx);
+    local_metrics(w, &ctx, t0);
     memset(out, 0, sizeof *out);
     out->kind = ctx.outcome == ACT_FAILED      ? LA_OUT_FAILED
                 : ctx.outcome == ACT_CANCELLED ? LA_OUT_CANCELLED

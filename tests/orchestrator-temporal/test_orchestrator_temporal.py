@@ -228,6 +228,9 @@ class OrderSagaTest(OrchestratorMixin, unittest.TestCase):
                                    r'workflow_type="OrderWorkflow"\} [1-9]')
         else:
             self.assertNotIn('operation="RespondActivityTaskCompleted"', text)
+            self.assertRegex(text, r'temporal_local_activity_total\{[^}]*'
+                                   r'activity_type="ConfirmPayment",'
+                                   r'workflow_type="OrderWorkflow"\} [1-9]')
         self.assertIn('temporal_workflow_task_execution_latency_bucket{', text)
         self.assertIn('temporal_worker_task_slots_available{', text)
         # GET reports the closed run with its result.

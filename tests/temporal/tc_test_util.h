@@ -4,6 +4,7 @@
 #define TC_TEST_UTIL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -163,5 +164,56 @@ static inline long tt_find_event(const tc_history *h, int t, size_t from)
 #define TT_EV_WORKFLOW_TASK_COMPLETED 7
 #define TT_EV_WORKFLOW_TASK_FAILED    9
 #define TT_EV_ACTIVITY_TASK_COMPLETED 12
+
+/* ---- the worker's metrics (tc_worker_metrics_text) ---- */
+
+/* The sum of the samples of metric `name` whose labels hold every `key="value"` of want
+ * (NULL-terminated). */
+static inline double tt_metric_sum(const char *text, const char *name, const char *const *want)
+{
+    double sum = 0;
+    size_t n = strlen(name);
+    for (const char *line = text; line && *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        if (len > n && strncmp(line, name, n) == 0 && line[n] == '{') {
+            const char *close = memchr(line, '}', len);
+            bool all = close != NULL;
+            for (const char *const *w = want; all && w && *w; w++) {
+                const char *hit = strstr(line, *w);
+                all = hit && hit < close;
+            }
+            if (all)
+                sum += strtod(close + 1, NULL);
+        }
+        line = end ? end + 1 : NULL;
+    }
+    return sum;
+}
+
+static inline double tt_worker_metric(tc_worker *w, const char *name, const char *const *want)
+{
+    char *text = NULL;
+    tc_error err = {0};
+    if (tc_worker_metrics_text(w, &text, &err) != TC_OK)
+        fail_msg("metrics: %s", err.text);
+    double v = tt_metric_sum(text, name, want);
+    free(text);
+    return v;
+}
+
+/* The metric once it reached at least `at_least` (the worker records a call when its answer
+ * came, which may be just after the workflow's result is visible to the client); after 10 s,
+ * whatever it is. */
+static inline double tt_settled_metric(tc_worker *w, const char *name, const char *const *want,
+                                       double at_least)
+{
+    double v = tt_worker_metric(w, name, want);
+    for (int i = 0; i < 200 && v < at_least; i++) {
+        tt_sleep_ms(50);
+        v = tt_worker_metric(w, name, want);
+    }
+    return v;
+}
 
 #endif

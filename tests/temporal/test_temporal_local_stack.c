@@ -237,8 +237,17 @@ static void local_retries_record_one_marker_with_the_last_attempt(void **s)
     (void)s;
     char wid[128], rid[64];
     atomic_store(&n_flaky, 0);
+    static const char *const flaky[] = {"activity_type=\"Flaky\"", NULL};
+    double runs0 = tt_worker_metric(g_worker, "temporal_local_activity_total", flaky);
+    double failed0 = tt_worker_metric(g_worker, "temporal_local_activity_execution_failed", flaky);
     run_wf("One", "\"Flaky\"", 0, "{\"ok\":true,\"result\":3}", wid, sizeof wid, rid);
     assert_int_equal(atomic_load(&n_flaky), 3);
+    /* every attempt in the worker's metrics, the two failed ones as failed */
+    assert_true(tt_worker_metric(g_worker, "temporal_local_activity_total", flaky) == runs0 + 3);
+    assert_true(tt_worker_metric(g_worker, "temporal_local_activity_execution_failed", flaky) ==
+                failed0 + 2);
+    assert_true(tt_worker_metric(g_worker, "temporal_local_activity_execution_latency_count",
+                                 flaky) == runs0 + 3);
     tc_history *h = tt_history(g_client, wid, rid);
     assert_int_equal(tt_count_events(h, EV(MARKER_RECORDED)), 1);
     assert_int_equal(tt_count_events(h, EV(TIMER_STARTED)), 0);

@@ -16,55 +16,6 @@ static tc_worker *g_w; /* the worker of the running test (its activities read it
 
 /* ---- helpers ---- */
 
-/* The sum of the samples of metric `name` whose labels hold every `key="value"` of want
- * (NULL-terminated). */
-static double metric_sum(const char *text, const char *name, const char *const *want)
-{
-    double sum = 0;
-    size_t n = strlen(name);
-    for (const char *line = text; line && *line;) {
-        const char *end = strchr(line, '\n');
-        size_t len = end ? (size_t)(end - line) : strlen(line);
-        if (len > n && strncmp(line, name, n) == 0 && line[n] == '{') {
-            const char *close = memchr(line, '}', len);
-            bool all = close != NULL;
-            for (const char *const *w = want; all && w && *w; w++) {
-                const char *hit = strstr(line, *w);
-                all = hit && hit < close;
-            }
-            if (all)
-                sum += strtod(close + 1, NULL);
-        }
-        line = end ? end + 1 : NULL;
-    }
-    return sum;
-}
-
-static double worker_metric(tc_worker *w, const char *name, const char *const *want)
-{
-    char *text = NULL;
-    tc_error err = {0};
-    if (tc_worker_metrics_text(w, &text, &err) != TC_OK)
-        fail_msg("metrics: %s", err.text);
-    double v = metric_sum(text, name, want);
-    free(text);
-    return v;
-}
-
-/* The metric once it reached at least `at_least` (the worker records a call when its answer
- * came, which may be just after the workflow's result is visible to the client); after 10 s,
- * whatever it is. */
-static double settled_metric(tc_worker *w, const char *name, const char *const *want,
-                             double at_least)
-{
-    double v = worker_metric(w, name, want);
-    for (int i = 0; i < 200 && v < at_least; i++) {
-        tt_sleep_ms(50);
-        v = worker_metric(w, name, want);
-    }
-    return v;
-}
-
 static tc_worker *start_worker(tc_client *c, const char *queue, const tc_worker_options *extra,
                                const char *wf_type, tc_workflow_fn wf, const char *const *act_types,
                                const tc_activity_fn *acts)
@@ -165,7 +116,7 @@ static void burst_is_one_call_and_the_failure_carries_the_latest_details(void **
     char *res = run_workflow(c, queue, "BurstWf", wid, sizeof wid, 60000);
     /* unthrottled: 50 calls; without the failure's details: "1" */
     assert_string_equal(res, "50");
-    assert_true(worker_metric(w, "temporal_request", k_hb_calls) == 1.0);
+    assert_true(tt_worker_metric(w, "temporal_request", k_hb_calls) == 1.0);
     free(res);
     tc_worker_free(w);
     tc_client_free(c);
@@ -201,7 +152,7 @@ static void act_vanish(tc_activity_ctx *ctx, void *user)
         tc_error e;
         if (tc_worker_metrics_text(g_w, &text, &e) != TC_OK)
             break; /* the test is over */
-        double calls = metric_sum(text, "temporal_request", k_hb_calls);
+        double calls = tt_metric_sum(text, "temporal_request", k_hb_calls);
         free(text);
         if (calls >= 2)
             break;
@@ -558,30 +509,31 @@ static void metrics_count_calls_polls_tasks_and_custom_metrics(void **s)
     const char *completed[] = {"operation=\"RespondActivityTaskCompleted\"",
                                "workflow_type=\"MetricsWf\"", "activity_type=\"Measured\"", tq,
                                NULL};
-    assert_true(settled_metric(w, "temporal_request", completed, 1) == 1.0);
+    assert_true(tt_settled_metric(w, "temporal_request", completed, 1) == 1.0);
     const char *wft[] = {"operation=\"RespondWorkflowTaskCompleted\"",
                          "workflow_type=\"MetricsWf\"", NULL};
-    assert_true(settled_metric(w, "temporal_request", wft, 2) >= 2.0);
+    assert_true(tt_settled_metric(w, "temporal_request", wft, 2) >= 2.0);
     const char *mine[] = {"mytag=\"mytagvalue\"", "workflow_type=\"MetricsWf\"", tq, NULL};
-    assert_true(worker_metric(w, "my_workflow_counter", mine) == 1.0); /* not once per task */
-    assert_true(worker_metric(w, "my_activity_counter", mine) == 2.0);
+    assert_true(tt_worker_metric(w, "my_workflow_counter", mine) == 1.0); /* not once per task */
+    assert_true(tt_worker_metric(w, "my_activity_counter", mine) == 2.0);
     const char *wf_type[] = {"workflow_type=\"MetricsWf\"", NULL};
-    assert_true(settled_metric(w, "temporal_workflow_completed", wf_type, 1) == 1.0);
-    assert_true(worker_metric(w, "temporal_sticky_cache_miss", NULL) >= 2.0);
-    assert_true(settled_metric(w, "temporal_workflow_task_execution_latency_count", wf_type, 2) >=
-                2.0);
+    assert_true(tt_settled_metric(w, "temporal_workflow_completed", wf_type, 1) == 1.0);
+    assert_true(tt_worker_metric(w, "temporal_sticky_cache_miss", NULL) >= 2.0);
+    assert_true(
+        tt_settled_metric(w, "temporal_workflow_task_execution_latency_count", wf_type, 2) >= 2.0);
     const char *act_type[] = {"activity_type=\"Measured\"", NULL};
-    assert_true(settled_metric(w, "temporal_activity_execution_latency_count", act_type, 1) == 1.0);
+    assert_true(tt_settled_metric(w, "temporal_activity_execution_latency_count", act_type, 1) ==
+                1.0);
     const char *poll[] = {"operation=\"PollWorkflowTaskQueue\"", NULL};
-    assert_true(worker_metric(w, "temporal_long_request_latency_count", poll) >= 2.0);
+    assert_true(tt_worker_metric(w, "temporal_long_request_latency_count", poll) >= 2.0);
     const char *got[] = {"poller_type=\"activity_task\"", NULL};
-    assert_true(worker_metric(w, "temporal_activity_task_received", got) == 1.0);
+    assert_true(tt_worker_metric(w, "temporal_activity_task_received", got) == 1.0);
     const char *slots[] = {"worker_type=\"ActivityWorker\"", NULL};
     char *text = NULL;
     tc_error err = {0};
     assert_int_equal(tc_worker_metrics_text(w, &text, &err), TC_OK);
-    assert_true(metric_sum(text, "temporal_worker_task_slots_available", slots) +
-                    metric_sum(text, "temporal_worker_task_slots_used", slots) ==
+    assert_true(tt_metric_sum(text, "temporal_worker_task_slots_available", slots) +
+                    tt_metric_sum(text, "temporal_worker_task_slots_used", slots) ==
                 8.0); /* the default executors */
     free(text);
     text = NULL;
