@@ -162,6 +162,8 @@ typedef struct drive {
     bool stopping;
     int64_t now, wake; /* wake: the earliest time something is due */
     bool waiting;      /* some local activity is still to be waited for */
+    tc_la_waiter q;    /* this thread's wait, its condvar set up by the first wait_until */
+    bool q_ready;
 } drive;
 
 /* Does the first thing one local activity needs; true when it did something. */
@@ -273,31 +275,33 @@ static void wait_until(drive *d, int64_t until_us)
 {
     tc_worker *w = d->w;
     struct timespec ts = {(time_t)(until_us / 1000000), (long)(until_us % 1000000) * 1000};
-    tc_la_waiter q;
-    pthread_condattr_t a;
-    pthread_condattr_init(&a);
-    pthread_condattr_setclock(&a, CLOCK_MONOTONIC); /* deadlines are tc_now_us() values */
-    pthread_cond_init(&q.cv, &a);                   /* glibc: cannot fail with these */
-    pthread_condattr_destroy(&a);
+    tc_la_waiter *q = &d->q;
+    if (!d->q_ready) {
+        pthread_condattr_t a;
+        pthread_condattr_init(&a);
+        pthread_condattr_setclock(&a, CLOCK_MONOTONIC); /* deadlines are tc_now_us() values */
+        pthread_cond_init(&q->cv, &a);                  /* glibc: cannot fail with these */
+        pthread_condattr_destroy(&a);
+        d->q_ready = true;
+    }
     pthread_mutex_lock(&w->lmu);
-    q.prev = NULL;
-    q.next = w->la_waiters;
-    if (q.next)
-        q.next->prev = &q;
-    w->la_waiters = &q;
-    attach(d->r, &q);
+    q->prev = NULL;
+    q->next = w->la_waiters;
+    if (q->next)
+        q->next->prev = q;
+    w->la_waiters = q;
+    attach(d->r, q);
     while (!any_done(d->r) && atomic_load(&w->stop) == d->stopping)
-        if (pthread_cond_timedwait(&q.cv, &w->lmu, &ts) == ETIMEDOUT)
+        if (pthread_cond_timedwait(&q->cv, &w->lmu, &ts) == ETIMEDOUT)
             break;
     attach(d->r, NULL);
-    if (q.prev)
-        q.prev->next = q.next;
+    if (q->prev)
+        q->prev->next = q->next;
     else
-        w->la_waiters = q.next;
-    if (q.next)
-        q.next->prev = q.prev;
+        w->la_waiters = q->next;
+    if (q->next)
+        q->next->prev = q->prev;
     pthread_mutex_unlock(&w->lmu);
-    pthread_cond_destroy(&q.cv);
 }
 
 /* The commands made while waiting go out with this task's answer. */
@@ -317,7 +321,7 @@ void tc_la_drive(tc_worker *w, tc_run *r, int64_t task_start_us)
         return;
     int64_t timeout_ms = r->task_timeout_ms > 0 ? r->task_timeout_ms : 10000;
     int64_t answer_by = task_start_us + timeout_ms * 10 * HEARTBEAT_PERCENT;
-    drive d = {w, r, false, 0, 0, false};
+    drive d = {.w = w, .r = r};
     for (;;) {
         d.stopping = atomic_load(&w->stop);
         d.now = tc_now_us();
@@ -337,6 +341,8 @@ void tc_la_drive(tc_worker *w, tc_run *r, int64_t task_start_us)
         }
         wait_until(&d, d.wake);
     }
+    if (d.q_ready)
+        pthread_cond_destroy(&d.q.cv);
     /* The run ended in this task after a settle_before_close marker: the markers go now, the
      * closing command with the task handed back (any event that came meanwhile lands between). */
     if (r->close_held && r->outcome != OUT_NONE && !r->ended && !r->fail_code)

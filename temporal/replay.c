@@ -5,24 +5,13 @@
 #include <stdio.h>
 #include <string.h>
 
-static bool is_close_event(int type)
-{
-    return type == TC_ET(WORKFLOW_EXECUTION_COMPLETED) ||
-           type == TC_ET(WORKFLOW_EXECUTION_FAILED) || type == TC_ET(WORKFLOW_EXECUTION_CANCELED) ||
-           type == TC_ET(WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
-}
-
+/* The command closes the run (completes, fails, cancels or continues it as new). */
 static bool closing(const tc_cmd *c)
 {
-    return is_close_event(c->kind->event_type);
-}
-
-/* The history records the run's end (of any kind, terminated and timed out included). */
-static bool ends_closed(const tc_history *h)
-{
-    int last = h->n ? (int)h->events[h->n - 1]->event_type : 0;
-    return is_close_event(last) || last == TC_ET(WORKFLOW_EXECUTION_TERMINATED) ||
-           last == TC_ET(WORKFLOW_EXECUTION_TIMED_OUT);
+    int t = c->kind->event_type;
+    return t == TC_ET(WORKFLOW_EXECUTION_COMPLETED) || t == TC_ET(WORKFLOW_EXECUTION_FAILED) ||
+           t == TC_ET(WORKFLOW_EXECUTION_CANCELED) ||
+           t == TC_ET(WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
 }
 
 int tc_replay_history(const tc_history *h, tc_workflow_fn fn, void *state, size_t state_size,
@@ -58,8 +47,9 @@ int tc_replay_setup(const tc_history *h, const tc_run_setup *setup, void *state,
                 continue;
             /* A run that settled before its close (settle_before_close) has its closing
              * command recorded by the task after the one whose code made it: a history of the
-             * run still open, cut before that task completed, ends without it. */
-            if (closing(cmds[i]) && !ends_closed(h))
+             * run still open (no event of it closed the run: r->closed is false), cut before
+             * that task completed, ends without it. */
+            if (closing(cmds[i]) && !r->closed)
                 continue;
             /* The last task made a command its WorkflowTaskCompleted did not record. */
             if (*cmds[i]->id)
