@@ -2,13 +2,15 @@
 a non-zero exit, and leave nothing running that they started: a replica count off the port
 range, a port taken, a build that fails, PostgreSQL unreachable or refusing the password, a
 Temporal schema at another version than the server needs (and --upgrade-schema upgrading an
-older one), a history shard count the database was not created with. Also: the stack's custom search attributes reach the dev and the production server.
+older one), a history shard count the database was not created with. As root, a stack folder
+the `postgres` user cannot reach keeps PostgreSQL's data in /tmp instead. Also: the stack's custom search attributes reach the dev and the production server.
 
 Each case runs scripts/stack on a stack directory of its own with ports of its own (Temporal
 28733 and neighbours, UI 28388, PostgreSQL 28432) and reuses the MariaDB and Redis already
 running (a port served by another process is used, not started). Needs the Temporal server
 built (label production: scripts/test --production)."""
 import glob
+import hashlib
 import json
 import os
 import re
@@ -144,6 +146,28 @@ class ScriptsTest(unittest.TestCase):
         self.assertEqual(p.script("stack", "down", env=env).returncode, 0)
         self.assert_refused(p.script("stack", "up", "--production", env=env),
                             "database temporal has Temporal schema 99.0, newer than")
+        self.assert_nothing_running(env)
+
+    def test_a_stack_folder_postgres_cannot_reach_keeps_its_database_in_tmp(self):
+        """As root, PostgreSQL runs as `postgres`: a stack folder inside a directory of mode 0700
+        (a clone in a mktemp -d, a home) cannot hold its data, so scripts/stack puts it in
+        /tmp/order-saga-pg-<hash of STACK_DIR>; the profile starts and stops as anywhere."""
+        outer = tempfile.mkdtemp(prefix="saga-prod-private-")  # mode 0700
+        self.addCleanup(shutil.rmtree, outer, ignore_errors=True)
+        env = dict(self.env("private"), STACK_DIR=os.path.join(outer, "stack"))
+        beside = env["STACK_DIR"] + ".postgresql"
+        in_tmp = os.path.join(tempfile.gettempdir(), "order-saga-pg-" + hashlib.sha256(
+            env["STACK_DIR"].encode()).hexdigest()[:16])
+        self.addCleanup(shutil.rmtree, in_tmp, ignore_errors=True)
+        self.addCleanup(p.script, "stack", "down", env=env)
+        cp = p.script("stack", "up", "--production", env=env)
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        self.assertEqual(p.stack_profile(env), "production")
+        data = in_tmp if os.geteuid() == 0 else beside  # not root: the server runs as us
+        self.assertTrue(os.path.isfile(os.path.join(data, "data", "PG_VERSION")), cp.stdout)
+        if os.geteuid() == 0:
+            self.assertFalse(os.path.exists(beside))
+        self.assertEqual(p.script("stack", "down", env=env).returncode, 0)
         self.assert_nothing_running(env)
 
     def test_custom_search_attributes_reach_both_profiles(self):
