@@ -1,5 +1,5 @@
-/* cm_httpc.h — HTTP client on libcurl: one easy handle per thread (reused, keep-alive),
- * connect and total timeouts, JSON in/out, request id and Idempotency-Key headers.
+/* cm_httpc.h — HTTP client: plain http:// on common's own HTTP/1.1 code (per-thread keep-alive
+ * connections), the rest on libcurl (one easy handle per thread); connect and total timeouts, JSON in/out, request id and Idempotency-Key headers.
  * Distinguishes "got an HTTP answer" (any status) from transport failure. */
 #ifndef CM_HTTPC_H
 #define CM_HTTPC_H

@@ -1,5 +1,7 @@
-/* httpc.c — libcurl client with one easy handle per thread (keep-alive reuse).
- * Must not share a CURL handle between threads; handles are freed at thread exit. */
+/* httpc.c — the public client: checks the request, gives plain http:// to common's own
+ * HTTP/1.1 client (httpc_plain.c) and the rest to libcurl, with one easy handle per thread
+ * (keep-alive reuse). Must not share a CURL handle between threads; handles are freed at
+ * thread exit. */
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -13,6 +15,7 @@
 #include "cm_httpc.h"
 #include "cm_json.h"
 #include "cm_log.h"
+#include "httpc_internal.h"
 #include "util.h"
 
 /* RFC 6750 b64token characters (and its trailing '='). */
@@ -35,6 +38,7 @@ static void key_init(void)
 int httpc_global_init(void)
 {
     pthread_once(&g_once, key_init);
+    httpc_plain_init();
     return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : CM_ERR_IO;
 }
 
@@ -47,6 +51,7 @@ void httpc_global_cleanup(void)
         curl_easy_cleanup(h);
         pthread_setspecific(g_key, NULL);
     }
+    httpc_plain_thread_release();
     curl_global_cleanup();
 }
 
@@ -121,15 +126,68 @@ static int request_may_have_been_sent(CURL *h, CURLcode cc)
     return 1;
 }
 
+/* A header value we may send: no control bytes (a CR or LF would forge headers). */
+static bool clean_value(const char *v)
+{
+    for (; *v; v++)
+        if ((unsigned char)*v < 0x20 || (unsigned char)*v == 0x7f)
+            return false;
+    return true;
+}
+
+static bool token_method(const char *m)
+{
+    if (!m[0])
+        return false;
+    for (; *m; m++)
+        if (!((*m >= 'A' && *m <= 'Z') || (*m >= 'a' && *m <= 'z') || *m == '-' || *m == '_'))
+            return false;
+    return true;
+}
+
+/* Checks opts' header values into l; CM_ERR_INVALID with out->error set when one is unusable.
+ * A request id that is not clean is left out (it only labels logs). */
+static int check_lines(const httpc_opts *o, bool has_body, httpc_lines *l, httpc_resp *out)
+{
+    memset(l, 0, sizeof *l);
+    l->content_type = o->content_type ? o->content_type : "application/json";
+    l->idempotency_key = o->idempotency_key;
+    l->bearer = o->bearer_token;
+    const char *rid = o->request_id ? o->request_id : log_request_id();
+    if (rid && strlen(rid) < 256 && clean_value(rid))
+        l->request_id = rid;
+    if ((has_body && (!clean_value(l->content_type) || strlen(l->content_type) > 256)) ||
+        (l->idempotency_key &&
+         (!clean_value(l->idempotency_key) || strlen(l->idempotency_key) > 400))) {
+        snprintf(out->error, sizeof out->error, "malformed header value");
+        return CM_ERR_INVALID;
+    }
+    if (l->bearer && (strspn(l->bearer, BEARER_ALPHABET) != strlen(l->bearer) || !l->bearer[0] ||
+                      strlen(l->bearer) > 400)) {
+        snprintf(out->error, sizeof out->error, "malformed bearer token");
+        return CM_ERR_INVALID;
+    }
+    return 0;
+}
+
 int httpc_request(const char *method, const char *url, const char *body, size_t len,
                   const httpc_opts *opts, httpc_resp *out)
 {
     memset(out, 0, sizeof *out);
-    if (!method || !url)
+    if (!method || !url || !token_method(method))
         return CM_ERR_INVALID;
     httpc_opts o = {0};
     if (opts)
         o = *opts;
+    httpc_lines l;
+    int lrc = check_lines(&o, body != NULL, &l, out);
+    if (lrc)
+        return lrc;
+    long connect_ms = o.connect_timeout_ms > 0 ? o.connect_timeout_ms : 2000L;
+    long timeout_ms = o.timeout_ms > 0 ? o.timeout_ms : 10000L;
+    int prc = httpc_plain_request(method, url, body, len, &l, connect_ms, timeout_ms, out);
+    if (prc != HTTPC_DECLINED)
+        return prc;
     CURL *h = thread_handle();
     if (!h) {
         snprintf(out->error, sizeof out->error, "curl_easy_init failed");
@@ -139,33 +197,23 @@ int httpc_request(const char *method, const char *url, const char *body, size_t 
     bool nomem = false;
     char line[512];
     if (body) {
-        snprintf(line, sizeof line, "Content-Type: %s",
-                 o.content_type ? o.content_type : "application/json");
+        snprintf(line, sizeof line, "Content-Type: %s", l.content_type);
         hdrs = add_header(hdrs, line, &nomem);
     }
     hdrs = add_header(hdrs, "Accept: application/json, application/problem+json", &nomem);
     /* curl's own Expect: 100-continue (bodies over 1 MiB) stays: it lets a server refuse an
      * oversize body with 413 before the upload instead of resetting the connection mid-way. */
-    if (o.idempotency_key) {
-        snprintf(line, sizeof line, "Idempotency-Key: %s", o.idempotency_key);
+    if (l.idempotency_key) {
+        snprintf(line, sizeof line, "Idempotency-Key: %s", l.idempotency_key);
         hdrs = add_header(hdrs, line, &nomem);
     }
-    if (o.bearer_token) {
-        /* Checked, not escaped: a CR or LF would let the value forge headers. */
-        if (strspn(o.bearer_token, BEARER_ALPHABET) != strlen(o.bearer_token) ||
-            !o.bearer_token[0] ||
-            snprintf(line, sizeof line, "Authorization: Bearer %s", o.bearer_token) >=
-                (int)sizeof line) {
-            curl_slist_free_all(hdrs);
-            snprintf(out->error, sizeof out->error, "malformed bearer token");
-            return CM_ERR_INVALID;
-        }
+    if (l.bearer) {
+        snprintf(line, sizeof line, "Authorization: Bearer %s", l.bearer);
         hdrs = add_header(hdrs, line, &nomem);
         explicit_bzero(line, sizeof line);
     }
-    const char *rid = o.request_id ? o.request_id : log_request_id();
-    if (rid) {
-        snprintf(line, sizeof line, "X-Request-Id: %s", rid);
+    if (l.request_id) {
+        snprintf(line, sizeof line, "X-Request-Id: %s", l.request_id);
         hdrs = add_header(hdrs, line, &nomem);
     }
     if (nomem) { /* never send a request without its Idempotency-Key */
@@ -191,9 +239,8 @@ int httpc_request(const char *method, const char *url, const char *body, size_t 
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &a);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                     o.connect_timeout_ms > 0 ? o.connect_timeout_ms : 2000L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, o.timeout_ms > 0 ? o.timeout_ms : 10000L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     char errbuf[CURL_ERROR_SIZE] = "";
