@@ -430,6 +430,26 @@ static void test_malformed_and_timeout(void **st)
     peer_stop(&p);
 }
 
+static void test_host_name_resolved(void **st)
+{
+    (void)st;
+    /* a name: every address it resolves to is tried (localhost may give ::1 first, where the
+     * peer does not listen) and the Host header carries the name as written */
+    static const answer script[] = {{OK_A, KEEP}};
+    peer p;
+    peer_start(&p, script, 1);
+    char url[64];
+    snprintf(url, sizeof url, "http://localhost:%d/n", p.port);
+    httpc_resp r;
+    assert_int_equal(httpc_request("GET", url, NULL, 0, NULL, &r), 0);
+    assert_int_equal(r.status, 200);
+    char want[64];
+    snprintf(want, sizeof want, "\r\nHost: localhost:%d\r\n", p.port);
+    assert_non_null(strstr(p.last, want));
+    httpc_resp_free(&r);
+    peer_stop(&p);
+}
+
 static void test_checked_before_sending(void **st)
 {
     (void)st;
@@ -470,6 +490,7 @@ int main(void)
         cmocka_unit_test(test_closed_keep_alive_is_redialled),
         cmocka_unit_test(test_fresh_connection_not_repeated),
         cmocka_unit_test(test_malformed_and_timeout),
+        cmocka_unit_test(test_host_name_resolved),
         cmocka_unit_test(test_checked_before_sending),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
