@@ -35,11 +35,13 @@ void tc_act_release(tc_worker *w, int n)
         return;
     pthread_mutex_lock(&w->amu);
     w->a_inflight -= n;
+    pthread_mutex_unlock(&w->amu);
+    /* The worker's condvars live until its threads are joined: woken after the unlock, a
+     * waiter does not block on the lock straight away. */
     if (n == 1)
         pthread_cond_signal(&w->acv); /* one slot: one waiting poller */
     else
         pthread_cond_broadcast(&w->acv);
-    pthread_mutex_unlock(&w->amu);
 }
 
 static void push(tc_worker *w, act_item *it, bool reserved)
@@ -52,9 +54,9 @@ static void push(tc_worker *w, act_item *it, bool reserved)
     else
         w->a_head = it;
     w->a_tail = it;
+    pthread_mutex_unlock(&w->amu);
     /* One executor is enough for one task (a broadcast would wake them all to find one). */
     pthread_cond_signal(&w->ecv);
-    pthread_mutex_unlock(&w->amu);
 }
 
 void tc_act_enqueue(tc_worker *w, tc_act_task *t, bool reserved)
@@ -106,6 +108,6 @@ void tc_act_done(tc_worker *w, act_item *it)
     free(it);
     pthread_mutex_lock(&w->amu);
     w->a_inflight--;
-    pthread_cond_signal(&w->acv); /* one slot freed: one waiting poller */
     pthread_mutex_unlock(&w->amu);
+    pthread_cond_signal(&w->acv); /* one slot freed: one waiting poller */
 }

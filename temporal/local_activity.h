@@ -88,7 +88,8 @@ typedef struct tc_la_exec {
     bool deadline_final; /* that deadline is schedule-to-close: no retry after it */
     atomic_bool cancel;
     bool done;              /* under w->lmu */
-    pthread_cond_t *waiter; /* under w->lmu: the task thread waiting for it now, or NULL */
+    pthread_cond_t *waiter; /* under w->lmu: the condvar of the task thread waiting for it now,
+                               or NULL; broadcast after unlocking */
     tc_la_outcome out;      /* written before done is set */
 } tc_la_exec;
 
@@ -171,10 +172,10 @@ void tc_la_exec_free(tc_la_exec *x);
 /* ---- worker side (local_activity_exec.c) ---- */
 
 struct tc_worker;
-/* A task thread waiting for its run's attempts: its own condvar (monotonic clock), which only
- * those attempts signal, and its place in the worker's list (for a stop). Under w->lmu. */
+/* A task thread waiting for its run's attempts: its thread's condvar (monotonic clock), which
+ * only those attempts signal, and its place in the worker's list (for a stop). Under w->lmu. */
 typedef struct tc_la_waiter {
-    pthread_cond_t cv;
+    pthread_cond_t *cv; /* lives as long as the process: an attempt signals it after unlocking */
     struct tc_la_waiter *prev, *next;
 } tc_la_waiter;
 /* Sets up / tears down the worker's local activity wait (its mutex). */

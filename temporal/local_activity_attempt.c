@@ -88,10 +88,13 @@ void tc_la_exec_run(tc_worker *w, tc_la_exec *x)
     pthread_mutex_lock(&w->lmu);
     x->out = out;
     x->done = true;
-    if (x->waiter) /* only the task thread waiting for this run's attempts, if one is */
-        pthread_cond_signal(x->waiter);
+    pthread_cond_t *cv = x->waiter; /* only the task thread waiting for this run's attempts */
     unref_locked(x);
     pthread_mutex_unlock(&w->lmu);
+    /* Woken after the unlock: woken under it, the task thread would at once block on the lock
+     * again (two switches instead of one). The condvar outlives any wait (tc_la_thread_cv). */
+    if (cv)
+        pthread_cond_broadcast(cv);
 }
 
 void tc_la_free_all(tc_run *r)

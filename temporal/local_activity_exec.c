@@ -30,8 +30,82 @@ void tc_la_worker_wake(tc_worker *w)
 {
     pthread_mutex_lock(&w->lmu);
     for (tc_la_waiter *q = w->la_waiters; q; q = q->next)
-        pthread_cond_signal(&q->cv);
+        pthread_cond_broadcast(q->cv);
     pthread_mutex_unlock(&w->lmu);
+}
+
+/* ---- the task threads' condvars ---- */
+
+/* A finished attempt wakes its task thread after unlocking, so the condvar must still exist
+ * when that thread has already seen the result (it may time out and look) and gone on: each
+ * task thread has one that is never destroyed. At the thread's end it goes back to a pool for
+ * the next thread; a late wake-up of one reused so is spurious, and every wait re-checks what it
+ * waits for. Without memory for one, threads share one condvar (attempts broadcast, so sharing
+ * costs wake-ups, not correctness). */
+typedef struct cv_box {
+    pthread_cond_t cv;
+    struct cv_box *next_free, *next_all;
+} cv_box;
+
+static pthread_mutex_t g_cv_mu = PTHREAD_MUTEX_INITIALIZER;
+static cv_box *g_cv_free, *g_cv_all; /* all: every box, kept reachable */
+static pthread_cond_t g_cv_shared;
+static pthread_key_t g_cv_key;
+static bool g_cv_key_ok;
+static pthread_once_t g_cv_once = PTHREAD_ONCE_INIT;
+
+static void mono_cond_init(pthread_cond_t *cv)
+{
+    pthread_condattr_t a;
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC); /* deadlines are tc_now_us() values */
+    pthread_cond_init(cv, &a);                      /* glibc: cannot fail with these */
+    pthread_condattr_destroy(&a);
+}
+
+static void cv_release(void *p)
+{
+    cv_box *b = p;
+    pthread_mutex_lock(&g_cv_mu);
+    b->next_free = g_cv_free;
+    g_cv_free = b;
+    pthread_mutex_unlock(&g_cv_mu);
+}
+
+static void cv_once(void)
+{
+    mono_cond_init(&g_cv_shared);
+    g_cv_key_ok = pthread_key_create(&g_cv_key, cv_release) == 0;
+}
+
+static pthread_cond_t *thread_cv(void)
+{
+    pthread_once(&g_cv_once, cv_once);
+    if (!g_cv_key_ok)
+        return &g_cv_shared;
+    cv_box *b = pthread_getspecific(g_cv_key);
+    if (b)
+        return &b->cv;
+    pthread_mutex_lock(&g_cv_mu);
+    b = g_cv_free;
+    if (b)
+        g_cv_free = b->next_free;
+    pthread_mutex_unlock(&g_cv_mu);
+    if (!b) {
+        b = calloc(1, sizeof *b);
+        if (!b)
+            return &g_cv_shared;
+        mono_cond_init(&b->cv);
+        pthread_mutex_lock(&g_cv_mu);
+        b->next_all = g_cv_all;
+        g_cv_all = b;
+        pthread_mutex_unlock(&g_cv_mu);
+    }
+    if (pthread_setspecific(g_cv_key, b)) {
+        cv_release(b);
+        return &g_cv_shared;
+    }
+    return &b->cv;
 }
 
 /* Wall clock in Unix ms: schedule-to-close counts from the workflow time the local activity
@@ -162,8 +236,7 @@ typedef struct drive {
     bool stopping;
     int64_t now, wake; /* wake: the earliest time something is due */
     bool waiting;      /* some local activity is still to be waited for */
-    tc_la_waiter q;    /* this thread's wait, its condvar set up by the first wait_until */
-    bool q_ready;
+    tc_la_waiter q;    /* this thread's wait; q.cv set by the first wait_until */
 } drive;
 
 /* Does the first thing one local activity needs; true when it did something. */
@@ -265,7 +338,7 @@ static void attach(tc_run *r, tc_la_waiter *q)
 {
     for (size_t i = 0; i < r->la->n; i++)
         if (r->la->v[i]->exec)
-            r->la->v[i]->exec->waiter = q ? &q->cv : NULL;
+            r->la->v[i]->exec->waiter = q ? q->cv : NULL;
 }
 
 /* Waits until one of the run's attempts finished, the worker's stop changed or until_us. Only
@@ -276,14 +349,8 @@ static void wait_until(drive *d, int64_t until_us)
     tc_worker *w = d->w;
     struct timespec ts = {(time_t)(until_us / 1000000), (long)(until_us % 1000000) * 1000};
     tc_la_waiter *q = &d->q;
-    if (!d->q_ready) {
-        pthread_condattr_t a;
-        pthread_condattr_init(&a);
-        pthread_condattr_setclock(&a, CLOCK_MONOTONIC); /* deadlines are tc_now_us() values */
-        pthread_cond_init(&q->cv, &a);                  /* glibc: cannot fail with these */
-        pthread_condattr_destroy(&a);
-        d->q_ready = true;
-    }
+    if (!q->cv)
+        q->cv = thread_cv();
     pthread_mutex_lock(&w->lmu);
     q->prev = NULL;
     q->next = w->la_waiters;
@@ -292,7 +359,7 @@ static void wait_until(drive *d, int64_t until_us)
     w->la_waiters = q;
     attach(d->r, q);
     while (!any_done(d->r) && atomic_load(&w->stop) == d->stopping)
-        if (pthread_cond_timedwait(&q->cv, &w->lmu, &ts) == ETIMEDOUT)
+        if (pthread_cond_timedwait(q->cv, &w->lmu, &ts) == ETIMEDOUT)
             break;
     attach(d->r, NULL);
     if (q->prev)
@@ -341,8 +408,6 @@ void tc_la_drive(tc_worker *w, tc_run *r, int64_t task_start_us)
         }
         wait_until(&d, d.wake);
     }
-    if (d.q_ready)
-        pthread_cond_destroy(&d.q.cv);
     /* The run ended in this task after a settle_before_close marker: the markers go now, the
      * closing command with the task handed back (any event that came meanwhile lands between). */
     if (r->close_held && r->outcome != OUT_NONE && !r->ended && !r->fail_code)
