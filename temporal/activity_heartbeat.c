@@ -242,15 +242,10 @@ static void *hb_main(void *arg)
 
 int tc_hb_init(tc_worker *w)
 {
-    pthread_condattr_t ca;
-    if (pthread_condattr_init(&ca) != 0)
-        return TC_ERR_NOMEM;
     /* deadlines come from tc_now_us (CLOCK_MONOTONIC) */
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    int e = pthread_cond_init(&w->hbcv, &ca);
-    if (e == 0 && (e = pthread_cond_init(&w->stopcv, &ca)) != 0)
+    int e = tc_cond_init_mono(&w->hbcv);
+    if (e == 0 && (e = tc_cond_init_mono(&w->stopcv)) != 0)
         pthread_cond_destroy(&w->hbcv);
-    pthread_condattr_destroy(&ca);
     if (e != 0)
         return TC_ERR_NOMEM;
     pthread_mutex_init(&w->hbmu, NULL);

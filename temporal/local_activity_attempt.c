@@ -92,7 +92,8 @@ void tc_la_exec_run(tc_worker *w, tc_la_exec *x)
     unref_locked(x);
     pthread_mutex_unlock(&w->lmu);
     /* Woken after the unlock: woken under it, the task thread would at once block on the lock
-     * again (two switches instead of one). The condvar outlives any wait (tc_la_thread_cv). */
+     * again (two switches instead of one). The condvar outlives any wait (thread_cv in
+     * local_activity_exec.c). */
     if (cv)
         pthread_cond_broadcast(cv);
 }

@@ -54,15 +54,6 @@ static pthread_key_t g_cv_key;
 static bool g_cv_key_ok;
 static pthread_once_t g_cv_once = PTHREAD_ONCE_INIT;
 
-static void mono_cond_init(pthread_cond_t *cv)
-{
-    pthread_condattr_t a;
-    pthread_condattr_init(&a);
-    pthread_condattr_setclock(&a, CLOCK_MONOTONIC); /* deadlines are tc_now_us() values */
-    pthread_cond_init(cv, &a);                      /* glibc: cannot fail with these */
-    pthread_condattr_destroy(&a);
-}
-
 static void cv_release(void *p)
 {
     cv_box *b = p;
@@ -74,7 +65,7 @@ static void cv_release(void *p)
 
 static void cv_once(void)
 {
-    mono_cond_init(&g_cv_shared);
+    tc_cond_init_mono(&g_cv_shared); /* glibc: cannot fail on this clock */
     g_cv_key_ok = pthread_key_create(&g_cv_key, cv_release) == 0;
 }
 
@@ -93,9 +84,10 @@ static pthread_cond_t *thread_cv(void)
     pthread_mutex_unlock(&g_cv_mu);
     if (!b) {
         b = calloc(1, sizeof *b);
-        if (!b)
+        if (!b || tc_cond_init_mono(&b->cv)) {
+            free(b);
             return &g_cv_shared;
-        mono_cond_init(&b->cv);
+        }
         pthread_mutex_lock(&g_cv_mu);
         b->next_all = g_cv_all;
         g_cv_all = b;

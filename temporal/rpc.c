@@ -107,6 +107,18 @@ int64_t tc_now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+int tc_cond_init_mono(pthread_cond_t *cv)
+{
+    pthread_condattr_t a;
+    int e = pthread_condattr_init(&a);
+    if (e)
+        return e;
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    e = pthread_cond_init(cv, &a);
+    pthread_condattr_destroy(&a);
+    return e;
+}
+
 void tc_uuid(char out[37])
 {
     unsigned char b[16];

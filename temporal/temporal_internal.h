@@ -241,6 +241,8 @@ void tc_failure_describe(const tc_pb_failure *f, const char **type, const char *
 char *tc_strdup(const char *s);
 void tc_uuid(char out[37]);
 int64_t tc_now_us(void);
+/* Initialises cv on CLOCK_MONOTONIC, so timed waits take tc_now_us() deadlines. 0 or an errno. */
+int tc_cond_init_mono(pthread_cond_t *cv);
 
 struct tc_history {
     ProtobufCMessage **pages; /* owned unpacked messages the events point into */

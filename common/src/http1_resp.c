@@ -2,6 +2,7 @@
  * Strict where a lenient reading could frame the body wrongly (Content-Length, transfer
  * coding, chunk sizes), tolerant of bare LF line ends. */
 #include "http1_resp.h"
+#include "util.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,7 +15,7 @@ void h1_resp_init(h1_resp *r, bool head_request, size_t body_max)
 {
     memset(r, 0, sizeof *r);
     r->head_request = head_request;
-    r->body_max = body_max;
+    r->body_max = body_max < SIZE_MAX ? body_max : SIZE_MAX - 1; /* + 1 for the NUL fits */
     r->phase = P_HEAD;
 }
 
@@ -26,32 +27,13 @@ void h1_resp_free(h1_resp *r)
     r->head_len = r->body_len = r->head_cap = r->body_cap = 0;
 }
 
-/* Makes room for `more` bytes (and a NUL) in a buffer of `len` used bytes. */
-static int reserve(char **p, size_t *cap, size_t len, size_t more)
-{
-    if (len + more + 1 <= *cap)
-        return 0;
-    size_t want = *cap ? *cap : 256;
-    while (want < len + more + 1)
-        want *= 2;
-    char *q = realloc(*p, want);
-    if (!q)
-        return H1_NOMEM;
-    *p = q;
-    *cap = want;
-    return 0;
-}
-
 static int body_append(h1_resp *r, const char *d, size_t n)
 {
     if (n > r->body_max - r->body_len)
         return H1_TOO_BIG;
-    if (reserve(&r->body, &r->body_cap, r->body_len, n))
-        return H1_NOMEM;
-    memcpy(r->body + r->body_len, d, n);
-    r->body_len += n;
-    r->body[r->body_len] = '\0';
-    return 0;
+    return cm_buf_append(&r->body, &r->body_len, &r->body_cap, d, n, 256, r->body_max + 1)
+               ? H1_NOMEM
+               : 0;
 }
 
 static bool is_tchar(unsigned char c)
@@ -195,8 +177,6 @@ static int head_done(h1_resp *r)
     } else if (f.has_len) {
         r->left = f.len;
         r->phase = f.len ? P_LEN : P_DONE;
-        if (f.len && reserve(&r->body, &r->body_cap, 0, f.len))
-            return H1_NOMEM;
     } else {
         r->keep_alive = false;
         r->phase = P_CLOSE;
@@ -231,11 +211,8 @@ static int feed_head(h1_resp *r, const char *d, size_t n, size_t *used)
     *used = k;
     if (r->head_len + k > H1_HEAD_MAX)
         return H1_TOO_BIG;
-    if (reserve(&r->head, &r->head_cap, r->head_len, k))
+    if (cm_buf_append(&r->head, &r->head_len, &r->head_cap, d, k, 256, H1_HEAD_MAX + 1))
         return H1_NOMEM;
-    memcpy(r->head + r->head_len, d, k);
-    r->head_len += k;
-    r->head[r->head_len] = '\0';
     if (!ended)
         return H1_MORE;
     r->line_text = 0;

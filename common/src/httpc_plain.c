@@ -80,9 +80,9 @@ void httpc_plain_thread_release(void)
     pthread_setspecific(g_key, NULL);
 }
 
+/* After httpc_plain_init. */
 static pstate *state(void)
 {
-    pthread_once(&g_once, once_init);
     pstate *s = pthread_getspecific(g_key);
     if (s)
         return s;
@@ -408,10 +408,9 @@ int httpc_plain_request(const char *method, const char *url, const char *body, s
     size_t hl = 0;
     if (build_head(&head, &hl, method, &u, l, body != NULL, body ? len : 0))
         return CM_ERR_NOMEM;
-    int64_t deadline = mono_now_ms() + timeout_ms;
-    int64_t connect_deadline = mono_now_ms() + connect_ms;
-    if (connect_deadline > deadline)
-        connect_deadline = deadline;
+    int64_t start = mono_now_ms();
+    int64_t deadline = start + timeout_ms;
+    int64_t connect_deadline = start + (connect_ms < timeout_ms ? connect_ms : timeout_ms);
     int rc = CM_ERR_IO;
     bool head_req = !strcmp(method, "HEAD");
     for (int attempt = 0; attempt < 2; attempt++) {
