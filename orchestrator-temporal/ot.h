@@ -56,6 +56,7 @@ typedef struct ot_wf_state {
     int finished;       /* 1 once complete was called */
     int v2;             /* the run cancels and flags stuck steps (patch OT_PATCH_V2) */
     int local;          /* the run's steps are local activities (recorded when it started) */
+    int drop_watch;     /* the run's end cancels its stuck timer (recorded when it started) */
     int cancel_ignored; /* a cancel request came once it could no longer take effect */
     int cancelled;      /* the run ended CANCELED */
     int stuck;          /* SagaStuck was upserted true for stuck_step */

@@ -294,6 +294,8 @@ static void drive(tc_wf_ctx *ctx, ot_wf_state *s, const char *wid, saga_actions_
             tail++;
         }
         if (acts->finished) {
+            if (timer != NULL && s->drop_watch)
+                tc_future_cancel(ctx, timer); /* made in this task: never sent, no event */
             finish(ctx, s, wid);
             return;
         }
@@ -336,14 +338,21 @@ static void drive(tc_wf_ctx *ctx, ot_wf_state *s, const char *wid, saga_actions_
 }
 
 /* What a new run records once (a SideEffect marker): the worker's activity mode and stuck
- * threshold, so a replay on a worker configured otherwise takes the same path. */
+ * threshold, so a replay on a worker configured otherwise takes the same path. A local run
+ * also records dropWatch: its end cancels the stuck timer. A saga whose local steps all end in
+ * its first workflow task so sends neither StartTimer nor CancelTimer (the SDK drops a timer
+ * cancelled before it went out): no TimerStarted event, and no timer task for the server to
+ * store and fire on a closed run a minute later. Runs recorded without it keep their timer, so
+ * their histories replay as they were written; a remote run's timer went out with its first
+ * activity, and cancelling it would only add an event. */
 static char *run_options(void *arg)
 {
     (void)arg;
-    char *out = malloc(96);
+    char *out = malloc(112);
+    bool local = g_opt.mode == OT_MODE_LOCAL;
     if (out != NULL)
-        snprintf(out, 96, "{\"mode\":\"%s\",\"stuckAfterMs\":%lld}",
-                 g_opt.mode == OT_MODE_LOCAL ? "local" : "remote", (long long)g_opt.stuck_after_ms);
+        snprintf(out, 112, "{\"mode\":\"%s\",\"stuckAfterMs\":%lld%s}", local ? "local" : "remote",
+                 (long long)g_opt.stuck_after_ms, local ? ",\"dropWatch\":true" : "");
     return out;
 }
 
@@ -356,6 +365,7 @@ static void read_run_options(tc_wf_ctx *ctx, ot_wf_state *s)
     json_t *mode = json_object_get(o, "mode");
     json_t *after = json_object_get(o, "stuckAfterMs");
     s->local = json_is_string(mode) && strcmp(json_string_value(mode), "local") == 0;
+    s->drop_watch = json_is_true(json_object_get(o, "dropWatch"));
     s->stuck_after_ms = json_is_integer(after) && json_integer_value(after) > 0
                             ? (int64_t)json_integer_value(after)
                             : 60000;
