@@ -136,6 +136,9 @@ class Api:
         types = event_types(wid)
         self.assertIn("WORKFLOW_EXECUTION_CANCEL_REQUESTED", types)
         self.assertEqual(types[-1], "WORKFLOW_EXECUTION_CANCELED")
+        # The stuck timer: a local run's held task sent it with a heartbeat, so its end
+        # cancels it (dropWatch); a remote run leaves it to be dropped with the run.
+        self.assertEqual("TIMER_CANCELED" in types, MODE == "local", types)
         return view
 
 
