@@ -295,7 +295,7 @@ static void drive(tc_wf_ctx *ctx, ot_wf_state *s, const char *wid, saga_actions_
         }
         if (acts->finished) {
             if (timer != NULL && s->drop_watch)
-                tc_future_cancel(ctx, timer); /* made in this task: never sent, no event */
+                tc_future_cancel(ctx, timer); /* unsent: dropped; sent: CancelTimer */
             finish(ctx, s, wid);
             return;
         }
