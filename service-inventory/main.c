@@ -24,5 +24,5 @@ static int wire(app *a, const app_parts *p, void *ctx)
 int main(void)
 {
     return app_main(&(app_spec){SERVICE, 21083, "inventory_db", AUTH_SERVICE | AUTH_ADMIN,
-                                APP_DB | APP_REDIS | APP_RELAY, wire, NULL});
+                                APP_DB | APP_DB_TX | APP_REDIS | APP_RELAY, wire, NULL});
 }

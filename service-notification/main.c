@@ -53,5 +53,6 @@ static int wire(app *a, const app_parts *p, void *ctx)
 int main(void)
 {
     return app_main(&(app_spec){"service-notification", 21085, "notification_db",
-                                AUTH_SERVICE | AUTH_ADMIN, APP_DB | APP_REDIS, wire, NULL});
+                                AUTH_SERVICE | AUTH_ADMIN, APP_DB | APP_DB_TX | APP_REDIS, wire,
+                                NULL});
 }

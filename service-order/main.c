@@ -17,5 +17,5 @@ static int wire(app *a, const app_parts *p, void *ctx)
 int main(void)
 {
     return app_main(&(app_spec){SERVICE, 21082, "order_db", AUTH_SERVICE | AUTH_ADMIN,
-                                APP_DB | APP_REDIS | APP_RELAY, wire, NULL});
+                                APP_DB | APP_DB_TX | APP_REDIS | APP_RELAY, wire, NULL});
 }

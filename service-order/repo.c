@@ -88,7 +88,11 @@ typedef struct transition_args {
 static int transition_once(db_conn *c, void *arg)
 {
     const transition_args *a = arg;
-    int rc = db_query_row(c, ORDER_SELECT "WHERE id = ?", DB_INT(a->id), row_to_order, a->out);
+    /* The read is the transaction's first statement (it opens it: no BEGIN of its own);
+     * a verdict other than APPLY leaves it for db_tx_retry to roll back. */
+    int rc = db_begin(c);
+    if (rc == 0)
+        rc = db_query_row(c, ORDER_SELECT "WHERE id = ?", DB_INT(a->id), row_to_order, a->out);
     if (rc != 0)
         return rc;
     *a->verdict = order_decide(a->out->status, a->act);
@@ -96,8 +100,6 @@ static int transition_once(db_conn *c, void *arg)
         return 0;
     order_status_t to = order_action_target(a->act);
     db_val v[] = {DB_STR(order_status_name(to)), DB_INT(a->id), DB_INT(a->out->version)};
-    if ((rc = db_begin(c)) != 0)
-        return rc;
     rc = db_update_versioned(c,
                              "UPDATE orders SET status = ?, version = version + 1"
                              " WHERE id = ? AND version = ?",

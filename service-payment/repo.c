@@ -97,7 +97,11 @@ static int transition_once(db_conn *c, void *arg)
 {
     const transition_args *a = arg;
     payment_t *out = a->out;
-    int rc = db_query_row(c, PAY_SELECT "WHERE id = ?", DB_INT(a->id), row_to_payment, out);
+    /* The read is the transaction's first statement (it opens it: no BEGIN of its own);
+     * a verdict other than APPLY leaves it for db_tx_retry to roll back. */
+    int rc = db_begin(c);
+    if (rc == 0)
+        rc = db_query_row(c, PAY_SELECT "WHERE id = ?", DB_INT(a->id), row_to_payment, out);
     if (rc != 0)
         return rc;
     *a->verdict = pay_decide(out->status, a->act);
@@ -108,8 +112,6 @@ static int transition_once(db_conn *c, void *arg)
     pay_status_t to = failed ? PAY_FAILED : pay_action_target(a->act);
     db_val v[] = {DB_STR(pay_status_name(to)), failed ? DB_STR(a->reason) : DB_NULL, DB_INT(a->id),
                   DB_INT(out->version)};
-    if ((rc = db_begin(c)) != 0)
-        return rc;
     rc = db_update_versioned(c,
                              failed ? "UPDATE payments SET status = ?, failure_reason = ?,"
                                       " version = version + 1 WHERE id = ? AND version = ?"

@@ -173,9 +173,10 @@ static void approve_created(http_req *req, pay_routes_t *ctx, payment_t *p)
 }
 
 /* POST /api/payments/{id}/approve: T3-2. Concurrent approvals of one payment queue on
- * lock:payment:{id} and re-read, so the gateway is asked once; if the lock is lost anyway the
- * gateway's idempotency (payment id) and the optimistic update keep the state right. The
- * gateway is called outside any transaction, so a concurrent refund still wins cleanly. */
+ * lock:payment:{id}, and the payment is read once the lock is held, so the gateway is asked
+ * once; if the lock is lost anyway the gateway's idempotency (payment id) and the optimistic
+ * update keep the state right. The gateway is called outside any transaction, so a concurrent
+ * refund still wins cleanly. */
 static void h_approve(http_req *req, void *vctx)
 {
     pay_routes_t *ctx = vctx;
@@ -184,13 +185,8 @@ static void h_approve(http_req *req, void *vctx)
     char key[64], token[RDS_TOKEN_LEN];
     if (idem_begin(req, ctx->rds, ctx->service) != IDEM_PROCEED)
         return;
-    if (load_payment(req, ctx, &id, &p) != 0)
+    if (http_req_param_id(req, "id", &id) != 0)
         return;
-    pay_verdict_t v = pay_decide(p.status, PAY_ACT_APPROVE);
-    if (v != PAY_APPLY) {
-        respond_verdict(req, ctx, v, &p, "approve");
-        return;
-    }
     snprintf(key, sizeof key, "lock:payment:%lld", (long long)id);
     int rc = rds_lock_acquire(ctx->rds, key, ctx->pg_lease_ms,
                               ctx->pg_wait_ms + ctx->pg->latency_ms + 1000, token);
@@ -207,13 +203,13 @@ static void h_approve(http_req *req, void *vctx)
         }
         return;
     }
-    rc = pay_repo_get(ctx->db, id, &p); /* whoever held the lock may have approved it */
-    if (rc != 0)
-        http_respond_repo_error(req, rc, "payment");
-    else if ((v = pay_decide(p.status, PAY_ACT_APPROVE)) != PAY_APPLY)
-        respond_verdict(req, ctx, v, &p, "approve");
-    else
-        approve_created(req, ctx, &p);
+    if (load_payment(req, ctx, &id, &p) == 0) { /* else it has answered */
+        pay_verdict_t v = pay_decide(p.status, PAY_ACT_APPROVE);
+        if (v != PAY_APPLY)
+            respond_verdict(req, ctx, v, &p, "approve");
+        else
+            approve_created(req, ctx, &p);
+    }
     if (rds_lock_release(ctx->rds, key, token) != 0)
         log_warn("%s expired before release", key);
 }

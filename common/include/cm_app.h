@@ -86,6 +86,9 @@ void app_request_stop(app *a);
 #define APP_DB    (1u << 0) /* the MySQL pool (app_db) */
 #define APP_REDIS (1u << 1) /* the Redis pool (app_redis) */
 #define APP_RELAY (1u << 2) /* common's outbox relay (app_start_relay) */
+/* With APP_DB: the pool begins transactions with their first statement (db_config.lazy_begin),
+ * one round trip fewer per transaction, one more per statement outside one. */
+#define APP_DB_TX (1u << 3)
 
 /* The parts app_main opened, all borrowed from the app (NULL for those not asked for). */
 typedef struct app_parts {

@@ -22,6 +22,11 @@ typedef struct db_config {
     int pool_size;         /* >= 1 */
     int connect_timeout_s; /* 0 -> 5 */
     int rw_timeout_s;      /* read/write timeout, 0 -> 30 */
+    /* Transactions begin with their first statement instead of a START TRANSACTION round
+     * trip (the session runs with autocommit off). A statement outside a transaction is then
+     * followed by a COMMIT when it opened one (a write, or a read of a table), so it costs one
+     * round trip more than with autocommit: for pools that mostly run transactions. */
+    bool lazy_begin;
 } db_config;
 
 /* Create a pool of `pool_size` connections. Connections are opened lazily, so this
@@ -72,9 +77,9 @@ static inline db_val db_str_val(const char *s)
 /* ---- statements (server-side prepared; `?` placeholders; nparams must match) ----
  * Each connection caches its last 32 prepared statements by SQL text, so pass the same
  * text for the same statement and put values in parameters, not in the SQL.
- * Lost connections: preparing, BEGIN and reads outside a transaction are retried once on a
- * fresh connection (they have no effect yet); a write whose link dies returns CM_ERR_IO
- * because it may have run. A connection idle >= 10 s is pinged before it is handed out. */
+ * Lost connections: preparing, BEGIN, reads outside a transaction and (lazy_begin) the first
+ * statement of a transaction are retried once on a fresh connection (they have no effect
+ * yet); any other write whose link dies returns CM_ERR_IO because it may have run. A connection idle >= 10 s is pinged before it is handed out. */
 
 /* Run INSERT/UPDATE/DELETE/DDL. `affected` and `insert_id` may be NULL. `affected` is
  * MySQL's default: rows actually changed (an UPDATE that sets the same values counts 0).

@@ -31,7 +31,8 @@ struct app {
     app_hook_fn hooks[APP_MAX_HOOKS];
     void *hook_ctx[APP_MAX_HOOKS];
     int nhooks;
-    bool hooks_ran; /* stop hooks run once: by app_run, else by app_free */
+    bool hooks_ran;     /* stop hooks run once: by app_run, else by app_free */
+    bool db_lazy_begin; /* APP_DB_TX */
     sigset_t sigs;
 };
 
@@ -154,7 +155,8 @@ int app_db(app *a, db_pool **out)
                         .user = a->cfg.mysql_user,
                         .password = a->cfg.mysql_password,
                         .database = a->cfg.mysql_database,
-                        .pool_size = a->cfg.mysql_pool_size};
+                        .pool_size = a->cfg.mysql_pool_size,
+                        .lazy_begin = a->db_lazy_begin};
         int rc = db_pool_new(&dc, &a->db);
         if (rc)
             return rc;
@@ -303,6 +305,7 @@ int app_main(const app_spec *spec)
     int rc = 0;
     if (spec->auth_need != 0)
         rc = app_auth(a, spec->auth_need, &p.auth);
+    a->db_lazy_begin = (spec->parts & APP_DB_TX) != 0;
     if (rc == 0 && (spec->parts & APP_DB))
         rc = app_db(a, &p.db);
     if (rc == 0 && (spec->parts & APP_REDIS))

@@ -32,6 +32,8 @@ struct db_conn {
     MYSQL *m;
     bool broken;
     bool in_tx;
+    bool tx_fresh; /* lazy_begin: the transaction has run no statement yet */
+    bool tx_rc;    /* lazy_begin: ... and the session was told READ COMMITTED for it */
     unsigned errnum;
     char err[512];
     stmt_ent cache[DB_STMT_CACHE];
@@ -43,6 +45,7 @@ struct db_pool {
     char *host, *user, *password, *database;
     int port, connect_timeout, rw_timeout;
     int size;
+    bool lazy; /* db_config.lazy_begin: the sessions run with autocommit off */
     db_conn *conns;
 };
 
@@ -90,6 +93,7 @@ int db_pool_new(const db_config *cfg, db_pool **out)
     p->port = cfg->port;
     p->connect_timeout = cfg->connect_timeout_s > 0 ? cfg->connect_timeout_s : 5;
     p->rw_timeout = cfg->rw_timeout_s > 0 ? cfg->rw_timeout_s : 30;
+    p->lazy = cfg->lazy_begin;
     *out = p;
     return 0;
 }
@@ -133,7 +137,7 @@ static int map_err(db_conn *c, unsigned e)
         return CM_ERR_TIMEOUT;
     if (is_lost(e)) {
         c->broken = true;
-        c->in_tx = false;
+        c->in_tx = c->tx_fresh = c->tx_rc = false;
         return CM_ERR_IO;
     }
     return CM_ERR_DB;
@@ -172,8 +176,17 @@ static int connect_conn(db_pool *p, db_conn *c)
         c->m = NULL;
         return CM_ERR_IO;
     }
+    /* lazy_begin: the session's first statement after a COMMIT opens the next transaction */
+    if (p->lazy && mysql_autocommit(c->m, 0)) {
+        set_err(c, mysql_errno(c->m), mysql_error(c->m));
+        mysql_close(c->m);
+        c->m = NULL;
+        return CM_ERR_IO;
+    }
     c->broken = false;
     c->in_tx = false;
+    c->tx_fresh = false;
+    c->tx_rc = false;
     return 0;
 }
 
@@ -312,6 +325,59 @@ int db_ping(db_pool *p)
 
 /* ---- statements ---- */
 
+static int simple_query(db_conn *c, const char *q);
+
+static const char k_read_committed[] = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED";
+
+/* Whether a statement that found the connection dead may run again on a fresh one: nothing
+ * it did can have lasted. True for a read outside a transaction, and for anything in a lazy
+ * transaction that has run nothing yet (autocommit is off, so the dead session's work was
+ * rolled back with it). */
+static bool may_reopen(const db_conn *c, bool reads)
+{
+    return c->in_tx ? c->tx_fresh : reads;
+}
+
+/* Replaces a dead connection; a lazy transaction that has run nothing yet carries over, with
+ * its READ COMMITTED level told to the new session. */
+static int reopen(db_conn *c)
+{
+    bool tx = c->in_tx && c->tx_fresh, level = c->tx_rc;
+    int rc = connect_conn(c->pool, c);
+    if (rc == 0 && tx) {
+        c->in_tx = c->tx_fresh = true;
+        c->tx_rc = level;
+        if (level)
+            rc = simple_query(c, k_read_committed);
+    }
+    return rc;
+}
+
+/* Status flags of the server's last reply; SERVER_STATUS_IN_TRANS when they cannot be read
+ * (the caller then ends a transaction that may not exist, which is harmless). */
+static unsigned server_status(db_conn *c)
+{
+    unsigned st = 0;
+    if (!c->m || mariadb_get_infov(c->m, MARIADB_CONNECTION_SERVER_STATUS, &st))
+        return SERVER_STATUS_IN_TRANS;
+    return st;
+}
+
+/* lazy_begin: a statement outside a transaction opened one when it touched a table
+ * (autocommit is off): commit it when the statement succeeded, roll it back when not, so
+ * that the statement has autocommit's effect and no snapshot outlives it. A success reports
+ * whether it opened one; an error packet carries no status, so a failure always rolls back. */
+static int end_standalone(db_conn *c, int rc)
+{
+    if (!c->pool->lazy || c->in_tx || c->broken || !c->m)
+        return rc;
+    if (rc != 0) {
+        simple_query(c, "ROLLBACK");
+        return rc;
+    }
+    return (server_status(c) & SERVER_STATUS_IN_TRANS) ? simple_query(c, "COMMIT") : 0;
+}
+
 /* The cached statement for `sql`, preparing (and caching) it when new. A connection that
  * went away is reopened once here, outside a transaction: preparing has no side effect. */
 static int get_stmt(db_conn *c, const char *sql, MYSQL_STMT **out)
@@ -343,7 +409,7 @@ static int get_stmt(db_conn *c, const char *sql, MYSQL_STMT **out)
         unsigned e = mysql_stmt_errno(st);
         set_err(c, e, mysql_stmt_error(st));
         mysql_stmt_close(st);
-        if (is_lost(e) && !c->in_tx && attempt == 0 && connect_conn(c->pool, c) == 0) {
+        if (is_lost(e) && attempt == 0 && may_reopen(c, true) && reopen(c) == 0) {
             lru = 0; /* the cache was emptied */
             continue;
         }
@@ -415,6 +481,7 @@ static int prepare_exec(db_conn *c, const char *sql, const db_val *params, size_
             return CM_ERR_INVALID;
         }
         if ((!n || !mysql_stmt_bind_param(st, b)) && !mysql_stmt_execute(st)) {
+            c->tx_fresh = false;
             *out = st;
             return 0;
         }
@@ -422,14 +489,15 @@ static int prepare_exec(db_conn *c, const char *sql, const db_val *params, size_
         set_err(c, e, mysql_stmt_error(st));
         bool reads = mysql_stmt_field_count(st) > 0;
         drop_stmt(c, st);
-        if (is_lost(e) && reads && !c->in_tx && attempt == 0 && connect_conn(c->pool, c) == 0)
+        if (is_lost(e) && attempt == 0 && may_reopen(c, reads) && reopen(c) == 0)
             continue;
+        c->tx_fresh = false;
         return map_err(c, e);
     }
 }
 
-int db_exec(db_conn *c, const char *sql, const db_val *params, size_t nparams, uint64_t *affected,
-            uint64_t *insert_id)
+static int exec_once(db_conn *c, const char *sql, const db_val *params, size_t nparams,
+                     uint64_t *affected, uint64_t *insert_id)
 {
     MYSQL_STMT *st;
     int rc = prepare_exec(c, sql, params, nparams, &st);
@@ -449,6 +517,12 @@ int db_exec(db_conn *c, const char *sql, const db_val *params, size_t nparams, u
         mysql_stmt_free_result(st);
     }
     return 0;
+}
+
+int db_exec(db_conn *c, const char *sql, const db_val *params, size_t nparams, uint64_t *affected,
+            uint64_t *insert_id)
+{
+    return end_standalone(c, exec_once(c, sql, params, nparams, affected, insert_id));
 }
 
 void db_result_free(db_result *r)
@@ -547,7 +621,8 @@ out:
     return rc;
 }
 
-int db_query(db_conn *c, const char *sql, const db_val *params, size_t nparams, db_result **out)
+static int query_once(db_conn *c, const char *sql, const db_val *params, size_t nparams,
+                      db_result **out)
 {
     *out = NULL;
     MYSQL_STMT *st;
@@ -597,6 +672,16 @@ out:
         drop_stmt(c, st); /* never reuse a statement left mid-result */
     else
         mysql_stmt_free_result(st);
+    return rc;
+}
+
+int db_query(db_conn *c, const char *sql, const db_val *params, size_t nparams, db_result **out)
+{
+    int rc = end_standalone(c, query_once(c, sql, params, nparams, out));
+    if (rc != 0) {
+        db_result_free(*out);
+        *out = NULL;
+    }
     return rc;
 }
 
@@ -655,10 +740,34 @@ static int simple_query(db_conn *c, const char *q)
     return 0;
 }
 
+/* lazy_begin: marks the transaction open; its first statement opens it on the server. A
+ * dead connection is replaced now (nothing has run), and a transaction the session should
+ * not have open (none is ever left) is rolled back first. */
+static int begin_lazy(db_conn *c, bool read_committed)
+{
+    int rc = 0;
+    if (!c->broken && c->m && (server_status(c) & SERVER_STATUS_IN_TRANS))
+        rc = simple_query(c, "ROLLBACK");
+    if (c->broken || !c->m)
+        rc = connect_conn(c->pool, c);
+    /* SET TRANSACTION applies to the next transaction only: the one this opens */
+    if (rc == 0 && read_committed)
+        rc = simple_query(c, k_read_committed);
+    if (rc == CM_ERR_IO && read_committed && connect_conn(c->pool, c) == 0)
+        rc = simple_query(c, k_read_committed);
+    if (rc == 0) {
+        c->in_tx = c->tx_fresh = true;
+        c->tx_rc = read_committed;
+    }
+    return rc;
+}
+
 int db_begin(db_conn *c)
 {
     if (c->in_tx)
         return CM_ERR_STATE;
+    if (c->pool->lazy)
+        return begin_lazy(c, false);
     int rc = simple_query(c, "START TRANSACTION");
     /* Nothing has run in the transaction yet, so a dead connection can be replaced. */
     if (rc == CM_ERR_IO && connect_conn(c->pool, c) == 0)
@@ -672,12 +781,13 @@ int db_begin_read_committed(db_conn *c)
 {
     if (c->in_tx)
         return CM_ERR_STATE;
+    if (c->pool->lazy)
+        return begin_lazy(c, true);
     /* SET TRANSACTION applies to the next transaction only; a dead connection is replaced
      * and the pair sent again, since nothing has run yet. */
-    static const char k_rc[] = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED";
-    int rc = simple_query(c, k_rc);
+    int rc = simple_query(c, k_read_committed);
     if (rc == CM_ERR_IO && connect_conn(c->pool, c) == 0)
-        rc = simple_query(c, k_rc);
+        rc = simple_query(c, k_read_committed);
     if (rc == 0)
         rc = simple_query(c, "START TRANSACTION");
     if (rc == 0)
@@ -685,22 +795,27 @@ int db_begin_read_committed(db_conn *c)
     return rc;
 }
 
+/* Ends the transaction with `verb`. A lazy transaction that ran nothing has nothing on the
+ * server to end, unless it set READ COMMITTED: ending it clears that level too. */
+static int end_tx(db_conn *c, const char *verb)
+{
+    bool skip = c->tx_fresh && !c->tx_rc;
+    c->in_tx = c->tx_fresh = c->tx_rc = false;
+    return skip ? 0 : simple_query(c, verb);
+}
+
 int db_commit(db_conn *c)
 {
     if (!c->in_tx)
         return CM_ERR_STATE;
-    int rc = simple_query(c, "COMMIT");
-    c->in_tx = false;
-    return rc;
+    return end_tx(c, "COMMIT");
 }
 
 int db_rollback(db_conn *c)
 {
     if (!c->in_tx)
         return 0;
-    int rc = simple_query(c, "ROLLBACK");
-    c->in_tx = false;
-    return rc;
+    return end_tx(c, "ROLLBACK");
 }
 
 bool db_in_tx(const db_conn *c)

@@ -2,7 +2,9 @@
  * optimistic conflicts, transactions, retried transactions, pool under threads, reconnect
  * after a killed session, and db_begin_read_committed: a queue consumer's SELECT ... FOR UPDATE
  * SKIP LOCKED at READ COMMITTED leaves the queue open to INSERTs (the outbox relay's gap locks
- * were the row-lock waits measured in docs/bench-pure.md), for that one transaction only. */
+ * were the row-lock waits measured in docs/bench-pure.md), for that one transaction only.
+ * Every test runs twice: with autocommit sessions, and with lazy_begin (transactions opened
+ * by their first statement), which must behave the same apart from the round trips. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +25,15 @@ static db_pool *g_pool;
 static char g_table[64];
 static char g_queue[64]; /* the outbox's shape: unpublished rows found through (published_at, id) */
 static char g_sql[512];
+static bool g_lazy; /* the group's pools use db_config.lazy_begin */
+
+/* A pool config for the test database in this group's mode. */
+static db_config test_config(int size)
+{
+    db_config c = stack_db_config("common_test", size);
+    c.lazy_begin = g_lazy;
+    return c;
+}
 
 /* `fmt` names the test table once, as its only %s. */
 static const char *sql(const char *fmt)
@@ -51,7 +62,7 @@ static int setup(void **s)
     db_release(boot, conn);
     db_pool_free(boot);
 
-    c = stack_db_config("common_test", 4);
+    c = test_config(4);
     assert_int_equal(db_pool_new(&c, &g_pool), 0);
     char tok[RDS_TOKEN_LEN];
     rds_random_token(tok);
@@ -293,6 +304,8 @@ static void pool_under_threads_serializes_connections(void **s)
 {
     (void)s;
     db_conn *c;
+    memset(g_seen, 0, sizeof g_seen); /* the group before ran with another pool */
+    atomic_store(&g_overlap, 0);
     assert_int_equal(db_acquire(g_pool, &c, NULL, 0), 0);
     g_counter_id = insert(c, "counter", NULL);
     db_release(g_pool, c);
@@ -318,7 +331,7 @@ static void pool_under_threads_serializes_connections(void **s)
  * session's id in *killed when not NULL). */
 static db_pool *pool_with_killed_session(int64_t *killed)
 {
-    db_config c1 = stack_db_config("common_test", 1);
+    db_config c1 = test_config(1);
     db_pool *one;
     assert_int_equal(db_pool_new(&c1, &one), 0);
     db_conn *c;
@@ -384,17 +397,18 @@ static void new_statement_after_kill_is_prepared_on_fresh_connection(void **s)
     db_pool_free(one);
 }
 
-static void cached_write_after_kill_fails_once_then_recovers(void **s)
+/* A 1-connection pool whose INSERT into the test table (text in ins, 512 bytes) has run once,
+ * inserting a row named `first`, so the statement is cached, and whose session was then
+ * killed from outside. */
+static db_pool *pool_with_cached_insert_killed(const char *first, char *ins)
 {
-    (void)s;
-    db_config c1 = stack_db_config("common_test", 1);
+    db_config c1 = test_config(1);
     db_pool *one;
     assert_int_equal(db_pool_new(&c1, &one), 0);
     db_conn *c;
-    char ins[512];
-    snprintf(ins, sizeof ins, "INSERT INTO %s (name, note) VALUES (?, ?)", g_table);
+    snprintf(ins, 512, "INSERT INTO %s (name, note) VALUES (?, ?)", g_table);
     assert_int_equal(db_acquire(one, &c, NULL, 0), 0);
-    db_val p[2] = {DB_STR("cw-1"), DB_NULL};
+    db_val p[2] = {DB_STR(first), DB_NULL};
     assert_int_equal(db_exec(c, ins, p, 2, NULL, NULL), 0); /* now cached */
     db_result *r;
     assert_int_equal(db_query(c, "SELECT CONNECTION_ID()", NULL, 0, &r), 0);
@@ -405,9 +419,18 @@ static void cached_write_after_kill_fails_once_then_recovers(void **s)
     assert_int_equal(db_acquire(g_pool, &killer, NULL, 0), 0);
     assert_int_equal(db_exec(killer, "KILL CONNECTION ?", &victim, 1, NULL, NULL), 0);
     db_release(g_pool, killer);
+    return one;
+}
+
+static void cached_write_after_kill_fails_once_then_recovers(void **s)
+{
+    (void)s;
+    char ins[512];
+    db_pool *one = pool_with_cached_insert_killed("cw-1", ins);
+    db_conn *c;
     /* a write may have run when the link died, so it is not retried blindly */
     assert_int_equal(db_acquire(one, &c, NULL, 0), 0);
-    p[0] = DB_STR("cw-2");
+    db_val p[2] = {DB_STR("cw-2"), DB_NULL};
     assert_int_equal(db_exec(c, ins, p, 2, NULL, NULL), CM_ERR_IO);
     db_release(one, c);
     assert_int_equal(db_acquire(one, &c, NULL, 0), 0);
@@ -626,7 +649,7 @@ static void read_committed_inside_a_transaction_is_refused(void **s)
 static void unreachable_database_is_io_error(void **s)
 {
     (void)s;
-    db_config c = stack_db_config("common_test", 1);
+    db_config c = test_config(1);
     c.port = 26078;
     c.connect_timeout_s = 2;
     db_pool *p;
@@ -637,6 +660,99 @@ static void unreachable_database_is_io_error(void **s)
     assert_true(strlen(err) > 0);
     assert_int_not_equal(db_ping(p), 0);
     db_pool_free(p);
+}
+
+/* One session's counter from SHOW SESSION STATUS. */
+static int64_t session_status(db_conn *c, const char *name)
+{
+    db_result *r = NULL;
+    db_val v = DB_STR(name);
+    assert_int_equal(db_query(c, "SHOW SESSION STATUS WHERE Variable_name = ?", &v, 1, &r), 0);
+    int64_t n = db_result_int(r, 0, 1, -1);
+    db_result_free(r);
+    return n;
+}
+
+static void lazy_transaction_sends_no_begin(void **s)
+{
+    (void)s;
+    db_conn *c;
+    assert_int_equal(db_acquire(g_pool, &c, NULL, 0), 0);
+    int64_t begins = session_status(c, "Com_begin"), commits = session_status(c, "Com_commit");
+    int64_t rollbacks = session_status(c, "Com_rollback");
+    assert_int_equal(db_begin(c), 0);
+    insert(c, "lazy-tx", NULL);
+    assert_int_equal(db_commit(c), 0);
+    assert_int_equal(session_status(c, "Com_begin") - begins, g_lazy ? 0 : 1);
+    assert_int_equal(session_status(c, "Com_commit") - commits, 1);
+    /* a transaction that ran nothing costs nothing on the server when lazy */
+    assert_int_equal(db_begin(c), 0);
+    assert_int_equal(db_rollback(c), 0);
+    assert_int_equal(session_status(c, "Com_rollback") - rollbacks, g_lazy ? 0 : 1);
+    db_release(g_pool, c);
+}
+
+/* Whether the session has a transaction open (@@in_transaction reads no table, so it opens
+ * none itself). */
+static bool session_in_tx(db_conn *c)
+{
+    db_result *r = NULL;
+    assert_int_equal(db_query(c, "SELECT @@in_transaction", NULL, 0, &r), 0);
+    bool open = db_result_int(r, 0, 0, -1) != 0;
+    db_result_free(r);
+    return open;
+}
+
+static void statements_outside_a_transaction_act_as_autocommitted(void **s)
+{
+    (void)s;
+    db_conn *a, *b;
+    assert_int_equal(db_acquire(g_pool, &a, NULL, 0), 0);
+    assert_int_equal(db_acquire(g_pool, &b, NULL, 0), 0);
+    /* a write is committed as it returns: another session sees it */
+    int64_t id = insert(a, "standalone", NULL);
+    assert_false(session_in_tx(a));
+    assert_int_equal(count_named(b, "standalone"), 1);
+    /* a read leaves no snapshot behind: the next read sees what another session committed */
+    db_result *r = NULL;
+    db_val p = DB_INT(id);
+    const char *sel = sql("SELECT counter FROM %s WHERE id = ?");
+    char selq[512];
+    snprintf(selq, sizeof selq, "%s", sel);
+    assert_int_equal(db_query(a, selq, &p, 1, &r), 0);
+    assert_int_equal(db_result_int(r, 0, 0, -1), 0);
+    db_result_free(r);
+    assert_false(session_in_tx(a));
+    assert_int_equal(db_exec(b, sql("UPDATE %s SET counter = 7 WHERE id = ?"), &p, 1, NULL, NULL),
+                     0);
+    assert_int_equal(db_query(a, selq, &p, 1, &r), 0);
+    assert_int_equal(db_result_int(r, 0, 0, -1), 7);
+    db_result_free(r);
+    /* a failed write leaves nothing open either */
+    db_val d[2] = {DB_STR("standalone"), DB_NULL};
+    assert_int_equal(db_exec(a, sql("INSERT INTO %s (name, note) VALUES (?, ?)"), d, 2, NULL, NULL),
+                     CM_ERR_DUPLICATE);
+    assert_false(session_in_tx(a));
+    db_release(g_pool, b);
+    db_release(g_pool, a);
+}
+
+static void cached_first_statement_of_transaction_survives_kill(void **s)
+{
+    (void)s;
+    char ins[512];
+    db_pool *one = pool_with_cached_insert_killed("cf-1", ins);
+    db_conn *c;
+    /* nothing of the transaction has run when the link turns out dead (autocommit: BEGIN
+     * finds it; lazy: the first statement does, uncommitted), so it goes on, once */
+    assert_int_equal(db_acquire(one, &c, NULL, 0), 0);
+    assert_int_equal(db_begin(c), 0);
+    db_val p[2] = {DB_STR("cf-2"), DB_NULL};
+    assert_int_equal(db_exec(c, ins, p, 2, NULL, NULL), 0);
+    assert_int_equal(db_commit(c), 0);
+    assert_int_equal(count_named(c, "cf-2"), 1);
+    db_release(one, c);
+    db_pool_free(one);
 }
 
 int main(void)
@@ -660,6 +776,13 @@ int main(void)
         cmocka_unit_test(level_applies_to_one_transaction_only),
         cmocka_unit_test(read_committed_inside_a_transaction_is_refused),
         cmocka_unit_test(unreachable_database_is_io_error),
+        cmocka_unit_test(lazy_transaction_sends_no_begin),
+        cmocka_unit_test(statements_outside_a_transaction_act_as_autocommitted),
+        cmocka_unit_test(cached_first_statement_of_transaction_survives_kill),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    g_lazy = false;
+    int failed = cmocka_run_group_tests_name("autocommit sessions", tests, setup, teardown);
+    g_lazy = true;
+    failed += cmocka_run_group_tests_name("lazy_begin sessions", tests, setup, teardown);
+    return failed;
 }

@@ -77,6 +77,7 @@ static int setup(void **s)
     db_release(boot, c);
     db_pool_free(boot);
     dc.database = "common_test";
+    dc.lazy_begin = true; /* as the services run their relays (APP_DB_TX) */
     assert_int_equal(db_pool_new(&dc, &g_db), 0);
     g_rds = stack_rds_pool(stack_redis_port(), 8, 0);
     char tok[RDS_TOKEN_LEN];
