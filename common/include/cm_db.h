@@ -79,7 +79,8 @@ static inline db_val db_str_val(const char *s)
  * text for the same statement and put values in parameters, not in the SQL.
  * Lost connections: preparing, BEGIN, reads outside a transaction and (lazy_begin) the first
  * statement of a transaction are retried once on a fresh connection (they have no effect
- * yet); any other write whose link dies returns CM_ERR_IO because it may have run. A connection idle >= 10 s is pinged before it is handed out. */
+ * yet); any other write whose link dies returns CM_ERR_IO because it may have run. A
+ * connection idle >= 10 s is pinged before it is handed out. */
 
 /* Run INSERT/UPDATE/DELETE/DDL. `affected` and `insert_id` may be NULL. `affected` is
  * MySQL's default: rows actually changed (an UPDATE that sets the same values counts 0).

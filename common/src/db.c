@@ -740,6 +740,16 @@ static int simple_query(db_conn *c, const char *q)
     return 0;
 }
 
+/* Sends q, which opens or prepares a transaction and so has no effect yet: a dead connection
+ * is replaced and q sent again, once. */
+static int query_reopening(db_conn *c, const char *q)
+{
+    int rc = simple_query(c, q);
+    if (rc == CM_ERR_IO && connect_conn(c->pool, c) == 0)
+        rc = simple_query(c, q);
+    return rc;
+}
+
 /* lazy_begin: marks the transaction open; its first statement opens it on the server. A
  * dead connection is replaced now (nothing has run), and a transaction the session should
  * not have open (none is ever left) is rolled back first. */
@@ -752,9 +762,7 @@ static int begin_lazy(db_conn *c, bool read_committed)
         rc = connect_conn(c->pool, c);
     /* SET TRANSACTION applies to the next transaction only: the one this opens */
     if (rc == 0 && read_committed)
-        rc = simple_query(c, k_read_committed);
-    if (rc == CM_ERR_IO && read_committed && connect_conn(c->pool, c) == 0)
-        rc = simple_query(c, k_read_committed);
+        rc = query_reopening(c, k_read_committed);
     if (rc == 0) {
         c->in_tx = c->tx_fresh = true;
         c->tx_rc = read_committed;
@@ -768,10 +776,7 @@ int db_begin(db_conn *c)
         return CM_ERR_STATE;
     if (c->pool->lazy)
         return begin_lazy(c, false);
-    int rc = simple_query(c, "START TRANSACTION");
-    /* Nothing has run in the transaction yet, so a dead connection can be replaced. */
-    if (rc == CM_ERR_IO && connect_conn(c->pool, c) == 0)
-        rc = simple_query(c, "START TRANSACTION");
+    int rc = query_reopening(c, "START TRANSACTION");
     if (rc == 0)
         c->in_tx = true;
     return rc;
@@ -783,11 +788,8 @@ int db_begin_read_committed(db_conn *c)
         return CM_ERR_STATE;
     if (c->pool->lazy)
         return begin_lazy(c, true);
-    /* SET TRANSACTION applies to the next transaction only; a dead connection is replaced
-     * and the pair sent again, since nothing has run yet. */
-    int rc = simple_query(c, k_read_committed);
-    if (rc == CM_ERR_IO && connect_conn(c->pool, c) == 0)
-        rc = simple_query(c, k_read_committed);
+    /* SET TRANSACTION applies to the next transaction only */
+    int rc = query_reopening(c, k_read_committed);
     if (rc == 0)
         rc = simple_query(c, "START TRANSACTION");
     if (rc == 0)
